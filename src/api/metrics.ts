@@ -1,0 +1,31 @@
+/**
+ * Prometheus metrics (GET /metrics). One registry per node, so several nodes can share a
+ * process (tests) without mixing their figures.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { PhalanxNode } from '../node.js'
+
+export interface ApiMetrics {
+  registry: Registry
+  requests: Counter
+  errors: Counter<'code'>
+  published: Counter
+  lookups: Counter<'result'>
+}
+
+export function createMetrics (node: PhalanxNode): ApiMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'phalanx_process_' })
+  const counts = (k: 'entries' | 'indicators' | 'revoked' | 'sightings') => function (this: Gauge) { this.set(node.store.isOpen ? node.store.counts()[k] : 0) }
+  new Gauge({ name: 'phalanx_store_entries', help: 'entries stored', registers: [registry], collect: counts('entries') })
+  new Gauge({ name: 'phalanx_store_indicators', help: 'indicators stored (current versions)', registers: [registry], collect: counts('indicators') })
+  new Gauge({ name: 'phalanx_store_revoked', help: 'indicators revoked by their origin', registers: [registry], collect: counts('revoked') })
+  new Gauge({ name: 'phalanx_ingest_queue_items', help: 'records waiting to be written', registers: [registry], collect () { this.set(node.ingest.queuedItems) } })
+  return {
+    registry,
+    requests: new Counter({ name: 'phalanx_api_requests_total', help: 'API requests', registers: [registry] }),
+    errors: new Counter({ name: 'phalanx_api_errors_total', help: 'API requests refused, by error code', labelNames: ['code'], registers: [registry] }),
+    published: new Counter({ name: 'phalanx_published_indicators_total', help: 'indicators published through the API', registers: [registry] }),
+    lookups: new Counter({ name: 'phalanx_lookups_total', help: 'lookups, by result', labelNames: ['result'], registers: [registry] })
+  }
+}

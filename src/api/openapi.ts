@@ -1,0 +1,123 @@
+/**
+ * The OpenAPI 3.1 document served at GET /v1/openapi.json. Error codes come from the one
+ * table in errors.ts, so the document cannot drift from what the server answers.
+ */
+import { ERROR_CODES } from '../errors.js'
+import { INDICATOR_TYPES } from '../records/index.js'
+import { TLP_LEVELS } from '../tlp/index.js'
+
+const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` })
+const json = (schema: unknown, description: string): Record<string, unknown> => ({ description, content: { 'application/json': { schema } } })
+const errorResponses = (...statuses: number[]): Record<string, unknown> =>
+  Object.fromEntries(statuses.map(s => [String(s), json(ref('Error'), Object.entries(ERROR_CODES).filter(([, v]) => v.status === s).map(([k]) => k).join(', '))]))
+const q = (name: string, description: string, schema: unknown = { type: 'string' }, required = false): Record<string, unknown> =>
+  ({ name, in: 'query', required, description, schema })
+
+export function buildOpenApi (version: string): Record<string, unknown> {
+  const time = { type: 'string', format: 'date-time' }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Phalanx node API',
+      version,
+      description: 'Local API of a Phalanx node. Every route except this document needs `Authorization: Bearer <token>` (the token is in `<data>/api.token`). Errors are `{"error":{"code","message","field"}}`; the codes are listed under components.schemas.ErrorCode.'
+    },
+    servers: [{ url: 'http://127.0.0.1:7300' }],
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/status': { get: { summary: 'Node identity, API address and store counts', responses: { 200: json(ref('Status'), 'status'), ...errorResponses(401) } } },
+      '/v1/indicators': {
+        post: {
+          summary: 'Publish one indicator, or up to 10,000 in one atomic call',
+          description: 'Body: one IndicatorInput, or {"indicators":[IndicatorInput…], "tlp"?, "circle"?} (defaults for items that lack them), or NDJSON (`Content-Type: application/x-ndjson`, one IndicatorInput per line). One invalid item refuses the whole call; `field` names it (e.g. `indicators[3].value`).',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { oneOf: [ref('IndicatorInput'), { type: 'object', required: ['indicators'], additionalProperties: false, properties: { indicators: { type: 'array', maxItems: 10000, items: ref('IndicatorInput') }, tlp: ref('Tlp'), circle: { type: 'string' } } }] } },
+              'application/x-ndjson': { schema: { type: 'string' } }
+            }
+          },
+          responses: { 201: json(ref('PublishResult'), 'stored and signed; ids in input order'), ...errorResponses(400, 401, 413, 415, 429) }
+        },
+        get: {
+          summary: 'Query indicators, paged along the change feed',
+          description: 'Results are ordered by when this node stored each version. Pass `nextCursor` back as `cursor` for the next page; it is null when there is nothing more. Revoked and expired indicators are left out unless asked for.',
+          parameters: [
+            q('type', 'indicator type', ref('IndicatorType')), q('value', 'a value, normalized like a publish (type detected if not given)'),
+            q('tag', 'a tag (case-insensitive)'), q('tlp', 'comma-separated TLP labels'), q('origin', 'origin public key (hex)'),
+            q('circle', 'circle id'), q('since', 'stored at or after (ISO 8601)'), q('until', 'stored at or before (ISO 8601)'),
+            q('limit', 'page size 1..1000 (default 100)', { type: 'integer', minimum: 1, maximum: 1000 }), q('cursor', 'nextCursor of the previous page'),
+            q('include_revoked', 'include revoked indicators', { type: 'boolean' }), q('include_expired', 'include indicators past validUntil', { type: 'boolean' })
+          ],
+          responses: { 200: json({ type: 'object', properties: { indicators: { type: 'array', items: ref('Indicator') }, nextCursor: { type: ['string', 'null'] } } }, 'a page'), ...errorResponses(400, 401) }
+        }
+      },
+      '/v1/indicators/{id}': {
+        get: { summary: 'One indicator (revoked ones too)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } }], responses: { 200: json(ref('Indicator'), 'the indicator'), ...errorResponses(400, 401, 404) } }
+      },
+      '/v1/indicators/{id}/revoke': {
+        post: {
+          summary: 'Revoke one of this organization\'s own indicators (a signed revoke record)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 1024 } } } } } },
+          responses: { 200: json({ type: 'object' }, 'revoked'), ...errorResponses(400, 401, 403, 404, 409) }
+        }
+      },
+      '/v1/lookup': {
+        get: {
+          summary: 'Is this value known? An IP also matches stored CIDRs',
+          parameters: [q('value', 'the value, defanged or not', { type: 'string' }, true), q('type', 'indicator type (detected if not given)', ref('IndicatorType')),
+            q('include_revoked', 'include revoked', { type: 'boolean' }), q('include_expired', 'include expired', { type: 'boolean' })],
+          responses: { 200: json(ref('LookupResult'), 'found or not (never 404 for an unknown value)'), ...errorResponses(400, 401) }
+        }
+      },
+      '/v1/sightings': {
+        post: {
+          summary: 'Report that this organization saw a value',
+          requestBody: { required: true, content: { 'application/json': { schema: ref('SightingInput') } } },
+          responses: { 201: json({ type: 'object' }, 'recorded; the value\'s sighting summary'), ...errorResponses(400, 401, 413) }
+        }
+      },
+      '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' }, ...errorResponses(401) } } }
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the token in <data>/api.token' } },
+      schemas: {
+        IndicatorType: { type: 'string', enum: [...INDICATOR_TYPES] },
+        Tlp: { type: 'string', enum: [...TLP_LEVELS], description: 'TLP 2.0; WHITE is accepted as CLEAR, case-insensitive, optional "TLP:" prefix' },
+        ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES), description: Object.entries(ERROR_CODES).map(([k, v]) => `${k} (${v.status}): ${v.description}`).join('\n') },
+        Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: ref('ErrorCode'), message: { type: 'string' }, field: { type: 'string', description: 'the input at fault, e.g. indicators[3].value' } } } } },
+        IndicatorInput: {
+          type: 'object',
+          required: ['value'],
+          additionalProperties: false,
+          properties: {
+            type: ref('IndicatorType'),
+            value: { type: 'string', maxLength: 2048, description: 'defanged forms are accepted (hxxp://evil[.]example)' },
+            tlp: ref('Tlp'),
+            confidence: { type: 'integer', minimum: 0, maximum: 100 },
+            tags: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 128 } },
+            description: { type: 'string', maxLength: 4096 },
+            validFrom: time, validUntil: time, firstSeen: time, lastSeen: time,
+            circle: { type: 'string', description: 'target circle; default: the private scope "local"' }
+          }
+        },
+        Indicator: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, origin: { type: 'string' }, circle: { type: 'string' }, type: ref('IndicatorType'), value: { type: 'string' }, tlp: ref('Tlp'),
+            confidence: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } }, description: { type: 'string' },
+            validFrom: time, validUntil: time, firstSeen: time, lastSeen: time, created: time, received: time,
+            cursor: { type: 'string' }, entry: { type: 'object', properties: { hash: { type: 'string' }, seq: { type: 'integer' } } },
+            version: { type: 'integer' }, revoked: { type: 'object', properties: { at: time, reason: { type: 'string' }, entry: { type: 'string' } } }
+          }
+        },
+        PublishResult: { type: 'object', properties: { id: { type: 'string' }, count: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } }, entries: { type: 'array', items: { type: 'object', properties: { hash: { type: 'string' }, circle: { type: 'string' }, origin: { type: 'string' }, seq: { type: 'integer' }, items: { type: 'integer' } } } } } },
+        LookupResult: { type: 'object', properties: { type: ref('IndicatorType'), value: { type: 'string' }, found: { type: 'boolean' }, matches: { type: 'array', items: { allOf: [ref('Indicator'), { type: 'object', properties: { match: { enum: ['exact', 'cidr'] } } }] } }, sightings: { type: ['object', 'null'] } } },
+        SightingInput: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: ref('IndicatorType'), value: { type: 'string' }, count: { type: 'integer', minimum: 1 }, firstSeen: time, lastSeen: time, note: { type: 'string' }, tlp: ref('Tlp'), circle: { type: 'string' } } },
+        Status: { type: 'object', properties: { version: { type: 'string' }, apiUrl: { type: 'string' }, peerId: { type: 'string' }, publicKey: { type: 'string' }, fingerprint: { type: 'string' }, org: { type: 'string' }, dataDir: { type: 'string' }, startedAt: time, counts: { type: 'object' }, circles: { type: 'array' }, ingestQueue: { type: 'integer' } } }
+      }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Indicator routes: publish (single, bulk JSON, NDJSON), query, get, lookup, revoke,
+ * sightings.
+ */
+import type { FastifyInstance } from 'fastify'
+import { PhalanxError, ValidationError } from '../../errors.js'
+import type { PhalanxNode } from '../../node.js'
+import { MAX_BULK_INDICATORS } from '../../node.js'
+import { isObject } from '../../records/index.js'
+import { parseTlp } from '../../tlp/index.js'
+import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
+import type { ApiMetrics } from '../metrics.js'
+
+const BULK_KEYS = new Set(['indicators', 'tlp', 'circle'])
+
+export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode, metrics: ApiMetrics): void {
+  app.post('/v1/indicators', async (req, reply) => {
+    const body = req.body
+    let inputs: unknown[]
+    let prefix: string | undefined
+    const defaults: { tlp?: ReturnType<typeof parseTlp>, circle?: string } = {}
+    if (isObject(body) && 'indicators' in body) {
+      for (const k of Object.keys(body)) if (!BULK_KEYS.has(k)) throw new ValidationError(k, `unknown field "${k}" in a bulk publish; use {"indicators":[…], "tlp"?, "circle"?}`)
+      if (!Array.isArray(body.indicators)) throw new ValidationError('indicators', 'indicators must be an array')
+      if (body.indicators.length === 0) throw new ValidationError('indicators', 'indicators is empty')
+      if (body.indicators.length > MAX_BULK_INDICATORS) {
+        throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per request; got ${body.indicators.length}`, { field: 'indicators' })
+      }
+      if (body.tlp !== undefined) defaults.tlp = parseTlp(body.tlp)
+      if (body.circle !== undefined) {
+        if (typeof body.circle !== 'string') throw new ValidationError('circle', 'circle must be a string')
+        defaults.circle = body.circle
+      }
+      inputs = body.indicators
+      prefix = 'indicators'
+    } else if (isObject(body)) {
+      inputs = [body]
+    } else {
+      throw new ValidationError('body', 'the body must be an indicator object or {"indicators":[…]}')
+    }
+    const out = await node.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults })
+    metrics.published.inc(out.ids.length)
+    void reply.status(201)
+    return prefix === undefined
+      ? { id: out.ids[0], ids: out.ids, entries: out.entries }
+      : { count: out.ids.length, ids: out.ids, entries: out.entries }
+  })
+
+  app.get('/v1/indicators', async (req) => {
+    const filter = parseQueryFilter(req.query as Query, (value, type) => node.normalizeLookup(value, type))
+    return await node.query(filter)
+  })
+
+  app.get('/v1/indicators/:id', async (req) => {
+    return node.getIndicator((req.params as { id: string }).id)
+  })
+
+  app.post('/v1/indicators/:id/revoke', async (req) => {
+    const body = req.body ?? {}
+    if (!isObject(body)) throw new ValidationError('body', 'the body must be a JSON object (or empty)')
+    for (const k of Object.keys(body)) if (k !== 'reason') throw new ValidationError(k, `unknown field "${k}"; only "reason"`)
+    const r = await node.revoke((req.params as { id: string }).id, body.reason)
+    return { id: r.indicator.id, revoked: r.indicator.revoked, entry: r.entry }
+  })
+
+  app.get('/v1/lookup', async (req) => {
+    const q = req.query as Query
+    checkKnown(q, ['value', 'type', 'include_revoked', 'include_expired'])
+    const value = one(q, 'value')
+    if (value === undefined) throw new ValidationError('value', 'value is required: /v1/lookup?value=…')
+    const ir = bool(q, 'include_revoked')
+    const ie = bool(q, 'include_expired')
+    const res = node.lookup(value, one(q, 'type'), {
+      ...(ir !== undefined ? { includeRevoked: ir } : {}),
+      ...(ie !== undefined ? { includeExpired: ie } : {})
+    })
+    metrics.lookups.inc({ result: res.found ? 'hit' : 'miss' })
+    return res
+  })
+
+  app.post('/v1/sightings', async (req, reply) => {
+    const r = await node.recordSighting(req.body)
+    void reply.status(201)
+    return r
+  })
+}

@@ -1,0 +1,6 @@
+import type { FastifyInstance } from 'fastify'
+import type { PhalanxNode } from '../../node.js'
+
+export function registerNodeRoutes (app: FastifyInstance, node: PhalanxNode): void {
+  app.get('/v1/status', async () => node.status())
+}

@@ -1,0 +1,139 @@
+/**
+ * The local node API (fastify): bearer-token auth on every route but the OpenAPI document,
+ * JSON errors `{"error":{"code","message","field"}}` with the status from ERROR_CODES, a
+ * body limit answered with 413, and NDJSON accepted for bulk publishes.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { PhalanxError, ValidationError } from '../errors.js'
+import type { PhalanxNode } from '../node.js'
+import { childLogger } from '../log.js'
+import { buildOpenApi } from './openapi.js'
+import { registerIndicatorRoutes } from './routes/indicators.js'
+import { registerNodeRoutes } from './routes/node.js'
+import { createMetrics } from './metrics.js'
+
+/** routes reachable without a token: the API description only */
+const PUBLIC_ROUTES = new Set(['/v1/openapi.json'])
+
+export interface ApiServer {
+  app: FastifyInstance
+  start: () => Promise<string>
+  stop: () => Promise<void>
+}
+
+function tokenDigest (s: string): Buffer {
+  return createHash('sha256').update(s).digest()
+}
+
+/** parse NDJSON (one indicator per line) into the bulk body shape */
+export function parseNdjson (text: string): { indicators: unknown[] } {
+  const indicators: unknown[] = []
+  let line = 0
+  for (const raw of text.split('\n')) {
+    line++
+    const s = raw.trim()
+    if (s === '') continue
+    try {
+      indicators.push(JSON.parse(s))
+    } catch {
+      throw new PhalanxError('PX_ERR_BAD_JSON', `NDJSON line ${line} is not valid JSON`, { field: `indicators[${indicators.length}]` })
+    }
+  }
+  return { indicators }
+}
+
+function toPhalanxError (err: unknown, bodyLimit: number): PhalanxError {
+  if (err instanceof PhalanxError) return err
+  const e = err as { code?: string, statusCode?: number, message?: string }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `the request body is over the ${bodyLimit}-byte limit`, { field: 'body' })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new PhalanxError('PX_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (or application/x-ndjson for bulk publishes)', { field: 'content-type' })
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new PhalanxError('PX_ERR_BAD_JSON', 'the request body is empty', { field: 'body' })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new PhalanxError('PX_ERR_BAD_JSON', 'the request body does not match its Content-Length', { field: 'body' })
+  }
+  if (err instanceof SyntaxError || (e.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_ERR_CTP'))) {
+    return new PhalanxError('PX_ERR_BAD_JSON', `the request body is not valid JSON: ${e.message ?? ''}`.trim(), { field: 'body' })
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', e.message ?? 'too large', { field: 'body' })
+    if (e.statusCode === 415) return new PhalanxError('PX_ERR_UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported media type', { field: 'content-type' })
+    return new ValidationError('request', e.message ?? 'bad request')
+  }
+  return new PhalanxError('PX_ERR_INTERNAL', 'internal error; see the node log', { cause: err })
+}
+
+export function createApiServer (node: PhalanxNode): ApiServer {
+  const log = childLogger(node.log, 'api')
+  const { bodyLimitBytes, host, port, auth } = node.config.api
+  const app = Fastify({
+    bodyLimit: bodyLimitBytes,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // keep parsing safe: refuse prototype-poisoning keys instead of passing them on
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error'
+  })
+  const expected = tokenDigest(node.token)
+  const metrics = createMetrics(node)
+
+  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_req, body, done) => {
+    try { done(null, parseNdjson(body as string)) } catch (err) { done(err as Error, undefined) }
+  })
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    metrics.requests.inc()
+    if (!auth || PUBLIC_ROUTES.has(req.url.split('?')[0])) return
+    const h = req.headers.authorization
+    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null
+    if (m === null || !timingSafeEqual(tokenDigest(m[1]), expected)) {
+      reply.header('WWW-Authenticate', 'Bearer realm="phalanx"')
+      throw new PhalanxError('PX_ERR_UNAUTHORIZED', m === null
+        ? 'missing bearer token: send "Authorization: Bearer <token>" (the token is in <data>/api.token)'
+        : 'wrong bearer token', { field: 'authorization' })
+    }
+  })
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toPhalanxError(err, bodyLimitBytes)
+    if (e.code === 'PX_ERR_INTERNAL') log.error({ err, url: req.url, method: req.method }, 'request failed')
+    else log.debug({ code: e.code, field: e.field, url: req.url }, 'request refused')
+    if (e.code === 'PX_ERR_RATE_LIMITED') reply.header('Retry-After', String(e.meta?.retryAfter ?? 1))
+    metrics.errors.inc({ code: e.code })
+    void reply.status(e.status).send({ error: e.toJSON() })
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'PX_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, field: 'url' } })
+  })
+
+  const openapi = buildOpenApi(node.version)
+  app.get('/v1/openapi.json', async () => openapi)
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('Content-Type', metrics.registry.contentType)
+    return await metrics.registry.metrics()
+  })
+  registerNodeRoutes(app, node)
+  registerIndicatorRoutes(app, node, metrics)
+
+  return {
+    app,
+    async start () {
+      const address = await app.listen({ host, port })
+      const url = new URL(address)
+      // show the bound address as a client would dial it
+      const h = url.hostname === '[::]' || url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname
+      const apiUrl = `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${url.port}`
+      log.info({ apiUrl }, 'API listening')
+      return apiUrl
+    },
+    async stop () {
+      await app.close()
+    }
+  }
+}

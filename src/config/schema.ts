@@ -1,0 +1,43 @@
+/**
+ * The configuration schema: every key, its type and range. Unknown keys are errors (a typo
+ * must not silently fall back to a default).
+ */
+import { z } from 'zod'
+import { LOG_LEVELS } from '../log.js'
+import { TLP_LEVELS } from '../tlp/index.js'
+
+const port = z.number().int().min(0).max(65535)
+
+export const configSchema = z.strictObject({
+  /** where identity, token and LevelDB live */
+  dataDir: z.string().min(1),
+  /** the organization's display name; empty = the host name (first start only) */
+  org: z.string().max(200),
+  logLevel: z.enum(LOG_LEVELS),
+  api: z.strictObject({
+    /** bind address; 127.0.0.1 unless you put a TLS proxy in front */
+    host: z.string().min(1),
+    /** 0 = any free port */
+    port,
+    /** require the bearer token (turning this off is only for throwaway test nodes) */
+    auth: z.boolean(),
+    /** largest request body; larger gets 413 */
+    bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024 * 1024),
+    /** records waiting to be written before publishes get 429 */
+    maxQueuedItems: z.number().int().min(1000)
+  }),
+  p2p: z.strictObject({
+    host: z.string().min(1),
+    port
+  }),
+  store: z.strictObject({
+    /** fsync every write batch (group commit): acknowledged publishes survive power loss */
+    sync: z.boolean()
+  }),
+  publish: z.strictObject({
+    defaultTlp: z.enum(TLP_LEVELS),
+    defaultConfidence: z.number().int().min(0).max(100)
+  })
+})
+
+export type PhalanxConfig = z.infer<typeof configSchema>

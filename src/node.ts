@@ -1,0 +1,265 @@
+/**
+ * The composition root: the only place that constructs components. Start order: identity →
+ * store → ingest → api; stop in reverse. The operations the API offers (publish, revoke,
+ * sightings, lookup, query, status) live here, above the store and below the API.
+ */
+import { writeFileSync, rmSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Logger } from 'pino'
+import { PhalanxError, ValidationError, withFieldPrefix } from './errors.js'
+import type { PhalanxConfig } from './config/index.js'
+import { createLogger, childLogger } from './log.js'
+import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, type Identity } from './identity/index.js'
+import {
+  LOCAL_CIRCLE, detectType, indicatorId, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
+  checkKeys, isObject, optionalText, LIMITS, isIndicatorId,
+  type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
+} from './records/index.js'
+import { parseTlp, type Tlp } from './tlp/index.js'
+import {
+  LevelStore, Ingest, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
+  type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch
+} from './store/index.js'
+
+export const API_URL_FILE = 'api.url'
+export const STORE_DIR = 'store'
+/** indicators per POST /v1/indicators (issue #2: up to 10,000) */
+export const MAX_BULK_INDICATORS = 10_000
+
+export interface NodeStatus {
+  version: string
+  apiUrl: string | null
+  peerId: string
+  publicKey: string
+  fingerprint: string
+  org: string
+  dataDir: string
+  startedAt: string
+  counts: StoreCounts
+  circles: Array<{ id: string, name: string, entries: number }>
+  ingestQueue: number
+}
+
+export interface PublishOutcome {
+  ids: string[]
+  entries: EntryReceipt[]
+}
+
+/**
+ * Until circles exist (issue "Core 2"), entries from outside are accepted only if this
+ * node signed them itself (e.g. a re-import), and never into another origin's private scope.
+ */
+export function ownEntriesOnlyPolicy (ownKey: string): EntryPolicy {
+  return {
+    check (entry: Entry) {
+      if (entry.origin !== ownKey) {
+        throw new PhalanxError('PX_ERR_FORBIDDEN', entry.circle === LOCAL_CIRCLE
+          ? 'entries of another origin\'s private scope are never accepted'
+          : `unknown circle "${entry.circle}"`, { field: 'circle' })
+      }
+    }
+  }
+}
+
+function readPackageVersion (): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    try { return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version } catch { return '0.0.0' }
+  }
+}
+
+export class PhalanxNode {
+  readonly config: Readonly<PhalanxConfig>
+  readonly log: Logger
+  readonly dataDir: string
+  identity!: Identity
+  peerId!: string
+  store!: LevelStore
+  ingest!: Ingest
+  token!: string
+  apiUrl: string | null = null
+  startedAt = ''
+  readonly version = readPackageVersion()
+  #api: { start: () => Promise<string>, stop: () => Promise<void> } | undefined
+  #started = false
+
+  constructor (config: Readonly<PhalanxConfig>, log?: Logger) {
+    this.config = config
+    this.log = log ?? createLogger(config.logLevel)
+    this.dataDir = resolve(config.dataDir)
+  }
+
+  /** start without the HTTP API (tests and benchmarks that drive the node in process) */
+  async startCore (): Promise<void> {
+    const log = childLogger(this.log, 'node')
+    const { identity, created } = initIdentity(this.dataDir, this.config.org)
+    if (created) log.info({ dataDir: this.dataDir, fingerprint: identity.fingerprint }, 'created a new organization identity')
+    this.identity = loadIdentity(this.dataDir)
+    this.token = loadToken(this.dataDir)
+    this.peerId = await peerIdFromSeed(this.identity.seed)
+    this.store = new LevelStore({ path: join(this.dataDir, STORE_DIR) })
+    await this.store.open()
+    this.ingest = new Ingest({
+      store: this.store,
+      key: this.identity.key,
+      policy: ownEntriesOnlyPolicy(this.identity.publicKey),
+      log: childLogger(this.log, 'store:ingest')
+    }, { sync: this.config.store.sync })
+    await this.ingest.start()
+    this.startedAt = new Date().toISOString()
+    this.#started = true
+    log.info({ org: this.identity.org, fingerprint: this.identity.fingerprint, peerId: this.peerId }, 'node core started')
+  }
+
+  /** start everything, including the HTTP API; writes <data>/api.url */
+  async start (): Promise<void> {
+    await this.startCore()
+    const { createApiServer } = await import('./api/index.js')
+    const api = createApiServer(this)
+    this.#api = api
+    try {
+      this.apiUrl = await api.start()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    writeFileSync(join(this.dataDir, API_URL_FILE), this.apiUrl + '\n', { mode: 0o644 })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    if (this.#api !== undefined) {
+      try { rmSync(join(this.dataDir, API_URL_FILE), { force: true }) } catch { /* gone already */ }
+      await this.#api.stop()
+    }
+    await this.ingest.stop()
+    await this.store.close()
+    childLogger(this.log, 'node').info('node stopped')
+  }
+
+  // --- operations --------------------------------------------------------------------
+
+  #circleOf (circle: string | undefined, field: string): string {
+    if (circle === undefined || circle === LOCAL_CIRCLE) return LOCAL_CIRCLE
+    throw new ValidationError(field, `unknown circle "${circle}"; this node is in no circle yet (only "${LOCAL_CIRCLE}", the private scope)`)
+  }
+
+  #checkBackpressure (): void {
+    if (this.ingest.queuedItems > this.config.api.maxQueuedItems) {
+      throw new PhalanxError('PX_ERR_RATE_LIMITED', 'the node is busy writing earlier publishes; retry shortly', { meta: { retryAfter: 1 } })
+    }
+  }
+
+  /**
+   * Publish indicators given by a user (API, CLI, import). Every input is validated first;
+   * one bad input refuses the whole call (nothing stored) with the field named, e.g.
+   * `indicators[3].value`. The call is written in one atomic batch.
+   */
+  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string } } = {}): Promise<PublishOutcome> {
+    if (inputs.length > MAX_BULK_INDICATORS) {
+      throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per call; got ${inputs.length}`, { field: 'indicators' })
+    }
+    this.#checkBackpressure()
+    const defaults = { tlp: opts.defaults?.tlp ?? this.config.publish.defaultTlp, confidence: this.config.publish.defaultConfidence }
+    const groups = new Map<string, PublishBatch>()
+    const ids: string[] = []
+    inputs.forEach((raw, i) => {
+      const prefix = opts.fieldPrefix === undefined ? '' : `${opts.fieldPrefix}[${i}]`
+      try {
+        const p = parseIndicatorInput(raw, defaults)
+        const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
+        const k = `${circle}\x00${p.tlp}`
+        let g = groups.get(k)
+        if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
+        g.items.push(p.item)
+        ids.push(indicatorId(this.identity.publicKey, p.item.type, p.item.value))
+      } catch (err) {
+        throw prefix === '' ? err : withFieldPrefix(err, prefix)
+      }
+    })
+    const res = await this.ingest.publish([...groups.values()])
+    return { ids, entries: res.entries }
+  }
+
+  getIndicator (id: string): StoredIndicator {
+    if (!isIndicatorId(id)) throw new ValidationError('id', 'id must be 32 lower-case hex characters')
+    const ind = this.store.getIndicator(id)
+    if (ind === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no indicator ${id}`, { field: 'id' })
+    return ind
+  }
+
+  async revoke (id: string, reason?: unknown): Promise<{ indicator: StoredIndicator, entry: EntryReceipt }> {
+    const ind = this.getIndicator(id)
+    if (ind.origin !== this.identity.publicKey) {
+      throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} was published by another organization; only its origin can revoke it`, { field: 'id' })
+    }
+    if (ind.revoked !== undefined) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already revoked (${ind.revoked.at})`, { field: 'id' })
+    const r = optionalText(reason, 'reason', LIMITS.REASON_MAX)
+    const item: Item = r === undefined ? { kind: 'revoke', id } : { kind: 'revoke', id, reason: r }
+    const res = await this.ingest.publish([{ circle: ind.circle, tlp: ind.tlp, items: [item] }])
+    return { indicator: this.getIndicator(id), entry: res.entries[0] }
+  }
+
+  /** resolve a user-given value (and optional type) to its normalized form */
+  normalizeLookup (rawValue: unknown, rawType?: unknown): { type: IndicatorType, value: string } {
+    if (typeof rawValue !== 'string' || rawValue.trim() === '') throw new ValidationError('value', 'value is required')
+    if (rawValue.length > LIMITS.VALUE_MAX) throw new ValidationError('value', `value has at most ${LIMITS.VALUE_MAX} characters`)
+    let type: IndicatorType
+    if (rawType === undefined || rawType === '') {
+      const t = detectType(rawValue)
+      if (t === undefined) throw new ValidationError('value', `cannot tell what kind of indicator "${rawValue.slice(0, 100)}" is; pass type`)
+      type = t
+    } else {
+      if (!isIndicatorType(rawType)) throw new ValidationError('type', `unknown indicator type ${JSON.stringify(rawType)}`)
+      type = rawType
+    }
+    return { type, value: normalizeValue(type, rawValue) }
+  }
+
+  lookup (rawValue: unknown, rawType?: unknown, opts: { includeRevoked?: boolean, includeExpired?: boolean } = {}): LookupResult {
+    const { type, value } = this.normalizeLookup(rawValue, rawType)
+    return lookupValue(this.store, type, value, opts)
+  }
+
+  async query (filter: QueryFilter): Promise<QueryPage> {
+    return await queryIndicators(this.store, filter)
+  }
+
+  async recordSighting (raw: unknown): Promise<{ entry: EntryReceipt, sightings: SightingSummary | undefined }> {
+    if (!isObject(raw)) throw new ValidationError('', 'a sighting must be a JSON object')
+    checkKeys(raw, new Set(['type', 'value', 'count', 'firstSeen', 'lastSeen', 'note', 'tlp', 'circle']), '')
+    const { type, value } = this.normalizeLookup(raw.value, raw.type)
+    const count = raw.count ?? 1
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > LIMITS.SIGHTING_COUNT_MAX) {
+      throw new ValidationError('count', `count must be an integer from 1 to ${LIMITS.SIGHTING_COUNT_MAX}`)
+    }
+    const now = new Date().toISOString()
+    const firstSeen = raw.firstSeen === undefined ? (raw.lastSeen === undefined ? now : parseTime(raw.lastSeen, 'lastSeen')) : parseTime(raw.firstSeen, 'firstSeen')
+    const lastSeen = raw.lastSeen === undefined ? (raw.firstSeen === undefined ? now : firstSeen) : parseTime(raw.lastSeen, 'lastSeen')
+    if (lastSeen < firstSeen) throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
+    const note = optionalText(raw.note, 'note', LIMITS.REASON_MAX)
+    const item: SightingItem = { kind: 'sighting', type, value, count, firstSeen, lastSeen, ...(note !== undefined ? { note } : {}) }
+    const tlp = raw.tlp === undefined ? this.config.publish.defaultTlp : parseTlp(raw.tlp)
+    const circle = this.#circleOf(raw.circle as string | undefined, 'circle')
+    const res = await this.ingest.publish([{ circle, tlp, items: [item] }])
+    return { entry: res.entries[0], sightings: this.store.sightings(type, value) }
+  }
+
+  status (): NodeStatus {
+    return {
+      version: this.version,
+      apiUrl: this.apiUrl,
+      peerId: this.peerId,
+      publicKey: this.identity.publicKey,
+      fingerprint: this.identity.fingerprint,
+      org: this.identity.org,
+      dataDir: this.dataDir,
+      startedAt: this.startedAt,
+      counts: this.store.counts(),
+      circles: [],
+      ingestQueue: this.ingest.queueLength
+    }
+  }
+}

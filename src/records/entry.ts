@@ -1,0 +1,136 @@
+/**
+ * Entries: the signed unit that travels, is stored and is synced (DESIGN §1).
+ *   {v, circle, origin, seq, prev, tlp, created, items, sig}
+ * `sig` = Ed25519 over PURPOSE.ENTRY_SIG + RFC 8785 JSON of the entry without `sig`;
+ * `hash` = SHA-256 over PURPOSE.ENTRY_HASH + RFC 8785 JSON of the whole entry. `prev` is the
+ * hash of the origin's previous entry in the same circle (null for seq 1). Like OrbitDB's
+ * oplog entries, the signed field list is explicit and versioned; verify rebuilds it exactly.
+ */
+import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
+import { type OrgKey, verifySignature, isPublicKeyHex } from '../identity/keys.js'
+import { canonicalBytes, canonicalJson, sha256Hex, PURPOSE } from './canonical.js'
+import { validateItems, isObject, type Item } from './items.js'
+import { isTlp, type Tlp } from '../tlp/index.js'
+
+export const ENTRY_VERSION = 1
+/** the largest canonical entry we build or accept (gossip messages stay below peers' limits) */
+export const MAX_ENTRY_BYTES = 64 * 1024
+/** records per bulk entry: one signature check covers them all (DESIGN §1) */
+export const MAX_ENTRY_ITEMS = 1000
+/** the org's private scope until circles exist: entries in it never leave the node */
+export const LOCAL_CIRCLE = 'local'
+
+const CIRCLE_RE = /^[a-z0-9][a-z0-9._:-]{0,127}$/
+const HASH_RE = /^[0-9a-f]{64}$/
+const SIG_RE = /^[0-9a-f]{128}$/
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const ENTRY_KEYS = new Set(['v', 'circle', 'origin', 'seq', 'prev', 'tlp', 'created', 'items', 'sig'])
+
+export interface UnsignedEntry {
+  v: number
+  circle: string
+  /** hex Ed25519 public key of the signing organization */
+  origin: string
+  seq: number
+  prev: string | null
+  tlp: Tlp
+  created: string
+  items: Item[]
+}
+
+export interface Entry extends UnsignedEntry {
+  /** hex Ed25519 signature */
+  sig: string
+}
+
+export function isCircleId (s: unknown): s is string {
+  return typeof s === 'string' && CIRCLE_RE.test(s)
+}
+
+function unsignedOf (e: UnsignedEntry): UnsignedEntry {
+  return { v: e.v, circle: e.circle, origin: e.origin, seq: e.seq, prev: e.prev, tlp: e.tlp, created: e.created, items: e.items }
+}
+
+export function signingBytes (e: UnsignedEntry): Buffer {
+  return canonicalBytes(PURPOSE.ENTRY_SIG, unsignedOf(e))
+}
+
+export function signEntry (e: UnsignedEntry, key: OrgKey): Entry {
+  if (e.origin !== key.publicKeyHex) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'entry origin is not the signing key')
+  return { ...unsignedOf(e), sig: key.sign(signingBytes(e)).toString('hex') }
+}
+
+export function verifyEntrySignature (e: Entry): boolean {
+  return verifySignature(e.origin, signingBytes(e), Buffer.from(e.sig, 'hex'))
+}
+
+export function entryHash (e: Entry): string {
+  return sha256Hex(canonicalBytes(PURPOSE.ENTRY_HASH, { ...unsignedOf(e), sig: e.sig }))
+}
+
+/** size of the canonical JSON of the whole entry, the size limits are about */
+export function entrySize (e: Entry): number {
+  return Buffer.byteLength(canonicalJson(e))
+}
+
+/**
+ * Check the shape of an entry received from outside (network, sync, file): every field
+ * present, typed and canonical, items valid, size within limits. Does not verify the
+ * signature (see verifyEntrySignature) nor the log position (the store's ingest does).
+ */
+export function validateEntry (raw: unknown): Entry {
+  if (!isObject(raw)) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'an entry must be a JSON object')
+  try {
+    for (const k of Object.keys(raw)) if (!ENTRY_KEYS.has(k)) throw new ValidationError(k, `unknown entry field "${k}"`)
+    if (raw.v !== ENTRY_VERSION) throw new ValidationError('v', `unsupported entry version ${JSON.stringify(raw.v)}`)
+    if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
+    if (!isPublicKeyHex(raw.origin)) throw new ValidationError('origin', 'origin must be a 64-hex-character public key')
+    if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 1) throw new ValidationError('seq', 'seq must be an integer ≥ 1')
+    if (raw.seq === 1 ? raw.prev !== null : (typeof raw.prev !== 'string' || !HASH_RE.test(raw.prev))) {
+      throw new ValidationError('prev', raw.seq === 1 ? 'prev must be null for seq 1' : 'prev must be the 64-hex-character hash of the previous entry')
+    }
+    if (!isTlp(raw.tlp)) throw new ValidationError('tlp', 'tlp must be a TLP 2.0 label')
+    if (typeof raw.created !== 'string' || !ISO_RE.test(raw.created)) throw new ValidationError('created', 'created must be an ISO 8601 UTC timestamp')
+    if (typeof raw.sig !== 'string' || !SIG_RE.test(raw.sig)) throw new ValidationError('sig', 'sig must be 128 hex characters')
+    if (!Array.isArray(raw.items) || raw.items.length === 0 || raw.items.length > MAX_ENTRY_ITEMS) {
+      throw new ValidationError('items', `items must hold 1 to ${MAX_ENTRY_ITEMS} records`)
+    }
+    const items = validateItems(raw.items)
+    const entry: Entry = {
+      v: ENTRY_VERSION, circle: raw.circle, origin: raw.origin, seq: raw.seq, prev: raw.prev as string | null,
+      tlp: raw.tlp, created: raw.created, items, sig: raw.sig
+    }
+    const size = entrySize(entry)
+    if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry is ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
+    return entry
+  } catch (err) {
+    const e = withFieldPrefix(err, 'entry')
+    if (e instanceof PhalanxError && e.code === 'PX_ERR_VALIDATION') {
+      throw new PhalanxError('PX_ERR_BAD_ENTRY', `malformed entry: ${e.field ?? ''}: ${e.message}`, { field: e.field })
+    }
+    throw e
+  }
+}
+
+/**
+ * Split records into entry-sized groups: at most MAX_ENTRY_ITEMS records and about
+ * `maxBytes` of canonical JSON each (the fixed fields and signature take < 512 bytes).
+ */
+export function packItems<T extends Item> (items: T[], maxItems = MAX_ENTRY_ITEMS, maxBytes = MAX_ENTRY_BYTES - 512): T[][] {
+  const groups: T[][] = []
+  let cur: T[] = []
+  let bytes = 0
+  for (const it of items) {
+    // JSON.stringify has the same length as the canonical form for our records (only key order differs)
+    const size = Buffer.byteLength(JSON.stringify(it)) + 1
+    if (cur.length > 0 && (cur.length >= maxItems || bytes + size > maxBytes)) {
+      groups.push(cur)
+      cur = []
+      bytes = 0
+    }
+    cur.push(it)
+    bytes += size
+  }
+  if (cur.length > 0) groups.push(cur)
+  return groups
+}

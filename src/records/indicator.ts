@@ -1,0 +1,105 @@
+/**
+ * Indicators as users give them (API, CLI, imports) and as the store keeps them.
+ * `parseIndicatorInput` validates and normalizes one user object into a record plus its
+ * routing (tlp, circle); every error names the field at fault.
+ */
+import { ValidationError } from '../errors.js'
+import { canonicalBytes, sha256Hex, PURPOSE } from './canonical.js'
+import { type IndicatorType } from './indicator-types.js'
+import { normalizeValue, detectType } from './normalize.js'
+import {
+  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
+} from './items.js'
+import { parseTlp, type Tlp } from '../tlp/index.js'
+import { isCircleId } from './entry.js'
+
+/** 128 bits of SHA-256: ids are compared, never trusted for integrity */
+const ID_HEX_CHARS = 32
+
+/** deterministic id: the same origin publishing the same (type, value) updates one indicator */
+export function indicatorId (origin: string, type: IndicatorType, value: string): string {
+  return sha256Hex(canonicalBytes(PURPOSE.INDICATOR_ID, [origin, type, value])).slice(0, ID_HEX_CHARS)
+}
+
+export interface IndicatorDefaults {
+  tlp: Tlp
+  confidence: number
+}
+
+export interface ParsedIndicator {
+  item: IndicatorItem
+  tlp: Tlp
+  /** circle named by the input, if any */
+  circle?: string
+}
+
+const INPUT_KEYS = new Set(['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'circle'])
+
+/**
+ * Validate and normalize one indicator given by a user. Without `type`, the type is
+ * detected from the value. Unknown fields are refused so typos do not pass silently.
+ */
+export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults): ParsedIndicator {
+  if (!isObject(raw)) throw new ValidationError('', 'an indicator must be a JSON object')
+  checkKeys(raw, INPUT_KEYS, '')
+  if (raw.value === undefined) throw new ValidationError('value', 'value is required')
+  if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
+  if (raw.value.length > LIMITS.VALUE_MAX) throw new ValidationError('value', `value has at most ${LIMITS.VALUE_MAX} characters`)
+  let type: IndicatorType
+  if (raw.type === undefined) {
+    const t = detectType(raw.value)
+    if (t === undefined) throw new ValidationError('type', 'type is required: it could not be detected from the value')
+    type = t
+  } else {
+    type = typeOf(raw.type, 'type')
+  }
+  const value = normalizeValue(type, raw.value)
+  const tlp = raw.tlp === undefined ? defaults.tlp : parseTlp(raw.tlp)
+  const confidence = raw.confidence === undefined ? defaults.confidence : confidenceOf(raw.confidence, 'confidence')
+  const time = (k: string): string | undefined => raw[k] === undefined || raw[k] === null ? undefined : parseTime(raw[k], k)
+  const item = makeIndicatorItem({
+    type,
+    value,
+    confidence,
+    tags: normalizeTags(raw.tags),
+    description: optionalText(raw.description, 'description', LIMITS.DESCRIPTION_MAX),
+    validFrom: time('validFrom'),
+    validUntil: time('validUntil'),
+    firstSeen: time('firstSeen'),
+    lastSeen: time('lastSeen')
+  })
+  const out: ParsedIndicator = { item, tlp }
+  if (raw.circle !== undefined) {
+    if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
+    out.circle = raw.circle
+  }
+  return out
+}
+
+/** an indicator as the store keeps it: the current version, and the entry that proves it */
+export interface StoredIndicator {
+  id: string
+  origin: string
+  circle: string
+  type: IndicatorType
+  value: string
+  tlp: Tlp
+  confidence: number
+  tags: string[]
+  description?: string
+  validFrom?: string
+  validUntil?: string
+  firstSeen?: string
+  lastSeen?: string
+  /** when the origin signed this version (the entry's `created`) */
+  created: string
+  /** when this node stored this version */
+  received: string
+  /** position in the node's change feed; query cursors are built from it */
+  cursor: string
+  /** the entry that proves this version */
+  entry: { hash: string, seq: number }
+  /** versions this node has seen of this indicator */
+  version: number
+  revoked?: { at: string, reason?: string, entry: string }
+}

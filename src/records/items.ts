@@ -1,0 +1,242 @@
+/**
+ * The records an entry carries (DESIGN §1), as they appear on the wire and on disk.
+ * Values are stored normalized; `validateItem` checks a received item is exactly what our
+ * own builders would have produced (normalized value, sorted unique tags, known fields).
+ */
+import { ValidationError, withFieldPrefix } from '../errors.js'
+import { isIndicatorType, type IndicatorType } from './indicator-types.js'
+import { normalizeValue } from './normalize.js'
+import { isTlp, type Tlp } from '../tlp/index.js'
+
+/** limits on one record; with them a single record always fits in one entry */
+export const LIMITS = {
+  /** characters of a value (a long URL); also checked by normalize */
+  VALUE_MAX: 2048,
+  TAGS_MAX: 64,
+  TAG_MAX: 128,
+  DESCRIPTION_MAX: 4096,
+  REASON_MAX: 1024,
+  /** sightings: a count per record, not per event */
+  SIGHTING_COUNT_MAX: 1_000_000_000
+} as const
+
+export interface IndicatorItem {
+  kind: 'indicator'
+  type: IndicatorType
+  value: string
+  confidence: number
+  tags: string[]
+  description?: string
+  validFrom?: string
+  validUntil?: string
+  firstSeen?: string
+  lastSeen?: string
+}
+
+export interface RevokeItem {
+  kind: 'revoke'
+  /** id of the origin's own indicator */
+  id: string
+  reason?: string
+}
+
+export interface SightingItem {
+  kind: 'sighting'
+  type: IndicatorType
+  value: string
+  count: number
+  firstSeen: string
+  lastSeen: string
+  note?: string
+}
+
+export interface RelabelItem {
+  kind: 'relabel'
+  id: string
+  tlp: Tlp
+}
+
+export type Item = IndicatorItem | RevokeItem | SightingItem | RelabelItem
+export type ItemKind = Item['kind']
+
+const ID_RE = /^[0-9a-f]{32}$/
+// a strict ISO 8601 UTC timestamp as Date#toISOString prints it
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const DATE_INPUT_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+const ZONE_RE = /(Z|[+-]\d{2}:?\d{2})$/
+const MAX_TIME = Date.UTC(9999, 11, 31)
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/
+
+export function isIndicatorId (s: unknown): s is string {
+  return typeof s === 'string' && ID_RE.test(s)
+}
+
+/** parse a user-given time (ISO 8601 date or date-time, or epoch ms) to canonical ISO UTC */
+export function parseTime (raw: unknown, field: string): string {
+  let d: Date
+  if (typeof raw === 'number' && Number.isFinite(raw)) {
+    d = new Date(raw)
+  } else if (typeof raw === 'string' && DATE_INPUT_RE.test(raw.trim())) {
+    const s = raw.trim()
+    // a date alone, or a date-time without a zone, is UTC
+    d = new Date(s.length === 10 ? `${s}T00:00:00Z` : (ZONE_RE.test(s) ? s : `${s}Z`))
+  } else {
+    throw new ValidationError(field, `${field} must be an ISO 8601 date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`)
+  }
+  const t = d.getTime()
+  if (Number.isNaN(t) || t < 0 || t > MAX_TIME) throw new ValidationError(field, `${field} is not a valid date`)
+  return d.toISOString()
+}
+
+/** trim, drop empties and duplicates (case-insensitive, first spelling wins), sort */
+export function normalizeTags (raw: unknown, field = 'tags'): string[] {
+  if (raw === undefined || raw === null) return []
+  const list = typeof raw === 'string' ? [raw] : raw
+  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of strings`)
+  if (list.length > LIMITS.TAGS_MAX) throw new ValidationError(field, `at most ${LIMITS.TAGS_MAX} tags`)
+  const seen = new Map<string, string>()
+  list.forEach((t, i) => {
+    if (typeof t !== 'string') throw new ValidationError(`${field}[${i}]`, 'a tag must be a string')
+    const s = t.trim().replace(/\s+/g, ' ')
+    if (s === '') return
+    if (s.length > LIMITS.TAG_MAX) throw new ValidationError(`${field}[${i}]`, `a tag has at most ${LIMITS.TAG_MAX} characters`)
+    if (CONTROL_RE.test(s)) throw new ValidationError(`${field}[${i}]`, 'a tag must not contain control characters')
+    const k = s.toLowerCase()
+    if (!seen.has(k)) seen.set(k, s)
+  })
+  return [...seen.values()].sort()
+}
+
+function text (raw: unknown, field: string, max: number): string | undefined {
+  if (raw === undefined || raw === null) return undefined
+  if (typeof raw !== 'string') throw new ValidationError(field, `${field} must be a string`)
+  if (raw.length > max) throw new ValidationError(field, `${field} has at most ${max} characters`)
+  const s = raw.trim()
+  return s === '' ? undefined : s
+}
+
+function confidenceOf (raw: unknown, field: string): number {
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0 || raw > 100) throw new ValidationError(field, `${field} must be an integer from 0 to 100`)
+  return raw
+}
+
+function typeOf (raw: unknown, field: string): IndicatorType {
+  if (!isIndicatorType(raw)) throw new ValidationError(field, `unknown indicator type ${JSON.stringify(raw)}; expected one of ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3`)
+  return raw
+}
+
+function checkKeys (obj: Record<string, unknown>, allowed: ReadonlySet<string>, where: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.has(k)) throw new ValidationError(where === '' ? k : `${where}.${k}`, `unknown field "${k}"`)
+  }
+}
+
+function isObject (x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+const INDICATOR_KEYS = new Set(['kind', 'type', 'value', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'])
+const REVOKE_KEYS = new Set(['kind', 'id', 'reason'])
+const SIGHTING_KEYS = new Set(['kind', 'type', 'value', 'count', 'firstSeen', 'lastSeen', 'note'])
+const RELABEL_KEYS = new Set(['kind', 'id', 'tlp'])
+
+/** assemble an IndicatorItem with the optional fields only when present (canonical shape) */
+export function makeIndicatorItem (f: {
+  type: IndicatorType, value: string, confidence: number, tags: string[], description?: string | undefined,
+  validFrom?: string | undefined, validUntil?: string | undefined, firstSeen?: string | undefined, lastSeen?: string | undefined
+}): IndicatorItem {
+  const item: IndicatorItem = { kind: 'indicator', type: f.type, value: f.value, confidence: f.confidence, tags: f.tags }
+  if (f.description !== undefined) item.description = f.description
+  if (f.validFrom !== undefined) item.validFrom = f.validFrom
+  if (f.validUntil !== undefined) item.validUntil = f.validUntil
+  if (f.firstSeen !== undefined) item.firstSeen = f.firstSeen
+  if (f.lastSeen !== undefined) item.lastSeen = f.lastSeen
+  if (item.validFrom !== undefined && item.validUntil !== undefined && item.validUntil <= item.validFrom) {
+    throw new ValidationError('validUntil', 'validUntil must be after validFrom')
+  }
+  if (item.firstSeen !== undefined && item.lastSeen !== undefined && item.lastSeen < item.firstSeen) {
+    throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
+  }
+  return item
+}
+
+/**
+ * Check that a received item is well-formed and canonical: what `validateItem` accepts is
+ * exactly what our own builders produce, so two nodes derive the same state from it.
+ * Field names in errors are relative to the item.
+ */
+export function validateItem (raw: unknown): Item {
+  if (!isObject(raw)) throw new ValidationError('', 'an item must be an object')
+  switch (raw.kind) {
+    case 'indicator': {
+      checkKeys(raw, INDICATOR_KEYS, '')
+      const type = typeOf(raw.type, 'type')
+      if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
+      const value = normalizeValue(type, raw.value)
+      if (value !== raw.value) throw new ValidationError('value', 'value is not in normalized form')
+      const tags = normalizeTags(raw.tags)
+      if (!Array.isArray(raw.tags) || tags.length !== raw.tags.length || tags.some((t, i) => t !== (raw.tags as unknown[])[i])) {
+        throw new ValidationError('tags', 'tags are not in normalized form (trimmed, unique, sorted)')
+      }
+      const times: Record<string, string | undefined> = {}
+      for (const k of ['validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) {
+        if (raw[k] === undefined) continue
+        if (typeof raw[k] !== 'string' || !ISO_RE.test(raw[k])) throw new ValidationError(k, `${k} must be an ISO 8601 UTC timestamp`)
+        times[k] = raw[k]
+      }
+      const description = raw.description === undefined ? undefined : text(raw.description, 'description', LIMITS.DESCRIPTION_MAX)
+      if (raw.description !== undefined && description !== raw.description) throw new ValidationError('description', 'description is not trimmed')
+      return makeIndicatorItem({ type, value, confidence: confidenceOf(raw.confidence, 'confidence'), tags, description, ...times })
+    }
+    case 'revoke': {
+      checkKeys(raw, REVOKE_KEYS, '')
+      if (!isIndicatorId(raw.id)) throw new ValidationError('id', 'id must be 32 lower-case hex characters')
+      const item: RevokeItem = { kind: 'revoke', id: raw.id }
+      if (raw.reason !== undefined) {
+        const reason = text(raw.reason, 'reason', LIMITS.REASON_MAX)
+        if (reason === undefined || reason !== raw.reason) throw new ValidationError('reason', 'reason is not trimmed')
+        item.reason = reason
+      }
+      return item
+    }
+    case 'sighting': {
+      checkKeys(raw, SIGHTING_KEYS, '')
+      const type = typeOf(raw.type, 'type')
+      if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
+      const value = normalizeValue(type, raw.value)
+      if (value !== raw.value) throw new ValidationError('value', 'value is not in normalized form')
+      if (typeof raw.count !== 'number' || !Number.isInteger(raw.count) || raw.count < 1 || raw.count > LIMITS.SIGHTING_COUNT_MAX) {
+        throw new ValidationError('count', `count must be an integer from 1 to ${LIMITS.SIGHTING_COUNT_MAX}`)
+      }
+      for (const k of ['firstSeen', 'lastSeen'] as const) {
+        if (typeof raw[k] !== 'string' || !ISO_RE.test(raw[k])) throw new ValidationError(k, `${k} must be an ISO 8601 UTC timestamp`)
+      }
+      if ((raw.lastSeen as string) < (raw.firstSeen as string)) throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
+      const item: SightingItem = { kind: 'sighting', type, value, count: raw.count, firstSeen: raw.firstSeen as string, lastSeen: raw.lastSeen as string }
+      if (raw.note !== undefined) {
+        const note = text(raw.note, 'note', LIMITS.REASON_MAX)
+        if (note === undefined || note !== raw.note) throw new ValidationError('note', 'note is not trimmed')
+        item.note = note
+      }
+      return item
+    }
+    case 'relabel': {
+      checkKeys(raw, RELABEL_KEYS, '')
+      if (!isIndicatorId(raw.id)) throw new ValidationError('id', 'id must be 32 lower-case hex characters')
+      if (!isTlp(raw.tlp)) throw new ValidationError('tlp', 'tlp must be a TLP 2.0 label')
+      return { kind: 'relabel', id: raw.id, tlp: raw.tlp }
+    }
+    default:
+      throw new ValidationError('kind', `unknown record kind ${JSON.stringify(raw.kind)}; expected indicator, revoke, sighting or relabel`)
+  }
+}
+
+export function validateItems (raw: unknown): Item[] {
+  if (!Array.isArray(raw)) throw new ValidationError('items', 'items must be an array')
+  return raw.map((it, i) => {
+    try { return validateItem(it) } catch (err) { throw withFieldPrefix(err, `items[${i}]`) }
+  })
+}
+
+export { text as optionalText, confidenceOf, typeOf, checkKeys, isObject }

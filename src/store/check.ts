@@ -1,0 +1,116 @@
+/**
+ * Offline consistency check of a store: every entry well-formed, signed and chained; every
+ * indicator proven by a stored entry and fully indexed; every index key pointing at a
+ * record that agrees with it; counters equal to what is stored. Used by tests (crash
+ * safety) and by `phalanx verify`.
+ */
+import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
+import { SEP, headKey, indexKey, valueKey } from './keys.js'
+import type { LevelStore, LogHead, StoreCounts } from './level-store.js'
+
+export interface StoreProblem {
+  kind: 'entry' | 'chain' | 'indicator' | 'index' | 'counts'
+  key: string
+  message: string
+}
+
+export interface CheckReport {
+  ok: boolean
+  entries: number
+  indicators: number
+  indexKeys: number
+  problems: StoreProblem[]
+}
+
+export interface CheckOptions {
+  /** verify every entry's signature (the slow part: ~9,400/s) */
+  signatures?: boolean
+  /** stop collecting after this many problems */
+  maxProblems?: number
+}
+
+export async function checkStore (store: LevelStore, opts: CheckOptions = {}): Promise<CheckReport> {
+  const problems: StoreProblem[] = []
+  const max = opts.maxProblems ?? 1000
+  const add = (p: StoreProblem): void => { if (problems.length < max) problems.push(p) }
+  let entries = 0
+  let indexKeys = 0
+
+  // 1. entries and their logs
+  let last: { circle: string, origin: string, seq: number, hash: string } | undefined
+  const lastOf = new Map<string, { seq: number, hash: string }>()
+  for await (const [k, raw] of store.b.entries.iterator()) {
+    entries++
+    let e: Entry
+    try {
+      e = validateEntry(raw)
+    } catch (err) {
+      add({ kind: 'entry', key: k, message: `malformed: ${(err as Error).message}` }); continue
+    }
+    if (opts.signatures !== false && !verifyEntrySignature(e)) add({ kind: 'entry', key: k, message: 'signature does not verify' })
+    const hash = entryHash(e)
+    if (store.b.entryByHash.getSync(hash) !== k) add({ kind: 'entry', key: k, message: 'entry hash index missing or wrong' })
+    const same = last !== undefined && last.circle === e.circle && last.origin === e.origin
+    const expectSeq = same ? last!.seq + 1 : 1
+    const expectPrev = same ? last!.hash : null
+    if (e.seq !== expectSeq) add({ kind: 'chain', key: k, message: `seq ${e.seq} follows ${expectSeq - 1}` })
+    else if (e.prev !== expectPrev) add({ kind: 'chain', key: k, message: `prev of seq ${e.seq} is not the hash of seq ${e.seq - 1}` })
+    last = { circle: e.circle, origin: e.origin, seq: e.seq, hash }
+    lastOf.set(headKey(e.circle, e.origin), { seq: e.seq, hash })
+  }
+  let headCount = 0
+  for await (const [k, h] of store.b.heads.iterator()) {
+    headCount++
+    const l = lastOf.get(k)
+    const head = h as LogHead
+    if (l === undefined || l.seq !== head.seq || l.hash !== head.hash) add({ kind: 'chain', key: k, message: 'log head does not match the last stored entry' })
+  }
+  if (headCount !== lastOf.size) add({ kind: 'chain', key: '', message: `${lastOf.size} logs but ${headCount} heads` })
+
+  // 2. indicators: proven and indexed
+  let indicators = 0
+  let revoked = 0
+  for await (const [id, v] of store.b.indicators.iterator()) {
+    indicators++
+    const ind = v as StoredIndicator
+    if (ind.revoked !== undefined) revoked++
+    if (indicatorId(ind.origin, ind.type, ind.value) !== id) add({ kind: 'indicator', key: id, message: 'id does not match (origin, type, value)' })
+    const entry = store.getEntryByHash(ind.entry.hash)
+    if (entry === undefined) {
+      add({ kind: 'indicator', key: id, message: `proving entry ${ind.entry.hash} is missing` })
+    } else if (!entry.items.some(it => it.kind === 'indicator' && it.type === ind.type && it.value === ind.value) || entry.origin !== ind.origin) {
+      add({ kind: 'indicator', key: id, message: 'proving entry does not contain this indicator' })
+    }
+    const want: Array<[keyof LevelStore['b'], string]> = [
+      ['changes', ind.cursor], ['byType', indexKey(ind.type, ind.cursor)], ['byOrigin', indexKey(ind.origin, ind.cursor)],
+      ...ind.tags.map(t => ['byTag', indexKey(t.toLowerCase(), ind.cursor)] as [keyof LevelStore['b'], string])
+    ]
+    for (const [b, key] of want) {
+      if (store.b[b].getSync(key) !== id) add({ kind: 'index', key: `${b}:${key}`, message: `index key for ${id} missing` })
+    }
+    const ids = store.b.byValue.getSync(valueKey(ind.type, ind.value)) as string[] | undefined
+    if (ids === undefined || !ids.includes(id)) add({ kind: 'index', key: `byValue:${ind.type}`, message: `value index misses ${id}` })
+  }
+
+  // 3. every index key points at a record that agrees with it
+  for (const b of ['changes', 'byType', 'byOrigin', 'byTag'] as const) {
+    for await (const [k, id] of store.b[b].iterator()) {
+      indexKeys++
+      const ind = store.getIndicator(id as string)
+      const cursor = b === 'changes' ? k : k.slice(k.lastIndexOf(SEP) + 1)
+      if (ind === undefined) add({ kind: 'index', key: `${b}:${k}`, message: `points at missing indicator ${String(id)}` })
+      else if (ind.cursor !== cursor) add({ kind: 'index', key: `${b}:${k}`, message: `stale: indicator ${ind.id} is at cursor ${ind.cursor}` })
+    }
+  }
+  for await (const [k, ids] of store.b.byValue.iterator()) {
+    indexKeys++
+    for (const id of ids as string[]) if (store.getIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
+  }
+
+  // 4. counters
+  const c: StoreCounts = store.counts()
+  if (c.entries !== entries || c.indicators !== indicators || c.revoked !== revoked) {
+    add({ kind: 'counts', key: 'counts', message: `stored counts ${JSON.stringify(c)} differ from entries ${entries}, indicators ${indicators}, revoked ${revoked}` })
+  }
+  return { ok: problems.length === 0, entries, indicators, indexKeys, problems }
+}

@@ -1,0 +1,14 @@
+/**
+ * Store: LevelDB buckets for entries, derived indicators and their indexes, and the one
+ * ingest path that writes them. Every entry is written with all it implies in one atomic
+ * batch; indexes never point at missing records (checkStore proves it).
+ */
+export { LevelStore } from './level-store.js'
+export type { StoreOptions, StoreCounts, SightingSummary, LogHead } from './level-store.js'
+export { Ingest, defaultIngestOptions } from './ingest.js'
+export type { IngestOptions, IngestComponents, EntryPolicy, EntryReceipt, IngestResult, PublishResult, PublishBatch } from './ingest.js'
+export { queryIndicators, lookupValue, isVisible } from './query.js'
+export type { QueryFilter, QueryPage, LookupResult, LookupMatch, VisibilityOptions } from './query.js'
+export { checkStore } from './check.js'
+export type { CheckReport, StoreProblem, CheckOptions } from './check.js'
+export { BUCKET, STORE_FORMAT_VERSION, CURSOR_RE, cursorFromTime, timeOfCursor } from './keys.js'

@@ -1,0 +1,453 @@
+/**
+ * Ingest: the one path by which entries enter the store, local publishes and (later) the
+ * network alike. It validates, verifies, checks the log position, derives the indicators
+ * and index keys, and writes each entry with everything it implies in one atomic batch.
+ *
+ * Guarantees:
+ * - atomic: an entry, its indicators and all their index keys are written by one LevelDB
+ *   batch; after a crash the store is before or after the entry, never in between;
+ * - durable on acknowledgement: a job's promise resolves only after its batch is written
+ *   (with `sync: true` by default, also through power loss);
+ * - serialized: one writer. Jobs queued while a batch is written are grouped into the next
+ *   batch (group commit), so the fsync cost is shared by everyone waiting.
+ */
+import type { AbstractBatchOperation } from 'abstract-level'
+import type { Logger } from 'pino'
+import { PhalanxError, withFieldPrefix } from '../errors.js'
+import type { OrgKey } from '../identity/keys.js'
+import {
+  type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
+  ENTRY_VERSION, MAX_ENTRY_BYTES, entryHash, entrySize, indicatorId, packItems, signEntry,
+  validateEntry, verifyEntrySignature
+} from '../records/index.js'
+import { isLooser, type Tlp } from '../tlp/index.js'
+import {
+  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, indexKey, valueKey
+} from './keys.js'
+import type { LevelStore, LogHead, PendingRevoke, SightingSummary, StoreCounts } from './level-store.js'
+
+export interface IngestOptions {
+  /** fsync each batch: survives power loss, not only a killed process */
+  sync: boolean
+  /** records per group-commit batch (a group always takes at least one job) */
+  maxGroupItems: number
+}
+
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 20_000 }
+
+/** decides whether a verified entry from outside may be stored (membership, TLP route) */
+export interface EntryPolicy {
+  /** throw a PhalanxError to refuse the entry */
+  check: (entry: Entry, source: string) => void
+}
+
+export interface IngestComponents {
+  store: LevelStore
+  key: OrgKey
+  policy: EntryPolicy
+  log: Logger
+}
+
+export interface EntryReceipt {
+  hash: string
+  circle: string
+  origin: string
+  seq: number
+  items: number
+}
+
+export interface IngestResult extends EntryReceipt {
+  status: 'stored' | 'duplicate'
+}
+
+/** records of one circle and one TLP (an entry has exactly one of each) */
+export interface PublishBatch {
+  circle: string
+  tlp: Tlp
+  items: Item[]
+}
+
+export interface PublishResult {
+  entries: EntryReceipt[]
+  /** the indicator id of each published indicator record, in input order (null for other kinds) */
+  ids: Array<string | null>
+}
+
+interface State {
+  counts: StoreCounts
+  cidr: { v4: number[], v6: number[] }
+  cursor: number
+  lastCreated: number
+}
+
+type Job =
+  | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'entry', entry: Entry, hash: string, source: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+
+type Op = AbstractBatchOperation<any, string, unknown>
+
+/** a write transaction over the store with read-your-writes; children commit into parents */
+class Tx {
+  readonly ops: Op[] = []
+  readonly overlay = new Map<string, unknown>()
+  state: State
+
+  constructor (readonly store: LevelStore, state: State, readonly parent?: Tx) {
+    this.state = structuredClone(state)
+  }
+
+  get<T> (bucket: BucketName, key: string): T | undefined {
+    const k = BUCKET[bucket] + SEP + key
+    if (this.overlay.has(k)) return this.overlay.get(k) as T | undefined
+    if (this.parent !== undefined) return this.parent.get<T>(bucket, key)
+    return this.store.b[bucket].getSync(key) as T | undefined
+  }
+
+  put (bucket: BucketName, key: string, value: unknown): void {
+    this.ops.push({ type: 'put', sublevel: this.store.b[bucket] as any, key, value })
+    this.overlay.set(BUCKET[bucket] + SEP + key, value)
+  }
+
+  del (bucket: BucketName, key: string): void {
+    this.ops.push({ type: 'del', sublevel: this.store.b[bucket] as any, key })
+    this.overlay.set(BUCKET[bucket] + SEP + key, undefined)
+  }
+
+  /** was the key written by this transaction (or a parent) rather than read from disk? */
+  has (bucket: BucketName, key: string): boolean {
+    return this.overlay.has(BUCKET[bucket] + SEP + key) || (this.parent?.has(bucket, key) ?? false)
+  }
+
+  child (): Tx { return new Tx(this.store, this.state, this) }
+
+  commitInto (parent: Tx): void {
+    for (const op of this.ops) parent.ops.push(op)
+    for (const [k, v] of this.overlay) parent.overlay.set(k, v)
+    parent.state = this.state
+  }
+}
+
+export class Ingest {
+  readonly #c: IngestComponents
+  readonly #o: IngestOptions
+  readonly #log: Logger
+  #queue: Job[] = []
+  #draining: Promise<void> | undefined
+  #state: State
+  #closed = false
+  /** ids with a revoke that arrived before the indicator (rare; loaded at start) */
+  #pendingRevokes = new Set<string>()
+
+  constructor (components: IngestComponents, options: Partial<IngestOptions> = {}) {
+    this.#c = components
+    this.#o = { ...defaultIngestOptions, ...options }
+    this.#log = components.log
+    const { store } = components
+    this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), lastCreated: 0 }
+  }
+
+  async start (): Promise<void> {
+    for await (const k of this.#c.store.b.pendingRevokes.keys()) this.#pendingRevokes.add(k)
+  }
+
+  /** finish queued work, then refuse new work */
+  async stop (): Promise<void> {
+    this.#closed = true
+    while (this.#draining !== undefined) await this.#draining
+  }
+
+  get queueLength (): number { return this.#queue.length }
+
+  /** records waiting in the queue (the API answers 429 above a limit) */
+  get queuedItems (): number { return this.#queue.reduce((n, j) => n + j.items, 0) }
+
+  /**
+   * Sign and store records published by this node. Records are packed into entries of at
+   * most 1,000 records / 64 KiB; all entries of one call are written in one atomic batch,
+   * so a call is stored entirely or not at all.
+   */
+  async publish (batches: PublishBatch[]): Promise<PublishResult> {
+    const items = batches.reduce((n, b) => n + b.items.length, 0)
+    if (items === 0) return { entries: [], ids: [] }
+    if (this.#closed) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
+    return await new Promise<PublishResult>((resolve, reject) => {
+      this.#enqueue({ kind: 'publish', batches, resolve, reject, items })
+    })
+  }
+
+  /**
+   * Store an entry signed elsewhere (the network, sync, a file): schema, size, signature
+   * and policy are checked before it is queued; its log position when it is written.
+   */
+  async ingest (raw: unknown, source = 'remote'): Promise<IngestResult> {
+    const entry = validateEntry(raw)
+    if (!verifyEntrySignature(entry)) {
+      throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
+    }
+    this.#c.policy.check(entry, source)
+    const hash = entryHash(entry)
+    return await new Promise<IngestResult>((resolve, reject) => {
+      this.#enqueue({ kind: 'entry', entry, hash, source, resolve, reject, items: entry.items.length })
+    })
+  }
+
+  #enqueue (job: Job): void {
+    if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
+    this.#queue.push(job)
+    if (this.#draining === undefined) {
+      this.#draining = this.#drain().finally(() => { this.#draining = undefined })
+    }
+  }
+
+  async #drain (): Promise<void> {
+    while (this.#queue.length > 0) {
+      // take jobs up to the group size (always at least one)
+      let n = 0
+      let items = 0
+      while (n < this.#queue.length && (n === 0 || items + this.#queue[n].items <= this.#o.maxGroupItems)) {
+        items += this.#queue[n].items
+        n++
+      }
+      const jobs = this.#queue.splice(0, n)
+      const tx = new Tx(this.#c.store, this.#state)
+      const done: Array<{ job: Job, result: unknown }> = []
+      for (const job of jobs) {
+        const child = tx.child()
+        try {
+          const result = job.kind === 'publish' ? this.#runPublish(child, job) : this.#runEntry(child, job)
+          child.commitInto(tx)
+          done.push({ job, result })
+        } catch (err) {
+          job.reject(err)
+        }
+      }
+      if (tx.ops.length === 0) {
+        for (const d of done) d.job.resolve(d.result as any)
+        continue
+      }
+      tx.put('meta', META_KEY.counts, tx.state.counts)
+      tx.put('meta', META_KEY.cursor, tx.state.cursor)
+      if (tx.state.cidr !== this.#state.cidr && JSON.stringify(tx.state.cidr) !== JSON.stringify(this.#state.cidr)) {
+        tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
+      }
+      try {
+        await this.#c.store.db.batch(tx.ops as any, { sync: this.#o.sync })
+        this.#state = tx.state
+        for (const [k] of tx.overlay) {
+          if (k.startsWith(BUCKET.pendingRevokes + SEP)) {
+            const id = k.slice(BUCKET.pendingRevokes.length + 1)
+            if (tx.overlay.get(k) === undefined) this.#pendingRevokes.delete(id); else this.#pendingRevokes.add(id)
+          }
+        }
+        for (const d of done) d.job.resolve(d.result as any)
+      } catch (err) {
+        this.#log.error({ err, jobs: done.length }, 'store batch write failed')
+        const e = new PhalanxError('PX_ERR_STORE', `store write failed: ${(err as Error).message}`, { cause: err })
+        for (const d of done) d.job.reject(e)
+      }
+    }
+  }
+
+  #runPublish (tx: Tx, job: Extract<Job, { kind: 'publish' }>): PublishResult {
+    const key = this.#c.key
+    const result: PublishResult = { entries: [], ids: [] }
+    for (const batch of job.batches) {
+      for (const items of packItems(batch.items)) {
+        this.#publishEntry(tx, key, batch, items, result)
+      }
+    }
+    return result
+  }
+
+  #publishEntry (tx: Tx, key: OrgKey, batch: PublishBatch, items: Item[], result: PublishResult): void {
+    const head = tx.get<LogHead>('heads', headKey(batch.circle, key.publicKeyHex))
+    // created never goes backwards for one origin, even if the clock does
+    const now = Math.max(Date.now(), tx.state.lastCreated)
+    tx.state.lastCreated = now
+    const entry = signEntry({
+      v: ENTRY_VERSION,
+      circle: batch.circle,
+      origin: key.publicKeyHex,
+      seq: (head?.seq ?? 0) + 1,
+      prev: head?.hash ?? null,
+      tlp: batch.tlp,
+      created: new Date(now).toISOString(),
+      items
+    }, key)
+    if (items.length > 1) {
+      const size = entrySize(entry)
+      if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
+    }
+    const hash = entryHash(entry)
+    this.#applyEntry(tx, entry, hash)
+    result.entries.push({ hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: items.length })
+    for (const it of items) result.ids.push(it.kind === 'indicator' ? indicatorId(entry.origin, it.type, it.value) : null)
+  }
+
+  #runEntry (tx: Tx, job: Extract<Job, { kind: 'entry' }>): IngestResult {
+    const { entry, hash } = job
+    const receipt = { hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length }
+    if (tx.get<string>('entryByHash', hash) !== undefined) return { ...receipt, status: 'duplicate' }
+    const head = tx.get<LogHead>('heads', headKey(entry.circle, entry.origin))
+    const headSeq = head?.seq ?? 0
+    if (entry.seq <= headSeq) {
+      throw new PhalanxError('PX_ERR_FORK', `origin ${entry.origin.slice(0, 16)}… signed two different entries for ${entry.circle} seq ${entry.seq}`, { meta: { circle: entry.circle, origin: entry.origin, seq: entry.seq, hash } })
+    }
+    if (entry.seq > headSeq + 1) {
+      throw new PhalanxError('PX_ERR_SEQ_GAP', `entry ${entry.circle} seq ${entry.seq} arrived before seq ${headSeq + 1} of its origin`, { meta: { circle: entry.circle, origin: entry.origin, have: headSeq, got: entry.seq } })
+    }
+    if (entry.prev !== (head?.hash ?? null)) {
+      throw new PhalanxError('PX_ERR_FORK', `entry ${entry.circle} seq ${entry.seq} does not follow the stored seq ${headSeq} (prev hash differs)`, { meta: { circle: entry.circle, origin: entry.origin, seq: entry.seq, hash } })
+    }
+    this.#applyEntry(tx, entry, hash)
+    return { ...receipt, status: 'stored' }
+  }
+
+  #nextCursor (tx: Tx): string {
+    const micros = Math.max(Date.now() * 1000, tx.state.cursor + 1)
+    tx.state.cursor = micros
+    return cursorFromMicros(micros)
+  }
+
+  #applyEntry (tx: Tx, entry: Entry, hash: string): void {
+    const ek = entryKey(entry.circle, entry.origin, entry.seq)
+    tx.put('entries', ek, entry)
+    tx.put('entryByHash', hash, ek)
+    tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash } satisfies LogHead)
+    tx.state.counts.entries++
+    const received = new Date().toISOString()
+    entry.items.forEach((item, index) => {
+      try {
+        switch (item.kind) {
+          case 'indicator': this.#applyIndicator(tx, entry, hash, item, received); break
+          case 'revoke': this.#applyRevoke(tx, entry, hash, item.id, item.reason, received); break
+          case 'sighting': this.#applySighting(tx, entry, item); break
+          case 'relabel': this.#applyRelabel(tx, entry, item.id, item.tlp, received); break
+        }
+      } catch (err) {
+        throw withFieldPrefix(err, `items[${index}]`)
+      }
+    })
+  }
+
+  /** is (entry) a later version than the stored one? later `created`; ties: later in the log */
+  #isNewer (entry: Entry, hash: string, prev: StoredIndicator): boolean {
+    if (entry.created !== prev.created) return entry.created > prev.created
+    if (entry.circle === prev.circle) return entry.seq >= prev.entry.seq
+    return hash > prev.entry.hash
+  }
+
+  #reindex (tx: Tx, prev: StoredIndicator | undefined, next: StoredIndicator): void {
+    if (prev !== undefined) {
+      for (const t of prev.tags) tx.del('byTag', indexKey(t.toLowerCase(), prev.cursor))
+      tx.del('byOrigin', indexKey(prev.origin, prev.cursor))
+      tx.del('byType', indexKey(prev.type, prev.cursor))
+      tx.del('changes', prev.cursor)
+    }
+    for (const t of next.tags) tx.put('byTag', indexKey(t.toLowerCase(), next.cursor), next.id)
+    tx.put('byOrigin', indexKey(next.origin, next.cursor), next.id)
+    tx.put('byType', indexKey(next.type, next.cursor), next.id)
+    tx.put('changes', next.cursor, next.id)
+    tx.put('indicators', next.id, next)
+  }
+
+  #applyIndicator (tx: Tx, entry: Entry, hash: string, item: IndicatorItem, received: string): void {
+    const id = indicatorId(entry.origin, item.type, item.value)
+    const prev = tx.get<StoredIndicator>('indicators', id)
+    if (prev !== undefined && !this.#isNewer(entry, hash, prev)) return
+    const { kind: _kind, ...fields } = item
+    const next: StoredIndicator = {
+      id,
+      origin: entry.origin,
+      circle: entry.circle,
+      ...fields,
+      tlp: entry.tlp,
+      created: entry.created,
+      received,
+      cursor: this.#nextCursor(tx),
+      entry: { hash, seq: entry.seq },
+      version: (prev?.version ?? 0) + 1
+    }
+    // a revoke that is later than this version still applies (it arrived first)
+    if (prev === undefined) {
+      tx.state.counts.indicators++
+      const vk = valueKey(item.type, item.value)
+      const ids = tx.get<string[]>('byValue', vk) ?? []
+      if (!ids.includes(id)) tx.put('byValue', vk, [...ids, id])
+      if (item.type === 'cidr') this.#noteCidrLength(tx, item.value)
+      if (this.#pendingRevokes.has(id) || tx.has('pendingRevokes', id)) {
+        const pending = tx.get<PendingRevoke>('pendingRevokes', id)
+        if (pending !== undefined && pending.origin === entry.origin) {
+          if (pending.created >= entry.created) {
+            next.revoked = { at: pending.created, entry: pending.entry, ...(pending.reason !== undefined ? { reason: pending.reason } : {}) }
+            tx.state.counts.revoked++
+          }
+          tx.del('pendingRevokes', id)
+        }
+      }
+    } else if (prev.revoked !== undefined) {
+      if (prev.revoked.at >= entry.created) next.revoked = prev.revoked
+      else tx.state.counts.revoked-- // re-published after its revocation: live again
+    }
+    this.#reindex(tx, prev, next)
+  }
+
+  #noteCidrLength (tx: Tx, cidr: string): void {
+    const slash = cidr.lastIndexOf('/')
+    const len = Number(cidr.slice(slash + 1))
+    const fam = cidr.includes(':') ? 'v6' : 'v4'
+    if (!tx.state.cidr[fam].includes(len)) {
+      tx.state.cidr = { ...tx.state.cidr, [fam]: [...tx.state.cidr[fam], len].sort((a, b) => a - b) }
+    }
+  }
+
+  #applyRevoke (tx: Tx, entry: Entry, hash: string, id: string, reason: string | undefined, received: string): void {
+    const prev = tx.get<StoredIndicator>('indicators', id)
+    if (prev === undefined) {
+      // the indicator may arrive later (out of order): keep the revocation until then
+      const pending: PendingRevoke = { origin: entry.origin, created: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
+      tx.put('pendingRevokes', id, pending)
+      return
+    }
+    if (prev.origin !== entry.origin) {
+      throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} belongs to another origin; only its origin may revoke it`, { field: 'id' })
+    }
+    if (prev.created > entry.created) return // revokes an older version only
+    if (prev.revoked === undefined) tx.state.counts.revoked++
+    const next: StoredIndicator = {
+      ...prev,
+      received,
+      cursor: this.#nextCursor(tx),
+      revoked: { at: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
+    }
+    this.#reindex(tx, prev, next)
+  }
+
+  #applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
+    const vk = valueKey(item.type, item.value)
+    const prev = tx.get<SightingSummary>('sightings', vk)
+    if (prev === undefined) tx.state.counts.sightings++
+    const s: SightingSummary = prev === undefined
+      ? { type: item.type, value: item.value, count: 0, firstSeen: item.firstSeen, lastSeen: item.lastSeen, origins: {} }
+      : { ...prev, origins: { ...prev.origins } }
+    s.count += item.count
+    if (item.firstSeen < s.firstSeen) s.firstSeen = item.firstSeen
+    if (item.lastSeen > s.lastSeen) s.lastSeen = item.lastSeen
+    const o = s.origins[entry.origin]
+    s.origins[entry.origin] = o === undefined
+      ? { count: item.count, firstSeen: item.firstSeen, lastSeen: item.lastSeen }
+      : { count: o.count + item.count, firstSeen: item.firstSeen < o.firstSeen ? item.firstSeen : o.firstSeen, lastSeen: item.lastSeen > o.lastSeen ? item.lastSeen : o.lastSeen }
+    tx.put('sightings', vk, s)
+  }
+
+  #applyRelabel (tx: Tx, entry: Entry, id: string, tlp: Tlp, received: string): void {
+    const prev = tx.get<StoredIndicator>('indicators', id)
+    if (prev === undefined || prev.origin !== entry.origin) {
+      throw new PhalanxError('PX_ERR_FORBIDDEN', `relabel of ${id}: only the origin may relabel its own stored indicator`, { field: 'id' })
+    }
+    if (!isLooser(tlp, prev.tlp)) {
+      throw new PhalanxError('PX_ERR_TLP_VIOLATION', `relabel may only loosen a TLP (${prev.tlp} → ${tlp} is not looser)`, { field: 'tlp' })
+    }
+    this.#reindex(tx, prev, { ...prev, tlp, received, cursor: this.#nextCursor(tx) })
+  }
+}

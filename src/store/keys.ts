@@ -1,0 +1,87 @@
+/**
+ * Buckets (LevelDB sublevels) and their key layouts. Like Lodestar's bucket enum, a bucket's
+ * prefix is fixed forever: a retired bucket's prefix is never reused for something else.
+ * Key parts are joined with NUL, which no normalized value, tag, id or circle contains.
+ */
+
+export const BUCKET = {
+  /** entries: circle \0 origin \0 seq16 → Entry */
+  entries: 'e',
+  /** entry hash → entries key */
+  entryByHash: 'h',
+  /** log heads: circle \0 origin → { seq, hash } */
+  heads: 'H',
+  /** current indicators: id → StoredIndicator */
+  indicators: 'i',
+  /** value index: type \0 value → string[] of indicator ids (read with getSync on lookups) */
+  byValue: 'xv',
+  /** tag index: lower-cased tag \0 cursor → id */
+  byTag: 'xt',
+  /** origin index: origin \0 cursor → id */
+  byOrigin: 'xo',
+  /** type index: type \0 cursor → id */
+  byType: 'xy',
+  /** change feed: cursor → id (the node's "everything since") */
+  changes: 'xc',
+  /** sightings: type \0 value → SightingSummary */
+  sightings: 's',
+  /** revocations that arrived before their indicator: id → PendingRevoke */
+  pendingRevokes: 'r',
+  /** store metadata: format version, counters, cidr prefix lengths */
+  meta: 'm'
+} as const
+
+export type BucketName = keyof typeof BUCKET
+
+export const SEP = '\x00'
+/** greater than any character a key part may hold: the upper bound of a prefix range */
+export const HIGH = '\xff'
+
+/** the on-disk format this code reads and writes; checked on open */
+export const STORE_FORMAT_VERSION = 1
+
+export const META_KEY = {
+  format: 'format',
+  counts: 'counts',
+  cidrLengths: 'cidr-lengths',
+  cursor: 'cursor'
+} as const
+
+export function seqKey (seq: number): string {
+  return seq.toString(16).padStart(16, '0')
+}
+
+export function entryKey (circle: string, origin: string, seq: number): string {
+  return `${circle}${SEP}${origin}${SEP}${seqKey(seq)}`
+}
+
+export function headKey (circle: string, origin: string): string {
+  return `${circle}${SEP}${origin}`
+}
+
+export function valueKey (type: string, value: string): string {
+  return `${type}${SEP}${value}`
+}
+
+export function indexKey (prefix: string, cursor: string): string {
+  return `${prefix}${SEP}${cursor}`
+}
+
+/**
+ * Cursors order the change feed: microseconds since the epoch, strictly increasing per
+ * store, as 14 hex digits (sorts as text). A time bound maps straight to a cursor bound.
+ */
+export function cursorFromMicros (micros: number): string {
+  return micros.toString(16).padStart(14, '0')
+}
+
+export function cursorFromTime (iso: string | number): string {
+  const ms = typeof iso === 'number' ? iso : Date.parse(iso)
+  return cursorFromMicros(ms * 1000)
+}
+
+export function timeOfCursor (cursor: string): string {
+  return new Date(Math.floor(parseInt(cursor, 16) / 1000)).toISOString()
+}
+
+export const CURSOR_RE = /^[0-9a-f]{14}$/
