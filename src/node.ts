@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError, withFieldPrefix } from './errors.js'
 import type { PhalanxConfig } from './config/index.js'
 import { createLogger, childLogger } from './log.js'
-import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, type Identity } from './identity/index.js'
+import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, type Identity } from './identity/index.js'
 import {
   LOCAL_CIRCLE, detectType, indicatorId, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
   checkKeys, isObject, optionalText, LIMITS, isIndicatorId,
@@ -21,7 +21,6 @@ import {
   type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch
 } from './store/index.js'
 
-export const API_URL_FILE = 'api.url'
 export const STORE_DIR = 'store'
 /** indicators per POST /v1/indicators (issue #2: up to 10,000) */
 export const MAX_BULK_INDICATORS = 10_000

@@ -4,6 +4,6 @@
  */
 export { OrgKey, verifySignature, publicKeyObject, isPublicKeyHex, SEED_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './keys.js'
 export { fingerprint, base32 } from './fingerprint.js'
-export { initIdentity, loadIdentity, loadToken, hasIdentity, ensureDataDir, checkSecretFileMode, writeFileAtomic, KEY_FILE, IDENTITY_FILE, TOKEN_FILE } from './keystore.js'
+export { initIdentity, loadIdentity, loadToken, hasIdentity, ensureDataDir, checkSecretFileMode, writeFileAtomic, KEY_FILE, IDENTITY_FILE, TOKEN_FILE, API_URL_FILE } from './keystore.js'
 export type { Identity, IdentityInfo } from './keystore.js'
 export { peerIdFromSeed, libp2pPrivateKeyFromSeed } from './peer-id.js'

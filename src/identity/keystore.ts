@@ -3,6 +3,7 @@
  *   identity.key   {"v":1,"seed":"<hex>"}               mode 0600, never logged
  *   identity.json  {"v":1,"org","publicKey","fingerprint","created"}  public facts
  *   api.token      the local API bearer token            mode 0600
+ *   api.url        the running node's API URL (the CLI finds the node by it)
  * Like ssh, a secret file readable by group or others is refused.
  */
 import { randomBytes } from 'node:crypto'
@@ -15,6 +16,8 @@ import { fingerprint } from './fingerprint.js'
 export const KEY_FILE = 'identity.key'
 export const IDENTITY_FILE = 'identity.json'
 export const TOKEN_FILE = 'api.token'
+/** written by a running node: the URL of its API (removed on a clean stop) */
+export const API_URL_FILE = 'api.url'
 
 export interface IdentityInfo {
   org: string

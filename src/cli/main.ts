@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+/**
+ * `phalanx`: init and start a node, and drive a running one through its HTTP API.
+ * Every command takes --json and then prints exactly one JSON object on stdout (errors too:
+ * {"error":{code,message,field}}). Exit code 0 on success, the code's exit status from
+ * ERROR_CODES otherwise, with a one-line reason on stderr.
+ */
+import '../polyfill.js'
+import { Command, CommanderError, Option } from 'commander'
+import { createInterface } from 'node:readline'
+import { PhalanxError, isPhalanxError } from '../errors.js'
+import { loadConfig } from '../config/index.js'
+import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
+import { connect, resolveDataDir } from './client.js'
+import type { StoredIndicator } from '../records/index.js'
+
+/** indicators per POST when reading NDJSON from stdin (the API's per-call maximum) */
+const STDIN_CHUNK = 10_000
+
+interface GlobalOpts { data?: string, json?: boolean }
+
+let jsonMode = process.argv.includes('--json')
+
+function print (obj: unknown, human: () => string): void {
+  if (jsonMode) process.stdout.write(JSON.stringify(obj) + '\n')
+  else process.stdout.write(human() + '\n')
+}
+
+function fail (err: unknown): never {
+  const e = isPhalanxError(err) ? err : new PhalanxError('PX_ERR_INTERNAL', (err as Error)?.message ?? String(err))
+  if (jsonMode) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n')
+  process.stderr.write(`phalanx: ${e.field !== undefined && e.field !== '' && !e.message.includes(e.field) ? `${e.field}: ` : ''}${e.message}\n`)
+  process.exit(e.exitCode)
+}
+
+function globals (cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals<GlobalOpts>()
+}
+
+function intArg (name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new PhalanxError('PX_ERR_VALIDATION', `${name} must be a non-negative integer, got "${v}"`, { field: name })
+    return Number(v)
+  }
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+function shortKey (k: string): string { return `${k.slice(0, 12)}…` }
+
+function formatIndicator (i: StoredIndicator & { match?: string }): string {
+  const flags = [i.revoked !== undefined ? 'REVOKED' : '', i.match === 'cidr' ? 'via CIDR' : ''].filter(Boolean).join(' ')
+  return `${i.type.padEnd(7)} ${i.value}  TLP:${i.tlp}  conf ${i.confidence}${i.tags.length > 0 ? `  [${i.tags.join(', ')}]` : ''}  origin ${shortKey(i.origin)}  id ${i.id}${flags !== '' ? `  ${flags}` : ''}`
+}
+
+export function buildProgram (): Command {
+  const program = new Command('phalanx')
+    .description('Peer-to-peer sharing of signed, TLP-tagged indicators of compromise')
+    .option('--data <dir>', 'data dir (env PHALANX_DATA, default ./data)')
+    .option('--json', 'print exactly one JSON object on stdout')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+  program.command('init')
+    .description('create the organization identity (Ed25519 key, 0600) and API token')
+    .option('--org <name>', 'organization name shown to partners')
+    .action(async (opts: { org?: string }, cmd: Command) => {
+      const dataDir = resolveDataDir(globals(cmd).data)
+      const existed = hasIdentity(dataDir)
+      const { identity, created } = initIdentity(dataDir, opts.org ?? 'unnamed organization')
+      const obj = { created, dataDir, org: identity.org, publicKey: identity.publicKey, fingerprint: identity.fingerprint, peerId: await peerIdFromSeed(identity.seed), token: `${dataDir}/api.token` }
+      print(obj, () => `${existed ? 'Identity already exists (unchanged)' : 'Created identity'} in ${dataDir}\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  public key:  ${obj.publicKey}\n  peer id:     ${obj.peerId}\n  API token:   ${obj.token}`)
+    })
+
+  program.command('start')
+    .description('run a node in the foreground (first start creates the identity)')
+    .option('--config <file>', 'JSON config file')
+    .option('--org <name>', 'organization name (first start only)')
+    .option('--api-port <n>', 'API port (0 = any free port)', intArg('api-port'))
+    .option('--api-host <host>', 'API bind address')
+    .option('--p2p-port <n>', 'peer-to-peer port (0 = any free port)', intArg('p2p-port'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (opts: { config?: string, org?: string, apiPort?: number, apiHost?: string, p2pPort?: number, logLevel?: string }, cmd: Command) => {
+      const g = globals(cmd)
+      const flags: Record<string, unknown> = {}
+      if (g.data !== undefined) flags.dataDir = g.data
+      if (opts.org !== undefined) flags.org = opts.org
+      if (opts.logLevel !== undefined) flags.logLevel = opts.logLevel
+      const api: Record<string, unknown> = {}
+      if (opts.apiPort !== undefined) api.port = opts.apiPort
+      if (opts.apiHost !== undefined) api.host = opts.apiHost
+      if (Object.keys(api).length > 0) flags.api = api
+      if (opts.p2pPort !== undefined) flags.p2p = { port: opts.p2pPort }
+      const config = loadConfig({ ...(opts.config !== undefined ? { file: opts.config } : {}), flags })
+      const { PhalanxNode } = await import('../node.js')
+      const node = new PhalanxNode(config)
+      await node.start()
+      const s = node.status()
+      const obj = { apiUrl: s.apiUrl, tokenFile: `${node.dataDir}/api.token`, dataDir: node.dataDir, org: s.org, fingerprint: s.fingerprint, publicKey: s.publicKey, peerId: s.peerId }
+      print(obj, () => `Phalanx node running\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
+      let stopping = false
+      const stop = (signal: string): void => {
+        if (stopping) return
+        stopping = true
+        node.log.info({ signal }, 'stopping')
+        node.stop().then(() => process.exit(0), (err) => { node.log.error({ err }, 'stop failed'); process.exit(1) })
+      }
+      process.on('SIGINT', () => { stop('SIGINT') })
+      process.on('SIGTERM', () => { stop('SIGTERM') })
+    })
+
+  program.command('id')
+    .description('show this organization\'s public key, fingerprint and name')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const dataDir = resolveDataDir(globals(cmd).data)
+      const id = loadIdentity(dataDir)
+      const obj = { org: id.org, publicKey: id.publicKey, fingerprint: id.fingerprint, peerId: await peerIdFromSeed(id.seed) }
+      print(obj, () => `org:         ${obj.org}\nfingerprint: ${obj.fingerprint}\npublic key:  ${obj.publicKey}\npeer id:     ${obj.peerId}`)
+    })
+
+  program.command('publish')
+    .description('publish an indicator, or NDJSON indicators from stdin with `publish -`')
+    .argument('[stdin]', '"-" to read NDJSON (one indicator object per line) from stdin')
+    .option('--type <type>', 'ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3 (detected if omitted)')
+    .option('--value <value>', 'the indicator (defanged forms accepted)')
+    .option('--tlp <tlp>', 'CLEAR, GREEN, AMBER, AMBER+STRICT, RED')
+    .option('--tag <tag>', 'tag (repeatable)', collect)
+    .option('--confidence <n>', '0..100', intArg('confidence'))
+    .option('--description <text>', 'free text')
+    .option('--valid-until <time>', 'ISO 8601 date or time')
+    .option('--circle <id>', 'target circle (default: the private scope)')
+    .action(async (stdin: string | undefined, opts: { type?: string, value?: string, tlp?: string, tag?: string[], confidence?: number, description?: string, validUntil?: string, circle?: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      if (stdin === '-') {
+        let total = 0
+        let entries = 0
+        let chunk: unknown[] = []
+        let line = 0
+        let chunkStartLine = 1
+        const defaults: Record<string, unknown> = {}
+        if (opts.tlp !== undefined) defaults.tlp = opts.tlp
+        if (opts.circle !== undefined) defaults.circle = opts.circle
+        const flush = async (): Promise<void> => {
+          if (chunk.length === 0) return
+          try {
+            const r = await client.request<{ count: number, entries: unknown[] }>('POST', '/v1/indicators', { indicators: chunk, ...defaults })
+            total += r.count
+            entries += r.entries.length
+          } catch (err) {
+            // name the input line, not the position in the chunk
+            const m = isPhalanxError(err) && err.field !== undefined ? /^indicators\[(\d+)\]\.?(.*)$/.exec(err.field) : null
+            if (m !== null && isPhalanxError(err)) {
+              throw new PhalanxError(err.code, `line ${chunkStartLine + Number(m[1])}${m[2] !== '' ? ` (${m[2]})` : ''}: ${err.message}; ${total} indicators before this chunk were stored`, { field: `line ${chunkStartLine + Number(m[1])}` })
+            }
+            throw err
+          }
+          chunk = []
+          chunkStartLine = line + 1
+        }
+        const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
+        for await (const raw of rl) {
+          line++
+          const s = raw.trim()
+          if (s === '' || s.startsWith('#')) { if (chunk.length === 0) chunkStartLine = line + 1; continue }
+          let obj: unknown
+          try { obj = JSON.parse(s) } catch {
+            await flush()
+            throw new PhalanxError('PX_ERR_BAD_JSON', `line ${line} is not valid JSON; ${total} indicators before it were stored`, { field: `line ${line}` })
+          }
+          if (chunk.length === 0) chunkStartLine = line
+          chunk.push(obj)
+          if (chunk.length >= STDIN_CHUNK) await flush()
+        }
+        await flush()
+        print({ count: total, entries }, () => `published ${total} indicators in ${entries} signed entries`)
+        return
+      }
+      if (stdin !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `unexpected argument "${stdin}"; use --value VALUE, or "-" for NDJSON on stdin`, { field: 'value' })
+      if (opts.value === undefined) throw new PhalanxError('PX_ERR_VALIDATION', '--value is required (or "-" to read NDJSON from stdin)', { field: 'value' })
+      const body: Record<string, unknown> = { value: opts.value }
+      if (opts.type !== undefined) body.type = opts.type
+      if (opts.tlp !== undefined) body.tlp = opts.tlp
+      if (opts.tag !== undefined) body.tags = opts.tag
+      if (opts.confidence !== undefined) body.confidence = opts.confidence
+      if (opts.description !== undefined) body.description = opts.description
+      if (opts.validUntil !== undefined) body.validUntil = opts.validUntil
+      if (opts.circle !== undefined) body.circle = opts.circle
+      const r = await client.request<{ id: string, entries: Array<{ hash: string, seq: number, circle: string }> }>('POST', '/v1/indicators', body)
+      print({ id: r.id, entry: r.entries[0] }, () => `published ${r.id} (entry ${r.entries[0].circle}#${r.entries[0].seq})`)
+    })
+
+  program.command('lookup')
+    .description('is this value known? (an IP also matches stored CIDRs)')
+    .argument('<value>', 'the value, defanged or not')
+    .option('--type <type>', 'indicator type (detected if omitted)')
+    .option('--include-revoked', 'show revoked indicators too')
+    .option('--include-expired', 'show expired indicators too')
+    .action(async (value: string, opts: { type?: string, includeRevoked?: boolean, includeExpired?: boolean }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const qs = new URLSearchParams({ value })
+      if (opts.type !== undefined) qs.set('type', opts.type)
+      if (opts.includeRevoked === true) qs.set('include_revoked', 'true')
+      if (opts.includeExpired === true) qs.set('include_expired', 'true')
+      const r = await client.request<{ type: string, value: string, found: boolean, matches: StoredIndicator[], sightings: { count: number, lastSeen: string } | null }>('GET', `/v1/lookup?${qs.toString()}`)
+      print(r, () => r.found
+        ? `${r.type} ${r.value}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${r.sightings !== null ? `\n  sightings: ${r.sightings.count}, last ${r.sightings.lastSeen}` : ''}`
+        : `${r.type} ${r.value}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}`)
+    })
+
+  program.command('query')
+    .description('list indicators matching filters, newest last')
+    .option('--type <type>', 'indicator type')
+    .option('--value <value>', 'a value')
+    .option('--tag <tag>', 'a tag')
+    .option('--tlp <list>', 'comma-separated TLP labels')
+    .option('--origin <key>', 'origin public key')
+    .option('--circle <id>', 'circle id')
+    .option('--since <time>', 'stored at or after (ISO 8601)')
+    .option('--until <time>', 'stored at or before (ISO 8601)')
+    .option('--limit <n>', 'page size (1..1000, default 100)', intArg('limit'))
+    .option('--cursor <c>', 'continue after this cursor')
+    .option('--all', 'follow cursors until the end (prints all pages)')
+    .option('--include-revoked', 'include revoked')
+    .option('--include-expired', 'include expired')
+    .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const map: Record<string, string> = { type: 'type', value: 'value', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', limit: 'limit', cursor: 'cursor', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }
+      const qs = new URLSearchParams()
+      for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+      const all: StoredIndicator[] = []
+      let next: string | null = null
+      do {
+        if (next !== null) qs.set('cursor', next)
+        const page: { indicators: StoredIndicator[], nextCursor: string | null } = await client.request('GET', `/v1/indicators?${qs.toString()}`)
+        all.push(...page.indicators)
+        next = page.nextCursor
+      } while (opts.all === true && next !== null)
+      print({ indicators: all, nextCursor: next }, () => `${all.map(formatIndicator).join('\n')}${all.length > 0 ? '\n' : ''}${all.length} indicator(s)${next !== null ? `; more with --cursor ${next}` : ''}`)
+    })
+
+  program.command('revoke')
+    .description('withdraw one of your own indicators (signed revoke record)')
+    .argument('<id>', 'indicator id')
+    .option('--reason <text>', 'why')
+    .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ id: string, revoked: { at: string } }>('POST', `/v1/indicators/${encodeURIComponent(id)}/revoke`, opts.reason !== undefined ? { reason: opts.reason } : {})
+      print(r, () => `revoked ${r.id} at ${r.revoked.at}`)
+    })
+
+  program.command('sighting')
+    .description('report that your organization saw a value')
+    .argument('<value>', 'the value seen')
+    .option('--type <type>', 'indicator type (detected if omitted)')
+    .option('--count <n>', 'times seen (default 1)', intArg('count'))
+    .option('--first-seen <time>', 'ISO 8601')
+    .option('--last-seen <time>', 'ISO 8601')
+    .option('--tlp <tlp>', 'TLP of the sighting record')
+    .action(async (value: string, opts: { type?: string, count?: number, firstSeen?: string, lastSeen?: string, tlp?: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const body: Record<string, unknown> = { value }
+      if (opts.type !== undefined) body.type = opts.type
+      if (opts.count !== undefined) body.count = opts.count
+      if (opts.firstSeen !== undefined) body.firstSeen = opts.firstSeen
+      if (opts.lastSeen !== undefined) body.lastSeen = opts.lastSeen
+      if (opts.tlp !== undefined) body.tlp = opts.tlp
+      const r = await client.request<{ sightings: { count: number } }>('POST', '/v1/sightings', body)
+      print(r, () => `recorded; ${value} sighted ${r.sightings.count} time(s) in all`)
+    })
+
+  program.command('status')
+    .description('the running node: identity, API address, store counts')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number> }>('GET', '/v1/status')
+      print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+    })
+
+  return program
+}
+
+async function main (): Promise<void> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(process.argv)
+    jsonMode = program.opts<GlobalOpts>().json === true || jsonMode
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
+      // commander already printed its message to stderr
+      if (jsonMode) process.stdout.write(JSON.stringify({ error: { code: 'PX_ERR_VALIDATION', message: err.message.replace(/^error: /, '') } }) + '\n')
+      process.exit(2)
+    }
+    fail(err)
+  }
+}
+
+void main()
