@@ -140,8 +140,9 @@ export class PhalanxNode {
 
   // --- operations --------------------------------------------------------------------
 
-  #circleOf (circle: string | undefined, field: string): string {
+  #circleOf (circle: unknown, field: string): string {
     if (circle === undefined || circle === LOCAL_CIRCLE) return LOCAL_CIRCLE
+    if (typeof circle !== 'string') throw new ValidationError(field, 'circle must be a string')
     throw new ValidationError(field, `unknown circle "${circle}"; this node is in no circle yet (only "${LOCAL_CIRCLE}", the private scope)`)
   }
 
@@ -163,22 +164,31 @@ export class PhalanxNode {
     this.#checkBackpressure()
     const defaults = { tlp: opts.defaults?.tlp ?? this.config.publish.defaultTlp, confidence: this.config.publish.defaultConfidence }
     const groups = new Map<string, PublishBatch>()
-    const ids: string[] = []
+    // where each input lands: its batch and position, to give ids back in input order
+    const places: Array<[PublishBatch, number]> = []
     inputs.forEach((raw, i) => {
-      const prefix = opts.fieldPrefix === undefined ? '' : `${opts.fieldPrefix}[${i}]`
       try {
+        // records' typeOf quotes a bad type with JSON.stringify, which overflows the stack
+        // (a 500) on a deeply nested value: refuse a non-string type before it gets there
+        if (isObject(raw) && raw.type !== undefined && typeof raw.type !== 'string') throw new ValidationError('type', 'type must be a string naming an indicator type')
         const p = parseIndicatorInput(raw, defaults)
         const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
         const k = `${circle}\x00${p.tlp}`
         let g = groups.get(k)
         if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
+        places.push([g, g.items.length])
         g.items.push(p.item)
-        ids.push(indicatorId(this.identity.publicKey, p.item.type, p.item.value))
       } catch (err) {
-        throw prefix === '' ? err : withFieldPrefix(err, prefix)
+        throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`)
       }
     })
-    const res = await this.ingest.publish([...groups.values()])
+    const batches = [...groups.values()]
+    const res = await this.ingest.publish(batches)
+    // ingest reports ids batch after batch, in item order
+    const offset = new Map<PublishBatch, number>()
+    let o = 0
+    for (const b of batches) { offset.set(b, o); o += b.items.length }
+    const ids = places.map(([b, pos]) => res.ids[offset.get(b)! + pos] as string)
     return { ids, entries: res.entries }
   }
 
@@ -211,7 +221,9 @@ export class PhalanxNode {
       if (t === undefined) throw new ValidationError('value', `cannot tell what kind of indicator "${rawValue.slice(0, 100)}" is; pass type`)
       type = t
     } else {
-      if (!isIndicatorType(rawType)) throw new ValidationError('type', `unknown indicator type ${JSON.stringify(rawType)}`)
+      // quote only a (short) string: JSON.stringify of a deeply nested value overflows the stack
+      if (typeof rawType !== 'string') throw new ValidationError('type', 'type must be a string naming an indicator type')
+      if (!isIndicatorType(rawType)) throw new ValidationError('type', `unknown indicator type ${JSON.stringify(rawType.slice(0, 100))}`)
       type = rawType
     }
     return { type, value: normalizeValue(type, rawValue) }
@@ -241,7 +253,7 @@ export class PhalanxNode {
     const note = optionalText(raw.note, 'note', LIMITS.REASON_MAX)
     const item: SightingItem = { kind: 'sighting', type, value, count, firstSeen, lastSeen, ...(note !== undefined ? { note } : {}) }
     const tlp = raw.tlp === undefined ? this.config.publish.defaultTlp : parseTlp(raw.tlp)
-    const circle = this.#circleOf(raw.circle as string | undefined, 'circle')
+    const circle = this.#circleOf(raw.circle, 'circle')
     const res = await this.ingest.publish([{ circle, tlp, items: [item] }])
     return { entry: res.entries[0], sightings: this.store.sightings(type, value) }
   }

@@ -5,6 +5,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { PhalanxError, ValidationError } from '../errors.js'
 import type { PhalanxNode } from '../node.js'
 import { childLogger } from '../log.js'
@@ -55,6 +57,10 @@ function toPhalanxError (err: unknown, bodyLimit: number): PhalanxError {
       return new PhalanxError('PX_ERR_BAD_JSON', 'the request body is empty', { field: 'body' })
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new PhalanxError('PX_ERR_BAD_JSON', 'the request body does not match its Content-Length', { field: 'body' })
+    case 'FST_ERR_BAD_URL':
+      return new ValidationError('url', 'the URL path is not valid percent-encoding')
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ValidationError('url', 'a path parameter of the URL is too long')
   }
   if (err instanceof SyntaxError || (e.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_ERR_CTP'))) {
     return new PhalanxError('PX_ERR_BAD_JSON', `the request body is not valid JSON: ${e.message ?? ''}`.trim(), { field: 'body' })
@@ -67,6 +73,19 @@ function toPhalanxError (err: unknown, bodyLimit: number): PhalanxError {
   return new PhalanxError('PX_ERR_INTERNAL', 'internal error; see the node log', { cause: err })
 }
 
+/** answer a request the HTTP parser refused; the socket is closed after */
+function sendClientError (err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const e = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', 'the request line and headers are over the HTTP server\'s size limit (16 KiB): shorten the URL', { field: 'url' })
+    : new ValidationError('request', err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'the request did not arrive completely in time' : 'the request is not valid HTTP')
+  const body = JSON.stringify({ error: e.toJSON() })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
 export function createApiServer (node: PhalanxNode): ApiServer {
   const log = childLogger(node.log, 'api')
   const { bodyLimitBytes, host, port, auth } = node.config.api
@@ -77,11 +96,20 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     forceCloseConnections: true,
     // keep parsing safe: refuse prototype-poisoning keys instead of passing them on
     onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error'
+    onConstructorPoisoning: 'error',
+    // errors the router raises before any route runs (bad %-encoding in the path, an
+    // over-long path parameter) get the same JSON error shape as everything else
+    frameworkErrors: (err, req, reply) => { sendError(err, req, reply) },
+    // requests Node's HTTP parser refuses before fastify sees them (e.g. a URL or headers
+    // over 16 KiB) also get a JSON error with a PX_ERR_* code
+    clientErrorHandler: (err, socket) => { sendClientError(err, socket) }
   })
   const expected = tokenDigest(node.token)
   const metrics = createMetrics(node)
 
+  // bodies are JSON (or NDJSON for bulk publishes) only: fastify's built-in text/plain
+  // parser would hand a string to the routes instead of answering 415
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_req, body, done) => {
     try { done(null, parseNdjson(body as string)) } catch (err) { done(err as Error, undefined) }
   })
@@ -99,14 +127,15 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     }
   })
 
-  app.setErrorHandler((err, req, reply) => {
+  function sendError (err: unknown, req: FastifyRequest, reply: FastifyReply): void {
     const e = toPhalanxError(err, bodyLimitBytes)
     if (e.code === 'PX_ERR_INTERNAL') log.error({ err, url: req.url, method: req.method }, 'request failed')
     else log.debug({ code: e.code, field: e.field, url: req.url }, 'request refused')
     if (e.code === 'PX_ERR_RATE_LIMITED') reply.header('Retry-After', String(e.meta?.retryAfter ?? 1))
     metrics.errors.inc({ code: e.code })
     void reply.status(e.status).send({ error: e.toJSON() })
-  })
+  }
+  app.setErrorHandler((err, req, reply) => { sendError(err, req, reply) })
 
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'PX_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, field: 'url' } })

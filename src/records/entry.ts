@@ -1,14 +1,16 @@
 /**
  * Entries: the signed unit that travels, is stored and is synced (DESIGN §1).
  *   {v, circle, origin, seq, prev, tlp, created, items, sig}
- * `sig` = Ed25519 over PURPOSE.ENTRY_SIG + RFC 8785 JSON of the entry without `sig`;
- * `hash` = SHA-256 over PURPOSE.ENTRY_HASH + RFC 8785 JSON of the whole entry. `prev` is the
+ * `sig` = Ed25519 over the signing bytes: PURPOSE.ENTRY_SIG + RFC 8785 JSON of the entry
+ * without `sig`; `hash` = SHA-256 over PURPOSE.ENTRY_HASH, the raw signature and the signing
+ * bytes (so the canonical form is built once per entry, not once per use). `prev` is the
  * hash of the origin's previous entry in the same circle (null for seq 1). Like OrbitDB's
  * oplog entries, the signed field list is explicit and versioned; verify rebuilds it exactly.
  */
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { type OrgKey, verifySignature, isPublicKeyHex } from '../identity/keys.js'
-import { canonicalBytes, canonicalJson, sha256Hex, PURPOSE } from './canonical.js'
+import { createHash } from 'node:crypto'
+import { canonicalBytes, PURPOSE } from './canonical.js'
 import { validateItems, isObject, type Item } from './items.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 
@@ -51,13 +53,44 @@ function unsignedOf (e: UnsignedEntry): UnsignedEntry {
   return { v: e.v, circle: e.circle, origin: e.origin, seq: e.seq, prev: e.prev, tlp: e.tlp, created: e.created, items: e.items }
 }
 
+const SIG_TAG_BYTES = Buffer.byteLength(`${PURPOSE.ENTRY_SIG}\n`)
+/** `,"sig":"<128 hex>"` in the canonical JSON of a signed entry */
+const SIG_FIELD_BYTES = 137
+
 export function signingBytes (e: UnsignedEntry): Buffer {
   return canonicalBytes(PURPOSE.ENTRY_SIG, unsignedOf(e))
 }
 
-export function signEntry (e: UnsignedEntry, key: OrgKey): Entry {
+/** an entry with the figures derived from its canonical bytes, computed once */
+export interface SealedEntry {
+  entry: Entry
+  hash: string
+  /** bytes of the canonical JSON of the whole entry (what size limits are about) */
+  size: number
+}
+
+function hashOf (sig: Buffer, bytes: Buffer): string {
+  return createHash('sha256').update(`${PURPOSE.ENTRY_HASH}\n`).update(sig).update(bytes).digest('hex')
+}
+
+/** sign an entry: the canonical bytes are built once for the signature, hash and size */
+export function sealEntry (e: UnsignedEntry, key: OrgKey): SealedEntry {
   if (e.origin !== key.publicKeyHex) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'entry origin is not the signing key')
-  return { ...unsignedOf(e), sig: key.sign(signingBytes(e)).toString('hex') }
+  const bytes = signingBytes(e)
+  const sig = key.sign(bytes)
+  return { entry: { ...unsignedOf(e), sig: sig.toString('hex') }, hash: hashOf(sig, bytes), size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES }
+}
+
+export function signEntry (e: UnsignedEntry, key: OrgKey): Entry {
+  return sealEntry(e, key).entry
+}
+
+/** verify an entry's signature; on success, its hash and size (null when it does not verify) */
+export function openEntry (e: Entry): { hash: string, size: number } | null {
+  const bytes = signingBytes(e)
+  const sig = Buffer.from(e.sig, 'hex')
+  if (!verifySignature(e.origin, bytes, sig)) return null
+  return { hash: hashOf(sig, bytes), size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES }
 }
 
 export function verifyEntrySignature (e: Entry): boolean {
@@ -65,12 +98,12 @@ export function verifyEntrySignature (e: Entry): boolean {
 }
 
 export function entryHash (e: Entry): string {
-  return sha256Hex(canonicalBytes(PURPOSE.ENTRY_HASH, { ...unsignedOf(e), sig: e.sig }))
+  return hashOf(Buffer.from(e.sig, 'hex'), signingBytes(e))
 }
 
 /** size of the canonical JSON of the whole entry, the size limits are about */
 export function entrySize (e: Entry): number {
-  return Buffer.byteLength(canonicalJson(e))
+  return signingBytes(e).length - SIG_TAG_BYTES + SIG_FIELD_BYTES
 }
 
 /**
@@ -114,9 +147,10 @@ export function validateEntry (raw: unknown): Entry {
 
 /**
  * Split records into entry-sized groups: at most MAX_ENTRY_ITEMS records and about
- * `maxBytes` of canonical JSON each (the fixed fields and signature take < 512 bytes).
+ * `maxBytes` of canonical JSON each (the fixed fields and signature take up to 526 bytes,
+ * with a 128-character circle id and a 16-digit seq: reserve 1 KiB for them).
  */
-export function packItems<T extends Item> (items: T[], maxItems = MAX_ENTRY_ITEMS, maxBytes = MAX_ENTRY_BYTES - 512): T[][] {
+export function packItems<T extends Item> (items: T[], maxItems = MAX_ENTRY_ITEMS, maxBytes = MAX_ENTRY_BYTES - 1024): T[][] {
   const groups: T[][] = []
   let cur: T[] = []
   let bytes = 0

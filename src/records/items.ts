@@ -79,6 +79,10 @@ export function parseTime (raw: unknown, field: string): string {
     d = new Date(raw)
   } else if (typeof raw === 'string' && DATE_INPUT_RE.test(raw.trim())) {
     const s = raw.trim()
+    // Date rolls impossible days over (2026-02-30 → 2026-03-02): refuse them instead
+    const [y, m, day] = s.slice(0, 10).split('-').map(Number)
+    const cal = new Date(Date.UTC(y, m - 1, day))
+    if (cal.getUTCMonth() !== m - 1 || cal.getUTCDate() !== day) throw new ValidationError(field, `${field} is not a valid date`)
     // a date alone, or a date-time without a zone, is UTC
     d = new Date(s.length === 10 ? `${s}T00:00:00Z` : (ZONE_RE.test(s) ? s : `${s}Z`))
   } else {

@@ -70,15 +70,23 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
   // 2. indicators: proven and indexed
   let indicators = 0
   let revoked = 0
+  // a bulk entry proves up to 1,000 indicators: parse each proving entry once, not once per
+  // indicator (that was O(indicators x entry size): ~30 s for 70k indicators)
+  const proving = new Map<string, { origin: string, values: Set<string> } | null>()
   for await (const [id, v] of store.b.indicators.iterator()) {
     indicators++
     const ind = v as StoredIndicator
     if (ind.revoked !== undefined) revoked++
     if (indicatorId(ind.origin, ind.type, ind.value) !== id) add({ kind: 'indicator', key: id, message: 'id does not match (origin, type, value)' })
-    const entry = store.getEntryByHash(ind.entry.hash)
+    let entry = proving.get(ind.entry.hash)
     if (entry === undefined) {
+      const e = store.getEntryByHash(ind.entry.hash)
+      entry = e === undefined ? null : { origin: e.origin, values: new Set(e.items.flatMap(it => it.kind === 'indicator' ? [valueKey(it.type, it.value)] : [])) }
+      proving.set(ind.entry.hash, entry)
+    }
+    if (entry === null) {
       add({ kind: 'indicator', key: id, message: `proving entry ${ind.entry.hash} is missing` })
-    } else if (!entry.items.some(it => it.kind === 'indicator' && it.type === ind.type && it.value === ind.value) || entry.origin !== ind.origin) {
+    } else if (!entry.values.has(valueKey(ind.type, ind.value)) || entry.origin !== ind.origin) {
       add({ kind: 'indicator', key: id, message: 'proving entry does not contain this indicator' })
     }
     const want: Array<[keyof LevelStore['b'], string]> = [

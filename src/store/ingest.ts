@@ -11,20 +11,18 @@
  * - serialized: one writer. Jobs queued while a batch is written are grouped into the next
  *   batch (group commit), so the fsync cost is shared by everyone waiting.
  */
-import type { AbstractBatchOperation } from 'abstract-level'
 import type { Logger } from 'pino'
 import { PhalanxError, withFieldPrefix } from '../errors.js'
 import type { OrgKey } from '../identity/keys.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, entryHash, entrySize, indicatorId, packItems, signEntry,
-  validateEntry, verifyEntrySignature
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, openEntry, packItems, sealEntry, validateEntry
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
   BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, indexKey, valueKey
 } from './keys.js'
-import type { LevelStore, LogHead, PendingRevoke, SightingSummary, StoreCounts } from './level-store.js'
+import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts } from './level-store.js'
 
 export interface IngestOptions {
   /** fsync each batch: survives power loss, not only a killed process */
@@ -33,7 +31,7 @@ export interface IngestOptions {
   maxGroupItems: number
 }
 
-export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 20_000 }
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000 }
 
 /** decides whether a verified entry from outside may be stored (membership, TLP route) */
 export interface EntryPolicy {
@@ -78,52 +76,84 @@ interface State {
   cidr: { v4: number[], v6: number[] }
   cursor: number
   lastCreated: number
+  /** pending revocations this group resolved (dropped from memory once written) */
+  pendingRemoved: string[]
 }
 
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'entry', entry: Entry, hash: string, source: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
 
-type Op = AbstractBatchOperation<any, string, unknown>
-
-/** a write transaction over the store with read-your-writes; children commit into parents */
+/**
+ * A write transaction over the store with read-your-writes. Writes collect in an overlay
+ * (root key → value, `undefined` = delete) that becomes one chained LevelDB batch; a key
+ * written twice in a group is written once. Children (one per job) commit into the group
+ * so that a job refused half-way leaves nothing behind.
+ */
 class Tx {
-  readonly ops: Op[] = []
-  readonly overlay = new Map<string, unknown>()
+  overlay = new Map<string, unknown>()
+  /** write-only keys (index keys, entry bodies): flat [key, value, key, value…], in order */
+  log: unknown[] = []
   state: State
 
-  constructor (readonly store: LevelStore, state: State, readonly parent?: Tx) {
+  /** reads fall through to the parent: a job's group, or the group still being written */
+  parent: Tx | undefined
+
+  constructor (readonly store: LevelStore, state: State, parent?: Tx) {
     this.state = structuredClone(state)
+    this.parent = parent
   }
 
   get<T> (bucket: BucketName, key: string): T | undefined {
-    const k = BUCKET[bucket] + SEP + key
-    if (this.overlay.has(k)) return this.overlay.get(k) as T | undefined
-    if (this.parent !== undefined) return this.parent.get<T>(bucket, key)
-    return this.store.b[bucket].getSync(key) as T | undefined
+    const k = LevelStore.fullKey(bucket, key)
+    for (let tx: Tx | undefined = this; tx !== undefined; tx = tx.parent) {
+      if (tx.overlay.has(k)) return tx.overlay.get(k) as T | undefined
+    }
+    return this.store.read<T>(bucket, key)
   }
 
   put (bucket: BucketName, key: string, value: unknown): void {
-    this.ops.push({ type: 'put', sublevel: this.store.b[bucket] as any, key, value })
-    this.overlay.set(BUCKET[bucket] + SEP + key, value)
+    this.overlay.set(LevelStore.fullKey(bucket, key), value)
   }
 
   del (bucket: BucketName, key: string): void {
-    this.ops.push({ type: 'del', sublevel: this.store.b[bucket] as any, key })
-    this.overlay.set(BUCKET[bucket] + SEP + key, undefined)
+    this.overlay.set(LevelStore.fullKey(bucket, key), undefined)
   }
 
-  /** was the key written by this transaction (or a parent) rather than read from disk? */
-  has (bucket: BucketName, key: string): boolean {
-    return this.overlay.has(BUCKET[bucket] + SEP + key) || (this.parent?.has(bucket, key) ?? false)
+  /** a write that this transaction never reads back (cheaper than put) */
+  append (bucket: BucketName, key: string, value: unknown): void {
+    this.log.push(LevelStore.fullKey(bucket, key), value)
   }
+
+  remove (bucket: BucketName, key: string): void {
+    this.log.push(LevelStore.fullKey(bucket, key), undefined)
+  }
+
+  get size (): number { return this.overlay.size + this.log.length }
 
   child (): Tx { return new Tx(this.store, this.state, this) }
 
   commitInto (parent: Tx): void {
-    for (const op of this.ops) parent.ops.push(op)
-    for (const [k, v] of this.overlay) parent.overlay.set(k, v)
+    if (parent.overlay.size === 0) parent.overlay = this.overlay
+    else for (const [k, v] of this.overlay) parent.overlay.set(k, v)
+    if (parent.log.length === 0) parent.log = this.log
+    else for (const x of this.log) parent.log.push(x)
     parent.state = this.state
+  }
+
+  async write (sync: boolean): Promise<void> {
+    const batch = this.store.db.batch()
+    const log = this.log
+    for (let i = 0; i < log.length; i += 2) {
+      const v = log[i + 1]
+      if (v === undefined) batch.del(log[i] as string)
+      else batch.put(log[i] as string, JSON.stringify(v))
+    }
+    for (const [k, v] of this.overlay) {
+      if (v === undefined) batch.del(k)
+      else batch.put(k, JSON.stringify(v))
+    }
+    await batch.write({ sync })
   }
 }
 
@@ -143,7 +173,7 @@ export class Ingest {
     this.#o = { ...defaultIngestOptions, ...options }
     this.#log = components.log
     const { store } = components
-    this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), lastCreated: 0 }
+    this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), lastCreated: 0, pendingRemoved: [] }
   }
 
   async start (): Promise<void> {
@@ -181,11 +211,12 @@ export class Ingest {
    */
   async ingest (raw: unknown, source = 'remote'): Promise<IngestResult> {
     const entry = validateEntry(raw)
-    if (!verifyEntrySignature(entry)) {
+    const opened = openEntry(entry)
+    if (opened === null) {
       throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
     }
     this.#c.policy.check(entry, source)
-    const hash = entryHash(entry)
+    const { hash } = opened
     return await new Promise<IngestResult>((resolve, reject) => {
       this.#enqueue({ kind: 'entry', entry, hash, source, resolve, reject, items: entry.items.length })
     })
@@ -199,8 +230,22 @@ export class Ingest {
     }
   }
 
+  /**
+   * The writer loop. While one group's batch is being written (LevelDB works in its own
+   * thread), the next group is prepared on top of it: it reads the in-flight group's writes
+   * through its overlay. Batches are written strictly in order; if one fails, every group
+   * prepared on top of it fails too and the state falls back to the last written group.
+   */
   async #drain (): Promise<void> {
-    while (this.#queue.length > 0) {
+    let prev: { tx: Tx, done: Promise<boolean>, failed: boolean } | undefined
+    while (true) {
+      if (prev?.failed === true) prev = undefined
+      if (this.#queue.length === 0) {
+        if (prev === undefined) return
+        await prev.done
+        prev = undefined
+        continue // jobs may have arrived meanwhile
+      }
       // take jobs up to the group size (always at least one)
       let n = 0
       let items = 0
@@ -209,7 +254,8 @@ export class Ingest {
         n++
       }
       const jobs = this.#queue.splice(0, n)
-      const tx = new Tx(this.#c.store, this.#state)
+      const tx = new Tx(this.#c.store, prev?.tx.state ?? this.#state, prev?.tx)
+      tx.state.pendingRemoved = []
       const done: Array<{ job: Job, result: unknown }> = []
       for (const job of jobs) {
         const child = tx.child()
@@ -221,32 +267,50 @@ export class Ingest {
           job.reject(err)
         }
       }
-      if (tx.ops.length === 0) {
-        for (const d of done) d.job.resolve(d.result as any)
+      if (tx.size === 0) {
+        // nothing to write (duplicates only); answer once earlier writes are done
+        const before = prev?.done
+        const group: { tx: Tx, done: Promise<boolean>, failed: boolean } = { tx, failed: false, done: Promise.resolve(true) }
+        group.done = (async () => {
+          if (before !== undefined && !(await before)) {
+            group.failed = true
+            const e = new PhalanxError('PX_ERR_STORE', 'store write failed (an earlier batch)')
+            for (const d of done) d.job.reject(e)
+            return false
+          }
+          for (const d of done) d.job.resolve(d.result as any)
+          return true
+        })()
+        if (prev !== undefined) prev = group
+        else await group.done
         continue
       }
       tx.put('meta', META_KEY.counts, tx.state.counts)
       tx.put('meta', META_KEY.cursor, tx.state.cursor)
-      if (tx.state.cidr !== this.#state.cidr && JSON.stringify(tx.state.cidr) !== JSON.stringify(this.#state.cidr)) {
-        tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
-      }
-      try {
-        await this.#c.store.db.batch(tx.ops as any, { sync: this.#o.sync })
-        this.#state = tx.state
-        for (const [k] of tx.overlay) {
-          if (k.startsWith(BUCKET.pendingRevokes + SEP)) {
-            const id = k.slice(BUCKET.pendingRevokes.length + 1)
-            if (tx.overlay.get(k) === undefined) this.#pendingRevokes.delete(id); else this.#pendingRevokes.add(id)
-          }
+      tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
+      const before = prev?.done
+      const group: { tx: Tx, done: Promise<boolean>, failed: boolean } = { tx, failed: false, done: Promise.resolve(true) }
+      group.done = (async () => {
+        try {
+          if (before !== undefined && !(await before)) throw new Error('an earlier write in the same pipeline failed')
+          tx.parent = undefined
+          await tx.write(this.#o.sync)
+        } catch (err) {
+          group.failed = true
+          this.#log.error({ err, jobs: done.length }, 'store batch write failed')
+          const e = new PhalanxError('PX_ERR_STORE', `store write failed: ${(err as Error).message}`, { cause: err })
+          for (const d of done) d.job.reject(e)
+          return false
         }
+        this.#state = tx.state
+        for (const id of tx.state.pendingRemoved) this.#pendingRevokes.delete(id)
         for (const d of done) d.job.resolve(d.result as any)
-      } catch (err) {
-        this.#log.error({ err, jobs: done.length }, 'store batch write failed')
-        const e = new PhalanxError('PX_ERR_STORE', `store write failed: ${(err as Error).message}`, { cause: err })
-        for (const d of done) d.job.reject(e)
-      }
+        return true
+      })()
+      prev = group
     }
   }
+
 
   #runPublish (tx: Tx, job: Extract<Job, { kind: 'publish' }>): PublishResult {
     const key = this.#c.key
@@ -264,7 +328,7 @@ export class Ingest {
     // created never goes backwards for one origin, even if the clock does
     const now = Math.max(Date.now(), tx.state.lastCreated)
     tx.state.lastCreated = now
-    const entry = signEntry({
+    const { entry, hash, size } = sealEntry({
       v: ENTRY_VERSION,
       circle: batch.circle,
       origin: key.publicKeyHex,
@@ -274,14 +338,9 @@ export class Ingest {
       created: new Date(now).toISOString(),
       items
     }, key)
-    if (items.length > 1) {
-      const size = entrySize(entry)
-      if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
-    }
-    const hash = entryHash(entry)
-    this.#applyEntry(tx, entry, hash)
+    if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
+    this.#applyEntry(tx, entry, hash, result.ids)
     result.entries.push({ hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: items.length })
-    for (const it of items) result.ids.push(it.kind === 'indicator' ? indicatorId(entry.origin, it.type, it.value) : null)
   }
 
   #runEntry (tx: Tx, job: Extract<Job, { kind: 'entry' }>): IngestResult {
@@ -309,9 +368,10 @@ export class Ingest {
     return cursorFromMicros(micros)
   }
 
-  #applyEntry (tx: Tx, entry: Entry, hash: string): void {
+  /** store an entry and derive its records; `ids` collects each record's indicator id */
+  #applyEntry (tx: Tx, entry: Entry, hash: string, ids?: Array<string | null>): void {
     const ek = entryKey(entry.circle, entry.origin, entry.seq)
-    tx.put('entries', ek, entry)
+    tx.append('entries', ek, entry)
     tx.put('entryByHash', hash, ek)
     tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash } satisfies LogHead)
     tx.state.counts.entries++
@@ -319,11 +379,12 @@ export class Ingest {
     entry.items.forEach((item, index) => {
       try {
         switch (item.kind) {
-          case 'indicator': this.#applyIndicator(tx, entry, hash, item, received); break
+          case 'indicator': ids?.push(this.#applyIndicator(tx, entry, hash, item, received)); return
           case 'revoke': this.#applyRevoke(tx, entry, hash, item.id, item.reason, received); break
           case 'sighting': this.#applySighting(tx, entry, item); break
           case 'relabel': this.#applyRelabel(tx, entry, item.id, item.tlp, received); break
         }
+        ids?.push(null)
       } catch (err) {
         throw withFieldPrefix(err, `items[${index}]`)
       }
@@ -339,22 +400,23 @@ export class Ingest {
 
   #reindex (tx: Tx, prev: StoredIndicator | undefined, next: StoredIndicator): void {
     if (prev !== undefined) {
-      for (const t of prev.tags) tx.del('byTag', indexKey(t.toLowerCase(), prev.cursor))
-      tx.del('byOrigin', indexKey(prev.origin, prev.cursor))
-      tx.del('byType', indexKey(prev.type, prev.cursor))
-      tx.del('changes', prev.cursor)
+      for (const t of prev.tags) tx.remove('byTag', indexKey(t.toLowerCase(), prev.cursor))
+      tx.remove('byOrigin', indexKey(prev.origin, prev.cursor))
+      tx.remove('byType', indexKey(prev.type, prev.cursor))
+      tx.remove('changes', prev.cursor)
     }
-    for (const t of next.tags) tx.put('byTag', indexKey(t.toLowerCase(), next.cursor), next.id)
-    tx.put('byOrigin', indexKey(next.origin, next.cursor), next.id)
-    tx.put('byType', indexKey(next.type, next.cursor), next.id)
-    tx.put('changes', next.cursor, next.id)
+    for (const t of next.tags) tx.append('byTag', indexKey(t.toLowerCase(), next.cursor), next.id)
+    tx.append('byOrigin', indexKey(next.origin, next.cursor), next.id)
+    tx.append('byType', indexKey(next.type, next.cursor), next.id)
+    tx.append('changes', next.cursor, next.id)
     tx.put('indicators', next.id, next)
   }
 
-  #applyIndicator (tx: Tx, entry: Entry, hash: string, item: IndicatorItem, received: string): void {
+  /** returns the indicator's id */
+  #applyIndicator (tx: Tx, entry: Entry, hash: string, item: IndicatorItem, received: string): string {
     const id = indicatorId(entry.origin, item.type, item.value)
     const prev = tx.get<StoredIndicator>('indicators', id)
-    if (prev !== undefined && !this.#isNewer(entry, hash, prev)) return
+    if (prev !== undefined && !this.#isNewer(entry, hash, prev)) return id
     const { kind: _kind, ...fields } = item
     const next: StoredIndicator = {
       id,
@@ -375,7 +437,7 @@ export class Ingest {
       const ids = tx.get<string[]>('byValue', vk) ?? []
       if (!ids.includes(id)) tx.put('byValue', vk, [...ids, id])
       if (item.type === 'cidr') this.#noteCidrLength(tx, item.value)
-      if (this.#pendingRevokes.has(id) || tx.has('pendingRevokes', id)) {
+      if (this.#pendingRevokes.has(id)) {
         const pending = tx.get<PendingRevoke>('pendingRevokes', id)
         if (pending !== undefined && pending.origin === entry.origin) {
           if (pending.created >= entry.created) {
@@ -383,6 +445,7 @@ export class Ingest {
             tx.state.counts.revoked++
           }
           tx.del('pendingRevokes', id)
+          tx.state.pendingRemoved.push(id)
         }
       }
     } else if (prev.revoked !== undefined) {
@@ -390,6 +453,7 @@ export class Ingest {
       else tx.state.counts.revoked-- // re-published after its revocation: live again
     }
     this.#reindex(tx, prev, next)
+    return id
   }
 
   #noteCidrLength (tx: Tx, cidr: string): void {
@@ -407,6 +471,8 @@ export class Ingest {
       // the indicator may arrive later (out of order): keep the revocation until then
       const pending: PendingRevoke = { origin: entry.origin, created: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
       tx.put('pendingRevokes', id, pending)
+      // a hint that a read is worth it; a stale hint only costs a read
+      this.#pendingRevokes.add(id)
       return
     }
     if (prev.origin !== entry.origin) {

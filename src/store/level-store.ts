@@ -10,6 +10,9 @@ import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { BUCKET, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
+/** abstract-level's sublevel prefix for each bucket: `!name!` */
+const ROOT_PREFIX = Object.fromEntries(Object.entries(BUCKET).map(([name, prefix]) => [name, `!${prefix}!`])) as Record<BucketName, string>
+
 export type Sub = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, any>
 
 export interface LogHead {
@@ -52,7 +55,8 @@ export class LevelStore {
   #open = false
 
   constructor (readonly options: StoreOptions) {
-    this.db = new Level<string, unknown>(options.path, { valueEncoding: 'json' })
+    // the root reads and writes JSON text itself (hot paths); sublevels decode JSON for iterators
+    this.db = new Level<string, unknown>(options.path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
     const b: Partial<Record<BucketName, Sub>> = {}
     for (const [name, prefix] of Object.entries(BUCKET) as Array<[BucketName, string]>) {
       b[name] = this.db.sublevel<string, any>(prefix, { valueEncoding: 'json' }) as unknown as Sub
@@ -72,14 +76,14 @@ export class LevelStore {
       throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${this.options.path}: ${(err as Error).message}` +
         ((err as { code?: string }).code === 'LEVEL_DATABASE_NOT_OPEN' ? ' (is another node running on this data dir?)' : ''), { cause: err })
     }
-    const format = this.b.meta.getSync(META_KEY.format) as number | undefined
+    const format = this.read<number>('meta', META_KEY.format)
     if (format === undefined) {
       const empty = (await this.db.keys({ limit: 1 }).all()).length === 0
       if (!empty) {
         await this.db.close()
         throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has no format version: it was not written by Phalanx`)
       }
-      await this.b.meta.put(META_KEY.format, STORE_FORMAT_VERSION)
+      await this.db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
     } else if (format !== STORE_FORMAT_VERSION) {
       await this.db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
@@ -92,6 +96,17 @@ export class LevelStore {
     await this.db.close()
   }
 
+  /** the root key of `key` in `bucket`: the same bytes the bucket's sublevel uses */
+  static fullKey (bucket: BucketName, key: string): string {
+    return ROOT_PREFIX[bucket] + key
+  }
+
+  /** synchronous read of a JSON value (~1 µs; an async get costs ~40 µs here) */
+  read<T> (bucket: BucketName, key: string): T | undefined {
+    const s = this.db.getSync(ROOT_PREFIX[bucket] + key) as string | undefined
+    return s === undefined ? undefined : JSON.parse(s) as T
+  }
+
   assertOpen (): void {
     if (!this.#open) throw new PhalanxError('PX_ERR_CLOSED', 'the store is closed')
   }
@@ -100,55 +115,55 @@ export class LevelStore {
 
   getIndicator (id: string): StoredIndicator | undefined {
     this.assertOpen()
-    return this.b.indicators.getSync(id) as StoredIndicator | undefined
+    return this.read<StoredIndicator>('indicators', id)
   }
 
   getIndicators (ids: string[]): Array<StoredIndicator | undefined> {
     this.assertOpen()
-    return ids.map(id => this.b.indicators.getSync(id) as StoredIndicator | undefined)
+    return ids.map(id => this.read<StoredIndicator>('indicators', id))
   }
 
   idsByValue (type: string, value: string): string[] {
     this.assertOpen()
-    return (this.b.byValue.getSync(valueKey(type, value)) as string[] | undefined) ?? []
+    return this.read<string[]>('byValue', valueKey(type, value)) ?? []
   }
 
   sightings (type: string, value: string): SightingSummary | undefined {
     this.assertOpen()
-    return this.b.sightings.getSync(valueKey(type, value)) as SightingSummary | undefined
+    return this.read<SightingSummary>('sightings', valueKey(type, value))
   }
 
   head (circle: string, origin: string): LogHead | undefined {
     this.assertOpen()
-    return this.b.heads.getSync(headKey(circle, origin)) as LogHead | undefined
+    return this.read<LogHead>('heads', headKey(circle, origin))
   }
 
   getEntry (circle: string, origin: string, seq: number): Entry | undefined {
     this.assertOpen()
-    return this.b.entries.getSync(entryKey(circle, origin, seq)) as Entry | undefined
+    return this.read<Entry>('entries', entryKey(circle, origin, seq))
   }
 
   getEntryByHash (hash: string): Entry | undefined {
     this.assertOpen()
-    const k = this.b.entryByHash.getSync(hash) as string | undefined
-    return k === undefined ? undefined : this.b.entries.getSync(k) as Entry | undefined
+    const k = this.read<string>('entryByHash', hash)
+    return k === undefined ? undefined : this.read<Entry>('entries', k)
   }
 
   hasEntryHash (hash: string): boolean {
-    return this.b.entryByHash.getSync(hash) !== undefined
+    return this.db.getSync(LevelStore.fullKey('entryByHash', hash)) !== undefined
   }
 
   counts (): StoreCounts {
     this.assertOpen()
-    return (this.b.meta.getSync(META_KEY.counts) as StoreCounts | undefined) ?? { entries: 0, indicators: 0, revoked: 0, sightings: 0 }
+    return this.read<StoreCounts>('meta', META_KEY.counts) ?? { entries: 0, indicators: 0, revoked: 0, sightings: 0 }
   }
 
   cidrLengths (): { v4: number[], v6: number[] } {
-    return (this.b.meta.getSync(META_KEY.cidrLengths) as { v4: number[], v6: number[] } | undefined) ?? { v4: [], v6: [] }
+    return this.read<{ v4: number[], v6: number[] }>('meta', META_KEY.cidrLengths) ?? { v4: [], v6: [] }
   }
 
   lastCursor (): number {
-    return (this.b.meta.getSync(META_KEY.cursor) as number | undefined) ?? 0
+    return this.read<number>('meta', META_KEY.cursor) ?? 0
   }
 
   /** every log head, for status and (later) sync */

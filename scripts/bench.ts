@@ -1,0 +1,256 @@
+/**
+ * `npm run bench`: one run, one JSON object on stdout (progress on stderr), so that ratios
+ * between figures hold on a noisy machine. Not part of `npm test`.
+ *
+ *   raw        Ed25519 sign/verify ops/s (node:crypto), LevelDB batched puts/s (no crypto)
+ *   ingest     indicators/s through the ingest path: bulk entries and single-record entries
+ *   ipsum      bulk HTTP import of ../shared/data/feeds/ipsum.txt via POST /v1/indicators
+ *   lookup     GET /v1/lookup req/s and latency (autocannon, keep-alive) on 1,000,000 indicators
+ *   rss        peak RSS of the node process
+ *
+ * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time.
+ */
+import '../src/polyfill.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Level } from 'level'
+import autocannon from 'autocannon'
+import { pino } from 'pino'
+import { OrgKey, verifySignature } from '../src/identity/index.js'
+import { loadConfig } from '../src/config/index.js'
+import { PhalanxNode } from '../src/node.js'
+import { indicatorId } from '../src/records/index.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '../..')
+const SCALE = Number(process.env.BENCH_SCALE ?? '1')
+const n = (x: number): number => Math.max(1000, Math.round(x * SCALE))
+const LOOKUP_SECONDS = Number(process.env.BENCH_LOOKUP_SECONDS ?? '10')
+
+const say = (msg: string): void => { process.stderr.write(`[bench] ${msg}\n`) }
+const round = (x: number): number => Math.round(x)
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'phalanx-bench-'))
+const dirs: string[] = []
+
+/** deterministic, varied indicator inputs: IPs, domains, hashes, URLs */
+function makeInputs (count: number, offset = 0, prefix = 'b'): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = []
+  for (let i = offset; i < offset + count; i++) {
+    switch (i % 4) {
+      case 0: out.push({ type: 'ipv4', value: `${10 + ((i >>> 24) & 0x7f)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, tags: ['scanner'], confidence: 60 }); break
+      case 1: out.push({ type: 'domain', value: `${prefix}${i.toString(36)}.evil.example`, tags: ['phishing', 'T1566'], confidence: 80 }); break
+      case 2: out.push({ type: 'sha256', value: createHash('sha256').update(`${prefix}${i}`).digest('hex'), tags: ['malware'] }); break
+      default: out.push({ type: 'url', value: `http://${prefix}${i.toString(36)}.bad.example/login.php?id=${i}`, tags: ['phishing'] })
+    }
+  }
+  return out
+}
+
+function rate (count: number, ms: number): number { return count / (ms / 1000) }
+
+async function timed<T> (fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now()
+  const r = await fn()
+  return [r, performance.now() - t0]
+}
+
+function benchCrypto (): { signPerSec: number, verifyPerSec: number } {
+  const key = OrgKey.fromSeed(randomBytes(32))
+  const msg = randomBytes(300)
+  const N = n(20_000)
+  let t0 = performance.now()
+  let sig = key.sign(msg)
+  for (let i = 0; i < N; i++) sig = key.sign(msg)
+  const signMs = performance.now() - t0
+  t0 = performance.now()
+  for (let i = 0; i < N / 4; i++) if (!verifySignature(key.publicKeyHex, msg, sig)) throw new Error('verify failed')
+  const verifyMs = performance.now() - t0
+  return { signPerSec: round(rate(N, signMs)), verifyPerSec: round(rate(N / 4, verifyMs)) }
+}
+
+async function benchRawLevel (records: Array<Record<string, unknown>>): Promise<number> {
+  const dir = tmp(); dirs.push(dir)
+  const db = new Level<string, unknown>(join(dir, 'raw'), { valueEncoding: 'json' })
+  await db.open()
+  const origin = 'a'.repeat(64)
+  const [, ms] = await timed(async () => {
+    for (let i = 0; i < records.length; i += 2000) {
+      await db.batch(records.slice(i, i + 2000).map(r => ({ type: 'put' as const, key: indicatorId(origin, r.type as any, r.value as string), value: r })))
+    }
+  })
+  await db.close()
+  return round(rate(records.length, ms))
+}
+
+async function startInProcessNode (): Promise<PhalanxNode> {
+  const dir = tmp(); dirs.push(dir)
+  const config = loadConfig({ env: {}, flags: { dataDir: dir, logLevel: 'silent', api: { port: 0 } } })
+  const node = new PhalanxNode(config, pino({ level: 'silent' }))
+  await node.startCore()
+  return node
+}
+
+async function benchIngest (): Promise<Record<string, number>> {
+  const N = n(200_000)
+  // bulk: calls of 10,000 inputs → entries of 1,000 records
+  let node = await startInProcessNode()
+  const inputs = makeInputs(N)
+  const [, bulkMs] = await timed(async () => {
+    for (let i = 0; i < N; i += 10_000) await node.publishIndicators(inputs.slice(i, i + 10_000))
+  })
+  const bulkEntries = node.store.counts().entries
+  await node.stop()
+  // single-record entries: one signature and one entry per indicator, 256 publishes in flight
+  node = await startInProcessNode()
+  const [, singleMs] = await timed(async () => {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < N) {
+        const i = next++
+        await node.publishIndicators([inputs[i]])
+      }
+    }
+    await Promise.all(Array.from({ length: 256 }, worker))
+  })
+  const singleEntries = node.store.counts().entries
+  await node.stop()
+  return {
+    indicators: N,
+    bulkPerSec: round(rate(N, bulkMs)),
+    bulkEntries,
+    singlePerSec: round(rate(N, singleMs)),
+    singleEntries
+  }
+}
+
+interface ChildNode { proc: ChildProcess, apiUrl: string, token: string, dataDir: string }
+
+async function startChildNode (): Promise<ChildNode> {
+  const dataDir = tmp(); dirs.push(dataDir)
+  const proc = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = ''
+    proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const i = buf.indexOf('\n'); if (i >= 0) resolve(buf.slice(0, i)) })
+    proc.on('exit', (code) => { reject(new Error(`node exited with ${String(code)}`)) })
+  })
+  const info = JSON.parse(line) as { apiUrl: string }
+  return { proc, apiUrl: info.apiUrl, token: readFileSync(join(dataDir, 'api.token'), 'utf8').trim(), dataDir }
+}
+
+function peakRssMb (pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const m = /VmHWM:\s+(\d+) kB/.exec(status)
+  return m === null ? -1 : round(Number(m[1]) / 1024)
+}
+
+async function post (node: ChildNode, body: unknown): Promise<void> {
+  const res = await fetch(`${node.apiUrl}/v1/indicators`, { method: 'POST', headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  if (res.status !== 201) throw new Error(`POST /v1/indicators: ${res.status} ${await res.text()}`)
+  await res.arrayBuffer().catch(() => undefined)
+}
+
+/** POST inputs in chunks of 10,000 with `parallel` requests in flight */
+async function postAll (node: ChildNode, inputs: unknown[], parallel: number, defaults: Record<string, unknown> = {}): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < inputs.length) {
+      const i = next
+      next += 10_000
+      await post(node, { indicators: inputs.slice(i, i + 10_000), ...defaults })
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker))
+}
+
+async function benchIpsum (node: ChildNode): Promise<Record<string, number | string>> {
+  const file = resolve(root, '../shared/data/feeds/ipsum.txt')
+  if (!existsSync(file)) return { skipped: `${file} not found` }
+  const ips: unknown[] = []
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const s = line.trim()
+    if (s === '' || s.startsWith('#')) continue
+    const [ip, count] = s.split(/\s+/)
+    ips.push({ type: 'ipv4', value: ip, confidence: Math.min(100, 10 * Number(count)), tags: ['ipsum'] })
+  }
+  const [, ms] = await timed(async () => { await postAll(node, ips, 2, { tlp: 'CLEAR' }) })
+  return { indicators: ips.length, seconds: Number((ms / 1000).toFixed(2)), perSec: round(rate(ips.length, ms)) }
+}
+
+async function benchLookup (node: ChildNode): Promise<Record<string, number>> {
+  const N = n(1_000_000)
+  const have = (await (await fetch(`${node.apiUrl}/v1/status`, { headers: { authorization: `Bearer ${node.token}` } })).json() as { counts: { indicators: number } }).counts.indicators
+  const inputs = makeInputs(Math.max(N - have, 1000), 0, 'L')
+  say(`filling the store to ${N} indicators over HTTP…`)
+  const [, fillMs] = await timed(async () => { await postAll(node, inputs, 2) })
+  // half hits (stored values), half misses (never published)
+  const paths: string[] = []
+  for (let i = 0; i < 2000; i++) {
+    const hit = inputs[(i * 7919) % inputs.length] as { value: string }
+    paths.push(`/v1/lookup?value=${encodeURIComponent(hit.value)}`)
+    paths.push(`/v1/lookup?value=${encodeURIComponent(`miss${i}.nowhere.example`)}`)
+  }
+  let k = 0
+  say(`autocannon ${LOOKUP_SECONDS}s on /v1/lookup…`)
+  const result = await autocannon({
+    url: node.apiUrl,
+    connections: 16,
+    pipelining: 1,
+    duration: LOOKUP_SECONDS,
+    headers: { authorization: `Bearer ${node.token}` },
+    requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: paths[k++ % paths.length] }) }]
+  })
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`lookup load had ${result.non2xx} non-2xx and ${result.errors} errors`)
+  return {
+    storeIndicators: N,
+    fillPerSec: round(rate(inputs.length, fillMs)),
+    reqPerSec: round(result.requests.average),
+    p50ms: result.latency.p50,
+    p99ms: result.latency.p99,
+    requests: result.requests.total
+  }
+}
+
+async function main (): Promise<void> {
+  const out: Record<string, unknown> = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, scale: SCALE }
+  say('crypto baselines…')
+  const crypto = benchCrypto()
+  say('raw LevelDB batched puts…')
+  const levelPutsPerSec = await benchRawLevel(makeInputs(n(200_000)))
+  out.raw = { ...crypto, levelBatchedPutsPerSec: levelPutsPerSec }
+  say('ingest path (in process)…')
+  const ingest = await benchIngest()
+  out.ingest = {
+    ...ingest,
+    bulkVsRawLevel: Number((ingest.bulkPerSec / levelPutsPerSec).toFixed(2)),
+    singleVsRawSign: Number((ingest.singlePerSec / crypto.signPerSec).toFixed(2))
+  }
+  say('HTTP: ipsum import, then lookups on a large store (node in a child process)…')
+  const node = await startChildNode()
+  try {
+    out.ipsum = await benchIpsum(node)
+    out.lookup = await benchLookup(node)
+    out.rss = { nodePeakMb: peakRssMb(node.proc.pid!), benchPeakMb: round(process.resourceUsage().maxRSS / 1024) }
+  } finally {
+    node.proc.kill('SIGTERM')
+    await new Promise(resolve => node.proc.once('exit', resolve))
+  }
+  out.targets = {
+    bulkIngest50k: (out.ingest as any).bulkPerSec >= 50_000,
+    bulkVsRawLevel30pct: (out.ingest as any).bulkVsRawLevel >= 0.3,
+    single10k: ingest.singlePerSec >= 10_000,
+    singleVsSign40pct: (out.ingest as any).singleVsRawSign >= 0.4,
+    ipsumUnder4s: typeof (out.ipsum as any).seconds === 'number' ? (out.ipsum as any).seconds <= 4 : null,
+    lookup15kRps: (out.lookup as any).reqPerSec >= 15_000,
+    lookupP99Under5ms: (out.lookup as any).p99ms <= 5,
+    rssUnder500mb: (out.rss as any).nodePeakMb <= 500
+  }
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+}
+
+main().catch((err) => { process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 }).finally(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
