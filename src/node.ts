@@ -12,7 +12,7 @@ import { createLogger, childLogger } from './log.js'
 import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, type Identity } from './identity/index.js'
 import {
   LOCAL_CIRCLE, detectType, indicatorId, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
-  checkKeys, isObject, optionalText, LIMITS, isIndicatorId,
+  checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE,
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
 import { parseTlp, type Tlp } from './tlp/index.js'
@@ -200,12 +200,12 @@ export class PhalanxNode {
   }
 
   async revoke (id: string, reason?: unknown): Promise<{ indicator: StoredIndicator, entry: EntryReceipt }> {
+    const r = optionalText(reason, 'reason', LIMITS.REASON_MAX)
     const ind = this.getIndicator(id)
     if (ind.origin !== this.identity.publicKey) {
       throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} was published by another organization; only its origin can revoke it`, { field: 'id' })
     }
     if (ind.revoked !== undefined) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already revoked (${ind.revoked.at})`, { field: 'id' })
-    const r = optionalText(reason, 'reason', LIMITS.REASON_MAX)
     const item: Item = r === undefined ? { kind: 'revoke', id } : { kind: 'revoke', id, reason: r }
     const res = await this.ingest.publish([{ circle: ind.circle, tlp: ind.tlp, items: [item] }])
     return { indicator: this.getIndicator(id), entry: res.entries[0] }
@@ -215,6 +215,7 @@ export class PhalanxNode {
   normalizeLookup (rawValue: unknown, rawType?: unknown): { type: IndicatorType, value: string } {
     if (typeof rawValue !== 'string' || rawValue.trim() === '') throw new ValidationError('value', 'value is required')
     if (rawValue.length > LIMITS.VALUE_MAX) throw new ValidationError('value', `value has at most ${LIMITS.VALUE_MAX} characters`)
+    if (!rawValue.isWellFormed()) throw new ValidationError('value', WELL_FORMED_MESSAGE)
     let type: IndicatorType
     if (rawType === undefined || rawType === '') {
       const t = detectType(rawValue)

@@ -88,7 +88,9 @@ export function loadIdentity (dataDir: string): Identity {
     seed = Buffer.from(parsed.seed, 'hex')
   } catch (err) {
     // never include the file's content: it is the secret
-    throw new PhalanxError('PX_ERR_IDENTITY', `${keyPath} is not a valid Phalanx key file`, { cause: (err as Error).message })
+    // never include the parser's message either: it quotes the file
+    void err
+    throw new PhalanxError('PX_ERR_IDENTITY', `${keyPath} is not a valid Phalanx key file (expected {"v":1,"seed":"<64 hex>"})`)
   }
   const key = OrgKey.fromSeed(seed)
   let org = 'unnamed organization'

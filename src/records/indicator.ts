@@ -8,7 +8,7 @@ import { canonicalBytes, sha256Hex, PURPOSE } from './canonical.js'
 import { type IndicatorType } from './indicator-types.js'
 import { normalizeValue, detectType } from './normalize.js'
 import {
-  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
+  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, WELL_FORMED_MESSAGE, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
 } from './items.js'
 import { parseTlp, type Tlp } from '../tlp/index.js'
 import { isCircleId } from './entry.js'
@@ -45,6 +45,7 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
   if (raw.value === undefined) throw new ValidationError('value', 'value is required')
   if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
   if (raw.value.length > LIMITS.VALUE_MAX) throw new ValidationError('value', `value has at most ${LIMITS.VALUE_MAX} characters`)
+  if (!raw.value.isWellFormed()) throw new ValidationError('value', WELL_FORMED_MESSAGE)
   let type: IndicatorType
   if (raw.type === undefined) {
     const t = detectType(raw.value)

@@ -62,6 +62,8 @@ export type ItemKind = Item['kind']
 const ID_RE = /^[0-9a-f]{32}$/
 // a strict ISO 8601 UTC timestamp as Date#toISOString prints it
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+/** signed entries are canonical JSON (RFC 8785), which has no form for a lone surrogate */
+export const WELL_FORMED_MESSAGE = 'text must be well-formed Unicode: a lone surrogate (an unpaired \\uD800–\\uDFFF escape) is not allowed'
 const DATE_INPUT_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
 const ZONE_RE = /(Z|[+-]\d{2}:?\d{2})$/
 const MAX_TIME = Date.UTC(9999, 11, 31)
@@ -100,12 +102,14 @@ export function normalizeTags (raw: unknown, field = 'tags'): string[] {
   if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of strings`)
   if (list.length > LIMITS.TAGS_MAX) throw new ValidationError(field, `at most ${LIMITS.TAGS_MAX} tags`)
   const seen = new Map<string, string>()
+  const at = (i: number): string => typeof raw === 'string' ? field : `${field}[${i}]`
   list.forEach((t, i) => {
-    if (typeof t !== 'string') throw new ValidationError(`${field}[${i}]`, 'a tag must be a string')
+    if (typeof t !== 'string') throw new ValidationError(at(i), 'a tag must be a string')
+    if (!t.isWellFormed()) throw new ValidationError(at(i), WELL_FORMED_MESSAGE)
     const s = t.trim().replace(/\s+/g, ' ')
     if (s === '') return
-    if (s.length > LIMITS.TAG_MAX) throw new ValidationError(`${field}[${i}]`, `a tag has at most ${LIMITS.TAG_MAX} characters`)
-    if (CONTROL_RE.test(s)) throw new ValidationError(`${field}[${i}]`, 'a tag must not contain control characters')
+    if (s.length > LIMITS.TAG_MAX) throw new ValidationError(at(i), `a tag has at most ${LIMITS.TAG_MAX} characters`)
+    if (CONTROL_RE.test(s)) throw new ValidationError(at(i), 'a tag must not contain control characters')
     const k = s.toLowerCase()
     if (!seen.has(k)) seen.set(k, s)
   })
@@ -116,6 +120,7 @@ function text (raw: unknown, field: string, max: number): string | undefined {
   if (raw === undefined || raw === null) return undefined
   if (typeof raw !== 'string') throw new ValidationError(field, `${field} must be a string`)
   if (raw.length > max) throw new ValidationError(field, `${field} has at most ${max} characters`)
+  if (!raw.isWellFormed()) throw new ValidationError(field, WELL_FORMED_MESSAGE)
   const s = raw.trim()
   return s === '' ? undefined : s
 }
@@ -126,7 +131,7 @@ function confidenceOf (raw: unknown, field: string): number {
 }
 
 function typeOf (raw: unknown, field: string): IndicatorType {
-  if (!isIndicatorType(raw)) throw new ValidationError(field, `unknown indicator type ${JSON.stringify(raw)}; expected one of ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3`)
+  if (!isIndicatorType(raw)) throw new ValidationError(field, `unknown indicator type ${typeof raw === 'string' ? JSON.stringify(raw.slice(0, 64)) : `(a ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw})`}; expected one of ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3`)
   return raw
 }
 

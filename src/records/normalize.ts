@@ -420,12 +420,16 @@ function accepts (type: IndicatorType, s: string): boolean {
  * ipv4, ipv6, url (needs `://`), email, hashes by hex length, cve, asn (`AS` prefix
  * required), domain; returns undefined when nothing fits.
  */
+const IPV4_CHARS_RE = /^[0-9.]+$/
+const CVE_PREFIX_RE = /^cve/i
+
 export function detectType (raw: string): IndicatorType | undefined {
   if (raw.length > MAX_VALUE_LENGTH) return undefined
   const s = refang(raw)
   if (s === '') return undefined
   if (s.includes('/') && !s.includes('://') && accepts('cidr', s)) return 'cidr'
-  if (accepts('ipv4', s)) return 'ipv4'
+  // cheap shape checks first: a refused candidate costs an exception (a stack trace)
+  if (IPV4_CHARS_RE.test(s) && accepts('ipv4', s)) return 'ipv4'
   if (s.includes(':') && !s.includes('://') && accepts('ipv6', s)) return 'ipv6'
   if (s.includes('://')) return accepts('url', s) ? 'url' : undefined
   if (s.includes('@')) return accepts('email', s) ? 'email' : undefined
@@ -433,7 +437,7 @@ export function detectType (raw: string): IndicatorType | undefined {
     const hash = HASH_BY_LENGTH.get(s.length)
     if (hash !== undefined) return hash
   }
-  if (accepts('cve', s)) return 'cve'
+  if (CVE_PREFIX_RE.test(s) && accepts('cve', s)) return 'cve'
   if (AS_PREFIXED_RE.test(s) && accepts('asn', s)) return 'asn'
   if (accepts('domain', s)) return 'domain'
   return undefined

@@ -6,7 +6,7 @@
  */
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
 import { SEP, headKey, indexKey, valueKey } from './keys.js'
-import type { LevelStore, LogHead, StoreCounts } from './level-store.js'
+import type { LevelStore, LogHead, StoreCounts, ValueRecord } from './level-store.js'
 
 export interface StoreProblem {
   kind: 'entry' | 'chain' | 'indicator' | 'index' | 'counts'
@@ -96,7 +96,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     for (const [b, key] of want) {
       if (store.b[b].getSync(key) !== id) add({ kind: 'index', key: `${b}:${key}`, message: `index key for ${id} missing` })
     }
-    const ids = store.b.byValue.getSync(valueKey(ind.type, ind.value)) as string[] | undefined
+    const ids = store.valueRecord(ind.type, ind.value)?.ids
     if (ids === undefined || !ids.includes(id)) add({ kind: 'index', key: `byValue:${ind.type}`, message: `value index misses ${id}` })
   }
 
@@ -110,9 +110,9 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
       else if (ind.cursor !== cursor) add({ kind: 'index', key: `${b}:${k}`, message: `stale: indicator ${ind.id} is at cursor ${ind.cursor}` })
     }
   }
-  for await (const [k, ids] of store.b.byValue.iterator()) {
+  for await (const [k, rec] of store.b.byValue.iterator()) {
     indexKeys++
-    for (const id of ids as string[]) if (store.getIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
+    for (const id of (rec as ValueRecord).ids) if (store.getIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
   }
 
   // 4. counters

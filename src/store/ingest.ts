@@ -22,7 +22,7 @@ import { isLooser, type Tlp } from '../tlp/index.js'
 import {
   BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, indexKey, valueKey
 } from './keys.js'
-import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts } from './level-store.js'
+import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
 
 export interface IngestOptions {
   /** fsync each batch: survives power loss, not only a killed process */
@@ -225,8 +225,16 @@ export class Ingest {
   #enqueue (job: Job): void {
     if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
     this.#queue.push(job)
+    this.#kick()
+  }
+
+  #kick (): void {
     if (this.#draining === undefined) {
-      this.#draining = this.#drain().finally(() => { this.#draining = undefined })
+      this.#draining = this.#drain().finally(() => {
+        this.#draining = undefined
+        // a job enqueued after the loop last saw an empty queue but before this ran: drain it too
+        if (this.#queue.length > 0) this.#kick()
+      })
     }
   }
 
@@ -287,7 +295,7 @@ export class Ingest {
       }
       tx.put('meta', META_KEY.counts, tx.state.counts)
       tx.put('meta', META_KEY.cursor, tx.state.cursor)
-      tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
+      if (tx.state.cidr !== this.#state.cidr) tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
       const before = prev?.done
       const group: { tx: Tx, done: Promise<boolean>, failed: boolean } = { tx, failed: false, done: Promise.resolve(true) }
       group.done = (async () => {
@@ -303,6 +311,7 @@ export class Ingest {
           return false
         }
         this.#state = tx.state
+        this.#c.store.noteCidrLengths(tx.state.cidr)
         for (const id of tx.state.pendingRemoved) this.#pendingRevokes.delete(id)
         for (const d of done) d.job.resolve(d.result as any)
         return true
@@ -379,7 +388,8 @@ export class Ingest {
     entry.items.forEach((item, index) => {
       try {
         switch (item.kind) {
-          case 'indicator': ids?.push(this.#applyIndicator(tx, entry, hash, item, received)); return
+          // not `ids?.push(this.#applyIndicator(…))`: optional chaining would skip the call when ids is undefined
+          case 'indicator': { const id = this.#applyIndicator(tx, entry, hash, item, received); ids?.push(id); return }
           case 'revoke': this.#applyRevoke(tx, entry, hash, item.id, item.reason, received); break
           case 'sighting': this.#applySighting(tx, entry, item); break
           case 'relabel': this.#applyRelabel(tx, entry, item.id, item.tlp, received); break
@@ -392,6 +402,19 @@ export class Ingest {
   }
 
   /** is (entry) a later version than the stored one? later `created`; ties: later in the log */
+  /**
+   * does a revocation (made at `at` by entry `revokeHash`) still hold against a version in
+   * `entry`? A later `created` wins; on a tie, the later position in the same log wins (a
+   * re-publish in the same millisecond as the revoke makes the indicator live again).
+   */
+  #revokeStands (tx: Tx, at: string, revokeHash: string, entry: Entry): boolean {
+    if (at !== entry.created) return at > entry.created
+    const ek = tx.get<string>('entryByHash', revokeHash)
+    if (ek === undefined) return true
+    const [circle, , seq] = ek.split(SEP)
+    return !(circle === entry.circle && parseInt(seq, 16) < entry.seq)
+  }
+
   #isNewer (entry: Entry, hash: string, prev: StoredIndicator): boolean {
     if (entry.created !== prev.created) return entry.created > prev.created
     if (entry.circle === prev.circle) return entry.seq >= prev.entry.seq
@@ -434,13 +457,14 @@ export class Ingest {
     if (prev === undefined) {
       tx.state.counts.indicators++
       const vk = valueKey(item.type, item.value)
-      const ids = tx.get<string[]>('byValue', vk) ?? []
-      if (!ids.includes(id)) tx.put('byValue', vk, [...ids, id])
+      const rec = tx.get<ValueRecord>('byValue', vk)
+      if (rec === undefined) tx.put('byValue', vk, { ids: [id] } satisfies ValueRecord)
+      else if (!rec.ids.includes(id)) tx.put('byValue', vk, { ...rec, ids: [...rec.ids, id] })
       if (item.type === 'cidr') this.#noteCidrLength(tx, item.value)
       if (this.#pendingRevokes.has(id)) {
         const pending = tx.get<PendingRevoke>('pendingRevokes', id)
         if (pending !== undefined && pending.origin === entry.origin) {
-          if (pending.created >= entry.created) {
+          if (this.#revokeStands(tx, pending.created, pending.entry, entry)) {
             next.revoked = { at: pending.created, entry: pending.entry, ...(pending.reason !== undefined ? { reason: pending.reason } : {}) }
             tx.state.counts.revoked++
           }
@@ -449,7 +473,7 @@ export class Ingest {
         }
       }
     } else if (prev.revoked !== undefined) {
-      if (prev.revoked.at >= entry.created) next.revoked = prev.revoked
+      if (this.#revokeStands(tx, prev.revoked.at, prev.revoked.entry, entry)) next.revoked = prev.revoked
       else tx.state.counts.revoked-- // re-published after its revocation: live again
     }
     this.#reindex(tx, prev, next)
@@ -491,7 +515,8 @@ export class Ingest {
 
   #applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
     const vk = valueKey(item.type, item.value)
-    const prev = tx.get<SightingSummary>('sightings', vk)
+    const rec = tx.get<ValueRecord>('byValue', vk) ?? { ids: [] }
+    const prev = rec.sightings
     if (prev === undefined) tx.state.counts.sightings++
     const s: SightingSummary = prev === undefined
       ? { type: item.type, value: item.value, count: 0, firstSeen: item.firstSeen, lastSeen: item.lastSeen, origins: {} }
@@ -503,7 +528,7 @@ export class Ingest {
     s.origins[entry.origin] = o === undefined
       ? { count: item.count, firstSeen: item.firstSeen, lastSeen: item.lastSeen }
       : { count: o.count + item.count, firstSeen: item.firstSeen < o.firstSeen ? item.firstSeen : o.firstSeen, lastSeen: item.lastSeen > o.lastSeen ? item.lastSeen : o.lastSeen }
-    tx.put('sightings', vk, s)
+    tx.put('byValue', vk, { ...rec, sightings: s } satisfies ValueRecord)
   }
 
   #applyRelabel (tx: Tx, entry: Entry, id: string, tlp: Tlp, received: string): void {

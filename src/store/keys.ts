@@ -13,7 +13,7 @@ export const BUCKET = {
   heads: 'H',
   /** current indicators: id → StoredIndicator */
   indicators: 'i',
-  /** value index: type \0 value → string[] of indicator ids (read with getSync on lookups) */
+  /** value index: type \0 value → ValueRecord { ids, sightings? } (one getSync per lookup) */
   byValue: 'xv',
   /** tag index: lower-cased tag \0 cursor → id */
   byTag: 'xt',
@@ -23,8 +23,7 @@ export const BUCKET = {
   byType: 'xy',
   /** change feed: cursor → id (the node's "everything since") */
   changes: 'xc',
-  /** sightings: type \0 value → SightingSummary */
-  sightings: 's',
+  // 's' (sightings by value) is retired: sightings live in the value record. Never reuse 's'.
   /** revocations that arrived before their indicator: id → PendingRevoke */
   pendingRevokes: 'r',
   /** store metadata: format version, counters, cidr prefix lengths */

@@ -37,6 +37,12 @@ export interface SightingSummary {
   origins: Record<string, { count: number, firstSeen: string, lastSeen: string }>
 }
 
+/** what the node knows about one (type, value): the indicators that carry it, its sightings */
+export interface ValueRecord {
+  ids: string[]
+  sightings?: SightingSummary
+}
+
 export interface PendingRevoke {
   origin: string
   created: string
@@ -53,6 +59,7 @@ export class LevelStore {
   readonly db: Level<string, unknown>
   readonly b: Record<BucketName, Sub>
   #open = false
+  #cidrLengths: { v4: number[], v6: number[] } | undefined
 
   constructor (readonly options: StoreOptions) {
     // the root reads and writes JSON text itself (hot paths); sublevels decode JSON for iterators
@@ -125,12 +132,17 @@ export class LevelStore {
 
   idsByValue (type: string, value: string): string[] {
     this.assertOpen()
-    return this.read<string[]>('byValue', valueKey(type, value)) ?? []
+    return this.read<ValueRecord>('byValue', valueKey(type, value))?.ids ?? []
+  }
+
+  valueRecord (type: string, value: string): ValueRecord | undefined {
+    this.assertOpen()
+    return this.read<ValueRecord>('byValue', valueKey(type, value))
   }
 
   sightings (type: string, value: string): SightingSummary | undefined {
     this.assertOpen()
-    return this.read<SightingSummary>('sightings', valueKey(type, value))
+    return this.read<ValueRecord>('byValue', valueKey(type, value))?.sightings
   }
 
   head (circle: string, origin: string): LogHead | undefined {
@@ -158,8 +170,15 @@ export class LevelStore {
     return this.read<StoreCounts>('meta', META_KEY.counts) ?? { entries: 0, indicators: 0, revoked: 0, sightings: 0 }
   }
 
+  /** prefix lengths of stored CIDRs per family (cached: read on every IP lookup) */
   cidrLengths (): { v4: number[], v6: number[] } {
-    return this.read<{ v4: number[], v6: number[] }>('meta', META_KEY.cidrLengths) ?? { v4: [], v6: [] }
+    if (this.#cidrLengths === undefined) this.#cidrLengths = this.read<{ v4: number[], v6: number[] }>('meta', META_KEY.cidrLengths) ?? { v4: [], v6: [] }
+    return this.#cidrLengths
+  }
+
+  /** the writer tells the cache what it wrote */
+  noteCidrLengths (lengths: { v4: number[], v6: number[] }): void {
+    this.#cidrLengths = lengths
   }
 
   lastCursor (): number {

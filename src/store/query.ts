@@ -138,7 +138,8 @@ export function lookupValue (store: LevelStore, type: IndicatorType, value: stri
   store.assertOpen()
   const now = new Date().toISOString()
   const matchesOut: LookupMatch[] = []
-  for (const ind of store.getIndicators(store.idsByValue(type, value))) {
+  const rec = store.valueRecord(type, value)
+  for (const ind of store.getIndicators(rec?.ids ?? [])) {
     if (ind !== undefined && isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'exact' })
   }
   if (type === 'ipv4' || type === 'ipv6') {
@@ -151,5 +152,5 @@ export function lookupValue (store: LevelStore, type: IndicatorType, value: stri
       }
     }
   }
-  return { type, value, found: matchesOut.length > 0, matches: matchesOut, sightings: store.sightings(type, value) ?? null }
+  return { type, value, found: matchesOut.length > 0, matches: matchesOut, sightings: rec?.sightings ?? null }
 }
