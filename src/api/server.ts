@@ -4,7 +4,7 @@
  * body limit answered with 413, and NDJSON accepted for bulk publishes.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { PhalanxError, ValidationError } from '../errors.js'
@@ -24,8 +24,10 @@ export interface ApiServer {
   stop: () => Promise<void>
 }
 
-function tokenDigest (s: string): Buffer {
-  return createHash('sha256').update(s).digest()
+/** constant-time token check; only the length can leak, and every token has the same length */
+function tokenMatches (given: string, expected: Buffer): boolean {
+  const b = Buffer.from(given)
+  return b.length === expected.length && timingSafeEqual(b, expected)
 }
 
 /** parse NDJSON (one indicator per line) into the bulk body shape */
@@ -104,7 +106,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     // over 16 KiB) also get a JSON error with a PX_ERR_* code
     clientErrorHandler: (err, socket) => { sendClientError(err, socket) }
   })
-  const expected = tokenDigest(node.token)
+  const expected = Buffer.from(node.token)
   const metrics = createMetrics(node)
 
   // bodies are JSON (or NDJSON for bulk publishes) only: fastify's built-in text/plain
@@ -119,7 +121,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     if (!auth || PUBLIC_ROUTES.has(req.url.split('?')[0])) return
     const h = req.headers.authorization
     const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null
-    if (m === null || !timingSafeEqual(tokenDigest(m[1]), expected)) {
+    if (m === null || !tokenMatches(m[1], expected)) {
       reply.header('WWW-Authenticate', 'Bearer realm="phalanx"')
       throw new PhalanxError('PX_ERR_UNAUTHORIZED', m === null
         ? 'missing bearer token: send "Authorization: Bearer <token>" (the token is in <data>/api.token)'

@@ -137,7 +137,8 @@ export function buildProgram (): Command {
         let entries = 0
         let chunk: unknown[] = []
         let line = 0
-        let chunkStartLine = 1
+        /** the input line number of each indicator in `chunk` (blank and # lines are skipped) */
+        let chunkLines: number[] = []
         const defaults: Record<string, unknown> = {}
         if (opts.tlp !== undefined) defaults.tlp = opts.tlp
         if (opts.circle !== undefined) defaults.circle = opts.circle
@@ -151,24 +152,25 @@ export function buildProgram (): Command {
             // name the input line, not the position in the chunk
             const m = isPhalanxError(err) && err.field !== undefined ? /^indicators\[(\d+)\]\.?(.*)$/.exec(err.field) : null
             if (m !== null && isPhalanxError(err)) {
-              throw new PhalanxError(err.code, `line ${chunkStartLine + Number(m[1])}${m[2] !== '' ? ` (${m[2]})` : ''}: ${err.message}; ${total} indicators before this chunk were stored`, { field: `line ${chunkStartLine + Number(m[1])}` })
+              const at = chunkLines[Number(m[1])] ?? line
+              throw new PhalanxError(err.code, `line ${at}${m[2] !== '' ? ` (${m[2]})` : ''}: ${err.message}; ${total} indicators before this chunk were stored`, { field: `line ${at}` })
             }
             throw err
           }
           chunk = []
-          chunkStartLine = line + 1
+          chunkLines = []
         }
         const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
         for await (const raw of rl) {
           line++
           const s = raw.trim()
-          if (s === '' || s.startsWith('#')) { if (chunk.length === 0) chunkStartLine = line + 1; continue }
+          if (s === '' || s.startsWith('#')) continue
           let obj: unknown
           try { obj = JSON.parse(s) } catch {
             await flush()
             throw new PhalanxError('PX_ERR_BAD_JSON', `line ${line} is not valid JSON; ${total} indicators before it were stored`, { field: `line ${line}` })
           }
-          if (chunk.length === 0) chunkStartLine = line
+          chunkLines.push(line)
           chunk.push(obj)
           if (chunk.length >= STDIN_CHUNK) await flush()
         }

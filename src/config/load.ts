@@ -53,9 +53,12 @@ function setPath (obj: Json, path: string, value: unknown): void {
 function merge (base: Json, over: Json): Json {
   const out: Json = { ...base }
   for (const [k, v] of Object.entries(over)) {
-    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof base[k] === 'object' && base[k] !== null
+    // a JSON "__proto__" key must stay an own (hence unknown, rejected) key, not set the prototype
+    const known = Object.hasOwn(base, k)
+    const value = typeof v === 'object' && v !== null && !Array.isArray(v) && known && typeof base[k] === 'object' && base[k] !== null
       ? merge(base[k] as Json, v as Json)
       : v
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true })
   }
   return out
 }

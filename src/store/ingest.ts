@@ -84,6 +84,11 @@ type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'entry', entry: Entry, hash: string, source: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
 
+/** copy what a transaction may change in place (cidr lists are replaced, never mutated) */
+function cloneState (s: State): State {
+  return { counts: { ...s.counts }, cidr: s.cidr, cursor: s.cursor, lastCreated: s.lastCreated, pendingRemoved: [...s.pendingRemoved] }
+}
+
 /**
  * A write transaction over the store with read-your-writes. Writes collect in an overlay
  * (root key → value, `undefined` = delete) that becomes one chained LevelDB batch; a key
@@ -100,7 +105,7 @@ class Tx {
   parent: Tx | undefined
 
   constructor (readonly store: LevelStore, state: State, parent?: Tx) {
-    this.state = structuredClone(state)
+    this.state = cloneState(state)
     this.parent = parent
   }
 
@@ -438,28 +443,38 @@ export class Ingest {
   /** returns the indicator's id */
   #applyIndicator (tx: Tx, entry: Entry, hash: string, item: IndicatorItem, received: string): string {
     const id = indicatorId(entry.origin, item.type, item.value)
-    const prev = tx.get<StoredIndicator>('indicators', id)
+    // the value record lists every indicator with this value: when it does not list this
+    // id, the indicator is new and there is nothing more to read (the bulk-import case)
+    const vk = valueKey(item.type, item.value)
+    const rec = tx.get<ValueRecord>('byValue', vk)
+    const known = rec !== undefined && rec.ids.includes(id)
+    const prev = known ? tx.get<StoredIndicator>('indicators', id) : undefined
     if (prev !== undefined && !this.#isNewer(entry, hash, prev)) return id
-    const { kind: _kind, ...fields } = item
     const next: StoredIndicator = {
       id,
       origin: entry.origin,
       circle: entry.circle,
-      ...fields,
+      type: item.type,
+      value: item.value,
       tlp: entry.tlp,
+      confidence: item.confidence,
+      tags: item.tags,
       created: entry.created,
       received,
       cursor: this.#nextCursor(tx),
       entry: { hash, seq: entry.seq },
       version: (prev?.version ?? 0) + 1
     }
+    if (item.description !== undefined) next.description = item.description
+    if (item.validFrom !== undefined) next.validFrom = item.validFrom
+    if (item.validUntil !== undefined) next.validUntil = item.validUntil
+    if (item.firstSeen !== undefined) next.firstSeen = item.firstSeen
+    if (item.lastSeen !== undefined) next.lastSeen = item.lastSeen
     // a revoke that is later than this version still applies (it arrived first)
     if (prev === undefined) {
       tx.state.counts.indicators++
-      const vk = valueKey(item.type, item.value)
-      const rec = tx.get<ValueRecord>('byValue', vk)
       if (rec === undefined) tx.put('byValue', vk, { ids: [id] } satisfies ValueRecord)
-      else if (!rec.ids.includes(id)) tx.put('byValue', vk, { ...rec, ids: [...rec.ids, id] })
+      else if (!known) tx.put('byValue', vk, { ...rec, ids: [...rec.ids, id] })
       if (item.type === 'cidr') this.#noteCidrLength(tx, item.value)
       if (this.#pendingRevokes.has(id)) {
         const pending = tx.get<PendingRevoke>('pendingRevokes', id)

@@ -53,6 +53,10 @@ export interface PendingRevoke {
 export interface StoreOptions {
   /** directory of the LevelDB */
   path: string
+  /** LevelDB memtable size (default 32 MiB) */
+  writeBufferSize?: number
+  /** LevelDB block cache (default 64 MiB) */
+  cacheSize?: number
 }
 
 export class LevelStore {
@@ -63,7 +67,14 @@ export class LevelStore {
 
   constructor (readonly options: StoreOptions) {
     // the root reads and writes JSON text itself (hot paths); sublevels decode JSON for iterators
-    this.db = new Level<string, unknown>(options.path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    this.db = new Level<string, unknown>(options.path, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      // fewer, larger memtable flushes and files: less compaction work during bulk imports
+      writeBufferSize: options.writeBufferSize ?? 32 * 1024 * 1024,
+      cacheSize: options.cacheSize ?? 64 * 1024 * 1024,
+      maxFileSize: 8 * 1024 * 1024
+    })
     const b: Partial<Record<BucketName, Sub>> = {}
     for (const [name, prefix] of Object.entries(BUCKET) as Array<[BucketName, string]>) {
       b[name] = this.db.sublevel<string, any>(prefix, { valueEncoding: 'json' }) as unknown as Sub

@@ -45,9 +45,9 @@ export interface QueryPage {
 const MAX_SCAN_PER_PAGE = 50_000
 const ITER_BATCH = 256
 
-export function isVisible (ind: StoredIndicator, f: VisibilityOptions, now = new Date().toISOString()): boolean {
+export function isVisible (ind: StoredIndicator, f: VisibilityOptions, now?: string): boolean {
   if (ind.revoked !== undefined && f.includeRevoked !== true) return false
-  if (ind.validUntil !== undefined && ind.validUntil < now && f.includeExpired !== true) return false
+  if (ind.validUntil !== undefined && f.includeExpired !== true && ind.validUntil < (now ?? new Date().toISOString())) return false
   return true
 }
 
@@ -136,18 +136,17 @@ export interface LookupResult {
 /** everything known about one normalized value; an IP also matches stored CIDRs */
 export function lookupValue (store: LevelStore, type: IndicatorType, value: string, opts: VisibilityOptions = {}): LookupResult {
   store.assertOpen()
-  const now = new Date().toISOString()
   const matchesOut: LookupMatch[] = []
   const rec = store.valueRecord(type, value)
   for (const ind of store.getIndicators(rec?.ids ?? [])) {
-    if (ind !== undefined && isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'exact' })
+    if (ind !== undefined && isVisible(ind, opts)) matchesOut.push({ ...ind, match: 'exact' })
   }
   if (type === 'ipv4' || type === 'ipv6') {
     const lens = store.cidrLengths()[type === 'ipv4' ? 'v4' : 'v6']
     if (lens.length > 0) {
       for (const cidr of containingCidrs(value, type === 'ipv4' ? 4 : 6, lens)) {
         for (const ind of store.getIndicators(store.idsByValue('cidr', cidr))) {
-          if (ind !== undefined && isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'cidr' })
+          if (ind !== undefined && isVisible(ind, opts)) matchesOut.push({ ...ind, match: 'cidr' })
         }
       }
     }
