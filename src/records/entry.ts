@@ -10,7 +10,7 @@
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { type OrgKey, verifySignature, isPublicKeyHex } from '../identity/keys.js'
 import { createHash } from 'node:crypto'
-import { canonicalBytes, PURPOSE } from './canonical.js'
+import { canonicalBytes, canonicalJson, PURPOSE } from './canonical.js'
 import { validateItems, isObject, type Item } from './items.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 
@@ -67,6 +67,8 @@ export interface SealedEntry {
   hash: string
   /** bytes of the canonical JSON of the whole entry (what size limits are about) */
   size: number
+  /** a JSON text of the whole entry (fields in canonical order, then sig), for storage */
+  json: string
 }
 
 function hashOf (sig: Buffer, bytes: Buffer): string {
@@ -76,9 +78,16 @@ function hashOf (sig: Buffer, bytes: Buffer): string {
 /** sign an entry: the canonical bytes are built once for the signature, hash and size */
 export function sealEntry (e: UnsignedEntry, key: OrgKey): SealedEntry {
   if (e.origin !== key.publicKeyHex) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'entry origin is not the signing key')
-  const bytes = signingBytes(e)
+  const text = canonicalJson(unsignedOf(e))
+  const bytes = Buffer.from(`${PURPOSE.ENTRY_SIG}\n${text}`, 'utf8')
   const sig = key.sign(bytes)
-  return { entry: { ...unsignedOf(e), sig: sig.toString('hex') }, hash: hashOf(sig, bytes), size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES }
+  const sigHex = sig.toString('hex')
+  return {
+    entry: { ...unsignedOf(e), sig: sigHex },
+    hash: hashOf(sig, bytes),
+    size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES,
+    json: `${text.slice(0, -1)},"sig":"${sigHex}"}`
+  }
 }
 
 export function signEntry (e: UnsignedEntry, key: OrgKey): Entry {

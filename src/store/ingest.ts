@@ -29,9 +29,11 @@ export interface IngestOptions {
   sync: boolean
   /** records per group-commit batch (a group always takes at least one job) */
   maxGroupItems: number
+  /** jobs per group: smaller groups let the next one be prepared while one is written */
+  maxGroupJobs: number
 }
 
-export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000 }
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64) }
 
 /** decides whether a verified entry from outside may be stored (membership, TLP route) */
 export interface EntryPolicy {
@@ -83,6 +85,11 @@ interface State {
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'entry', entry: Entry, hash: string, source: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+
+/** a value already serialized as JSON text (written as is) */
+class RawJson {
+  constructor (readonly text: string) {}
+}
 
 /** copy what a transaction may change in place (cidr lists are replaced, never mutated) */
 function cloneState (s: State): State {
@@ -152,7 +159,7 @@ class Tx {
     for (let i = 0; i < log.length; i += 2) {
       const v = log[i + 1]
       if (v === undefined) batch.del(log[i] as string)
-      else batch.put(log[i] as string, JSON.stringify(v))
+      else batch.put(log[i] as string, v instanceof RawJson ? v.text : JSON.stringify(v))
     }
     for (const [k, v] of this.overlay) {
       if (v === undefined) batch.del(k)
@@ -262,7 +269,7 @@ export class Ingest {
       // take jobs up to the group size (always at least one)
       let n = 0
       let items = 0
-      while (n < this.#queue.length && (n === 0 || items + this.#queue[n].items <= this.#o.maxGroupItems)) {
+      while (n < this.#queue.length && (n === 0 || (n < this.#o.maxGroupJobs && items + this.#queue[n].items <= this.#o.maxGroupItems))) {
         items += this.#queue[n].items
         n++
       }
@@ -342,7 +349,7 @@ export class Ingest {
     // created never goes backwards for one origin, even if the clock does
     const now = Math.max(Date.now(), tx.state.lastCreated)
     tx.state.lastCreated = now
-    const { entry, hash, size } = sealEntry({
+    const { entry, hash, size, json } = sealEntry({
       v: ENTRY_VERSION,
       circle: batch.circle,
       origin: key.publicKeyHex,
@@ -353,7 +360,7 @@ export class Ingest {
       items
     }, key)
     if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
-    this.#applyEntry(tx, entry, hash, result.ids)
+    this.#applyEntry(tx, entry, hash, result.ids, json)
     result.entries.push({ hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: items.length })
   }
 
@@ -383,9 +390,9 @@ export class Ingest {
   }
 
   /** store an entry and derive its records; `ids` collects each record's indicator id */
-  #applyEntry (tx: Tx, entry: Entry, hash: string, ids?: Array<string | null>): void {
+  #applyEntry (tx: Tx, entry: Entry, hash: string, ids?: Array<string | null>, json?: string): void {
     const ek = entryKey(entry.circle, entry.origin, entry.seq)
-    tx.append('entries', ek, entry)
+    tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
     tx.put('entryByHash', hash, ek)
     tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash } satisfies LogHead)
     tx.state.counts.entries++
