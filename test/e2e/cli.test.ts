@@ -1,0 +1,564 @@
+/**
+ * The built CLI (`node dist/src/cli/main.js`) end to end, as a user runs it: init/id, a node
+ * started as a long-running child process, and publish/lookup/query/revoke/sighting/status
+ * against it. Every --json call must print exactly one line of JSON on stdout, on success and
+ * on error; errors exit with the code ERROR_CODES gives and a one-line reason on stderr.
+ * Children get the environment with every PHALANX_* variable removed (plus what a test sets).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ERROR_CODES } from '../../src/errors.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const CLI = join(ROOT, 'dist/src/cli/main.js')
+const HEX64 = /^[0-9a-f]{64}$/
+const HEX32 = /^[0-9a-f]{32}$/
+const FINGERPRINT_RE = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){7}$/
+const posix = process.platform !== 'win32'
+
+interface RunResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
+interface RunOpts { input?: string, env?: Record<string, string>, timeoutMs?: number }
+
+let tmp: string
+
+/** process.env without any PHALANX_* variable, plus `extra` */
+function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PHALANX_')) env[k] = v
+  return { ...env, ...extra }
+}
+
+/** run the CLI to completion */
+async function run (args: string[], opts: RunOpts = {}): Promise<RunResult> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, opts.timeoutMs ?? 30_000)
+    child.on('error', (err) => { clearTimeout(timer); reject(err) })
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
+    child.stdin.on('error', () => { /* the CLI may exit before reading all of stdin */ })
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+/** the one JSON line a --json call must print on stdout */
+function oneJsonLine (r: RunResult, what: string): any {
+  const lines = r.stdout.trim().split('\n')
+  expect(lines.length, `${what}: stdout must be exactly one line; got:\n${r.stdout.slice(0, 2000)}\nstderr:\n${r.stderr}`).toBe(1)
+  expect(r.stdout.endsWith('\n'), `${what}: stdout ends with a newline`).toBe(true)
+  let parsed: unknown
+  expect(() => { parsed = JSON.parse(lines[0]) }, `${what}: stdout is not JSON: ${lines[0].slice(0, 500)}`).not.toThrow()
+  expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `${what}: a JSON object`).toBe(true)
+  return parsed
+}
+
+/** run with --json, expect success (exit 0) and return the parsed object */
+async function ok (args: string[], opts: RunOpts = {}): Promise<any> {
+  const r = await run([...args, '--json'], opts)
+  const what = `phalanx ${args.join(' ')}`
+  expect(r.code, `${what} failed:\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr}`).toBe(0)
+  const obj = oneJsonLine(r, what)
+  expect(obj.error, what).toBeUndefined()
+  return obj
+}
+
+/**
+ * run with --json, expect failure with `exit`; the one stdout line is {"error":{code,message,field?}}
+ * and stderr holds the reason on one line
+ */
+async function fails (args: string[], exit: number, opts: RunOpts = {}): Promise<{ error: { code: string, message: string, field?: string }, stderr: string }> {
+  const r = await run([...args, '--json'], opts)
+  const what = `phalanx ${args.join(' ')}`
+  expect(r.code, `${what}: exit code; stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(exit)
+  const obj = oneJsonLine(r, what)
+  expect(typeof obj.error?.code, `${what}: ${r.stdout}`).toBe('string')
+  expect(obj.error.code in ERROR_CODES).toBe(true)
+  expect(typeof obj.error.message).toBe('string')
+  expect(obj.error.message.length).toBeGreaterThan(0)
+  expect(r.stderr.trim().length, `${what}: a reason on stderr`).toBeGreaterThan(0)
+  return { error: obj.error, stderr: r.stderr }
+}
+
+/** the reason a failing command (without --json) prints: exactly one stderr line, nothing on stdout */
+async function failsHuman (args: string[], exit: number, opts: RunOpts = {}): Promise<string> {
+  const r = await run(args, opts)
+  expect(r.code, `phalanx ${args.join(' ')}: ${r.stderr}`).toBe(exit)
+  expect(r.stdout).toBe('')
+  const lines = r.stderr.trim().split('\n')
+  expect(lines, r.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(/^phalanx: /)
+  return lines[0]
+}
+
+/** a node started as a child process; `first` is the JSON line it printed */
+interface StartedNode {
+  child: ChildProcessWithoutNullStreams
+  first: any
+  stderr: () => string
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+async function startNode (args: string[], env: Record<string, string> = {}): Promise<StartedNode> {
+  const child = spawn(process.execPath, [CLI, 'start', ...args, '--json'], { cwd: tmp, env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => { resolve({ code, signal }) })
+  })
+  const first = await new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the node did not print its first line within 20 s; stderr:\n${stderr}`)) }, 20_000)
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      const nl = stdout.indexOf('\n')
+      if (nl >= 0) {
+        clearTimeout(timer)
+        try { resolve(JSON.parse(stdout.slice(0, nl))) } catch (err) { reject(new Error(`first stdout line is not JSON: ${stdout.slice(0, nl)}`, { cause: err })) }
+      }
+    })
+    void exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`the node exited (code ${code}, signal ${signal}) before printing its first line; stderr:\n${stderr}`)) })
+  })
+  return { child, first, stderr: () => stderr, exited }
+}
+
+/** SIGTERM a started node and wait for it to exit */
+async function stopNode (n: StartedNode): Promise<{ code: number | null, signal: NodeJS.Signals | null }> {
+  if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGTERM')
+  const timeout = new Promise<never>((_resolve, reject) => setTimeout(() => { reject(new Error('the node did not exit within 15 s of SIGTERM')) }, 15_000).unref())
+  return await Promise.race([n.exited, timeout])
+}
+
+/** the secrets of a data dir: the API token and the identity seed */
+function secretsOf (dataDir: string): { token: string, seed: string } {
+  const token = readFileSync(join(dataDir, 'api.token'), 'utf8').trim()
+  const seed = (JSON.parse(readFileSync(join(dataDir, 'identity.key'), 'utf8')) as { seed: string }).seed
+  expect(token.length).toBeGreaterThanOrEqual(32)
+  expect(seed).toMatch(HEX64)
+  return { token, seed }
+}
+
+/** every non-empty stderr line of a node is a pino JSON object */
+function logLines (stderr: string): Array<Record<string, unknown>> {
+  return stderr.split('\n').filter(l => l.trim() !== '').map((l) => {
+    let o: Record<string, unknown> | undefined
+    expect(() => { o = JSON.parse(l) }, `log line is not JSON: ${l}`).not.toThrow()
+    expect(typeof o?.level, l).toBe('number')
+    expect(typeof o?.msg, l).toBe('string')
+    return o as Record<string, unknown>
+  })
+}
+
+function modeOf (path: string): number { return statSync(path).mode & 0o777 }
+
+beforeAll(() => {
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: build the project first (\`npm run build\`; \`npm test\` builds before testing)`)
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'phalanx-cli-'))
+})
+
+afterAll(() => {
+  if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
+})
+
+describe('phalanx init / id', () => {
+  it('creates the identity once, with 0600 secret files, and id shows the same key', async () => {
+    const dir = join(tmp, 'init')
+    const a = await ok(['init', '--data', dir, '--org', 'ACME Bank'])
+    expect(a.created).toBe(true)
+    expect(a.publicKey).toMatch(HEX64)
+    expect(a.fingerprint).toMatch(FINGERPRINT_RE)
+    expect(a.org).toBe('ACME Bank')
+    expect(a.peerId).toMatch(/^12D3KooW/)
+    for (const f of ['identity.key', 'api.token']) {
+      expect(existsSync(join(dir, f)), f).toBe(true)
+      if (posix) expect(modeOf(join(dir, f)).toString(8), f).toBe('600')
+    }
+    // the seed is never printed
+    const { seed, token } = secretsOf(dir)
+    expect(JSON.stringify(a)).not.toContain(seed)
+    expect(JSON.stringify(a)).not.toContain(token)
+
+    const b = await ok(['init', '--data', dir, '--org', 'Someone Else'])
+    expect(b.created).toBe(false)
+    expect(b.publicKey).toBe(a.publicKey)
+    expect(b.fingerprint).toBe(a.fingerprint)
+    expect(b.org).toBe('ACME Bank')
+    expect(readFileSync(join(dir, 'api.token'), 'utf8').trim()).toBe(token)
+
+    const id = await ok(['id', '--data', dir])
+    expect(id).toEqual({ org: 'ACME Bank', publicKey: a.publicKey, fingerprint: a.fingerprint, peerId: a.peerId })
+    // the data dir can come from PHALANX_DATA too
+    const viaEnv = await ok(['id'], { env: { PHALANX_DATA: dir } })
+    expect(viaEnv.publicKey).toBe(a.publicKey)
+
+    // human output
+    const human = await run(['id', '--data', dir])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain(a.fingerprint)
+    expect(human.stdout).toContain('ACME Bank')
+  })
+
+  it('id on a dir without identity fails with PX_ERR_IDENTITY (exit 9)', async () => {
+    const { error } = await fails(['id', '--data', join(tmp, 'nothing-here')], 9)
+    expect(error.code).toBe('PX_ERR_IDENTITY')
+  })
+})
+
+describe('phalanx errors without a running node', () => {
+  it('a command against a data dir with no running node exits 10 with a clear message', async () => {
+    const dir = join(tmp, 'idle')
+    await ok(['init', '--data', dir])
+    const { error, stderr } = await fails(['status', '--data', dir], 10)
+    expect(error.code).toBe('PX_ERR_NODE_NOT_RUNNING')
+    expect(stderr).toMatch(/no running node/)
+    expect(stderr).toContain(`phalanx start --data ${dir}`)
+    const line = await failsHuman(['lookup', 'evil.example', '--data', dir], 10)
+    expect(line).toMatch(/no running node/)
+
+    // a stale api.url (node gone) is the same error
+    writeFileSync(join(dir, 'api.url'), 'http://127.0.0.1:9\n')
+    const stale = await fails(['lookup', 'evil.example', '--data', dir], 10)
+    expect(stale.error.code).toBe('PX_ERR_NODE_NOT_RUNNING')
+    expect(stale.stderr).toMatch(/does not answer/)
+  })
+
+  it('start with --config naming an unknown key exits 2 and names the key', async () => {
+    const dir = join(tmp, 'badconfig')
+    const cfg = join(tmp, 'bad-config.json')
+    writeFileSync(cfg, JSON.stringify({ api: { prot: 8000 } }))
+    const { error, stderr } = await fails(['start', '--data', dir, '--config', cfg, '--api-port', '0'], 2)
+    expect(error.code).toBe('PX_ERR_CONFIG')
+    expect(error.field).toBe('api.prot')
+    expect(stderr).toContain('api.prot')
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(existsSync(join(dir, 'api.url'))).toBe(false)
+
+    writeFileSync(cfg, JSON.stringify({ logging: 'info' }))
+    const line = await failsHuman(['start', '--data', dir, '--config', cfg], 2)
+    expect(line).toContain('logging')
+  })
+
+  it('start with a bad value or an unknown PHALANX_* variable exits 2 naming it', async () => {
+    const dir = join(tmp, 'badenv')
+    const env = await fails(['start', '--data', dir, '--api-port', '0'], 2, { env: { PHALANX_FOO: '1' } })
+    expect(env.error.field).toBe('PHALANX_FOO')
+    expect(env.stderr).toContain('PHALANX_FOO')
+    const port = await fails(['start', '--data', dir, '--api-port', '70000'], 2)
+    expect(port.error.code).toBe('PX_ERR_CONFIG')
+    expect(port.stderr).toContain('api.port')
+    const level = await fails(['start', '--data', dir, '--api-port', '0'], 2, { env: { PHALANX_LOG_LEVEL: 'loud' } })
+    expect(level.stderr).toContain('logLevel')
+  })
+
+  it('start on a data dir whose identity.key is 0644 exits 9 (PX_ERR_KEY_PERMISSIONS)', async () => {
+    const dir = join(tmp, 'leaky')
+    await ok(['init', '--data', dir])
+    chmodSync(join(dir, 'identity.key'), 0o644)
+    const { error, stderr } = await fails(['start', '--data', dir, '--api-port', '0'], 9)
+    expect(error.code).toBe('PX_ERR_KEY_PERMISSIONS')
+    expect(stderr).toContain('identity.key')
+    expect(stderr).toMatch(/chmod 600/)
+    expect(existsSync(join(dir, 'api.url'))).toBe(false)
+    const line = await failsHuman(['start', '--data', dir, '--api-port', '0'], 9)
+    expect(line).toContain('644')
+  })
+
+  it('an unknown command or option fails (exit 2), with one JSON line under --json', async () => {
+    const cmd = await fails(['frobnicate'], 2)
+    expect(cmd.error.message).toContain('frobnicate')
+    const opt = await fails(['lookup', 'evil.example', '--frobnicate'], 2)
+    expect(opt.error.message).toContain('--frobnicate')
+    const choice = await fails(['start', '--log-level', 'loud'], 2)
+    expect(choice.error.message).toContain('loud')
+    const intArg = await fails(['start', '--api-port', 'abc'], 2)
+    expect(intArg.error.field).toBe('api-port')
+    const missing = await run(['lookup'])
+    expect(missing.code).not.toBe(0)
+    expect(missing.stderr).toMatch(/missing required argument/)
+  })
+})
+
+describe('phalanx against a running node', () => {
+  let data: string
+  let node: StartedNode
+  let identity: { publicKey: string, fingerprint: string, peerId: string }
+  /** indicators this suite has stored, to compare with status counts */
+  let stored = 0
+  const IPV4_BULK = 2500
+  const bulkValue = (i: number): string => `198.18.${Math.floor(i / 256)}.${i % 256}`
+
+  beforeAll(async () => {
+    data = join(tmp, 'node')
+    identity = await ok(['init', '--data', data, '--org', 'ACME Bank'])
+    node = await startNode(['--data', data, '--api-port', '0', '--log-level', 'warn'])
+  })
+
+  afterAll(async () => {
+    // normally stopped by the last test; make sure nothing outlives the suite
+    if (node !== undefined && node.child.exitCode === null && node.child.signalCode === null) {
+      node.child.kill('SIGKILL')
+      await node.exited
+    }
+  })
+
+  it('start prints one JSON line with apiUrl, tokenFile, fingerprint, peerId and writes api.url', () => {
+    expect(node.first.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(node.first.apiUrl).not.toBe('http://127.0.0.1:0')
+    expect(node.first.tokenFile).toBe(join(data, 'api.token'))
+    expect(node.first.fingerprint).toBe(identity.fingerprint)
+    expect(node.first.publicKey).toBe(identity.publicKey)
+    expect(node.first.peerId).toBe(identity.peerId)
+    expect(node.first.org).toBe('ACME Bank')
+    expect(readFileSync(join(data, 'api.url'), 'utf8').trim()).toBe(node.first.apiUrl)
+  })
+
+  it('publishes a defanged domain and looks it up', async () => {
+    const p = await ok(['publish', '--data', data, '--type', 'domain', '--value', 'evil[.]example', '--tlp', 'AMBER', '--tag', 'phishing', '--confidence', '80'])
+    stored++
+    expect(p.id).toMatch(HEX32)
+    expect(p.entry.circle).toBe('local')
+    expect(p.entry.hash).toMatch(HEX64)
+    expect(Number.isInteger(p.entry.seq)).toBe(true)
+
+    const l = await ok(['lookup', 'evil.example', '--data', data])
+    expect(l.found).toBe(true)
+    expect(l.type).toBe('domain')
+    expect(l.value).toBe('evil.example')
+    expect(l.matches).toHaveLength(1)
+    const m = l.matches[0]
+    expect(m.id).toBe(p.id)
+    expect(m.value).toBe('evil.example')
+    expect(m.tags).toEqual(['phishing'])
+    expect(m.confidence).toBe(80)
+    expect(m.tlp).toBe('AMBER')
+    expect(m.origin).toBe(identity.publicKey)
+
+    // a defanged lookup finds it too
+    expect((await ok(['lookup', 'evil[.]example', '--data', data])).found).toBe(true)
+
+    // human output
+    const human = await run(['lookup', 'evil.example', '--data', data])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain('FOUND')
+    expect(human.stdout).toContain('phishing')
+    expect(human.stdout).toContain(p.id)
+  })
+
+  it('an unknown value is not found', async () => {
+    const l = await ok(['lookup', '203.0.113.7', '--data', data])
+    expect(l.found).toBe(false)
+    expect(l.type).toBe('ipv4')
+    expect(l.matches).toEqual([])
+    const human = await run(['lookup', '203.0.113.7', '--data', data])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain('not found')
+    expect(human.stdout).not.toContain('FOUND')
+  })
+
+  it('an IP matches a stored CIDR', async () => {
+    const p = await ok(['publish', '--data', data, '--type', 'cidr', '--value', '10.0.0.0/8', '--tag', 'internal'])
+    stored++
+    const l = await ok(['lookup', '10.1.2.3', '--data', data])
+    expect(l.found).toBe(true)
+    expect(l.matches).toHaveLength(1)
+    expect(l.matches[0].match).toBe('cidr')
+    expect(l.matches[0].id).toBe(p.id)
+    expect(l.matches[0].value).toBe('10.0.0.0/8')
+    expect((await ok(['lookup', '11.1.2.3', '--data', data])).found).toBe(false)
+  })
+
+  it('publish - reads NDJSON from stdin (comments, blank lines, defanged values)', async () => {
+    const lines: string[] = ['# bulk import test', '']
+    for (let i = 0; i < IPV4_BULK; i++) {
+      if (i % 500 === 0) lines.push(`# block ${i / 500}`)
+      const v = bulkValue(i)
+      lines.push(JSON.stringify({ value: i % 10 === 0 ? v.replace(/\.(\d+)$/, '[.]$1') : v, tags: ['bulk'], confidence: 60 }))
+    }
+    const r = await ok(['publish', '-', '--data', data], { input: lines.join('\n') + '\n' })
+    stored += IPV4_BULK
+    expect(r.count).toBe(IPV4_BULK)
+    // at most 1,000 records per signed entry
+    expect(r.entries).toBeGreaterThanOrEqual(3)
+    // a defanged line was stored refanged
+    const l = await ok(['lookup', bulkValue(10), '--data', data])
+    expect(l.found).toBe(true)
+    expect(l.matches[0].tags).toEqual(['bulk'])
+    expect(l.matches[0].confidence).toBe(60)
+  })
+
+  it('query pages with --limit and follows cursors with --all', async () => {
+    const page = await ok(['query', '--type', 'ipv4', '--limit', '100', '--data', data])
+    expect(page.indicators).toHaveLength(100)
+    expect(page.indicators.every((i: any) => i.type === 'ipv4')).toBe(true)
+    expect(typeof page.nextCursor).toBe('string')
+    expect(page.nextCursor.length).toBeGreaterThan(0)
+
+    const next = await ok(['query', '--type', 'ipv4', '--limit', '100', '--cursor', page.nextCursor, '--data', data])
+    expect(next.indicators).toHaveLength(100)
+    const firstIds = new Set(page.indicators.map((i: any) => i.id))
+    expect(next.indicators.some((i: any) => firstIds.has(i.id))).toBe(false)
+
+    const all = await ok(['query', '--type', 'ipv4', '--all', '--data', data])
+    expect(all.indicators).toHaveLength(IPV4_BULK)
+    expect(all.nextCursor).toBeNull()
+    const values = new Set(all.indicators.map((i: any) => i.value))
+    expect(values.size).toBe(IPV4_BULK)
+    for (let i = 0; i < IPV4_BULK; i++) expect(values.has(bulkValue(i)), bulkValue(i)).toBe(true)
+
+    const tagged = await ok(['query', '--tag', 'phishing', '--all', '--data', data])
+    expect(tagged.indicators.map((i: any) => i.value)).toEqual(['evil.example'])
+  })
+
+  it('publish refuses a bad value: exit 2, PX_ERR_VALIDATION, one-line reason naming value', async () => {
+    const typed = await fails(['publish', '--data', data, '--type', 'ipv4', '--value', '1.2.3'], 2)
+    expect(typed.error.code).toBe('PX_ERR_VALIDATION')
+    expect(typed.error.field).toBe('value')
+    expect(typed.stderr.trim().split('\n')).toHaveLength(1)
+    expect(typed.stderr).toMatch(/^phalanx: value: /)
+
+    // without --type, 1.2.3 is not recognized as anything: the reason says so
+    const untyped = await fails(['publish', '--data', data, '--value', '1.2.3'], 2)
+    expect(untyped.error.code).toBe('PX_ERR_VALIDATION')
+    expect(untyped.stderr.trim().split('\n')).toHaveLength(1)
+    expect(untyped.stderr).toMatch(/value/)
+
+    const human = await failsHuman(['publish', '--data', data, '--type', 'ipv4', '--value', '1.2.3'], 2)
+    expect(human).toContain('value')
+    const noValue = await fails(['publish', '--data', data, '--type', 'ipv4'], 2)
+    expect(noValue.error.field).toBe('value')
+    const tlp = await fails(['publish', '--data', data, '--value', 'ok.example', '--tlp', 'PURPLE'], 2)
+    expect(tlp.error.code).toBe('PX_ERR_VALIDATION')
+    expect((await ok(['lookup', 'ok.example', '--data', data])).found).toBe(false)
+  })
+
+  it('NDJSON with a bad line names that line and stores nothing of the refused chunk', async () => {
+    // line 1 valid, line 2 a comment, line 3 invalid, line 4 valid
+    const input = [
+      JSON.stringify({ value: 'ndjson-ok-1.example' }),
+      '# a comment line',
+      JSON.stringify({ type: 'ipv4', value: '1.2.3' }),
+      JSON.stringify({ value: 'ndjson-ok-2.example' })
+    ].join('\n') + '\n'
+    const { error, stderr } = await fails(['publish', '-', '--data', data], 2, { input })
+    expect(error.code).toBe('PX_ERR_VALIDATION')
+    expect(error.field).toBe('line 3')
+    expect(error.message).toMatch(/^line 3\b/)
+    expect(stderr).toContain('line 3')
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect((await ok(['lookup', 'ndjson-ok-1.example', '--data', data])).found).toBe(false)
+    expect((await ok(['lookup', 'ndjson-ok-2.example', '--data', data])).found).toBe(false)
+
+    // a line that is not JSON at all
+    const bad = await fails(['publish', '-', '--data', data], 2, { input: '# header\n\n{"value": oops}\n' })
+    expect(bad.error.code).toBe('PX_ERR_BAD_JSON')
+    expect(bad.error.field).toBe('line 3')
+    expect(bad.stderr).toContain('line 3')
+  })
+
+  it('revoke hides an indicator from lookup unless --include-revoked', async () => {
+    const p = await ok(['publish', '--data', data, '--value', 'revoke-me[.]example', '--tag', 'c2'])
+    stored++
+    expect((await ok(['lookup', 'revoke-me.example', '--data', data])).found).toBe(true)
+    const r = await ok(['revoke', p.id, '--reason', 'false positive', '--data', data])
+    expect(r.id).toBe(p.id)
+    expect(typeof r.revoked.at).toBe('string')
+
+    const hidden = await ok(['lookup', 'revoke-me.example', '--data', data])
+    expect(hidden.found).toBe(false)
+    const shown = await ok(['lookup', 'revoke-me.example', '--include-revoked', '--data', data])
+    expect(shown.found).toBe(true)
+    expect(shown.matches[0].id).toBe(p.id)
+    expect(shown.matches[0].revoked).toBeDefined()
+    const human = await run(['lookup', 'revoke-me.example', '--include-revoked', '--data', data])
+    expect(human.stdout).toContain('REVOKED')
+
+    // revoking twice is a conflict (exit 5); an unknown id is not found (exit 4)
+    expect((await fails(['revoke', p.id, '--data', data], 5)).error.code).toBe('PX_ERR_CONFLICT')
+    expect((await fails(['revoke', '0123456789abcdef0123456789abcdef', '--data', data], 4)).error.code).toBe('PX_ERR_NOT_FOUND')
+  })
+
+  it('sighting counts show up in lookup', async () => {
+    const s = await ok(['sighting', '203.0.113.7', '--count', '3', '--data', data])
+    expect(s.sightings.count).toBe(3)
+    const l = await ok(['lookup', '203.0.113.7', '--data', data])
+    expect(l.found).toBe(false)
+    expect(l.sightings).not.toBeNull()
+    expect(l.sightings.count).toBe(3)
+    const human = await run(['lookup', '203.0.113.7', '--data', data])
+    expect(human.stdout).toContain('sighted 3 times')
+  })
+
+  it('status shows the identity, API URL and store counts', async () => {
+    const s = await ok(['status', '--data', data])
+    expect(s.apiUrl).toBe(node.first.apiUrl)
+    expect(s.peerId).toBe(identity.peerId)
+    expect(s.publicKey).toBe(identity.publicKey)
+    expect(s.fingerprint).toBe(identity.fingerprint)
+    expect(s.org).toBe('ACME Bank')
+    expect(s.counts.indicators).toBe(stored)
+    expect(s.counts.revoked).toBe(1)
+    expect(s.counts.sightings).toBeGreaterThanOrEqual(1)
+    const human = await run(['status', '--data', data])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain(identity.fingerprint)
+    expect(human.stdout).toContain(`${stored} indicators`)
+  })
+
+  it('PHALANX_TOKEN and PHALANX_API_URL override the data dir files', async () => {
+    const wrong = await fails(['status', '--data', data], 3, { env: { PHALANX_TOKEN: 'not-the-token' } })
+    expect(wrong.error.code).toBe('PX_ERR_UNAUTHORIZED')
+    // with both given, no data dir is needed
+    const token = readFileSync(join(data, 'api.token'), 'utf8').trim()
+    const s = await ok(['status', '--data', join(tmp, 'does-not-exist')], { env: { PHALANX_TOKEN: token, PHALANX_API_URL: node.first.apiUrl } })
+    expect(s.publicKey).toBe(identity.publicKey)
+  })
+
+  it('stops on SIGTERM with exit 0, removes api.url, and never logged a secret', async () => {
+    const { code, signal } = await stopNode(node)
+    expect(signal).toBeNull()
+    expect(code).toBe(0)
+    expect(existsSync(join(data, 'api.url'))).toBe(false)
+    const { token, seed } = secretsOf(data)
+    const log = node.stderr()
+    logLines(log)
+    expect(log).not.toContain(token)
+    expect(log).not.toContain(seed)
+    // after the stop the CLI reports that no node runs
+    expect((await fails(['status', '--data', data], 10)).error.code).toBe('PX_ERR_NODE_NOT_RUNNING')
+  })
+})
+
+describe('phalanx start logging', () => {
+  it('a node at trace level logs pino JSON lines to stderr and never the token or the seed', async () => {
+    const dir = join(tmp, 'chatty')
+    const n = await startNode(['--data', dir, '--api-port', '0', '--log-level', 'trace', '--org', 'Chatty Org'])
+    try {
+      expect(n.first.org).toBe('Chatty Org')
+      await ok(['publish', '--data', dir, '--value', 'logged[.]example'])
+      await fails(['publish', '--data', dir, '--type', 'ipv4', '--value', '1.2.3'], 2)
+      await fails(['status', '--data', dir], 3, { env: { PHALANX_TOKEN: 'wrong-token' } })
+      await ok(['status', '--data', dir])
+    } finally {
+      const { code } = await stopNode(n)
+      expect(code).toBe(0)
+    }
+    const { token, seed } = secretsOf(dir)
+    const lines = logLines(n.stderr())
+    // the first start created the identity and said so; the stop is logged too
+    expect(lines.some(l => l.msg === 'created a new organization identity')).toBe(true)
+    expect(lines.some(l => l.msg === 'node stopped')).toBe(true)
+    expect(lines.length).toBeGreaterThanOrEqual(4)
+    const log = n.stderr()
+    expect(log).not.toContain(token)
+    expect(log).not.toContain(seed)
+    expect(existsSync(join(dir, 'api.url'))).toBe(false)
+  })
+})

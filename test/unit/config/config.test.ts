@@ -1,0 +1,231 @@
+/**
+ * loadConfig: embedded default → file → PHALANX_* env → flags, validated once and frozen.
+ * Every unknown key or bad value is a PX_ERR_CONFIG whose `field` and message name the key.
+ * `env` is always passed explicitly so the real environment plays no part.
+ */
+import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PhalanxError } from '../../../src/errors.js'
+import { loadConfig, type LoadConfigOptions } from '../../../src/config/index.js'
+
+let dir: string
+
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'phalanx-config-')) })
+afterEach(() => { rmSync(dir, { recursive: true, force: true }) })
+
+/** write a config file (an object is JSON-encoded, a string written as is) */
+function configFile (content: unknown, name = 'config.json'): string {
+  const path = join(dir, name)
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content))
+  return path
+}
+
+/** loadConfig must throw PX_ERR_CONFIG naming `key` in both `field` and the message */
+function expectConfigError (opts: LoadConfigOptions, key: string): PhalanxError {
+  let caught: unknown
+  try {
+    loadConfig(opts)
+  } catch (err) {
+    caught = err
+  }
+  expect(caught, `expected loadConfig to throw for ${key}`).toBeInstanceOf(PhalanxError)
+  const e = caught as PhalanxError
+  expect(e.code).toBe('PX_ERR_CONFIG')
+  expect(e.exitCode).toBe(2)
+  expect(e.field).toBe(key)
+  expect(e.message).toContain(key)
+  return e
+}
+
+describe('loadConfig: defaults and precedence', () => {
+  it('gives the documented defaults with no file, env or flags', () => {
+    const c = loadConfig({ env: {} })
+    expect(c.api.host).toBe('127.0.0.1')
+    expect(c.api.port).toBe(7300)
+    expect(c.api.auth).toBe(true)
+    expect(c.api.bodyLimitBytes).toBe(32 * 1024 * 1024)
+    expect(c.api.maxQueuedItems).toBe(200_000)
+    expect(c.dataDir).toBe('./data')
+    expect(c.logLevel).toBe('info')
+    expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400 })
+    expect(c.store.sync).toBe(true)
+    expect(c.publish).toEqual({ defaultTlp: 'AMBER', defaultConfidence: 50 })
+    // an empty org means the host name
+    expect(c.org).toBe(hostname())
+  })
+
+  it('a config file overrides the defaults and leaves the other keys alone', () => {
+    const file = configFile({ org: 'ACME Bank', logLevel: 'warn', api: { port: 8111 }, store: { sync: false }, publish: { defaultTlp: 'GREEN' } })
+    const c = loadConfig({ file, env: {} })
+    expect(c.org).toBe('ACME Bank')
+    expect(c.logLevel).toBe('warn')
+    expect(c.api.port).toBe(8111)
+    expect(c.api.host).toBe('127.0.0.1')
+    expect(c.api.auth).toBe(true)
+    expect(c.store.sync).toBe(false)
+    expect(c.publish.defaultTlp).toBe('GREEN')
+    expect(c.publish.defaultConfidence).toBe(50)
+  })
+
+  it('PHALANX_* environment variables override the file, with their types parsed', () => {
+    const file = configFile({ api: { port: 8111, host: '127.0.0.2', auth: true }, logLevel: 'warn', store: { sync: true } })
+    const c = loadConfig({
+      file,
+      env: {
+        PHALANX_API_PORT: '8222',
+        PHALANX_API_HOST: '::1',
+        PHALANX_API_AUTH: 'false',
+        PHALANX_LOG_LEVEL: 'debug',
+        PHALANX_STORE_SYNC: '0',
+        PHALANX_DATA: '/srv/phalanx',
+        PHALANX_ORG: 'Env Org',
+        PHALANX_P2P_PORT: '0',
+        PHALANX_DEFAULT_TLP: 'RED',
+        PHALANX_DEFAULT_CONFIDENCE: '90',
+        PHALANX_API_BODY_LIMIT_BYTES: '4096'
+      }
+    })
+    expect(c.api.port).toBe(8222)
+    expect(c.api.host).toBe('::1')
+    expect(c.api.auth).toBe(false)
+    expect(c.logLevel).toBe('debug')
+    expect(c.store.sync).toBe(false)
+    expect(c.dataDir).toBe('/srv/phalanx')
+    expect(c.org).toBe('Env Org')
+    expect(c.p2p.port).toBe(0)
+    expect(c.publish.defaultTlp).toBe('RED')
+    expect(c.publish.defaultConfidence).toBe(90)
+    expect(c.api.bodyLimitBytes).toBe(4096)
+  })
+
+  it('flags override the environment and the file', () => {
+    const file = configFile({ api: { port: 8111 }, logLevel: 'warn' })
+    const c = loadConfig({
+      file,
+      env: { PHALANX_API_PORT: '8222', PHALANX_LOG_LEVEL: 'debug', PHALANX_DATA: '/from/env' },
+      flags: { api: { port: 0 }, dataDir: '/from/flag' }
+    })
+    expect(c.api.port).toBe(0)
+    expect(c.dataDir).toBe('/from/flag')
+    // not given as a flag: the env value stays
+    expect(c.logLevel).toBe('debug')
+  })
+
+  it('ignores PHALANX_TOKEN and PHALANX_API_URL (read by the CLI, not node configuration)', () => {
+    const c = loadConfig({ env: { PHALANX_TOKEN: 'abc', PHALANX_API_URL: 'http://127.0.0.1:1', PATH: '/usr/bin', HOME: '/root' } })
+    expect(c.api.port).toBe(7300)
+    expect(JSON.stringify(c)).not.toContain('abc')
+  })
+
+  it('returns a deeply frozen object', () => {
+    const c = loadConfig({ env: {} })
+    expect(Object.isFrozen(c)).toBe(true)
+    expect(Object.isFrozen(c.api)).toBe(true)
+    expect(Object.isFrozen(c.publish)).toBe(true)
+    // test modules are ES modules, hence strict mode: writing to a frozen object throws
+    expect(() => { (c as { logLevel: string }).logLevel = 'trace' }).toThrow(TypeError)
+    expect(() => { (c.api as { port: number }).port = 1 }).toThrow(TypeError)
+    expect(c.logLevel).toBe('info')
+    expect(c.api.port).toBe(7300)
+    // a second load is not affected by the first
+    expect(loadConfig({ env: {}, flags: { api: { port: 9 } } }).api.port).toBe(9)
+  })
+})
+
+describe('loadConfig: unknown keys', () => {
+  it('refuses an unknown top-level key in the file', () => {
+    expectConfigError({ file: configFile({ logLevel: 'info', colour: 'blue' }), env: {} }, 'colour')
+  })
+
+  it('refuses an unknown nested key (a typo like api.prot) in the file', () => {
+    const e = expectConfigError({ file: configFile({ api: { prot: 8000 } }), env: {} }, 'api.prot')
+    expect(e.message).toMatch(/unknown/i)
+  })
+
+  it('refuses unknown keys in other sections too', () => {
+    expectConfigError({ file: configFile({ store: { fsync: true } }), env: {} }, 'store.fsync')
+    expectConfigError({ file: configFile({ publish: { defaultTLP: 'RED' } }), env: {} }, 'publish.defaultTLP')
+  })
+
+  it('refuses a "__proto__" key in the file instead of silently dropping it', () => {
+    // JSON.parse makes "__proto__" an own key; it must not turn into the object's prototype
+    expectConfigError({ file: configFile('{"__proto__": {"api": {"port": 1}}}'), env: {} }, '__proto__')
+    expectConfigError({ file: configFile('{"api": {"__proto__": {"port": 1}}}'), env: {} }, 'api.__proto__')
+  })
+
+  it('refuses an unknown key given as a flag', () => {
+    expectConfigError({ env: {}, flags: { api: { prot: 1 } } }, 'api.prot')
+  })
+
+  it('refuses an unknown PHALANX_* environment variable, naming it', () => {
+    const e = expectConfigError({ env: { PHALANX_FOO: '1' } }, 'PHALANX_FOO')
+    expect(e.message).toMatch(/unknown environment variable/)
+    // a near miss of a real one is unknown too
+    expectConfigError({ env: { PHALANX_APIPORT: '8000' } }, 'PHALANX_APIPORT')
+  })
+})
+
+describe('loadConfig: bad values name the key', () => {
+  it.each([
+    ['api.port out of range', { api: { port: 70000 } }, 'api.port'],
+    ['api.port negative', { api: { port: -1 } }, 'api.port'],
+    ['api.port a string', { api: { port: 'abc' } }, 'api.port'],
+    ['api.port not an integer', { api: { port: 80.5 } }, 'api.port'],
+    ['logLevel unknown', { logLevel: 'loud' }, 'logLevel'],
+    ['publish.defaultTlp unknown', { publish: { defaultTlp: 'PURPLE' } }, 'publish.defaultTlp'],
+    ['publish.defaultConfidence over 100', { publish: { defaultConfidence: 101 } }, 'publish.defaultConfidence'],
+    ['store.sync a string', { store: { sync: 'yes' } }, 'store.sync'],
+    ['api.auth a string', { api: { auth: 'true' } }, 'api.auth'],
+    ['api not an object', { api: 5 }, 'api'],
+    ['dataDir empty', { dataDir: '' }, 'dataDir'],
+    ['p2p.port out of range', { p2p: { port: 65536 } }, 'p2p.port']
+  ])('in the file: %s', (_name, content, key) => {
+    expectConfigError({ file: configFile(content), env: {} }, key)
+  })
+
+  it('in the environment: a non-number, a bad boolean, an out-of-range number, a bad enum', () => {
+    expectConfigError({ env: { PHALANX_API_PORT: 'abc' } }, 'PHALANX_API_PORT')
+    expectConfigError({ env: { PHALANX_API_PORT: '' } }, 'PHALANX_API_PORT')
+    expectConfigError({ env: { PHALANX_STORE_SYNC: 'yes' } }, 'PHALANX_STORE_SYNC')
+    expectConfigError({ env: { PHALANX_API_AUTH: 'off' } }, 'PHALANX_API_AUTH')
+    expectConfigError({ env: { PHALANX_API_PORT: '70000' } }, 'api.port')
+    expectConfigError({ env: { PHALANX_LOG_LEVEL: 'loud' } }, 'logLevel')
+    expectConfigError({ env: { PHALANX_DEFAULT_TLP: 'PURPLE' } }, 'publish.defaultTlp')
+  })
+
+  it('in the flags', () => {
+    expectConfigError({ env: {}, flags: { api: { port: 70000 } } }, 'api.port')
+    expectConfigError({ env: {}, flags: { logLevel: 'loud' } }, 'logLevel')
+  })
+
+  it('a later layer does not hide a bad earlier value it does not touch', () => {
+    // the file's bad value stays even when env and flags set other keys
+    expectConfigError({ file: configFile({ logLevel: 'loud' }), env: { PHALANX_API_PORT: '1' }, flags: { api: { port: 2 } } }, 'logLevel')
+  })
+
+  it('a later layer replaces a bad earlier value', () => {
+    const c = loadConfig({ file: configFile({ api: { port: 70000 } }), env: {}, flags: { api: { port: 8000 } } })
+    expect(c.api.port).toBe(8000)
+  })
+})
+
+describe('loadConfig: the file itself', () => {
+  it('a file that is not JSON is a PX_ERR_CONFIG', () => {
+    const e = expectConfigError({ file: configFile('{ "api": { "port": 8000, } ', 'broken.json'), env: {} }, 'config file')
+    expect(e.message).toContain('broken.json')
+  })
+
+  it('a JSON file that is not an object is a PX_ERR_CONFIG', () => {
+    expectConfigError({ file: configFile('[1, 2]'), env: {} }, 'config file')
+    expectConfigError({ file: configFile('null'), env: {} }, 'config file')
+    expectConfigError({ file: configFile('"text"'), env: {} }, 'config file')
+  })
+
+  it('a missing file is a PX_ERR_CONFIG naming the path', () => {
+    const missing = join(dir, 'nope.json')
+    const e = expectConfigError({ file: missing, env: {} }, 'config file')
+    expect(e.message).toContain(missing)
+  })
+})
