@@ -4,11 +4,11 @@
  * routing (tlp, circle); every error names the field at fault.
  */
 import { ValidationError } from '../errors.js'
-import { canonicalBytes, sha256Hex, PURPOSE } from './canonical.js'
+import { sha256Hex, PURPOSE } from './canonical.js'
 import { type IndicatorType } from './indicator-types.js'
 import { normalizeValue, detectType } from './normalize.js'
 import {
-  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, WELL_FORMED_MESSAGE, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
+  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, markCanonical, WELL_FORMED_MESSAGE, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
 } from './items.js'
 import { parseTlp, type Tlp } from '../tlp/index.js'
 import { isCircleId } from './entry.js'
@@ -18,7 +18,8 @@ const ID_HEX_CHARS = 32
 
 /** deterministic id: the same origin publishing the same (type, value) updates one indicator */
 export function indicatorId (origin: string, type: IndicatorType, value: string): string {
-  return sha256Hex(canonicalBytes(PURPOSE.INDICATOR_ID, [origin, type, value])).slice(0, ID_HEX_CHARS)
+  // the canonical JSON of an array of strings, written out (this runs once per record)
+  return sha256Hex(`${PURPOSE.INDICATOR_ID}\n[${JSON.stringify(origin)},${JSON.stringify(type)},${JSON.stringify(value)}]`).slice(0, ID_HEX_CHARS)
 }
 
 export interface IndicatorDefaults {
@@ -49,7 +50,7 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
   let type: IndicatorType
   if (raw.type === undefined) {
     const t = detectType(raw.value)
-    if (t === undefined) throw new ValidationError('type', 'type is required: it could not be detected from the value')
+    if (t === undefined) throw new ValidationError('type', `type is required: the value "${raw.value.slice(0, 80)}" is not recognizable as any indicator type (ipv4, ipv6, cidr, domain, url, email, hashes, cve, asn)`)
     type = t
   } else {
     type = typeOf(raw.type, 'type')
@@ -69,7 +70,7 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
     firstSeen: time('firstSeen'),
     lastSeen: time('lastSeen')
   })
-  const out: ParsedIndicator = { item, tlp }
+  const out: ParsedIndicator = { item: markCanonical(item), tlp }
   if (raw.circle !== undefined) {
     if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
     out.circle = raw.circle

@@ -150,6 +150,25 @@ const REVOKE_KEYS = new Set(['kind', 'id', 'reason'])
 const SIGHTING_KEYS = new Set(['kind', 'type', 'value', 'count', 'firstSeen', 'lastSeen', 'note'])
 const RELABEL_KEYS = new Set(['kind', 'id', 'tlp'])
 
+/**
+ * Items known to be canonical because a validating builder (parseIndicatorInput,
+ * validateItem) made them; the ingest path re-validates any other item before signing.
+ */
+const CANONICAL_ITEMS = new WeakSet<object>()
+
+export function markCanonical<T extends Item> (item: T): T {
+  CANONICAL_ITEMS.add(item)
+  return item
+}
+
+/** check items about to be signed: what this node signs must be what every peer accepts */
+export function assertCanonicalItems (items: Item[]): void {
+  for (let i = 0; i < items.length; i++) {
+    if (CANONICAL_ITEMS.has(items[i])) continue
+    try { validateItem(items[i]) } catch (err) { throw withFieldPrefix(err, `items[${i}]`) }
+  }
+}
+
 /** assemble an IndicatorItem with the optional fields only when present (canonical shape) */
 export function makeIndicatorItem (f: {
   type: IndicatorType, value: string, confidence: number, tags: string[], description?: string | undefined,
@@ -196,7 +215,7 @@ export function validateItem (raw: unknown): Item {
       }
       const description = raw.description === undefined ? undefined : text(raw.description, 'description', LIMITS.DESCRIPTION_MAX)
       if (raw.description !== undefined && description !== raw.description) throw new ValidationError('description', 'description is not trimmed')
-      return makeIndicatorItem({ type, value, confidence: confidenceOf(raw.confidence, 'confidence'), tags, description, ...times })
+      return markCanonical(makeIndicatorItem({ type, value, confidence: confidenceOf(raw.confidence, 'confidence'), tags, description, ...times }))
     }
     case 'revoke': {
       checkKeys(raw, REVOKE_KEYS, '')

@@ -16,7 +16,7 @@ import { PhalanxError, withFieldPrefix } from '../errors.js'
 import type { OrgKey } from '../identity/keys.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, openEntry, packItems, sealEntry, validateEntry
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, sealEntry, validateEntry, assertCanonicalItems
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
@@ -190,6 +190,13 @@ export class Ingest {
 
   async start (): Promise<void> {
     for await (const k of this.#c.store.b.pendingRevokes.keys()) this.#pendingRevokes.add(k)
+    // `created` never goes backwards for this origin, even across restarts with a clock that did
+    const own = this.#c.key.publicKeyHex
+    for (const h of await this.#c.store.heads()) {
+      if (h.origin !== own) continue
+      const e = this.#c.store.getEntry(h.circle, h.origin, h.seq)
+      if (e !== undefined) this.#state.lastCreated = Math.max(this.#state.lastCreated, Date.parse(e.created))
+    }
   }
 
   /** finish queued work, then refuse new work */
@@ -211,6 +218,11 @@ export class Ingest {
   async publish (batches: PublishBatch[]): Promise<PublishResult> {
     const items = batches.reduce((n, b) => n + b.items.length, 0)
     if (items === 0) return { entries: [], ids: [] }
+    // what this node signs must be exactly what every peer accepts: same checks as received items
+    for (const b of batches) {
+      if (!isCircleId(b.circle)) throw new PhalanxError('PX_ERR_VALIDATION', `bad circle id "${b.circle}"`, { field: 'circle' })
+      assertCanonicalItems(b.items)
+    }
     if (this.#closed) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
     return await new Promise<PublishResult>((resolve, reject) => {
       this.#enqueue({ kind: 'publish', batches, resolve, reject, items })
