@@ -53,9 +53,9 @@ export interface PendingRevoke {
 export interface StoreOptions {
   /** directory of the LevelDB */
   path: string
-  /** LevelDB memtable size (default 32 MiB) */
+  /** LevelDB memtable size (default 16 MiB) */
   writeBufferSize?: number
-  /** LevelDB block cache (default 64 MiB) */
+  /** LevelDB block cache (default 32 MiB) */
   cacheSize?: number
 }
 
@@ -71,8 +71,8 @@ export class LevelStore {
       keyEncoding: 'utf8',
       valueEncoding: 'utf8',
       // fewer, larger memtable flushes and files: less compaction work during bulk imports
-      writeBufferSize: options.writeBufferSize ?? 32 * 1024 * 1024,
-      cacheSize: options.cacheSize ?? 64 * 1024 * 1024,
+      writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024,
+      cacheSize: options.cacheSize ?? 32 * 1024 * 1024,
       maxFileSize: 8 * 1024 * 1024
     })
     const b: Partial<Record<BucketName, Sub>> = {}
