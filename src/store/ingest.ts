@@ -299,34 +299,20 @@ export class Ingest {
           job.reject(err)
         }
       }
-      if (tx.size === 0) {
-        // nothing to write (duplicates only); answer once earlier writes are done
-        const before = prev?.done
-        const group: { tx: Tx, done: Promise<boolean>, failed: boolean } = { tx, failed: false, done: Promise.resolve(true) }
-        group.done = (async () => {
-          if (before !== undefined && !(await before)) {
-            group.failed = true
-            const e = new PhalanxError('PX_ERR_STORE', 'store write failed (an earlier batch)')
-            for (const d of done) d.job.reject(e)
-            return false
-          }
-          for (const d of done) d.job.resolve(d.result as any)
-          return true
-        })()
-        if (prev !== undefined) prev = group
-        else await group.done
-        continue
+      // a group with nothing to write (duplicates only) still answers after earlier writes
+      const write = tx.size > 0
+      if (write) {
+        tx.put('meta', META_KEY.counts, tx.state.counts)
+        tx.put('meta', META_KEY.cursor, tx.state.cursor)
+        if (tx.state.cidr !== this.#state.cidr) tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
       }
-      tx.put('meta', META_KEY.counts, tx.state.counts)
-      tx.put('meta', META_KEY.cursor, tx.state.cursor)
-      if (tx.state.cidr !== this.#state.cidr) tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
       const before = prev?.done
       const group: { tx: Tx, done: Promise<boolean>, failed: boolean } = { tx, failed: false, done: Promise.resolve(true) }
       group.done = (async () => {
         try {
           if (before !== undefined && !(await before)) throw new Error('an earlier write in the same pipeline failed')
           tx.parent = undefined
-          await tx.write(this.#o.sync)
+          if (write) await tx.write(this.#o.sync)
         } catch (err) {
           group.failed = true
           this.#log.error({ err, jobs: done.length }, 'store batch write failed')
@@ -343,7 +329,6 @@ export class Ingest {
       prev = group
     }
   }
-
 
   #runPublish (tx: Tx, job: Extract<Job, { kind: 'publish' }>): PublishResult {
     const key = this.#c.key
