@@ -102,6 +102,7 @@ export class PhalanxNode {
     this.ingest = new Ingest({
       store: this.store,
       key: this.identity.key,
+      seed: this.identity.seed,
       policy: ownEntriesOnlyPolicy(this.identity.publicKey),
       log: childLogger(this.log, 'store:ingest')
     }, { sync: this.config.store.sync })

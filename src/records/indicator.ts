@@ -79,20 +79,11 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
 }
 
 /** an indicator as the store keeps it: the current version, and the entry that proves it */
-export interface StoredIndicator {
+export interface StoredIndicator extends Omit<IndicatorItem, 'kind'> {
   id: string
   origin: string
   circle: string
-  type: IndicatorType
-  value: string
   tlp: Tlp
-  confidence: number
-  tags: string[]
-  description?: string
-  validFrom?: string
-  validUntil?: string
-  firstSeen?: string
-  lastSeen?: string
   /** when the origin signed this version (the entry's `created`) */
   created: string
   /** when this node stored this version */

@@ -14,9 +14,10 @@
 import type { Logger } from 'pino'
 import { PhalanxError, withFieldPrefix } from '../errors.js'
 import type { OrgKey } from '../identity/keys.js'
+import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../signer/index.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, sealEntry, validateEntry, assertCanonicalItems
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, validateEntry, assertCanonicalItems
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
@@ -44,6 +45,8 @@ export interface EntryPolicy {
 export interface IngestComponents {
   store: LevelStore
   key: OrgKey
+  /** the key's seed: with it, entries are signed on a worker thread (see src/signer) */
+  seed?: Uint8Array
   policy: EntryPolicy
   log: Logger
 }
@@ -77,9 +80,27 @@ interface State {
   counts: StoreCounts
   cidr: { v4: number[], v6: number[] }
   cursor: number
-  lastCreated: number
   /** pending revocations this group resolved (dropped from memory once written) */
   pendingRemoved: string[]
+}
+
+interface PlannedEntry {
+  batch: PublishBatch
+  entry: EntryToSeal
+}
+
+/** a group of jobs whose own entries were handed to the signer */
+interface Prepared {
+  jobs: Job[]
+  plans: Map<Job, PlannedEntry[]>
+  /** the seals of every planned entry, in job order */
+  sealing: Promise<SealedOut[]>
+}
+
+interface Group {
+  tx: Tx
+  done: Promise<boolean>
+  failed: boolean
 }
 
 type Job =
@@ -93,7 +114,7 @@ class RawJson {
 
 /** copy what a transaction may change in place (cidr lists are replaced, never mutated) */
 function cloneState (s: State): State {
-  return { counts: { ...s.counts }, cidr: s.cidr, cursor: s.cursor, lastCreated: s.lastCreated, pendingRemoved: [...s.pendingRemoved] }
+  return { counts: { ...s.counts }, cidr: s.cidr, cursor: s.cursor, pendingRemoved: [...s.pendingRemoved] }
 }
 
 /**
@@ -169,6 +190,9 @@ class Tx {
   }
 }
 
+/** this origin's log moved under the writer (an own entry came in from outside): re-plan */
+class ChainMovedError extends Error {}
+
 export class Ingest {
   readonly #c: IngestComponents
   readonly #o: IngestOptions
@@ -179,31 +203,48 @@ export class Ingest {
   #closed = false
   /** ids with a revoke that arrived before the indicator (rare; loaded at start) */
   #pendingRevokes = new Set<string>()
+  readonly #signer: Signer
+  /** this origin's last assigned seq per circle (assigned before signing, ahead of the store) */
+  #ownSeq = new Map<string, number>()
+  /** `created` of this origin's entries never goes backwards, even if the clock does */
+  #lastCreated = 0
 
   constructor (components: IngestComponents, options: Partial<IngestOptions> = {}) {
     this.#c = components
     this.#o = { ...defaultIngestOptions, ...options }
     this.#log = components.log
     const { store } = components
-    this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), lastCreated: 0, pendingRemoved: [] }
+    this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), pendingRemoved: [] }
+    this.#signer = createSigner(components.key, components.seed)
   }
 
   async start (): Promise<void> {
     for await (const k of this.#c.store.b.pendingRevokes.keys()) this.#pendingRevokes.add(k)
+    await this.#resync()
     // `created` never goes backwards for this origin, even across restarts with a clock that did
-    const own = this.#c.key.publicKeyHex
-    for (const h of await this.#c.store.heads()) {
-      if (h.origin !== own) continue
-      const e = this.#c.store.getEntry(h.circle, h.origin, h.seq)
-      if (e !== undefined) this.#state.lastCreated = Math.max(this.#state.lastCreated, Date.parse(e.created))
+    for (const [circle, seq] of this.#ownSeq) {
+      const e = this.#c.store.getEntry(circle, this.#c.key.publicKeyHex, seq)
+      if (e !== undefined) this.#lastCreated = Math.max(this.#lastCreated, Date.parse(e.created))
     }
+  }
+
+  /** align the seq counters and the signer's chain heads with what the store holds */
+  async #resync (): Promise<void> {
+    const own = this.#c.key.publicKeyHex
+    const heads = (await this.#c.store.heads()).filter(h => h.origin === own)
+    this.#ownSeq = new Map(heads.map(h => [h.circle, h.seq]))
+    this.#signer.reset(heads.map(h => [h.circle, h.hash]))
   }
 
   /** finish queued work, then refuse new work */
   async stop (): Promise<void> {
     this.#closed = true
     while (this.#draining !== undefined) await this.#draining
+    await this.#signer.close()
   }
+
+  /** whether entries are signed on a worker thread */
+  get threadedSigner (): boolean { return this.#signer.threaded }
 
   get queueLength (): number { return this.#queue.length }
 
@@ -263,102 +304,178 @@ export class Ingest {
   }
 
   /**
-   * The writer loop. While one group's batch is being written (LevelDB works in its own
-   * thread), the next group is prepared on top of it: it reads the in-flight group's writes
-   * through its overlay. Batches are written strictly in order; if one fails, every group
-   * prepared on top of it fails too and the state falls back to the last written group.
+   * The writer loop, a three-stage pipeline: the signer thread seals group N+1 while this
+   * thread derives group N's records, while LevelDB writes group N-1. Each group reads the
+   * writes of the groups before it through their overlays. Batches are written strictly in
+   * order; if one fails, every group prepared on top of it fails too, and the seq counters
+   * and the signer's chain fall back to what the store holds.
    */
   async #drain (): Promise<void> {
-    let prev: { tx: Tx, done: Promise<boolean>, failed: boolean } | undefined
+    let prev: Group | undefined
+    let cur: Prepared | undefined
     while (true) {
-      if (prev?.failed === true) prev = undefined
-      if (this.#queue.length === 0) {
-        if (prev === undefined) return
-        await prev.done
+      if (prev?.failed === true) {
+        if (cur !== undefined) this.#rejectAll(cur, new PhalanxError('PX_ERR_STORE', 'store write failed (an earlier batch)'))
+        cur = undefined
         prev = undefined
-        continue // jobs may have arrived meanwhile
+        await this.#resync()
       }
-      // take jobs up to the group size (always at least one)
-      let n = 0
-      let items = 0
-      while (n < this.#queue.length && (n === 0 || (n < this.#o.maxGroupJobs && items + this.#queue[n].items <= this.#o.maxGroupItems))) {
-        items += this.#queue[n].items
-        n++
-      }
-      const jobs = this.#queue.splice(0, n)
-      const tx = new Tx(this.#c.store, prev?.tx.state ?? this.#state, prev?.tx)
-      tx.state.pendingRemoved = []
-      const done: Array<{ job: Job, result: unknown }> = []
-      for (const job of jobs) {
-        const child = tx.child()
-        try {
-          const result = job.kind === 'publish' ? this.#runPublish(child, job) : this.#runEntry(child, job)
-          child.commitInto(tx)
-          done.push({ job, result })
-        } catch (err) {
-          job.reject(err)
+      if (cur === undefined) {
+        if (this.#queue.length === 0) {
+          if (prev === undefined) return
+          await prev.done
+          if (!prev.failed) prev = undefined
+          continue // jobs may have arrived meanwhile
         }
+        cur = this.#prepare(this.#take())
       }
-      // a group with nothing to write (duplicates only) still answers after earlier writes
-      const write = tx.size > 0
-      if (write) {
-        tx.put('meta', META_KEY.counts, tx.state.counts)
-        tx.put('meta', META_KEY.cursor, tx.state.cursor)
-        if (tx.state.cidr !== this.#state.cidr) tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
+      let sealed: SealedOut[]
+      try {
+        sealed = await cur.sealing
+      } catch (err) {
+        this.#rejectAll(cur, err)
+        cur = undefined
+        if (prev !== undefined) await prev.done
+        prev = undefined
+        await this.#resync()
+        continue
       }
-      const before = prev?.done
-      const group: { tx: Tx, done: Promise<boolean>, failed: boolean } = { tx, failed: false, done: Promise.resolve(true) }
-      group.done = (async () => {
-        try {
-          if (before !== undefined && !(await before)) throw new Error('an earlier write in the same pipeline failed')
-          tx.parent = undefined
-          if (write) await tx.write(this.#o.sync)
-        } catch (err) {
-          group.failed = true
-          this.#log.error({ err, jobs: done.length }, 'store batch write failed')
-          const e = new PhalanxError('PX_ERR_STORE', `store write failed: ${(err as Error).message}`, { cause: err })
-          for (const d of done) d.job.reject(e)
-          return false
-        }
-        this.#state = tx.state
-        this.#c.store.noteCidrLengths(tx.state.cidr)
-        for (const id of tx.state.pendingRemoved) this.#pendingRevokes.delete(id)
-        for (const d of done) d.job.resolve(d.result as any)
-        return true
-      })()
+      // the signer works on the next group while this one is applied
+      let next = this.#queue.length > 0 ? this.#prepare(this.#take()) : undefined
+      const { group, replan } = this.#apply(cur, sealed, prev)
       prev = group
+      if (replan.length > 0) {
+        // own entries signed on a chain the store no longer ends with: sign them again,
+        // after the store and the signer agree on where this origin's logs end
+        this.#queue.unshift(...replan, ...(next?.jobs ?? []))
+        next = undefined
+        await prev.done
+        if (!prev.failed) prev = undefined
+        await this.#resync()
+      }
+      cur = next
     }
   }
 
-  #runPublish (tx: Tx, job: Extract<Job, { kind: 'publish' }>): PublishResult {
-    const key = this.#c.key
-    const result: PublishResult = { entries: [], ids: [] }
-    for (const batch of job.batches) {
-      for (const items of packItems(batch.items)) {
-        this.#publishEntry(tx, key, batch, items, result)
+  #take (): Job[] {
+    // jobs up to the group size (always at least one)
+    let n = 0
+    let items = 0
+    while (n < this.#queue.length && (n === 0 || (n < this.#o.maxGroupJobs && items + this.#queue[n].items <= this.#o.maxGroupItems))) {
+      items += this.#queue[n].items
+      n++
+    }
+    return this.#queue.splice(0, n)
+  }
+
+  /** assign seq and created to the group's own entries and hand them to the signer */
+  #prepare (jobs: Job[]): Prepared {
+    const plans = new Map<Job, PlannedEntry[]>()
+    const toSeal: EntryToSeal[] = []
+    const origin = this.#c.key.publicKeyHex
+    for (const job of jobs) {
+      if (job.kind !== 'publish') continue
+      const plan: PlannedEntry[] = []
+      for (const batch of job.batches) {
+        for (const items of packItems(batch.items)) {
+          const seq = (this.#ownSeq.get(batch.circle) ?? 0) + 1
+          this.#ownSeq.set(batch.circle, seq)
+          this.#lastCreated = Math.max(Date.now(), this.#lastCreated)
+          const entry: EntryToSeal = { v: ENTRY_VERSION, circle: batch.circle, origin, seq, tlp: batch.tlp, created: new Date(this.#lastCreated).toISOString(), items }
+          plan.push({ batch, entry })
+          toSeal.push(entry)
+        }
+      }
+      plans.set(job, plan)
+    }
+    return { jobs, plans, sealing: toSeal.length > 0 ? this.#signer.seal(toSeal) : Promise.resolve([]) }
+  }
+
+  #rejectAll (p: Prepared, err: unknown): void {
+    for (const job of p.jobs) job.reject(err)
+  }
+
+  /**
+   * Derive a sealed group's records into a transaction and hand it to the writer. Returns
+   * the publish jobs to plan again: once one own entry cannot be stored, every later own
+   * entry of the group was chained on it.
+   */
+  #apply (cur: Prepared, sealed: SealedOut[], prev: Group | undefined): { group: Group, replan: Job[] } {
+    const tx = new Tx(this.#c.store, prev?.tx.state ?? this.#state, prev?.tx)
+    tx.state.pendingRemoved = []
+    const done: Array<{ job: Job, result: unknown }> = []
+    const replan: Job[] = []
+    let broken = false
+    let offset = 0
+    for (const job of cur.jobs) {
+      const plan = job.kind === 'publish' ? cur.plans.get(job) ?? [] : []
+      const outs = sealed.slice(offset, offset + plan.length)
+      offset += plan.length
+      if (broken && job.kind === 'publish') { replan.push(job); continue }
+      const child = tx.child()
+      try {
+        const result = job.kind === 'publish' ? this.#applyPublish(child, plan, outs) : this.#runEntry(child, job)
+        child.commitInto(tx)
+        done.push({ job, result })
+      } catch (err) {
+        if (job.kind === 'publish') {
+          broken = true
+          if (err instanceof ChainMovedError) { replan.push(job); continue }
+        }
+        job.reject(err)
       }
     }
-    return result
+    return { group: this.#finish(tx, done, prev), replan }
   }
 
-  #publishEntry (tx: Tx, key: OrgKey, batch: PublishBatch, items: Item[], result: PublishResult): void {
-    const head = tx.get<LogHead>('heads', headKey(batch.circle, key.publicKeyHex))
-    // created never goes backwards for one origin, even if the clock does
-    const now = Math.max(Date.now(), tx.state.lastCreated)
-    tx.state.lastCreated = now
-    const { entry, hash, size, json } = sealEntry({
-      v: ENTRY_VERSION,
-      circle: batch.circle,
-      origin: key.publicKeyHex,
-      seq: (head?.seq ?? 0) + 1,
-      prev: head?.hash ?? null,
-      tlp: batch.tlp,
-      created: new Date(now).toISOString(),
-      items
-    }, key)
-    if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
-    this.#applyEntry(tx, entry, hash, result.ids, json)
-    result.entries.push({ hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: items.length })
+  /** write a group after the groups before it; answer its jobs when it is durable */
+  #finish (tx: Tx, done: Array<{ job: Job, result: unknown }>, prev: Group | undefined): Group {
+    // a group with nothing to write (duplicates only) still answers after earlier writes
+    const write = tx.size > 0
+    if (write) {
+      tx.put('meta', META_KEY.counts, tx.state.counts)
+      tx.put('meta', META_KEY.cursor, tx.state.cursor)
+      if (tx.state.cidr !== this.#state.cidr) tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
+    }
+    const before = prev?.done
+    const group: Group = { tx, failed: false, done: Promise.resolve(true) }
+    group.done = (async () => {
+      try {
+        if (before !== undefined && !(await before)) throw new Error('an earlier write in the same pipeline failed')
+        tx.parent = undefined
+        if (write) await tx.write(this.#o.sync)
+      } catch (err) {
+        group.failed = true
+        this.#log.error({ err, jobs: done.length }, 'store batch write failed')
+        const e = new PhalanxError('PX_ERR_STORE', `store write failed: ${(err as Error).message}`, { cause: err })
+        for (const d of done) d.job.reject(e)
+        return false
+      }
+      this.#state = tx.state
+      this.#c.store.noteCidrLengths(tx.state.cidr)
+      for (const id of tx.state.pendingRemoved) this.#pendingRevokes.delete(id)
+      for (const d of done) d.job.resolve(d.result as any)
+      return true
+    })()
+    return group
+  }
+
+  /** store a publish job's sealed entries; each must extend its log exactly where the store ends */
+  #applyPublish (tx: Tx, plan: PlannedEntry[], outs: SealedOut[]): PublishResult {
+    const result: PublishResult = { entries: [], ids: [] }
+    plan.forEach(({ entry: e }, i) => {
+      const out = outs[i]
+      const head = tx.get<LogHead>('heads', headKey(e.circle, e.origin))
+      if (out === undefined || (head?.seq ?? 0) !== e.seq - 1 || (head?.hash ?? null) !== out.prev) {
+        throw new ChainMovedError(`own log ${e.circle} moved under the writer (expected seq ${e.seq - 1}, store has ${head?.seq ?? 0})`)
+      }
+      // packItems keeps every entry under the limit; a bigger one would break the chain
+      if (out.size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${out.size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
+      const entry: Entry = { ...e, prev: out.prev, sig: out.sig }
+      this.#applyEntry(tx, entry, out.hash, result.ids, out.json)
+      result.entries.push({ hash: out.hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length })
+    })
+    return result
   }
 
   #runEntry (tx: Tx, job: Extract<Job, { kind: 'entry' }>): IngestResult {

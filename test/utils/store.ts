@@ -38,6 +38,8 @@ export interface StoreHarness {
 
 export interface StoreHarnessOptions {
   key?: OrgKey
+  /** the key's seed: entries are then signed on the signer thread, as in a node */
+  seed?: Uint8Array
   policy?: EntryPolicy
   ingest?: Partial<IngestOptions>
 }
@@ -46,13 +48,14 @@ export interface StoreHarnessOptions {
 export async function openStore (opts: StoreHarnessOptions = {}): Promise<StoreHarness> {
   const dir = makeTempDir('phalanx-store-')
   const store = new LevelStore({ path: join(dir, 'db') })
-  const key = opts.key ?? randomKey()
+  const key = opts.seed !== undefined ? OrgKey.fromSeed(opts.seed) : opts.key ?? randomKey()
   let ingest: Ingest | undefined
   try {
     await store.open()
     ingest = new Ingest({
       store,
       key,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       policy: opts.policy ?? { check () {} },
       log: pino({ level: 'silent' })
     }, opts.ingest ?? {})
