@@ -47,7 +47,8 @@ class WorkerSigner implements Signer {
   #failed: Error | undefined
 
   constructor (path: string, seed: Uint8Array) {
-    this.#worker = new Worker(path, { workerData: { seed } })
+    // the signer holds a key and a few groups of entries: a small heap is plenty
+    this.#worker = new Worker(path, { workerData: { seed }, resourceLimits: { maxOldGenerationSizeMb: 64 } })
     this.#worker.unref()
     this.#worker.on('message', (m: { id: number, sealed?: SealedOut[], error?: string }) => {
       const p = this.#pending.get(m.id)

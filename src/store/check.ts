@@ -5,7 +5,7 @@
  * safety) and by `phalanx verify`.
  */
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
-import { SEP, headKey, indexKey, valueKey } from './keys.js'
+import { SEP, headKey, indexKey, originKey, valueKey } from './keys.js'
 import type { LevelStore, LogHead, StoreCounts, ValueRecord } from './level-store.js'
 
 export interface StoreProblem {
@@ -90,7 +90,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
       add({ kind: 'indicator', key: id, message: 'proving entry does not contain this indicator' })
     }
     const want: Array<[keyof LevelStore['b'], string]> = [
-      ['changes', ind.cursor], ['byType', indexKey(ind.type, ind.cursor)], ['byOrigin', indexKey(ind.origin, ind.cursor)],
+      ['changes', ind.cursor], ['byType', indexKey(ind.type, ind.cursor)], ['byOrigin', indexKey(originKey(ind.origin), ind.cursor)],
       ...ind.tags.map(t => ['byTag', indexKey(t.toLowerCase(), ind.cursor)] as [keyof LevelStore['b'], string])
     ]
     for (const [b, key] of want) {

@@ -21,7 +21,7 @@ import {
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
-  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, indexKey, valueKey
+  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, indexKey, originKey, valueKey
 } from './keys.js'
 import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
 
@@ -550,12 +550,12 @@ export class Ingest {
   #reindex (tx: Tx, prev: StoredIndicator | undefined, next: StoredIndicator): void {
     if (prev !== undefined) {
       for (const t of prev.tags) tx.remove('byTag', indexKey(t.toLowerCase(), prev.cursor))
-      tx.remove('byOrigin', indexKey(prev.origin, prev.cursor))
+      tx.remove('byOrigin', indexKey(originKey(prev.origin), prev.cursor))
       tx.remove('byType', indexKey(prev.type, prev.cursor))
       tx.remove('changes', prev.cursor)
     }
     for (const t of next.tags) tx.append('byTag', indexKey(t.toLowerCase(), next.cursor), next.id)
-    tx.append('byOrigin', indexKey(next.origin, next.cursor), next.id)
+    tx.append('byOrigin', indexKey(originKey(next.origin), next.cursor), next.id)
     tx.append('byType', indexKey(next.type, next.cursor), next.id)
     tx.append('changes', next.cursor, next.id)
     tx.put('indicators', next.id, next)

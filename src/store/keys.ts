@@ -17,7 +17,7 @@ export const BUCKET = {
   byValue: 'xv',
   /** tag index: lower-cased tag \0 cursor → id */
   byTag: 'xt',
-  /** origin index: origin \0 cursor → id */
+  /** origin index: originKey(origin) \0 cursor → id */
   byOrigin: 'xo',
   /** type index: type \0 cursor → id */
   byType: 'xy',
@@ -56,6 +56,15 @@ export function entryKey (circle: string, origin: string, seq: number): string {
 
 export function headKey (circle: string, origin: string): string {
   return `${circle}${SEP}${origin}`
+}
+
+/**
+ * An origin in index keys: the first 64 bits of its key in hex. Among the few hundred
+ * origins a node knows a clash is out of reach (birthday bound ~2^32), and queries compare
+ * the full origin of every record they return anyway. Saves 48 bytes per indicator.
+ */
+export function originKey (origin: string): string {
+  return origin.slice(0, 16)
 }
 
 export function valueKey (type: string, value: string): string {

@@ -55,7 +55,7 @@ export interface StoreOptions {
   path: string
   /** LevelDB memtable size (default 16 MiB) */
   writeBufferSize?: number
-  /** LevelDB block cache (default 32 MiB) */
+  /** LevelDB block cache (default 16 MiB) */
   cacheSize?: number
 }
 
@@ -72,7 +72,7 @@ export class LevelStore {
       valueEncoding: 'utf8',
       // fewer, larger memtable flushes and files: less compaction work during bulk imports
       writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024,
-      cacheSize: options.cacheSize ?? 32 * 1024 * 1024,
+      cacheSize: options.cacheSize ?? 16 * 1024 * 1024,
       maxFileSize: 8 * 1024 * 1024
     })
     const b: Partial<Record<BucketName, Sub>> = {}

@@ -7,7 +7,7 @@
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
 import { containingCidrs } from '../records/index.js'
 import type { Tlp } from '../tlp/index.js'
-import { HIGH, SEP, cursorFromTime, type BucketName } from './keys.js'
+import { HIGH, SEP, cursorFromTime, originKey, type BucketName } from './keys.js'
 import type { LevelStore, SightingSummary } from './level-store.js'
 
 export interface VisibilityOptions {
@@ -87,7 +87,7 @@ export async function queryIndicators (store: LevelStore, f: QueryFilter): Promi
 
   let bucket: BucketName = 'changes'
   let prefix = ''
-  if (f.tag !== undefined) { bucket = 'byTag'; prefix = f.tag.toLowerCase() + SEP } else if (f.origin !== undefined) { bucket = 'byOrigin'; prefix = f.origin + SEP } else if (f.type !== undefined) { bucket = 'byType'; prefix = f.type + SEP }
+  if (f.tag !== undefined) { bucket = 'byTag'; prefix = f.tag.toLowerCase() + SEP } else if (f.origin !== undefined) { bucket = 'byOrigin'; prefix = originKey(f.origin) + SEP } else if (f.type !== undefined) { bucket = 'byType'; prefix = f.type + SEP }
 
   const range: { gt?: string, gte?: string, lt: string } = { lt: prefix + HIGH }
   const since = f.since !== undefined ? cursorFromTime(f.since) : undefined
