@@ -3,7 +3,10 @@
  * Hypercore) followed by the RFC 8785 (JCS) JSON of the value. The tag ends in a newline,
  * which JSON text never starts with, so no two (tag, value) pairs share bytes.
  */
+import * as nodeCrypto from 'node:crypto'
 import { createHash } from 'node:crypto'
+
+const cryptoHash = (nodeCrypto as unknown as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash
 
 /** purpose tags; a version bump changes the tag, never the meaning of an old one */
 export const PURPOSE = {
@@ -67,6 +70,7 @@ export function canonicalBytes (purpose: Purpose, value: unknown): Buffer {
   return Buffer.from(`${purpose}\n${canonicalJson(value)}`, 'utf8')
 }
 
+/** SHA-256 in hex; the one-shot `crypto.hash` (Node ≥ 20.12) is ~2x faster than createHash */
 export function sha256Hex (data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
+  return typeof cryptoHash === 'function' ? cryptoHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex')
 }
