@@ -190,6 +190,9 @@ class Tx {
   }
 }
 
+/** groups the signer may be sealing ahead of the one being applied */
+const SIGN_AHEAD = 3
+
 /** this origin's log moved under the writer (an own entry came in from outside): re-plan */
 class ChainMovedError extends Error {}
 
@@ -312,50 +315,57 @@ export class Ingest {
    */
   async #drain (): Promise<void> {
     let prev: Group | undefined
-    let cur: Prepared | undefined
+    /** groups handed to the signer, oldest first */
+    let ahead: Prepared[] = []
+    const fill = (): void => {
+      while (this.#queue.length > 0 && ahead.length < SIGN_AHEAD) ahead.push(this.#prepare(this.#take()))
+    }
+    const dropAhead = (err: unknown): void => {
+      for (const p of ahead) this.#rejectAll(p, err)
+      ahead = []
+    }
     while (true) {
       if (prev?.failed === true) {
-        if (cur !== undefined) this.#rejectAll(cur, new PhalanxError('PX_ERR_STORE', 'store write failed (an earlier batch)'))
-        cur = undefined
+        dropAhead(new PhalanxError('PX_ERR_STORE', 'store write failed (an earlier batch)'))
         prev = undefined
         await this.#resync()
       }
+      fill()
+      const cur = ahead.shift()
       if (cur === undefined) {
-        if (this.#queue.length === 0) {
-          if (prev === undefined) return
-          await prev.done
-          if (!prev.failed) prev = undefined
-          continue // jobs may have arrived meanwhile
-        }
-        cur = this.#prepare(this.#take())
+        if (prev === undefined) return
+        await prev.done
+        if (!prev.failed) prev = undefined
+        continue // jobs may have arrived meanwhile
       }
       let sealed: SealedOut[]
       try {
         sealed = await cur.sealing
       } catch (err) {
+        // the signer's chain is unknown after a failure: nothing sealed after it can stand
         this.#rejectAll(cur, err)
-        cur = undefined
+        dropAhead(err)
         if (prev !== undefined) await prev.done
         prev = undefined
         await this.#resync()
         continue
       }
-      // the signer works on the next group while this one is applied
-      let next = this.#queue.length > 0 ? this.#prepare(this.#take()) : undefined
+      // keep the signer busy while this group is applied
+      fill()
       const { group, replan } = this.#apply(cur, sealed, prev)
       prev = group
       if (replan.length > 0) {
         // own entries signed on a chain the store no longer ends with: sign them again,
         // after the store and the signer agree on where this origin's logs end
-        this.#queue.unshift(...replan, ...(next?.jobs ?? []))
-        next = undefined
+        this.#queue.unshift(...replan, ...ahead.flatMap(p => p.jobs))
+        ahead = []
         await prev.done
         if (!prev.failed) prev = undefined
         await this.#resync()
       }
-      cur = next
     }
   }
+
 
   #take (): Job[] {
     // jobs up to the group size (always at least one)
