@@ -186,7 +186,12 @@ class Tx {
       if (v === undefined) batch.del(k)
       else batch.put(k, JSON.stringify(v))
     }
-    await batch.write({ sync })
+    try {
+      await batch.write({ sync })
+    } finally {
+      // written or not, what the cache held for these keys may be stale now
+      this.store.evict(this.overlay.keys())
+    }
   }
 }
 

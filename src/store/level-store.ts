@@ -10,6 +10,15 @@ import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { BUCKET, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
+/**
+ * Buckets whose parsed values (and absences) are kept in a small LRU: what lookups read.
+ * Both are written only through the writer's overlay, which evicts what it writes. Cached
+ * values are shared: callers treat them as read-only (the writer copies before changing).
+ */
+const CACHED_BUCKETS = new Set<BucketName>(['indicators', 'byValue'])
+/** entries in the read cache (parsed records; ~10-20 MB) */
+const READ_CACHE_ENTRIES = 20_000
+
 /** abstract-level's sublevel prefix for each bucket: `!name!` */
 const ROOT_PREFIX = Object.fromEntries(Object.entries(BUCKET).map(([name, prefix]) => [name, `!${prefix}!`])) as Record<BucketName, string>
 
@@ -57,15 +66,20 @@ export interface StoreOptions {
   writeBufferSize?: number
   /** LevelDB block cache (default 16 MiB) */
   cacheSize?: number
+  /** parsed records kept for lookups (default 20,000; 0 turns the cache off) */
+  readCacheEntries?: number
 }
 
 export class LevelStore {
   readonly db: Level<string, unknown>
   readonly b: Record<BucketName, Sub>
   #open = false
+  readonly #cache = new Map<string, unknown>()
+  readonly #cacheMax: number
   #cidrLengths: { v4: number[], v6: number[] } | undefined
 
   constructor (readonly options: StoreOptions) {
+    this.#cacheMax = options.readCacheEntries ?? READ_CACHE_ENTRIES
     // the root reads and writes JSON text itself (hot paths); sublevels decode JSON for iterators
     this.db = new Level<string, unknown>(options.path, {
       keyEncoding: 'utf8',
@@ -121,8 +135,33 @@ export class LevelStore {
 
   /** synchronous read of a JSON value (~1 µs; an async get costs ~40 µs here) */
   read<T> (bucket: BucketName, key: string): T | undefined {
-    const s = this.db.getSync(ROOT_PREFIX[bucket] + key) as string | undefined
-    return s === undefined ? undefined : JSON.parse(s) as T
+    const k = ROOT_PREFIX[bucket] + key
+    const cached = this.#cacheMax > 0 && CACHED_BUCKETS.has(bucket)
+    if (cached) {
+      const hit = this.#cache.get(k)
+      if (hit !== undefined || this.#cache.has(k)) {
+        // most recently used last
+        this.#cache.delete(k)
+        this.#cache.set(k, hit)
+        return hit as T | undefined
+      }
+    }
+    const s = this.db.getSync(k) as string | undefined
+    const v = s === undefined ? undefined : JSON.parse(s) as T
+    if (cached) {
+      if (this.#cache.size >= this.#cacheMax) this.#cache.delete(this.#cache.keys().next().value as string)
+      this.#cache.set(k, v)
+    }
+    return v
+  }
+
+  /**
+   * Forget cached values of keys that were just written. The writer calls it after each
+   * batch, so a value read before the batch (and cached) never outlives it.
+   */
+  evict (fullKeys: Iterable<string>): void {
+    if (this.#cache.size === 0) return
+    for (const k of fullKeys) this.#cache.delete(k)
   }
 
   assertOpen (): void {

@@ -42,12 +42,14 @@ export interface StoreHarnessOptions {
   seed?: Uint8Array
   policy?: EntryPolicy
   ingest?: Partial<IngestOptions>
+  /** size of the store's read cache */
+  readCacheEntries?: number
 }
 
 /** open a real LevelDB in a new temp dir with an Ingest over it (started) */
 export async function openStore (opts: StoreHarnessOptions = {}): Promise<StoreHarness> {
   const dir = makeTempDir('phalanx-store-')
-  const store = new LevelStore({ path: join(dir, 'db') })
+  const store = new LevelStore({ path: join(dir, 'db'), ...(opts.readCacheEntries !== undefined ? { readCacheEntries: opts.readCacheEntries } : {}) })
   const key = opts.seed !== undefined ? OrgKey.fromSeed(opts.seed) : opts.key ?? randomKey()
   let ingest: Ingest | undefined
   try {
