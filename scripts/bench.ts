@@ -8,7 +8,8 @@
  *   lookup     GET /v1/lookup req/s and latency (autocannon, keep-alive) on 1,000,000 indicators
  *   rss        peak RSS of the node process
  *
- * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time.
+ * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time;
+ * BENCH_ONLY=ingest stops after the in-process figures.
  */
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -96,11 +97,20 @@ async function startInProcessNode (): Promise<PhalanxNode> {
 
 async function benchIngest (): Promise<Record<string, number>> {
   const N = n(200_000)
-  // bulk: calls of 10,000 inputs → entries of 1,000 records
+  // bulk: calls of 10,000 inputs (→ entries of ≤ 1,000 records), two in flight as an
+  // importer (or the CLI's `publish -`) keeps them
   let node = await startInProcessNode()
   const inputs = makeInputs(N)
   const [, bulkMs] = await timed(async () => {
-    for (let i = 0; i < N; i += 10_000) await node.publishIndicators(inputs.slice(i, i + 10_000))
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < N) {
+        const i = next
+        next += 10_000
+        await node.publishIndicators(inputs.slice(i, i + 10_000))
+      }
+    }
+    await Promise.all([worker(), worker()])
   })
   const bulkEntries = node.store.counts().entries
   await node.stop()
@@ -132,7 +142,7 @@ interface ChildNode { proc: ChildProcess, apiUrl: string, token: string, dataDir
 async function startChildNode (): Promise<ChildNode> {
   const dataDir = tmp(); dirs.push(dataDir)
   // the same heap cap as `npm start` and the CLI's shebang
-  const proc = spawn(process.execPath, ['--max-old-space-size=320', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, ['--max-old-space-size=256', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     let buf = ''
     proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const i = buf.indexOf('\n'); if (i >= 0) resolve(buf.slice(0, i)) })
@@ -249,6 +259,7 @@ async function main (): Promise<void> {
   out.raw = { ...crypto, levelBatchedPutsPerSec: levelPutsPerSec }
   say('ingest path (in process)…')
   const ingest = await benchIngest()
+  if (process.env.BENCH_ONLY === 'ingest') { process.stdout.write(JSON.stringify({ ...out, ingest }, null, 2) + '\n'); return }
   out.ingest = {
     ...ingest,
     bulkVsRawLevel: Number((ingest.bulkPerSec / levelPutsPerSec).toFixed(2)),

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=320
+#!/usr/bin/env -S node --max-old-space-size=256
 /**
  * `phalanx`: init and start a node, and drive a running one through its HTTP API.
  * Every command takes --json and then prints exactly one JSON object on stdout (errors too:
