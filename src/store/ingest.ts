@@ -142,7 +142,7 @@ class Tx {
     for (let tx: Tx | undefined = this; tx !== undefined; tx = tx.parent) {
       if (tx.overlay.has(k)) return tx.overlay.get(k) as T | undefined
     }
-    return this.store.read<T>(bucket, key)
+    return this.store.readUncached<T>(bucket, key)
   }
 
   put (bucket: BucketName, key: string, value: unknown): void {

@@ -155,6 +155,12 @@ export class LevelStore {
     return v
   }
 
+  /** read straight from LevelDB, leaving the cache alone (the writer's reads) */
+  readUncached<T> (bucket: BucketName, key: string): T | undefined {
+    const s = this.db.getSync(ROOT_PREFIX[bucket] + key) as string | undefined
+    return s === undefined ? undefined : JSON.parse(s) as T
+  }
+
   /**
    * Forget cached values of keys that were just written. The writer calls it after each
    * batch, so a value read before the batch (and cached) never outlives it.
