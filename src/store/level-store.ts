@@ -62,7 +62,7 @@ export interface PendingRevoke {
 export interface StoreOptions {
   /** directory of the LevelDB */
   path: string
-  /** LevelDB memtable size (default 32 MiB) */
+  /** LevelDB memtable size (default 16 MiB) */
   writeBufferSize?: number
   /** LevelDB block cache (default 16 MiB) */
   cacheSize?: number
@@ -85,7 +85,7 @@ export class LevelStore {
       keyEncoding: 'utf8',
       valueEncoding: 'utf8',
       // fewer, larger memtable flushes and files: less compaction work during bulk imports
-      writeBufferSize: options.writeBufferSize ?? 32 * 1024 * 1024,
+      writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024,
       cacheSize: options.cacheSize ?? 16 * 1024 * 1024,
       maxFileSize: 8 * 1024 * 1024
     })
