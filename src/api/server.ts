@@ -155,7 +155,18 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   return {
     app,
     async start () {
-      const address = await app.listen({ host, port })
+      let address: string
+      try {
+        address = await app.listen({ host, port })
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          throw new PhalanxError('PX_ERR_CONFIG', code === 'EADDRINUSE'
+            ? `the API port ${host}:${port} is in use (another node?); choose another with --api-port (0 = any free port)`
+            : `cannot listen on ${host}:${port} (${code}); check api.host / api.port`, { field: code === 'EADDRNOTAVAIL' ? 'api.host' : 'api.port' })
+        }
+        throw err
+      }
       const url = new URL(address)
       // show the bound address as a client would dial it
       const h = url.hostname === '[::]' || url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname
