@@ -24,6 +24,7 @@ import { LevelStore, checkStore, lookupValue, queryIndicators } from '../../src/
 import { indexKey } from '../../src/store/keys.js'
 import { LOCAL_CIRCLE, indicatorId, type IndicatorType } from '../../src/records/index.js'
 import { OrgKey } from '../../src/identity/keys.js'
+import { prng } from '../utils/prng.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CHILD = fileURLToPath(new URL('./fixtures/ingest-child.mjs', import.meta.url))
@@ -38,16 +39,6 @@ const KILL_MAX_MS = 1500
 /** how long a child may take to acknowledge its first publish */
 const FIRST_ACK_TIMEOUT_MS = 20_000
 
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // --- the child's protocol (see fixtures/ingest-child.mjs) ---------------------------------
 
@@ -180,7 +171,7 @@ describe('crash safety: SIGKILL during ingest', () => {
 
   it(`every acknowledged publish survives ${ITERATIONS} kills, and nothing half-written remains`, async () => {
     console.log(`crash-safety: CRASH_SEED=${SEED} (set it to replay these kill times)`)
-    const rand = mulberry32(SEED)
+    const rand = prng(SEED)
     const dataDir = join(dir, 'data')
     /** id → state the store must hold (acknowledged, or in flight at a kill and found stored) */
     const model = new Map<string, State>()

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import { PURPOSE, canonicalBytes, canonicalJson, sha256Hex } from '../../../src/records/canonical.js'
+import { prng } from '../../utils/prng.mjs'
 
 /** hand-written RFC 8785 (JCS) vectors: [name, value, canonical text] */
 const VECTORS: Array<[string, unknown, string]> = [
@@ -87,17 +88,6 @@ describe('sha256Hex', () => {
   })
 })
 
-/** mulberry32: a small seeded PRNG so a shuffle is reproducible from fast-check's seed */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** rebuild `v` with every object's keys in a random order (Object.fromEntries keeps `__proto__` an own key) */
 function shuffleKeys (v: unknown, rnd: () => number): unknown {

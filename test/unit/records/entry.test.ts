@@ -8,6 +8,7 @@ import {
   packItems, signEntry, signingBytes, validateEntry, verifyEntrySignature, type Entry, type IndicatorItem,
   type Item, type UnsignedEntry
 } from '../../../src/records/index.js'
+import { prng } from '../../utils/prng.mjs'
 
 const SEED_A = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex')
 const SEED_B = Buffer.alloc(32, 0xab)
@@ -137,17 +138,6 @@ describe('compatibility with tweetnacl', () => {
   })
 })
 
-/** seeded PRNG for reproducible replacement characters */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** a "near" replacement, the kind most likely to keep the JSON valid and the field well-formed */
 function nearChar (c: string): string {
