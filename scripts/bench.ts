@@ -12,7 +12,7 @@
  * BENCH_ONLY=ingest stops after the in-process figures.
  */
 import '../src/polyfill.js'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -265,6 +265,9 @@ async function main (): Promise<void> {
     bulkVsRawLevel: Number((ingest.bulkPerSec / levelPutsPerSec).toFixed(2)),
     singleVsRawSign: Number((ingest.singlePerSec / crypto.signPerSec).toFixed(2))
   }
+  // phases must not pay for each other: drop the in-process stores and let the disk settle
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  execSync('sync')
   say('HTTP: ipsum import, then lookups on a large store (node in a child process)…')
   const node = await startChildNode()
   try {
