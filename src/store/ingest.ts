@@ -92,6 +92,8 @@ interface PlannedEntry {
 /** a group of jobs whose own entries were handed to the signer */
 interface Prepared {
   jobs: Job[]
+  /** records in the group */
+  items: number
   plans: Map<Job, PlannedEntry[]>
   /** the seals of every planned entry, in job order */
   sealing: Promise<SealedOut[]>
@@ -322,8 +324,12 @@ export class Ingest {
     let prev: Group | undefined
     /** groups handed to the signer, oldest first */
     let ahead: Prepared[] = []
+    // many small groups may wait at the signer, but only about one group's worth of records
+    // (memory: a bulk group holds 10,000 records and their copies in the signer)
     const fill = (): void => {
-      while (this.#queue.length > 0 && ahead.length < SIGN_AHEAD) ahead.push(this.#prepare(this.#take()))
+      while (this.#queue.length > 0 && ahead.length < SIGN_AHEAD && (ahead.length === 0 || ahead.reduce((n, p) => n + p.items, 0) < this.#o.maxGroupItems)) {
+        ahead.push(this.#prepare(this.#take()))
+      }
     }
     const dropAhead = (err: unknown): void => {
       for (const p of ahead) this.#rejectAll(p, err)
@@ -403,7 +409,7 @@ export class Ingest {
       }
       plans.set(job, plan)
     }
-    return { jobs, plans, sealing: toSeal.length > 0 ? this.#signer.seal(toSeal) : Promise.resolve([]) }
+    return { jobs, items: jobs.reduce((n, j) => n + j.items, 0), plans, sealing: toSeal.length > 0 ? this.#signer.seal(toSeal) : Promise.resolve([]) }
   }
 
   #rejectAll (p: Prepared, err: unknown): void {
