@@ -142,7 +142,7 @@ interface ChildNode { proc: ChildProcess, apiUrl: string, token: string, dataDir
 async function startChildNode (): Promise<ChildNode> {
   const dataDir = tmp(); dirs.push(dataDir)
   // the same heap cap as `npm start` and the CLI's shebang
-  const proc = spawn(process.execPath, ['--max-old-space-size=256', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     let buf = ''
     proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const i = buf.indexOf('\n'); if (i >= 0) resolve(buf.slice(0, i)) })
@@ -216,6 +216,7 @@ async function benchLookup (node: ChildNode): Promise<Record<string, number>> {
   const [, fillMs] = await timed(async () => { await postAll(node, inputs, 2) })
   // a node that just took a million writes is still compacting its LevelDB: measure the
   // steady state, once the node's CPU has been quiet for a second (at most 60 s)
+  say(`node peak RSS after filling: ${peakRssMb(node.proc.pid!)} MB`)
   await waitForIdle(node.proc.pid!, 60_000)
   // half hits (stored values), half misses (never published)
   const paths: string[] = []
@@ -272,6 +273,7 @@ async function main (): Promise<void> {
   const node = await startChildNode()
   try {
     out.ipsum = await benchIpsum(node)
+    say(`node peak RSS after ipsum: ${peakRssMb(node.proc.pid!)} MB`)
     out.lookup = await benchLookup(node)
     out.rss = { nodePeakMb: peakRssMb(node.proc.pid!), benchPeakMb: round(process.resourceUsage().maxRSS / 1024) }
   } finally {

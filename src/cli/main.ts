@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=256
+#!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=8
 /**
  * `phalanx`: init and start a node, and drive a running one through its HTTP API.
  * Every command takes --json and then prints exactly one JSON object on stdout (errors too:
