@@ -169,9 +169,6 @@ export class PhalanxNode {
     const places: Array<[PublishBatch, number]> = []
     inputs.forEach((raw, i) => {
       try {
-        // records' typeOf quotes a bad type with JSON.stringify, which overflows the stack
-        // (a 500) on a deeply nested value: refuse a non-string type before it gets there
-        if (isObject(raw) && raw.type !== undefined && typeof raw.type !== 'string') throw new ValidationError('type', 'type must be a string naming an indicator type')
         const p = parseIndicatorInput(raw, defaults)
         const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
         const k = `${circle}\x00${p.tlp}`
