@@ -20,6 +20,7 @@ export interface Signer {
   reset: (heads: Array<[string, string | null]>) => void
   seal: (entries: EntryToSeal[]) => Promise<SealedOut[]>
   close: () => Promise<void>
+  /** whether seals currently run on the worker thread */
   readonly threaded: boolean
 }
 
@@ -39,14 +40,21 @@ class InThreadSigner implements Signer {
   async close (): Promise<void> {}
 }
 
+/**
+ * Seals on a worker thread. If the thread dies (it should not: it only signs), pending seals
+ * fail, and from then on this signer seals in the calling thread: the writer re-syncs the
+ * chain heads after a failed seal, so the log continues correctly either way.
+ */
 class WorkerSigner implements Signer {
-  readonly threaded = true
   readonly #worker: Worker
   readonly #pending = new Map<number, { resolve: (s: SealedOut[]) => void, reject: (e: unknown) => void }>()
+  readonly #fallback: InThreadSigner
   #next = 0
   #failed: Error | undefined
+  #closing = false
 
-  constructor (path: string, seed: Uint8Array) {
+  constructor (path: string, key: OrgKey, seed: Uint8Array) {
+    this.#fallback = new InThreadSigner(key)
     // the signer holds a key and a few groups of entries: a small heap is plenty
     this.#worker = new Worker(path, { workerData: { seed }, resourceLimits: { maxOldGenerationSizeMb: 64 } })
     this.#worker.unref()
@@ -57,21 +65,27 @@ class WorkerSigner implements Signer {
       if (m.sealed !== undefined) p.resolve(m.sealed)
       else p.reject(new PhalanxError('PX_ERR_INTERNAL', `signer: ${m.error ?? 'failed'}`))
     })
-    const fail = (err: Error): void => {
-      this.#failed = err
-      for (const p of this.#pending.values()) p.reject(new PhalanxError('PX_ERR_INTERNAL', `signer thread failed: ${err.message}`))
-      this.#pending.clear()
-    }
-    this.#worker.on('error', fail)
-    this.#worker.on('exit', (code) => { if (this.#pending.size > 0) fail(new Error(`exited with ${code}`)) })
+    this.#worker.on('error', (err) => { this.#fail(err) })
+    this.#worker.on('exit', (code) => { if (!this.#closing) this.#fail(new Error(`signer thread exited with code ${code}`)) })
+  }
+
+  get threaded (): boolean { return this.#failed === undefined }
+
+  #fail (err: Error): void {
+    if (this.#failed !== undefined) return
+    this.#failed = err
+    for (const p of this.#pending.values()) p.reject(new PhalanxError('PX_ERR_INTERNAL', `signer thread failed: ${err.message}`))
+    this.#pending.clear()
   }
 
   reset (heads: Array<[string, string | null]>): void {
-    this.#worker.postMessage({ type: 'reset', heads })
+    // both keep the heads: the fallback may take over at any moment
+    this.#fallback.reset(heads)
+    if (this.#failed === undefined) this.#worker.postMessage({ type: 'reset', heads })
   }
 
   async seal (entries: EntryToSeal[]): Promise<SealedOut[]> {
-    if (this.#failed !== undefined) throw new PhalanxError('PX_ERR_INTERNAL', `signer thread failed: ${this.#failed.message}`)
+    if (this.#failed !== undefined) return await this.#fallback.seal(entries)
     const id = this.#next++
     return await new Promise<SealedOut[]>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
@@ -79,7 +93,13 @@ class WorkerSigner implements Signer {
     })
   }
 
+  /** for tests: end the thread as a crash would */
+  async crashForTest (): Promise<void> {
+    await this.#worker.terminate()
+  }
+
   async close (): Promise<void> {
+    this.#closing = true
     await this.#worker.terminate()
   }
 }
@@ -87,5 +107,5 @@ class WorkerSigner implements Signer {
 /** a signer thread when a seed is given and the compiled worker exists; else in this thread */
 export function createSigner (key: OrgKey, seed?: Uint8Array): Signer {
   const path = seed === undefined ? undefined : workerPath()
-  return path === undefined || seed === undefined ? new InThreadSigner(key) : new WorkerSigner(path, seed)
+  return path === undefined || seed === undefined ? new InThreadSigner(key) : new WorkerSigner(path, key, seed)
 }

@@ -36,6 +36,26 @@ describe('signer', () => {
     }
   })
 
+  it('keeps sealing in the calling thread when the worker thread dies', async () => {
+    const seed = randomBytes(32)
+    const key = OrgKey.fromSeed(seed)
+    const e = (seq: number): EntryToSeal => ({ v: ENTRY_VERSION, circle: LOCAL_CIRCLE, origin: key.publicKeyHex, seq, tlp: 'GREEN', created: '2026-01-01T00:00:00.000Z', items: [item(seq)] })
+    const signer = createSigner(key, seed) as ReturnType<typeof createSigner> & { crashForTest: () => Promise<void> }
+    try {
+      signer.reset([])
+      const [first] = await signer.seal([e(1)])
+      await signer.crashForTest()
+      // the writer re-syncs the heads after a failure; then the log goes on, sealed here
+      signer.reset([[LOCAL_CIRCLE, first.hash]])
+      const [second] = await signer.seal([e(2)])
+      expect(signer.threaded).toBe(false)
+      expect(second.prev).toBe(first.hash)
+      expect(second).toEqual(new ChainSealer(key).seal([e(1), e(2)])[1])
+    } finally {
+      await signer.close()
+    }
+  })
+
   it('concurrent single and bulk publishes signed on the thread form one verifiable log', async () => {
     h = await openStore({ seed: randomBytes(32), ingest: { sync: false } })
     expect(h.ingest.threadedSigner).toBe(true)
