@@ -130,8 +130,13 @@ function confidenceOf (raw: unknown, field: string): number {
   return raw
 }
 
+/** a bad input for an error message: a short string quoted, anything else by its kind (never serialized: it may be deeply nested) */
+function quoteInput (x: unknown): string {
+  return typeof x === 'string' ? JSON.stringify(x.slice(0, 64)) : `(a ${x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x})`
+}
+
 function typeOf (raw: unknown, field: string): IndicatorType {
-  if (!isIndicatorType(raw)) throw new ValidationError(field, `unknown indicator type ${typeof raw === 'string' ? JSON.stringify(raw.slice(0, 64)) : `(a ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw})`}; expected one of ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3`)
+  if (!isIndicatorType(raw)) throw new ValidationError(field, `unknown indicator type ${quoteInput(raw)}; expected one of ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3`)
   return raw
 }
 
@@ -194,59 +199,67 @@ export function makeIndicatorItem (f: {
  * exactly what our own builders produce, so two nodes derive the same state from it.
  * Field names in errors are relative to the item.
  */
+/** a received value must already be in the form normalizeValue gives */
+function canonicalValue (raw: Record<string, unknown>, type: IndicatorType): string {
+  if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
+  if (normalizeValue(type, raw.value) !== raw.value) throw new ValidationError('value', 'value is not in normalized form')
+  return raw.value
+}
+
+/** a received optional text must already be trimmed and non-empty */
+function canonicalText (raw: Record<string, unknown>, field: string, max: number): string | undefined {
+  if (raw[field] === undefined) return undefined
+  const t = text(raw[field], field, max)
+  if (t === undefined || t !== raw[field]) throw new ValidationError(field, `${field} is not trimmed`)
+  return t
+}
+
+/** a received timestamp must be in Date#toISOString form */
+function canonicalTime (raw: Record<string, unknown>, field: string): string {
+  const v = raw[field]
+  if (typeof v !== 'string' || !ISO_RE.test(v)) throw new ValidationError(field, `${field} must be an ISO 8601 UTC timestamp`)
+  return v
+}
+
 export function validateItem (raw: unknown): Item {
   if (!isObject(raw)) throw new ValidationError('', 'an item must be an object')
   switch (raw.kind) {
     case 'indicator': {
       checkKeys(raw, INDICATOR_KEYS, '')
       const type = typeOf(raw.type, 'type')
-      if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
-      const value = normalizeValue(type, raw.value)
-      if (value !== raw.value) throw new ValidationError('value', 'value is not in normalized form')
+      const value = canonicalValue(raw, type)
       const tags = normalizeTags(raw.tags)
       if (!Array.isArray(raw.tags) || tags.length !== raw.tags.length || tags.some((t, i) => t !== (raw.tags as unknown[])[i])) {
         throw new ValidationError('tags', 'tags are not in normalized form (trimmed, unique, sorted)')
       }
       const times: Record<string, string | undefined> = {}
       for (const k of ['validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) {
-        if (raw[k] === undefined) continue
-        if (typeof raw[k] !== 'string' || !ISO_RE.test(raw[k])) throw new ValidationError(k, `${k} must be an ISO 8601 UTC timestamp`)
-        times[k] = raw[k]
+        if (raw[k] !== undefined) times[k] = canonicalTime(raw, k)
       }
-      const description = raw.description === undefined ? undefined : text(raw.description, 'description', LIMITS.DESCRIPTION_MAX)
-      if (raw.description !== undefined && description !== raw.description) throw new ValidationError('description', 'description is not trimmed')
+      const description = canonicalText(raw, 'description', LIMITS.DESCRIPTION_MAX)
       return markCanonical(makeIndicatorItem({ type, value, confidence: confidenceOf(raw.confidence, 'confidence'), tags, description, ...times }))
     }
     case 'revoke': {
       checkKeys(raw, REVOKE_KEYS, '')
       if (!isIndicatorId(raw.id)) throw new ValidationError('id', 'id must be 32 lower-case hex characters')
       const item: RevokeItem = { kind: 'revoke', id: raw.id }
-      if (raw.reason !== undefined) {
-        const reason = text(raw.reason, 'reason', LIMITS.REASON_MAX)
-        if (reason === undefined || reason !== raw.reason) throw new ValidationError('reason', 'reason is not trimmed')
-        item.reason = reason
-      }
+      const reason = canonicalText(raw, 'reason', LIMITS.REASON_MAX)
+      if (reason !== undefined) item.reason = reason
       return item
     }
     case 'sighting': {
       checkKeys(raw, SIGHTING_KEYS, '')
       const type = typeOf(raw.type, 'type')
-      if (typeof raw.value !== 'string') throw new ValidationError('value', 'value must be a string')
-      const value = normalizeValue(type, raw.value)
-      if (value !== raw.value) throw new ValidationError('value', 'value is not in normalized form')
+      const value = canonicalValue(raw, type)
       if (typeof raw.count !== 'number' || !Number.isInteger(raw.count) || raw.count < 1 || raw.count > LIMITS.SIGHTING_COUNT_MAX) {
         throw new ValidationError('count', `count must be an integer from 1 to ${LIMITS.SIGHTING_COUNT_MAX}`)
       }
-      for (const k of ['firstSeen', 'lastSeen'] as const) {
-        if (typeof raw[k] !== 'string' || !ISO_RE.test(raw[k])) throw new ValidationError(k, `${k} must be an ISO 8601 UTC timestamp`)
-      }
-      if ((raw.lastSeen as string) < (raw.firstSeen as string)) throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
-      const item: SightingItem = { kind: 'sighting', type, value, count: raw.count, firstSeen: raw.firstSeen as string, lastSeen: raw.lastSeen as string }
-      if (raw.note !== undefined) {
-        const note = text(raw.note, 'note', LIMITS.REASON_MAX)
-        if (note === undefined || note !== raw.note) throw new ValidationError('note', 'note is not trimmed')
-        item.note = note
-      }
+      const firstSeen = canonicalTime(raw, 'firstSeen')
+      const lastSeen = canonicalTime(raw, 'lastSeen')
+      if (lastSeen < firstSeen) throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
+      const item: SightingItem = { kind: 'sighting', type, value, count: raw.count, firstSeen, lastSeen }
+      const note = canonicalText(raw, 'note', LIMITS.REASON_MAX)
+      if (note !== undefined) item.note = note
       return item
     }
     case 'relabel': {
@@ -256,7 +269,7 @@ export function validateItem (raw: unknown): Item {
       return { kind: 'relabel', id: raw.id, tlp: raw.tlp }
     }
     default:
-      throw new ValidationError('kind', `unknown record kind ${JSON.stringify(raw.kind)}; expected indicator, revoke, sighting or relabel`)
+      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting or relabel`)
   }
 }
 
