@@ -14,7 +14,7 @@ import { parseTlp, type Tlp } from '../tlp/index.js'
 import { isCircleId } from './entry.js'
 
 /** 128 bits of SHA-256: ids are compared, never trusted for integrity */
-const ID_HEX_CHARS = 32
+export const ID_HEX_CHARS = 32
 
 /** deterministic id: the same origin publishing the same (type, value) updates one indicator */
 export function indicatorId (origin: string, type: IndicatorType, value: string): string {

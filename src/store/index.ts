@@ -12,3 +12,4 @@ export type { QueryFilter, QueryPage, LookupResult, LookupMatch, VisibilityOptio
 export { checkStore } from './check.js'
 export type { CheckReport, StoreProblem, CheckOptions } from './check.js'
 export { BUCKET, STORE_FORMAT_VERSION, CURSOR_RE, cursorFromTime, timeOfCursor } from './keys.js'
+export { scanPostings, findPosting, POSTING_BUCKETS } from './postings.js'

@@ -21,8 +21,9 @@ import {
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
-  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, indexKey, originKey, valueKey
+  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, valueKey
 } from './keys.js'
+import { blocksOf, pair, postingTags, type PostingBucket, type PostingList } from './postings.js'
 import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
 
 export interface IngestOptions {
@@ -127,8 +128,11 @@ function cloneState (s: State): State {
  */
 class Tx {
   overlay = new Map<string, unknown>()
-  /** write-only keys (index keys, entry bodies): flat [key, value, key, value…], in order */
+  /** write-only keys (entry bodies, hash index): flat [key, value, key, value…], in order */
   log: unknown[] = []
+  /** posting pairs added by this transaction, by bucket and prefix (postings.ts) */
+  postings = new Map<string, PostingList>()
+  #pairs = 0
   state: State
 
   /** reads fall through to the parent: a job's group, or the group still being written */
@@ -164,7 +168,16 @@ class Tx {
     this.log.push(LevelStore.fullKey(bucket, key), undefined)
   }
 
-  get size (): number { return this.overlay.size + this.log.length }
+  /** index `id` at `cursor` under `prefix` (cursors only grow within a store) */
+  post (bucket: PostingBucket, prefix: string, cursor: string, id: string): void {
+    const k = BUCKET[bucket] + prefix
+    let list = this.postings.get(k)
+    if (list === undefined) this.postings.set(k, list = { bucket, prefix, pairs: [] })
+    list.pairs.push(pair(cursor, id))
+    this.#pairs++
+  }
+
+  get size (): number { return this.overlay.size + this.log.length + this.#pairs }
 
   child (): Tx { return new Tx(this.store, this.state, this) }
 
@@ -173,6 +186,15 @@ class Tx {
     else for (const [k, v] of this.overlay) parent.overlay.set(k, v)
     if (parent.log.length === 0) parent.log = this.log
     else for (const x of this.log) parent.log.push(x)
+    if (parent.postings.size === 0) parent.postings = this.postings
+    else {
+      for (const [k, list] of this.postings) {
+        const into = parent.postings.get(k)
+        if (into === undefined) parent.postings.set(k, list)
+        else for (const p of list.pairs) into.pairs.push(p)
+      }
+    }
+    parent.#pairs += this.#pairs
     parent.state = this.state
   }
 
@@ -183,6 +205,9 @@ class Tx {
       const v = log[i + 1]
       if (v === undefined) batch.del(log[i] as string)
       else batch.put(log[i] as string, v instanceof RawJson ? v.text : JSON.stringify(v))
+    }
+    for (const list of this.postings.values()) {
+      for (const [key, block] of blocksOf(list)) batch.put(LevelStore.fullKey(list.bucket, key), JSON.stringify(block))
     }
     for (const [k, v] of this.overlay) {
       if (v === undefined) batch.del(k)
@@ -568,17 +593,15 @@ export class Ingest {
     return hash > prev.entry.hash
   }
 
-  #reindex (tx: Tx, prev: StoredIndicator | undefined, next: StoredIndicator): void {
-    if (prev !== undefined) {
-      for (const t of prev.tags) tx.remove('byTag', indexKey(t.toLowerCase(), prev.cursor))
-      tx.remove('byOrigin', indexKey(originKey(prev.origin), prev.cursor))
-      tx.remove('byType', indexKey(prev.type, prev.cursor))
-      tx.remove('changes', prev.cursor)
-    }
-    for (const t of next.tags) tx.append('byTag', indexKey(t.toLowerCase(), next.cursor), next.id)
-    tx.append('byOrigin', indexKey(originKey(next.origin), next.cursor), next.id)
-    tx.append('byType', indexKey(next.type, next.cursor), next.id)
-    tx.append('changes', next.cursor, next.id)
+  /**
+   * Index a new version. The previous version's posting pairs stay where they are: its
+   * cursor is no longer the indicator's, so every reader skips them (postings.ts).
+   */
+  #reindex (tx: Tx, next: StoredIndicator): void {
+    for (const t of postingTags(next.tags)) tx.post('byTag', postingPrefix(t), next.cursor, next.id)
+    tx.post('byOrigin', postingPrefix(originKey(next.origin)), next.cursor, next.id)
+    tx.post('byType', postingPrefix(next.type), next.cursor, next.id)
+    tx.post('changes', '', next.cursor, next.id)
     tx.put('indicators', next.id, next)
   }
 
@@ -633,7 +656,7 @@ export class Ingest {
       if (this.#revokeStands(tx, prev.revoked.at, prev.revoked.entry, entry)) next.revoked = prev.revoked
       else tx.state.counts.revoked-- // re-published after its revocation: live again
     }
-    this.#reindex(tx, prev, next)
+    this.#reindex(tx, next)
     return id
   }
 
@@ -667,7 +690,7 @@ export class Ingest {
       cursor: this.#nextCursor(tx),
       revoked: { at: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
     }
-    this.#reindex(tx, prev, next)
+    this.#reindex(tx, next)
   }
 
   #applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
@@ -696,6 +719,6 @@ export class Ingest {
     if (!isLooser(tlp, prev.tlp)) {
       throw new PhalanxError('PX_ERR_TLP_VIOLATION', `relabel may only loosen a TLP (${prev.tlp} → ${tlp} is not looser)`, { field: 'tlp' })
     }
-    this.#reindex(tx, prev, { ...prev, tlp, received, cursor: this.#nextCursor(tx) })
+    this.#reindex(tx, { ...prev, tlp, received, cursor: this.#nextCursor(tx) })
   }
 }

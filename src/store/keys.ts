@@ -15,14 +15,15 @@ export const BUCKET = {
   indicators: 'i',
   /** value index: type \0 value → ValueRecord { ids, sightings? } (one getSync per lookup) */
   byValue: 'xv',
-  /** tag index: lower-cased tag \0 cursor → id */
-  byTag: 'xt',
-  /** origin index: originKey(origin) \0 cursor → id */
-  byOrigin: 'xo',
-  /** type index: type \0 cursor → id */
-  byType: 'xy',
-  /** change feed: cursor → id (the node's "everything since") */
-  changes: 'xc',
+  /** tag index, posting blocks (postings.ts): lower-cased tag \0 first cursor → pairs */
+  byTag: 'pt',
+  /** origin index, posting blocks: originKey(origin) \0 first cursor → pairs */
+  byOrigin: 'po',
+  /** type index, posting blocks: type \0 first cursor → pairs */
+  byType: 'py',
+  /** change feed, posting blocks: first cursor → pairs (the node's "everything since") */
+  changes: 'pc',
+  // 'xt', 'xo', 'xy', 'xc' (one key per indexed indicator, format 1) are retired. Never reuse.
   // 's' (sightings by value) is retired: sightings live in the value record. Never reuse 's'.
   /** revocations that arrived before their indicator: id → PendingRevoke */
   pendingRevokes: 'r',
@@ -37,7 +38,7 @@ export const SEP = '\x00'
 export const HIGH = '\xff'
 
 /** the on-disk format this code reads and writes; checked on open */
-export const STORE_FORMAT_VERSION = 1
+export const STORE_FORMAT_VERSION = 2
 
 export const META_KEY = {
   format: 'format',
@@ -71,8 +72,9 @@ export function valueKey (type: string, value: string): string {
   return `${type}${SEP}${value}`
 }
 
-export function indexKey (prefix: string, cursor: string): string {
-  return `${prefix}${SEP}${cursor}`
+/** the key prefix of one index value in a posting bucket (the change feed has none) */
+export function postingPrefix (value: string): string {
+  return value + SEP
 }
 
 /**

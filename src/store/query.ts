@@ -7,8 +7,9 @@
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
 import { containingCidrs } from '../records/index.js'
 import type { Tlp } from '../tlp/index.js'
-import { HIGH, SEP, cursorFromTime, originKey, type BucketName } from './keys.js'
+import { HIGH, cursorFromTime, originKey, postingPrefix } from './keys.js'
 import type { LevelStore, SightingSummary } from './level-store.js'
+import { scanPostings, type PostingBucket, type PostingRange } from './postings.js'
 
 export interface VisibilityOptions {
   /** include indicators their origin revoked */
@@ -43,7 +44,6 @@ export interface QueryPage {
 
 /** stop a page after scanning this many index keys that did not match (a slow filter) */
 const MAX_SCAN_PER_PAGE = 50_000
-const ITER_BATCH = 256
 
 export function isVisible (ind: StoredIndicator, f: VisibilityOptions, now?: string): boolean {
   if (ind.revoked !== undefined && f.includeRevoked !== true) return false
@@ -85,39 +85,30 @@ export async function queryIndicators (store: LevelStore, f: QueryFilter): Promi
     return { indicators: page, nextCursor: found.length > f.limit ? page[page.length - 1].cursor : null }
   }
 
-  let bucket: BucketName = 'changes'
+  let bucket: PostingBucket = 'changes'
   let prefix = ''
-  if (f.tag !== undefined) { bucket = 'byTag'; prefix = f.tag.toLowerCase() + SEP } else if (f.origin !== undefined) { bucket = 'byOrigin'; prefix = originKey(f.origin) + SEP } else if (f.type !== undefined) { bucket = 'byType'; prefix = f.type + SEP }
+  if (f.tag !== undefined) { bucket = 'byTag'; prefix = postingPrefix(f.tag.toLowerCase()) } else if (f.origin !== undefined) { bucket = 'byOrigin'; prefix = postingPrefix(originKey(f.origin)) } else if (f.type !== undefined) { bucket = 'byType'; prefix = postingPrefix(f.type) }
 
-  const range: { gt?: string, gte?: string, lt: string } = { lt: prefix + HIGH }
-  const since = f.since !== undefined ? cursorFromTime(f.since) : undefined
-  if (f.cursor !== undefined && (since === undefined || f.cursor >= since)) range.gt = prefix + f.cursor
-  else if (since !== undefined) range.gte = prefix + since
-  else range.gt = prefix
-  if (f.until !== undefined) range.lt = prefix + untilCursor(f.until)
+  const range: PostingRange = {}
+  if (f.cursor !== undefined) range.after = f.cursor
+  if (f.since !== undefined) range.from = cursorFromTime(f.since)
+  if (f.until !== undefined) range.before = untilCursor(f.until)
 
   const out: StoredIndicator[] = []
   let lastCursor: string | undefined
   let scanned = 0
-  const it = store.b[bucket].iterator(range)
-  try {
-    while (true) {
-      const batch = await it.nextv(ITER_BATCH) as Array<[string, string]>
-      if (batch.length === 0) return { indicators: out, nextCursor: null }
-      for (const [key, id] of batch) {
-        lastCursor = key.slice(prefix.length)
-        scanned++
-        const ind = store.getIndicator(id)
-        if (ind !== undefined && ind.cursor === lastCursor && matches(ind, f, now)) {
-          out.push(ind)
-          if (out.length >= f.limit) return { indicators: out, nextCursor: lastCursor }
-        }
-        if (scanned >= MAX_SCAN_PER_PAGE) return { indicators: out, nextCursor: lastCursor }
-      }
+  for await (const [cursor, id] of scanPostings(store, bucket, prefix, range)) {
+    lastCursor = cursor
+    scanned++
+    // a pair of an older version is stale: the indicator has moved to a later cursor
+    const ind = store.getIndicator(id)
+    if (ind !== undefined && ind.cursor === cursor && matches(ind, f, now)) {
+      out.push(ind)
+      if (out.length >= f.limit) return { indicators: out, nextCursor: cursor }
     }
-  } finally {
-    await it.close()
+    if (scanned >= MAX_SCAN_PER_PAGE) return { indicators: out, nextCursor: lastCursor }
   }
+  return { indicators: out, nextCursor: null }
 }
 
 export interface LookupMatch extends StoredIndicator {

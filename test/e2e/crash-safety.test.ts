@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LevelStore, checkStore, lookupValue, queryIndicators } from '../../src/store/index.js'
-import { indexKey } from '../../src/store/keys.js'
+import { postingPrefix } from '../../src/store/keys.js'
+import { findPosting } from '../../src/store/postings.js'
 import { LOCAL_CIRCLE, indicatorId, type IndicatorType } from '../../src/records/index.js'
 import { OrgKey } from '../../src/identity/keys.js'
 import { prng } from '../utils/prng.mjs'
@@ -272,7 +273,7 @@ describe('crash safety: SIGKILL during ingest', () => {
 
         // every indicator ever stored, from this run and all earlier ones: present, in its
         // state, and reachable by value lookup and the type index (checkStore then checks
-        // every index key of every stored indicator, the change feed included)
+        // every index pair of every stored indicator, the change feed included)
         for (const [i, want] of model) {
           const ind = store.getIndicator(i)
           if (ind === undefined) { fail(`${want.type} ${want.value} (${i}) is missing`); continue }
@@ -284,7 +285,7 @@ describe('crash safety: SIGKILL during ingest', () => {
           if (found.length !== 1 || found[0].id !== i || found[0].match !== 'exact' || found[0].cursor !== ind.cursor) {
             fail(`${want.type} ${want.value}: lookup finds ${JSON.stringify(found.map(m => m.id))}, not ${i}`)
           }
-          if (store.b.byType.getSync(indexKey(ind.type, ind.cursor)) !== i) fail(`${want.type} ${want.value}: type index key missing`)
+          if (await findPosting(store, 'byType', postingPrefix(ind.type), ind.cursor) !== i) fail(`${want.type} ${want.value}: type index pair missing`)
         }
 
         const tCheckStore = Date.now()

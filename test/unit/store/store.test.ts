@@ -6,6 +6,8 @@ import {
   type Entry, type IndicatorItem, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from '../../../src/records/index.js'
 import { checkStore, lookupValue, queryIndicators, type LevelStore, type QueryFilter } from '../../../src/store/index.js'
+import { postingPrefix } from '../../../src/store/keys.js'
+import { MAX_BLOCK_PAIRS, findPosting, pairsOf, scanPostings, type PostingBucket } from '../../../src/store/postings.js'
 import type { Tlp } from '../../../src/tlp/index.js'
 import { RemoteLog, openStore, randomKey, sleep, type StoreHarness } from '../../utils/store.js'
 
@@ -689,5 +691,73 @@ describe('random operations keep the store consistent (property)', () => {
         await t.close()
       }
     }), { numRuns: 30 })
+  })
+})
+
+describe('posting blocks (type, origin, tag and change-feed indexes)', () => {
+  async function allPairs (bucket: PostingBucket, prefix: string, range = {}): Promise<Array<[string, string]>> {
+    const out: Array<[string, string]> = []
+    for await (const p of scanPostings(h.store, bucket, prefix, range)) out.push(p)
+    return out
+  }
+
+  it('a group of 2,500 indicators becomes blocks of at most 1,024 pairs, scanned in cursor order over any range', async () => {
+    const items = Array.from({ length: 2500 }, (_, i) => ind('ipv4', ipv4(i)))
+    const r = await h.ingest.publish([{ circle: 'local', tlp: 'GREEN', items }])
+    const blocks: Array<[string, string]> = []
+    for await (const [k, v] of h.store.b.changes.iterator()) blocks.push([k, v as string])
+    expect(blocks.length).toBeGreaterThanOrEqual(3)
+    for (const [k, v] of blocks) {
+      const pairs = pairsOf(k, v)
+      expect(pairs.length).toBeLessThanOrEqual(MAX_BLOCK_PAIRS)
+      expect(pairs[0][0]).toBe(k)
+    }
+    const all = await allPairs('changes', '')
+    expect(all.map(p => p[1]).sort()).toEqual([...r.ids].sort())
+    const cursors = all.map(p => p[0])
+    expect([...cursors].sort()).toEqual(cursors)
+    expect(new Set(cursors).size).toBe(2500)
+    // bounds that fall inside blocks and on block starts
+    for (const at of [0, 1, 1023, 1024, 1025, 2047, 2048, 2499]) {
+      const c = cursors[at]
+      expect((await allPairs('changes', '', { after: c })).map(p => p[0])).toEqual(cursors.slice(at + 1))
+      expect((await allPairs('changes', '', { from: c })).map(p => p[0])).toEqual(cursors.slice(at))
+      expect((await allPairs('changes', '', { before: c })).map(p => p[0])).toEqual(cursors.slice(0, at))
+      expect((await allPairs('byType', postingPrefix('ipv4'), { from: cursors[0], after: c, before: cursors[2499] })).map(p => p[0])).toEqual(cursors.slice(at + 1, 2499))
+    }
+    expect(await findPosting(h.store, 'byType', postingPrefix('ipv4'), cursors[1500])).toBe(all[1500][1])
+    expect(await findPosting(h.store, 'byType', postingPrefix('domain'), cursors[1500])).toBeUndefined()
+    await expectConsistent(h.store)
+  })
+
+  it('a new version leaves its old pairs behind, and queries skip them', async () => {
+    await h.ingest.publish([{ circle: 'local', tlp: 'GREEN', items: [ind('domain', 'a.example', { tags: ['old'] })] }])
+    await h.ingest.publish([{ circle: 'local', tlp: 'GREEN', items: [ind('domain', 'a.example', { tags: ['new'] })] }])
+    expect(await allPairs('changes', '')).toHaveLength(2)
+    expect(await allPairs('byTag', postingPrefix('old'))).toHaveLength(1)
+    expect((await queryIndicators(h.store, { tag: 'old', limit: 10 })).indicators).toEqual([])
+    expect((await queryIndicators(h.store, { tag: 'new', limit: 10 })).indicators.map(x => x.value)).toEqual(['a.example'])
+    expect((await queryIndicators(h.store, { limit: 10 })).indicators).toHaveLength(1)
+    await expectConsistent(h.store)
+  })
+
+  it('checkStore names a missing pair, a pair pointing at no indicator, a pair out of order and a malformed block', async () => {
+    const r = await h.ingest.publish([{ circle: 'local', tlp: 'GREEN', items: [ind('domain', 'a.example', { tags: ['x'] }), ind('domain', 'b.example', { tags: ['x'] })] }])
+    const [tagBlock] = await h.store.b.byTag.keys().all()
+    await h.store.b.byTag.del(tagBlock)
+    let report = await checkStore(h.store)
+    expect(report.ok).toBe(false)
+    expect(report.problems.filter(p => p.kind === 'index').map(p => p.message).sort()).toEqual(r.ids.map(id => `index pair for ${id} missing`).sort())
+
+    const [typeBlock] = await h.store.b.byType.keys().all()
+    const typePrefix = typeBlock.slice(0, -14)
+    const stray = '0'.repeat(32)
+    await h.store.b.byType.put(typePrefix + 'fffffffffffff0', 'fffffffffffff0' + stray + '00000000000001' + stray)
+    await h.store.b.changes.put('00000000000000', 'nonsense')
+    report = await checkStore(h.store)
+    const messages = report.problems.map(p => p.message)
+    expect(messages).toContain(`points at missing indicator ${stray}`)
+    expect(messages).toContain('cursor 00000000000001 is out of order')
+    expect(messages).toContain('posting block "00000000000000" is malformed')
   })
 })
