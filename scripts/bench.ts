@@ -151,7 +151,7 @@ interface ChildNode { proc: ChildProcess, apiUrl: string, token: string, dataDir
 async function startChildNode (): Promise<ChildNode> {
   const dataDir = tmp(); dirs.push(dataDir)
   // the same heap cap as `npm start` and the CLI's shebang
-  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--api-port', '0', '--p2p-port', '0', '--log-level', 'warn', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     let buf = ''
     proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const i = buf.indexOf('\n'); if (i >= 0) resolve(buf.slice(0, i)) })

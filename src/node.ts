@@ -16,6 +16,9 @@ import {
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
 import { parseTlp, type Tlp } from './tlp/index.js'
+import { BoxKey, isPublicKeyHex } from './identity/index.js'
+import { CircleManager, parseDuration, type CircleView, type MemberView } from './circles/index.js'
+import type { Network, PeerView, JoinOutcome } from './p2p/index.js'
 import {
   LevelStore, Ingest, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
   type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch
@@ -35,7 +38,10 @@ export interface NodeStatus {
   dataDir: string
   startedAt: string
   counts: StoreCounts
-  circles: Array<{ id: string, name: string, entries: number }>
+  circles: CircleView[]
+  /** dialable libp2p addresses (empty when the network is not started) */
+  multiaddrs: string[]
+  peers: number
   ingestQueue: number
 }
 
@@ -80,6 +86,8 @@ export class PhalanxNode {
   apiUrl: string | null = null
   startedAt = ''
   readonly version = readPackageVersion()
+  circles!: CircleManager
+  network: Network | undefined
   #api: { start: () => Promise<string>, stop: () => Promise<void> } | undefined
   #started = false
 
@@ -99,22 +107,49 @@ export class PhalanxNode {
     this.peerId = await peerIdFromSeed(this.identity.seed)
     this.store = new LevelStore({ path: join(this.dataDir, STORE_DIR) })
     await this.store.open()
+    const own = ownEntriesOnlyPolicy(this.identity.publicKey)
     this.ingest = new Ingest({
       store: this.store,
       key: this.identity.key,
       seed: this.identity.seed,
-      policy: ownEntriesOnlyPolicy(this.identity.publicKey),
+      // the private scope takes only our own entries; a shared circle, what its log allows
+      policy: { check: (entry, source) => { if (entry.circle === LOCAL_CIRCLE) own.check(entry, source); else this.circles.check(entry, source) } },
+      onStored: (stored) => { this.circles.noteStored(stored); this.network?.noteStored(stored) },
       log: childLogger(this.log, 'store:ingest')
     }, { sync: this.config.store.sync })
+    this.circles = new CircleManager({ store: this.store, ingest: this.ingest, key: this.identity.key, box: BoxKey.fromSeed(this.identity.seed), log: childLogger(this.log, 'circles') })
+    await this.circles.load()
     await this.ingest.start()
     this.startedAt = new Date().toISOString()
     this.#started = true
     log.info({ org: this.identity.org, fingerprint: this.identity.fingerprint, peerId: this.peerId }, 'node core started')
   }
 
+  /** start the libp2p network (after startCore): gossip, joins, member connections */
+  async startNetwork (): Promise<void> {
+    const { Network } = await import('./p2p/index.js')
+    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs }, {
+      identity: this.identity, circles: this.circles, ingest: this.ingest, store: this.store, log: childLogger(this.log, 'p2p')
+    })
+    try {
+      await network.start()
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      if (e.code === 'EADDRINUSE') throw new PhalanxError('PX_ERR_CONFIG', `p2p port ${this.config.p2p.port} on ${this.config.p2p.host} is in use; choose another with --p2p-port`, { field: 'p2p.port', cause: err })
+      throw err
+    }
+    this.network = network
+  }
+
   /** start everything, including the HTTP API; writes <data>/api.url */
   async start (): Promise<void> {
     await this.startCore()
+    try {
+      await this.startNetwork()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
     const { createApiServer } = await import('./api/index.js')
     const api = createApiServer(this)
     this.#api = api
@@ -134,6 +169,10 @@ export class PhalanxNode {
       try { rmSync(join(this.dataDir, API_URL_FILE), { force: true }) } catch { /* gone already */ }
       await this.#api.stop()
     }
+    if (this.network !== undefined) {
+      await this.network.stop()
+      this.network = undefined
+    }
     await this.ingest.stop()
     await this.store.close()
     childLogger(this.log, 'node').info('node stopped')
@@ -144,7 +183,79 @@ export class PhalanxNode {
   #circleOf (circle: unknown, field: string): string {
     if (circle === undefined || circle === LOCAL_CIRCLE) return LOCAL_CIRCLE
     if (typeof circle !== 'string') throw new ValidationError(field, 'circle must be a string')
-    throw new ValidationError(field, `unknown circle "${circle}"; this node is in no circle yet (only "${LOCAL_CIRCLE}", the private scope)`)
+    if (this.circles.mine().some(s => s.id === circle)) return circle
+    throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `this node is not in circle "${circle.slice(0, 140)}" (its circles: ${this.circles.mine().map(s => s.id).join(', ') || 'none'}; "${LOCAL_CIRCLE}" is the private scope)`, { field })
+  }
+
+  // --- circles and peers ------------------------------------------------------------------
+
+  #requireNetwork (): Network {
+    if (this.network === undefined) throw new PhalanxError('PX_ERR_PEER', 'the network is not started on this node')
+    return this.network
+  }
+
+  async createCircle (raw: unknown): Promise<CircleView> {
+    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(raw, new Set(['name']), '')
+    const name = optionalText(raw.name, 'name', 200)
+    if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
+    return await this.circles.create(name, this.identity.org)
+  }
+
+  listCircles (): CircleView[] { return this.circles.mine().map(s => this.circles.view(s)) }
+
+  getCircle (id: string): CircleView & { memberList: Array<MemberView & { online: boolean }> } {
+    const s = this.circles.require(id)
+    return { ...this.circles.view(s), memberList: this.circleMembers(id) }
+  }
+
+  circleMembers (id: string): Array<MemberView & { online: boolean }> {
+    const online = new Set((this.network?.connectedKeys() ?? []))
+    return this.circles.members(id).map(m => ({ ...m, online: m.publicKey === this.identity.publicKey || online.has(m.publicKey) }))
+  }
+
+  async createInvite (id: string, raw: unknown): Promise<{ code: string, expires: string, circle: string }> {
+    const body = raw === undefined || raw === null ? {} : raw
+    if (!isObject(body)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(body, new Set(['expires']), '')
+    const ttl = parseDuration(body.expires ?? '24h', 'expires')
+    const network = this.#requireNetwork()
+    const addrs = network.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, ''))
+    const r = await this.circles.createInvite(id, ttl, this.identity.org, addrs)
+    return { ...r, circle: id }
+  }
+
+  async joinCircle (raw: unknown): Promise<JoinOutcome> {
+    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(raw, new Set(['code']), '')
+    if (typeof raw.code !== 'string') throw new ValidationError('code', 'code must be the invite code string')
+    return await this.#requireNetwork().join(raw.code, this.identity.org)
+  }
+
+  async connectCircle (id: string, raw: unknown): Promise<{ circle: CircleView, peer: { publicKey: string, org: string, fingerprint: string } }> {
+    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(raw, new Set(['addr']), '')
+    if (typeof raw.addr !== 'string') throw new ValidationError('addr', 'addr must be a multiaddr string')
+    const r = await this.#requireNetwork().connect(id, raw.addr)
+    return { circle: this.circles.view(this.circles.require(id)), peer: r.peer }
+  }
+
+  async addMember (id: string, raw: unknown): Promise<MemberView> {
+    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(raw, new Set(['publicKey', 'org', 'role']), '')
+    if (!isPublicKeyHex(raw.publicKey)) throw new ValidationError('publicKey', 'publicKey must be 64 lower-case hex characters (phalanx id --json shows it)')
+    if (raw.role !== undefined && raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
+    const org = optionalText(raw.org, 'org', 200) ?? ''
+    return await this.circles.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
+  }
+
+  async removeMember (id: string, key: string): Promise<void> {
+    if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be 64 lower-case hex characters')
+    await this.circles.removeMember(id, key)
+  }
+
+  async peers (): Promise<PeerView[]> {
+    return this.network === undefined ? [] : await this.network.peers()
   }
 
   #checkBackpressure (): void {
@@ -171,6 +282,9 @@ export class PhalanxNode {
       try {
         const p = parseIndicatorInput(raw, defaults)
         const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
+        if (circle !== LOCAL_CIRCLE && p.tlp === 'RED') {
+          throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: it is for named recipients only (direct delivery, not built yet); publish it without a circle to keep it in the private scope', { field: 'tlp' })
+        }
         const k = `${circle}\x00${p.tlp}`
         let g = groups.get(k)
         if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
@@ -268,7 +382,9 @@ export class PhalanxNode {
       dataDir: this.dataDir,
       startedAt: this.startedAt,
       counts: this.store.counts(),
-      circles: [],
+      circles: this.listCircles(),
+      multiaddrs: this.network?.multiaddrs() ?? [],
+      peers: this.network?.connectedKeys().length ?? 0,
       ingestQueue: this.ingest.queueLength
     }
   }

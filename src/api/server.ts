@@ -13,6 +13,7 @@ import { childLogger } from '../log.js'
 import { buildOpenApi } from './openapi.js'
 import { registerIndicatorRoutes } from './routes/indicators.js'
 import { registerNodeRoutes } from './routes/node.js'
+import { registerCircleRoutes } from './routes/circles.js'
 import { createMetrics } from './metrics.js'
 
 /** routes reachable without a token: the API description only */
@@ -151,6 +152,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   })
   registerNodeRoutes(app, node)
   registerIndicatorRoutes(app, node, metrics)
+  registerCircleRoutes(app, node)
 
   return {
     app,

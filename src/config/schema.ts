@@ -28,7 +28,9 @@ export const configSchema = z.strictObject({
   }),
   p2p: z.strictObject({
     host: z.string().min(1),
-    port
+    port,
+    /** how often to dial circle members this node is not connected to (ms) */
+    dialIntervalMs: z.number().int().min(100).max(3_600_000)
   }),
   store: z.strictObject({
     /** fsync every write batch (group commit): acknowledged publishes survive power loss */

@@ -56,7 +56,46 @@ export interface RelabelItem {
   tlp: Tlp
 }
 
-export type Item = IndicatorItem | RevokeItem | SightingItem | RelabelItem
+/** a circle's genesis: the first record of its founder's first entry in the circle */
+export interface CircleItem {
+  kind: 'circle'
+  name: string
+}
+
+export type MemberRole = 'admin' | 'member'
+
+/** a membership change by an admin (the founder's genesis entry adds the founder itself) */
+export interface MemberItem {
+  kind: 'member'
+  op: 'add' | 'remove' | 'role'
+  /** the member's Ed25519 public key (hex) */
+  key: string
+  /** add and role */
+  role?: MemberRole
+  /** add: the member's organization name as the admin verified it */
+  org?: string
+  /** remove: the removed member's entries up to this seq (of its log in this circle) stand */
+  upTo?: number
+}
+
+/** the circle key of an epoch, sealed (NaCl box) by an admin to each listed member */
+export interface KeyItem {
+  kind: 'key'
+  epoch: number
+  /** member public key (hex) → base64(nonce ‖ box) */
+  sealed: Record<string, string>
+}
+
+/** where a member can be dialled: its own announcement */
+export interface AddressItem {
+  kind: 'address'
+  addrs: string[]
+}
+
+/** records of a circle's membership log (control entries): never mixed with indicator records */
+export type ControlItem = CircleItem | MemberItem | KeyItem | AddressItem
+export type DataItem = IndicatorItem | RevokeItem | SightingItem | RelabelItem
+export type Item = DataItem | ControlItem
 export type ItemKind = Item['kind']
 
 const ID_RE = /^[0-9a-f]{32}$/
@@ -154,6 +193,18 @@ const INDICATOR_KEYS = new Set(['kind', 'type', 'value', 'confidence', 'tags', '
 const REVOKE_KEYS = new Set(['kind', 'id', 'reason'])
 const SIGHTING_KEYS = new Set(['kind', 'type', 'value', 'count', 'firstSeen', 'lastSeen', 'note'])
 const RELABEL_KEYS = new Set(['kind', 'id', 'tlp'])
+const CIRCLE_KEYS = new Set(['kind', 'name'])
+const MEMBER_KEYS = new Set(['kind', 'op', 'key', 'role', 'org', 'upTo'])
+const KEY_KEYS = new Set(['kind', 'epoch', 'sealed'])
+const ADDRESS_KEYS = new Set(['kind', 'addrs'])
+const HEX64_RE = /^[0-9a-f]{64}$/
+const SEALED_RE = /^[A-Za-z0-9+/]{40,200}={0,2}$/
+export const CONTROL_KINDS: ReadonlySet<string> = new Set(['circle', 'member', 'key', 'address'])
+export const CIRCLE_LIMITS = { NAME_MAX: 200, ORG_MAX: 200, MEMBERS_MAX: 1000, ADDRS_MAX: 16, ADDR_MAX: 256 } as const
+
+export function isControlItem (item: Item): item is ControlItem {
+  return CONTROL_KINDS.has(item.kind)
+}
 
 /**
  * Items known to be canonical because a validating builder (parseIndicatorInput,
@@ -268,8 +319,59 @@ export function validateItem (raw: unknown): Item {
       if (!isTlp(raw.tlp)) throw new ValidationError('tlp', 'tlp must be a TLP 2.0 label')
       return { kind: 'relabel', id: raw.id, tlp: raw.tlp }
     }
+    case 'circle': {
+      checkKeys(raw, CIRCLE_KEYS, '')
+      const name = canonicalText(raw, 'name', CIRCLE_LIMITS.NAME_MAX)
+      if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
+      return { kind: 'circle', name }
+    }
+    case 'member': {
+      checkKeys(raw, MEMBER_KEYS, '')
+      if (raw.op !== 'add' && raw.op !== 'remove' && raw.op !== 'role') throw new ValidationError('op', 'op must be add, remove or role')
+      if (typeof raw.key !== 'string' || !HEX64_RE.test(raw.key)) throw new ValidationError('key', 'key must be a public key: 64 lower-case hex characters')
+      const item: MemberItem = { kind: 'member', op: raw.op, key: raw.key }
+      if (raw.op !== 'remove') {
+        if (raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
+        item.role = raw.role
+      } else if (raw.role !== undefined) throw new ValidationError('role', 'a remove has no role')
+      const org = canonicalText(raw, 'org', CIRCLE_LIMITS.ORG_MAX)
+      if (org !== undefined) {
+        if (raw.op !== 'add') throw new ValidationError('org', 'only an add names the org')
+        item.org = org
+      }
+      if (raw.upTo !== undefined) {
+        if (raw.op !== 'remove') throw new ValidationError('upTo', 'only a remove has upTo')
+        if (typeof raw.upTo !== 'number' || !Number.isSafeInteger(raw.upTo) || raw.upTo < 0) throw new ValidationError('upTo', 'upTo must be a seq (integer ≥ 0)')
+        item.upTo = raw.upTo
+      }
+      return item
+    }
+    case 'key': {
+      checkKeys(raw, KEY_KEYS, '')
+      if (typeof raw.epoch !== 'number' || !Number.isSafeInteger(raw.epoch) || raw.epoch < 1) throw new ValidationError('epoch', 'epoch must be an integer ≥ 1')
+      if (!isObject(raw.sealed)) throw new ValidationError('sealed', 'sealed must be an object of public key → sealed key')
+      const sealed: Record<string, string> = {}
+      const keys = Object.keys(raw.sealed)
+      if (keys.length === 0 || keys.length > CIRCLE_LIMITS.MEMBERS_MAX) throw new ValidationError('sealed', `sealed holds 1 to ${CIRCLE_LIMITS.MEMBERS_MAX} members`)
+      for (const k of keys.sort()) {
+        const v = (raw.sealed as Record<string, unknown>)[k]
+        if (!HEX64_RE.test(k)) throw new ValidationError('sealed', 'sealed is keyed by public keys (64 lower-case hex characters)')
+        if (typeof v !== 'string' || !SEALED_RE.test(v)) throw new ValidationError(`sealed.${k.slice(0, 8)}`, 'a sealed key is base64 (nonce and box)')
+        sealed[k] = v
+      }
+      return { kind: 'key', epoch: raw.epoch, sealed }
+    }
+    case 'address': {
+      checkKeys(raw, ADDRESS_KEYS, '')
+      if (!Array.isArray(raw.addrs) || raw.addrs.length > CIRCLE_LIMITS.ADDRS_MAX) throw new ValidationError('addrs', `addrs must be an array of at most ${CIRCLE_LIMITS.ADDRS_MAX} multiaddrs`)
+      const addrs = raw.addrs.map((a, i) => {
+        if (typeof a !== 'string' || !a.startsWith('/') || a.length > CIRCLE_LIMITS.ADDR_MAX || CONTROL_RE.test(a) || !a.isWellFormed()) throw new ValidationError(`addrs[${i}]`, 'an address is a multiaddr string')
+        return a
+      })
+      return { kind: 'address', addrs }
+    }
     default:
-      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting or relabel`)
+      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, circle, member, key or address`)
   }
 }
 

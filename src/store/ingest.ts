@@ -17,7 +17,7 @@ import type { OrgKey } from '../identity/keys.js'
 import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../signer/index.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, validateEntry, assertCanonicalItems
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, validateEntry, assertCanonicalItems, isControlItem, LOCAL_CIRCLE
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
@@ -50,6 +50,19 @@ export interface IngestComponents {
   seed?: Uint8Array
   policy: EntryPolicy
   log: Logger
+  /**
+   * Called after each durable write with the entries of shared circles it stored (never the
+   * private scope), in log order: the network gossips own entries, circles fold control
+   * entries. Must not throw.
+   */
+  onStored?: (stored: StoredEntry[]) => void
+}
+
+export interface StoredEntry {
+  entry: Entry
+  hash: string
+  /** 'local' for this node's publishes, else the ingest source (e.g. 'gossip') */
+  source: string
 }
 
 export interface EntryReceipt {
@@ -133,6 +146,8 @@ class Tx {
   /** posting pairs added by this transaction, by bucket and prefix (postings.ts) */
   postings = new Map<string, PostingList>()
   #pairs = 0
+  /** entries of shared circles this transaction stores (for onStored) */
+  stored: StoredEntry[] = []
   state: State
 
   /** reads fall through to the parent: a job's group, or the group still being written */
@@ -195,6 +210,7 @@ class Tx {
       }
     }
     parent.#pairs += this.#pairs
+    if (this.stored.length > 0) parent.stored.push(...this.stored)
     parent.state = this.state
   }
 
@@ -500,6 +516,10 @@ export class Ingest {
       this.#state = tx.state
       this.#c.store.noteCidrLengths(tx.state.cidr)
       for (const id of tx.state.pendingRemoved) this.#pendingRevokes.delete(id)
+      // listeners see the new state before any publisher's await resumes
+      if (tx.stored.length > 0 && this.#c.onStored !== undefined) {
+        try { this.#c.onStored(tx.stored) } catch (err) { this.#log.error({ err }, 'onStored listener failed') }
+      }
       for (const d of done) d.job.resolve(d.result as any)
       return true
     })()
@@ -518,7 +538,7 @@ export class Ingest {
       // packItems keeps every entry under the limit; a bigger one would break the chain
       if (out.size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${out.size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
       const entry: Entry = { ...e, prev: out.prev, sig: out.sig }
-      this.#applyEntry(tx, entry, out.hash, result.ids, out.json)
+      this.#applyEntry(tx, entry, out.hash, 'local', result.ids, out.json)
       result.entries.push({ hash: out.hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length })
     })
     return result
@@ -539,7 +559,7 @@ export class Ingest {
     if (entry.prev !== (head?.hash ?? null)) {
       throw new PhalanxError('PX_ERR_FORK', `entry ${entry.circle} seq ${entry.seq} does not follow the stored seq ${headSeq} (prev hash differs)`, { meta: { circle: entry.circle, origin: entry.origin, seq: entry.seq, hash } })
     }
-    this.#applyEntry(tx, entry, hash)
+    this.#applyEntry(tx, entry, hash, job.source)
     return { ...receipt, status: 'stored' }
   }
 
@@ -550,8 +570,12 @@ export class Ingest {
   }
 
   /** store an entry and derive its records; `ids` collects each record's indicator id */
-  #applyEntry (tx: Tx, entry: Entry, hash: string, ids?: Array<string | null>, json?: string): void {
+  #applyEntry (tx: Tx, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string): void {
     const ek = entryKey(entry.circle, entry.origin, entry.seq)
+    if (entry.circle !== LOCAL_CIRCLE) {
+      tx.stored.push({ entry, hash, source })
+      if (entry.items.length > 0 && isControlItem(entry.items[0])) tx.append('control', `${entry.circle}${SEP}${this.#nextCursor(tx)}`, ek)
+    }
     tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
     tx.put('entryByHash', hash, ek)
     tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash } satisfies LogHead)
@@ -565,6 +589,8 @@ export class Ingest {
           case 'revoke': this.#applyRevoke(tx, entry, hash, item.id, item.reason, received); break
           case 'sighting': this.#applySighting(tx, entry, item); break
           case 'relabel': this.#applyRelabel(tx, entry, item.id, item.tlp, received); break
+          // circle, member, key, address: the membership log, folded by src/circles
+          default: break
         }
         ids?.push(null)
       } catch (err) {

@@ -25,6 +25,10 @@ export const BUCKET = {
   changes: 'pc',
   // 'xt', 'xo', 'xy', 'xc' (one key per indexed indicator, format 1) are retired. Never reuse.
   // 's' (sightings by value) is retired: sightings live in the value record. Never reuse 's'.
+  /** control entries (circle membership logs), in the order stored: circle \0 cursor → entries key */
+  control: 'k',
+  /** invites this node made: hash of the one-time secret → { circle, expires, usedBy?, usedAt? } */
+  invites: 'v',
   /** revocations that arrived before their indicator: id → PendingRevoke */
   pendingRevokes: 'r',
   /** store metadata: format version, counters, cidr prefix lengths */

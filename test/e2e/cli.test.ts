@@ -106,7 +106,7 @@ interface StartedNode {
 }
 
 async function startNode (args: string[], env: Record<string, string> = {}): Promise<StartedNode> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args, '--json'], { cwd: tmp, env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, 'start', ...args, ...(args.includes('--p2p-port') ? [] : ['--p2p-port', '0']), '--json'], { cwd: tmp, env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })

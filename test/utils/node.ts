@@ -89,7 +89,7 @@ export async function apiCall<T = any> (baseUrl: string, defaultToken: string, p
  */
 export async function startTestNode (opts: { flags?: Json } = {}): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'phalanx-test-'))
-  const base: Json = { dataDir, org: 'test-org', api: { port: 0, host: '127.0.0.1' }, logLevel: 'silent', store: { sync: false } }
+  const base: Json = { dataDir, org: 'test-org', api: { port: 0, host: '127.0.0.1' }, p2p: { port: 0, host: '127.0.0.1' }, logLevel: 'silent', store: { sync: false } }
   let node: PhalanxNode | undefined
   try {
     const config = loadConfig({ env: {}, flags: mergeFlags(base, opts.flags ?? {}) })

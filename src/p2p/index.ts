@@ -1,0 +1,7 @@
+/**
+ * The network: libp2p with the org's key, gossip of circle entries, join and control-log
+ * protocols, member connections.
+ */
+export { Network, topicOf, peerIdOfKey, publicKeyOfPeer, JOIN_PROTOCOL, CONTROL_PROTOCOL } from './network.js'
+export type { NetworkOptions, NetworkComponents, PeerView, JoinOutcome } from './network.js'
+export { encodeEnvelope, decodeEnvelope, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'

@@ -1,0 +1,578 @@
+/**
+ * libp2p inside the node: TCP + noise + yamux, identify, ping and gossipsub, with the
+ * org's own key as PeerId. Carries circle entries on one gossip topic per circle (validated
+ * before accept or relay, then handed to the one ingest path), runs the join and
+ * control-log protocols, keeps connections to circle members (dial with backoff) and
+ * refuses everyone else at the connection gater.
+ */
+import '../polyfill.js'
+import { createHash } from 'node:crypto'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { PhalanxError } from '../errors.js'
+import { fingerprint, libp2pPrivateKeyFromSeed, type Identity } from '../identity/index.js'
+import { canonicalJson, LOCAL_CIRCLE, type Entry } from '../records/index.js'
+import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
+import { circleOfLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
+import { decodeEnvelope, encodeEnvelope, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
+
+export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
+export const CONTROL_PROTOCOL = '/phalanx/control/1.0.0'
+/** entries of one (circle, origin) log by seq range: fills a gap seen in gossip */
+export const ENTRIES_PROTOCOL = '/phalanx/entries/1.0.0'
+const MAX_ENTRIES_PER_REQUEST = 256
+const MAX_FRAME = 8 * 1024 * 1024
+const REQUEST_TIMEOUT_MS = 15_000
+/** a connected peer that is in none of our circles is hung up after this (join window) */
+const NON_MEMBER_GRACE_MS = 15_000
+/** out-of-order entries kept per (circle, origin) until their gap fills */
+const MAX_PENDING_PER_LOG = 2048
+
+export interface NetworkOptions {
+  host: string
+  port: number
+  /** how often to dial members we are not connected to (ms) */
+  dialIntervalMs: number
+}
+
+export interface NetworkComponents {
+  identity: Identity
+  circles: CircleManager
+  ingest: Ingest
+  store: LevelStore
+  log: Logger
+}
+
+export interface PeerView {
+  peerId: string
+  publicKey: string
+  fingerprint: string
+  org: string | null
+  circles: string[]
+  addrs: string[]
+  latencyMs: number | null
+}
+
+export interface JoinOutcome {
+  circle: { id: string, name: string }
+  inviter: { publicKey: string, org: string, fingerprint: string }
+}
+
+type GossipSubRuntime = GossipSub & {
+  publish: (topic: string, data: Uint8Array, opts?: { ignoreDuplicatePublishError?: boolean }) => Promise<unknown>
+}
+
+export function topicOf (circle: string): string { return `/phalanx/circle/${circle}/1` }
+
+export function publicKeyOfPeer (peer: PeerId): string | null {
+  const raw = peer.publicKey?.raw
+  return raw !== undefined && raw.length === 32 && peer.type === 'Ed25519' ? Buffer.from(raw).toString('hex') : null
+}
+
+export function peerIdOfKey (publicKeyHex: string): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(Buffer.from(publicKeyHex, 'hex'))).toString()
+}
+
+export class Network {
+  readonly #o: NetworkOptions
+  readonly #c: NetworkComponents
+  readonly #log: Logger
+  #p2p!: Libp2p<{ pubsub: GossipSub, ping: { ping: (peer: PeerId) => Promise<number> }, identify: unknown }>
+  /** peer ids allowed to connect: every member of every circle we are in */
+  #allowed = new Set<string>()
+  readonly #subscribed = new Set<string>()
+  readonly #backoff = new Map<string, { next: number, delay: number }>()
+  readonly #pending = new Map<string, Map<number, unknown>>()
+  readonly #latency = new Map<string, number>()
+  #dialTimer: NodeJS.Timeout | undefined
+  #stopped = false
+  #offChange: (() => void) | undefined
+
+  constructor (o: NetworkOptions, c: NetworkComponents) {
+    this.#o = o
+    this.#c = c
+    this.#log = c.log
+  }
+
+  get peerId (): string { return this.#p2p.peerId.toString() }
+
+  multiaddrs (): string[] { return this.#p2p.getMultiaddrs().map(String) }
+
+  async start (): Promise<void> {
+    const privateKey = await libp2pPrivateKeyFromSeed(this.#c.identity.seed)
+    this.#refreshAllowed()
+    const allowed = (peer: PeerId): boolean => this.#allowed.has(peer.toString()) && !this.#blocked.has(peer.toString())
+    this.#p2p = await createLibp2p({
+      privateKey,
+      addresses: { listen: [`/ip4/${this.#o.host}/tcp/${this.#o.port}`] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: {
+        denyDialPeer: (peer) => !allowed(peer) && !this.#dialingOutsider.has(peer.toString()),
+        // while an invite is open, an unknown org may connect to redeem it (hung up after a grace)
+        denyInboundEncryptedConnection: (peer) => !allowed(peer) && (this.#blocked.has(peer.toString()) || !this.#c.circles.hasOpenInvites()),
+        denyOutboundEncryptedConnection: (peer) => !allowed(peer) && !this.#dialingOutsider.has(peer.toString())
+      },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub({
+          globalSignaturePolicy: 'StrictNoSign',
+          msgIdFn: (m) => createHash('sha256').update(m.data).digest(),
+          allowPublishToZeroTopicPeers: true,
+          emitSelf: false,
+          maxInboundDataLength: MAX_ENVELOPE_BYTES + 64 * 1024
+        })
+      }
+    }) as any
+    await this.#p2p.handle(JOIN_PROTOCOL, (stream, conn) => { void this.#serveJoin(stream, conn) }, { maxInboundStreams: 8 })
+    await this.#p2p.handle(CONTROL_PROTOCOL, (stream, conn) => { void this.#serveControl(stream, conn) }, { maxInboundStreams: 8 })
+    await this.#p2p.handle(ENTRIES_PROTOCOL, (stream, conn) => { void this.#serveEntries(stream, conn) }, { maxInboundStreams: 16 })
+    this.#p2p.addEventListener('peer:connect', (evt) => {
+      const id = evt.detail.toString()
+      this.#backoff.delete(id)
+      if (!this.#allowed.has(id)) {
+        setTimeout(() => { if (!this.#stopped && !this.#allowed.has(id)) void this.#p2p.hangUp(evt.detail).catch(() => {}) }, NON_MEMBER_GRACE_MS).unref()
+      }
+    })
+    for (const s of this.#c.circles.mine()) this.#subscribe(s.id)
+    this.#offChange = this.#c.circles.onChange((s) => { this.#onCircleChange(s) })
+    this.#log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, 'p2p started')
+    for (const s of this.#c.circles.mine()) await this.#announce(s.id)
+    this.#dialTimer = setInterval(() => { void this.#dialMembers() }, this.#o.dialIntervalMs)
+    this.#dialTimer.unref()
+    void this.#dialMembers()
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    if (this.#dialTimer !== undefined) clearInterval(this.#dialTimer)
+    this.#offChange?.()
+    await this.#p2p?.stop()
+  }
+
+  /** ingest's onStored (after the circles fold): gossip this node's own entries */
+  noteStored (stored: StoredEntry[]): void {
+    for (const s of stored) {
+      if (s.entry.circle === LOCAL_CIRCLE) continue
+      if (s.source === 'local') void this.#gossip(s.entry, s.hash)
+      this.#drainPending(s.entry)
+    }
+  }
+
+  // ---- gossip --------------------------------------------------------------------------
+
+  #subscribe (circle: string): void {
+    if (this.#subscribed.has(circle)) return
+    const topic = topicOf(circle)
+    this.#subscribed.add(circle)
+    this.#p2p.services.pubsub.topicValidators.set(topic, async (from, msg) => await this.#validate(circle, msg.data, from))
+    this.#p2p.services.pubsub.subscribe(topic)
+  }
+
+  #unsubscribe (circle: string): void {
+    if (!this.#subscribed.delete(circle)) return
+    const topic = topicOf(circle)
+    this.#p2p.services.pubsub.unsubscribe(topic)
+    this.#p2p.services.pubsub.topicValidators.delete(topic)
+  }
+
+  async #gossip (entry: Entry, hash: string): Promise<void> {
+    const circle = circleOfLog(entry.circle)
+    if (this.#stopped || !this.#subscribed.has(circle)) return
+    // a rotation (a removal with its new key) is sealed with the key it replaces: the members
+    // need it to read the entry that gives them the new key
+    const rotation = entry.items.find(i => i.kind === 'key' && entry.items.some(r => r.kind === 'member' && r.op === 'remove'))
+    const epoch = rotation?.kind === 'key' ? rotation.epoch - 1 : undefined
+    const key = entry.tlp === 'CLEAR' ? null : this.#c.circles.circleKey(circle, epoch)
+    if (entry.tlp !== 'CLEAR' && key === null) { this.#log.error({ circle }, 'no circle key to seal an entry with; not gossiped'); return }
+    try {
+      const data = encodeEnvelope(canonicalJson(entry), hash, key)
+      await (this.#p2p.services.pubsub as GossipSubRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
+    } catch (err) {
+      this.#log.warn({ err, circle: entry.circle, seq: entry.seq }, 'gossip publish failed')
+    }
+  }
+
+  async #validate (circle: string, data: Uint8Array, from: PeerId): Promise<TopicValidatorResult> {
+    const reject = (why: string, extra: Record<string, unknown> = {}): TopicValidatorResult => {
+      this.#log.warn({ circle, why, ...extra }, 'gossip message rejected')
+      return TopicValidatorResult.Reject
+    }
+    let env
+    try { env = decodeEnvelope(data) } catch (err) { return reject((err as Error).message) }
+    let json: string
+    if (env.sealed) {
+      const key = this.#c.circles.circleKey(circle, env.epoch)
+      if (key === null) {
+        this.#log.info({ circle, epoch: env.epoch }, 'gossip message sealed with a circle key this node does not hold; ignored')
+        return TopicValidatorResult.Ignore
+      }
+      const opened = openBody(env, key.key)
+      if (opened === null) return reject('sealed body does not open with the circle key')
+      json = opened
+    } else {
+      json = Buffer.from(env.body).toString('utf8')
+    }
+    let raw: any
+    try { raw = JSON.parse(json) } catch { return reject('body is not JSON') }
+    if (raw === null || typeof raw !== 'object') return reject('body is not an entry')
+    if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return reject('entry of another circle on this topic', { entryCircle: String(raw.circle).slice(0, 140) })
+    if (!env.sealed && raw.tlp !== 'CLEAR') return reject(`a ${String(raw.tlp).slice(0, 16)} entry sent in the clear`)
+    return await this.#ingestRemote(raw, 'gossip', env.hash, from)
+  }
+
+  async #ingestRemote (raw: any, source: string, claimedHash?: string, from?: PeerId): Promise<TopicValidatorResult> {
+    try {
+      const r = await this.#c.ingest.ingest(raw, source)
+      if (claimedHash !== undefined && r.hash !== claimedHash) {
+        this.#log.warn({ circle: r.circle, seq: r.seq }, 'gossip header names another entry hash')
+        return TopicValidatorResult.Reject
+      }
+      return r.status === 'stored' ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+    } catch (err) {
+      const code = err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL'
+      if (code === 'PX_ERR_SEQ_GAP') {
+        // signed by a member, just early: keep it for when the gap fills, ask the peer that
+        // relayed it for the missing entries, and relay it
+        this.#hold(raw)
+        const meta = (err as PhalanxError).meta as { have?: number, got?: number } | undefined
+        if (from !== undefined && typeof meta?.have === 'number' && typeof meta.got === 'number') void this.#fillGap(raw.circle, raw.origin, meta.have + 1, meta.got - 1, from)
+        return TopicValidatorResult.Accept
+      }
+      if (code === 'PX_ERR_CLOSED') return TopicValidatorResult.Ignore
+      if (code === 'PX_ERR_INTERNAL' || code === 'PX_ERR_STORE') {
+        this.#log.error({ err, source }, 'remote entry could not be stored')
+        return TopicValidatorResult.Ignore
+      }
+      this.#log.warn({ code, message: (err as Error).message, source, circle: String(raw?.circle).slice(0, 140), origin: String(raw?.origin).slice(0, 16), seq: raw?.seq }, 'remote entry rejected')
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  readonly #filling = new Set<string>()
+
+  /** fetch seq `from`..`to` of a log from `peer` and ingest them in order */
+  async #fillGap (circle: string, origin: string, from: number, to: number, peer: PeerId): Promise<void> {
+    const k = `${circle}\0${origin}`
+    if (this.#filling.has(k) || this.#stopped) return
+    this.#filling.add(k)
+    try {
+      let next = from
+      while (next <= to && !this.#stopped) {
+        const key = publicKeyOfPeer(peer)
+        if (key === null) return
+        const reply = await this.#requestPeer(peer, ENTRIES_PROTOCOL, { circle, origin, from: next, to: Math.min(to, next + MAX_ENTRIES_PER_REQUEST - 1) })
+        const entries = Array.isArray(reply.entries) ? reply.entries : []
+        if (entries.length === 0) break
+        for (const e of entries) {
+          if (e?.circle !== circle || e?.origin !== origin || e?.seq !== next) throw new PhalanxError('PX_ERR_PEER', 'the peer answered with entries out of range')
+          const r = await this.#ingestRemote(e, 'gap')
+          if (r === TopicValidatorResult.Reject) return
+          next++
+        }
+      }
+      this.#log.debug({ circle, origin: origin.slice(0, 16), from, to: next - 1 }, 'gap filled')
+    } catch (err) {
+      this.#log.warn({ circle, origin: origin.slice(0, 16), err: (err as Error).message }, 'could not fill a gap; sync will')
+    } finally {
+      this.#filling.delete(k)
+    }
+  }
+
+  #hold (raw: any): void {
+    const k = `${raw.circle as string}\0${raw.origin as string}`
+    let m = this.#pending.get(k)
+    if (m === undefined) this.#pending.set(k, m = new Map())
+    if (m.size < MAX_PENDING_PER_LOG) m.set(raw.seq as number, raw)
+  }
+
+  #drainPending (entry: Entry): void {
+    const k = `${entry.circle}\0${entry.origin}`
+    const m = this.#pending.get(k)
+    if (m === undefined) return
+    const next = m.get(entry.seq + 1)
+    for (const seq of m.keys()) if (seq <= entry.seq + 1) m.delete(seq)
+    if (m.size === 0) this.#pending.delete(k)
+    if (next !== undefined) void this.#ingestRemote(next, 'gossip')
+  }
+
+  // ---- membership and connections --------------------------------------------------------
+
+  readonly #dialingOutsider = new Set<string>()
+  /** peers refused whatever their membership (operator block; tests build topologies with it) */
+  readonly #blocked = new Set<string>()
+
+  /** refuse and hang up the org with this key until unblocked */
+  block (publicKeyHex: string): void {
+    const id = peerIdOfKey(publicKeyHex)
+    this.#blocked.add(id)
+    for (const conn of this.#p2p.getConnections()) if (conn.remotePeer.toString() === id) void conn.close().catch(() => {})
+  }
+
+  unblock (publicKeyHex: string): void {
+    this.#blocked.delete(peerIdOfKey(publicKeyHex))
+    this.#backoff.delete(peerIdOfKey(publicKeyHex))
+    void this.#dialMembers()
+  }
+
+  /** peers subscribed to a circle's topic, as gossipsub sees them */
+  topicPeers (circle: string): number {
+    return this.#p2p.services.pubsub.getSubscribers(topicOf(circle)).length
+  }
+
+  #refreshAllowed (): void {
+    const next = new Set<string>()
+    for (const k of this.#c.circles.peerKeys()) next.add(peerIdOfKey(k))
+    this.#allowed = next
+  }
+
+  #onCircleChange (s: CircleState): void {
+    this.#refreshAllowed()
+    const me = this.#c.identity.publicKey
+    const m = s.members.get(me)
+    if (m !== undefined && m.removed === undefined) {
+      const fresh = !this.#subscribed.has(s.id)
+      this.#subscribe(s.id)
+      if (fresh) void this.#announce(s.id)
+    } else {
+      this.#unsubscribe(s.id)
+    }
+    // hang up peers that are no longer in any circle with us
+    for (const conn of this.#p2p.getConnections()) {
+      if (!this.#allowed.has(conn.remotePeer.toString())) void conn.close().catch(() => {})
+    }
+    void this.#dialMembers()
+  }
+
+  async #announce (circle: string): Promise<void> {
+    const addrs = this.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, ''))
+    try { await this.#c.circles.announceAddresses(circle, addrs) } catch (err) { this.#log.warn({ err, circle }, 'could not announce addresses') }
+  }
+
+  async #dialMembers (): Promise<void> {
+    if (this.#stopped) return
+    const connected = new Set(this.#p2p.getConnections().map(c => c.remotePeer.toString()))
+    const now = Date.now()
+    for (const s of this.#c.circles.mine()) {
+      for (const m of s.members.values()) {
+        if (m.removed !== undefined || m.key === this.#c.identity.publicKey || m.addrs.length === 0) continue
+        const id = peerIdOfKey(m.key)
+        if (connected.has(id) || this.#blocked.has(id)) continue
+        const b = this.#backoff.get(id)
+        if (b !== undefined && b.next > now) continue
+        connected.add(id)
+        const delay = Math.min((b?.delay ?? 1000) * 2, 60_000)
+        this.#backoff.set(id, { next: now + delay, delay })
+        const addrs = m.addrs.map(a => multiaddr(`${a}/p2p/${id}`))
+        this.#p2p.dial(addrs).catch((err: Error) => { this.#log.debug({ peer: id, err: err.message }, 'dial failed; backing off') })
+      }
+    }
+  }
+
+  /** public keys of the peers connected now */
+  connectedKeys (): string[] {
+    const out = new Set<string>()
+    for (const c of this.#p2p.getConnections()) {
+      const k = publicKeyOfPeer(c.remotePeer)
+      if (k !== null) out.add(k)
+    }
+    return [...out]
+  }
+
+  async peers (): Promise<PeerView[]> {
+    const out: PeerView[] = []
+    const seen = new Set<string>()
+    for (const conn of this.#p2p.getConnections()) {
+      const id = conn.remotePeer.toString()
+      if (seen.has(id)) continue
+      seen.add(id)
+      const key = publicKeyOfPeer(conn.remotePeer)
+      let org: string | null = null
+      const circles: string[] = []
+      if (key !== null) {
+        for (const s of this.#c.circles.mine()) {
+          const m = s.members.get(key)
+          if (m !== undefined && m.removed === undefined) { circles.push(s.id); org = m.org }
+        }
+      }
+      let latencyMs: number | null = this.#latency.get(id) ?? null
+      try {
+        latencyMs = Math.round(await this.#p2p.services.ping.ping(conn.remotePeer) * 100) / 100
+        this.#latency.set(id, latencyMs)
+      } catch { /* keep the last figure */ }
+      out.push({ peerId: id, publicKey: key ?? '', fingerprint: key !== null ? fingerprint(key) : '', org, circles, addrs: [conn.remoteAddr.toString()], latencyMs })
+    }
+    return out
+  }
+
+  // ---- join and control-log protocols ------------------------------------------------------
+
+  /** redeem an invite code: dial the inviter, prove the secret, take the circle's log */
+  async join (code: string, org: string): Promise<JoinOutcome> {
+    const invite = parseInvite(code)
+    if (invite.expires <= new Date().toISOString()) throw new PhalanxError('PX_ERR_INVITE', `this invite expired at ${invite.expires}`, { field: 'code' })
+    if (invite.inviter === this.#c.identity.publicKey) throw new PhalanxError('PX_ERR_INVITE', 'this is our own invite: give it to the org that joins', { field: 'code' })
+    const reply = await this.#request(invite.inviter, invite.addrs, JOIN_PROTOCOL, { circle: invite.circle, secret: invite.secret, org })
+    await this.#takeControlLog(invite.circle, reply.entries)
+    return {
+      circle: { id: invite.circle, name: invite.name },
+      inviter: { publicKey: invite.inviter, org: typeof reply.org === 'string' ? reply.org : invite.org, fingerprint: fingerprint(invite.inviter) }
+    }
+  }
+
+  /** a member added by key fetches the circle's log from a member at `addr` */
+  async connect (circle: string, addr: string): Promise<{ peer: { publicKey: string, org: string, fingerprint: string } }> {
+    let ma
+    try { ma = multiaddr(addr) } catch { throw new PhalanxError('PX_ERR_VALIDATION', 'not a multiaddr (e.g. /ip4/192.0.2.1/tcp/7400/p2p/12D3Koo…)', { field: 'addr' }) }
+    const peer = ma.getComponents().find(c => c.name === 'p2p')?.value
+    if (peer === undefined) throw new PhalanxError('PX_ERR_VALIDATION', 'the address must end with /p2p/<peer id> so the peer\'s key is known', { field: 'addr' })
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    const key = publicKeyOfPeer(peerIdFromString(peer))
+    if (key === null) throw new PhalanxError('PX_ERR_VALIDATION', 'the peer id is not an Ed25519 key', { field: 'addr' })
+    const base = addr.replace(/\/p2p\/[^/]+$/, '')
+    const reply = await this.#request(key, [base], CONTROL_PROTOCOL, { circle })
+    await this.#takeControlLog(circle, reply.entries)
+    const m = this.#c.circles.get(circle)?.members.get(key)
+    return { peer: { publicKey: key, org: m?.org ?? '', fingerprint: fingerprint(key) } }
+  }
+
+  async #takeControlLog (circle: string, entries: unknown): Promise<void> {
+    if (!Array.isArray(entries) || entries.length === 0) throw new PhalanxError('PX_ERR_PEER', 'the peer sent no circle log')
+    this.#c.circles.expect(circle)
+    for (const e of entries) {
+      const c = (e as { circle?: unknown })?.circle
+      if (typeof c !== 'string' || circleOfLog(c) !== circle) throw new PhalanxError('PX_ERR_PEER', 'the peer sent an entry of another circle')
+      const r = await this.#c.ingest.ingest(e, 'join').catch((err: unknown) => {
+        throw new PhalanxError('PX_ERR_PEER', `the peer's circle log does not verify: ${(err as Error).message}`, { cause: err })
+      })
+      void r
+    }
+    if (this.#c.circles.get(circle) === undefined || !this.#c.circles.mine().some(s => s.id === circle)) {
+      throw new PhalanxError('PX_ERR_PEER', 'the circle log does not make this node a member')
+    }
+  }
+
+  async #request (key: string, addrs: string[], protocol: string, body: unknown): Promise<any> {
+    const id = peerIdOfKey(key)
+    this.#dialingOutsider.add(id)
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    let stream: Stream
+    try {
+      stream = await this.#p2p.dialProtocol(addrs.map(a => multiaddr(`${a}/p2p/${id}`)), protocol, { signal })
+    } catch (err) {
+      throw new PhalanxError('PX_ERR_PEER', `could not reach ${fingerprint(key).slice(0, 9)}… at ${addrs.join(', ')} (offline, or it refuses us: an invite that is used or expired no longer opens its door): ${(err as Error).message}`, { cause: err })
+    } finally {
+      this.#dialingOutsider.delete(id)
+    }
+    return await this.#exchange(stream, body, signal)
+  }
+
+  async #requestPeer (peer: PeerId, protocol: string, body: unknown): Promise<any> {
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    let stream: Stream
+    try {
+      stream = await this.#p2p.dialProtocol(peer, protocol, { signal })
+    } catch (err) {
+      throw new PhalanxError('PX_ERR_PEER', `could not open ${protocol} to ${peer.toString()}: ${(err as Error).message}`, { cause: err })
+    }
+    return await this.#exchange(stream, body, signal)
+  }
+
+  async #exchange (stream: Stream, body: unknown, signal: AbortSignal): Promise<any> {
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+      await lp.write(Buffer.from(JSON.stringify(body)), { signal })
+      const reply = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
+      await stream.close().catch(() => {})
+      if (reply?.error !== undefined) {
+        const code = typeof reply.error.code === 'string' && reply.error.code.startsWith('PX_ERR_') ? reply.error.code : 'PX_ERR_PEER'
+        throw new PhalanxError(code, `the peer refused: ${String(reply.error.message)}`)
+      }
+      return reply
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof PhalanxError) throw err
+      throw new PhalanxError('PX_ERR_PEER', `the peer did not answer: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async #serve (stream: Stream, conn: Connection, what: string, handle: (req: any, key: string) => Promise<unknown>): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    try {
+      const key = publicKeyOfPeer(conn.remotePeer)
+      if (key === null) throw new PhalanxError('PX_ERR_PEER', 'peer key is not Ed25519')
+      const req = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
+      let reply: unknown
+      try {
+        reply = await handle(req, key)
+      } catch (err) {
+        const e = err instanceof PhalanxError ? err : new PhalanxError('PX_ERR_INTERNAL', 'internal error')
+        if (!(err instanceof PhalanxError)) this.#log.error({ err, what }, 'request handler failed')
+        this.#log.warn({ what, peer: conn.remotePeer.toString(), code: e.code, message: e.message }, 'request refused')
+        reply = { error: { code: e.code, message: e.message } }
+      }
+      await lp.write(Buffer.from(JSON.stringify(reply)), { signal })
+      await stream.close()
+    } catch (err) {
+      this.#log.warn({ what, err: (err as Error).message }, 'request stream failed')
+      stream.abort(err as Error)
+    }
+  }
+
+  async #serveJoin (stream: Stream, conn: Connection): Promise<void> {
+    await this.#serve(stream, conn, 'join', async (req, key) => {
+      if (typeof req?.circle !== 'string' || typeof req?.secret !== 'string') throw new PhalanxError('PX_ERR_INVITE', 'a join names the circle and the invite secret')
+      const org = typeof req.org === 'string' ? req.org.slice(0, 200) : ''
+      const entries = await this.#c.circles.redeemInvite(req.circle, req.secret, key, org)
+      this.#log.info({ circle: req.circle, joiner: fingerprint(key), org }, 'an org joined with an invite')
+      return { org: this.#c.identity.org, entries }
+    })
+  }
+
+  async #serveEntries (stream: Stream, conn: Connection): Promise<void> {
+    await this.#serve(stream, conn, 'entries', async (req, key) => {
+      const circle = typeof req?.circle === 'string' ? req.circle : ''
+      const s = this.#c.circles.get(circleOfLog(circle))
+      if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
+      const m = s.members.get(key)
+      if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+      if (typeof req.origin !== 'string' || !Number.isSafeInteger(req.from) || !Number.isSafeInteger(req.to) || req.from < 1 || req.to < req.from) {
+        throw new PhalanxError('PX_ERR_VALIDATION', 'an entries request names circle, origin, from and to (seqs)')
+      }
+      const entries: Entry[] = []
+      const last = Math.min(req.to, req.from + MAX_ENTRIES_PER_REQUEST - 1)
+      let bytes = 0
+      for (let seq = req.from; seq <= last && bytes < MAX_FRAME / 2; seq++) {
+        const e = this.#c.store.getEntry(circle, req.origin, seq)
+        if (e === undefined) break
+        bytes += JSON.stringify(e).length
+        entries.push(e)
+      }
+      return { entries }
+    })
+  }
+
+  async #serveControl (stream: Stream, conn: Connection): Promise<void> {
+    await this.#serve(stream, conn, 'control', async (req, key) => {
+      const s = typeof req?.circle === 'string' ? this.#c.circles.get(req.circle) : undefined
+      if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
+      const m = s.members.get(key)
+      if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+      return { entries: await this.#c.circles.controlEntries(s.id) }
+    })
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Trust circles over real libp2p nodes on 127.0.0.1 (in one process, each with its own
+ * LevelDB and HTTP API): create, invite and join, manual add and connect, gossip of
+ * indicators to every member (through a relay when two members are not connected),
+ * removal with key rotation, and what non-members get: nothing readable, nothing stored.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { startTestNode, type TestNode } from '../utils/node.js'
+
+const nodes: TestNode[] = []
+afterAll(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+
+async function start (org: string): Promise<TestNode> {
+  const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300 } } })
+  nodes.push(n)
+  return n
+}
+
+async function until<T> (what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const t0 = Date.now()
+  while (true) {
+    const v = await fn()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+async function lookupFound (n: TestNode, value: string): Promise<any> {
+  const r = await n.api(`/v1/lookup?value=${encodeURIComponent(value)}`)
+  expect(r.status).toBe(200)
+  return r.body.found === true ? r.body : undefined
+}
+
+describe('circles: invite, join, add, gossip', () => {
+  let a: TestNode, b: TestNode, c: TestNode, outsider: TestNode
+  let circle: string
+
+  it('A creates a circle, B joins with an invite code, both see each other\'s fingerprint', async () => {
+    ;[a, b, c, outsider] = await Promise.all([start('Bank A'), start('Bank B'), start('Bank C'), start('Mallory')])
+    const created = await a.api('/v1/circles', { json: { name: 'EU Finance ISAC' } })
+    expect(created.status, created.text).toBe(201)
+    circle = created.body.id
+    expect(created.body).toMatchObject({ name: 'EU Finance ISAC', role: 'admin', members: 1, epoch: 1 })
+
+    const inv = await a.api(`/v1/circles/${circle}/invites`, { json: { expires: '1h' } })
+    expect(inv.status, inv.text).toBe(201)
+    const joined = await b.api('/v1/circles/join', { json: { code: inv.body.code } })
+    expect(joined.status, joined.text).toBe(200)
+    expect(joined.body.inviter).toEqual({ publicKey: a.node.identity.publicKey, org: 'Bank A', fingerprint: a.node.identity.fingerprint })
+    expect(joined.body.circle).toEqual({ id: circle, name: 'EU Finance ISAC' })
+
+    const members = await until('A to list B', async () => {
+      const r = await a.api(`/v1/circles/${circle}/members`)
+      return r.body.members.length === 2 ? r.body.members : undefined
+    })
+    const bView = members.find((m: any) => m.publicKey === b.node.identity.publicKey)
+    expect(bView).toMatchObject({ org: 'Bank B', role: 'member', fingerprint: b.node.identity.fingerprint })
+    expect((await b.api('/v1/circles')).body.circles.map((x: any) => x.id)).toEqual([circle])
+
+    // the code is one-time: with no invite open, A does not even let an unknown org in
+    const closed = await outsider.api('/v1/circles/join', { json: { code: inv.body.code } })
+    expect(closed.status).toBe(502)
+    expect(closed.body.error.code).toBe('PX_ERR_PEER')
+    expect(closed.body.error.message).toMatch(/used or expired/)
+    // while another invite is open A answers, and refuses the used code by name
+    const other = await a.api(`/v1/circles/${circle}/invites`, { json: { expires: '10m' } })
+    expect(other.status).toBe(201)
+    const again = await outsider.api('/v1/circles/join', { json: { code: inv.body.code } })
+    expect(again.status, again.text).toBe(400)
+    expect(again.body.error.code).toBe('PX_ERR_INVITE')
+    expect(again.body.error.message).toMatch(/already used/)
+    // an altered code is refused before anything is dialled
+    const tampered = await outsider.api('/v1/circles/join', { json: { code: inv.body.code.slice(0, -6) + 'AAAAAA' } })
+    expect(tampered.status).toBe(400)
+    expect(tampered.body.error.code).toBe('PX_ERR_INVITE')
+  })
+
+  it('a GREEN indicator published at A reaches B, verified as A\'s', async () => {
+    const pub = await a.api('/v1/indicators', { json: { type: 'url', value: 'hxxp://phish[.]example/login', tlp: 'GREEN', circle, tags: ['phishing'] } })
+    expect(pub.status, pub.text).toBe(201)
+    const found = await until('B to store it', async () => await lookupFound(b, 'http://phish.example/login'))
+    expect(found.matches[0]).toMatchObject({ origin: a.node.identity.publicKey, circle, tlp: 'GREEN', tags: ['phishing'] })
+    // the proving entry is stored at B with A's signature
+    const entry = b.node.store.getEntryByHash(found.matches[0].entry.hash)
+    expect(entry?.origin).toBe(a.node.identity.publicKey)
+  })
+
+  it('C added by key connects by address; then A–B–C in a line: C gets A\'s records through B', async () => {
+    const added = await a.api(`/v1/circles/${circle}/members`, { json: { publicKey: c.node.identity.publicKey, org: 'Bank C' } })
+    expect(added.status, added.text).toBe(201)
+    expect(added.body).toMatchObject({ org: 'Bank C', role: 'member', fingerprint: c.node.identity.fingerprint })
+    // C and A never connect directly: C refuses A, A refuses C (a line A–B–C)
+    a.node.network!.block(c.node.identity.publicKey)
+    c.node.network!.block(a.node.identity.publicKey)
+    const bAddr = `${b.node.network!.multiaddrs()[0]}`
+    const conn = await c.api(`/v1/circles/${circle}/connect`, { json: { addr: bAddr } })
+    expect(conn.status, conn.text).toBe(200)
+    expect(conn.body.peer.publicKey).toBe(b.node.identity.publicKey)
+    await until('C to be meshed on the topic', async () => c.node.network!.topicPeers(circle) > 0)
+    await until('B to be meshed with A and C', async () => b.node.network!.topicPeers(circle) >= 2)
+
+    const pub = await a.api('/v1/indicators', { json: { type: 'domain', value: 'c2.evil.example', tlp: 'AMBER', circle } })
+    expect(pub.status, pub.text).toBe(201)
+    const found = await until('C to store A\'s record', async () => await lookupFound(c, 'c2.evil.example'))
+    expect(found.matches[0].origin).toBe(a.node.identity.publicKey)
+    expect(c.node.network!.connectedKeys()).not.toContain(a.node.identity.publicKey)
+  })
+
+  it('the outsider, connected and subscribed, stores nothing; a record it forges is refused', async () => {
+    // the outsider dials B and subscribes to the circle topic (it knows the id)
+    expect(outsider.node.store.counts().entries).toBe(0)
+    const pub = await a.api('/v1/indicators', { json: { type: 'ipv4', value: '203.0.113.9', tlp: 'GREEN', circle } })
+    expect(pub.status).toBe(201)
+    await until('B to store it', async () => await lookupFound(b, '203.0.113.9'))
+    expect((await outsider.api('/v1/lookup?value=203.0.113.9')).body.found).toBe(false)
+    expect(outsider.node.store.counts().entries).toBe(0)
+    // publishing into a circle it is not in is refused at its own API
+    const forged = await outsider.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.1', circle } })
+    expect(forged.status).toBe(404)
+    expect(forged.body.error.code).toBe('PX_ERR_UNKNOWN_CIRCLE')
+  })
+
+  it('RED never goes to a circle', async () => {
+    const r = await a.api('/v1/indicators', { json: { type: 'ipv4', value: '192.0.2.77', tlp: 'RED', circle } })
+    expect(r.status).toBe(403)
+    expect(r.body.error).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'tlp' })
+  })
+
+  it('a removed member gets nothing published after its removal; the key rotates', async () => {
+    // A and C connect directly again (B is about to leave the line)
+    a.node.network!.unblock(c.node.identity.publicKey)
+    c.node.network!.unblock(a.node.identity.publicKey)
+    await until('A and C connected', () => a.node.network!.connectedKeys().includes(c.node.identity.publicKey), 15_000)
+    await until('A and C on the topic', () => c.node.network!.topicPeers(circle) >= 2)
+    const del = await a.api(`/v1/circles/${circle}/members/${b.node.identity.publicKey}`, { method: 'DELETE' })
+    expect(del.status, del.text).toBe(200)
+    expect(a.node.circles.get(circle)!.epoch).toBe(2)
+    await until('C to see epoch 2', () => c.node.circles.get(circle)?.epoch === 2, 15_000)
+    expect(c.node.circles.members(circle).map(m => m.publicKey)).not.toContain(b.node.identity.publicKey)
+    const pub = await a.api('/v1/indicators', { json: { type: 'domain', value: 'after-removal.example', tlp: 'GREEN', circle } })
+    expect(pub.status).toBe(201)
+    await until('C to store it', async () => await lookupFound(c, 'after-removal.example'))
+    expect((await b.api('/v1/lookup?value=after-removal.example')).body.found).toBe(false)
+  })
+})
