@@ -78,6 +78,50 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 201: json({ type: 'object' }, 'recorded; the value\'s sighting summary'), ...errorResponses(400, 401, 413) }
         }
       },
+      '/v1/circles': {
+        get: { summary: 'Circles this node is in', responses: { 200: json({ type: 'object', properties: { circles: { type: 'array', items: ref('Circle') } } }, 'circles'), ...errorResponses(401) } },
+        post: {
+          summary: 'Create a circle (this node becomes its first admin)',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 200 } } } } } },
+          responses: { 201: json(ref('Circle'), 'the new circle'), ...errorResponses(400, 401) }
+        }
+      },
+      '/v1/circles/join': {
+        post: {
+          summary: 'Join a circle with an invite code: dials the inviter, proves the code, takes the circle log',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string' } } } } } },
+          responses: { 200: json({ type: 'object', properties: { circle: { type: 'object' }, inviter: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: 'string' }, fingerprint: { type: 'string' } } } } }, 'joined'), ...errorResponses(400, 401, 403, 502) }
+        }
+      },
+      '/v1/circles/{id}': {
+        get: { summary: 'One circle with its members', responses: { 200: json(ref('Circle'), 'the circle'), ...errorResponses(401, 404) } }
+      },
+      '/v1/circles/{id}/members': {
+        get: { summary: 'Members: org, fingerprint, role, online', responses: { 200: json({ type: 'object', properties: { members: { type: 'array', items: ref('Member') } } }, 'members'), ...errorResponses(401, 404) } },
+        post: {
+          summary: 'Add an organization by public key (admin only; compare its fingerprint out of band first)',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['publicKey'], additionalProperties: false, properties: { publicKey: { type: 'string', pattern: '^[0-9a-f]{64}$' }, org: { type: 'string' }, role: { enum: ['member', 'admin'] } } } } } },
+          responses: { 201: json(ref('Member'), 'added'), ...errorResponses(400, 401, 403, 404, 409) }
+        }
+      },
+      '/v1/circles/{id}/members/{key}': {
+        delete: { summary: 'Remove a member (admin only); the circle key rotates', responses: { 200: json({ type: 'object' }, 'removed'), ...errorResponses(400, 401, 403, 404) } }
+      },
+      '/v1/circles/{id}/invites': {
+        post: {
+          summary: 'Make a one-time invite code (admin only)',
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { expires: { type: 'string', description: 'duration, e.g. 30m, 24h, 7d (default 24h)' } } } } } },
+          responses: { 201: json({ type: 'object', properties: { code: { type: 'string' }, expires: time, circle: { type: 'string' } } }, 'the code'), ...errorResponses(400, 401, 403, 404) }
+        }
+      },
+      '/v1/circles/{id}/connect': {
+        post: {
+          summary: 'After being added by key: fetch the circle log from a member at a multiaddr',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['addr'], additionalProperties: false, properties: { addr: { type: 'string', description: '/ip4/…/tcp/…/p2p/<peer id>' } } } } } },
+          responses: { 200: json({ type: 'object' }, 'connected'), ...errorResponses(400, 401, 403, 502) }
+        }
+      },
+      '/v1/peers': { get: { summary: 'Connected peers: org, circles, latency', responses: { 200: json({ type: 'object', properties: { peers: { type: 'array', items: { type: 'object' } } } }, 'peers'), ...errorResponses(401) } } },
       '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' }, ...errorResponses(401) } } }
     },
@@ -116,7 +160,9 @@ export function buildOpenApi (version: string): Record<string, unknown> {
         PublishResult: { type: 'object', properties: { id: { type: 'string' }, count: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } }, entries: { type: 'array', items: { type: 'object', properties: { hash: { type: 'string' }, circle: { type: 'string' }, origin: { type: 'string' }, seq: { type: 'integer' }, items: { type: 'integer' } } } } } },
         LookupResult: { type: 'object', properties: { type: ref('IndicatorType'), value: { type: 'string' }, found: { type: 'boolean' }, matches: { type: 'array', items: { allOf: [ref('Indicator'), { type: 'object', properties: { match: { enum: ['exact', 'cidr'] } } }] } }, sightings: { type: ['object', 'null'] } } },
         SightingInput: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: ref('IndicatorType'), value: { type: 'string' }, count: { type: 'integer', minimum: 1 }, firstSeen: time, lastSeen: time, note: { type: 'string' }, tlp: ref('Tlp'), circle: { type: 'string' } } },
-        Status: { type: 'object', properties: { version: { type: 'string' }, apiUrl: { type: 'string' }, peerId: { type: 'string' }, publicKey: { type: 'string' }, fingerprint: { type: 'string' }, org: { type: 'string' }, dataDir: { type: 'string' }, startedAt: time, counts: { type: 'object' }, circles: { type: 'array' }, ingestQueue: { type: 'integer' } } }
+        Circle: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, founder: { type: 'string' }, created: time, epoch: { type: 'integer', description: 'circle key epoch (rotates on removal)' }, role: { enum: ['admin', 'member', null] }, members: { type: 'integer' } } },
+        Member: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: 'string' }, fingerprint: { type: 'string' }, role: { enum: ['admin', 'member'] }, online: { type: 'boolean' }, addedAt: time, addedBy: { type: 'string' }, addrs: { type: 'array', items: { type: 'string' } } } },
+        Status: { type: 'object', properties: { multiaddrs: { type: 'array', items: { type: 'string' } }, peers: { type: 'integer' }, version: { type: 'string' }, apiUrl: { type: 'string' }, peerId: { type: 'string' }, publicKey: { type: 'string' }, fingerprint: { type: 'string' }, org: { type: 'string' }, dataDir: { type: 'string' }, startedAt: time, counts: { type: 'object' }, circles: { type: 'array' }, ingestQueue: { type: 'integer' } } }
       }
     }
   }

@@ -98,7 +98,7 @@ export function buildProgram (): Command {
       await node.start()
       const s = node.status()
       const obj = { apiUrl: s.apiUrl, tokenFile: `${node.dataDir}/api.token`, dataDir: node.dataDir, org: s.org, fingerprint: s.fingerprint, publicKey: s.publicKey, peerId: s.peerId, multiaddrs: s.multiaddrs }
-      print(obj, () => `Phalanx node running\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(" ")}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
+      print(obj, () => `Phalanx node running\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
       let stopping = false
       const stop = (signal: string): void => {
         if (stopping) return
@@ -271,12 +271,99 @@ export function buildProgram (): Command {
       print(r, () => `recorded; ${value} sighted ${r.sightings.count} time(s) in all`)
     })
 
+  const circle = program.command('circle').description('trust circles: create, invite, join, members')
+
+  circle.command('create')
+    .description('create a circle with you as its first admin')
+    .argument('<name>', 'the circle\'s name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ id: string, name: string }>('POST', '/v1/circles', { name })
+      print(r, () => `created circle "${r.name}"\n  id: ${r.id}`)
+    })
+
+  circle.command('list')
+    .description('circles this node is in')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ circles: Array<{ id: string, name: string, role: string, members: number, epoch: number }> }>('GET', '/v1/circles')
+      print(r, () => r.circles.length === 0 ? 'in no circle yet' : r.circles.map(c => `${c.id}  ${c.name}  (${c.role}, ${c.members} member(s), key epoch ${c.epoch})`).join('\n'))
+    })
+
+  circle.command('invite')
+    .description('make a one-time invite code for another organization')
+    .argument('<circle>', 'circle id')
+    .option('--expires <duration>', 'validity, e.g. 30m, 24h, 7d', '24h')
+    .action(async (id: string, opts: { expires: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ code: string, expires: string }>('POST', `/v1/circles/${encodeURIComponent(id)}/invites`, { expires: opts.expires })
+      print(r, () => `invite code (one use, expires ${r.expires}):\n${r.code}`)
+    })
+
+  circle.command('join')
+    .description('join a circle with an invite code')
+    .argument('<code>', 'the invite code')
+    .action(async (code: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ circle: { id: string, name: string }, inviter: { org: string, fingerprint: string, publicKey: string } }>('POST', '/v1/circles/join', { code })
+      print(r, () => `joined "${r.circle.name}" (${r.circle.id})\n  invited by: ${r.inviter.org}\n  their fingerprint: ${r.inviter.fingerprint}\ncompare it with them over another channel`)
+    })
+
+  circle.command('add')
+    .description('add an organization by public key (compare its fingerprint out of band first)')
+    .argument('<circle>', 'circle id')
+    .argument('<publicKey>', 'the org\'s public key (phalanx id shows it)')
+    .option('--org <name>', 'the organization\'s name')
+    .option('--role <role>', 'member or admin', 'member')
+    .action(async (id: string, key: string, opts: { org?: string, role: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ org: string, fingerprint: string, publicKey: string, role: string }>('POST', `/v1/circles/${encodeURIComponent(id)}/members`, { publicKey: key, role: opts.role, ...(opts.org !== undefined ? { org: opts.org } : {}) })
+      print(r, () => `added ${r.org || '(no name)'} as ${r.role}\n  fingerprint: ${r.fingerprint}`)
+    })
+
+  circle.command('connect')
+    .description('after being added by key: fetch the circle from a member at this address')
+    .argument('<circle>', 'circle id')
+    .argument('<multiaddr>', 'a member\'s address, ending in /p2p/<peer id> (its phalanx status shows it)')
+    .action(async (id: string, addr: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ circle: { id: string, name: string }, peer: { org: string, fingerprint: string } }>('POST', `/v1/circles/${encodeURIComponent(id)}/connect`, { addr })
+      print(r, () => `in "${r.circle.name}" (${r.circle.id})\n  via: ${r.peer.org} ${r.peer.fingerprint}`)
+    })
+
+  circle.command('members')
+    .description('members of a circle: org, fingerprint, role, online')
+    .argument('<circle>', 'circle id')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
+      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${m.role.padEnd(6)}  ${m.fingerprint}  ${m.org}`).join('\n'))
+    })
+
+  circle.command('remove')
+    .description('remove a member; the circle key rotates so it reads nothing new')
+    .argument('<circle>', 'circle id')
+    .argument('<publicKey>', 'the member\'s public key')
+    .action(async (id: string, key: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ removed: string }>('DELETE', `/v1/circles/${encodeURIComponent(id)}/members/${encodeURIComponent(key)}`)
+      print(r, () => `removed ${r.removed.slice(0, 16)}…; the circle key was rotated`)
+    })
+
+  program.command('peers')
+    .description('connected peers: org, circles, latency')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ peers: Array<{ peerId: string, org: string | null, fingerprint: string, circles: string[], latencyMs: number | null }> }>('GET', '/v1/peers')
+      print(r, () => r.peers.length === 0 ? 'no peers connected' : r.peers.map(p => `${p.org ?? '(not in a circle)'}  ${p.fingerprint}  ${p.latencyMs ?? '?'} ms  circles: ${p.circles.join(', ') || '-'}`).join('\n'))
+    })
+
   program.command('status')
     .description('the running node: identity, API address, store counts')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number> }>('GET', '/v1/status')
-      print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, circles: Array<{ id: string, name: string, members: number }> }>('GET', '/v1/status')
+      print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${s.circles.map(c => `${c.name} (${c.id}, ${c.members} members)`).join('; ') || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`)
     })
 
   return program

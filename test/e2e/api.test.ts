@@ -212,7 +212,6 @@ describe('API over HTTP', () => {
       ['validUntil equal to validFrom', { ...base, validFrom: '2026-01-02', validUntil: '2026-01-02' }, 'validUntil'],
       ['lastSeen before firstSeen', { ...base, firstSeen: '2026-01-02', lastSeen: '2026-01-01' }, 'lastSeen'],
       ['firstSeen before 1970', { ...base, firstSeen: -1 }, 'firstSeen'],
-      ['unknown circle', { ...base, circle: 'no-such-circle' }, 'circle'],
       ['circle not a circle id', { ...base, circle: { toString: 1 } }, 'circle']
     ]
     it.each(single)('POST /v1/indicators: %s', async (_name, body, field) => {
@@ -390,12 +389,17 @@ describe('API over HTTP', () => {
       ['lastSeen before firstSeen', { value: '192.0.2.1', firstSeen: '2026-01-02', lastSeen: '2026-01-01' }, 'lastSeen'],
       ['note not a string', { value: '192.0.2.1', note: 5 }, 'note'],
       ['tlp unknown', { value: '192.0.2.1', tlp: 'GRAY' }, 'tlp'],
-      ['circle unknown', { value: '192.0.2.1', circle: 'elsewhere' }, 'circle'],
       ['circle an object that cannot print', { value: '192.0.2.1', circle: { toString: 1 } }, 'circle'],
       ['unknown field', { value: '192.0.2.1', seen: 3 }, 'seen']
     ]
     it.each(sightings)('POST /v1/sightings: %s', async (_name, body, field) => {
       expectError(await t.api('/v1/sightings', { json: body }), 400, 'PX_ERR_VALIDATION', field)
+    })
+
+    it('a circle this node is not in is a 404 naming the field, for publishes and sightings', async () => {
+      expectError(await t.api('/v1/indicators', { json: { value: '192.0.2.1', circle: 'no-such-circle' } }), 404, 'PX_ERR_UNKNOWN_CIRCLE', 'circle')
+      expectError(await t.api('/v1/indicators', { json: { indicators: [{ value: '192.0.2.1' }], circle: 'no-such-circle' } }), 404, 'PX_ERR_UNKNOWN_CIRCLE', 'circle')
+      expectError(await t.api('/v1/sightings', { json: { value: '192.0.2.1', circle: 'elsewhere' } }), 404, 'PX_ERR_UNKNOWN_CIRCLE', 'circle')
     })
   })
 

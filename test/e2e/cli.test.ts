@@ -521,6 +521,40 @@ describe('phalanx against a running node', () => {
     expect(s.publicKey).toBe(identity.publicKey)
   })
 
+  it('circle create / invite / join / members / publish --circle between two nodes', async () => {
+    const created = await ok(['circle', 'create', 'EU Finance ISAC', '--data', data])
+    expect(created.id).toMatch(/^c-[0-9a-f]{20}$/)
+    const inv = await ok(['circle', 'invite', created.id, '--expires', '1h', '--data', data])
+    expect(inv.code).toMatch(/^phx1\./)
+    const dataB = join(tmp, 'node-b')
+    const idB = await ok(['init', '--data', dataB, '--org', 'Bank B'])
+    const b = await startNode(['--data', dataB, '--api-port', '0', '--log-level', 'warn'])
+    try {
+      expect(b.first.multiaddrs.length).toBeGreaterThan(0)
+      const joined = await ok(['circle', 'join', inv.code, '--data', dataB])
+      expect(joined.inviter).toMatchObject({ org: 'ACME Bank', fingerprint: identity.fingerprint })
+      const members = await ok(['circle', 'members', created.id, '--data', data])
+      expect(members.members.map((m: any) => [m.org, m.fingerprint, m.role]).sort()).toEqual([['ACME Bank', identity.fingerprint, 'admin'], ['Bank B', idB.fingerprint, 'member']])
+      expect(members.members.every((m: any) => typeof m.publicKey === 'string' && typeof m.online === 'boolean')).toBe(true)
+      await ok(['publish', '--circle', created.id, '--type', 'domain', '--value', 'shared.evil.example', '--tlp', 'GREEN', '--data', data])
+      let found: any
+      for (let i = 0; i < 100 && found?.found !== true; i++) {
+        found = await ok(['lookup', 'shared.evil.example', '--data', dataB])
+        if (found.found !== true) await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      expect(found.found).toBe(true)
+      expect(found.matches[0].origin).toBe(identity.publicKey)
+      const st = await ok(['status', '--data', dataB])
+      expect(st.circles.map((c: any) => c.id)).toEqual([created.id])
+      expect(st.multiaddrs.length).toBeGreaterThan(0)
+      const used = await run(['circle', 'join', inv.code, '--data', dataB, '--json'])
+      expect(used.code).not.toBe(0)
+    } finally {
+      b.child.kill('SIGTERM')
+      await b.exited
+    }
+  })
+
   it('stops on SIGTERM with exit 0, removes api.url, and never logged a secret', async () => {
     const { code, signal } = await stopNode(node)
     expect(signal).toBeNull()
