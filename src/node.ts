@@ -11,7 +11,7 @@ import type { PhalanxConfig } from './config/index.js'
 import { createLogger, childLogger } from './log.js'
 import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, type Identity } from './identity/index.js'
 import {
-  LOCAL_CIRCLE, detectType, indicatorId, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
+  LOCAL_CIRCLE, isRedLog, redLogOf, detectType, indicatorId, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
   checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE,
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
@@ -88,6 +88,7 @@ export class PhalanxNode {
   readonly version = readPackageVersion()
   circles!: CircleManager
   network: Network | undefined
+  #box!: BoxKey
   #api: { start: () => Promise<string>, stop: () => Promise<void> } | undefined
   #started = false
 
@@ -113,11 +114,18 @@ export class PhalanxNode {
       key: this.identity.key,
       seed: this.identity.seed,
       // the private scope takes only our own entries; a shared circle, what its log allows
-      policy: { check: (entry, source) => { if (entry.circle === LOCAL_CIRCLE) own.check(entry, source); else this.circles.check(entry, source) } },
+      policy: {
+        check: (entry, source) => {
+          if (entry.circle === LOCAL_CIRCLE) own.check(entry, source)
+          else if (isRedLog(entry.circle)) this.#checkRed(entry, source)
+          else this.circles.check(entry, source)
+        }
+      },
       onStored: (stored) => { this.circles.noteStored(stored); this.network?.noteStored(stored) },
       log: childLogger(this.log, 'store:ingest')
     }, { sync: this.config.store.sync })
-    this.circles = new CircleManager({ store: this.store, ingest: this.ingest, key: this.identity.key, box: BoxKey.fromSeed(this.identity.seed), log: childLogger(this.log, 'circles') })
+    this.#box = BoxKey.fromSeed(this.identity.seed)
+    this.circles = new CircleManager({ store: this.store, ingest: this.ingest, key: this.identity.key, box: this.#box, log: childLogger(this.log, 'circles') })
     await this.circles.load()
     await this.ingest.start()
     this.startedAt = new Date().toISOString()
@@ -125,11 +133,22 @@ export class PhalanxNode {
     log.info({ org: this.identity.org, fingerprint: this.identity.fingerprint, peerId: this.peerId }, 'node core started')
   }
 
+  /** a RED entry is accepted only delivered directly, for this node, from an org it shares a circle with */
+  #checkRed (entry: Entry, source: string): void {
+    if (entry.origin === this.identity.publicKey) {
+      ownEntriesOnlyPolicy(this.identity.publicKey).check(entry, source)
+      return
+    }
+    if (source !== 'red' || entry.circle !== redLogOf(this.identity.publicKey)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a RED entry is accepted only from its origin, delivered directly to its recipient', { field: 'circle' })
+    if (entry.tlp !== 'RED') throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a recipient log carries TLP:RED only', { field: 'tlp' })
+    if (!this.circles.peerKeys().has(entry.origin)) throw new PhalanxError('PX_ERR_NOT_MEMBER', `origin ${entry.origin.slice(0, 16)}… shares no circle with this node`)
+  }
+
   /** start the libp2p network (after startCore): gossip, joins, member connections */
   async startNetwork (): Promise<void> {
     const { Network } = await import('./p2p/index.js')
     const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs }, {
-      identity: this.identity, circles: this.circles, ingest: this.ingest, store: this.store, log: childLogger(this.log, 'p2p')
+      identity: this.identity, circles: this.circles, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
     })
     try {
       await network.start()
@@ -254,8 +273,19 @@ export class PhalanxNode {
     await this.circles.removeMember(id, key)
   }
 
+  /** TLP:RED entries still waiting for their recipient's acknowledgement */
+  async redOutbox (): Promise<Array<{ recipient: string, seq: number, hash: string }>> {
+    return this.network === undefined ? [] : await this.network.outbox()
+  }
+
   async peers (): Promise<PeerView[]> {
     return this.network === undefined ? [] : await this.network.peers()
+  }
+
+  /** a RED recipient must be an org this node shares a circle with (its key is verified there) */
+  #checkRecipient (key: string, field: string): void {
+    if (key === this.identity.publicKey) throw new ValidationError(field, 'a RED recipient is another organization, not this one')
+    if (!this.circles.peerKeys().has(key)) throw new PhalanxError('PX_ERR_NOT_MEMBER', `recipient ${key.slice(0, 16)}… is not a member of any circle this node is in: exchange keys first`, { field })
   }
 
   #checkBackpressure (): void {
@@ -269,7 +299,7 @@ export class PhalanxNode {
    * one bad input refuses the whole call (nothing stored) with the field named, e.g.
    * `indicators[3].value`. The call is written in one atomic batch.
    */
-  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string } } = {}): Promise<PublishOutcome> {
+  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] } } = {}): Promise<PublishOutcome> {
     if (inputs.length > MAX_BULK_INDICATORS) {
       throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per call; got ${inputs.length}`, { field: 'indicators' })
     }
@@ -281,15 +311,27 @@ export class PhalanxNode {
     inputs.forEach((raw, i) => {
       try {
         const p = parseIndicatorInput(raw, defaults)
-        const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
-        if (circle !== LOCAL_CIRCLE && p.tlp === 'RED') {
-          throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: it is for named recipients only (direct delivery, not built yet); publish it without a circle to keep it in the private scope', { field: 'tlp' })
+        const to = p.to ?? opts.defaults?.to
+        let targets: string[]
+        if (to !== undefined) {
+          // RED to named recipients: one direct log per recipient (never a circle)
+          if (p.tlp !== 'RED') throw new PhalanxError('PX_ERR_TLP_VIOLATION', `"to" names the recipients of TLP:RED; a ${p.tlp} indicator goes to a circle`, { field: 'to' })
+          if ((p.circle ?? opts.defaults?.circle) !== undefined) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED goes to named recipients ("to"), never to a circle', { field: 'circle' })
+          targets = to.map((r, j) => { this.#checkRecipient(r, to.length === 1 ? 'to' : `to[${j}]`); return redLogOf(r) })
+        } else {
+          const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
+          if (circle !== LOCAL_CIRCLE && p.tlp === 'RED') {
+            throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: name its recipients with "to" (public keys), or publish it without a circle to keep it in the private scope', { field: 'tlp' })
+          }
+          targets = [circle]
         }
-        const k = `${circle}\x00${p.tlp}`
-        let g = groups.get(k)
-        if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
-        places.push([g, g.items.length])
-        g.items.push(p.item)
+        targets.forEach((circle, j) => {
+          const k = `${circle}\x00${p.tlp}`
+          let g = groups.get(k)
+          if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
+          if (j === 0) places.push([g, g.items.length])
+          g.items.push(p.item)
+        })
       } catch (err) {
         throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`)
       }

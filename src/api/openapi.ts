@@ -122,6 +122,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
         }
       },
       '/v1/peers': { get: { summary: 'Connected peers: org, circles, latency', responses: { 200: json({ type: 'object', properties: { peers: { type: 'array', items: { type: 'object' } } } }, 'peers'), ...errorResponses(401) } } },
+      '/v1/outbox': { get: { summary: 'TLP:RED entries waiting for their recipient\'s acknowledgement (retried until then, across restarts)', responses: { 200: json({ type: 'object', properties: { outbox: { type: 'array', items: { type: 'object', properties: { recipient: { type: 'string' }, seq: { type: 'integer' }, hash: { type: 'string' } } } } } }, 'waiting entries'), ...errorResponses(401) } } },
       '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' }, ...errorResponses(401) } } }
     },
@@ -144,7 +145,8 @@ export function buildOpenApi (version: string): Record<string, unknown> {
             tags: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 128 } },
             description: { type: 'string', maxLength: 4096 },
             validFrom: time, validUntil: time, firstSeen: time, lastSeen: time,
-            circle: { type: 'string', description: 'target circle; default: the private scope "local"' }
+            circle: { type: 'string', description: 'target circle; default: the private scope "local"' },
+            to: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 64 }], description: 'TLP:RED only: recipients\' public keys; delivered directly, end-to-end encrypted' }
           }
         },
         Indicator: {

@@ -130,7 +130,8 @@ export function buildProgram (): Command {
     .option('--description <text>', 'free text')
     .option('--valid-until <time>', 'ISO 8601 date or time')
     .option('--circle <id>', 'target circle (default: the private scope)')
-    .action(async (stdin: string | undefined, opts: { type?: string, value?: string, tlp?: string, tag?: string[], confidence?: number, description?: string, validUntil?: string, circle?: string }, cmd: Command) => {
+    .option('--to <publicKey>', 'TLP:RED recipient, delivered directly (repeatable)', collect)
+    .action(async (stdin: string | undefined, opts: { type?: string, value?: string, tlp?: string, tag?: string[], confidence?: number, description?: string, validUntil?: string, circle?: string, to?: string[] }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       if (stdin === '-') {
         let total = 0
@@ -142,6 +143,7 @@ export function buildProgram (): Command {
         const defaults: Record<string, unknown> = {}
         if (opts.tlp !== undefined) defaults.tlp = opts.tlp
         if (opts.circle !== undefined) defaults.circle = opts.circle
+        if (opts.to !== undefined) defaults.to = opts.to
         const flush = async (): Promise<void> => {
           if (chunk.length === 0) return
           try {
@@ -188,8 +190,9 @@ export function buildProgram (): Command {
       if (opts.description !== undefined) body.description = opts.description
       if (opts.validUntil !== undefined) body.validUntil = opts.validUntil
       if (opts.circle !== undefined) body.circle = opts.circle
+      if (opts.to !== undefined) body.to = opts.to
       const r = await client.request<{ id: string, entries: Array<{ hash: string, seq: number, circle: string }> }>('POST', '/v1/indicators', body)
-      print({ id: r.id, entry: r.entries[0] }, () => `published ${r.id} (entry ${r.entries[0].circle}#${r.entries[0].seq})`)
+      print({ id: r.id, entry: r.entries[0], entries: r.entries }, () => `published ${r.id} (entry ${r.entries.map(e => `${e.circle}#${e.seq}`).join(', ')})`)
     })
 
   program.command('lookup')

@@ -21,14 +21,16 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { PhalanxError } from '../errors.js'
-import { fingerprint, libp2pPrivateKeyFromSeed, type Identity } from '../identity/index.js'
-import { canonicalJson, LOCAL_CIRCLE, type Entry } from '../records/index.js'
-import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
+import { fingerprint, libp2pPrivateKeyFromSeed, type BoxKey, type Identity } from '../identity/index.js'
+import { canonicalJson, isRedLog, recipientOfRedLog, redLogOf, LOCAL_CIRCLE, type Entry } from '../records/index.js'
+import { HIGH, SEP, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
 import { circleOfLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
 import { decodeEnvelope, encodeEnvelope, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
 
 export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
 export const CONTROL_PROTOCOL = '/phalanx/control/1.0.0'
+/** a TLP:RED entry sealed (NaCl box) to its one recipient, acknowledged by it */
+export const RED_PROTOCOL = '/phalanx/red/1.0.0'
 /** entries of one (circle, origin) log by seq range: fills a gap seen in gossip */
 export const ENTRIES_PROTOCOL = '/phalanx/entries/1.0.0'
 const MAX_ENTRIES_PER_REQUEST = 256
@@ -51,6 +53,7 @@ export interface NetworkComponents {
   circles: CircleManager
   ingest: Ingest
   store: LevelStore
+  box: BoxKey
   log: Logger
 }
 
@@ -140,6 +143,7 @@ export class Network {
     await this.#p2p.handle(JOIN_PROTOCOL, (stream, conn) => { void this.#serveJoin(stream, conn) }, { maxInboundStreams: 8 })
     await this.#p2p.handle(CONTROL_PROTOCOL, (stream, conn) => { void this.#serveControl(stream, conn) }, { maxInboundStreams: 8 })
     await this.#p2p.handle(ENTRIES_PROTOCOL, (stream, conn) => { void this.#serveEntries(stream, conn) }, { maxInboundStreams: 16 })
+    await this.#p2p.handle(RED_PROTOCOL, (stream, conn) => { void this.#serveRed(stream, conn) }, { maxInboundStreams: 16 })
     this.#p2p.addEventListener('peer:connect', (evt) => {
       const id = evt.detail.toString()
       this.#backoff.delete(id)
@@ -151,7 +155,7 @@ export class Network {
     this.#offChange = this.#c.circles.onChange((s) => { this.#onCircleChange(s) })
     this.#log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, 'p2p started')
     for (const s of this.#c.circles.mine()) await this.#announce(s.id)
-    this.#dialTimer = setInterval(() => { void this.#dialMembers() }, this.#o.dialIntervalMs)
+    this.#dialTimer = setInterval(() => { void this.#dialMembers(); void this.deliverRed() }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
     void this.#dialMembers()
   }
@@ -165,11 +169,14 @@ export class Network {
 
   /** ingest's onStored (after the circles fold): gossip this node's own entries */
   noteStored (stored: StoredEntry[]): void {
+    let red = false
     for (const s of stored) {
       if (s.entry.circle === LOCAL_CIRCLE) continue
+      if (isRedLog(s.entry.circle)) { red ||= s.source === 'local'; continue }
       if (s.source === 'local') void this.#gossip(s.entry, s.hash)
       this.#drainPending(s.entry)
     }
+    if (red) void this.deliverRed()
   }
 
   // ---- gossip --------------------------------------------------------------------------
@@ -416,6 +423,86 @@ export class Network {
       out.push({ peerId: id, publicKey: key ?? '', fingerprint: key !== null ? fingerprint(key) : '', org, circles, addrs: [conn.remoteAddr.toString()], latencyMs })
     }
     return out
+  }
+
+  // ---- TLP:RED direct delivery ---------------------------------------------------------------
+
+  #delivering: Promise<void> | undefined
+  #deliverAgain = false
+
+  /** deliver what waits in the outbox, per recipient in seq order; runs one pass at a time */
+  async deliverRed (): Promise<void> {
+    if (this.#delivering !== undefined) { this.#deliverAgain = true; return await this.#delivering }
+    this.#delivering = (async () => {
+      do {
+        this.#deliverAgain = false
+        await this.#deliverPass()
+      } while (this.#deliverAgain && !this.#stopped)
+    })().finally(() => { this.#delivering = undefined })
+    return await this.#delivering
+  }
+
+  /** RED entries still waiting for their recipient's acknowledgement */
+  async outbox (): Promise<Array<{ recipient: string, seq: number, hash: string }>> {
+    const out: Array<{ recipient: string, seq: number, hash: string }> = []
+    for await (const [k, hash] of this.#c.store.b.outbox.iterator()) {
+      const [log, seq] = (k as string).split(SEP)
+      out.push({ recipient: recipientOfRedLog(log), seq: parseInt(seq, 16), hash: hash as string })
+    }
+    return out
+  }
+
+  async #deliverPass (): Promise<void> {
+    if (this.#stopped) return
+    const failed = new Set<string>()
+    for (const item of await this.outbox()) {
+      if (this.#stopped || failed.has(item.recipient)) continue
+      const log = redLogOf(item.recipient)
+      const entry = this.#c.store.getEntry(log, this.#c.identity.publicKey, item.seq)
+      if (entry === undefined) { this.#log.error({ seq: item.seq }, 'outbox names a RED entry that is not stored'); continue }
+      try {
+        const reply = await this.#requestMember(item.recipient, RED_PROTOCOL, { sealed: this.#c.box.seal(item.recipient, Buffer.from(canonicalJson(entry))) })
+        if (reply.ack !== item.hash) throw new PhalanxError('PX_ERR_PEER', 'the recipient acknowledged another entry')
+        await this.#c.store.b.outbox.del(`${log}${SEP}${item.seq.toString(16).padStart(16, '0')}`)
+        this.#log.info({ recipient: fingerprint(item.recipient), seq: item.seq }, 'RED entry delivered and acknowledged')
+      } catch (err) {
+        failed.add(item.recipient)
+        this.#log.debug({ recipient: fingerprint(item.recipient), err: (err as Error).message }, 'RED delivery failed; it stays in the outbox')
+      }
+    }
+  }
+
+  /** a request to a member: over an open connection, or dialled at its announced addresses */
+  async #requestMember (key: string, protocol: string, body: unknown): Promise<any> {
+    const id = peerIdOfKey(key)
+    if (this.#p2p.getConnections().some(c => c.remotePeer.toString() === id)) {
+      const { peerIdFromString } = await import('@libp2p/peer-id')
+      return await this.#requestPeer(peerIdFromString(id), protocol, body)
+    }
+    const addrs = new Set<string>()
+    for (const s of this.#c.circles.mine()) for (const a of s.members.get(key)?.addrs ?? []) addrs.add(a)
+    if (addrs.size === 0) throw new PhalanxError('PX_ERR_PEER', 'no known address for the recipient')
+    return await this.#request(key, [...addrs], protocol, body)
+  }
+
+  async #serveRed (stream: Stream, conn: Connection): Promise<void> {
+    await this.#serve(stream, conn, 'red', async (req, key) => {
+      if (typeof req?.sealed !== 'string' || req.sealed.length > 200_000) throw new PhalanxError('PX_ERR_VALIDATION', 'a RED delivery is {sealed}')
+      const opened = this.#c.box.open(key, req.sealed)
+      if (opened === null) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'the box does not open: not sealed by this peer to this node')
+      let raw: any
+      try { raw = JSON.parse(Buffer.from(opened).toString('utf8')) } catch { throw new PhalanxError('PX_ERR_BAD_ENTRY', 'the sealed body is not JSON') }
+      // RED is never relayed: the peer that delivers it is its origin, and it is for us
+      if (raw?.origin !== key) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a RED entry comes from its origin only, never relayed')
+      if (raw?.circle !== redLogOf(this.#c.identity.publicKey)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'this RED entry is for another recipient')
+      try {
+        const r = await this.#c.ingest.ingest(raw, 'red')
+        return { ack: r.hash }
+      } catch (err) {
+        if (err instanceof PhalanxError && err.code === 'PX_ERR_SEQ_GAP') throw new PhalanxError('PX_ERR_SEQ_GAP', err.message)
+        throw err
+      }
+    })
   }
 
   // ---- join and control-log protocols ------------------------------------------------------

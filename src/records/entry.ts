@@ -21,6 +21,14 @@ export const MAX_ENTRY_BYTES = 64 * 1024
 export const MAX_ENTRY_ITEMS = 1000
 /** the org's private scope until circles exist: entries in it never leave the node */
 export const LOCAL_CIRCLE = 'local'
+/**
+ * TLP:RED goes to named recipients only: an origin's RED entries to one recipient form their
+ * own log, `red:<recipient public key>`, delivered directly (never gossiped, never relayed).
+ */
+export const RED_PREFIX = 'red:'
+export function redLogOf (recipient: string): string { return RED_PREFIX + recipient }
+export function isRedLog (circle: string): boolean { return circle.startsWith(RED_PREFIX) }
+export function recipientOfRedLog (circle: string): string { return circle.slice(RED_PREFIX.length) }
 
 const CIRCLE_RE = /^[a-z0-9][a-z0-9._:-]{0,127}$/
 const HASH_RE = /^[0-9a-f]{64}$/

@@ -32,9 +32,11 @@ export interface ParsedIndicator {
   tlp: Tlp
   /** circle named by the input, if any */
   circle?: string
+  /** TLP:RED recipients (public keys) named by the input, if any */
+  to?: string[]
 }
 
-const INPUT_KEYS = new Set(['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'circle'])
+const INPUT_KEYS = new Set(['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'circle', 'to'])
 
 /**
  * Validate and normalize one indicator given by a user. Without `type`, the type is
@@ -71,6 +73,7 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
     lastSeen: time('lastSeen')
   })
   const out: ParsedIndicator = { item: markCanonical(item), tlp }
+  if (raw.to !== undefined) out.to = parseRecipients(raw.to, 'to')
   if (raw.circle !== undefined) {
     if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
     out.circle = raw.circle
@@ -95,4 +98,14 @@ export interface StoredIndicator extends Omit<IndicatorItem, 'kind'> {
   /** versions this node has seen of this indicator */
   version: number
   revoked?: { at: string, reason?: string, entry: string }
+}
+
+/** TLP:RED recipients: one public key or a list of 1..64 distinct ones (64 lower-case hex) */
+export function parseRecipients (raw: unknown, field: string): string[] {
+  const list = typeof raw === 'string' ? [raw] : raw
+  if (!Array.isArray(list) || list.length === 0 || list.length > 64) throw new ValidationError(field, `${field} must be a public key or a list of 1 to 64 public keys`)
+  list.forEach((k, i) => {
+    if (typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)) throw new ValidationError(typeof raw === 'string' ? field : `${field}[${i}]`, 'a recipient is a public key: 64 lower-case hex characters (phalanx id --json shows it)')
+  })
+  return [...new Set(list as string[])]
 }

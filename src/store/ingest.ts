@@ -17,11 +17,11 @@ import type { OrgKey } from '../identity/keys.js'
 import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../signer/index.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, validateEntry, assertCanonicalItems, isControlItem, LOCAL_CIRCLE
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, validateEntry, assertCanonicalItems, isControlItem, isRedLog, LOCAL_CIRCLE
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
-  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, valueKey
+  BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey
 } from './keys.js'
 import { blocksOf, pair, postingTags, type PostingBucket, type PostingList } from './postings.js'
 import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
@@ -574,6 +574,8 @@ export class Ingest {
     const ek = entryKey(entry.circle, entry.origin, entry.seq)
     if (entry.circle !== LOCAL_CIRCLE) {
       tx.stored.push({ entry, hash, source })
+      // an own RED entry waits in the outbox, in the same batch, until its recipient acknowledges it
+      if (source === 'local' && isRedLog(entry.circle)) tx.append('outbox', `${entry.circle}${SEP}${seqKey(entry.seq)}`, hash)
       if (entry.items.length > 0 && isControlItem(entry.items[0])) tx.append('control', `${entry.circle}${SEP}${this.#nextCursor(tx)}`, ek)
     }
     tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)

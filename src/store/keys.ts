@@ -27,6 +27,8 @@ export const BUCKET = {
   // 's' (sightings by value) is retired: sightings live in the value record. Never reuse 's'.
   /** control entries (circle membership logs), in the order stored: circle \0 cursor → entries key */
   control: 'k',
+  /** RED entries this node signed and has not yet seen acknowledged: red log \0 seq16 → entry hash */
+  outbox: 'o',
   /** invites this node made: hash of the one-time secret → { circle, expires, usedBy?, usedAt? } */
   invites: 'v',
   /** revocations that arrived before their indicator: id → PendingRevoke */

@@ -144,3 +144,46 @@ describe('circles: invite, join, add, gossip', () => {
     expect((await b.api('/v1/lookup?value=after-removal.example')).body.found).toBe(false)
   })
 })
+
+describe('TLP:RED to a named recipient', () => {
+  it('goes only to B, waits in A\'s outbox while B is offline, and is delivered when B returns', async () => {
+    const [a, b, c] = await Promise.all([start('Red A'), start('Red B'), start('Red C')])
+    const circle = (await a.api('/v1/circles', { json: { name: 'red test' } })).body.id
+    for (const n of [b, c]) {
+      const code = (await a.api(`/v1/circles/${circle}/invites`, { json: {} })).body.code
+      const j = await n.api('/v1/circles/join', { json: { code } })
+      expect(j.status, j.text).toBe(200)
+    }
+    // B goes offline (its data dir stays)
+    const bConfig = b.node.config
+    await b.node.stop()
+    const bKey = b.node.identity.publicKey
+    const pub = await a.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.66', tlp: 'RED', to: bKey, tags: ['red-only'] } })
+    expect(pub.status, pub.text).toBe(201)
+    expect(pub.body.entries[0].circle).toBe(`red:${bKey}`)
+    await until('the outbox to hold it', async () => (await a.api('/v1/outbox')).body.outbox.length === 1)
+    // RED to a circle, or to a stranger, or with another TLP is refused
+    expect((await a.api('/v1/indicators', { json: { value: '198.51.100.67', tlp: 'RED', to: bKey, circle } })).body.error.code).toBe('PX_ERR_TLP_VIOLATION')
+    expect((await a.api('/v1/indicators', { json: { value: '198.51.100.67', tlp: 'AMBER', to: bKey } })).body.error).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'to' })
+    expect((await a.api('/v1/indicators', { json: { value: '198.51.100.67', tlp: 'RED', to: 'ab'.repeat(32) } })).body.error).toMatchObject({ code: 'PX_ERR_NOT_MEMBER', field: 'to' })
+
+    // B comes back with the same data dir
+    const { PhalanxNode } = await import('../../src/node.js')
+    const b2 = new PhalanxNode(bConfig)
+    await b2.start()
+    try {
+      const got = await until('B to receive the RED record', () => {
+        const r = b2.lookup('198.51.100.66')
+        return r.found ? r : undefined
+      }, 15_000)
+      expect(got.matches[0]).toMatchObject({ origin: a.node.identity.publicKey, tlp: 'RED', circle: `red:${bKey}`, tags: ['red-only'] })
+      await until('the outbox to empty', async () => (await a.api('/v1/outbox')).body.outbox.length === 0)
+      // C never stores it
+      await new Promise(resolve => setTimeout(resolve, 300))
+      expect((await c.api('/v1/lookup?value=198.51.100.66')).body.found).toBe(false)
+      expect(c.node.store.head(`red:${bKey}`, a.node.identity.publicKey)).toBeUndefined()
+    } finally {
+      await b2.stop()
+    }
+  })
+})

@@ -47,4 +47,6 @@ export function registerCircleRoutes (app: FastifyInstance, node: PhalanxNode): 
   })
 
   app.get('/v1/peers', async () => ({ peers: await node.peers() }))
+
+  app.get('/v1/outbox', async () => ({ outbox: await node.redOutbox() }))
 }

@@ -6,21 +6,21 @@ import type { FastifyInstance } from 'fastify'
 import { PhalanxError, ValidationError } from '../../errors.js'
 import type { PhalanxNode } from '../../node.js'
 import { MAX_BULK_INDICATORS } from '../../node.js'
-import { isObject } from '../../records/index.js'
+import { isObject, parseRecipients } from '../../records/index.js'
 import { parseTlp } from '../../tlp/index.js'
 import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
 import type { ApiMetrics } from '../metrics.js'
 
-const BULK_KEYS = new Set(['indicators', 'tlp', 'circle'])
+const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
 
 export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode, metrics: ApiMetrics): void {
   app.post('/v1/indicators', async (req, reply) => {
     const body = req.body
     let inputs: unknown[]
     let prefix: string | undefined
-    const defaults: { tlp?: ReturnType<typeof parseTlp>, circle?: string } = {}
+    const defaults: { tlp?: ReturnType<typeof parseTlp>, circle?: string, to?: string[] } = {}
     if (isObject(body) && 'indicators' in body) {
-      for (const k of Object.keys(body)) if (!BULK_KEYS.has(k)) throw new ValidationError(k, `unknown field "${k}" in a bulk publish; use {"indicators":[…], "tlp"?, "circle"?}`)
+      for (const k of Object.keys(body)) if (!BULK_KEYS.has(k)) throw new ValidationError(k, `unknown field "${k}" in a bulk publish; use {"indicators":[…], "tlp"?, "circle"?, "to"?}`)
       if (!Array.isArray(body.indicators)) throw new ValidationError('indicators', 'indicators must be an array')
       if (body.indicators.length === 0) throw new ValidationError('indicators', 'indicators is empty')
       if (body.indicators.length > MAX_BULK_INDICATORS) {
@@ -31,6 +31,7 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
         if (typeof body.circle !== 'string') throw new ValidationError('circle', 'circle must be a string')
         defaults.circle = body.circle
       }
+      if (body.to !== undefined) defaults.to = parseRecipients(body.to, 'to')
       inputs = body.indicators
       prefix = 'indicators'
     } else if (isObject(body)) {
