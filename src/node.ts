@@ -15,7 +15,7 @@ import {
   checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE,
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
-import { parseTlp, type Tlp } from './tlp/index.js'
+import { isLooser, parseTlp, type Tlp } from './tlp/index.js'
 import { BoxKey, isPublicKeyHex } from './identity/index.js'
 import { CircleManager, parseDuration, type CircleView, type MemberView } from './circles/index.js'
 import type { Network, PeerView, JoinOutcome } from './p2p/index.js'
@@ -363,6 +363,43 @@ export class PhalanxNode {
     const item: Item = r === undefined ? { kind: 'revoke', id } : { kind: 'revoke', id, reason: r }
     const res = await this.ingest.publish([{ circle: ind.circle, tlp: ind.tlp, items: [item] }])
     return { indicator: this.getIndicator(id), entry: res.entries[0] }
+  }
+
+  /**
+   * The origin loosens its own indicator's TLP with a signed relabel record, in the log the
+   * indicator lives in (TLP 2.0 lets the source re-label; nobody else may).
+   */
+  async relabel (id: string, rawTlp: unknown): Promise<{ indicator: StoredIndicator, entry: EntryReceipt }> {
+    const ind = this.getIndicator(id)
+    if (ind.origin !== this.identity.publicKey) throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} was published by another organization; only its origin can relabel it`, { field: 'id' })
+    const tlp = parseTlp(rawTlp, 'tlp')
+    if (!isLooser(tlp, ind.tlp)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', `a relabel only loosens: ${ind.tlp} → ${tlp} is not looser`, { field: 'tlp' })
+    // a recipient log carries RED entries only; a circle log takes the new label
+    const entryTlp: Tlp = isRedLog(ind.circle) ? 'RED' : tlp
+    const res = await this.ingest.publish([{ circle: ind.circle, tlp: entryTlp, items: [{ kind: 'relabel', id, tlp }] }])
+    return { indicator: this.getIndicator(id), entry: res.entries[0] }
+  }
+
+  /**
+   * Share an indicator this node holds into another of its circles, as this org's own record
+   * (same value, TLP and context). TLP decides (DESIGN §2): CLEAR may go anywhere, GREEN only
+   * by this explicit call, AMBER, AMBER+STRICT and RED never leave their circle.
+   */
+  async reshare (id: string, raw: unknown): Promise<PublishOutcome & { from: string, to: string }> {
+    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(raw, new Set(['circle']), '')
+    const ind = this.getIndicator(id)
+    if (typeof raw.circle !== 'string') throw new ValidationError('circle', 'circle (the target) is required')
+    const target = this.#circleOf(raw.circle, 'circle')
+    if (target === ind.circle) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already in ${target}`, { field: 'circle' })
+    if (ind.tlp !== 'CLEAR' && ind.tlp !== 'GREEN') {
+      throw new PhalanxError('PX_ERR_TLP_VIOLATION', `TLP:${ind.tlp} is never re-shared to another circle (only CLEAR, and GREEN by an explicit re-share, may be)`, { field: 'id' })
+    }
+    if (target === LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_VALIDATION', 're-share targets a circle', { field: 'circle' })
+    const input: Record<string, unknown> = { type: ind.type, value: ind.value, tlp: ind.tlp, confidence: ind.confidence, tags: ind.tags, circle: target }
+    for (const k of ['description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) if (ind[k] !== undefined) input[k] = ind[k]
+    const out = await this.publishIndicators([input])
+    return { ...out, from: ind.circle, to: target }
   }
 
   /** resolve a user-given value (and optional type) to its normalized form */

@@ -63,6 +63,20 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 200: json({ type: 'object' }, 'revoked'), ...errorResponses(400, 401, 403, 404, 409) }
         }
       },
+      '/v1/indicators/{id}/relabel': {
+        post: {
+          summary: 'The origin loosens its own indicator\'s TLP (signed relabel record)',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['tlp'], additionalProperties: false, properties: { tlp: ref('Tlp') } } } } },
+          responses: { 200: json({ type: 'object' }, 'relabelled'), ...errorResponses(400, 401, 403, 404) }
+        }
+      },
+      '/v1/indicators/{id}/reshare': {
+        post: {
+          summary: 'Share a CLEAR or GREEN indicator into another circle as this org\'s record (AMBER, AMBER+STRICT and RED never move)',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['circle'], additionalProperties: false, properties: { circle: { type: 'string' } } } } } },
+          responses: { 201: json({ type: 'object' }, 're-shared'), ...errorResponses(400, 401, 403, 404, 409) }
+        }
+      },
       '/v1/lookup': {
         get: {
           summary: 'Is this value known? An IP also matches stored CIDRs',

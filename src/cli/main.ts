@@ -254,6 +254,26 @@ export function buildProgram (): Command {
       print(r, () => `revoked ${r.id} at ${r.revoked.at}`)
     })
 
+  program.command('relabel')
+    .description('loosen the TLP of one of your own indicators (signed relabel record)')
+    .argument('<id>', 'indicator id')
+    .requiredOption('--tlp <tlp>', 'the new, looser TLP')
+    .action(async (id: string, opts: { tlp: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ id: string, tlp: string }>('POST', `/v1/indicators/${encodeURIComponent(id)}/relabel`, { tlp: opts.tlp })
+      print(r, () => `${r.id} is now TLP:${r.tlp}`)
+    })
+
+  program.command('reshare')
+    .description('share a CLEAR or GREEN indicator into another of your circles')
+    .argument('<id>', 'indicator id')
+    .requiredOption('--circle <id>', 'target circle')
+    .action(async (id: string, opts: { circle: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ id: string, from: string, to: string }>('POST', `/v1/indicators/${encodeURIComponent(id)}/reshare`, { circle: opts.circle })
+      print(r, () => `re-shared into ${r.to} as ${r.id}`)
+    })
+
   program.command('sighting')
     .description('report that your organization saw a value')
     .argument('<value>', 'the value seen')

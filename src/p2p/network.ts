@@ -155,7 +155,7 @@ export class Network {
     this.#offChange = this.#c.circles.onChange((s) => { this.#onCircleChange(s) })
     this.#log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, 'p2p started')
     for (const s of this.#c.circles.mine()) await this.#announce(s.id)
-    this.#dialTimer = setInterval(() => { void this.#dialMembers(); void this.deliverRed() }, this.#o.dialIntervalMs)
+    this.#dialTimer = setInterval(() => { void this.#dialMembers(); void this.deliverRed(); void this.#pullControl() }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
     void this.#dialMembers()
   }
@@ -335,6 +335,11 @@ export class Network {
     void this.#dialMembers()
   }
 
+  /** publish raw bytes on a circle's topic, bypassing every check (tests of what receivers refuse) */
+  async publishRawForTest (circle: string, data: Uint8Array): Promise<void> {
+    await (this.#p2p.services.pubsub as GossipSubRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
+  }
+
   /** peers subscribed to a circle's topic, as gossipsub sees them */
   topicPeers (circle: string): number {
     return this.#p2p.services.pubsub.getSubscribers(topicOf(circle)).length
@@ -397,6 +402,41 @@ export class Network {
       if (k !== null) out.add(k)
     }
     return [...out]
+  }
+
+  #pulling = false
+  #pullTurn = 0
+
+  /**
+   * Membership logs converge without waiting for sync: each tick, take one circle's
+   * membership log from one connected member (they are small) and ingest what is new.
+   * Gossip of a join, an address or a rotation may be lost; this repairs it.
+   */
+  async #pullControl (): Promise<void> {
+    if (this.#pulling || this.#stopped) return
+    this.#pulling = true
+    try {
+      const mine = this.#c.circles.mine()
+      if (mine.length === 0) return
+      const s = mine[this.#pullTurn++ % mine.length]
+      const connected = new Set(this.connectedKeys())
+      const peers = [...s.members.values()].filter(m => m.removed === undefined && connected.has(m.key))
+      if (peers.length === 0) return
+      const peer = peers[this.#pullTurn % peers.length]
+      const { peerIdFromString } = await import('@libp2p/peer-id')
+      const reply = await this.#requestPeer(peerIdFromString(peerIdOfKey(peer.key)), CONTROL_PROTOCOL, { circle: s.id })
+      if (!Array.isArray(reply.entries)) return
+      for (const e of reply.entries) {
+        const c = (e as { circle?: unknown })?.circle
+        if (typeof c !== 'string' || circleOfLog(c) !== s.id) return
+        const r = await this.#ingestRemote(e, 'control')
+        if (r === TopicValidatorResult.Reject) return
+      }
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, 'membership log pull failed')
+    } finally {
+      this.#pulling = false
+    }
   }
 
   async peers (): Promise<PeerView[]> {

@@ -331,8 +331,12 @@ export class Ingest {
     if (opened === null) {
       throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
     }
-    this.#c.policy.check(entry, source)
     const { hash } = opened
+    // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation)
+    if (this.#c.store.readUncached<string>('entryByHash', hash) !== undefined) {
+      return { hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length, status: 'duplicate' }
+    }
+    this.#c.policy.check(entry, source)
     return await new Promise<IngestResult>((resolve, reject) => {
       this.#enqueue({ kind: 'entry', entry, hash, source, resolve, reject, items: entry.items.length })
     })

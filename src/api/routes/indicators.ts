@@ -64,6 +64,20 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
     return { id: r.indicator.id, revoked: r.indicator.revoked, entry: r.entry }
   })
 
+  app.post('/v1/indicators/:id/relabel', async (req) => {
+    const body = req.body ?? {}
+    if (!isObject(body)) throw new ValidationError('body', 'the body must be a JSON object')
+    for (const k of Object.keys(body)) if (k !== 'tlp') throw new ValidationError(k, `unknown field "${k}"; only "tlp"`)
+    const r = await node.relabel((req.params as { id: string }).id, body.tlp)
+    return { id: r.indicator.id, tlp: r.indicator.tlp, entry: r.entry }
+  })
+
+  app.post('/v1/indicators/:id/reshare', async (req, reply) => {
+    const r = await node.reshare((req.params as { id: string }).id, req.body ?? {})
+    void reply.status(201)
+    return { id: r.ids[0], from: r.from, to: r.to, entries: r.entries }
+  })
+
   app.get('/v1/lookup', async (req) => {
     const q = req.query as Query
     checkKnown(q, ['value', 'type', 'include_revoked', 'include_expired'])

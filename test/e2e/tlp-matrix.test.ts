@@ -1,0 +1,181 @@
+/**
+ * TLP 2.0 enforced across real nodes: 6 organizations, two overlapping circles (X: o1–o4,
+ * Y: o3–o5), o6 in none. Every org publishes every circle TLP into each of its circles, a
+ * RED record to one named member, and a private one; re-shares of each level from X into Y
+ * are attempted. Each node must store exactly what it may: no leak, nothing missing. Then
+ * hostile gossip from a member (forged signature, wrong circle, oversize, garbage, a
+ * stranger's entry sealed with a leaked key) is refused and stores nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeEnvelope } from '../../src/p2p/envelope.js'
+import { canonicalJson, entryHash } from '../../src/records/index.js'
+import { RemoteLog } from '../utils/store.js'
+import { startTestNode, type TestNode } from '../utils/node.js'
+
+const nodes: TestNode[] = []
+afterAll(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+
+async function until (what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const t0 = Date.now()
+  while (!(await fn())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+/** every indicator a node stores, as "origin-index:value" */
+async function holdings (n: TestNode, keys: string[]): Promise<Set<string>> {
+  const out = new Set<string>()
+  let cursor: string | undefined
+  do {
+    const page = await n.node.query({ limit: 1000, includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
+    for (const i of page.indicators) out.add(`${keys.indexOf(i.origin)}:${i.value}`)
+    cursor = page.nextCursor ?? undefined
+  } while (cursor !== undefined)
+  return out
+}
+
+const CIRCLE_TLPS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT'] as const
+const slug = (t: string): string => t.toLowerCase().replace('+', '-')
+
+describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
+  let o: TestNode[]
+  let keys: string[]
+  let X: string, Y: string
+  const X_MEMBERS = [0, 1, 2, 3]
+  const Y_MEMBERS = [2, 3, 4]
+  /** expected holdings per node index */
+  const expected: Array<Set<string>> = Array.from({ length: 6 }, () => new Set())
+
+  beforeAll(async () => {
+    o = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+      const n = await startTestNode({ flags: { org: `org${i}`, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300 } } })
+      nodes.push(n)
+      return n
+    }))
+    keys = o.map(n => n.node.identity.publicKey)
+    X = (await o[0].api('/v1/circles', { json: { name: 'X' } })).body.id
+    Y = (await o[4].api('/v1/circles', { json: { name: 'Y' } })).body.id
+    for (const [admin, circle, members] of [[0, X, X_MEMBERS], [4, Y, Y_MEMBERS]] as const) {
+      for (const m of members) {
+        if (m === admin) continue
+        const code = (await o[admin].api(`/v1/circles/${circle}/invites`, { json: {} })).body.code
+        const j = await o[m].api('/v1/circles/join', { json: { code } })
+        expect(j.status, j.text).toBe(200)
+      }
+    }
+    // every member meshed on its circles' topics
+    await until('topics meshed', () => X_MEMBERS.every(i => o[i].node.network!.topicPeers(X) >= X_MEMBERS.length - 1) && Y_MEMBERS.every(i => o[i].node.network!.topicPeers(Y) >= Y_MEMBERS.length - 1))
+  }, 60_000)
+
+  it('each node stores exactly what TLP allows it to, and forbidden re-shares are refused', async () => {
+    const circles: Array<[string, number[], string]> = [[X, X_MEMBERS, 'x'], [Y, Y_MEMBERS, 'y']]
+    for (let i = 0; i < 6; i++) {
+      // private scope: never leaves the node
+      const local = `o${i}-local.example`
+      expect((await o[i].api('/v1/indicators', { json: { type: 'domain', value: local, tlp: 'AMBER' } })).status).toBe(201)
+      expected[i].add(`${i}:${local}`)
+      for (const [circle, members, name] of circles) {
+        if (!members.includes(i)) {
+          // publishing into a circle one is not in is refused
+          expect((await o[i].api('/v1/indicators', { json: { type: 'domain', value: `o${i}-${name}-sneak.example`, tlp: 'CLEAR', circle } })).status).toBe(404)
+          continue
+        }
+        for (const tlp of CIRCLE_TLPS) {
+          const value = `o${i}-${name}-${slug(tlp)}.example`
+          const r = await o[i].api('/v1/indicators', { json: { type: 'domain', value, tlp, circle } })
+          expect(r.status, r.text).toBe(201)
+          for (const m of members) expected[m].add(`${i}:${value}`)
+        }
+        // RED to one named member of this circle
+        const to = members.find(m => m !== i)!
+        const value = `o${i}-${name}-red.example`
+        const r = await o[i].api('/v1/indicators', { json: { type: 'domain', value, tlp: 'RED', to: keys[to] } })
+        expect(r.status, r.text).toBe(201)
+        expected[i].add(`${i}:${value}`)
+        expected[to].add(`${i}:${value}`)
+      }
+    }
+
+    // o3 is in both circles: re-share what o0 published in X into Y
+    await until('o3 to hold o0\'s X records', async () => {
+      const h = await holdings(o[3], keys)
+      return CIRCLE_TLPS.every(t => h.has(`0:o0-x-${slug(t)}.example`))
+    })
+    for (const tlp of CIRCLE_TLPS) {
+      const value = `o0-x-${slug(tlp)}.example`
+      const id = o[3].node.lookup(value).matches.find(m => m.origin === keys[0])!.id
+      const r = await o[3].api(`/v1/indicators/${id}/reshare`, { json: { circle: Y } })
+      if (tlp === 'CLEAR' || tlp === 'GREEN') {
+        expect(r.status, r.text).toBe(201)
+        for (const m of Y_MEMBERS) expected[m].add(`3:${value}`)
+      } else {
+        expect(r.status, r.text).toBe(403)
+        expect(r.body.error.code).toBe('PX_ERR_TLP_VIOLATION')
+      }
+    }
+    // a RED record o3 received is never re-shared either
+    const redTo3 = [...expected[3]].find(x => x.endsWith('-red.example') && !x.startsWith('3:'))
+    if (redTo3 !== undefined) {
+      const [origin, value] = redTo3.split(':')
+      const id = o[3].node.lookup(value).matches.find(m => m.origin === keys[Number(origin)])!.id
+      const r = await o[3].api(`/v1/indicators/${id}/reshare`, { json: { circle: Y } })
+      expect(r.status).toBe(403)
+    }
+
+    // everything intended arrives …
+    await until('every node to hold what it should', async () => {
+      for (let i = 0; i < 6; i++) {
+        const h = await holdings(o[i], keys)
+        for (const x of expected[i]) if (!h.has(x)) return false
+      }
+      return true
+    }, 30_000)
+    // … and nothing else, even after a pause
+    await new Promise(resolve => setTimeout(resolve, 500))
+    let delivered = 0
+    for (let i = 0; i < 6; i++) {
+      const h = await holdings(o[i], keys)
+      expect([...h].filter(x => !expected[i].has(x)), `leaks at org${i}`).toEqual([])
+      expect([...expected[i]].filter(x => !h.has(x)), `missing at org${i}`).toEqual([])
+      delivered += h.size
+    }
+    expect(delivered).toBe(expected.reduce((n, s) => n + s.size, 0))
+    // o6 (in no circle) holds only its own private record
+    expect([...await holdings(o[5], keys)]).toEqual(['5:o5-local.example'])
+  }, 90_000)
+
+  it('hostile gossip from a member is refused and stores nothing', async () => {
+    const sender = o[1]
+    const key = sender.node.circles.circleKey(X)!
+    const before = o.map(n => n.node.store.counts().entries)
+    const send = async (data: Uint8Array): Promise<void> => { await sender.node.network!.publishRawForTest(X, data) }
+
+    // 1. a real entry of o1, altered after signing
+    const log = new RemoteLog(undefined, X)
+    const good = log.next([{ kind: 'indicator', type: 'domain', value: 'forged.example', confidence: 50, tags: [] }])
+    const forged = { ...good, items: [{ ...good.items[0], value: 'other.example' }] }
+    await send(encodeEnvelope(canonicalJson(forged), entryHash(good), key))
+    // 2. a stranger's correctly signed entry, sealed with the (leaked) circle key
+    await send(encodeEnvelope(canonicalJson(good), entryHash(good), key))
+    // 3. an entry of circle Y on X's topic
+    const yLog = new RemoteLog(sender.node.identity.key, Y)
+    const wrong = yLog.next([{ kind: 'indicator', type: 'domain', value: 'wrong-circle.example', confidence: 50, tags: [] }])
+    await send(encodeEnvelope(canonicalJson(wrong), entryHash(wrong), key))
+    // 4. garbage, sealed and clear; an AMBER entry in the clear
+    await send(encodeEnvelope('not json at all', 'ab'.repeat(32), key))
+    await send(new Uint8Array([1, 0, 0, 0, 0, 0, ...new Array(40).fill(7)]))
+    // 5. an AMBER entry of the member itself, sent in the clear
+    const xLog = new RemoteLog(sender.node.identity.key, X)
+    const clear = xLog.next([{ kind: 'indicator', type: 'domain', value: 'in-the-clear.example', confidence: 50, tags: [] }], { tlp: 'AMBER' })
+    await send(encodeEnvelope(canonicalJson(clear), entryHash(clear), null))
+    // 6. oversize (over the 64 KiB entry limit, under the transport's frame limit)
+    await send(new Uint8Array(100 * 1024).fill(1))
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const after = o.map(n => n.node.store.counts().entries)
+    expect(after).toEqual(before)
+    for (const n of o) {
+      for (const v of ['forged.example', 'other.example', 'wrong-circle.example', 'in-the-clear.example']) expect(n.node.lookup(v).found, `${v} at ${n.node.identity.org}`).toBe(false)
+    }
+  })
+})
