@@ -362,9 +362,14 @@ export class Network {
     } else {
       this.#unsubscribe(s.id)
     }
-    // hang up peers that are no longer in any circle with us
+    // hang up members removed from this circle that share no other circle with us (an
+    // unknown org in the middle of a join is left to its grace timer)
+    const removed = new Set([...s.members.values()].filter(m => m.removed !== undefined).map(m => peerIdOfKey(m.key)))
+    const meRemoved = m?.removed !== undefined
     for (const conn of this.#p2p.getConnections()) {
-      if (!this.#allowed.has(conn.remotePeer.toString())) void conn.close().catch(() => {})
+      const id = conn.remotePeer.toString()
+      const wasMember = removed.has(id) || (meRemoved && s.members.has(publicKeyOfPeer(conn.remotePeer) ?? ''))
+      if (wasMember && !this.#allowed.has(id)) void conn.close().catch(() => {})
     }
     void this.#dialMembers()
   }

@@ -1,0 +1,186 @@
+/**
+ * Propagation in one circle of N nodes, each a child process started like `npm start` on
+ * loopback (part of `npm run bench`; alone: `node dist/scripts/propagation.js [N…]`).
+ *
+ *   latency     2,000 single-record GREEN publishes at 200/s from one node; for every other
+ *               node, the time from the entry's `created` (when the origin signed it) to its
+ *               `received` there (when that node stored it): p50, p99, max. One clock: all
+ *               processes run on this machine.
+ *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
+ *               node; indicators/s until every node holds them all.
+ */
+import '../src/polyfill.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '../..')
+const say = (msg: string): void => { process.stderr.write(`[propagation] ${msg}\n`) }
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+interface Child { proc: ChildProcess, apiUrl: string, token: string, dataDir: string, publicKey: string }
+
+async function startChild (i: number): Promise<Child> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'phalanx-prop-'))
+  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
+    '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: '500' } })
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = ''
+    proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const k = buf.indexOf('\n'); if (k >= 0) resolve(buf.slice(0, k)) })
+    proc.on('exit', (code) => { reject(new Error(`node ${i} exited with ${String(code)}`)) })
+  })
+  const info = JSON.parse(line) as { apiUrl: string, publicKey: string }
+  return { proc, apiUrl: info.apiUrl, token: readFileSync(join(dataDir, 'api.token'), 'utf8').trim(), dataDir, publicKey: info.publicKey }
+}
+
+async function api<T = any> (c: Child, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(c.apiUrl + path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${c.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+  })
+  const text = await res.text()
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`)
+  return JSON.parse(text) as T
+}
+
+function quantile (sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+}
+
+async function untilTrue (what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const t0 = Date.now()
+  while (!(await fn())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await sleep(200)
+  }
+}
+
+/** the circle's nodes, all joined and meshed on its topic */
+async function formCircle (size: number): Promise<{ nodes: Child[], circle: string }> {
+  const nodes: Child[] = []
+  for (let i = 0; i < size; i += 5) nodes.push(...await Promise.all(Array.from({ length: Math.min(5, size - i) }, async (_, k) => await startChild(i + k))))
+  const circle = (await api<{ id: string }>(nodes[0], '/v1/circles', { name: 'bench' })).id
+  for (const n of nodes.slice(1)) {
+    const { code } = await api<{ code: string }>(nodes[0], `/v1/circles/${circle}/invites`, { expires: '1h' })
+    await api(n, '/v1/circles/join', { code })
+  }
+  await untilTrue('every node to know every member', async () => {
+    for (const n of nodes) if ((await api<{ members: unknown[] }>(n, `/v1/circles/${circle}/members`)).members.length !== size) return false
+    return true
+  }, 120_000)
+  // membership known everywhere; give gossipsub a few heartbeats to build its mesh
+  await sleep(3000)
+  return { nodes, circle }
+}
+
+/** every indicator a node holds with this tag: value → received time (ms) */
+async function receivedTimes (c: Child, tag: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  let cursor: string | null = null
+  do {
+    const page: { indicators: Array<{ value: string, received: string }>, nextCursor: string | null } = await api(c, `/v1/indicators?tag=${tag}&limit=1000${cursor !== null ? `&cursor=${cursor}` : ''}`)
+    for (const i of page.indicators) out.set(i.value, Date.parse(i.received))
+    cursor = page.nextCursor
+  } while (cursor !== null)
+  return out
+}
+
+async function latency (nodes: Child[], circle: string, count: number, perSec: number): Promise<Record<string, number>> {
+  const tag = 'latency'
+  const created = new Map<string, number>()
+  const t0 = Date.now()
+  const inflight: Array<Promise<void>> = []
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / perSec
+    const wait = due - Date.now()
+    if (wait > 0) await sleep(wait)
+    const value = `lat-${i}.bench.example`
+    inflight.push(api<{ id: string, entries: unknown[] }>(nodes[0], '/v1/indicators', { type: 'domain', value, tlp: 'GREEN', circle, tags: [tag] }).then(() => {}))
+    if (inflight.length > 64) await inflight.shift()
+  }
+  await Promise.all(inflight)
+  const sendSeconds = (Date.now() - t0) / 1000
+  // the origin's own record holds `created`; the others hold `received`
+  const own = await api<{ indicators: Array<{ value: string, created: string }>, nextCursor: string | null }>(nodes[0], `/v1/indicators?tag=${tag}&limit=1000`)
+  let cursor = own.nextCursor
+  for (const i of own.indicators) created.set(i.value, Date.parse(i.created))
+  while (cursor !== null) {
+    const page: { indicators: Array<{ value: string, created: string }>, nextCursor: string | null } = await api(nodes[0], `/v1/indicators?tag=${tag}&limit=1000&cursor=${cursor}`)
+    for (const i of page.indicators) created.set(i.value, Date.parse(i.created))
+    cursor = page.nextCursor
+  }
+  await untilTrue('every node to hold every latency record', async () => {
+    for (const n of nodes.slice(1)) if ((await api<{ counts: { indicators: number } }>(n, '/v1/status')).counts.indicators < count) return false
+    return true
+  }, 120_000)
+  const lat: number[] = []
+  for (const n of nodes.slice(1)) {
+    for (const [value, at] of await receivedTimes(n, tag)) {
+      const c = created.get(value)
+      if (c !== undefined) lat.push(at - c)
+    }
+  }
+  lat.sort((a, b) => a - b)
+  return { publishes: count, perSecTarget: perSec, sendSeconds: Number(sendSeconds.toFixed(2)), samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1] }
+}
+
+async function throughput (nodes: Child[], circle: string, count: number, base: number): Promise<Record<string, number>> {
+  const inputs = Array.from({ length: count }, (_, i) => ({ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, tags: ['bulk'], confidence: 60 }))
+  const t0 = Date.now()
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < inputs.length) {
+      const i = next
+      next += 10_000
+      await api(nodes[0], '/v1/indicators', { indicators: inputs.slice(i, i + 10_000), tlp: 'GREEN', circle })
+    }
+  }
+  await Promise.all([worker(), worker()])
+  const publishedMs = Date.now() - t0
+  const done = new Map<number, number>()
+  await untilTrue('every node to hold the bulk publish', async () => {
+    await Promise.all(nodes.map(async (n, i) => {
+      if (done.has(i)) return
+      const s = await api<{ counts: { indicators: number } }>(n, '/v1/status')
+      if (s.counts.indicators >= base + count) done.set(i, Date.now() - t0)
+    }))
+    return done.size === nodes.length
+  }, 600_000)
+  const allMs = Math.max(...done.values())
+  return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)) }
+}
+
+export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, bulkCount?: number, bulkAt?: number } = {}): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {}
+  for (const size of sizes) {
+    say(`forming a circle of ${size} nodes…`)
+    const { nodes, circle } = await formCircle(size)
+    try {
+      say(`latency: ${opts.latencyCount ?? 2000} publishes at 200/s…`)
+      const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, 200)
+      const entry: Record<string, unknown> = { latency: lat }
+      if (size === (opts.bulkAt ?? 10)) {
+        say(`throughput: bulk ${opts.bulkCount ?? 200_000}…`)
+        entry.throughput = await throughput(nodes, circle, opts.bulkCount ?? 200_000, opts.latencyCount ?? 2000)
+      }
+      out[`nodes${size}`] = entry
+    } finally {
+      for (const n of nodes) n.proc.kill('SIGTERM')
+      await Promise.all(nodes.map(async n => await new Promise(resolve => { if (n.proc.exitCode !== null) resolve(null); else n.proc.once('exit', resolve) })))
+      for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true })
+    }
+  }
+  return out
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const sizes = process.argv.slice(2).map(Number).filter(x => x > 1)
+  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), bulkCount: Number(process.env.PROP_BULK ?? 200_000) })
+    .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
+    .catch((err) => { process.stderr.write(`propagation failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
+}
