@@ -25,7 +25,9 @@ interface Child { proc: ChildProcess, apiUrl: string, token: string, dataDir: st
 
 async function startChild (i: number): Promise<Child> {
   const dataDir = mkdtempSync(join(tmpdir(), 'phalanx-prop-'))
-  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
+  // PROP_CPU_PROF=DIR profiles nodes 0 and 1 (the origin and one receiver)
+  const prof = process.env.PROP_CPU_PROF !== undefined && i < 2 ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROP_CPU_PROF}/n${i}`] : []
+  const proc = spawn(process.execPath, [...prof, '--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
     '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: '500' } })
   const line = await new Promise<string>((resolve, reject) => {
     let buf = ''

@@ -40,6 +40,8 @@ const REQUEST_TIMEOUT_MS = 15_000
 const NON_MEMBER_GRACE_MS = 15_000
 /** out-of-order entries kept per (circle, origin) until their gap fills */
 const MAX_PENDING_PER_LOG = 2048
+/** wait this long before fetching a gap: reordering between relays closes most by then */
+const GAP_FILL_DELAY_MS = 250
 
 export interface NetworkOptions {
   host: string
@@ -122,6 +124,9 @@ export class Network {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      // partners may share one address (NAT, or every node on one host in tests): libp2p's
+      // default of 5 inbound connections per second per host refuses them in bursts
+      connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
       connectionGater: {
         denyDialPeer: (peer) => !allowed(peer) && !this.#dialingOutsider.has(peer.toString()),
         // while an invite is open, an unknown org may connect to redeem it (hung up after a grace)
@@ -136,7 +141,16 @@ export class Network {
           msgIdFn: (m) => createHash('sha256').update(m.data).digest(),
           allowPublishToZeroTopicPeers: true,
           emitSelf: false,
-          maxInboundDataLength: MAX_ENVELOPE_BYTES + 64 * 1024
+          maxInboundDataLength: MAX_ENVELOPE_BYTES + 64 * 1024,
+          // a single-record entry is ~1 KiB: announcing IDONTWANT for it to every mesh peer
+          // costs about what the duplicate would; keep it for bulk entries
+          idontwantMinDataSize: 16 * 1024,
+          // circles are tens of orgs, and the origin floods its own messages to every peer:
+          // a smaller mesh means fewer duplicate copies for every node to decrypt and drop
+          D: 4,
+          Dlo: 3,
+          Dhi: 8,
+          Dout: 2
         })
       }
     }) as any
@@ -243,7 +257,7 @@ export class Network {
 
   async #ingestRemote (raw: any, source: string, claimedHash?: string, from?: PeerId): Promise<TopicValidatorResult> {
     try {
-      const r = await this.#c.ingest.ingest(raw, source)
+      const r = await this.#c.ingest.ingest(raw, source, { durable: false })
       if (claimedHash !== undefined && r.hash !== claimedHash) {
         this.#log.warn({ circle: r.circle, seq: r.seq }, 'gossip header names another entry hash')
         return TopicValidatorResult.Reject
@@ -256,7 +270,17 @@ export class Network {
         // relayed it for the missing entries, and relay it
         this.#hold(raw)
         const meta = (err as PhalanxError).meta as { have?: number, got?: number } | undefined
-        if (from !== undefined && typeof meta?.have === 'number' && typeof meta.got === 'number') void this.#fillGap(raw.circle, raw.origin, meta.have + 1, meta.got - 1, from)
+        // most gaps are reordering between relays and close within milliseconds: ask only
+        // for what is still missing a moment later
+        if (from !== undefined && typeof meta?.have === 'number' && typeof meta.got === 'number') {
+          const circle = raw.circle as string
+          const origin = raw.origin as string
+          const got = meta.got
+          setTimeout(() => {
+            const have = this.#c.store.head(circle, origin)?.seq ?? 0
+            if (have < got - 1) void this.#fillGap(circle, origin, have + 1, got - 1, from)
+          }, GAP_FILL_DELAY_MS).unref()
+        }
         return TopicValidatorResult.Accept
       }
       if (code === 'PX_ERR_CLOSED') return TopicValidatorResult.Ignore

@@ -104,10 +104,18 @@ export function signEntry (e: UnsignedEntry, key: OrgKey): Entry {
 
 /** verify an entry's signature; on success, its hash and size (null when it does not verify) */
 export function openEntry (e: Entry): { hash: string, size: number } | null {
+  const d = describeEntry(e)
+  return d.verify() ? { hash: d.hash, size: d.size } : null
+}
+
+/**
+ * An entry's hash and size from its canonical bytes, and a verify() that reuses them: a
+ * caller can tell a stored duplicate by its hash before paying for the signature check.
+ */
+export function describeEntry (e: Entry): { hash: string, size: number, verify: () => boolean } {
   const bytes = signingBytes(e)
   const sig = Buffer.from(e.sig, 'hex')
-  if (!verifySignature(e.origin, bytes, sig)) return null
-  return { hash: hashOf(sig, bytes), size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES }
+  return { hash: hashOf(sig, bytes), size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES, verify: () => verifySignature(e.origin, bytes, sig) }
 }
 
 export function verifyEntrySignature (e: Entry): boolean {

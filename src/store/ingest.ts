@@ -17,7 +17,7 @@ import type { OrgKey } from '../identity/keys.js'
 import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../signer/index.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, openEntry, packItems, validateEntry, assertCanonicalItems, isControlItem, isRedLog, LOCAL_CIRCLE
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, describeEntry, packItems, validateEntry, assertCanonicalItems, isControlItem, isRedLog, LOCAL_CIRCLE
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
@@ -121,7 +121,7 @@ interface Group {
 
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
-  | { kind: 'entry', entry: Entry, hash: string, source: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'entry', entry: Entry, hash: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
 
 /** a value already serialized as JSON text (written as is) */
 class RawJson {
@@ -324,21 +324,24 @@ export class Ingest {
   /**
    * Store an entry signed elsewhere (the network, sync, a file): schema, size, signature
    * and policy are checked before it is queued; its log position when it is written.
+   * `durable: false` (gossip, gap fills: acknowledged to no one) skips the fsync of its
+   * group unless another job in the group needs one.
    */
-  async ingest (raw: unknown, source = 'remote'): Promise<IngestResult> {
+  async ingest (raw: unknown, source = 'remote', opts: { durable?: boolean } = {}): Promise<IngestResult> {
     const entry = validateEntry(raw)
-    const opened = openEntry(entry)
-    if (opened === null) {
-      throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
-    }
-    const { hash } = opened
-    // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation)
+    const d = describeEntry(entry)
+    const { hash } = d
+    // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation),
+    // and its signature was checked when it was stored
     if (this.#c.store.readUncached<string>('entryByHash', hash) !== undefined) {
       return { hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length, status: 'duplicate' }
     }
+    if (!d.verify()) {
+      throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
+    }
     this.#c.policy.check(entry, source)
     return await new Promise<IngestResult>((resolve, reject) => {
-      this.#enqueue({ kind: 'entry', entry, hash, source, resolve, reject, items: entry.items.length })
+      this.#enqueue({ kind: 'entry', entry, hash, source, durable: opts.durable ?? true, resolve, reject, items: entry.items.length })
     })
   }
 
@@ -509,7 +512,9 @@ export class Ingest {
       try {
         if (before !== undefined && !(await before)) throw new Error('an earlier write in the same pipeline failed')
         tx.parent = undefined
-        if (write) await tx.write(this.#o.sync)
+        // fsync only when someone is told "stored": a local publish, or an entry acknowledged
+        // to a peer (RED); gossip is acknowledged to nobody, and sync fetches it again
+        if (write) await tx.write(this.#o.sync && done.some(d => d.job.kind === 'publish' || d.job.durable))
       } catch (err) {
         group.failed = true
         this.#log.error({ err, jobs: done.length }, 'store batch write failed')
