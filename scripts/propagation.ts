@@ -92,7 +92,7 @@ async function receivedTimes (c: Child, tag: string): Promise<Map<string, number
   return out
 }
 
-async function latency (nodes: Child[], circle: string, count: number, perSec: number): Promise<Record<string, number>> {
+async function latency (nodes: Child[], circle: string, count: number, perSec: number): Promise<Record<string, unknown>> {
   const tag = 'latency'
   const created = new Map<string, number>()
   const t0 = Date.now()
@@ -121,14 +121,19 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     return true
   }, 120_000)
   const lat: number[] = []
+  const perNode: string[] = []
   for (const n of nodes.slice(1)) {
+    const mine: number[] = []
     for (const [value, at] of await receivedTimes(n, tag)) {
       const c = created.get(value)
-      if (c !== undefined) lat.push(at - c)
+      if (c !== undefined) mine.push(at - c)
     }
+    mine.sort((a, b) => a - b)
+    perNode.push(`${quantile(mine, 0.5)}/${quantile(mine, 0.99)}/${mine[mine.length - 1]}`)
+    lat.push(...mine)
   }
   lat.sort((a, b) => a - b)
-  return { publishes: count, perSecTarget: perSec, sendSeconds: Number(sendSeconds.toFixed(2)), samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1] }
+  return { publishes: count, perSecTarget: perSec, sendSeconds: Number(sendSeconds.toFixed(2)), samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1], perNodeP50P99MaxMs: perNode as any }
 }
 
 async function throughput (nodes: Child[], circle: string, count: number, base: number): Promise<Record<string, number>> {
@@ -157,14 +162,14 @@ async function throughput (nodes: Child[], circle: string, count: number, base: 
   return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)) }
 }
 
-export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, bulkCount?: number, bulkAt?: number } = {}): Promise<Record<string, unknown>> {
+export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number } = {}): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const size of sizes) {
     say(`forming a circle of ${size} nodes…`)
     const { nodes, circle } = await formCircle(size)
     try {
-      say(`latency: ${opts.latencyCount ?? 2000} publishes at 200/s…`)
-      const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, 200)
+      say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
+      const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
       const entry: Record<string, unknown> = { latency: lat }
       if (size === (opts.bulkAt ?? 10)) {
         say(`throughput: bulk ${opts.bulkCount ?? 200_000}…`)
@@ -182,7 +187,7 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const sizes = process.argv.slice(2).map(Number).filter(x => x > 1)
-  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), bulkCount: Number(process.env.PROP_BULK ?? 200_000) })
+  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), bulkCount: Number(process.env.PROP_BULK ?? 200_000) })
     .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
     .catch((err) => { process.stderr.write(`propagation failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
 }

@@ -24,8 +24,8 @@ import { PhalanxError } from '../errors.js'
 import { fingerprint, libp2pPrivateKeyFromSeed, type BoxKey, type Identity } from '../identity/index.js'
 import { canonicalJson, isRedLog, recipientOfRedLog, redLogOf, LOCAL_CIRCLE, type Entry } from '../records/index.js'
 import { HIGH, SEP, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
-import { circleOfLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
-import { decodeEnvelope, encodeEnvelope, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
+import { circleOfLog, isMembershipLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
+import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, encodeEntries, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
 
 export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
 export const CONTROL_PROTOCOL = '/phalanx/control/1.0.0'
@@ -184,12 +184,20 @@ export class Network {
   /** ingest's onStored (after the circles fold): gossip this node's own entries */
   noteStored (stored: StoredEntry[]): void {
     let red = false
+    /** own entries to gossip, per circle and in log order: one write group, few messages */
+    const own = new Map<string, StoredEntry[]>()
     for (const s of stored) {
       if (s.entry.circle === LOCAL_CIRCLE) continue
       if (isRedLog(s.entry.circle)) { red ||= s.source === 'local'; continue }
-      if (s.source === 'local') void this.#gossip(s.entry, s.hash)
+      if (s.source === 'local') {
+        const c = circleOfLog(s.entry.circle)
+        const list = own.get(c)
+        if (list === undefined) own.set(c, [s])
+        else list.push(s)
+      }
       this.#drainPending(s.entry)
     }
+    for (const [circle, list] of own) void this.#gossip(circle, list)
     if (red) void this.deliverRed()
   }
 
@@ -210,20 +218,30 @@ export class Network {
     this.#p2p.services.pubsub.topicValidators.delete(topic)
   }
 
-  async #gossip (entry: Entry, hash: string): Promise<void> {
-    const circle = circleOfLog(entry.circle)
+  async #gossip (circle: string, list: StoredEntry[]): Promise<void> {
     if (this.#stopped || !this.#subscribed.has(circle)) return
-    // a rotation (a removal with its new key) is sealed with the key it replaces: the members
-    // need it to read the entry that gives them the new key
-    const rotation = entry.items.find(i => i.kind === 'key' && entry.items.some(r => r.kind === 'member' && r.op === 'remove'))
-    const epoch = rotation?.kind === 'key' ? rotation.epoch - 1 : undefined
-    const key = entry.tlp === 'CLEAR' ? null : this.#c.circles.circleKey(circle, epoch)
-    if (entry.tlp !== 'CLEAR' && key === null) { this.#log.error({ circle }, 'no circle key to seal an entry with; not gossiped'); return }
-    try {
-      const data = encodeEnvelope(canonicalJson(entry), hash, key)
-      await (this.#p2p.services.pubsub as GossipSubRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
-    } catch (err) {
-      this.#log.warn({ err, circle: entry.circle, seq: entry.seq }, 'gossip publish failed')
+    // CLEAR travels in the clear, everything else sealed; a key rotation (a removal with its
+    // new key) is sealed with the key it replaces: members need it to read the new key
+    const groups = new Map<string, { key: { epoch: number, key: Uint8Array } | null, entries: Array<{ json: string, hash: string }> }>()
+    for (const { entry, hash } of list) {
+      const rotation = entry.items.find(i => i.kind === 'key' && entry.items.some(r => r.kind === 'member' && r.op === 'remove'))
+      const epoch = rotation?.kind === 'key' ? rotation.epoch - 1 : undefined
+      const key = entry.tlp === 'CLEAR' ? null : this.#c.circles.circleKey(circle, epoch)
+      if (entry.tlp !== 'CLEAR' && key === null) { this.#log.error({ circle }, 'no circle key to seal an entry with; not gossiped'); continue }
+      // membership records go one per message: each is judged against the state before it
+      const k = isMembershipLog(entry.circle) ? `m${hash}` : key === null ? 'clear' : String(key.epoch)
+      let g = groups.get(k)
+      if (g === undefined) groups.set(k, g = { key, entries: [] })
+      g.entries.push({ json: canonicalJson(entry), hash })
+    }
+    for (const g of groups.values()) {
+      for (const data of encodeEntries(g.entries, g.key)) {
+        try {
+          await (this.#p2p.services.pubsub as GossipSubRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
+        } catch (err) {
+          this.#log.warn({ err, circle }, 'gossip publish failed')
+        }
+      }
     }
   }
 
@@ -247,22 +265,38 @@ export class Network {
     } else {
       json = Buffer.from(env.body).toString('utf8')
     }
-    let raw: any
-    try { raw = JSON.parse(json) } catch { return reject('body is not JSON') }
-    if (raw === null || typeof raw !== 'object') return reject('body is not an entry')
-    if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return reject('entry of another circle on this topic', { entryCircle: String(raw.circle).slice(0, 140) })
-    if (!env.sealed && raw.tlp !== 'CLEAR') return reject(`a ${String(raw.tlp).slice(0, 16)} entry sent in the clear`)
-    return await this.#ingestRemote(raw, 'gossip', env.hash, from)
+    let body: any
+    try { body = JSON.parse(json) } catch { return reject('body is not JSON') }
+    const batch = env.version === BATCH_ENVELOPE_VERSION
+    if (batch && (!Array.isArray(body) || body.length < 2 || body.length > MAX_BATCH_ENTRIES)) return reject(`a batch holds 2 to ${MAX_BATCH_ENTRIES} entries`)
+    const raws: any[] = batch ? body : [body]
+    for (const raw of raws) {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return reject('body is not an entry')
+      if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return reject('entry of another circle on this topic', { entryCircle: String(raw.circle).slice(0, 140) })
+      if (!env.sealed && raw.tlp !== 'CLEAR') return reject(`a ${String(raw.tlp).slice(0, 16)} entry sent in the clear`)
+    }
+    if (!batch) return await this.#ingestRemote(raws[0], 'gossip', env.hash, from)
+    // a batch: queue every entry (in order, one write group), then judge the message by them
+    const results = await Promise.all(raws.map(async raw => await this.#ingestOne(raw, 'gossip', undefined, from)))
+    if (results.some(r => r.result === TopicValidatorResult.Reject)) return TopicValidatorResult.Reject
+    if (results.every(r => r.hash !== undefined) && batchHash(results.map(r => r.hash!)) !== env.hash) return reject('batch header names other entries')
+    return results.some(r => r.result === TopicValidatorResult.Accept) ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
   }
 
   async #ingestRemote (raw: any, source: string, claimedHash?: string, from?: PeerId): Promise<TopicValidatorResult> {
+    return (await this.#ingestOne(raw, source, claimedHash, from)).result
+  }
+
+  /** ingest one remote entry; the gossip verdict, and its hash when it was stored or known */
+  async #ingestOne (raw: any, source: string, claimedHash?: string, from?: PeerId): Promise<{ result: TopicValidatorResult, hash?: string }> {
+    const verdict = (result: TopicValidatorResult): { result: TopicValidatorResult } => ({ result })
     try {
       const r = await this.#c.ingest.ingest(raw, source, { durable: false })
       if (claimedHash !== undefined && r.hash !== claimedHash) {
         this.#log.warn({ circle: r.circle, seq: r.seq }, 'gossip header names another entry hash')
-        return TopicValidatorResult.Reject
+        return verdict(TopicValidatorResult.Reject)
       }
-      return r.status === 'stored' ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+      return { result: r.status === 'stored' ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore, hash: r.hash }
     } catch (err) {
       const code = err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL'
       if (code === 'PX_ERR_SEQ_GAP') {
@@ -281,15 +315,15 @@ export class Network {
             if (have < got - 1) void this.#fillGap(circle, origin, have + 1, got - 1, from)
           }, GAP_FILL_DELAY_MS).unref()
         }
-        return TopicValidatorResult.Accept
+        return verdict(TopicValidatorResult.Accept)
       }
-      if (code === 'PX_ERR_CLOSED') return TopicValidatorResult.Ignore
+      if (code === 'PX_ERR_CLOSED') return verdict(TopicValidatorResult.Ignore)
       if (code === 'PX_ERR_INTERNAL' || code === 'PX_ERR_STORE') {
         this.#log.error({ err, source }, 'remote entry could not be stored')
-        return TopicValidatorResult.Ignore
+        return verdict(TopicValidatorResult.Ignore)
       }
       this.#log.warn({ code, message: (err as Error).message, source, circle: String(raw?.circle).slice(0, 140), origin: String(raw?.origin).slice(0, 16), seq: raw?.seq }, 'remote entry rejected')
-      return TopicValidatorResult.Reject
+      return verdict(TopicValidatorResult.Reject)
     }
   }
 
@@ -334,10 +368,12 @@ export class Network {
     const k = `${entry.circle}\0${entry.origin}`
     const m = this.#pending.get(k)
     if (m === undefined) return
-    const next = m.get(entry.seq + 1)
-    for (const seq of m.keys()) if (seq <= entry.seq + 1) m.delete(seq)
+    // queue the whole run that now follows, in order (one write group, not one per entry)
+    const run: unknown[] = []
+    for (let seq = entry.seq + 1; m.has(seq); seq++) run.push(m.get(seq))
+    for (const seq of m.keys()) if (seq <= entry.seq + run.length) m.delete(seq)
     if (m.size === 0) this.#pending.delete(k)
-    if (next !== undefined) void this.#ingestRemote(next, 'gossip')
+    for (const raw of run) void this.#ingestRemote(raw, 'gossip')
   }
 
   // ---- membership and connections --------------------------------------------------------
