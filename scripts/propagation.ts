@@ -176,6 +176,10 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
         entry.throughput = await throughput(nodes, circle, opts.bulkCount ?? 200_000, opts.latencyCount ?? 2000)
       }
       out[`nodes${size}`] = entry
+      say(`nodes${size}: ${JSON.stringify(entry)}`)
+    } catch (err) {
+      out[`nodes${size}`] = { error: (err as Error).message }
+      say(`nodes${size} failed: ${(err as Error).message}`)
     } finally {
       for (const n of nodes) n.proc.kill('SIGTERM')
       await Promise.all(nodes.map(async n => await new Promise(resolve => { if (n.proc.exitCode !== null) resolve(null); else n.proc.once('exit', resolve) })))

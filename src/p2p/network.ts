@@ -29,6 +29,8 @@ import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, e
 
 export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
 export const CONTROL_PROTOCOL = '/phalanx/control/1.0.0'
+/** a circle's version vector (origin → highest seq) of its data log */
+export const HEADS_PROTOCOL = '/phalanx/heads/1.0.0'
 /** a TLP:RED entry sealed (NaCl box) to its one recipient, acknowledged by it */
 export const RED_PROTOCOL = '/phalanx/red/1.0.0'
 /** entries of one (circle, origin) log by seq range: fills a gap seen in gossip */
@@ -158,6 +160,7 @@ export class Network {
     await this.#p2p.handle(CONTROL_PROTOCOL, (stream, conn) => { void this.#serveControl(stream, conn) }, { maxInboundStreams: 8 })
     await this.#p2p.handle(ENTRIES_PROTOCOL, (stream, conn) => { void this.#serveEntries(stream, conn) }, { maxInboundStreams: 16 })
     await this.#p2p.handle(RED_PROTOCOL, (stream, conn) => { void this.#serveRed(stream, conn) }, { maxInboundStreams: 16 })
+    await this.#p2p.handle(HEADS_PROTOCOL, (stream, conn) => { void this.#serveHeads(stream, conn) }, { maxInboundStreams: 16 })
     this.#p2p.addEventListener('peer:connect', (evt) => {
       const id = evt.detail.toString()
       this.#backoff.delete(id)
@@ -169,7 +172,7 @@ export class Network {
     this.#offChange = this.#c.circles.onChange((s) => { this.#onCircleChange(s) })
     this.#log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, 'p2p started')
     for (const s of this.#c.circles.mine()) await this.#announce(s.id)
-    this.#dialTimer = setInterval(() => { void this.#dialMembers(); void this.deliverRed(); void this.#pullControl() }, this.#o.dialIntervalMs)
+    this.#dialTimer = setInterval(() => { void this.#dialMembers(); void this.deliverRed(); void this.#pullControl().then(async () => { await this.#pullHeads() }) }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
     void this.#dialMembers()
   }
@@ -246,6 +249,7 @@ export class Network {
   }
 
   async #validate (circle: string, data: Uint8Array, from: PeerId): Promise<TopicValidatorResult> {
+    if (this.#dropRate > 0 && Math.random() < this.#dropRate) return TopicValidatorResult.Ignore
     const reject = (why: string, extra: Record<string, unknown> = {}): TopicValidatorResult => {
       this.#log.warn({ circle, why, ...extra }, 'gossip message rejected')
       return TopicValidatorResult.Reject
@@ -395,6 +399,11 @@ export class Network {
     void this.#dialMembers()
   }
 
+  #dropRate = 0
+
+  /** drop this fraction of incoming gossip messages unseen (tests of loss repair) */
+  setGossipDropRateForTest (rate: number): void { this.#dropRate = rate }
+
   /** publish raw bytes on a circle's topic, bypassing every check (tests of what receivers refuse) */
   async publishRawForTest (circle: string, data: Uint8Array): Promise<void> {
     await (this.#p2p.services.pubsub as GossipSubRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
@@ -502,6 +511,54 @@ export class Network {
     } finally {
       this.#pulling = false
     }
+  }
+
+  #headsTurn = 0
+  #pullingHeads = false
+
+  /**
+   * Repair what gossip lost (the last entries of a burst, a dropped message): each tick, ask
+   * one connected member of one circle for its version vector of the circle's data log and
+   * fetch every seq this node lacks (/phalanx/entries). The first step of anti-entropy sync.
+   */
+  async #pullHeads (): Promise<void> {
+    if (this.#pullingHeads || this.#stopped) return
+    this.#pullingHeads = true
+    try {
+      const mine = this.#c.circles.mine()
+      if (mine.length === 0) return
+      const s = mine[this.#headsTurn++ % mine.length]
+      const connected = new Set(this.connectedKeys())
+      const peers = [...s.members.values()].filter(m => m.removed === undefined && connected.has(m.key))
+      if (peers.length === 0) return
+      const { peerIdFromString } = await import('@libp2p/peer-id')
+      const peer = peerIdFromString(peerIdOfKey(peers[this.#headsTurn % peers.length].key))
+      const reply = await this.#requestPeer(peer, HEADS_PROTOCOL, { circle: s.id })
+      const theirs = reply.heads
+      if (theirs === null || typeof theirs !== 'object') return
+      // what gossip is still carrying arrives within moments: compare a little later
+      await new Promise(resolve => setTimeout(resolve, GAP_FILL_DELAY_MS))
+      const ours = await this.#c.store.headsOf(s.id)
+      for (const [origin, seq] of Object.entries(theirs)) {
+        if (!/^[0-9a-f]{64}$/.test(origin) || !Number.isSafeInteger(seq)) continue
+        const have = ours[origin] ?? 0
+        if ((seq as number) > have) await this.#fillGap(s.id, origin, have + 1, seq as number, peer)
+      }
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, 'heads pull failed')
+    } finally {
+      this.#pullingHeads = false
+    }
+  }
+
+  async #serveHeads (stream: Stream, conn: Connection): Promise<void> {
+    await this.#serve(stream, conn, 'heads', async (req, key) => {
+      const s = typeof req?.circle === 'string' ? this.#c.circles.get(req.circle) : undefined
+      if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
+      const m = s.members.get(key)
+      if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+      return { heads: await this.#c.store.headsOf(s.id) }
+    })
   }
 
   async peers (): Promise<PeerView[]> {

@@ -241,6 +241,15 @@ export class LevelStore {
     return this.read<number>('meta', META_KEY.cursor) ?? 0
   }
 
+  /** the heads of one circle's logs: origin → highest contiguous seq (a version vector) */
+  async headsOf (circle: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {}
+    for await (const [k, v] of this.b.heads.iterator({ gt: circle + '\x00', lt: circle + '\x00\xff' })) {
+      out[k.slice(circle.length + 1)] = (v as LogHead).seq
+    }
+    return out
+  }
+
   /** every log head, for status and (later) sync */
   async heads (): Promise<Array<{ circle: string, origin: string } & LogHead>> {
     const out: Array<{ circle: string, origin: string } & LogHead> = []

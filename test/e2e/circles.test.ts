@@ -187,3 +187,27 @@ describe('TLP:RED to a named recipient', () => {
     }
   })
 })
+
+describe('gossip loss is repaired', () => {
+  it('a node that drops 60% of gossip still ends up with every entry (gap fills and heads pulls)', async () => {
+    const [a, b, c] = await Promise.all([start('Loss A'), start('Loss B'), start('Loss C')])
+    const circle = (await a.api('/v1/circles', { json: { name: 'lossy' } })).body.id
+    for (const n of [b, c]) {
+      const code = (await a.api(`/v1/circles/${circle}/invites`, { json: {} })).body.code
+      expect((await n.api('/v1/circles/join', { json: { code } })).status).toBe(200)
+    }
+    await until('C meshed', () => c.node.network!.topicPeers(circle) >= 2)
+    c.node.network!.setGossipDropRateForTest(0.6)
+    // single publishes (some batched per write group) and a bulk one, from two origins
+    await Promise.all(Array.from({ length: 60 }, async (_, i) => {
+      const r = await a.api('/v1/indicators', { json: { type: 'domain', value: `loss-${i}.example`, tlp: 'GREEN', circle } })
+      expect(r.status).toBe(201)
+    }))
+    const bulk = await b.api('/v1/indicators', { json: { indicators: Array.from({ length: 3000 }, (_, i) => ({ type: 'ipv4', value: `10.9.${i >> 8}.${i & 255}` })), tlp: 'AMBER', circle } })
+    expect(bulk.status).toBe(201)
+    const want = (n: TestNode): boolean => n.node.store.head(circle, a.node.identity.publicKey)?.seq === 60 && n.node.store.head(circle, b.node.identity.publicKey)?.seq === bulk.body.entries.at(-1).seq
+    await until('B and C to hold every entry', () => want(b) && want(c), 30_000)
+    expect(c.node.lookup('loss-59.example').found).toBe(true)
+    expect(c.node.lookup('10.9.11.183').found).toBe(true)
+  })
+})

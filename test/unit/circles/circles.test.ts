@@ -9,7 +9,7 @@ import { applyControlEntry, checkDataEntry, makeInvite, membershipLogOf, parseIn
 import { PhalanxError } from '../../../src/errors.js'
 import { BoxKey, OrgKey, x25519FromEd25519Public } from '../../../src/identity/index.js'
 import { validateItem, type Entry, type Item } from '../../../src/records/index.js'
-import { decodeEnvelope, encodeEnvelope, openBody } from '../../../src/p2p/envelope.js'
+import { BATCH_ENVELOPE_VERSION, batchHash, decodeEnvelope, encodeEntries, encodeEnvelope, openBody } from '../../../src/p2p/envelope.js'
 import { RemoteLog } from '../../utils/store.js'
 
 const CIRCLE = 'c-0123456789abcdef0123'
@@ -135,5 +135,24 @@ describe('gossip envelope', () => {
     expect(decodeEnvelope(encodeEnvelope('{"x":1}', hash, null))).toMatchObject({ sealed: false, epoch: 0 })
     expect(() => decodeEnvelope(new Uint8Array(10))).toThrow(/short/)
     expect(() => decodeEnvelope(new Uint8Array(200 * 1024))).toThrow(/limit/)
+  })
+
+  it('packs the entries of one write group into batch messages under the size limit, in order', () => {
+    const key = { epoch: 1, key: randomBytes(32) }
+    const entries = Array.from({ length: 50 }, (_, i) => ({ json: JSON.stringify({ n: i, pad: 'x'.repeat(3000) }), hash: randomBytes(32).toString('hex') }))
+    const msgs = encodeEntries(entries, key)
+    expect(msgs.length).toBeGreaterThan(1)
+    const back: any[] = []
+    for (const m of msgs) {
+      const env = decodeEnvelope(m)
+      expect(env.version).toBe(BATCH_ENVELOPE_VERSION)
+      expect(env.body.length).toBeLessThanOrEqual(64 * 1024 + 16)
+      const arr = JSON.parse(openBody(env, key.key)!)
+      expect(env.hash).toBe(batchHash(entries.slice(back.length, back.length + arr.length).map(e => e.hash)))
+      back.push(...arr)
+    }
+    expect(back.map(x => x.n)).toEqual(entries.map((_, i) => i))
+    // one entry alone stays a version 1 message
+    expect(decodeEnvelope(encodeEntries(entries.slice(0, 1), key)[0])).toMatchObject({ version: 1, hash: entries[0].hash })
   })
 })
