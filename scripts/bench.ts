@@ -9,8 +9,10 @@
  *   lookup     GET /v1/lookup req/s and latency (autocannon, keep-alive) on 1,000,000 indicators
  *   rss        peak RSS of the node process
  *
+ *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts)
+ *
  * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time;
- * BENCH_ONLY=ingest stops after the in-process figures.
+ * BENCH_ONLY=ingest stops after the in-process figures; BENCH_PROPAGATION=0 skips propagation.
  */
 import '../src/polyfill.js'
 import { execSync, spawn, type ChildProcess } from 'node:child_process'
@@ -26,6 +28,7 @@ import { OrgKey, verifySignature } from '../src/identity/index.js'
 import { loadConfig } from '../src/config/index.js'
 import { PhalanxNode } from '../src/node.js'
 import { indicatorId } from '../src/records/index.js'
+import { benchPropagation } from './propagation.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -296,6 +299,13 @@ async function main (): Promise<void> {
     node.proc.kill('SIGTERM')
     await new Promise(resolve => node.proc.once('exit', resolve))
   }
+  // propagation between child-process nodes (BENCH_PROPAGATION=0 skips it: it takes minutes)
+  if (process.env.BENCH_PROPAGATION !== '0') {
+    say('propagation in one circle of 10 and 25 nodes…')
+    out.propagation = await benchPropagation([10, 25], { latencyCount: n(2000), bulkCount: n(200_000) })
+  }
+  const p10 = (out.propagation as any)?.nodes10
+  const p25 = (out.propagation as any)?.nodes25
   out.targets = {
     bulkIngest50k: (out.ingest as any).bulkPerSec >= 50_000,
     bulkVsRawLevel30pct: (out.ingest as any).bulkVsRawLevel >= 0.3,
@@ -304,8 +314,11 @@ async function main (): Promise<void> {
     ipsumUnder4s: typeof (out.ipsum as any).seconds === 'number' ? (out.ipsum as any).seconds <= 4 : null,
     lookup15kRps: (out.lookup as any).reqPerSec >= 15_000,
     lookupP99Under5ms: (out.lookup as any).p99ms <= 5,
-    rssUnder500mb: (out.rss as any).nodePeakMb <= 500
+    rssUnder500mb: (out.rss as any).nodePeakMb <= 500,
+    propagationP99Under250msAt25: p25?.latency?.p99ms !== undefined ? p25.latency.p99ms <= 250 : null,
+    propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null
   }
+  if (p10?.throughput?.perSecToEveryNode !== undefined) (out.propagation as any).nodes10.throughput.timesNodesVsRawLevel = Number((p10.throughput.perSecToEveryNode * 10 / (out.raw as any).levelBatchedPutsPerSec).toFixed(2))
   process.stdout.write(JSON.stringify(out, null, 2) + '\n')
 }
 

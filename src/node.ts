@@ -147,7 +147,7 @@ export class PhalanxNode {
   /** start the libp2p network (after startCore): gossip, joins, member connections */
   async startNetwork (): Promise<void> {
     const { Network } = await import('./p2p/index.js')
-    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs }, {
+    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, connect: this.config.p2p.connect }, {
       identity: this.identity, circles: this.circles, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
     })
     try {
@@ -223,14 +223,18 @@ export class PhalanxNode {
 
   listCircles (): CircleView[] { return this.circles.mine().map(s => this.circles.view(s)) }
 
-  getCircle (id: string): CircleView & { memberList: Array<MemberView & { online: boolean }> } {
+  getCircle (id: string): CircleView & { memberList: Array<MemberView & { online: boolean, lastSeen: string | null }> } {
     const s = this.circles.require(id)
     return { ...this.circles.view(s), memberList: this.circleMembers(id) }
   }
 
-  circleMembers (id: string): Array<MemberView & { online: boolean }> {
+  circleMembers (id: string): Array<MemberView & { online: boolean, lastSeen: string | null }> {
     const online = new Set((this.network?.connectedKeys() ?? []))
-    return this.circles.members(id).map(m => ({ ...m, online: m.publicKey === this.identity.publicKey || online.has(m.publicKey) }))
+    const now = new Date().toISOString()
+    return this.circles.members(id).map(m => {
+      const self = m.publicKey === this.identity.publicKey
+      return { ...m, online: self || online.has(m.publicKey), lastSeen: self ? now : this.network?.lastSeen(m.publicKey) ?? null }
+    })
   }
 
   async createInvite (id: string, raw: unknown): Promise<{ code: string, expires: string, circle: string }> {

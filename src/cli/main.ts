@@ -359,8 +359,8 @@ export function buildProgram (): Command {
     .argument('<circle>', 'circle id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
-      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${m.role.padEnd(6)}  ${m.fingerprint}  ${m.org}`).join('\n'))
+      const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean, lastSeen: string | null }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
+      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${m.role.padEnd(6)}  ${m.fingerprint}  ${m.org}${m.online ? '' : `  (last seen ${m.lastSeen ?? 'never, since this node started'})`}`).join('\n'))
     })
 
   circle.command('remove')

@@ -30,7 +30,9 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     port,
     /** how often to dial circle members this node is not connected to (ms) */
-    dialIntervalMs: z.number().int().min(100).max(3_600_000)
+    dialIntervalMs: z.number().int().min(100).max(3_600_000),
+    /** circles this org was added to by key: where to fetch each from until it is known */
+    connect: z.array(z.strictObject({ circle: z.string().min(1).max(128), addr: z.string().startsWith('/').max(512) })).max(64)
   }),
   store: z.strictObject({
     /** fsync every write batch (group commit): acknowledged publishes survive power loss */

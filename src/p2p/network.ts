@@ -50,6 +50,8 @@ export interface NetworkOptions {
   port: number
   /** how often to dial members we are not connected to (ms) */
   dialIntervalMs: number
+  /** circles to fetch from a member's address until known (config p2p.connect) */
+  connect?: ReadonlyArray<{ circle: string, addr: string }>
 }
 
 export interface NetworkComponents {
@@ -102,6 +104,8 @@ export class Network {
   readonly #backoff = new Map<string, { next: number, delay: number }>()
   readonly #pending = new Map<string, Map<number, unknown>>()
   readonly #latency = new Map<string, number>()
+  /** public key → when this node last had a connection to it (since this process started) */
+  readonly #lastSeen = new Map<string, string>()
   #dialTimer: NodeJS.Timeout | undefined
   #stopped = false
   #offChange: (() => void) | undefined
@@ -161,8 +165,14 @@ export class Network {
     await this.#p2p.handle(ENTRIES_PROTOCOL, (stream, conn) => { void this.#serveEntries(stream, conn) }, { maxInboundStreams: 16 })
     await this.#p2p.handle(RED_PROTOCOL, (stream, conn) => { void this.#serveRed(stream, conn) }, { maxInboundStreams: 16 })
     await this.#p2p.handle(HEADS_PROTOCOL, (stream, conn) => { void this.#serveHeads(stream, conn) }, { maxInboundStreams: 16 })
+    this.#p2p.addEventListener('peer:disconnect', (evt) => {
+      const key = publicKeyOfPeer(evt.detail)
+      if (key !== null) this.#lastSeen.set(key, new Date().toISOString())
+    })
     this.#p2p.addEventListener('peer:connect', (evt) => {
       const id = evt.detail.toString()
+      const key = publicKeyOfPeer(evt.detail)
+      if (key !== null) this.#lastSeen.set(key, new Date().toISOString())
       this.#backoff.delete(id)
       if (!this.#allowed.has(id)) {
         setTimeout(() => { if (!this.#stopped && !this.#allowed.has(id)) void this.#p2p.hangUp(evt.detail).catch(() => {}) }, NON_MEMBER_GRACE_MS).unref()
@@ -172,7 +182,13 @@ export class Network {
     this.#offChange = this.#c.circles.onChange((s) => { this.#onCircleChange(s) })
     this.#log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, 'p2p started')
     for (const s of this.#c.circles.mine()) await this.#announce(s.id)
-    this.#dialTimer = setInterval(() => { void this.#dialMembers(); void this.deliverRed(); void this.#pullControl().then(async () => { await this.#pullHeads() }) }, this.#o.dialIntervalMs)
+    let ticks = 0
+    this.#dialTimer = setInterval(() => {
+      if (ticks++ % 10 === 0) void this.#connectConfigured()
+      void this.#dialMembers()
+      void this.deliverRed()
+      void this.#pullControl().then(async () => { await this.#pullHeads() })
+    }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
     void this.#dialMembers()
   }
@@ -468,6 +484,12 @@ export class Network {
     }
   }
 
+  /** when this node last saw the org with this key connected: now if it is, else the last disconnect */
+  lastSeen (key: string): string | null {
+    if (this.connectedKeys().includes(key)) return new Date().toISOString()
+    return this.#lastSeen.get(key) ?? null
+  }
+
   /** public keys of the peers connected now */
   connectedKeys (): string[] {
     const out = new Set<string>()
@@ -510,6 +532,19 @@ export class Network {
       this.#log.debug({ err: (err as Error).message }, 'membership log pull failed')
     } finally {
       this.#pulling = false
+    }
+  }
+
+  /** fetch the circles listed in config p2p.connect that this node does not know yet */
+  async #connectConfigured (): Promise<void> {
+    for (const { circle, addr } of this.#o.connect ?? []) {
+      if (this.#stopped || this.#c.circles.mine().some(s => s.id === circle)) continue
+      try {
+        const r = await this.connect(circle, addr)
+        this.#log.info({ circle, peer: r.peer.fingerprint }, 'joined a configured circle')
+      } catch (err) {
+        this.#log.warn({ circle, addr, err: (err as Error).message }, 'configured circle not reachable yet; retrying')
+      }
     }
   }
 

@@ -211,3 +211,28 @@ describe('gossip loss is repaired', () => {
     expect(c.node.lookup('10.9.11.183').found).toBe(true)
   })
 })
+
+describe('joining a circle from the config file', () => {
+  it('an org added by key fetches the circle at start from p2p.connect, and members show when they were last seen', async () => {
+    const [a, d] = await Promise.all([start('Cfg A'), start('Cfg D')])
+    const circle = (await a.api('/v1/circles', { json: { name: 'by config' } })).body.id
+    expect((await a.api(`/v1/circles/${circle}/members`, { json: { publicKey: d.node.identity.publicKey, org: 'Cfg D' } })).status).toBe(201)
+    const { loadConfig } = await import('../../src/config/index.js')
+    const { PhalanxNode } = await import('../../src/node.js')
+    const base = d.node.config
+    await d.node.stop()
+    const config = loadConfig({ env: {}, flags: { ...base, api: { ...base.api }, p2p: { ...base.p2p, connect: [{ circle, addr: a.node.network!.multiaddrs()[0] }] } } as any })
+    const d2 = new PhalanxNode(config)
+    await d2.start()
+    try {
+      await until('D to know the circle', () => d2.listCircles().some(c => c.id === circle), 15_000)
+      await until('A to see D online', () => a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)?.online === true, 15_000)
+      const seen = a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)!
+      expect(Date.parse(seen.lastSeen!)).toBeGreaterThan(Date.now() - 60_000)
+    } finally {
+      await d2.stop()
+    }
+    await until('A to see D offline, last seen just now', () => a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)?.online === false, 15_000)
+    expect(a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)!.lastSeen).not.toBeNull()
+  })
+})

@@ -49,7 +49,7 @@ describe('loadConfig: defaults and precedence', () => {
     expect(c.api.maxQueuedItems).toBe(50_000)
     expect(c.dataDir).toBe('./data')
     expect(c.logLevel).toBe('info')
-    expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000 })
+    expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000, connect: [] })
     expect(c.store.sync).toBe(true)
     expect(c.publish).toEqual({ defaultTlp: 'AMBER', defaultConfidence: 50 })
     // an empty org means the host name
@@ -180,7 +180,8 @@ describe('loadConfig: bad values name the key', () => {
     ['api.auth a string', { api: { auth: 'true' } }, 'api.auth'],
     ['api not an object', { api: 5 }, 'api'],
     ['dataDir empty', { dataDir: '' }, 'dataDir'],
-    ['p2p.port out of range', { p2p: { port: 65536 } }, 'p2p.port']
+    ['p2p.port out of range', { p2p: { port: 65536 } }, 'p2p.port'],
+    ['p2p.connect entry without addr', { p2p: { connect: [{ circle: 'c-1' }] } }, 'p2p.connect.0.addr']
   ])('in the file: %s', (_name, content, key) => {
     expectConfigError({ file: configFile(content), env: {} }, key)
   })
