@@ -14,6 +14,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
@@ -78,8 +79,11 @@ export interface JoinOutcome {
   inviter: { publicKey: string, org: string, fingerprint: string }
 }
 
+/** runtime methods the exported GossipSub type leaves out (see ../shared/STACK.md) */
 type GossipSubRuntime = GossipSub & {
   publish: (topic: string, data: Uint8Array, opts?: { ignoreDuplicatePublishError?: boolean }) => Promise<unknown>
+  score: { params: { topics: Record<string, ReturnType<typeof createTopicScoreParams>> } }
+  getScore: (peerId: string) => number
 }
 
 export function topicOf (circle: string): string { return `/phalanx/circle/${circle}/1` }
@@ -226,6 +230,18 @@ export class Network {
     if (this.#subscribed.has(circle)) return
     const topic = topicOf(circle)
     this.#subscribed.add(circle)
+    // a rejected message costs its sender score (graylisted after a few); circles are quiet,
+    // so a mesh peer is never penalized for delivering little
+    ;(this.#p2p.services.pubsub as GossipSubRuntime).score.params.topics[topic] = createTopicScoreParams({
+      topicWeight: 1,
+      invalidMessageDeliveriesWeight: -10,
+      invalidMessageDeliveriesDecay: 0.9,
+      meshMessageDeliveriesWeight: 0,
+      meshFailurePenaltyWeight: 0,
+      timeInMeshWeight: 0.01,
+      firstMessageDeliveriesWeight: 1,
+      firstMessageDeliveriesCap: 100
+    })
     this.#p2p.services.pubsub.topicValidators.set(topic, async (from, msg) => await this.#validate(circle, msg.data, from))
     this.#p2p.services.pubsub.subscribe(topic)
   }
@@ -423,6 +439,11 @@ export class Network {
   /** publish raw bytes on a circle's topic, bypassing every check (tests of what receivers refuse) */
   async publishRawForTest (circle: string, data: Uint8Array): Promise<void> {
     await (this.#p2p.services.pubsub as GossipSubRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
+  }
+
+  /** gossipsub's score of the org with this key (negative after invalid messages) */
+  peerScore (key: string): number {
+    return (this.#p2p.services.pubsub as GossipSubRuntime).getScore(peerIdOfKey(key))
   }
 
   /** peers subscribed to a circle's topic, as gossipsub sees them */

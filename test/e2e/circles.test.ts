@@ -70,6 +70,13 @@ describe('circles: invite, join, add, gossip', () => {
     expect(again.status, again.text).toBe(400)
     expect(again.body.error.code).toBe('PX_ERR_INVITE')
     expect(again.body.error.message).toMatch(/already used/)
+    // an expired code is refused by name, before anything is dialled
+    const short = await a.api(`/v1/circles/${circle}/invites`, { json: { expires: '1s' } })
+    await new Promise(resolve => setTimeout(resolve, 1100))
+    const expired = await outsider.api('/v1/circles/join', { json: { code: short.body.code } })
+    expect(expired.status).toBe(400)
+    expect(expired.body.error.code).toBe('PX_ERR_INVITE')
+    expect(expired.body.error.message).toMatch(/expired/)
     // an altered code is refused before anything is dialled
     const tampered = await outsider.api('/v1/circles/join', { json: { code: inv.body.code.slice(0, -6) + 'AAAAAA' } })
     expect(tampered.status).toBe(400)
@@ -142,6 +149,17 @@ describe('circles: invite, join, add, gossip', () => {
     expect(pub.status).toBe(201)
     await until('C to store it', async () => await lookupFound(c, 'after-removal.example'))
     expect((await b.api('/v1/lookup?value=after-removal.example')).body.found).toBe(false)
+
+    // re-admission: B gets the current key and what is published from then on
+    const again = await a.api(`/v1/circles/${circle}/members`, { json: { publicKey: b.node.identity.publicKey, org: 'Bank B' } })
+    expect(again.status, again.text).toBe(201)
+    const back = await b.api(`/v1/circles/${circle}/connect`, { json: { addr: a.node.network!.multiaddrs()[0] } })
+    expect(back.status, back.text).toBe(200)
+    expect(back.body.circle.epoch).toBe(2)
+    await until('B meshed again', () => b.node.network!.topicPeers(circle) >= 1)
+    const later = await a.api('/v1/indicators', { json: { type: 'domain', value: 'after-readmission.example', tlp: 'AMBER', circle } })
+    expect(later.status).toBe(201)
+    await until('B to store it', async () => await lookupFound(b, 'after-readmission.example'))
   })
 })
 

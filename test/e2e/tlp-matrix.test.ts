@@ -174,6 +174,8 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     await new Promise(resolve => setTimeout(resolve, 1000))
     const after = o.map(n => n.node.store.counts().entries)
     expect(after).toEqual(before)
+    // the receivers hold it against the sender: gossipsub scores it below zero
+    expect(o[0].node.network!.peerScore(keys[1])).toBeLessThan(0)
     for (const n of o) {
       for (const v of ['forged.example', 'other.example', 'wrong-circle.example', 'in-the-clear.example']) expect(n.node.lookup(v).found, `${v} at ${n.node.identity.org}`).toBe(false)
     }
