@@ -184,11 +184,12 @@ class Tx {
   }
 
   /** index `id` at `cursor` under `prefix` (cursors only grow within a store) */
-  post (bucket: PostingBucket, prefix: string, cursor: string, id: string): void {
+  /** index a version (its `pair(cursor, id)`) under `prefix` (cursors only grow within a store) */
+  post (bucket: PostingBucket, prefix: string, p: string): void {
     const k = BUCKET[bucket] + prefix
     let list = this.postings.get(k)
     if (list === undefined) this.postings.set(k, list = { bucket, prefix, pairs: [] })
-    list.pairs.push(pair(cursor, id))
+    list.pairs.push(p)
     this.#pairs++
   }
 
@@ -635,10 +636,12 @@ export class Ingest {
    * cursor is no longer the indicator's, so every reader skips them (postings.ts).
    */
   #reindex (tx: Tx, next: StoredIndicator): void {
-    for (const t of postingTags(next.tags)) tx.post('byTag', postingPrefix(t), next.cursor, next.id)
-    tx.post('byOrigin', postingPrefix(originKey(next.origin)), next.cursor, next.id)
-    tx.post('byType', postingPrefix(next.type), next.cursor, next.id)
-    tx.post('changes', '', next.cursor, next.id)
+    // one pair string shared by every list this version goes to
+    const p = pair(next.cursor, next.id)
+    for (const t of postingTags(next.tags)) tx.post('byTag', postingPrefix(t), p)
+    tx.post('byOrigin', postingPrefix(originKey(next.origin)), p)
+    tx.post('byType', postingPrefix(next.type), p)
+    tx.post('changes', '', p)
     tx.put('indicators', next.id, next)
   }
 
