@@ -16,7 +16,7 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { lpStream } from '@libp2p/utils'
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -524,6 +524,26 @@ export class Network {
   #pulling = false
   #pullTurn = 0
 
+  /** round robin: one of our circles, and one of its members connected now */
+  #pickMember (turn: number): { circle: CircleState, peer: PeerId } | undefined {
+    const mine = this.#c.circles.mine()
+    if (mine.length === 0) return undefined
+    const s = mine[turn % mine.length]
+    const connected = new Set(this.connectedKeys())
+    const peers = [...s.members.values()].filter(m => m.removed === undefined && connected.has(m.key))
+    if (peers.length === 0) return undefined
+    return { circle: s, peer: peerIdFromString(peerIdOfKey(peers[Math.floor(turn / mine.length) % peers.length].key)) }
+  }
+
+  /** a circle's state for a request from `key`: this node and `key` must both be current members */
+  #circleForMember (circle: unknown, key: string): CircleState {
+    const s = typeof circle === 'string' ? this.#c.circles.get(circleOfLog(circle)) : undefined
+    if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
+    const m = s.members.get(key)
+    if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+    return s
+  }
+
   /**
    * Membership logs converge without waiting for sync: each tick, take one circle's
    * membership log from one connected member (they are small) and ingest what is new.
@@ -533,15 +553,10 @@ export class Network {
     if (this.#pulling || this.#stopped) return
     this.#pulling = true
     try {
-      const mine = this.#c.circles.mine()
-      if (mine.length === 0) return
-      const s = mine[this.#pullTurn++ % mine.length]
-      const connected = new Set(this.connectedKeys())
-      const peers = [...s.members.values()].filter(m => m.removed === undefined && connected.has(m.key))
-      if (peers.length === 0) return
-      const peer = peers[this.#pullTurn % peers.length]
-      const { peerIdFromString } = await import('@libp2p/peer-id')
-      const reply = await this.#requestPeer(peerIdFromString(peerIdOfKey(peer.key)), CONTROL_PROTOCOL, { circle: s.id })
+      const pick = this.#pickMember(this.#pullTurn++)
+      if (pick === undefined) return
+      const { circle: s, peer } = pick
+      const reply = await this.#requestPeer(peer, CONTROL_PROTOCOL, { circle: s.id })
       if (!Array.isArray(reply.entries)) return
       for (const e of reply.entries) {
         const c = (e as { circle?: unknown })?.circle
@@ -581,14 +596,9 @@ export class Network {
     if (this.#pullingHeads || this.#stopped) return
     this.#pullingHeads = true
     try {
-      const mine = this.#c.circles.mine()
-      if (mine.length === 0) return
-      const s = mine[this.#headsTurn++ % mine.length]
-      const connected = new Set(this.connectedKeys())
-      const peers = [...s.members.values()].filter(m => m.removed === undefined && connected.has(m.key))
-      if (peers.length === 0) return
-      const { peerIdFromString } = await import('@libp2p/peer-id')
-      const peer = peerIdFromString(peerIdOfKey(peers[this.#headsTurn % peers.length].key))
+      const pick = this.#pickMember(this.#headsTurn++)
+      if (pick === undefined) return
+      const { circle: s, peer } = pick
       const reply = await this.#requestPeer(peer, HEADS_PROTOCOL, { circle: s.id })
       const theirs = reply.heads
       if (theirs === null || typeof theirs !== 'object') return
@@ -609,10 +619,7 @@ export class Network {
 
   async #serveHeads (stream: Stream, conn: Connection): Promise<void> {
     await this.#serve(stream, conn, 'heads', async (req, key) => {
-      const s = typeof req?.circle === 'string' ? this.#c.circles.get(req.circle) : undefined
-      if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
-      const m = s.members.get(key)
-      if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+      const s = this.#circleForMember(req?.circle, key)
       return { heads: await this.#c.store.headsOf(s.id) }
     })
   }
@@ -694,7 +701,6 @@ export class Network {
   async #requestMember (key: string, protocol: string, body: unknown): Promise<any> {
     const id = peerIdOfKey(key)
     if (this.#p2p.getConnections().some(c => c.remotePeer.toString() === id)) {
-      const { peerIdFromString } = await import('@libp2p/peer-id')
       return await this.#requestPeer(peerIdFromString(id), protocol, body)
     }
     const addrs = new Set<string>()
@@ -744,7 +750,6 @@ export class Network {
     try { ma = multiaddr(addr) } catch { throw new PhalanxError('PX_ERR_VALIDATION', 'not a multiaddr (e.g. /ip4/192.0.2.1/tcp/7400/p2p/12D3Koo…)', { field: 'addr' }) }
     const peer = ma.getComponents().find(c => c.name === 'p2p')?.value
     if (peer === undefined) throw new PhalanxError('PX_ERR_VALIDATION', 'the address must end with /p2p/<peer id> so the peer\'s key is known', { field: 'addr' })
-    const { peerIdFromString } = await import('@libp2p/peer-id')
     const key = publicKeyOfPeer(peerIdFromString(peer))
     if (key === null) throw new PhalanxError('PX_ERR_VALIDATION', 'the peer id is not an Ed25519 key', { field: 'addr' })
     const base = addr.replace(/\/p2p\/[^/]+$/, '')
@@ -850,11 +855,8 @@ export class Network {
 
   async #serveEntries (stream: Stream, conn: Connection): Promise<void> {
     await this.#serve(stream, conn, 'entries', async (req, key) => {
-      const circle = typeof req?.circle === 'string' ? req.circle : ''
-      const s = this.#c.circles.get(circleOfLog(circle))
-      if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
-      const m = s.members.get(key)
-      if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+      this.#circleForMember(req?.circle, key)
+      const circle = req.circle as string
       if (typeof req.origin !== 'string' || !Number.isSafeInteger(req.from) || !Number.isSafeInteger(req.to) || req.from < 1 || req.to < req.from) {
         throw new PhalanxError('PX_ERR_VALIDATION', 'an entries request names circle, origin, from and to (seqs)')
       }
@@ -873,10 +875,7 @@ export class Network {
 
   async #serveControl (stream: Stream, conn: Connection): Promise<void> {
     await this.#serve(stream, conn, 'control', async (req, key) => {
-      const s = typeof req?.circle === 'string' ? this.#c.circles.get(req.circle) : undefined
-      if (s === undefined || !this.#c.circles.mine().includes(s)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', 'no such circle here')
-      const m = s.members.get(key)
-      if (m === undefined || m.removed !== undefined) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'you are not a member of this circle')
+      const s = this.#circleForMember(req?.circle, key)
       return { entries: await this.#c.circles.controlEntries(s.id) }
     })
   }
