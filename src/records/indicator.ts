@@ -16,10 +16,14 @@ import { isCircleId } from './entry.js'
 /** 128 bits of SHA-256: ids are compared, never trusted for integrity */
 export const ID_HEX_CHARS = 32
 
+const ORIGIN_RE = /^[0-9a-f]{64}$/
+
 /** deterministic id: the same origin publishing the same (type, value) updates one indicator */
 export function indicatorId (origin: string, type: IndicatorType, value: string): string {
-  // the canonical JSON of an array of strings, written out (this runs once per record)
-  return sha256Hex(`${PURPOSE.INDICATOR_ID}\n[${JSON.stringify(origin)},${JSON.stringify(type)},${JSON.stringify(value)}]`).slice(0, ID_HEX_CHARS)
+  // the canonical JSON of an array of strings, written out (this runs once per record); an
+  // origin (hex) and a type (a known name) need no escaping, so only the value is encoded
+  const o = ORIGIN_RE.test(origin) ? `"${origin}"` : JSON.stringify(origin)
+  return sha256Hex(`${PURPOSE.INDICATOR_ID}\n[${o},"${type}",${JSON.stringify(value)}]`).slice(0, ID_HEX_CHARS)
 }
 
 export interface IndicatorDefaults {

@@ -88,8 +88,14 @@ export function postingPrefix (value: string): string {
  * store, as 14 hex digits (sorts as text). A time bound maps straight to a cursor bound.
  */
 export function cursorFromMicros (micros: number): string {
-  return micros.toString(16).padStart(14, '0')
+  // runs once per stored version: consecutive cursors share all but the last 3 hex digits
+  const high = Math.floor(micros / 4096)
+  if (high !== lastHigh) { lastHigh = high; lastHighHex = high.toString(16).padStart(11, '0') }
+  return lastHighHex + LOW_HEX[micros - high * 4096]
 }
+let lastHigh = -1
+let lastHighHex = ''
+const LOW_HEX = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'))
 
 export function cursorFromTime (iso: string | number): string {
   const ms = typeof iso === 'number' ? iso : Date.parse(iso)

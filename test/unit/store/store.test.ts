@@ -761,3 +761,15 @@ describe('posting blocks (type, origin, tag and change-feed indexes)', () => {
     expect(messages).toContain('posting block "00000000000000" is malformed')
   })
 })
+
+describe('cursors', () => {
+  it('cursorFromMicros is 14 hex digits of the microseconds, also across its cached prefix (property)', async () => {
+    const { cursorFromMicros } = await import('../../../src/store/keys.js')
+    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 0, max: 9000 }), (m, step) => {
+      for (const x of [m, Math.min(m + step, Number.MAX_SAFE_INTEGER)]) {
+        if (cursorFromMicros(x) !== x.toString(16).padStart(14, '0')) return false
+      }
+      return true
+    }), { numRuns: 2000 })
+  })
+})
