@@ -112,10 +112,17 @@ export function openEntry (e: Entry): { hash: string, size: number } | null {
  * An entry's hash and size from its canonical bytes, and a verify() that reuses them: a
  * caller can tell a stored duplicate by its hash before paying for the signature check.
  */
-export function describeEntry (e: Entry): { hash: string, size: number, verify: () => boolean } {
-  const bytes = signingBytes(e)
+export function describeEntry (e: Entry, text?: string): { hash: string, size: number, json: string, verify: () => boolean } {
+  const t = text ?? canonicalJson(unsignedOf(e))
+  const bytes = Buffer.from(`${PURPOSE.ENTRY_SIG}\n${t}`, 'utf8')
   const sig = Buffer.from(e.sig, 'hex')
-  return { hash: hashOf(sig, bytes), size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES, verify: () => verifySignature(e.origin, bytes, sig) }
+  return {
+    hash: hashOf(sig, bytes),
+    size: bytes.length - SIG_TAG_BYTES + SIG_FIELD_BYTES,
+    // the whole entry as stored: canonical fields, then sig (as sealEntry writes it)
+    json: `${t.slice(0, -1)},"sig":"${e.sig}"}`,
+    verify: () => verifySignature(e.origin, bytes, sig)
+  }
 }
 
 export function verifyEntrySignature (e: Entry): boolean {
@@ -137,6 +144,14 @@ export function entrySize (e: Entry): number {
  * signature (see verifyEntrySignature) nor the log position (the store's ingest does).
  */
 export function validateEntry (raw: unknown): Entry {
+  return checkEntry(raw).entry
+}
+
+/**
+ * A received entry, validated, with the canonical JSON of its unsigned part (computed once
+ * for the size check; the hash, the signature check and storage reuse it).
+ */
+export function checkEntry (raw: unknown): { entry: Entry, text: string } {
   if (!isObject(raw)) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'an entry must be a JSON object')
   try {
     for (const k of Object.keys(raw)) if (!ENTRY_KEYS.has(k)) throw new ValidationError(k, `unknown entry field "${k}"`)
@@ -158,9 +173,10 @@ export function validateEntry (raw: unknown): Entry {
       v: ENTRY_VERSION, circle: raw.circle, origin: raw.origin, seq: raw.seq, prev: raw.prev as string | null,
       tlp: raw.tlp, created: raw.created, items, sig: raw.sig
     }
-    const size = entrySize(entry)
+    const text = canonicalJson(unsignedOf(entry))
+    const size = Buffer.byteLength(text) + SIG_FIELD_BYTES
     if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry is ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
-    return entry
+    return { entry, text }
   } catch (err) {
     const e = withFieldPrefix(err, 'entry')
     if (e instanceof PhalanxError && e.code === 'PX_ERR_VALIDATION') {

@@ -17,7 +17,7 @@ import type { OrgKey } from '../identity/keys.js'
 import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../signer/index.js'
 import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
-  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, describeEntry, packItems, validateEntry, assertCanonicalItems, isControlItem, isRedLog, LOCAL_CIRCLE
+  ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, checkEntry, describeEntry, packItems, assertCanonicalItems, isControlItem, isRedLog, LOCAL_CIRCLE
 } from '../records/index.js'
 import { isLooser, type Tlp } from '../tlp/index.js'
 import {
@@ -121,7 +121,7 @@ interface Group {
 
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
-  | { kind: 'entry', entry: Entry, hash: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
 
 /** a value already serialized as JSON text (written as is) */
 class RawJson {
@@ -329,8 +329,8 @@ export class Ingest {
    * group unless another job in the group needs one.
    */
   async ingest (raw: unknown, source = 'remote', opts: { durable?: boolean } = {}): Promise<IngestResult> {
-    const entry = validateEntry(raw)
-    const d = describeEntry(entry)
+    const { entry, text } = checkEntry(raw)
+    const d = describeEntry(entry, text)
     const { hash } = d
     // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation),
     // and its signature was checked when it was stored
@@ -342,7 +342,7 @@ export class Ingest {
     }
     this.#c.policy.check(entry, source)
     return await new Promise<IngestResult>((resolve, reject) => {
-      this.#enqueue({ kind: 'entry', entry, hash, source, durable: opts.durable ?? true, resolve, reject, items: entry.items.length })
+      this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, resolve, reject, items: entry.items.length })
     })
   }
 
@@ -569,7 +569,7 @@ export class Ingest {
     if (entry.prev !== (head?.hash ?? null)) {
       throw new PhalanxError('PX_ERR_FORK', `entry ${entry.circle} seq ${entry.seq} does not follow the stored seq ${headSeq} (prev hash differs)`, { meta: { circle: entry.circle, origin: entry.origin, seq: entry.seq, hash } })
     }
-    this.#applyEntry(tx, entry, hash, job.source)
+    this.#applyEntry(tx, entry, hash, job.source, undefined, job.json)
     return { ...receipt, status: 'stored' }
   }
 
