@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   PX_ERR_IDENTITY: { status: 500, exit: 9, description: 'The identity key is missing or corrupt; run `phalanx init`.' },
   PX_ERR_NODE_NOT_RUNNING: { status: 503, exit: 10, description: 'The CLI found no running node for the data dir (no api.url, or it does not answer).' },
   PX_ERR_STORE: { status: 500, exit: 11, description: 'The LevelDB store failed or has an unknown format version.' },
+  PX_ERR_VERIFY: { status: 500, exit: 12, description: '`phalanx verify` found problems in the store (listed in its report).' },
   PX_ERR_CLOSED: { status: 503, exit: 11, description: 'The node is shutting down.' },
   PX_ERR_INTERNAL: { status: 500, exit: 1, description: 'An unexpected failure; the log has details.' }
 } as const satisfies Record<string, ErrorCodeInfo>

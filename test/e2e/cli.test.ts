@@ -596,3 +596,57 @@ describe('phalanx start logging', () => {
     expect(existsSync(join(dir, 'api.url'))).toBe(false)
   })
 })
+
+describe('phalanx verify', () => {
+  it('passes on a sound store, and finds a corrupted entry, a dangling index pair and a broken chain written into LevelDB', async () => {
+    const data = join(tmp, 'verify')
+    await ok(['init', '--data', data, '--org', 'Verify Org'])
+    const n = await startNode(['--data', data, '--api-port', '0', '--log-level', 'warn'])
+    for (const v of ['a.verify.example', 'b.verify.example', 'c.verify.example']) await ok(['publish', '--data', data, '--value', v, '--tag', 'v'])
+    n.child.kill('SIGTERM')
+    await n.exited
+    const good = await ok(['verify', '--data', data])
+    expect(good).toMatchObject({ ok: true, entries: 3, indicators: 3, problems: [], signatures: true })
+
+    const { LevelStore } = await import('../../src/store/index.js')
+    const { postingPrefix } = await import('../../src/store/keys.js')
+    const store = new LevelStore({ path: join(data, 'store') })
+    await store.open()
+    const keys = await store.b.entries.keys().all()
+    expect(keys).toHaveLength(3)
+    // 1. an entry whose record was altered after signing
+    const e2 = await store.b.entries.get(keys[1]) as any
+    await store.b.entries.put(keys[1], { ...e2, items: [{ ...e2.items[0], value: 'x.verify.example' }] })
+    // 2. an index pair pointing at no indicator
+    await store.b.byType.put(postingPrefix('domain') + 'fffffffffffff0', 'fffffffffffff0' + 'ab'.repeat(16))
+    // 3. a hole in the log: seq 1 gone
+    await store.b.entries.del(keys[0])
+    await store.close()
+
+    const r = await run(['verify', '--data', data, '--json'])
+    expect(r.code).toBe(12)
+    const report = oneJsonLine(r, 'verify')
+    expect(report.ok).toBe(false)
+    const kinds = new Set(report.problems.map((p: { kind: string }) => p.kind))
+    expect(kinds).toEqual(new Set(['entry', 'index', 'chain', 'indicator', 'counts']))
+    expect(report.problems.some((p: { message: string }) => /signature does not verify/.test(p.message))).toBe(true)
+    expect(report.problems.some((p: { message: string }) => /points at missing indicator abab/.test(p.message))).toBe(true)
+    expect(report.problems.some((p: { message: string }) => /seq 2 follows 0/.test(p.message))).toBe(true)
+    // the human form names them too
+    const human = await run(['verify', '--data', data])
+    expect(human.code).toBe(12)
+    expect(human.stdout).toMatch(/^PROBLEMS FOUND/)
+    // a store in use by a running node is refused with a clear reason
+    const fresh = join(tmp, 'verify-running')
+    await ok(['init', '--data', fresh])
+    const running = await startNode(['--data', fresh, '--api-port', '0', '--log-level', 'warn'])
+    try {
+      const busy = await run(['verify', '--data', fresh, '--json'])
+      expect(busy.code).toBe(11)
+      expect(oneJsonLine(busy, 'verify').error.message).toMatch(/is the node running/)
+    } finally {
+      running.child.kill('SIGTERM')
+      await running.exited
+    }
+  })
+})
