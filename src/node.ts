@@ -3,6 +3,7 @@
  * store → ingest → api; stop in reverse. The operations the API offers (publish, revoke,
  * sightings, lookup, query, status) live here, above the store and below the API.
  */
+import { createHash } from 'node:crypto'
 import { writeFileSync, rmSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Logger } from 'pino'
@@ -17,7 +18,7 @@ import {
 } from './records/index.js'
 import { isLooser, parseTlp, type Tlp } from './tlp/index.js'
 import { BoxKey, isPublicKeyHex } from './identity/index.js'
-import { CircleManager, parseDuration, type CircleView, type MemberView } from './circles/index.js'
+import { CircleManager, membershipLogOf, parseDuration, type CircleView, type MemberView } from './circles/index.js'
 import type { Network, PeerView, JoinOutcome } from './p2p/index.js'
 import {
   LevelStore, Ingest, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
@@ -275,6 +276,29 @@ export class PhalanxNode {
   async removeMember (id: string, key: string): Promise<void> {
     if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be 64 lower-case hex characters')
     await this.circles.removeMember(id, key)
+  }
+
+  /**
+   * A digest of the circle's entry set: SHA-256 over every log's (log, origin, seq, head hash),
+   * sorted. A head hash commits to its whole chain (prev links), so two nodes holding the same
+   * entries return the same digest, and any difference changes it.
+   */
+  async circleDigest (id: string): Promise<{ circle: string, digest: string, entries: number, logs: Record<string, Record<string, number>> }> {
+    this.circles.require(id)
+    const lines: string[] = []
+    const logs: Record<string, Record<string, number>> = {}
+    let entries = 0
+    for (const log of [id, membershipLogOf(id)]) {
+      const heads = await this.store.logHeadsOf(log)
+      logs[log] = {}
+      for (const [origin, h] of Object.entries(heads)) {
+        lines.push(`${log}\x00${origin}\x00${h.seq}\x00${h.hash}`)
+        logs[log][origin] = h.seq
+        entries += h.seq
+      }
+    }
+    lines.sort()
+    return { circle: id, digest: createHash('sha256').update(`phalanx/circle-digest/v1\n${lines.join('\n')}`).digest('hex'), entries, logs }
   }
 
   /** TLP:RED entries still waiting for their recipient's acknowledgement */

@@ -110,6 +110,9 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       '/v1/circles/{id}': {
         get: { summary: 'One circle with its members', responses: { 200: json(ref('Circle'), 'the circle'), ...errorResponses(401, 404) } }
       },
+      '/v1/circles/{id}/digest': {
+        get: { summary: 'Digest of the circle\'s entry set (SHA-256 over every log head); converged nodes return the same', responses: { 200: json({ type: 'object', properties: { circle: { type: 'string' }, digest: { type: 'string' }, entries: { type: 'integer' }, logs: { type: 'object' } } }, 'digest'), ...errorResponses(401, 404) } }
+      },
       '/v1/circles/{id}/members': {
         get: { summary: 'Members: org, fingerprint, role, online', responses: { 200: json({ type: 'object', properties: { members: { type: 'array', items: ref('Member') } } }, 'members'), ...errorResponses(401, 404) } },
         post: {

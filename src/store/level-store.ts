@@ -244,8 +244,15 @@ export class LevelStore {
   /** the heads of one circle's logs: origin → highest contiguous seq (a version vector) */
   async headsOf (circle: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {}
+    for (const [origin, head] of Object.entries(await this.logHeadsOf(circle))) out[origin] = head.seq
+    return out
+  }
+
+  /** origin → log head ({seq, hash}) of every log of one circle id */
+  async logHeadsOf (circle: string): Promise<Record<string, LogHead>> {
+    const out: Record<string, LogHead> = {}
     for await (const [k, v] of this.b.heads.iterator({ gt: circle + '\x00', lt: circle + '\x00\xff' })) {
-      out[k.slice(circle.length + 1)] = (v as LogHead).seq
+      out[k.slice(circle.length + 1)] = v as LogHead
     }
     return out
   }

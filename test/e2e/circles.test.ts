@@ -227,6 +227,18 @@ describe('gossip loss is repaired', () => {
     await until('B and C to hold every entry', () => want(b) && want(c), 30_000)
     expect(c.node.lookup('loss-59.example').found).toBe(true)
     expect(c.node.lookup('10.9.11.183').found).toBe(true)
+    // converged: the same digest of the circle's entry set everywhere
+    const digests = async (): Promise<string[]> => await Promise.all([a, b, c].map(async n => (await n.api(`/v1/circles/${circle}/digest`)).body.digest as string))
+    await until('equal digests', async () => new Set(await digests()).size === 1, 15_000)
+    const d = (await a.api(`/v1/circles/${circle}/digest`)).body
+    expect(d.digest).toMatch(/^[0-9a-f]{64}$/)
+    expect(d.logs[circle]).toEqual({ [a.node.identity.publicKey]: 60, [b.node.identity.publicKey]: bulk.body.entries.at(-1).seq })
+    // one more entry at A changes A's digest until the others have it too
+    c.node.network!.setGossipDropRateForTest(0)
+    expect((await a.api('/v1/indicators', { json: { type: 'domain', value: 'one-more.example', tlp: 'GREEN', circle } })).status).toBe(201)
+    expect((await a.api(`/v1/circles/${circle}/digest`)).body.digest).not.toBe(d.digest)
+    await until('equal digests again', async () => new Set(await digests()).size === 1, 15_000)
+    expect((await b.api('/v1/circles/no-such/digest')).status).toBe(404)
   })
 })
 

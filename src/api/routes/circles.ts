@@ -24,6 +24,8 @@ export function registerCircleRoutes (app: FastifyInstance, node: PhalanxNode): 
 
   app.get('/v1/circles/:id/members', async (req) => ({ members: node.circleMembers((req.params as IdParams).id) }))
 
+  app.get('/v1/circles/:id/digest', async (req) => await node.circleDigest((req.params as IdParams).id))
+
   app.post('/v1/circles/:id/invites', async (req, reply) => {
     const r = await node.createInvite((req.params as IdParams).id, req.body)
     void reply.status(201)
