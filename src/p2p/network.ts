@@ -775,7 +775,21 @@ export class Network {
     }
   }
 
+  /**
+   * A request to an org at `addrs`. Tried twice: a connection that is closing (a membership
+   * change hangs peers up) may be handed to the first attempt and end the stream early.
+   */
   async #request (key: string, addrs: string[], protocol: string, body: unknown): Promise<any> {
+    try {
+      return await this.#requestOnce(key, addrs, protocol, body)
+    } catch (err) {
+      if (!(err instanceof PhalanxError) || err.code !== 'PX_ERR_PEER' || this.#stopped) throw err
+      await new Promise(resolve => setTimeout(resolve, 200))
+      return await this.#requestOnce(key, addrs, protocol, body)
+    }
+  }
+
+  async #requestOnce (key: string, addrs: string[], protocol: string, body: unknown): Promise<any> {
     const id = peerIdOfKey(key)
     this.#dialingOutsider.add(id)
     const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
