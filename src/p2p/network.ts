@@ -762,16 +762,23 @@ export class Network {
   async #takeControlLog (circle: string, entries: unknown): Promise<void> {
     if (!Array.isArray(entries) || entries.length === 0) throw new PhalanxError('PX_ERR_PEER', 'the peer sent no circle log')
     this.#c.circles.expect(circle)
+    // entries this node already folded (a membership pull may be taking the same log right
+    // now) can be refused by the policy of the newer state: go on, and judge by the outcome
+    let refused: Error | undefined
     for (const e of entries) {
       const c = (e as { circle?: unknown })?.circle
       if (typeof c !== 'string' || circleOfLog(c) !== circle) throw new PhalanxError('PX_ERR_PEER', 'the peer sent an entry of another circle')
-      const r = await this.#c.ingest.ingest(e, 'join').catch((err: unknown) => {
-        throw new PhalanxError('PX_ERR_PEER', `the peer's circle log does not verify: ${(err as Error).message}`, { cause: err })
-      })
-      void r
+      try {
+        await this.#c.ingest.ingest(e, 'join')
+      } catch (err) {
+        if (err instanceof PhalanxError && (err.code === 'PX_ERR_BAD_SIGNATURE' || err.code === 'PX_ERR_BAD_ENTRY')) {
+          throw new PhalanxError('PX_ERR_PEER', `the peer's circle log does not verify: ${err.message}`, { cause: err })
+        }
+        refused ??= err as Error
+      }
     }
     if (this.#c.circles.get(circle) === undefined || !this.#c.circles.mine().some(s => s.id === circle)) {
-      throw new PhalanxError('PX_ERR_PEER', 'the circle log does not make this node a member')
+      throw new PhalanxError('PX_ERR_PEER', `the circle log does not make this node a member${refused !== undefined ? ` (${refused.message})` : ''}`)
     }
   }
 
