@@ -67,6 +67,12 @@ export function ownEntriesOnlyPolicy (ownKey: string): EntryPolicy {
   }
 }
 
+/** a request body: a JSON object with only the named fields (asserts the type for the caller) */
+function bodyWith (raw: unknown, keys: ReadonlySet<string>): asserts raw is Record<string, unknown> {
+  if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
+  checkKeys(raw, keys, '')
+}
+
 function readPackageVersion (): string {
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -215,8 +221,7 @@ export class PhalanxNode {
   }
 
   async createCircle (raw: unknown): Promise<CircleView> {
-    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
-    checkKeys(raw, new Set(['name']), '')
+    bodyWith(raw, new Set(['name']))
     const name = optionalText(raw.name, 'name', 200)
     if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
     return await this.circles.create(name, this.identity.org)
@@ -250,23 +255,20 @@ export class PhalanxNode {
   }
 
   async joinCircle (raw: unknown): Promise<JoinOutcome> {
-    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
-    checkKeys(raw, new Set(['code']), '')
+    bodyWith(raw, new Set(['code']))
     if (typeof raw.code !== 'string') throw new ValidationError('code', 'code must be the invite code string')
     return await this.#requireNetwork().join(raw.code, this.identity.org)
   }
 
   async connectCircle (id: string, raw: unknown): Promise<{ circle: CircleView, peer: { publicKey: string, org: string, fingerprint: string } }> {
-    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
-    checkKeys(raw, new Set(['addr']), '')
+    bodyWith(raw, new Set(['addr']))
     if (typeof raw.addr !== 'string') throw new ValidationError('addr', 'addr must be a multiaddr string')
     const r = await this.#requireNetwork().connect(id, raw.addr)
     return { circle: this.circles.view(this.circles.require(id)), peer: r.peer }
   }
 
   async addMember (id: string, raw: unknown): Promise<MemberView> {
-    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
-    checkKeys(raw, new Set(['publicKey', 'org', 'role']), '')
+    bodyWith(raw, new Set(['publicKey', 'org', 'role']))
     if (!isPublicKeyHex(raw.publicKey)) throw new ValidationError('publicKey', 'publicKey must be 64 lower-case hex characters (phalanx id --json shows it)')
     if (raw.role !== undefined && raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
     const org = optionalText(raw.org, 'org', 200) ?? ''
@@ -414,8 +416,7 @@ export class PhalanxNode {
    * by this explicit call, AMBER, AMBER+STRICT and RED never leave their circle.
    */
   async reshare (id: string, raw: unknown): Promise<PublishOutcome & { from: string, to: string }> {
-    if (!isObject(raw)) throw new ValidationError('', 'the body must be a JSON object')
-    checkKeys(raw, new Set(['circle']), '')
+    bodyWith(raw, new Set(['circle']))
     const ind = this.getIndicator(id)
     if (typeof raw.circle !== 'string') throw new ValidationError('circle', 'circle (the target) is required')
     const target = this.#circleOf(raw.circle, 'circle')

@@ -24,7 +24,7 @@ import type { Logger } from 'pino'
 import { PhalanxError } from '../errors.js'
 import { fingerprint, libp2pPrivateKeyFromSeed, type BoxKey, type Identity } from '../identity/index.js'
 import { canonicalJson, isRedLog, recipientOfRedLog, redLogOf, LOCAL_CIRCLE, type Entry } from '../records/index.js'
-import { HIGH, SEP, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
+import { SEP, seqKey, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
 import { circleOfLog, isMembershipLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
 import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, encodeEntries, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
 
@@ -93,8 +93,17 @@ export function publicKeyOfPeer (peer: PeerId): string | null {
   return raw !== undefined && raw.length === 32 && peer.type === 'Ed25519' ? Buffer.from(raw).toString('hex') : null
 }
 
+const PEER_ID_CACHE = new Map<string, string>()
+
+/** the PeerId of an org key (cached: the dial loop and the gater ask for it every tick) */
 export function peerIdOfKey (publicKeyHex: string): string {
-  return peerIdFromPublicKey(publicKeyFromRaw(Buffer.from(publicKeyHex, 'hex'))).toString()
+  let id = PEER_ID_CACHE.get(publicKeyHex)
+  if (id === undefined) {
+    id = peerIdFromPublicKey(publicKeyFromRaw(Buffer.from(publicKeyHex, 'hex'))).toString()
+    if (PEER_ID_CACHE.size >= 4096) PEER_ID_CACHE.clear()
+    PEER_ID_CACHE.set(publicKeyHex, id)
+  }
+  return id
 }
 
 export class Network {
@@ -688,7 +697,7 @@ export class Network {
       try {
         const reply = await this.#requestMember(item.recipient, RED_PROTOCOL, { sealed: this.#c.box.seal(item.recipient, Buffer.from(canonicalJson(entry))) })
         if (reply.ack !== item.hash) throw new PhalanxError('PX_ERR_PEER', 'the recipient acknowledged another entry')
-        await this.#c.store.b.outbox.del(`${log}${SEP}${item.seq.toString(16).padStart(16, '0')}`)
+        await this.#c.store.b.outbox.del(`${log}${SEP}${seqKey(item.seq)}`)
         this.#log.info({ recipient: fingerprint(item.recipient), seq: item.seq }, 'RED entry delivered and acknowledged')
       } catch (err) {
         failed.add(item.recipient)
@@ -719,13 +728,8 @@ export class Network {
       // RED is never relayed: the peer that delivers it is its origin, and it is for us
       if (raw?.origin !== key) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a RED entry comes from its origin only, never relayed')
       if (raw?.circle !== redLogOf(this.#c.identity.publicKey)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'this RED entry is for another recipient')
-      try {
-        const r = await this.#c.ingest.ingest(raw, 'red')
-        return { ack: r.hash }
-      } catch (err) {
-        if (err instanceof PhalanxError && err.code === 'PX_ERR_SEQ_GAP') throw new PhalanxError('PX_ERR_SEQ_GAP', err.message)
-        throw err
-      }
+      const r = await this.#c.ingest.ingest(raw, 'red')
+      return { ack: r.hash }
     })
   }
 
