@@ -17,12 +17,12 @@ import {
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
 import { isLooser, parseTlp, type Tlp } from './tlp/index.js'
-import { BoxKey, isPublicKeyHex } from './identity/index.js'
+import { BoxKey, fingerprint, isPublicKeyHex } from './identity/index.js'
 import { CircleManager, membershipLogOf, parseDuration, type CircleView, type MemberView } from './circles/index.js'
-import type { Network, PeerView, JoinOutcome } from './p2p/index.js'
+import type { Network, PeerView, JoinOutcome, SyncStats, SyncOutcome } from './p2p/index.js'
 import {
   LevelStore, Ingest, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
-  type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch
+  type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch, type ForkEvidence
 } from './store/index.js'
 
 export const STORE_DIR = 'store'
@@ -39,11 +39,28 @@ export interface NodeStatus {
   dataDir: string
   startedAt: string
   counts: StoreCounts
-  circles: CircleView[]
+  circles: CircleStatus[]
+  /** origins caught signing two histories (details: GET /v1/forks) */
+  forks: number
+  /** what an operator should look at (forks, …); empty when all is well */
+  warnings: string[]
+  /** totals of the anti-entropy syncs since start */
+  sync: SyncStats | null
   /** dialable libp2p addresses (empty when the network is not started) */
   multiaddrs: string[]
   peers: number
   ingestQueue: number
+}
+
+export interface CircleStatus extends CircleView {
+  /** records in the circle's data log entries this node holds (all origins) */
+  records: number
+  entries: number
+  origins: number
+  /** when this node last compared version vectors with a member of the circle */
+  lastSync: string | null
+  /** members whose vector equalled ours when last compared, of the other current members */
+  inSync: { members: number, of: number }
 }
 
 export interface PublishOutcome {
@@ -154,7 +171,7 @@ export class PhalanxNode {
   /** start the libp2p network (after startCore): gossip, joins, member connections */
   async startNetwork (): Promise<void> {
     const { Network } = await import('./p2p/index.js')
-    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, connect: this.config.p2p.connect }, {
+    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, syncIntervalMs: this.config.p2p.syncIntervalMs, connect: this.config.p2p.connect }, {
       identity: this.identity, circles: this.circles, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
     })
     try {
@@ -265,6 +282,28 @@ export class PhalanxNode {
     if (typeof raw.addr !== 'string') throw new ValidationError('addr', 'addr must be a multiaddr string')
     const r = await this.#requireNetwork().connect(id, raw.addr)
     return { circle: this.circles.view(this.circles.require(id)), peer: r.peer }
+  }
+
+  /**
+   * Run anti-entropy sync of a circle now: with one member (`member`, a public key) or with
+   * every member connected now. Returns what each sync brought (null: not reachable).
+   */
+  async syncCircle (id: string, raw: unknown): Promise<{ circle: string, syncs: Array<{ member: string, outcome: SyncOutcome | null }> }> {
+    bodyWith(raw ?? {}, new Set(['member']))
+    const body = (raw ?? {}) as { member?: unknown }
+    const s = this.circles.require(id)
+    const network = this.#requireNetwork()
+    if (body.member !== undefined && (typeof body.member !== 'string' || !isPublicKeyHex(body.member))) throw new ValidationError('member', 'member must be a public key (64 hex)')
+    const connected = new Set(network.connectedKeys())
+    const targets = body.member !== undefined
+      ? [body.member]
+      : [...s.members.values()].filter(m => m.removed === undefined && m.key !== this.identity.publicKey && connected.has(m.key)).map(m => m.key)
+    if (body.member !== undefined && (s.members.get(body.member)?.removed !== undefined || !s.members.has(body.member))) {
+      throw new PhalanxError('PX_ERR_NOT_MEMBER', `${fingerprint(body.member)} is not a current member of this circle`, { field: 'member' })
+    }
+    const syncs: Array<{ member: string, outcome: SyncOutcome | null }> = []
+    for (const key of targets) syncs.push({ member: key, outcome: await network.syncNow(id, key) })
+    return { circle: id, syncs }
   }
 
   async addMember (id: string, raw: unknown): Promise<MemberView> {
@@ -479,7 +518,36 @@ export class PhalanxNode {
     return { entry: res.entries[0], sightings: this.store.sightings(type, value) }
   }
 
-  status (): NodeStatus {
+  /** per circle: what this node holds of its data log, and how it last compared with members */
+  async circleStatus (s: CircleView): Promise<CircleStatus> {
+    const heads = Object.values(await this.store.logHeadsOf(s.id))
+    const sync = this.network?.syncState(s.id)
+    const others = (this.circles.get(s.id)?.members ?? new Map()).values()
+    let of = 0
+    let members = 0
+    for (const m of others) {
+      if (m.removed !== undefined || m.key === this.identity.publicKey) continue
+      of++
+      if (sync?.peers.get(m.key)?.inSync === true) members++
+    }
+    return {
+      ...s,
+      records: heads.reduce((n, h) => n + (h.records ?? 0), 0),
+      entries: heads.reduce((n, h) => n + h.seq, 0),
+      origins: heads.length,
+      lastSync: sync?.lastSync ?? null,
+      inSync: { members, of }
+    }
+  }
+
+  /** forks this node holds evidence of (both signed entries each) */
+  async forks (): Promise<ForkEvidence[]> {
+    return await this.store.forks()
+  }
+
+  async status (): Promise<NodeStatus> {
+    const forks = await this.store.forks()
+    const flagged = [...new Set(forks.map(f => f.origin))]
     return {
       version: this.version,
       apiUrl: this.apiUrl,
@@ -490,7 +558,10 @@ export class PhalanxNode {
       dataDir: this.dataDir,
       startedAt: this.startedAt,
       counts: this.store.counts(),
-      circles: this.listCircles(),
+      circles: await Promise.all(this.listCircles().map(async c => await this.circleStatus(c))),
+      forks: forks.length,
+      warnings: flagged.map(o => `FORK: origin ${fingerprint(o)} signed two different entries for one log position (${forks.filter(f => f.origin === o).length} known); see GET /v1/forks`),
+      sync: this.network?.syncStats ?? null,
       multiaddrs: this.network?.multiaddrs() ?? [],
       peers: this.network?.connectedKeys().length ?? 0,
       ingestQueue: this.ingest.queueLength

@@ -113,6 +113,16 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       '/v1/circles/{id}/digest': {
         get: { summary: 'Digest of the circle\'s entry set (SHA-256 over every log head); converged nodes return the same', responses: { 200: json({ type: 'object', properties: { circle: { type: 'string' }, digest: { type: 'string' }, entries: { type: 'integer' }, logs: { type: 'object' } } }, 'digest'), ...errorResponses(401, 404) } }
       },
+      '/v1/circles/{id}/sync': {
+        post: {
+          summary: 'Anti-entropy sync of the circle now, with one member or every connected member (it also runs on connect, on a gap and every p2p.syncIntervalMs)',
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { member: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'public key of the member; default every connected member' } } } } } },
+          responses: { 200: json({ type: 'object', properties: { circle: { type: 'string' }, syncs: { type: 'array', items: { type: 'object', properties: { member: { type: 'string' }, outcome: { type: ['object', 'null'], description: 'entries, bytes, stored, duplicates, forks, rejected, inSync, ms; null when the member was not reachable' } } } } } }, 'what each sync brought'), ...errorResponses(400, 401, 403, 404, 502) }
+        }
+      },
+      '/v1/forks': {
+        get: { summary: 'Origins caught signing two different entries for one log position, with both signed entries as evidence', responses: { 200: json({ type: 'object', properties: { forks: { type: 'array', items: ref('Fork') } } }, 'forks'), ...errorResponses(401) } }
+      },
       '/v1/circles/{id}/members': {
         get: { summary: 'Members: org, fingerprint, role, online', responses: { 200: json({ type: 'object', properties: { members: { type: 'array', items: ref('Member') } } }, 'members'), ...errorResponses(401, 404) } },
         post: {
@@ -181,7 +191,8 @@ export function buildOpenApi (version: string): Record<string, unknown> {
         SightingInput: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: ref('IndicatorType'), value: { type: 'string' }, count: { type: 'integer', minimum: 1 }, firstSeen: time, lastSeen: time, note: { type: 'string' }, tlp: ref('Tlp'), circle: { type: 'string' } } },
         Circle: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, founder: { type: 'string' }, created: time, epoch: { type: 'integer', description: 'circle key epoch (rotates on removal)' }, role: { enum: ['admin', 'member', null] }, members: { type: 'integer' } } },
         Member: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: 'string' }, fingerprint: { type: 'string' }, role: { enum: ['admin', 'member'] }, online: { type: 'boolean' }, lastSeen: { type: ['string', 'null'], format: 'date-time', description: 'when this node last had a connection to it (since this node started)' }, addedAt: time, addedBy: { type: 'string' }, addrs: { type: 'array', items: { type: 'string' } } } },
-        Status: { type: 'object', properties: { multiaddrs: { type: 'array', items: { type: 'string' } }, peers: { type: 'integer' }, version: { type: 'string' }, apiUrl: { type: 'string' }, peerId: { type: 'string' }, publicKey: { type: 'string' }, fingerprint: { type: 'string' }, org: { type: 'string' }, dataDir: { type: 'string' }, startedAt: time, counts: { type: 'object' }, circles: { type: 'array' }, ingestQueue: { type: 'integer' } } }
+        Fork: { type: 'object', properties: { circle: { type: 'string', description: 'the log (circle id, or <circle>:members)' }, origin: { type: 'string' }, seq: { type: 'integer' }, kind: { enum: ['seq', 'prev'], description: 'seq: two entries with the same seq; prev: an entry whose prev names another entry at seq - 1' }, detected: time, source: { type: 'string' }, entries: { type: 'array', minItems: 2, maxItems: 2, description: 'the entry this node holds, then the conflicting one; both verify against origin' } } },
+        Status: { type: 'object', properties: { forks: { type: 'integer' }, warnings: { type: 'array', items: { type: 'string' } }, sync: { type: ['object', 'null'], description: 'totals of anti-entropy syncs since start' },  multiaddrs: { type: 'array', items: { type: 'string' } }, peers: { type: 'integer' }, version: { type: 'string' }, apiUrl: { type: 'string' }, peerId: { type: 'string' }, publicKey: { type: 'string' }, fingerprint: { type: 'string' }, org: { type: 'string' }, dataDir: { type: 'string' }, startedAt: time, counts: { type: 'object' }, circles: { type: 'array', description: 'each circle with records, entries, origins, lastSync and inSync {members, of}' }, ingestQueue: { type: 'integer' } } }
       }
     }
   }

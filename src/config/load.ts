@@ -22,6 +22,7 @@ export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' 
   PHALANX_P2P_HOST: { path: 'p2p.host', kind: 'string' },
   PHALANX_P2P_PORT: { path: 'p2p.port', kind: 'number' },
   PHALANX_P2P_DIAL_INTERVAL_MS: { path: 'p2p.dialIntervalMs', kind: 'number' },
+  PHALANX_P2P_SYNC_INTERVAL_MS: { path: 'p2p.syncIntervalMs', kind: 'number' },
   PHALANX_STORE_SYNC: { path: 'store.sync', kind: 'boolean' },
   PHALANX_DEFAULT_TLP: { path: 'publish.defaultTlp', kind: 'string' },
   PHALANX_DEFAULT_CONFIDENCE: { path: 'publish.defaultConfidence', kind: 'number' }

@@ -31,6 +31,7 @@ export const configSchema = z.strictObject({
     port,
     /** how often to dial circle members this node is not connected to (ms) */
     dialIntervalMs: z.number().int().min(100).max(3_600_000),
+    syncIntervalMs: z.number().int().min(100).max(86_400_000),
     /** circles this org was added to by key: where to fetch each from until it is known */
     connect: z.array(z.strictObject({ circle: z.string().min(1).max(128), addr: z.string().startsWith('/').max(512) })).max(64)
   }),

@@ -26,12 +26,11 @@ import { fingerprint, libp2pPrivateKeyFromSeed, type BoxKey, type Identity } fro
 import { canonicalJson, isRedLog, recipientOfRedLog, redLogOf, LOCAL_CIRCLE, type Entry } from '../records/index.js'
 import { SEP, seqKey, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
 import { circleOfLog, isMembershipLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
+import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js'
 import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, encodeEntries, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
 
 export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
 export const CONTROL_PROTOCOL = '/phalanx/control/1.0.0'
-/** a circle's version vector (origin → highest seq) of its data log */
-export const HEADS_PROTOCOL = '/phalanx/heads/1.0.0'
 /** a TLP:RED entry sealed (NaCl box) to its one recipient, acknowledged by it */
 export const RED_PROTOCOL = '/phalanx/red/1.0.0'
 /** entries of one (circle, origin) log by seq range: fills a gap seen in gossip */
@@ -45,12 +44,16 @@ const NON_MEMBER_GRACE_MS = 15_000
 const MAX_PENDING_PER_LOG = 2048
 /** wait this long before fetching a gap: reordering between relays closes most by then */
 const GAP_FILL_DELAY_MS = 250
+/** sync with a member this long after connecting to it (identify and gossip settle first) */
+const CONNECT_SYNC_DELAY_MS = 300
 
 export interface NetworkOptions {
   host: string
   port: number
   /** how often to dial members we are not connected to (ms) */
   dialIntervalMs: number
+  /** how often to run anti-entropy sync with one member of one circle, round robin (ms) */
+  syncIntervalMs: number
   /** circles to fetch from a member's address until known (config p2p.connect) */
   connect?: ReadonlyArray<{ circle: string, addr: string }>
 }
@@ -120,6 +123,8 @@ export class Network {
   /** public key → when this node last had a connection to it (since this process started) */
   readonly #lastSeen = new Map<string, string>()
   #dialTimer: NodeJS.Timeout | undefined
+  #syncTimer: NodeJS.Timeout | undefined
+  #sync!: Sync
   #stopped = false
   #offChange: (() => void) | undefined
 
@@ -177,7 +182,22 @@ export class Network {
     await this.#p2p.handle(CONTROL_PROTOCOL, (stream, conn) => { void this.#serveControl(stream, conn) }, { maxInboundStreams: 8 })
     await this.#p2p.handle(ENTRIES_PROTOCOL, (stream, conn) => { void this.#serveEntries(stream, conn) }, { maxInboundStreams: 16 })
     await this.#p2p.handle(RED_PROTOCOL, (stream, conn) => { void this.#serveRed(stream, conn) }, { maxInboundStreams: 16 })
-    await this.#p2p.handle(HEADS_PROTOCOL, (stream, conn) => { void this.#serveHeads(stream, conn) }, { maxInboundStreams: 16 })
+    this.#sync = new Sync({
+      store: this.#c.store,
+      ingest: this.#c.ingest,
+      log: this.#log.child({ component: 'sync' }),
+      open: async (peer, protocol, signal) => await this.#p2p.dialProtocol(peer, protocol, { signal }),
+      authorize: (circle, key) => this.#circleForMember(circle, key).id,
+      keyOf: publicKeyOfPeer,
+      fetchEntry: async (peer, circle, origin, seq) => {
+        const reply = await this.#requestPeer(peer, ENTRIES_PROTOCOL, { circle, origin, from: seq, to: seq })
+        const e = Array.isArray(reply.entries) ? reply.entries[0] : undefined
+        if (e?.circle !== circle || e?.origin !== origin || e?.seq !== seq) throw new PhalanxError('PX_ERR_PEER', 'the peer answered with another entry')
+        return e
+      }
+    })
+    this.#sync.onBehind = (circle, peer) => { this.#scheduleSync(circle, peer, 'behind', 100) }
+    await this.#p2p.handle(SYNC_PROTOCOL, (stream, conn) => { void this.#sync.serve(stream, conn) }, { maxInboundStreams: 16 })
     this.#p2p.addEventListener('peer:disconnect', (evt) => {
       const key = publicKeyOfPeer(evt.detail)
       if (key !== null) this.#lastSeen.set(key, new Date().toISOString())
@@ -187,6 +207,13 @@ export class Network {
       const key = publicKeyOfPeer(evt.detail)
       if (key !== null) this.#lastSeen.set(key, new Date().toISOString())
       this.#backoff.delete(id)
+      // anti-entropy on connect: every circle shared with the peer
+      if (key !== null) {
+        for (const c of this.#c.circles.mine()) {
+          const m = c.members.get(key)
+          if (m !== undefined && m.removed === undefined) this.#scheduleSync(c.id, evt.detail, 'connect', CONNECT_SYNC_DELAY_MS)
+        }
+      }
       if (!this.#allowed.has(id)) {
         setTimeout(() => { if (!this.#stopped && !this.#allowed.has(id)) void this.#p2p.hangUp(evt.detail).catch(() => {}) }, NON_MEMBER_GRACE_MS).unref()
       }
@@ -200,15 +227,19 @@ export class Network {
       if (ticks++ % 10 === 0) void this.#connectConfigured()
       void this.#dialMembers()
       void this.deliverRed()
-      void this.#pullControl().then(async () => { await this.#pullHeads() })
+      void this.#pullControl()
     }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
+    this.#syncTimer = setInterval(() => { void this.#syncTick() }, this.#o.syncIntervalMs)
+    this.#syncTimer.unref()
     void this.#dialMembers()
   }
 
   async stop (): Promise<void> {
     this.#stopped = true
     if (this.#dialTimer !== undefined) clearInterval(this.#dialTimer)
+    if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer)
+    this.#sync?.stop()
     this.#offChange?.()
     await this.#p2p?.stop()
   }
@@ -357,7 +388,10 @@ export class Network {
           const got = meta.got
           setTimeout(() => {
             const have = this.#c.store.head(circle, origin)?.seq ?? 0
-            if (have < got - 1) void this.#fillGap(circle, origin, have + 1, got - 1, from)
+            if (have >= got - 1) return
+            // a data log syncs (every origin the peer holds more of); a membership log is small
+            if (isMembershipLog(circle)) void this.#fillGap(circle, origin, have + 1, got - 1, from)
+            else this.#scheduleSync(circle, from, 'gap', 0)
           }, GAP_FILL_DELAY_MS).unref()
         }
         return verdict(TopicValidatorResult.Accept)
@@ -593,45 +627,29 @@ export class Network {
     }
   }
 
-  #headsTurn = 0
-  #pullingHeads = false
+  #syncTurn = 0
 
-  /**
-   * Repair what gossip lost (the last entries of a burst, a dropped message): each tick, ask
-   * one connected member of one circle for its version vector of the circle's data log and
-   * fetch every seq this node lacks (/phalanx/entries). The first step of anti-entropy sync.
-   */
-  async #pullHeads (): Promise<void> {
-    if (this.#pullingHeads || this.#stopped) return
-    this.#pullingHeads = true
-    try {
-      const pick = this.#pickMember(this.#headsTurn++)
-      if (pick === undefined) return
-      const { circle: s, peer } = pick
-      const reply = await this.#requestPeer(peer, HEADS_PROTOCOL, { circle: s.id })
-      const theirs = reply.heads
-      if (theirs === null || typeof theirs !== 'object') return
-      // what gossip is still carrying arrives within moments: compare a little later
-      await new Promise(resolve => setTimeout(resolve, GAP_FILL_DELAY_MS))
-      const ours = await this.#c.store.headsOf(s.id)
-      for (const [origin, seq] of Object.entries(theirs)) {
-        if (!/^[0-9a-f]{64}$/.test(origin) || !Number.isSafeInteger(seq)) continue
-        const have = ours[origin] ?? 0
-        if ((seq as number) > have) await this.#fillGap(s.id, origin, have + 1, seq as number, peer)
-      }
-    } catch (err) {
-      this.#log.debug({ err: (err as Error).message }, 'heads pull failed')
-    } finally {
-      this.#pullingHeads = false
-    }
+  /** periodic anti-entropy: one connected member of one circle per tick, round robin */
+  async #syncTick (): Promise<void> {
+    if (this.#stopped) return
+    const pick = this.#pickMember(this.#syncTurn++)
+    if (pick !== undefined) await this.#sync.sync(pick.circle.id, pick.peer, 'periodic')
   }
 
-  async #serveHeads (stream: Stream, conn: Connection): Promise<void> {
-    await this.#serve(stream, conn, 'heads', async (req, key) => {
-      const s = this.#circleForMember(req?.circle, key)
-      return { heads: await this.#c.store.headsOf(s.id) }
-    })
+  #scheduleSync (circle: string, peer: PeerId, reason: string, delayMs: number): void {
+    const run = (): void => { if (!this.#stopped) void this.#sync.sync(circle, peer, reason) }
+    if (delayMs === 0) run()
+    else setTimeout(run, delayMs).unref()
   }
+
+  /** sync `circle` with the member `key` now (API, tests); null when it is not reachable */
+  async syncNow (circle: string, key: string): Promise<SyncOutcome | null> {
+    return await this.#sync.sync(circle, peerIdFromString(peerIdOfKey(key)), 'request')
+  }
+
+  /** per circle: last sync and the members it agreed with; totals of every sync */
+  syncState (circle: string): ReturnType<Sync['state']> { return this.#sync.state(circle) }
+  get syncStats (): SyncStats { return this.#sync.stats }
 
   async peers (): Promise<PeerView[]> {
     const out: PeerView[] = []

@@ -4,7 +4,7 @@
  * batch; indexes never point at missing records (checkStore proves it).
  */
 export { LevelStore } from './level-store.js'
-export type { StoreOptions, StoreCounts, SightingSummary, LogHead, ValueRecord } from './level-store.js'
+export type { StoreOptions, StoreCounts, SightingSummary, LogHead, ValueRecord, ForkEvidence } from './level-store.js'
 export { Ingest, defaultIngestOptions } from './ingest.js'
 export type { IngestOptions, IngestComponents, StoredEntry, EntryPolicy, EntryReceipt, IngestResult, PublishResult, PublishBatch } from './ingest.js'
 export { queryIndicators, lookupValue, isVisible } from './query.js'

@@ -24,7 +24,7 @@ import {
   BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey
 } from './keys.js'
 import { blocksOf, pair, postingTags, type PostingBucket, type PostingList } from './postings.js'
-import { LevelStore, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
+import { LevelStore, type ForkEvidence, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
 
 export interface IngestOptions {
   /** fsync each batch: survives power loss, not only a killed process */
@@ -75,6 +75,13 @@ export interface EntryReceipt {
 
 export interface IngestResult extends EntryReceipt {
   status: 'stored' | 'duplicate'
+}
+
+/** what the writer returns for an entry that proves a fork (ingest() turns it into PX_ERR_FORK) */
+interface ForkResult extends EntryReceipt {
+  status: 'fork'
+  fork: ForkEvidence
+  recorded: boolean
 }
 
 /** records of one circle and one TLP (an entry has exactly one of each) */
@@ -341,9 +348,18 @@ export class Ingest {
       throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
     }
     this.#c.policy.check(entry, source)
-    return await new Promise<IngestResult>((resolve, reject) => {
+    const r = await new Promise<IngestResult | ForkResult>((resolve, reject) => {
       this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, resolve, reject, items: entry.items.length })
     })
+    if (r.status === 'fork') {
+      const { fork } = r
+      if (r.recorded) this.#log.warn({ circle: fork.circle, origin: fork.origin, seq: fork.seq, kind: fork.kind, source }, 'FORK: an origin signed two different entries for one log position; both are kept as evidence (GET /v1/forks)')
+      throw new PhalanxError('PX_ERR_FORK', fork.kind === 'seq'
+        ? `origin ${entry.origin.slice(0, 16)}… signed two different entries for ${entry.circle} seq ${entry.seq}`
+        : `entry ${entry.circle} seq ${entry.seq} does not follow the stored seq ${entry.seq - 1} of its origin (prev hash differs)`,
+      { meta: { circle: entry.circle, origin: entry.origin, seq: fork.seq, hash } })
+    }
+    return r
   }
 
   #enqueue (job: Job): void {
@@ -548,29 +564,42 @@ export class Ingest {
       // packItems keeps every entry under the limit; a bigger one would break the chain
       if (out.size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${out.size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
       const entry: Entry = { ...e, prev: out.prev, sig: out.sig }
-      this.#applyEntry(tx, entry, out.hash, 'local', result.ids, out.json)
+      this.#applyEntry(tx, entry, out.hash, 'local', result.ids, out.json, head)
       result.entries.push({ hash: out.hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length })
     })
     return result
   }
 
-  #runEntry (tx: Tx, job: Extract<Job, { kind: 'entry' }>): IngestResult {
+  #runEntry (tx: Tx, job: Extract<Job, { kind: 'entry' }>): IngestResult | ForkResult {
     const { entry, hash } = job
     const receipt = { hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length }
     if (tx.get<string>('entryByHash', hash) !== undefined) return { ...receipt, status: 'duplicate' }
     const head = tx.get<LogHead>('heads', headKey(entry.circle, entry.origin))
     const headSeq = head?.seq ?? 0
-    if (entry.seq <= headSeq) {
-      throw new PhalanxError('PX_ERR_FORK', `origin ${entry.origin.slice(0, 16)}… signed two different entries for ${entry.circle} seq ${entry.seq}`, { meta: { circle: entry.circle, origin: entry.origin, seq: entry.seq, hash } })
-    }
+    if (entry.seq <= headSeq) return { ...receipt, ...this.#fork(tx, job, entry.seq, 'seq') }
     if (entry.seq > headSeq + 1) {
       throw new PhalanxError('PX_ERR_SEQ_GAP', `entry ${entry.circle} seq ${entry.seq} arrived before seq ${headSeq + 1} of its origin`, { meta: { circle: entry.circle, origin: entry.origin, have: headSeq, got: entry.seq } })
     }
-    if (entry.prev !== (head?.hash ?? null)) {
-      throw new PhalanxError('PX_ERR_FORK', `entry ${entry.circle} seq ${entry.seq} does not follow the stored seq ${headSeq} (prev hash differs)`, { meta: { circle: entry.circle, origin: entry.origin, seq: entry.seq, hash } })
-    }
-    this.#applyEntry(tx, entry, hash, job.source, undefined, job.json)
+    if (entry.prev !== (head?.hash ?? null)) return { ...receipt, ...this.#fork(tx, job, entry.seq, 'prev') }
+    this.#applyEntry(tx, entry, hash, job.source, undefined, job.json, head)
     return { ...receipt, status: 'stored' }
+  }
+
+  /**
+   * A signed entry (its signature was checked before it was queued) that conflicts with the
+   * log: keep it, with the entry it conflicts with, as evidence, in this group's batch. The
+   * first evidence per log position is kept; later ones only report the fork.
+   */
+  #fork (tx: Tx, job: Extract<Job, { kind: 'entry' }>, seq: number, kind: 'seq' | 'prev'): { status: 'fork', fork: ForkEvidence, recorded: boolean } {
+    const { entry } = job
+    // for a broken prev, the stored side of the proof is the entry the prev should have named
+    const ours = tx.get<Entry>('entries', entryKey(entry.circle, entry.origin, kind === 'seq' ? seq : seq - 1))
+    const fk = `${entry.circle}${SEP}${entry.origin}${SEP}${seqKey(seq)}`
+    const known = tx.get<ForkEvidence>('forks', fk)
+    if (known !== undefined || ours === undefined) return { status: 'fork', fork: known ?? { circle: entry.circle, origin: entry.origin, seq, kind, detected: new Date().toISOString(), source: job.source, entries: [entry, entry] }, recorded: false }
+    const fork: ForkEvidence = { circle: entry.circle, origin: entry.origin, seq, kind, detected: new Date().toISOString(), source: job.source, entries: [ours, entry] }
+    tx.put('forks', fk, fork)
+    return { status: 'fork', fork, recorded: true }
   }
 
   #nextCursor (tx: Tx): string {
@@ -580,7 +609,7 @@ export class Ingest {
   }
 
   /** store an entry and derive its records; `ids` collects each record's indicator id */
-  #applyEntry (tx: Tx, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string): void {
+  #applyEntry (tx: Tx, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead): void {
     const ek = entryKey(entry.circle, entry.origin, entry.seq)
     if (entry.circle !== LOCAL_CIRCLE) {
       tx.stored.push({ entry, hash, source })
@@ -590,7 +619,12 @@ export class Ingest {
     }
     tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
     tx.put('entryByHash', hash, ek)
-    tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash } satisfies LogHead)
+    tx.put('heads', headKey(entry.circle, entry.origin), {
+      seq: entry.seq,
+      hash,
+      // a head written before heads counted records stays uncounted
+      records: head === undefined ? entry.items.length : head.records === undefined ? undefined : head.records + entry.items.length
+    } satisfies LogHead)
     tx.state.counts.entries++
     const received = new Date().toISOString()
     entry.items.forEach((item, index) => {

@@ -33,6 +33,8 @@ export const BUCKET = {
   invites: 'v',
   /** revocations that arrived before their indicator: id → PendingRevoke */
   pendingRevokes: 'r',
+  /** fork evidence: log \0 origin \0 seq16 → ForkEvidence (both signed entries) */
+  forks: 'f',
   /** store metadata: format version, counters, cidr prefix lengths */
   meta: 'm'
 } as const

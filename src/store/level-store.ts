@@ -27,6 +27,21 @@ export type Sub = AbstractSublevel<Level<string, unknown>, string | Buffer | Uin
 export interface LogHead {
   seq: number
   hash: string
+  /** records (items) in the log's entries 1..seq; absent in heads written before it existed */
+  records?: number
+}
+
+/** an origin caught signing two entries for one log position: both are kept as proof */
+export interface ForkEvidence {
+  circle: string
+  origin: string
+  seq: number
+  /** `seq`: two entries with the same seq; `prev`: an entry whose prev names another entry at seq - 1 */
+  kind: 'seq' | 'prev'
+  detected: string
+  source: string
+  /** the entry this node holds, and the conflicting one (both verify against origin) */
+  entries: [Entry, Entry]
 }
 
 export interface StoreCounts {
@@ -254,6 +269,40 @@ export class LevelStore {
     for await (const [k, v] of this.b.heads.iterator({ gt: circle + '\x00', lt: circle + '\x00\xff' })) {
       out[k.slice(circle.length + 1)] = v as LogHead
     }
+    return out
+  }
+
+  /**
+   * The stored text of entries `from`.. of one log, in seq order, up to `maxEntries` and about
+   * `maxBytes` (at least one entry). Sync streams these without parsing them.
+   */
+  async entryTexts (circle: string, origin: string, from: number, to: number, maxEntries: number, maxBytes: number): Promise<string[]> {
+    this.assertOpen()
+    const out: string[] = []
+    let bytes = 0
+    const it = this.db.iterator({
+      gte: LevelStore.fullKey('entries', entryKey(circle, origin, from)),
+      lte: LevelStore.fullKey('entries', entryKey(circle, origin, to)),
+      limit: maxEntries,
+      keys: false
+    } as any)
+    try {
+      for await (const [, v] of it as any) {
+        out.push(v as string)
+        bytes += (v as string).length
+        if (bytes >= maxBytes) break
+      }
+    } finally {
+      await it.close()
+    }
+    return out
+  }
+
+  /** every fork this node has evidence of, oldest log position first */
+  async forks (): Promise<ForkEvidence[]> {
+    this.assertOpen()
+    const out: ForkEvidence[] = []
+    for await (const v of this.b.forks.values()) out.push(v as ForkEvidence)
     return out
   }
 

@@ -11,7 +11,7 @@ const nodes: TestNode[] = []
 afterAll(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
 
 async function start (org: string): Promise<TestNode> {
-  const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300 } } })
+  const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
   nodes.push(n)
   return n
 }

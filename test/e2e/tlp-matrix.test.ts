@@ -49,7 +49,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
 
   beforeAll(async () => {
     o = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
-      const n = await startTestNode({ flags: { org: `org${i}`, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300 } } })
+      const n = await startTestNode({ flags: { org: `org${i}`, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
       nodes.push(n)
       return n
     }))

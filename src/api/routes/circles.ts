@@ -1,6 +1,6 @@
 /**
  * Circle and peer routes: create, list, show, invite, join, connect, add and remove
- * members; connected peers.
+ * members; sync now; forks; connected peers.
  */
 import type { FastifyInstance } from 'fastify'
 import type { PhalanxNode } from '../../node.js'
@@ -47,6 +47,10 @@ export function registerCircleRoutes (app: FastifyInstance, node: PhalanxNode): 
     await node.removeMember(p.id, p.key)
     return { removed: p.key, circle: p.id }
   })
+
+  app.post('/v1/circles/:id/sync', async (req) => await node.syncCircle((req.params as IdParams).id, req.body))
+
+  app.get('/v1/forks', async () => ({ forks: await node.forks() }))
 
   app.get('/v1/peers', async () => ({ peers: await node.peers() }))
 
