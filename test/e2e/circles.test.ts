@@ -207,7 +207,7 @@ describe('TLP:RED to a named recipient', () => {
 })
 
 describe('gossip loss is repaired', () => {
-  it('a node that drops 60% of gossip still ends up with every entry (gap fills and heads pulls)', async () => {
+  it('a node that drops 60% of gossip still ends up with every entry (sync on a gap and periodically)', async () => {
     const [a, b, c] = await Promise.all([start('Loss A'), start('Loss B'), start('Loss C')])
     const circle = (await a.api('/v1/circles', { json: { name: 'lossy' } })).body.id
     for (const n of [b, c]) {
