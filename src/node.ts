@@ -19,7 +19,7 @@ import {
 import { isLooser, parseTlp, type Tlp } from './tlp/index.js'
 import { BoxKey, fingerprint, isPublicKeyHex } from './identity/index.js'
 import { CircleManager, membershipLogOf, parseDuration, type CircleView, type MemberView } from './circles/index.js'
-import type { Network, PeerView, JoinOutcome, SyncStats, SyncOutcome } from './p2p/index.js'
+import type { Network, PeerView, JoinOutcome, SyncStats, SyncOutcome, OutboxItem } from './p2p/index.js'
 import {
   LevelStore, Ingest, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
   type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch, type ForkEvidence
@@ -343,7 +343,7 @@ export class PhalanxNode {
   }
 
   /** TLP:RED entries still waiting for their recipient's acknowledgement */
-  async redOutbox (): Promise<Array<{ recipient: string, seq: number, hash: string }>> {
+  async redOutbox (): Promise<OutboxItem[]> {
     return this.network === undefined ? [] : await this.network.outbox()
   }
 

@@ -149,7 +149,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
         }
       },
       '/v1/peers': { get: { summary: 'Connected peers: org, circles, latency', responses: { 200: json({ type: 'object', properties: { peers: { type: 'array', items: { type: 'object' } } } }, 'peers'), ...errorResponses(401) } } },
-      '/v1/outbox': { get: { summary: 'TLP:RED entries waiting for their recipient\'s acknowledgement (retried until then, across restarts)', responses: { 200: json({ type: 'object', properties: { outbox: { type: 'array', items: { type: 'object', properties: { recipient: { type: 'string' }, seq: { type: 'integer' }, hash: { type: 'string' } } } } } }, 'waiting entries'), ...errorResponses(401) } } },
+      '/v1/outbox': { get: { summary: 'TLP:RED entries waiting for their recipient\'s acknowledgement (retried until then, across restarts)', responses: { 200: json({ type: 'object', properties: { outbox: { type: 'array', items: { type: 'object', properties: { recipient: { type: 'string' }, seq: { type: 'integer' }, hash: { type: 'string' }, attempts: { type: 'integer', description: 'failed attempts to this recipient since the last success' }, nextAttempt: { type: ['string', 'null'], format: 'date-time', description: 'retries back off from p2p.dialIntervalMs doubling up to 5 min; the recipient connecting resets it' } } } } } }, 'waiting entries'), ...errorResponses(401) } } },
       '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' }, ...errorResponses(401) } } }
     },

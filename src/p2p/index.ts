@@ -5,5 +5,5 @@
 export { Network, topicOf, peerIdOfKey, publicKeyOfPeer, JOIN_PROTOCOL, CONTROL_PROTOCOL } from './network.js'
 export { SYNC_PROTOCOL } from './sync.js'
 export type { SyncStats, SyncOutcome, PeerSync } from './sync.js'
-export type { NetworkOptions, NetworkComponents, PeerView, JoinOutcome } from './network.js'
+export type { NetworkOptions, NetworkComponents, PeerView, JoinOutcome, OutboxItem } from './network.js'
 export { encodeEnvelope, decodeEnvelope, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'

@@ -46,6 +46,18 @@ const MAX_PENDING_PER_LOG = 2048
 const GAP_FILL_DELAY_MS = 250
 /** sync with a member this long after connecting to it (identify and gossip settle first) */
 const CONNECT_SYNC_DELAY_MS = 300
+/** the longest wait between two RED delivery attempts to one recipient */
+const RED_MAX_BACKOFF_MS = 5 * 60_000
+
+export interface OutboxItem {
+  recipient: string
+  seq: number
+  hash: string
+  /** failed delivery attempts to this recipient since the last success (this process) */
+  attempts: number
+  /** when the next attempt is due (null: at the next tick) */
+  nextAttempt: string | null
+}
 
 export interface NetworkOptions {
   host: string
@@ -209,6 +221,8 @@ export class Network {
       this.#backoff.delete(id)
       // anti-entropy on connect: every circle shared with the peer
       if (key !== null) {
+        // a recipient that comes back gets its waiting RED entries now, not after its backoff
+        if (this.#redBackoff.delete(key)) void this.deliverRed()
         for (const c of this.#c.circles.mine()) {
           const m = c.members.get(key)
           if (m !== undefined && m.removed === undefined) this.#scheduleSync(c.id, evt.detail, 'connect', CONNECT_SYNC_DELAY_MS)
@@ -694,21 +708,39 @@ export class Network {
     return await this.#delivering
   }
 
-  /** RED entries still waiting for their recipient's acknowledgement */
-  async outbox (): Promise<Array<{ recipient: string, seq: number, hash: string }>> {
-    const out: Array<{ recipient: string, seq: number, hash: string }> = []
+  /** RED entries still waiting for their recipient's acknowledgement, with the retry state */
+  async outbox (): Promise<OutboxItem[]> {
+    const out: OutboxItem[] = []
     for await (const [k, hash] of this.#c.store.b.outbox.iterator()) {
       const [log, seq] = (k as string).split(SEP)
-      out.push({ recipient: recipientOfRedLog(log), seq: parseInt(seq, 16), hash: hash as string })
+      const recipient = recipientOfRedLog(log)
+      const b = this.#redBackoff.get(recipient)
+      out.push({ recipient, seq: parseInt(seq, 16), hash: hash as string, attempts: b?.attempts ?? 0, nextAttempt: b === undefined ? null : new Date(b.next).toISOString() })
     }
     return out
+  }
+
+  /**
+   * Per recipient: failed attempts and when to try again. The delay doubles from
+   * p2p.dialIntervalMs up to RED_MAX_BACKOFF_MS; a connection from the recipient resets it.
+   * Kept in memory: after a restart every waiting entry is tried at once.
+   */
+  readonly #redBackoff = new Map<string, { attempts: number, next: number }>()
+
+  #redFailed (recipient: string): void {
+    const attempts = (this.#redBackoff.get(recipient)?.attempts ?? 0) + 1
+    const delay = Math.min(RED_MAX_BACKOFF_MS, this.#o.dialIntervalMs * 2 ** Math.min(attempts - 1, 20))
+    // ±20% jitter: recipients that failed together do not retry together
+    this.#redBackoff.set(recipient, { attempts, next: Date.now() + Math.round(delay * (0.8 + 0.4 * Math.random())) })
   }
 
   async #deliverPass (): Promise<void> {
     if (this.#stopped) return
     const failed = new Set<string>()
+    const now = Date.now()
     for (const item of await this.outbox()) {
       if (this.#stopped || failed.has(item.recipient)) continue
+      if ((this.#redBackoff.get(item.recipient)?.next ?? 0) > now) continue
       const log = redLogOf(item.recipient)
       const entry = this.#c.store.getEntry(log, this.#c.identity.publicKey, item.seq)
       if (entry === undefined) { this.#log.error({ seq: item.seq }, 'outbox names a RED entry that is not stored'); continue }
@@ -716,9 +748,11 @@ export class Network {
         const reply = await this.#requestMember(item.recipient, RED_PROTOCOL, { sealed: this.#c.box.seal(item.recipient, Buffer.from(canonicalJson(entry))) })
         if (reply.ack !== item.hash) throw new PhalanxError('PX_ERR_PEER', 'the recipient acknowledged another entry')
         await this.#c.store.b.outbox.del(`${log}${SEP}${seqKey(item.seq)}`)
+        this.#redBackoff.delete(item.recipient)
         this.#log.info({ recipient: fingerprint(item.recipient), seq: item.seq }, 'RED entry delivered and acknowledged')
       } catch (err) {
         failed.add(item.recipient)
+        this.#redFailed(item.recipient)
         this.#log.debug({ recipient: fingerprint(item.recipient), err: (err as Error).message }, 'RED delivery failed; it stays in the outbox')
       }
     }

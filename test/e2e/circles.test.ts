@@ -180,6 +180,13 @@ describe('TLP:RED to a named recipient', () => {
     expect(pub.status, pub.text).toBe(201)
     expect(pub.body.entries[0].circle).toBe(`red:${bKey}`)
     await until('the outbox to hold it', async () => (await a.api('/v1/outbox')).body.outbox.length === 1)
+    // failed attempts back off: each doubles the wait (from p2p.dialIntervalMs, 300 ms here)
+    const waiting = await until('two failed attempts', async () => {
+      const o = (await a.api('/v1/outbox')).body.outbox[0]
+      return o.attempts >= 2 ? o : undefined
+    })
+    expect(waiting).toMatchObject({ recipient: bKey, seq: 1 })
+    expect(Date.parse(waiting.nextAttempt)).toBeGreaterThan(Date.now() - 1000)
     // RED to a circle, or to a stranger, or with another TLP is refused
     expect((await a.api('/v1/indicators', { json: { value: '198.51.100.67', tlp: 'RED', to: bKey, circle } })).body.error.code).toBe('PX_ERR_TLP_VIOLATION')
     expect((await a.api('/v1/indicators', { json: { value: '198.51.100.67', tlp: 'AMBER', to: bKey } })).body.error).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'to' })
