@@ -21,14 +21,14 @@ const root = resolve(here, '../..')
 const say = (msg: string): void => { process.stderr.write(`[propagation] ${msg}\n`) }
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-interface Child { proc: ChildProcess, apiUrl: string, token: string, dataDir: string, publicKey: string }
+export interface Child { proc: ChildProcess, apiUrl: string, token: string, dataDir: string, publicKey: string }
 
-async function startChild (i: number): Promise<Child> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'phalanx-prop-'))
+/** a node as a child process (`phalanx start`); `dataDir` reuses a stopped node's data */
+export async function startChild (i: number, dataDir = mkdtempSync(join(tmpdir(), 'phalanx-prop-')), env: Record<string, string> = {}): Promise<Child> {
   // PROP_CPU_PROF=DIR profiles nodes 0 and 1 (the origin and one receiver)
   const prof = process.env.PROP_CPU_PROF !== undefined && i < 2 ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROP_CPU_PROF}/n${i}`] : []
   const proc = spawn(process.execPath, [...prof, '--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
-    '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: '500' } })
+    '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: '500', ...env } })
   const line = await new Promise<string>((resolve, reject) => {
     let buf = ''
     proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const k = buf.indexOf('\n'); if (k >= 0) resolve(buf.slice(0, k)) })
@@ -38,7 +38,7 @@ async function startChild (i: number): Promise<Child> {
   return { proc, apiUrl: info.apiUrl, token: readFileSync(join(dataDir, 'api.token'), 'utf8').trim(), dataDir, publicKey: info.publicKey }
 }
 
-async function api<T = any> (c: Child, path: string, body?: unknown): Promise<T> {
+export async function api<T = any> (c: Child, path: string, body?: unknown): Promise<T> {
   const res = await fetch(c.apiUrl + path, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { authorization: `Bearer ${c.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -54,7 +54,7 @@ function quantile (sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 }
 
-async function untilTrue (what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function untilTrue (what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const t0 = Date.now()
   while (!(await fn())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
@@ -63,7 +63,7 @@ async function untilTrue (what: string, fn: () => Promise<boolean>, timeoutMs: n
 }
 
 /** the circle's nodes, all joined and meshed on its topic */
-async function formCircle (size: number): Promise<{ nodes: Child[], circle: string }> {
+export async function formCircle (size: number): Promise<{ nodes: Child[], circle: string }> {
   const nodes: Child[] = []
   for (let i = 0; i < size; i += 5) nodes.push(...await Promise.all(Array.from({ length: Math.min(5, size - i) }, async (_, k) => await startChild(i + k))))
   const circle = (await api<{ id: string }>(nodes[0], '/v1/circles', { name: 'bench' })).id

@@ -367,6 +367,20 @@ export function buildProgram (): Command {
       print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${m.role.padEnd(6)}  ${m.fingerprint}  ${m.org}${m.online ? '' : `  (last seen ${m.lastSeen ?? 'never, since this node started'})`}`).join('\n'))
     })
 
+  circle.command('sync')
+    .description('anti-entropy sync of a circle now: with one member, or every connected member')
+    .argument('<circle>', 'circle id')
+    .option('--member <pubkey>', 'public key of the member to sync with')
+    .action(async (id: string, opts: { member?: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ circle: string, syncs: Array<{ member: string, outcome: { entries: number, bytes: number, stored: number, forks: number, rejected: number, inSync: boolean, ms: number } | null }> }>('POST', `/v1/circles/${encodeURIComponent(id)}/sync`, opts.member !== undefined ? { member: opts.member } : {})
+      print(r, () => r.syncs.length === 0
+        ? 'no member of this circle is connected'
+        : r.syncs.map(s => s.outcome === null
+          ? `${s.member.slice(0, 16)}…  not reachable`
+          : `${s.member.slice(0, 16)}…  ${s.outcome.stored} new entries (${s.outcome.entries} received, ${s.outcome.bytes} bytes) in ${s.outcome.ms} ms; ${s.outcome.inSync ? 'in sync' : 'not in sync yet'}${s.outcome.forks > 0 ? `; ${s.outcome.forks} FORK(S)` : ''}${s.outcome.rejected > 0 ? `; ${s.outcome.rejected} refused` : ''}`).join('\n'))
+    })
+
   circle.command('remove')
     .description('remove a member; the circle key rotates so it reads nothing new')
     .argument('<circle>', 'circle id')
@@ -383,6 +397,16 @@ export function buildProgram (): Command {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ peers: Array<{ peerId: string, org: string | null, fingerprint: string, circles: string[], latencyMs: number | null }> }>('GET', '/v1/peers')
       print(r, () => r.peers.length === 0 ? 'no peers connected' : r.peers.map(p => `${p.org ?? '(not in a circle)'}  ${p.fingerprint}  ${p.latencyMs ?? '?'} ms  circles: ${p.circles.join(', ') || '-'}`).join('\n'))
+    })
+
+  program.command('forks')
+    .description('origins caught signing two different entries for one log position, with both entries as evidence')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ forks: Array<{ circle: string, origin: string, seq: number, kind: string, detected: string, entries: Array<{ sig: string }> }> }>('GET', '/v1/forks')
+      print(r, () => r.forks.length === 0
+        ? 'no forks'
+        : r.forks.map(f => `FORK  origin ${f.origin.slice(0, 16)}…  ${f.circle} seq ${f.seq} (${f.kind})  detected ${f.detected}\n      held: ${f.entries[0].sig.slice(0, 16)}…  other: ${f.entries[1].sig.slice(0, 16)}…`).join('\n'))
     })
 
   program.command('verify')
@@ -415,8 +439,10 @@ export function buildProgram (): Command {
     .description('the running node: identity, API address, store counts')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, circles: Array<{ id: string, name: string, members: number }> }>('GET', '/v1/status')
-      print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${s.circles.map(c => `${c.name} (${c.id}, ${c.members} members)`).join('; ') || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, warnings: string[], circles: Array<{ id: string, name: string, members: number, records: number, origins: number, lastSync: string | null, inSync: { members: number, of: number } }> }>('GET', '/v1/status')
+      const circles = s.circles.map(c => `\n  ${c.name} (${c.id}): ${c.members} members, ${c.records} records from ${c.origins} origins, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${c.inSync.of} members`).join('')
+      print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
+        s.warnings.map(w => `\nWARNING:     ${w}`).join(''))
     })
 
   return program

@@ -75,7 +75,7 @@ describe('publish', () => {
     expect(verifyEntrySignature(e)).toBe(true)
     expect(entryHash(e)).toBe(r.entries[0].hash)
     expect(h.store.getEntryByHash(r.entries[0].hash)).toStrictEqual(e)
-    expect(h.store.head('local', h.key.publicKeyHex)).toEqual({ seq: 1, hash: r.entries[0].hash })
+    expect(h.store.head('local', h.key.publicKeyHex)).toEqual({ seq: 1, records: 1, hash: r.entries[0].hash })
 
     const stored = h.store.getIndicator(id)!
     expect(stored).toMatchObject({
@@ -372,6 +372,16 @@ describe('ingest of entries signed elsewhere', () => {
     await refused(wrongPrev, 'PX_ERR_FORK')
     expect(h.store.getIndicator(indicatorId(remote.origin, 'domain', 'twin.example'))).toBeUndefined()
     expect(h.store.getEntry('ops', remote.origin, 1)).toStrictEqual(e1)
+    // both are kept as evidence: the stored entry, then the conflicting one
+    const forks = await h.store.forks()
+    expect(forks.map(f => [f.circle, f.origin, f.seq, f.kind])).toEqual([['ops', remote.origin, 1, 'seq'], ['ops', remote.origin, 2, 'prev']])
+    expect(forks[0].entries).toStrictEqual([e1, twin])
+    expect(forks[1].entries).toStrictEqual([e1, wrongPrev])
+    // the same conflict again reports the fork and keeps the first evidence
+    await refused(twin, 'PX_ERR_FORK')
+    const other = remote.peek([ind('domain', 'third.example')], { seq: 1, prev: null })
+    await refused(other, 'PX_ERR_FORK')
+    expect((await h.store.forks()).map(f => f.entries[1])).toStrictEqual([twin, wrongPrev])
     await expectConsistent(h.store)
   })
 
