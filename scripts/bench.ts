@@ -10,9 +10,12 @@
  *   rss        peak RSS of the node process
  *
  *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts)
+ *   sync         catch-up of a node that missed 100,000 indicators of a 5-node circle, and
+ *                the heal of a 3/3 partition (scripts/catchup.ts)
  *
  * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time;
- * BENCH_ONLY=ingest stops after the in-process figures; BENCH_PROPAGATION=0 skips propagation.
+ * BENCH_ONLY=ingest stops after the in-process figures; BENCH_PROPAGATION=0 skips propagation;
+ * BENCH_SYNC=0 skips the sync figures.
  */
 import '../src/polyfill.js'
 import { execSync, spawn, type ChildProcess } from 'node:child_process'
@@ -29,6 +32,7 @@ import { loadConfig } from '../src/config/index.js'
 import { PhalanxNode } from '../src/node.js'
 import { indicatorId } from '../src/records/index.js'
 import { benchPropagation } from './propagation.js'
+import { benchCatchUp, benchPartitionHeal } from './catchup.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -304,6 +308,11 @@ async function main (): Promise<void> {
     say('propagation in one circle of 10 and 25 nodes…')
     out.propagation = await benchPropagation([10, 25], { latencyCount: n(2000), bulkCount: n(200_000) })
   }
+  if (process.env.BENCH_SYNC !== '0') {
+    say('sync: catch-up of 100,000 indicators, then a 3/3 partition heal…')
+    out.sync = { catchUp: await benchCatchUp(n(100_000)), partitionHeal: await benchPartitionHeal(n(5000)) }
+  }
+  const catchUp = (out.sync as any)?.catchUp
   const p10 = (out.propagation as any)?.nodes10
   const p25 = (out.propagation as any)?.nodes25
   out.targets = {
@@ -316,7 +325,9 @@ async function main (): Promise<void> {
     lookupP99Under5ms: (out.lookup as any).p99ms <= 5,
     rssUnder500mb: (out.rss as any).nodePeakMb <= 500,
     propagationP99Under250msAt25: p25?.latency?.p99ms !== undefined ? p25.latency.p99ms <= 250 : null,
-    propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null
+    propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null,
+    catchUp100kUnder5s: catchUp?.secondsToEqualDigest !== undefined && catchUp.indicators >= 100_000 ? catchUp.secondsToEqualDigest <= 5 : null,
+    catchUpBytesUnder1_2xMissing: catchUp?.bytesVsMissing !== undefined ? catchUp.bytesVsMissing <= 1.2 : null
   }
   if (p10?.throughput?.perSecToEveryNode !== undefined) (out.propagation as any).nodes10.throughput.timesNodesVsRawLevel = Number((p10.throughput.perSecToEveryNode * 10 / (out.raw as any).levelBatchedPutsPerSec).toFixed(2))
   process.stdout.write(JSON.stringify(out, null, 2) + '\n')
