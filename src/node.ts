@@ -154,6 +154,16 @@ export class PhalanxNode {
     await this.ingest.start()
     this.startedAt = new Date().toISOString()
     this.#started = true
+    if (this.config.store.purgeExpiredAfterDays > 0) {
+      const purge = (): void => {
+        const before = new Date(Date.now() - this.config.store.purgeExpiredAfterDays * 86_400_000).toISOString()
+        this.purgeExpired({ expiredBefore: before }).catch((err) => {
+          if (this.#started) childLogger(this.log, 'node').error({ err }, 'purge failed')
+        })
+      }
+      // the first purge a minute after start, then every purgeIntervalMs
+      this.#purgeTimers.push(setTimeout(purge, Math.min(60_000, this.config.store.purgeIntervalMs)).unref(), setInterval(purge, this.config.store.purgeIntervalMs).unref())
+    }
     log.info({ org: this.identity.org, fingerprint: this.identity.fingerprint, peerId: this.peerId }, 'node core started')
   }
 
@@ -208,6 +218,7 @@ export class PhalanxNode {
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
+    for (const t of this.#purgeTimers) clearTimeout(t)
     if (this.#api !== undefined) {
       try { rmSync(join(this.dataDir, API_URL_FILE), { force: true }) } catch { /* gone already */ }
       await this.#api.stop()
@@ -538,6 +549,28 @@ export class PhalanxNode {
       lastSync: sync?.lastSync ?? null,
       inSync: { members, of }
     }
+  }
+
+  readonly #purgeTimers: NodeJS.Timeout[] = []
+  #purging: Promise<{ scanned: number, purged: number, expiredBefore: string }> | undefined
+
+  /**
+   * Purge indicators whose validUntil is before `expiredBefore` (default: now): their records
+   * and value index ids go, their signed entries stay. One purge at a time.
+   */
+  async purgeExpired (raw: unknown = {}): Promise<{ scanned: number, purged: number, expiredBefore: string }> {
+    bodyWith(raw ?? {}, new Set(['expiredBefore']))
+    const body = (raw ?? {}) as { expiredBefore?: unknown }
+    const expiredBefore = body.expiredBefore === undefined ? new Date().toISOString() : parseTime(body.expiredBefore, 'expiredBefore')
+    if (this.#purging !== undefined) return await this.#purging
+    const log = childLogger(this.log, 'node')
+    this.#purging = (async () => {
+      const t0 = Date.now()
+      const r = await this.ingest.purgeExpired(expiredBefore)
+      if (r.purged > 0) log.info({ ...r, expiredBefore, ms: Date.now() - t0 }, 'purged expired indicators (their entries stay)')
+      return { ...r, expiredBefore }
+    })().finally(() => { this.#purging = undefined })
+    return await this.#purging
   }
 
   /** forks this node holds evidence of (both signed entries each) */

@@ -120,6 +120,13 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 200: json({ type: 'object', properties: { circle: { type: 'string' }, syncs: { type: 'array', items: { type: 'object', properties: { member: { type: 'string' }, outcome: { type: ['object', 'null'], description: 'entries, bytes, stored, duplicates, forks, rejected, inSync, ms; null when the member was not reachable' } } } } } }, 'what each sync brought'), ...errorResponses(400, 401, 403, 404, 502) }
         }
       },
+      '/v1/purge': {
+        post: {
+          summary: 'Purge indicators past their validUntil now (their signed entries stay; also runs every store.purgeIntervalMs for those store.purgeExpiredAfterDays past it)',
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { expiredBefore: { ...time, description: 'purge those whose validUntil is before this; default now' } } } } } },
+          responses: { 200: json({ type: 'object', properties: { scanned: { type: 'integer' }, purged: { type: 'integer' }, expiredBefore: time } }, 'what was purged'), ...errorResponses(400, 401) }
+        }
+      },
       '/v1/forks': {
         get: { summary: 'Origins caught signing two different entries for one log position, with both signed entries as evidence', responses: { 200: json({ type: 'object', properties: { forks: { type: 'array', items: ref('Fork') } } }, 'forks'), ...errorResponses(401) } }
       },

@@ -399,6 +399,15 @@ export function buildProgram (): Command {
       print(r, () => r.peers.length === 0 ? 'no peers connected' : r.peers.map(p => `${p.org ?? '(not in a circle)'}  ${p.fingerprint}  ${p.latencyMs ?? '?'} ms  circles: ${p.circles.join(', ') || '-'}`).join('\n'))
     })
 
+  program.command('purge')
+    .description('purge indicators past their validUntil (records and index ids; the signed entries stay)')
+    .option('--before <date>', 'purge those whose validUntil is before this date (default: now)')
+    .action(async (opts: { before?: string }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ scanned: number, purged: number, expiredBefore: string }>('POST', '/v1/purge', opts.before !== undefined ? { expiredBefore: opts.before } : {})
+      print(r, () => `purged ${r.purged} of ${r.scanned} indicators (validUntil before ${r.expiredBefore})`)
+    })
+
   program.command('forks')
     .description('origins caught signing two different entries for one log position, with both entries as evidence')
     .action(async (_opts: unknown, cmd: Command) => {

@@ -37,7 +37,11 @@ export const configSchema = z.strictObject({
   }),
   store: z.strictObject({
     /** fsync every write batch (group commit): acknowledged publishes survive power loss */
-    sync: z.boolean()
+    sync: z.boolean(),
+    /** purge indicators this many days past their validUntil (0: never); their entries stay */
+    purgeExpiredAfterDays: z.number().int().min(0).max(36_500),
+    /** how often the purge runs (ms) */
+    purgeIntervalMs: z.number().int().min(1000).max(86_400_000)
   }),
   publish: z.strictObject({
     defaultTlp: z.enum(TLP_LEVELS),

@@ -126,9 +126,13 @@ interface Group {
   failed: boolean
 }
 
+/** indicators deleted per write group by a purge */
+const PURGE_CHUNK = 2000
+
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'purge', ids: string[], before: string, at: string, resolve: (r: { purged: number }) => void, reject: (e: unknown) => void, items: number }
 
 /** a value already serialized as JSON text (written as is) */
 class RawJson {
@@ -362,6 +366,58 @@ export class Ingest {
     return r
   }
 
+  /**
+   * Purge the derived records of indicators whose validUntil is before `before`: the record,
+   * its id in the value index, the counters; the signed entries stay (sync and verify need
+   * them) and so do the index pairs, which readers skip and `purged` (bucket u) accounts for.
+   * Candidates are found by a scan outside the writer; each chunk is re-checked and deleted
+   * in the writer, so a version that arrived meanwhile is kept.
+   */
+  async purgeExpired (before: string, opts: { max?: number } = {}): Promise<{ scanned: number, purged: number }> {
+    const max = opts.max ?? 1_000_000
+    const ids: string[] = []
+    let scanned = 0
+    for await (const [id, v] of this.#c.store.b.indicators.iterator()) {
+      scanned++
+      const until = (v as StoredIndicator).validUntil
+      if (until !== undefined && until < before) {
+        ids.push(id as string)
+        if (ids.length >= max) break
+      }
+    }
+    let purged = 0
+    const at = new Date().toISOString()
+    for (let i = 0; i < ids.length; i += PURGE_CHUNK) {
+      const chunk = ids.slice(i, i + PURGE_CHUNK)
+      const r = await new Promise<{ purged: number }>((resolve, reject) => {
+        this.#enqueue({ kind: 'purge', ids: chunk, before, at, resolve, reject, items: chunk.length })
+      })
+      purged += r.purged
+    }
+    return { scanned, purged }
+  }
+
+  #runPurge (tx: Tx, job: Extract<Job, { kind: 'purge' }>): { purged: number } {
+    let purged = 0
+    for (const id of job.ids) {
+      const ind = tx.get<StoredIndicator>('indicators', id)
+      if (ind?.validUntil === undefined || ind.validUntil >= job.before) continue
+      tx.del('indicators', id)
+      const vk = valueKey(ind.type, ind.value)
+      const rec = tx.get<ValueRecord>('byValue', vk)
+      if (rec !== undefined) {
+        const rest = rec.ids.filter(x => x !== id)
+        if (rest.length === 0 && rec.sightings === undefined) tx.del('byValue', vk)
+        else tx.put('byValue', vk, { ...rec, ids: rest })
+      }
+      tx.put('purged', id, job.at)
+      tx.state.counts.indicators--
+      if (ind.revoked !== undefined) tx.state.counts.revoked--
+      purged++
+    }
+    return { purged }
+  }
+
   #enqueue (job: Job): void {
     if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
     this.#queue.push(job)
@@ -500,7 +556,7 @@ export class Ingest {
       if (broken && job.kind === 'publish') { replan.push(job); continue }
       const child = tx.child()
       try {
-        const result = job.kind === 'publish' ? this.#applyPublish(child, plan, outs) : this.#runEntry(child, job)
+        const result = job.kind === 'publish' ? this.#applyPublish(child, plan, outs) : job.kind === 'entry' ? this.#runEntry(child, job) : this.#runPurge(child, job)
         child.commitInto(tx)
         done.push({ job, result })
       } catch (err) {
@@ -531,7 +587,7 @@ export class Ingest {
         tx.parent = undefined
         // fsync only when someone is told "stored": a local publish, or an entry acknowledged
         // to a peer (RED); gossip is acknowledged to nobody, and sync fetches it again
-        if (write) await tx.write(this.#o.sync && done.some(d => d.job.kind === 'publish' || d.job.durable))
+        if (write) await tx.write(this.#o.sync && done.some(d => d.job.kind !== 'entry' || d.job.durable))
       } catch (err) {
         group.failed = true
         this.#log.error({ err, jobs: done.length }, 'store batch write failed')

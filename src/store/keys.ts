@@ -35,6 +35,8 @@ export const BUCKET = {
   pendingRevokes: 'r',
   /** fork evidence: log \0 origin \0 seq16 → ForkEvidence (both signed entries) */
   forks: 'f',
+  /** ids of indicators purged after expiry (their entries stay): id → when */
+  purged: 'u',
   /** store metadata: format version, counters, cidr prefix lengths */
   meta: 'm'
 } as const

@@ -668,6 +668,28 @@ describe('API over HTTP', () => {
     })
   })
 
+  describe('purge', () => {
+    it('POST /v1/purge removes indicators past their validUntil (default: now) and names a bad field', async () => {
+      const before = await counts(t)
+      const pub = await t.api('/v1/indicators', { json: { indicators: [
+        { type: 'domain', value: 'expired-1.purge.example', validFrom: '2021-01-01T00:00:00Z', validUntil: '2021-02-01T00:00:00Z' },
+        { type: 'domain', value: 'expired-2.purge.example', validFrom: '2021-01-01T00:00:00Z', validUntil: '2021-06-01T00:00:00Z' }
+      ] } })
+      expect(pub.status, pub.text).toBe(201)
+      const some = await t.api('/v1/purge', { json: { expiredBefore: '2021-03-01T00:00:00Z' } })
+      expect(some.status, some.text).toBe(200)
+      expect(some.body).toMatchObject({ purged: 1, expiredBefore: '2021-03-01T00:00:00.000Z' })
+      expect((await t.api('/v1/lookup?value=expired-1.purge.example&include_expired=true')).body.found).toBe(false)
+      expect((await t.api('/v1/lookup?value=expired-2.purge.example&include_expired=true')).body.found).toBe(true)
+      const rest = await t.api('/v1/purge', { method: 'POST' })
+      expect(rest.status, rest.text).toBe(200)
+      expect(rest.body.purged).toBeGreaterThanOrEqual(1)
+      expect((await counts(t)).indicators).toBe(before.indicators + 2 - 1 - rest.body.purged)
+      expectError(await t.api('/v1/purge', { json: { expiredBefore: 'yesterday' } }), 400, 'PX_ERR_VALIDATION', 'expiredBefore')
+      expectError(await t.api('/v1/purge', { json: { before: '2021-01-01T00:00:00Z' } }), 400, 'PX_ERR_VALIDATION', 'before')
+    })
+  })
+
   describe('metrics', () => {
     it('GET /metrics is Prometheus text with phalanx_store_indicators matching the store', async () => {
       const c = await counts(t)

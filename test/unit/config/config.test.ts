@@ -50,7 +50,7 @@ describe('loadConfig: defaults and precedence', () => {
     expect(c.dataDir).toBe('./data')
     expect(c.logLevel).toBe('info')
     expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000, syncIntervalMs: 10000, connect: [] })
-    expect(c.store.sync).toBe(true)
+    expect(c.store).toEqual({ sync: true, purgeExpiredAfterDays: 90, purgeIntervalMs: 3_600_000 })
     expect(c.publish).toEqual({ defaultTlp: 'AMBER', defaultConfidence: 50 })
     // an empty org means the host name
     expect(c.org).toBe(hostname())
@@ -177,6 +177,7 @@ describe('loadConfig: bad values name the key', () => {
     ['publish.defaultTlp unknown', { publish: { defaultTlp: 'PURPLE' } }, 'publish.defaultTlp'],
     ['publish.defaultConfidence over 100', { publish: { defaultConfidence: 101 } }, 'publish.defaultConfidence'],
     ['store.sync a string', { store: { sync: 'yes' } }, 'store.sync'],
+    ['store.purgeExpiredAfterDays negative', { store: { purgeExpiredAfterDays: -1 } }, 'store.purgeExpiredAfterDays'],
     ['api.auth a string', { api: { auth: 'true' } }, 'api.auth'],
     ['api not an object', { api: 5 }, 'api'],
     ['dataDir empty', { dataDir: '' }, 'dataDir'],

@@ -498,6 +498,37 @@ describe('lookupValue and CIDRs', () => {
     expect((await queryIndicators(h.store, { limit: 10 })).indicators).toEqual([])
     expect((await queryIndicators(h.store, { limit: 10, includeExpired: true })).indicators).toHaveLength(1)
   })
+
+  it('purges expired indicators (records and value ids; entries stay), keeps the rest, and a re-publish brings one back', async () => {
+    const until = (d: string): Partial<IndicatorItem> => ({ validFrom: '2020-01-01T00:00:00.000Z', validUntil: d, tags: ['exp'] })
+    const r = await h.ingest.publish([{ circle: 'local', tlp: 'AMBER', items: [
+      ind('domain', 'gone.example', until('2020-02-01T00:00:00.000Z')),
+      ind('domain', 'revoked-gone.example', until('2020-03-01T00:00:00.000Z')),
+      ind('domain', 'recent.example', until('2020-06-01T00:00:00.000Z')),
+      ind('domain', 'forever.example', { tags: ['exp'] })
+    ] }])
+    await h.ingest.publish([{ circle: 'local', tlp: 'AMBER', items: [{ kind: 'revoke', id: r.ids[1]! }] }])
+    // a sighting of a purged value keeps its value record
+    await h.ingest.publish([{ circle: 'local', tlp: 'AMBER', items: [{ kind: 'sighting', type: 'domain', value: 'gone.example', count: 2, firstSeen: '2020-01-05T00:00:00.000Z', lastSeen: '2020-01-06T00:00:00.000Z' }] }])
+    const entries = h.store.counts().entries
+    expect(h.store.counts()).toMatchObject({ indicators: 4, revoked: 1 })
+
+    const res = await h.ingest.purgeExpired('2020-04-01T00:00:00.000Z')
+    expect(res).toEqual({ scanned: 4, purged: 2 })
+    expect(h.store.counts()).toMatchObject({ indicators: 2, revoked: 0, entries })
+    expect(h.store.getIndicator(r.ids[0]!)).toBeUndefined()
+    expect(lookupValue(h.store, 'domain', 'gone.example', { includeExpired: true, includeRevoked: true })).toMatchObject({ found: false, sightings: { count: 2 } })
+    expect(lookupValue(h.store, 'domain', 'recent.example', { includeExpired: true }).found).toBe(true)
+    expect(ids((await queryIndicators(h.store, { tag: 'exp', limit: 10, includeExpired: true, includeRevoked: true })).indicators).sort()).toEqual([r.ids[2], r.ids[3]].sort())
+    // the entries and their chain are untouched; index pairs of purged records are accounted for
+    await expectConsistent(h.store)
+    expect((await h.ingest.purgeExpired('2020-04-01T00:00:00.000Z')).purged).toBe(0)
+
+    await h.ingest.publish([{ circle: 'local', tlp: 'AMBER', items: [ind('domain', 'gone.example', { tags: ['exp'] })] }])
+    expect(lookupValue(h.store, 'domain', 'gone.example').found).toBe(true)
+    expect(h.store.counts()).toMatchObject({ indicators: 3 })
+    await expectConsistent(h.store)
+  })
 })
 
 describe('queryIndicators', () => {
