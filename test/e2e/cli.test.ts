@@ -617,18 +617,18 @@ describe('phalanx verify', () => {
     const data = join(tmp, 'verify')
     await ok(['init', '--data', data, '--org', 'Verify Org'])
     const n = await startNode(['--data', data, '--api-port', '0', '--log-level', 'warn'])
-    for (const v of ['a.verify.example', 'b.verify.example', 'c.verify.example']) await ok(['publish', '--data', data, '--value', v, '--tag', 'v'])
+    for (const v of ['a.verify.example', 'b.verify.example', 'c.verify.example', 'd.verify.example']) await ok(['publish', '--data', data, '--value', v, '--tag', 'v'])
     n.child.kill('SIGTERM')
     await n.exited
     const good = await ok(['verify', '--data', data])
-    expect(good).toMatchObject({ ok: true, entries: 3, indicators: 3, problems: [], signatures: true })
+    expect(good).toMatchObject({ ok: true, entries: 4, indicators: 4, problems: [], signatures: true })
 
     const { LevelStore } = await import('../../src/store/index.js')
     const { postingPrefix } = await import('../../src/store/keys.js')
     const store = new LevelStore({ path: join(data, 'store') })
     await store.open()
     const keys = await store.b.entries.keys().all()
-    expect(keys).toHaveLength(3)
+    expect(keys).toHaveLength(4)
     // 1. an entry whose record was altered after signing
     const e2 = await store.b.entries.get(keys[1]) as any
     await store.b.entries.put(keys[1], { ...e2, items: [{ ...e2.items[0], value: 'x.verify.example' }] })
@@ -636,6 +636,9 @@ describe('phalanx verify', () => {
     await store.b.byType.put(postingPrefix('domain') + 'fffffffffffff0', 'fffffffffffff0' + 'ab'.repeat(16))
     // 3. a hole in the log: seq 1 gone
     await store.b.entries.del(keys[0])
+    // 4. a broken prev link: seq 4 names another entry as its predecessor
+    const e4 = await store.b.entries.get(keys[3]) as any
+    await store.b.entries.put(keys[3], { ...e4, prev: 'ab'.repeat(32) })
     await store.close()
 
     const r = await run(['verify', '--data', data, '--json'])
@@ -647,6 +650,7 @@ describe('phalanx verify', () => {
     expect(report.problems.some((p: { message: string }) => /signature does not verify/.test(p.message))).toBe(true)
     expect(report.problems.some((p: { message: string }) => /points at missing indicator abab/.test(p.message))).toBe(true)
     expect(report.problems.some((p: { message: string }) => /seq 2 follows 0/.test(p.message))).toBe(true)
+    expect(report.problems.some((p: { message: string }) => /prev of seq 4 is not the hash of seq 3/.test(p.message))).toBe(true)
     // the human form names them too
     const human = await run(['verify', '--data', data])
     expect(human.code).toBe(12)
