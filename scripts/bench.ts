@@ -10,6 +10,7 @@
  *   rss        peak RSS of the node process
  *
  *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts)
+ *   durability   publishes with store.sync (fsync) on and off (scripts/durability.ts)
  *   sync         catch-up of a node that missed 100,000 indicators of a 5-node circle, and
  *                the heal of a 3/3 partition (scripts/catchup.ts)
  *
@@ -33,6 +34,7 @@ import { PhalanxNode } from '../src/node.js'
 import { indicatorId } from '../src/records/index.js'
 import { benchPropagation } from './propagation.js'
 import { benchCatchUp, benchPartitionHeal } from './catchup.js'
+import { benchDurability } from './durability.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -308,6 +310,8 @@ async function main (): Promise<void> {
     say('propagation in one circle of 10 and 25 nodes…')
     out.propagation = await benchPropagation([10, 25], { latencyCount: n(2000), bulkCount: n(200_000) })
   }
+  say('durability: publishes with fsync on and off…')
+  out.durability = await benchDurability(SCALE)
   if (process.env.BENCH_SYNC !== '0') {
     say('sync: catch-up of 100,000 indicators, then a 3/3 partition heal…')
     out.sync = { catchUp: await benchCatchUp(n(100_000)), partitionHeal: await benchPartitionHeal(n(5000)) }
