@@ -410,7 +410,9 @@ export class Network {
         }
         return verdict(TopicValidatorResult.Accept)
       }
-      if (code === 'PX_ERR_CLOSED') return verdict(TopicValidatorResult.Ignore)
+      // a fork is the origin's fault, not the relaying peer's (it may hold the other branch):
+      // the evidence is kept (ingest), the entry is not relayed, the peer keeps its score
+      if (code === 'PX_ERR_CLOSED' || code === 'PX_ERR_FORK') return verdict(TopicValidatorResult.Ignore)
       if (code === 'PX_ERR_INTERNAL' || code === 'PX_ERR_STORE') {
         this.#log.error({ err, source }, 'remote entry could not be stored')
         return verdict(TopicValidatorResult.Ignore)

@@ -241,7 +241,7 @@ export class Sync {
       const head = ours[origin]
       if (head === undefined || head.seq < seq) continue
       const mine = head.seq === seq ? head.hash : this.#hashAt(circle, origin, seq)
-      if (mine === undefined || mine === hash) continue
+      if (mine === undefined || mine === hash || await this.#c.store.hasFork(circle, origin)) continue
       try {
         const raw = await this.#c.fetchEntry(peer, circle, origin, seq)
         await this.#c.ingest.ingest(raw, 'sync', { durable: false })
@@ -288,9 +288,10 @@ export class Sync {
         if (seq > head.seq) { behind = true; continue }
         const mine = seq === head.seq ? head.hash : this.#hashAt(circle, origin, seq)
         if (mine !== hash) {
-          // a fork: send our entry at their head (evidence for them); ask for theirs
+          // a fork: send our entry at their head (evidence for them), and sync back for theirs
+          // unless this node already holds evidence (then both sides differ for good)
           plan.push({ origin, from: seq, to: seq })
-          behind = true
+          if (!await this.#c.store.hasFork(circle, origin)) behind = true
           continue
         }
         if (seq < head.seq) plan.push({ origin, from: seq + 1, to: head.seq })

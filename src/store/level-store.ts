@@ -298,6 +298,13 @@ export class LevelStore {
     return out
   }
 
+  /** whether this node holds evidence that `origin` forked its log `circle` */
+  async hasFork (circle: string, origin: string): Promise<boolean> {
+    this.assertOpen()
+    const prefix = `${circle}\x00${origin}\x00`
+    return (await this.b.forks.keys({ gte: prefix, lt: prefix + '\xff', limit: 1 }).all()).length > 0
+  }
+
   /** every fork this node has evidence of, oldest log position first */
   async forks (): Promise<ForkEvidence[]> {
     this.assertOpen()
