@@ -5,6 +5,7 @@
  * removal with key rotation, and what non-members get: nothing readable, nothing stored.
  */
 import { afterAll, describe, expect, it } from 'vitest'
+import { until } from '../utils/wait.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
 
 const nodes: TestNode[] = []
@@ -16,15 +17,6 @@ async function start (org: string): Promise<TestNode> {
   return n
 }
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const t0 = Date.now()
-  while (true) {
-    const v = await fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
 
 async function lookupFound (n: TestNode, value: string): Promise<any> {
   const r = await n.api(`/v1/lookup?value=${encodeURIComponent(value)}`)

@@ -19,8 +19,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LevelStore, checkStore } from '../../src/store/index.js'
 import { redLogOf } from '../../src/records/index.js'
+import { until as waitUntil } from '../utils/wait.js'
 import { apiCall, startTestNode, type TestNode } from '../utils/node.js'
 import { prng } from '../utils/prng.mjs'
+
+const until = async <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> => await waitUntil(what, fn, timeoutMs)
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = join(ROOT, 'dist/src/cli/main.js')
@@ -70,15 +73,6 @@ async function startChild (data: string): Promise<Child> {
   return { proc, apiUrl: first.apiUrl, exited }
 }
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now()
-  while (true) {
-    const v = await fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'phalanx-crash-gossip-'))

@@ -7,7 +7,10 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { PhalanxNode } from '../../src/node.js'
 import { signEntry, type Entry } from '../../src/records/index.js'
+import { until as waitUntil } from '../utils/wait.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
+
+const until = async <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> => await waitUntil(what, fn, timeoutMs)
 
 const nodes: Array<{ stop: () => Promise<void> }> = []
 afterAll(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
@@ -18,15 +21,6 @@ async function start (org: string): Promise<TestNode> {
   return n
 }
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const t0 = Date.now()
-  while (true) {
-    const v = await fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 /** the first node creates a circle and invites every other; resolves when all know all */
 async function formCircle (all: TestNode[], name: string): Promise<string> {
@@ -111,7 +105,7 @@ describe('offline catch-up', () => {
     await e2.start()
     nodes.push({ stop: async () => { await e2.stop() } })
     const t0 = Date.now()
-    await until('E to converge with the others', async () => await converged([a, e2], circle), 60_000)
+    await until('E to converge with the others', async () => await converged([...publishers.map(n => n.node), e2], circle), 60_000)
     const took = Date.now() - t0
 
     expect(e2.store.counts().indicators).toBe(a.store.counts().indicators)

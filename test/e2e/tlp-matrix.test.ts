@@ -10,17 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeEnvelope } from '../../src/p2p/envelope.js'
 import { canonicalJson, entryHash } from '../../src/records/index.js'
 import { RemoteLog } from '../utils/store.js'
+import { until as untilValue } from '../utils/wait.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
 
 const nodes: TestNode[] = []
 afterAll(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
 
 async function until (what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const t0 = Date.now()
-  while (!(await fn())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  await untilValue(what, fn, timeoutMs, 100)
 }
 
 /** every indicator a node stores, as "origin-index:value" */
