@@ -237,13 +237,20 @@ class Tx {
     for (const list of this.postings.values()) {
       for (const [key, block] of blocksOf(list)) batch.put(LevelStore.fullKey(list.bucket, key), JSON.stringify(block))
     }
+    const valuePrefix = LevelStore.VALUE_PREFIX
+    const valueKeys: string[] = []
     for (const [k, v] of this.overlay) {
       if (v === undefined) batch.del(k)
-      else batch.put(k, JSON.stringify(v))
+      else {
+        batch.put(k, JSON.stringify(v))
+        if (k.startsWith(valuePrefix)) valueKeys.push(k)
+      }
     }
+    this.store.stageValueKeys(valueKeys)
     try {
       await batch.write({ sync })
     } finally {
+      this.store.valueKeysWritten(valueKeys)
       // written or not, what the cache held for these keys may be stale now
       this.store.evict(this.overlay.keys())
     }

@@ -8,7 +8,8 @@ import type { AbstractSublevel } from 'abstract-level'
 import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
-import { BUCKET, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
+import { KeyFilter } from './key-filter.js'
+import { BUCKET, HIGH, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
  * Buckets whose parsed values (and absences) are kept in a small LRU: what lookups read.
@@ -83,6 +84,8 @@ export interface StoreOptions {
   cacheSize?: number
   /** parsed records kept for lookups (default 20,000; 0 turns the cache off) */
   readCacheEntries?: number
+  /** the least number of keys the value filter is sized for (default 2^20; tests make it small) */
+  valueFilterCapacity?: number
 }
 
 export class LevelStore {
@@ -92,6 +95,8 @@ export class LevelStore {
   readonly #cache = new Map<string, unknown>()
   readonly #cacheMax: number
   #cidrLengths: { v4: number[], v6: number[] } | undefined
+  /** which value-index keys may exist (key-filter.ts): a new value skips the LevelDB miss */
+  #valueFilter = new KeyFilter(0)
 
   constructor (readonly options: StoreOptions) {
     this.#cacheMax = options.readCacheEntries ?? READ_CACHE_ENTRIES
@@ -136,7 +141,46 @@ export class LevelStore {
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
     }
     this.#open = true
+    this.#fillValueFilter(Math.max(this.options.valueFilterCapacity ?? 1 << 20, 2 * (this.counts().indicators + this.counts().sightings)))
   }
+
+  /** value-index keys of batches staged and not yet written (a rebuild's scan cannot see them) */
+  readonly #stagedValueKeys = new Set<string[]>()
+
+  /** a new value filter of `capacity` keys, filled from the value index in the background */
+  #fillValueFilter (capacity: number): void {
+    const filter = new KeyFilter(capacity, () => { if (this.#valueFilter === filter) this.#fillValueFilter(capacity * 4) })
+    this.#valueFilter = filter
+    for (const keys of this.#stagedValueKeys) for (const k of keys) filter.add(k)
+    const prefix = ROOT_PREFIX.byValue
+    void (async () => {
+      for await (const k of this.db.keys({ gte: prefix, lt: prefix + HIGH })) {
+        if (!this.#open || this.#valueFilter !== filter) return
+        filter.add(k)
+      }
+      if (this.#open && this.#valueFilter === filter) filter.ready = true
+    })().catch(() => { /* the store closed during the scan: the filter stays "maybe" */ })
+  }
+
+  /** whether the value filter is filled (until then every value read goes to LevelDB) */
+  get valueFilterReady (): boolean { return this.#valueFilter.ready }
+
+  /**
+   * The writer stages a batch's value-index keys: the filter learns them before the batch is
+   * written, and a filter rebuilt before the write completes learns them too. Call
+   * `valueKeysWritten` with the same array once the write is done (or failed).
+   */
+  stageValueKeys (fullKeys: string[]): void {
+    this.#stagedValueKeys.add(fullKeys)
+    for (const k of fullKeys) this.#valueFilter.add(k)
+  }
+
+  valueKeysWritten (fullKeys: string[]): void {
+    this.#stagedValueKeys.delete(fullKeys)
+  }
+
+  /** the root-key prefix of the value index (the writer stages its keys: stageValueKeys) */
+  static readonly VALUE_PREFIX = ROOT_PREFIX.byValue
 
   async close (): Promise<void> {
     this.#open = false
@@ -161,7 +205,7 @@ export class LevelStore {
         return hit as T | undefined
       }
     }
-    const s = this.db.getSync(k) as string | undefined
+    const s = bucket === 'byValue' && !this.#valueFilter.mightHave(k) ? undefined : this.db.getSync(k) as string | undefined
     const v = s === undefined ? undefined : JSON.parse(s) as T
     if (cached) {
       if (this.#cache.size >= this.#cacheMax) this.#cache.delete(this.#cache.keys().next().value as string)
@@ -172,7 +216,9 @@ export class LevelStore {
 
   /** read straight from LevelDB, leaving the cache alone (the writer's reads) */
   readUncached<T> (bucket: BucketName, key: string): T | undefined {
-    const s = this.db.getSync(ROOT_PREFIX[bucket] + key) as string | undefined
+    const k = ROOT_PREFIX[bucket] + key
+    if (bucket === 'byValue' && !this.#valueFilter.mightHave(k)) return undefined
+    const s = this.db.getSync(k) as string | undefined
     return s === undefined ? undefined : JSON.parse(s) as T
   }
 

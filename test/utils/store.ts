@@ -44,12 +44,18 @@ export interface StoreHarnessOptions {
   ingest?: Partial<IngestOptions>
   /** size of the store's read cache */
   readCacheEntries?: number
+  /** the least number of keys the store's value filter is sized for */
+  valueFilterCapacity?: number
 }
 
 /** open a real LevelDB in a new temp dir with an Ingest over it (started) */
 export async function openStore (opts: StoreHarnessOptions = {}): Promise<StoreHarness> {
   const dir = makeTempDir('phalanx-store-')
-  const store = new LevelStore({ path: join(dir, 'db'), ...(opts.readCacheEntries !== undefined ? { readCacheEntries: opts.readCacheEntries } : {}) })
+  const store = new LevelStore({
+    path: join(dir, 'db'),
+    ...(opts.readCacheEntries !== undefined ? { readCacheEntries: opts.readCacheEntries } : {}),
+    ...(opts.valueFilterCapacity !== undefined ? { valueFilterCapacity: opts.valueFilterCapacity } : {})
+  })
   const key = opts.seed !== undefined ? OrgKey.fromSeed(opts.seed) : opts.key ?? randomKey()
   let ingest: Ingest | undefined
   try {
