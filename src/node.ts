@@ -53,8 +53,9 @@ export interface NodeStatus {
 }
 
 export interface CircleStatus extends CircleView {
-  /** records in the circle's data log entries this node holds (all origins) */
-  records: number
+  /** records in the circle's data log entries this node holds (all origins); null for a log
+   * stored before heads counted records */
+  records: number | null
   entries: number
   origins: number
   /** when this node last compared version vectors with a member of the circle */
@@ -543,7 +544,8 @@ export class PhalanxNode {
     }
     return {
       ...s,
-      records: heads.reduce((n, h) => n + (h.records ?? 0), 0),
+      // heads written before heads counted records leave the sum unknown
+      records: heads.some(h => h.records === undefined) ? null : heads.reduce((n, h) => n + (h.records ?? 0), 0),
       entries: heads.reduce((n, h) => n + h.seq, 0),
       origins: heads.length,
       lastSync: sync?.lastSync ?? null,
@@ -552,7 +554,7 @@ export class PhalanxNode {
   }
 
   readonly #purgeTimers: NodeJS.Timeout[] = []
-  #purging: Promise<{ scanned: number, purged: number, expiredBefore: string }> | undefined
+  #purging: Promise<void> | undefined
 
   /**
    * Purge indicators whose validUntil is before `expiredBefore` (default: now): their records
@@ -562,15 +564,17 @@ export class PhalanxNode {
     bodyWith(raw ?? {}, new Set(['expiredBefore']))
     const body = (raw ?? {}) as { expiredBefore?: unknown }
     const expiredBefore = body.expiredBefore === undefined ? new Date().toISOString() : parseTime(body.expiredBefore, 'expiredBefore')
-    if (this.#purging !== undefined) return await this.#purging
     const log = childLogger(this.log, 'node')
-    this.#purging = (async () => {
+    // one purge at a time: a request waits for the one running, then runs its own
+    const run = async (): Promise<{ scanned: number, purged: number, expiredBefore: string }> => {
       const t0 = Date.now()
       const r = await this.ingest.purgeExpired(expiredBefore)
       if (r.purged > 0) log.info({ ...r, expiredBefore, ms: Date.now() - t0 }, 'purged expired indicators (their entries stay)')
       return { ...r, expiredBefore }
-    })().finally(() => { this.#purging = undefined })
-    return await this.#purging
+    }
+    const p = (this.#purging ?? Promise.resolve()).then(run, run)
+    this.#purging = p.then(() => {}, () => {})
+    return await p
   }
 
   /** forks this node holds evidence of (both signed entries each) */
@@ -579,7 +583,7 @@ export class PhalanxNode {
   }
 
   async status (): Promise<NodeStatus> {
-    const forks = await this.store.forks()
+    const forks = await this.store.forkPositions()
     const flagged = [...new Set(forks.map(f => f.origin))]
     return {
       version: this.version,

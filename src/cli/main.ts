@@ -449,7 +449,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, warnings: string[], circles: Array<{ id: string, name: string, members: number, records: number, origins: number, lastSync: string | null, inSync: { members: number, of: number } }> }>('GET', '/v1/status')
-      const circles = s.circles.map(c => `\n  ${c.name} (${c.id}): ${c.members} members, ${c.records} records from ${c.origins} origins, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${c.inSync.of} members`).join('')
+      const circles = s.circles.map(c => `\n  ${c.name} (${c.id}): ${c.members} members, ${c.records ?? '?'} records from ${c.origins} origins, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${c.inSync.of} members`).join('')
       print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
         s.warnings.map(w => `\nWARNING:     ${w}`).join(''))
     })

@@ -221,8 +221,11 @@ export class Network {
       this.#backoff.delete(id)
       // anti-entropy on connect: every circle shared with the peer
       if (key !== null) {
-        // a recipient that comes back gets its waiting RED entries now, not after its backoff
-        if (this.#redBackoff.delete(key)) void this.deliverRed()
+        // a recipient that comes back gets its waiting RED entries now, not after its backoff;
+        // the count of failures stays (a recipient that takes our connection and refuses the
+        // delivery is retried at each reconnection, and still backs off)
+        const b = this.#redBackoff.get(key)
+        if (b !== undefined) { b.next = 0; void this.deliverRed() }
         for (const c of this.#c.circles.mine()) {
           const m = c.members.get(key)
           if (m !== undefined && m.removed === undefined) this.#scheduleSync(c.id, evt.detail, 'connect', CONNECT_SYNC_DELAY_MS)
@@ -724,7 +727,8 @@ export class Network {
 
   /**
    * Per recipient: failed attempts and when to try again. The delay doubles from
-   * p2p.dialIntervalMs up to RED_MAX_BACKOFF_MS; a connection from the recipient resets it.
+   * p2p.dialIntervalMs up to RED_MAX_BACKOFF_MS; a new connection to the recipient makes the
+   * next attempt due at once (the failure count, and so the next wait, stays until a success).
    * Kept in memory: after a restart every waiting entry is tried at once.
    */
   readonly #redBackoff = new Map<string, { attempts: number, next: number }>()

@@ -24,6 +24,7 @@ export const SYNC_BATCH_ENTRIES = 512
 export const SYNC_BATCH_BYTES = 1024 * 1024
 /** batches the server sends ahead of the client's acknowledgements */
 export const SYNC_WINDOW = 2
+/** a batch stops at the entry that reaches SYNC_BATCH_BYTES (UTF-8): one entry ≤ 64 KiB past it */
 const MAX_FRAME = 2 * SYNC_BATCH_BYTES
 /** a request names at most this many origins (a vector of ~80 bytes each) */
 const MAX_VECTOR_ORIGINS = 20_000
@@ -109,9 +110,10 @@ function sameVector (a: Vector, b: Vector): boolean {
 export class Sync {
   readonly #c: SyncComponents
   readonly #log: Logger
-  /** one sync per circle at a time; a trigger meanwhile runs once more after it */
-  readonly #running = new Map<string, Promise<SyncOutcome | null>>()
-  readonly #again = new Map<string, { peer: PeerId, reason: string }>()
+  /** one sync per circle at a time */
+  readonly #running = new Set<string>()
+  /** per circle, the peers to sync with next (each once, whatever the number of triggers) */
+  readonly #waiting = new Map<string, Map<string, { peer: PeerId, reason: string, waiters: Array<(o: SyncOutcome | null) => void> }>>()
   readonly #peers = new Map<string, Map<string, PeerSync>>()
   readonly #lastSync = new Map<string, string>()
   readonly stats: SyncStats = { runs: 0, entriesReceived: 0, bytesReceived: 0, stored: 0, duplicates: 0, forks: 0, rejected: 0, served: 0, entriesSent: 0, bytesSent: 0 }
@@ -124,7 +126,11 @@ export class Sync {
     this.#log = c.log
   }
 
-  stop (): void { this.#stopped = true }
+  stop (): void {
+    this.#stopped = true
+    for (const q of this.#waiting.values()) for (const w of q.values()) for (const resolve of w.waiters) resolve(null)
+    this.#waiting.clear()
+  }
 
   /** per circle: when it last synced, and with which members it agreed */
   state (circle: string): { lastSync: string | null, peers: Map<string, PeerSync> } {
@@ -140,21 +146,42 @@ export class Sync {
     m.set(key, { at, inSync })
   }
 
-  /** sync `circle` from `peer`; coalesces with a sync of the circle already running */
+  /**
+   * Sync `circle` from `peer`: what that sync brought (null: not reachable). Syncs of one
+   * circle run one after another, each with the vector the one before left; triggers for a
+   * peer already waiting join its turn.
+   */
   async sync (circle: string, peer: PeerId, reason: string): Promise<SyncOutcome | null> {
-    const running = this.#running.get(circle)
-    if (running !== undefined) {
-      this.#again.set(circle, { peer, reason })
-      return await running
-    }
-    const p = this.#run(circle, peer, reason).finally(() => {
-      this.#running.delete(circle)
-      const next = this.#again.get(circle)
-      this.#again.delete(circle)
-      if (next !== undefined && !this.#stopped) void this.sync(circle, next.peer, next.reason)
+    return await new Promise((resolve) => {
+      let q = this.#waiting.get(circle)
+      if (q === undefined) this.#waiting.set(circle, q = new Map())
+      const id = peer.toString()
+      const w = q.get(id)
+      if (w !== undefined) w.waiters.push(resolve)
+      else q.set(id, { peer, reason, waiters: [resolve] })
+      void this.#next(circle)
     })
-    this.#running.set(circle, p)
-    return await p
+  }
+
+  async #next (circle: string): Promise<void> {
+    if (this.#running.has(circle)) return
+    const q = this.#waiting.get(circle)
+    const first = q?.entries().next().value
+    if (q === undefined || first === undefined) return
+    const [id, w] = first
+    q.delete(id)
+    if (q.size === 0) this.#waiting.delete(circle)
+    this.#running.add(circle)
+    let outcome: SyncOutcome | null = null
+    try {
+      outcome = await this.#run(circle, w.peer, w.reason)
+    } catch (err) {
+      this.#log.error({ circle, err }, 'sync failed unexpectedly')
+    } finally {
+      this.#running.delete(circle)
+      for (const resolve of w.waiters) resolve(outcome)
+      void this.#next(circle)
+    }
   }
 
   async #run (circle: string, peer: PeerId, reason: string): Promise<SyncOutcome | null> {
@@ -332,7 +359,7 @@ export class Sync {
         if (this.#stopped) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
         const texts = await this.#c.store.entryTexts(circle, origin, next, to, SYNC_BATCH_ENTRIES - batch.length, SYNC_BATCH_BYTES - bytes)
         if (texts.length === 0) break
-        for (const t of texts) { batch.push(t); bytes += t.length }
+        for (const t of texts) { batch.push(t); bytes += Buffer.byteLength(t) }
         next += texts.length
         if (batch.length >= SYNC_BATCH_ENTRIES || bytes >= SYNC_BATCH_BYTES) await flush()
       }

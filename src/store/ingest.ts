@@ -206,6 +206,14 @@ class Tx {
 
   get size (): number { return this.overlay.size + this.log.length + this.#pairs }
 
+  /** an entry of a shared circle stored by this transaction or one it reads through */
+  storedEntry (circle: string, origin: string, seq: number): Entry | undefined {
+    for (let tx: Tx | undefined = this; tx !== undefined; tx = tx.parent) {
+      for (const s of tx.stored) if (s.entry.seq === seq && s.entry.origin === origin && s.entry.circle === circle) return s.entry
+    }
+    return undefined
+  }
+
   child (): Tx { return new Tx(this.store, this.state, this) }
 
   commitInto (parent: Tx): void {
@@ -656,7 +664,9 @@ export class Ingest {
   #fork (tx: Tx, job: Extract<Job, { kind: 'entry' }>, seq: number, kind: 'seq' | 'prev'): { status: 'fork', fork: ForkEvidence, recorded: boolean } {
     const { entry } = job
     // for a broken prev, the stored side of the proof is the entry the prev should have named
-    const ours = tx.get<Entry>('entries', entryKey(entry.circle, entry.origin, kind === 'seq' ? seq : seq - 1))
+    const at = kind === 'seq' ? seq : seq - 1
+    // an entry stored by this group or one still being written is not readable from LevelDB yet
+    const ours = tx.get<Entry>('entries', entryKey(entry.circle, entry.origin, at)) ?? tx.storedEntry(entry.circle, entry.origin, at)
     const fk = `${entry.circle}${SEP}${entry.origin}${SEP}${seqKey(seq)}`
     const known = tx.get<ForkEvidence>('forks', fk)
     if (known !== undefined || ours === undefined) return { status: 'fork', fork: known ?? { circle: entry.circle, origin: entry.origin, seq, kind, detected: new Date().toISOString(), source: job.source, entries: [entry, entry] }, recorded: false }
@@ -808,6 +818,8 @@ export class Ingest {
 
   #applyRevoke (tx: Tx, entry: Entry, hash: string, id: string, reason: string | undefined, received: string): void {
     const prev = tx.get<StoredIndicator>('indicators', id)
+    // purged after it expired: nothing left to revoke (the entry is still stored)
+    if (prev === undefined && tx.get<string>('purged', id) !== undefined) return
     if (prev === undefined) {
       // the indicator may arrive later (out of order): keep the revocation until then
       const pending: PendingRevoke = { origin: entry.origin, created: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
@@ -850,6 +862,8 @@ export class Ingest {
 
   #applyRelabel (tx: Tx, entry: Entry, id: string, tlp: Tlp, received: string): void {
     const prev = tx.get<StoredIndicator>('indicators', id)
+    // purged here after it expired (its origin may keep it longer): the entry is stored, the relabel has nothing to change
+    if (prev === undefined && tx.get<string>('purged', id) !== undefined) return
     if (prev === undefined || prev.origin !== entry.origin) {
       throw new PhalanxError('PX_ERR_FORBIDDEN', `relabel of ${id}: only the origin may relabel its own stored indicator`, { field: 'id' })
     }

@@ -319,8 +319,8 @@ export class LevelStore {
   }
 
   /**
-   * The stored text of entries `from`.. of one log, in seq order, up to `maxEntries` and about
-   * `maxBytes` (at least one entry). Sync streams these without parsing them.
+   * The stored text of entries `from`..`to` of one log, in seq order, up to `maxEntries` and
+   * until `maxBytes` (UTF-8) are reached (so at most one entry past it). Sync streams these without parsing them.
    */
   async entryTexts (circle: string, origin: string, from: number, to: number, maxEntries: number, maxBytes: number): Promise<string[]> {
     this.assertOpen()
@@ -335,7 +335,7 @@ export class LevelStore {
     try {
       for await (const [, v] of it as any) {
         out.push(v as string)
-        bytes += (v as string).length
+        bytes += Buffer.byteLength(v as string)
         if (bytes >= maxBytes) break
       }
     } finally {
@@ -349,6 +349,17 @@ export class LevelStore {
     this.assertOpen()
     const prefix = `${circle}\x00${origin}\x00`
     return (await this.b.forks.keys({ gte: prefix, lt: prefix + '\xff', limit: 1 }).all()).length > 0
+  }
+
+  /** the log positions this node holds fork evidence for (keys only: cheap for status) */
+  async forkPositions (): Promise<Array<{ circle: string, origin: string, seq: number }>> {
+    this.assertOpen()
+    const out: Array<{ circle: string, origin: string, seq: number }> = []
+    for await (const k of this.b.forks.keys()) {
+      const [circle, origin, seq] = (k as string).split('\x00')
+      out.push({ circle, origin, seq: parseInt(seq, 16) })
+    }
+    return out
   }
 
   /** every fork this node has evidence of, oldest log position first */

@@ -385,6 +385,41 @@ describe('ingest of entries signed elsewhere', () => {
     await expectConsistent(h.store)
   })
 
+  it('keeps fork evidence when both entries arrive in one write group (the first is not written yet)', async () => {
+    const e1 = remote.next([ind('domain', 'same-group-1.example')])
+    const twin = remote.peek([ind('domain', 'same-group-2.example')], { seq: 1, prev: null })
+    const [a, b] = await Promise.allSettled([h.ingest.ingest(e1), h.ingest.ingest(twin)])
+    expect(a.status).toBe('fulfilled')
+    expect(b.status === 'rejected' && (b.reason as { code?: string }).code).toBe('PX_ERR_FORK')
+    const forks = await h.store.forks()
+    expect(forks).toHaveLength(1)
+    expect(forks[0].entries).toStrictEqual([e1, twin])
+  })
+
+  it('an origin\'s relabel or revoke of an indicator purged here is stored and changes nothing', async () => {
+    const e1 = remote.next([ind('domain', 'purged-then.example', { validFrom: '2020-01-01T00:00:00.000Z', validUntil: '2020-02-01T00:00:00.000Z' })])
+    await h.ingest.ingest(e1)
+    expect((await h.ingest.purgeExpired('2021-01-01T00:00:00.000Z')).purged).toBe(1)
+    const id = indicatorId(remote.origin, 'domain', 'purged-then.example')
+    expect((await h.ingest.ingest(remote.next([{ kind: 'relabel', id, tlp: 'CLEAR' }]))).status).toBe('stored')
+    expect((await h.ingest.ingest(remote.next([{ kind: 'revoke', id }]))).status).toBe('stored')
+    // the log goes on
+    expect((await h.ingest.ingest(remote.next([ind('domain', 'after.example')]))).status).toBe('stored')
+    expect(h.store.getIndicator(id)).toBeUndefined()
+    expect(h.store.head('ops', remote.origin)?.seq).toBe(4)
+    await expectConsistent(h.store)
+  })
+
+  it('entryTexts stops at a byte budget counted in UTF-8, not in characters', async () => {
+    const wide = 'з'.repeat(3000) // 2 bytes a character
+    for (let i = 0; i < 4; i++) await h.ingest.ingest(remote.next([ind('domain', `wide${i}.example`, { description: wide })]))
+    const one = Buffer.byteLength((await h.store.entryTexts('ops', remote.origin, 1, 1, 1, Infinity))[0])
+    expect(one).toBeGreaterThan(6000)
+    // a budget of 1.5 entries in bytes (but 3 in characters) returns 2: it stops at the entry that reaches it
+    expect(await h.store.entryTexts('ops', remote.origin, 1, 4, 100, Math.round(one * 1.5))).toHaveLength(2)
+    expect(await h.store.entryTexts('ops', remote.origin, 2, 3, 100, Infinity)).toHaveLength(2)
+  })
+
   it('refuses a bad signature with PX_ERR_BAD_SIGNATURE', async () => {
     await h.ingest.ingest(remote.next([ind('domain', 'r1.example')]))
     const e2 = remote.peek([ind('domain', 'r2.example')])
