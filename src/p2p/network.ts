@@ -46,6 +46,8 @@ const MAX_PENDING_PER_LOG = 2048
 const GAP_FILL_DELAY_MS = 250
 /** sync with a member this long after connecting to it (identify and gossip settle first) */
 const CONNECT_SYNC_DELAY_MS = 300
+/** sync back from a peer seen to hold more this long after (gossip in flight lands first) */
+const BEHIND_SYNC_DELAY_MS = 1000
 /** the longest wait between two RED delivery attempts to one recipient */
 const RED_MAX_BACKOFF_MS = 5 * 60_000
 
@@ -208,7 +210,8 @@ export class Network {
         return e
       }
     })
-    this.#sync.onBehind = (circle, peer) => { this.#scheduleSync(circle, peer, 'behind', 100) }
+    // a peer that holds more than we do: what gossip is still carrying arrives within moments
+    this.#sync.onBehind = (circle, peer) => { this.#scheduleSync(circle, peer, 'behind', BEHIND_SYNC_DELAY_MS) }
     await this.#p2p.handle(SYNC_PROTOCOL, (stream, conn) => { void this.#sync.serve(stream, conn) }, { maxInboundStreams: 16 })
     this.#p2p.addEventListener('peer:disconnect', (evt) => {
       const key = publicKeyOfPeer(evt.detail)
@@ -408,7 +411,7 @@ export class Network {
             if (have >= got - 1) return
             // a data log syncs (every origin the peer holds more of); a membership log is small
             if (isMembershipLog(circle)) void this.#fillGap(circle, origin, have + 1, got - 1, from)
-            else this.#scheduleSync(circle, from, 'gap', 0)
+            else void this.#sync.sync(circle, from, 'gap', { [origin]: got - 1 })
           }, GAP_FILL_DELAY_MS).unref()
         }
         return verdict(TopicValidatorResult.Accept)

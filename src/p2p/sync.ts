@@ -101,6 +101,19 @@ function checkVector (raw: unknown, what: string): Vector {
   return raw as Vector
 }
 
+/** a partial sync: origin → the highest seq wanted (a gap seen in gossip) */
+export type Only = Record<string, number>
+
+function checkOnly (raw: unknown): Only {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new PhalanxError('PX_ERR_VALIDATION', 'sync request: only is an object of origin → seq')
+  const entries = Object.entries(raw)
+  if (entries.length > MAX_VECTOR_ORIGINS) throw new PhalanxError('PX_ERR_VALIDATION', `sync request: only names more than ${MAX_VECTOR_ORIGINS} origins`)
+  for (const [origin, seq] of entries) {
+    if (!HEX64.test(origin) || !Number.isSafeInteger(seq) || (seq as number) < 1) throw new PhalanxError('PX_ERR_VALIDATION', `sync request: only.${origin.slice(0, 16)} is not origin → seq ≥ 1`)
+  }
+  return raw as Only
+}
+
 function sameVector (a: Vector, b: Vector): boolean {
   const ka = Object.keys(a)
   if (ka.length !== Object.keys(b).length) return false
@@ -113,7 +126,7 @@ export class Sync {
   /** one sync per circle at a time */
   readonly #running = new Set<string>()
   /** per circle, the peers to sync with next (each once, whatever the number of triggers) */
-  readonly #waiting = new Map<string, Map<string, { peer: PeerId, reason: string, waiters: Array<(o: SyncOutcome | null) => void> }>>()
+  readonly #waiting = new Map<string, Map<string, { peer: PeerId, reason: string, only: Only | undefined, waiters: Array<(o: SyncOutcome | null) => void> }>>()
   readonly #peers = new Map<string, Map<string, PeerSync>>()
   readonly #lastSync = new Map<string, string>()
   readonly stats: SyncStats = { runs: 0, entriesReceived: 0, bytesReceived: 0, stored: 0, duplicates: 0, forks: 0, rejected: 0, served: 0, entriesSent: 0, bytesSent: 0 }
@@ -151,14 +164,22 @@ export class Sync {
    * circle run one after another, each with the vector the one before left; triggers for a
    * peer already waiting join its turn.
    */
-  async sync (circle: string, peer: PeerId, reason: string): Promise<SyncOutcome | null> {
+  async sync (circle: string, peer: PeerId, reason: string, only?: Only): Promise<SyncOutcome | null> {
     return await new Promise((resolve) => {
       let q = this.#waiting.get(circle)
       if (q === undefined) this.#waiting.set(circle, q = new Map())
       const id = peer.toString()
       const w = q.get(id)
-      if (w !== undefined) w.waiters.push(resolve)
-      else q.set(id, { peer, reason, waiters: [resolve] })
+      if (w === undefined) q.set(id, { peer, reason, only, waiters: [resolve] })
+      else {
+        w.waiters.push(resolve)
+        // a full sync covers a partial one; two partial ones cover both ranges
+        if (w.only !== undefined) {
+          if (only === undefined) { w.only = undefined; w.reason = reason } else {
+            for (const [o, s] of Object.entries(only)) w.only[o] = Math.max(w.only[o] ?? 0, s)
+          }
+        }
+      }
       void this.#next(circle)
     })
   }
@@ -174,7 +195,7 @@ export class Sync {
     this.#running.add(circle)
     let outcome: SyncOutcome | null = null
     try {
-      outcome = await this.#run(circle, w.peer, w.reason)
+      outcome = await this.#run(circle, w.peer, w.reason, w.only)
     } catch (err) {
       this.#log.error({ circle, err }, 'sync failed unexpectedly')
     } finally {
@@ -184,7 +205,7 @@ export class Sync {
     }
   }
 
-  async #run (circle: string, peer: PeerId, reason: string): Promise<SyncOutcome | null> {
+  async #run (circle: string, peer: PeerId, reason: string, only?: Only): Promise<SyncOutcome | null> {
     if (this.#stopped) return null
     const started = performance.now()
     const out: SyncOutcome = { circle, peer: peer.toString(), entries: 0, bytes: 0, stored: 0, duplicates: 0, forks: 0, rejected: 0, inSync: false, ms: 0 }
@@ -199,7 +220,7 @@ export class Sync {
     this.stats.runs++
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-      await lp.write(Buffer.from(JSON.stringify({ circle, heads: vectorOf(await this.#c.store.logHeadsOf(circle)) })), { signal })
+      await lp.write(Buffer.from(JSON.stringify({ circle, heads: vectorOf(await this.#c.store.logHeadsOf(circle)), ...(only !== undefined ? { only } : {}) })), { signal })
       /** ingesting batches: one may ingest while the next is read (bounded: two at most) */
       const ingesting: Array<Promise<void>> = []
       let theirs: Vector | undefined
@@ -217,13 +238,16 @@ export class Sync {
       }
       await Promise.all(ingesting)
       await stream.close().catch(() => {})
-      await this.#checkTheirHeads(circle, peer, theirs, out)
-      const ours = vectorOf(await this.#c.store.logHeadsOf(circle))
-      out.inSync = sameVector(ours, theirs)
-      this.#note(circle, this.#c.keyOf(peer), out.inSync)
+      if (only === undefined) {
+        await this.#checkTheirHeads(circle, peer, theirs, out)
+        const ours = vectorOf(await this.#c.store.logHeadsOf(circle))
+        out.inSync = sameVector(ours, theirs)
+        this.#note(circle, this.#c.keyOf(peer), out.inSync)
+      }
     } catch (err) {
       stream.abort(err as Error)
-      this.#log.warn({ circle, peer: out.peer, reason, err: (err as Error).message }, 'sync failed')
+      // a node stopping (either side) ends its streams: not worth a warning
+      this.#log[this.#stopped ? 'debug' : 'warn']({ circle, peer: out.peer, reason, err: (err as Error).message }, 'sync failed')
       return null
     } finally {
       this.stats.entriesReceived += out.entries
@@ -294,9 +318,11 @@ export class Sync {
       if (key === null) throw new PhalanxError('PX_ERR_PEER', 'peer key is not Ed25519')
       const req = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
       let theirs: Vector
+      let only: Only | undefined
       try {
         circle = this.#c.authorize(req?.circle, key)
         theirs = checkVector(req.heads, 'sync request')
+        if (req.only !== undefined) only = checkOnly(req.only)
       } catch (err) {
         const e = err instanceof PhalanxError ? err : new PhalanxError('PX_ERR_INTERNAL', 'internal error')
         this.#log.warn({ peer: conn.remotePeer.toString(), code: e.code, message: e.message }, 'sync request refused')
@@ -308,7 +334,10 @@ export class Sync {
       const ours = await this.#c.store.logHeadsOf(circle)
       const plan: Array<{ origin: string, from: number, to: number }> = []
       let behind = false
-      for (const [origin, head] of Object.entries(ours)) {
+      for (const [origin, full] of Object.entries(ours)) {
+        // a partial sync (a gap) covers the origins it names, up to the seq it names
+        if (only !== undefined && only[origin] === undefined) continue
+        const head = only === undefined || only[origin] >= full.seq ? full : { seq: only[origin], hash: this.#hashAt(circle, origin, only[origin]) ?? '' }
         const t = theirs[origin]
         if (t === undefined) { plan.push({ origin, from: 1, to: head.seq }); continue }
         const [seq, hash] = t
@@ -327,10 +356,12 @@ export class Sync {
       await this.#stream(lp, circle, plan, signal)
       await lp.write(Buffer.from(JSON.stringify({ done: true, heads: vectorOf(ours) })), { signal })
       await stream.close()
-      this.#note(circle, key, !behind && plan.length === 0)
-      if (behind) this.onBehind(circle, conn.remotePeer)
+      if (only === undefined) {
+        this.#note(circle, key, !behind && plan.length === 0)
+        if (behind) this.onBehind(circle, conn.remotePeer)
+      }
     } catch (err) {
-      this.#log.warn({ circle, err: (err as Error).message }, 'sync stream failed')
+      this.#log[this.#stopped ? 'debug' : 'warn']({ circle, err: (err as Error).message }, 'sync stream failed')
       stream.abort(err as Error)
     }
   }
