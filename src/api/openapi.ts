@@ -127,6 +127,32 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 200: json({ type: 'object', properties: { scanned: { type: 'integer' }, purged: { type: 'integer' }, expiredBefore: time } }, 'what was purged'), ...errorResponses(400, 401) }
         }
       },
+      '/v1/export/blocklist': {
+        get: {
+          summary: 'A blocklist of live indicators (not revoked, not expired), streamed as text: one value per line (plain), a DNS RPZ zone (rpz, domains) or Suricata/Snort rules (suricata: ipv4, ipv6, cidr, domain). CIDR-aware: an ipv4/ipv6 list carries the stored networks of the family and leaves out the addresses they cover',
+          parameters: [
+            q('type', 'indicator type (required except for rpz, which is domain)', ref('IndicatorType')),
+            q('format', 'plain (default), rpz or suricata', { enum: ['plain', 'rpz', 'suricata'] }),
+            q('min_confidence', 'only indicators with at least this confidence', { type: 'integer', minimum: 0, maximum: 100 }),
+            q('tag', 'only indicators with this tag'),
+            q('circle', 'only indicators of this circle (or "local")'),
+            q('sid_base', 'first Suricata sid (default 9100000)', { type: 'integer', minimum: 1 })
+          ],
+          responses: { 200: { description: 'the list', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses(400, 401) }
+        }
+      },
+      '/v1/stream': {
+        get: {
+          summary: 'Server-sent events: one `indicator` event (data: the stored indicator, id: its cursor) per new version that passes the filters; a reconnect with Last-Event-ID (or last_event_id) resumes right after that event, so nothing is missed or repeated. Revocations are included unless include_revoked=false',
+          parameters: [
+            q('type', 'indicator type', ref('IndicatorType')), q('tag', 'tag'), q('tlp', 'TLP levels, comma-separated'), q('origin', 'origin public key'), q('circle', 'circle id'),
+            q('include_revoked', 'default true', { type: 'boolean' }), q('include_expired', 'default false', { type: 'boolean' }),
+            q('last_event_id', 'resume after this event id (for clients that cannot send the Last-Event-ID header)'),
+            { name: 'Last-Event-ID', in: 'header', required: false, description: 'resume after this event id', schema: { type: 'string' } }
+          ],
+          responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(400, 401) }
+        }
+      },
       '/v1/forks': {
         get: { summary: 'Origins caught signing two different entries for one log position, with both signed entries as evidence', responses: { 200: json({ type: 'object', properties: { forks: { type: 'array', items: ref('Fork') } } }, 'forks'), ...errorResponses(401) } }
       },

@@ -14,6 +14,7 @@ import { buildOpenApi } from './openapi.js'
 import { registerIndicatorRoutes } from './routes/indicators.js'
 import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
+import { registerExportRoutes } from './routes/export.js'
 import { createMetrics } from './metrics.js'
 
 /** routes reachable without a token: the API description only */
@@ -153,6 +154,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerNodeRoutes(app, node)
   registerIndicatorRoutes(app, node, metrics)
   registerCircleRoutes(app, node)
+  registerExportRoutes(app, node)
 
   return {
     app,

@@ -1,0 +1,106 @@
+/**
+ * Feeds for other tools: blocklists for firewalls and resolvers (streamed text), and a live
+ * stream of new indicators as server-sent events that a reconnecting SIEM resumes without a
+ * gap (`Last-Event-ID` is the store's cursor).
+ */
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import type { PhalanxNode } from '../../node.js'
+import { ValidationError } from '../../errors.js'
+import { isIndicatorType } from '../../records/index.js'
+import { CURSOR_RE, cursorFromMicros, queryIndicators, type QueryFilter } from '../../store/index.js'
+import { BLOCKLIST_FORMATS, blocklistLines, checkBlocklistType, type BlocklistFormat } from '../../export/blocklist.js'
+import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
+
+/** how often a stream looks for new versions when idle */
+const STREAM_POLL_MS = 200
+/** a comment line this often keeps proxies from closing an idle stream */
+const STREAM_HEARTBEAT_MS = 15_000
+
+export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): void {
+  /** open streams: ended when the server closes (an open stream would hold the close forever) */
+  const streams = new Set<() => void>()
+  app.addHook('preClose', async () => { for (const end of streams) end() })
+
+  app.get('/v1/export/blocklist', async (req, reply) => {
+    const q = req.query as Query
+    checkKnown(q, ['type', 'format', 'min_confidence', 'tag', 'circle', 'sid_base'])
+    const format = (one(q, 'format') ?? 'plain') as BlocklistFormat
+    if (!BLOCKLIST_FORMATS.includes(format)) throw new ValidationError('format', `format must be one of ${BLOCKLIST_FORMATS.join(', ')}`)
+    const type = one(q, 'type') ?? (format === 'rpz' ? 'domain' : undefined)
+    if (type === undefined) throw new ValidationError('type', 'type is required (one list per type)')
+    if (!isIndicatorType(type)) throw new ValidationError('type', `unknown indicator type "${type}"`)
+    checkBlocklistType(format, type)
+    const mc = one(q, 'min_confidence')
+    if (mc !== undefined && (!/^\d+$/.test(mc) || Number(mc) > 100)) throw new ValidationError('min_confidence', 'min_confidence must be an integer from 0 to 100')
+    const sid = one(q, 'sid_base')
+    if (sid !== undefined && (!/^\d{1,9}$/.test(sid) || Number(sid) < 1)) throw new ValidationError('sid_base', 'sid_base must be a positive integer')
+    const tag = one(q, 'tag')
+    const circle = one(q, 'circle')
+    const lines = blocklistLines(node.store, {
+      type,
+      format,
+      ...(mc !== undefined ? { minConfidence: Number(mc) } : {}),
+      ...(tag !== undefined ? { tag } : {}),
+      ...(circle !== undefined ? { circle } : {}),
+      ...(sid !== undefined ? { sidBase: Number(sid) } : {})
+    })
+    void reply.type('text/plain; charset=utf-8')
+    return await reply.send(Readable.from(lines))
+  })
+
+  app.get('/v1/stream', async (req, reply) => {
+    const q = { ...(req.query as Query) }
+    checkKnown(q, ['type', 'tag', 'tlp', 'origin', 'circle', 'include_revoked', 'include_expired', 'last_event_id'])
+    // Last-Event-ID (header, or the query for clients that cannot set it) resumes after it
+    const resume = (req.headers['last-event-id'] as string | undefined) ?? one(q, 'last_event_id')
+    delete q.last_event_id
+    if (resume !== undefined && !CURSOR_RE.test(resume)) throw new ValidationError('last-event-id', 'Last-Event-ID must be the id of an event this stream sent')
+    const base = parseQueryFilter(q, (value, type) => node.normalizeLookup(value, type))
+    if (bool(q, 'include_revoked') === undefined) base.includeRevoked = true // a revocation is news
+    let cursor = resume ?? cursorFromMicros(node.store.lastCursor())
+
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.write(`retry: 2000\n: phalanx stream from ${cursor}\n\n`)
+    let closed = false
+    const end = (): void => { closed = true; res.end() }
+    streams.add(end)
+    req.raw.on('close', () => { closed = true })
+    let lastWrite = Date.now()
+    const write = async (text: string): Promise<void> => {
+      lastWrite = Date.now()
+      if (!res.write(text)) await new Promise(resolve => res.once('drain', resolve))
+    }
+    try {
+      while (!closed) {
+        // every version stored up to `upto` is in the store when the pages below read it
+        const upto = cursorFromMicros(node.store.lastCursor())
+        if (upto > cursor) {
+          let c = cursor
+          let sent = cursor
+          for (;;) {
+            const page = await queryIndicators(node.store, { ...base, limit: 500, cursor: c } satisfies QueryFilter)
+            for (const ind of page.indicators) {
+              if (closed) break
+              await write(`id: ${ind.cursor}\nevent: indicator\ndata: ${JSON.stringify(ind)}\n\n`)
+              sent = ind.cursor
+            }
+            if (page.nextCursor === null || closed) break
+            c = page.nextCursor
+          }
+          // scanned to the end: nothing at or before `upto` is left (later ones come next round)
+          cursor = [upto, c, sent].reduce((a, b) => (b > a ? b : a))
+        }
+        if (Date.now() - lastWrite > STREAM_HEARTBEAT_MS) await write(': ping\n\n')
+        await new Promise(resolve => setTimeout(resolve, STREAM_POLL_MS))
+      }
+    } catch (err) {
+      req.log.warn({ err: (err as Error).message }, 'stream ended')
+    } finally {
+      streams.delete(end)
+      res.end()
+    }
+  })
+}
