@@ -16,6 +16,7 @@ import { STORE_DIR } from '../node.js'
 import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
+import { registerTransferCommands } from './transfer.js'
 import type { StoredIndicator } from '../records/index.js'
 
 /** indicators per POST when reading NDJSON from stdin (the API's per-call maximum) */
@@ -443,6 +444,8 @@ export function buildProgram (): Command {
       print(out, () => `${report.ok ? 'OK' : 'PROBLEMS FOUND'}: ${report.entries} entries, ${report.indicators} indicators, ${report.indexKeys} index entries checked in ${out.seconds} s${opts.signatures ? '' : ' (signatures not checked)'}` +
         report.problems.map(p => `\n  ${p.kind.padEnd(9)} ${p.key.replace(/\x00/g, '/')}: ${p.message}`).join(''))
     })
+
+  registerTransferCommands(program, { print, globals, collect, intArg })
 
   program.command('status')
     .description('the running node: identity, API address, store counts')

@@ -570,6 +570,53 @@ describe('phalanx against a running node', () => {
     }
   })
 
+  it('import text (ipsum form) and csv with a summary per skip reason; --dry-run stores nothing; a malformed file imports nothing', async () => {
+    const txt = join(tmp, 'feed.txt')
+    writeFileSync(txt, '# ipsum-like\n198.18.0.1\t5\n198.18.0.2\t3\nnot-an-ip\t1\n198.18.0.3\n')
+    const r = await ok(['import', txt, '--format', 'text', '--type', 'ipv4', '--tlp', 'CLEAR', '--tag', 'scanner', '--data', data])
+    expect(r).toMatchObject({ read: 4, imported: 3, skipped: 1, dryRun: false, format: 'text' })
+    expect(Object.values(r.reasons)).toEqual([1])
+    const found = await ok(['lookup', '198.18.0.1', '--data', data])
+    expect(found.matches[0]).toMatchObject({ tlp: 'CLEAR', tags: ['scanner'], description: 'listed by 5 blocklists (ipsum)' })
+    const human = await run(['import', txt, '--format', 'text', '--type', 'ipv4', '--dry-run', '--data', data])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/^dry run \(nothing stored\): .*read 4, would import 3, skipped 1\n {2}1 {2}value: /)
+
+    const dry = join(tmp, 'dry.csv')
+    writeFileSync(dry, 'value,type\ndry-only.example,domain\n')
+    expect(await ok(['import', dry, '--format', 'csv', '--dry-run', '--data', data])).toMatchObject({ read: 1, imported: 1, dryRun: true })
+    expect((await ok(['lookup', 'dry-only.example', '--data', data])).found).toBe(false)
+
+    const broken = join(tmp, 'broken.csv')
+    writeFileSync(broken, 'value,tags\nbefore-break.example,x\n"unclosed,y\n')
+    expect((await fails(['import', broken, '--format', 'csv', '--data', data], 2)).error.field).toBe('file')
+    expect((await ok(['lookup', 'before-break.example', '--data', data])).found).toBe(false)
+    expect((await fails(['import', broken, '--format', 'xml', '--data', data], 2)).error.field).toBe('format')
+    expect((await fails(['import', join(tmp, 'missing.txt'), '--format', 'text', '--data', data], 2)).error.field).toBe('file')
+  })
+
+  it('export csv carries every modelled field, and importing it again changes none of them', async () => {
+    const src = join(tmp, 'rt.csv')
+    writeFileSync(src, 'value,type,tlp,confidence,tags,description,valid_until\n' +
+      'rt1.example,domain,GREEN,77,rt;c2,"first, with a comma",2031-01-01T00:00:00Z\n' +
+      'http://rt2.example/a?b=1,url,AMBER,12,rt,"quote "" inside",\n')
+    expect(await ok(['import', src, '--format', 'csv', '--data', data])).toMatchObject({ imported: 2, skipped: 0 })
+    const exp = await run(['export', '--format', 'csv', '--tag', 'rt', '--data', data])
+    expect(exp.code, exp.stderr).toBe(0)
+    const lines = exp.stdout.trim().split('\n')
+    expect(lines[0]).toBe('type,value,tlp,confidence,tags,description,validFrom,validUntil,firstSeen,lastSeen,origin,circle,created,id')
+    expect(lines).toHaveLength(3)
+    expect(lines[1]).toMatch(/^domain,rt1\.example,GREEN,77,c2;rt,"first, with a comma",,2031-01-01T00:00:00\.000Z,,,[0-9a-f]{64},local,/)
+    expect(lines[2]).toMatch(/^url,http:\/\/rt2\.example\/a\?b=1,AMBER,12,rt,"quote "" inside",/)
+    const again = join(tmp, 'rt-export.csv')
+    writeFileSync(again, exp.stdout)
+    expect(await ok(['import', again, '--format', 'csv', '--data', data])).toMatchObject({ read: 2, imported: 2, skipped: 0 })
+    const after = await run(['export', '--format', 'csv', '--tag', 'rt', '--data', data])
+    const strip = (s: string): string[] => s.trim().split('\n').map(l => l.split(',').slice(0, 9).join(','))
+    expect(strip(after.stdout)).toEqual(strip(exp.stdout))
+    expect((await run(['export', '--format', 'text', '--tag', 'rt', '--data', data])).stdout.trim().split('\n').sort()).toEqual(['http://rt2.example/a?b=1', 'rt1.example'])
+  })
+
   it('stops on SIGTERM with exit 0, removes api.url, and never logged a secret', async () => {
     const { code, signal } = await stopNode(node)
     expect(signal).toBeNull()

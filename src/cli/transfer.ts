@@ -1,0 +1,125 @@
+/**
+ * `phalanx import` and `phalanx export`: files in and out, streamed. An import from a file
+ * reads it twice: once to validate every row (a malformed file imports nothing), then to
+ * send the good rows in batches; `--dry-run` stops after the first. A progress bar shows on
+ * a terminal (stderr), and nothing when stderr is not one.
+ */
+import { createReadStream, statSync } from 'node:fs'
+import type { Readable } from 'node:stream'
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { PhalanxError } from '../errors.js'
+import { IMPORT_FORMATS, importRows, rowsOf, type ImportFormat, type ImportSummary } from '../import/index.js'
+import type { StoredIndicator } from '../records/index.js'
+import { connect, resolveDataDir } from './client.js'
+
+export interface CliHelpers {
+  print: (obj: unknown, human: () => string) => void
+  globals: (cmd: Command) => { data?: string, json?: boolean }
+  collect: (v: string, prev?: string[]) => string[]
+  intArg: (name: string) => (v: string) => number
+}
+
+export const EXPORT_FORMATS = ['csv', 'text', 'ndjson'] as const
+const CSV_FIELDS = ['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'origin', 'circle', 'created', 'id'] as const
+
+function csvCell (v: unknown): string {
+  const s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v)
+  return /[",\n\r]/.test(s) || s.trim() !== s ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+function summaryText (s: ImportSummary, file: string): string {
+  const reasons = Object.entries(s.reasons).sort((a, b) => b[1] - a[1]).map(([r, n]) => `\n  ${n}  ${r}`).join('')
+  return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${reasons}`
+}
+
+export function registerTransferCommands (program: Command, h: CliHelpers): void {
+  program.command('import')
+    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count") or csv (a header names the columns)')
+    .argument('<file>', 'the file, or - for stdin')
+    .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`)
+    .option('--type <type>', 'type of rows that do not name one (default: detected from the value)')
+    .option('--tlp <tlp>', 'TLP of rows that do not name one')
+    .option('--confidence <n>', 'confidence of rows that do not name one', h.intArg('confidence'))
+    .option('--tag <tag>', 'tag added to every row (repeatable)', h.collect)
+    .option('--circle <id>', 'target circle (default: the private scope)')
+    .option('--dry-run', 'validate and count, store nothing')
+    .action(async (file: string, opts: { format: string, type?: string, tlp?: string, confidence?: number, tag?: string[], circle?: string, dryRun?: boolean }, cmd: Command) => {
+      if (!(IMPORT_FORMATS as readonly string[]).includes(opts.format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${IMPORT_FORMATS.join(', ')}`, { field: 'format' })
+      const format = opts.format as ImportFormat
+      const client = connect(resolveDataDir(h.globals(cmd).data))
+      const defaults = {
+        ...(opts.type !== undefined ? { type: opts.type } : {}),
+        ...(opts.tlp !== undefined ? { tlp: opts.tlp } : {}),
+        ...(opts.confidence !== undefined ? { confidence: opts.confidence } : {}),
+        ...(opts.tag !== undefined ? { tags: opts.tag } : {})
+      }
+      let size = 0
+      if (file !== '-') {
+        try { size = statSync(file).size } catch (err) { throw new PhalanxError('PX_ERR_VALIDATION', `cannot read ${file}: ${(err as Error).message}`, { field: 'file' }) }
+      }
+      const open = (): Readable => file === '-' ? process.stdin : createReadStream(file)
+      const bar = process.stderr.isTTY && h.globals(cmd).json !== true
+        ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {percentage}% | {value}/{total} bytes | {imported} ok, {skipped} skipped', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+        : undefined
+      const pass = async (stream: Readable, phase: string, send: boolean): Promise<ImportSummary> => {
+        bar?.start(size, 0, { phase, imported: 0, skipped: 0 })
+        let rows = 0
+        try {
+          return await importRows(rowsOf(format, stream), {
+            defaults,
+            ...(send ? { send: async (batch: Array<Record<string, unknown>>) => {
+              const r = await client.request<{ count: number, entries: unknown[] }>('POST', '/v1/indicators', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
+              return { count: r.count, entries: r.entries.length }
+            } } : {}),
+            onRow: (s) => {
+              if (bar !== undefined && ++rows % 1000 === 0) bar.update((stream as { bytesRead?: number }).bytesRead ?? 0, { imported: s.imported, skipped: s.skipped })
+            }
+          })
+        } finally {
+          if (bar !== undefined) { bar.update(size); bar.stop() }
+        }
+      }
+      // a file is checked whole before anything is sent: a malformed one imports nothing
+      let summary = file === '-' ? undefined : await pass(open(), 'checking', false)
+      if (opts.dryRun !== true) summary = await pass(open(), 'importing', true)
+      h.print({ file, format, ...summary }, () => summaryText(summary!, file))
+    })
+
+  program.command('export')
+    .description('export indicators to stdout: csv (a header row), text (a value per line) or ndjson; filters as in query')
+    .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
+    .option('--type <type>', 'indicator type')
+    .option('--tag <tag>', 'a tag')
+    .option('--tlp <list>', 'comma-separated TLP labels')
+    .option('--origin <key>', 'origin public key')
+    .option('--circle <id>', 'circle id')
+    .option('--since <time>', 'stored at or after (ISO 8601)')
+    .option('--until <time>', 'stored at or before (ISO 8601)')
+    .option('--include-revoked', 'include revoked')
+    .option('--include-expired', 'include expired')
+    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const format = opts.format as string
+      if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' })
+      const client = connect(resolveDataDir(h.globals(cmd).data))
+      const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }
+      const qs = new URLSearchParams({ limit: '1000' })
+      for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+      const out = (s: string): Promise<void> | undefined => process.stdout.write(s) ? undefined : new Promise(resolve => process.stdout.once('drain', resolve))
+      if (format === 'csv') await out(CSV_FIELDS.join(',') + '\n')
+      let next: string | null = null
+      let count = 0
+      do {
+        if (next !== null) qs.set('cursor', next)
+        const page: { indicators: StoredIndicator[], nextCursor: string | null } = await client.request('GET', `/v1/indicators?${qs.toString()}`)
+        let text = ''
+        for (const i of page.indicators) {
+          text += format === 'text' ? `${i.value}\n` : format === 'ndjson' ? JSON.stringify(i) + '\n' : CSV_FIELDS.map(f => csvCell((i as unknown as Record<string, unknown>)[f])).join(',') + '\n'
+        }
+        count += page.indicators.length
+        await out(text)
+        next = page.nextCursor
+      } while (next !== null)
+      if (process.stderr.isTTY) process.stderr.write(`exported ${count} indicators\n`)
+    })
+}

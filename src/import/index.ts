@@ -1,0 +1,7 @@
+/**
+ * Imports: rows from files (text, CSV), validated and sent in batches, with a summary.
+ */
+export { textRows, csvRows, rowsOf, IMPORT_FORMATS } from './rows.js'
+export type { Row, ImportFormat } from './rows.js'
+export { importRows } from './run.js'
+export type { ImportSummary, ImportOptions, ImportDefaults } from './run.js'

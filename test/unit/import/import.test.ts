@@ -1,0 +1,100 @@
+/**
+ * File imports: text and CSV rows streamed, every row validated by the node's own code, bad
+ * rows skipped with a reason that groups, a malformed file refused as a whole.
+ */
+import { describe, expect, it } from 'vitest'
+import { Readable } from 'node:stream'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { csvRows, importRows, textRows, type Row } from '../../../src/import/index.js'
+
+const from = (text: string): Readable => Readable.from([Buffer.from(text)])
+
+async function all (rows: AsyncIterable<Row>): Promise<Row[]> {
+  const out: Row[] = []
+  for await (const r of rows) out.push(r)
+  return out
+}
+
+describe('text rows', () => {
+  it('a value per line; # ; // comments and blanks skipped; the ipsum count kept as a description', async () => {
+    const rows = await all(textRows(from('# IPsum\n# comment\n\n1.2.3.4\t7\n  evil[.]example  \n; zone comment\n// c-style\nhxxp://bad.example/x # note\n')))
+    expect(rows).toEqual([
+      { line: 4, input: { value: '1.2.3.4', description: 'listed by 7 blocklists (ipsum)' } },
+      { line: 5, input: { value: 'evil[.]example' } },
+      { line: 8, input: { value: 'hxxp://bad.example/x' } }
+    ])
+  })
+
+  it('skips a line too long to be a value without reading it as one', async () => {
+    const rows = await all(textRows(from(`${'a'.repeat(70_000)}\n1.2.3.4\n`)))
+    expect(rows).toEqual([{ line: 1, skip: 'line longer than 65536 characters' }, { line: 2, input: { value: '1.2.3.4' } }])
+  })
+})
+
+describe('csv rows', () => {
+  it('maps header names (any case, spaces or underscores) to fields; tags split on ; or |', async () => {
+    const rows = await all(csvRows(from('Indicator,Type,TLP,Confidence,Tags,Valid Until,ignored\n"a.example",domain,GREEN,80,"phishing;c2",2030-01-01T00:00:00Z,x\n1.2.3.4,,,,scanner|tor,,\n,,,,,,\n')))
+    expect(rows).toEqual([
+      { line: 2, input: { value: 'a.example', type: 'domain', tlp: 'GREEN', confidence: 80, tags: ['phishing', 'c2'], validUntil: '2030-01-01T00:00:00Z' } },
+      { line: 3, input: { value: '1.2.3.4', tags: ['scanner', 'tor'] } },
+      { line: 4, skip: 'no value' }
+    ])
+  })
+
+  it('refuses a header without a value column, and a malformed file, naming it', async () => {
+    await expect(all(csvRows(from('type,tlp\nipv4,CLEAR\n')))).rejects.toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'header' })
+    await expect(all(csvRows(from('value,tags\n"unclosed,x\n1.2.3.4,y\n')))).rejects.toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'file' })
+  })
+})
+
+describe('importRows', () => {
+  it('counts read, imported and skipped by reason; applies defaults; sends batches', async () => {
+    const sent: number[] = []
+    const text = ['1.2.3.4', 'not-an-ip', '5.6.7.8', '999.1.1.1', '10.0.0.1', 'also bad'].join('\n') + '\n'
+    const s = await importRows(textRows(from(text)), {
+      defaults: { type: 'ipv4', tlp: 'CLEAR', tags: ['scanner'] },
+      batchSize: 2,
+      send: async (batch) => {
+        sent.push(batch.length)
+        expect(batch.every(b => b.type === 'ipv4' && b.tlp === 'CLEAR' && (b.tags as string[]).includes('scanner'))).toBe(true)
+        return { count: batch.length, entries: 1 }
+      }
+    })
+    expect(s).toMatchObject({ read: 6, imported: 3, skipped: 3, entries: 2, dryRun: false })
+    expect(sent).toEqual([2, 1])
+    expect(Object.values(s.reasons).reduce((a, b) => a + b, 0)).toBe(3)
+    // reasons leave the row's value out, so that they group
+    for (const r of Object.keys(s.reasons)) expect(r).not.toMatch(/not-an-ip|999\.1\.1\.1|also bad/)
+    expect(Object.keys(s.reasons).length).toBeLessThan(3)
+  })
+
+  it('a dry run validates and counts but sends nothing; a refused batch stops with what was imported', async () => {
+    const dry = await importRows(textRows(from('1.2.3.4\nx y z\n')), { defaults: { type: 'ipv4' } })
+    expect(dry).toMatchObject({ read: 2, imported: 1, skipped: 1, dryRun: true })
+    let calls = 0
+    await expect(importRows(textRows(from('1.1.1.1\n2.2.2.2\n3.3.3.3\n')), {
+      defaults: {},
+      batchSize: 1,
+      send: async () => { if (++calls === 2) throw new Error('node down'); return { count: 1, entries: 1 } }
+    })).rejects.toThrow(/a batch of 1 was refused \(node down\); 1 indicators before it were imported/)
+  })
+})
+
+const IPSUM = resolve(import.meta.dirname, '../../../../shared/data/feeds/ipsum.txt')
+
+describe('the ipsum feed (real data, when ../shared/data exists)', () => {
+  if (existsSync(IPSUM)) {
+    it('every non-comment line of ipsum.txt is a valid ipv4 row (dry run)', async () => {
+      const expected = readFileSync(IPSUM, 'utf8').split('\n').filter(l => l.trim() !== '' && !l.trim().startsWith('#')).length
+      const s = await importRows(textRows(createReadStream(IPSUM)), { defaults: { type: 'ipv4', tlp: 'CLEAR' } })
+      expect(expected).toBeGreaterThan(100_000)
+      expect(s).toMatchObject({ read: expected, imported: expected, skipped: 0, dryRun: true })
+    })
+  } else {
+    it('reports that ../shared/data is missing, so the ipsum import check does not run', () => {
+      console.warn(`[corpus] ${IPSUM} not found: the ipsum import check does not run (it runs where ../shared/data exists)`)
+      expect(existsSync(IPSUM)).toBe(false)
+    })
+  }
+})
