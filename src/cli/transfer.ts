@@ -8,9 +8,9 @@ import { createReadStream, statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { PhalanxError } from '../errors.js'
+import { PhalanxError, isPhalanxError } from '../errors.js'
 import { IMPORT_FORMATS, importRows, rowsOf, type ImportFormat, type ImportSummary } from '../import/index.js'
-import type { StoredIndicator } from '../records/index.js'
+import { indicatorId, isIndicatorType, normalizeValue, type StoredIndicator } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
 
 export interface CliHelpers {
@@ -35,7 +35,7 @@ function summaryText (s: ImportSummary, file: string): string {
 
 export function registerTransferCommands (program: Command, h: CliHelpers): void {
   program.command('import')
-    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count") or csv (a header names the columns)')
+    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns) or misp (event JSON)')
     .argument('<file>', 'the file, or - for stdin')
     .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`)
     .option('--type <type>', 'type of rows that do not name one (default: detected from the value)')
@@ -62,12 +62,28 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       const bar = process.stderr.isTTY && h.globals(cmd).json !== true
         ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {percentage}% | {value}/{total} bytes | {imported} ok, {skipped} skipped', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : undefined
+      let origin: string | undefined
+      /** a MISP attribute marked deleted: revoke our indicator of that value, if we have one */
+      const revoke = async (type: string, value: string): Promise<boolean> => {
+        if (!isIndicatorType(type)) return false
+        origin ??= (await client.request<{ publicKey: string }>('GET', '/v1/status')).publicKey
+        let id: string
+        try { id = indicatorId(origin, type, normalizeValue(type, value)) } catch { return false }
+        try {
+          await client.request('POST', `/v1/indicators/${id}/revoke`, { reason: 'withdrawn by the source (deleted in MISP)' })
+          return true
+        } catch (err) {
+          if (isPhalanxError(err) && err.code === 'PX_ERR_NOT_FOUND') return false
+          throw err
+        }
+      }
       const pass = async (stream: Readable, phase: string, send: boolean): Promise<ImportSummary> => {
         bar?.start(size, 0, { phase, imported: 0, skipped: 0 })
         let rows = 0
         try {
-          return await importRows(rowsOf(format, stream), {
+          return await importRows(rowsOf(format, stream, opts.confidence !== undefined ? { confidence: opts.confidence } : {}), {
             defaults,
+            ...(send ? { revoke } : {}),
             ...(send ? { send: async (batch: Array<Record<string, unknown>>) => {
               const r = await client.request<{ count: number, entries: unknown[] }>('POST', '/v1/indicators', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
               return { count: r.count, entries: r.entries.length }

@@ -4,4 +4,5 @@
 export { textRows, csvRows, rowsOf, IMPORT_FORMATS } from './rows.js'
 export type { Row, ImportFormat } from './rows.js'
 export { importRows } from './run.js'
+export { mispRows } from './misp.js'
 export type { ImportSummary, ImportOptions, ImportDefaults } from './run.js'

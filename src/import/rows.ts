@@ -8,10 +8,15 @@ import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
 import { PhalanxError } from '../errors.js'
+import { mispRows } from './misp.js'
 
-export type Row = { line: number, input: Record<string, unknown> } | { line: number, skip: string }
+export type Row =
+  | { line: number, input: Record<string, unknown> }
+  | { line: number, skip: string }
+  /** the source withdrew this value (a MISP attribute marked deleted) */
+  | { line: number, revoke: { type: string, value: string } }
 
-export const IMPORT_FORMATS = ['text', 'csv'] as const
+export const IMPORT_FORMATS = ['text', 'csv', 'misp'] as const
 export type ImportFormat = typeof IMPORT_FORMATS[number]
 
 /** a line longer than this is skipped unread (no indicator value is near it) */
@@ -80,6 +85,26 @@ export async function * csvRows (input: Readable): AsyncGenerator<Row> {
   }
 }
 
-export function rowsOf (format: ImportFormat, input: Readable): AsyncGenerator<Row> {
-  return format === 'csv' ? csvRows(input) : textRows(input)
+/** a JSON document is read whole (MISP events are): at most this many bytes */
+const MAX_JSON_BYTES = 256 * 1024 * 1024
+
+async function * mispFileRows (input: Readable, opts: { confidence?: number }): AsyncGenerator<Row> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const c of input) {
+    size += (c as Buffer).length
+    if (size > MAX_JSON_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a MISP file is read whole: at most ${MAX_JSON_BYTES / 1024 / 1024} MiB`, { field: 'file' })
+    chunks.push(c as Buffer)
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (err) {
+    throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON: ${(err as Error).message}`, { field: 'file' })
+  }
+  yield * mispRows(doc, opts)
+}
+
+export function rowsOf (format: ImportFormat, input: Readable, opts: { confidence?: number } = {}): AsyncGenerator<Row> {
+  return format === 'csv' ? csvRows(input) : format === 'misp' ? mispFileRows(input, opts) : textRows(input)
 }

@@ -24,6 +24,8 @@ export interface ImportSummary {
   reasons: Record<string, number>
   /** signed entries the imported indicators went into */
   entries: number
+  /** indicators revoked because the source withdrew them (a dry run counts those it would try) */
+  revoked: number
   dryRun: boolean
 }
 
@@ -33,6 +35,8 @@ export interface ImportOptions {
   batchSize?: number
   /** publish a batch; absent: a dry run (validate and count only) */
   send?: (batch: Array<Record<string, unknown>>) => Promise<{ count: number, entries: number }>
+  /** revoke this node's indicator of (type, value); false when there is none */
+  revoke?: (type: string, value: string) => Promise<boolean>
   /** called after each row (progress) */
   onRow?: (summary: ImportSummary) => void
 }
@@ -45,7 +49,7 @@ function reasonOf (err: unknown): string {
 }
 
 export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): Promise<ImportSummary> {
-  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, entries: 0, dryRun: o.send === undefined }
+  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, entries: 0, revoked: 0, dryRun: o.send === undefined }
   const skip = (reason: string): void => { s.skipped++; s.reasons[reason] = (s.reasons[reason] ?? 0) + 1 }
   const size = o.batchSize ?? 5000
   let batch: Array<Record<string, unknown>> = []
@@ -66,7 +70,15 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   for await (const row of rows) {
     s.read++
     if ('skip' in row) skip(row.skip)
-    else {
+    else if ('revoke' in row) {
+      if (o.send === undefined || o.revoke === undefined) s.revoked++
+      else {
+        // earlier rows may be the indicator this withdraws: send them first
+        await flush()
+        if (await o.revoke(row.revoke.type, row.revoke.value)) s.revoked++
+        else skip('withdrawn by the source, and not stored here')
+      }
+    } else {
       const input: Record<string, unknown> = { ...row.input }
       if (input.type === undefined && o.defaults.type !== undefined) input.type = o.defaults.type
       if (input.tlp === undefined && o.defaults.tlp !== undefined) input.tlp = o.defaults.tlp

@@ -595,6 +595,21 @@ describe('phalanx against a running node', () => {
     expect((await fails(['import', join(tmp, 'missing.txt'), '--format', 'text', '--data', data], 2)).error.field).toBe('file')
   })
 
+  it('import misp: an event\'s attributes with TLP from its tags; a later event marking one deleted revokes it', async () => {
+    const fixtures = join(ROOT, 'test/fixtures')
+    const r = await ok(['import', join(fixtures, 'misp-event.json'), '--format', 'misp', '--data', data])
+    expect(r).toMatchObject({ read: 11, imported: 9, skipped: 2, revoked: 0, reasons: { 'unsupported MISP type: text': 1, 'unsupported MISP type: filename': 1 } })
+    const c2 = await ok(['lookup', '203.0.113.50', '--data', data])
+    expect(c2.matches[0]).toMatchObject({ tlp: 'AMBER', confidence: 80, tags: ['misp-galaxy:threat-actor="Test Actor"'] })
+    expect((await ok(['lookup', 'http://misp-test.example/dropper', '--data', data])).matches[0]).toMatchObject({ tlp: 'GREEN', confidence: 30 })
+    const later = await ok(['import', join(fixtures, 'misp-deleted.json'), '--format', 'misp', '--data', data])
+    expect(later).toMatchObject({ read: 2, imported: 0, revoked: 1, skipped: 1, reasons: { 'withdrawn by the source, and not stored here': 1 } })
+    expect((await ok(['lookup', '203.0.113.50', '--data', data])).found).toBe(false)
+    const notJson = join(tmp, 'truncated.json')
+    writeFileSync(notJson, '{"Event": {"Attribute": [')
+    expect((await fails(['import', notJson, '--format', 'misp', '--data', data], 2)).error).toMatchObject({ code: 'PX_ERR_BAD_JSON', field: 'file' })
+  })
+
   it('export csv carries every modelled field, and importing it again changes none of them', async () => {
     const src = join(tmp, 'rt.csv')
     writeFileSync(src, 'value,type,tlp,confidence,tags,description,valid_until\n' +

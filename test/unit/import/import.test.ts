@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { Readable } from 'node:stream'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { csvRows, importRows, textRows, type Row } from '../../../src/import/index.js'
+import { csvRows, importRows, mispRows, textRows, type Row } from '../../../src/import/index.js'
 
 const from = (text: string): Readable => Readable.from([Buffer.from(text)])
 
@@ -95,6 +95,62 @@ describe('the ipsum feed (real data, when ../shared/data exists)', () => {
     it('reports that ../shared/data is missing, so the ipsum import check does not run', () => {
       console.warn(`[corpus] ${IPSUM} not found: the ipsum import check does not run (it runs where ../shared/data exists)`)
       expect(existsSync(IPSUM)).toBe(false)
+    })
+  }
+})
+
+const FIXTURES = resolve(import.meta.dirname, '../../fixtures')
+const MISP_DATA = resolve(import.meta.dirname, '../../../../shared/data/misp')
+
+describe('MISP rows', () => {
+  it('maps types (composite ones split), TLP from tags (attribute over event), other tags kept, to_ids → confidence, deleted → revoke', async () => {
+    const rows = [...mispRows(JSON.parse(readFileSync(resolve(FIXTURES, 'misp-event.json'), 'utf8')))]
+    const inputs = rows.flatMap(r => 'input' in r ? [r.input] : [])
+    expect(inputs.map(i => [i.type, i.value, i.tlp, i.confidence])).toEqual([
+      ['ipv4', '203.0.113.50', 'AMBER', 80],
+      ['domain', 'c2.misp-test.example', 'AMBER', 80],
+      ['ipv4', '203.0.113.51', 'AMBER', 80],
+      ['sha256', '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'AMBER', 80],
+      ['url', 'http://misp-test.example/dropper', 'GREEN', 30],
+      ['cve', 'CVE-2024-3094', 'AMBER', 30],
+      ['ipv4', '198.51.100.60', 'AMBER', 80],
+      ['email', 'phisher@misp-test.example', 'AMBER', 80],
+      ['md5', 'd41d8cd98f00b204e9800998ecf8427e', 'AMBER', 80]
+    ])
+    expect(inputs[0]).toMatchObject({ tags: ['misp-galaxy:threat-actor="Test Actor"'], description: 'Phalanx test event — C2' })
+    expect(inputs[4].tags).toEqual(['misp-galaxy:threat-actor="Test Actor"', 'dropper'])
+    expect(inputs[6].firstSeen).toBe('2024-01-01T00:00:00Z')
+    expect(rows.filter(r => 'skip' in r).map(r => (r as { skip: string }).skip)).toEqual(['unsupported MISP type: text', 'unsupported MISP type: filename'])
+    const deleted = [...mispRows(JSON.parse(readFileSync(resolve(FIXTURES, 'misp-deleted.json'), 'utf8')))]
+    expect(deleted).toEqual([{ line: 1, revoke: { type: 'ipv4', value: '203.0.113.50' } }, { line: 2, revoke: { type: 'domain', value: 'never-imported.misp-test.example' } }])
+    // every input passes the node's validation
+    const s = await importRows((async function * () { yield * rows })(), { defaults: {} })
+    // 10 attributes: the domain|ip one gives two rows
+    expect(s).toMatchObject({ read: 11, imported: 9, skipped: 2 })
+  })
+
+  it('refuses what is not a MISP event, and names the file', () => {
+    expect(() => [...mispRows({ timestamp: '1', type: 'bar', value: '1' })]).toThrow(/not a MISP event/)
+  })
+
+  if (existsSync(MISP_DATA)) {
+    it('../shared/data/misp: the expected counts (read from the files)', async () => {
+      const count = async (f: string) => await importRows((async function * () { yield * mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, f), 'utf8'))) })(), { defaults: {} })
+      // existing_event.json: 9 event + 113 object attributes; sha1 37, domain 19, ip-dst 12 are ours;
+      // text 38, filename 15, link 1 are not; tagged tlp:white (CLEAR)
+      expect(await count('existing_event.json')).toMatchObject({ read: 122, imported: 68, skipped: 54, reasons: { 'unsupported MISP type: text': 38, 'unsupported MISP type: filename': 15, 'unsupported MISP type: link': 1 } })
+      const ev = [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'existing_event.json'), 'utf8')))].flatMap(r => 'input' in r ? [r.input] : [])
+      expect(new Set(ev.map(i => i.tlp))).toEqual(new Set(['CLEAR']))
+      expect(ev.filter(i => i.type === 'ipv4')).toHaveLength(12)
+      // event_obj_attr_tag.json: two objects; the url is ours, the filename is not
+      expect(await count('event_obj_attr_tag.json')).toMatchObject({ read: 2, imported: 1, skipped: 1 })
+      // sighting.json is a sighting, not an event
+      expect(() => [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'sighting.json'), 'utf8')))]).toThrow(/not a MISP event/)
+    })
+  } else {
+    it('reports that ../shared/data is missing, so the MISP corpus check does not run', () => {
+      console.warn(`[corpus] ${MISP_DATA} not found: the MISP corpus check does not run (it runs where ../shared/data exists)`)
+      expect(existsSync(MISP_DATA)).toBe(false)
     })
   }
 })

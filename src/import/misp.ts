@@ -1,0 +1,85 @@
+/**
+ * MISP event JSON → indicator rows. Takes one event (`{"Event": …}` or the bare event), a
+ * list of them, or an API answer `{"response": [{"Event": …}, …]}`; attributes of the event
+ * and of its objects. MISP types map to ours (composite ones like `domain|ip` give both
+ * values); `tlp:*` tags (the attribute's, else the event's) give the TLP; other tags are
+ * kept; `to_ids` gives the confidence (80, else 30) unless the import sets one; a `deleted`
+ * attribute becomes a revoke of the indicator it was.
+ */
+import { PhalanxError } from '../errors.js'
+import { parseTlp } from '../tlp/index.js'
+import type { Row } from './rows.js'
+
+/** MISP attribute type → ours, per part of a composite value ('' leaves that part out) */
+const TYPE_MAP: Record<string, string[]> = {
+  'ip-src': ['ip'], 'ip-dst': ['ip'], 'ip-src|port': ['ip', ''], 'ip-dst|port': ['ip', ''],
+  domain: ['domain'], hostname: ['domain'], 'domain|ip': ['domain', 'ip'], 'hostname|port': ['domain', ''],
+  url: ['url'],
+  md5: ['md5'], sha1: ['sha1'], sha256: ['sha256'], sha512: ['sha512'],
+  'filename|md5': ['', 'md5'], 'filename|sha1': ['', 'sha1'], 'filename|sha256': ['', 'sha256'], 'filename|sha512': ['', 'sha512'],
+  'email-src': ['email'], 'email-dst': ['email'], email: ['email'], 'email-reply-to': ['email'],
+  vulnerability: ['cve'],
+  AS: ['asn'],
+  'ja3-fingerprint-md5': ['ja3']
+}
+
+type Json = Record<string, any>
+
+function eventsOf (doc: unknown): Json[] {
+  if (Array.isArray(doc)) return doc.flatMap(eventsOf)
+  if (doc === null || typeof doc !== 'object') return []
+  const d = doc as Json
+  if (Array.isArray(d.response)) return d.response.flatMap(eventsOf)
+  if (d.Event !== undefined) return [d.Event]
+  if (Array.isArray(d.Attribute) || Array.isArray(d.Object)) return [d]
+  return []
+}
+
+function tagNames (x: Json | undefined): string[] {
+  return Array.isArray(x?.Tag) ? x.Tag.map((t: Json) => t?.name).filter((n: unknown): n is string => typeof n === 'string') : []
+}
+
+function tlpOf (tags: string[]): string | undefined {
+  const t = tags.find(n => /^tlp:/i.test(n))
+  if (t === undefined) return undefined
+  try { return parseTlp(t.slice(4)) } catch { return undefined }
+}
+
+/** rows of every attribute of every event in a MISP JSON document */
+export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): Generator<Row> {
+  const events = eventsOf(doc)
+  if (events.length === 0) throw new PhalanxError('PX_ERR_VALIDATION', 'not a MISP event: expected {"Event": …}, {"response": [ … ]} or an event with Attribute/Object lists', { field: 'file' })
+  let n = 0
+  for (const ev of events) {
+    const evTags = tagNames(ev)
+    const attrs: Json[] = [
+      ...(Array.isArray(ev.Attribute) ? ev.Attribute : []),
+      ...(Array.isArray(ev.Object) ? ev.Object.flatMap((o: Json) => Array.isArray(o?.Attribute) ? o.Attribute : []) : [])
+    ]
+    for (const a of attrs) {
+      const line = ++n
+      if (a === null || typeof a !== 'object' || typeof a.type !== 'string' || typeof a.value !== 'string') { yield { line, skip: 'MISP attribute without type and value' }; continue }
+      const parts = TYPE_MAP[a.type]
+      if (parts === undefined) { yield { line, skip: `unsupported MISP type: ${a.type.slice(0, 40)}` }; continue }
+      const values = parts.length === 1 ? [a.value] : a.value.split('|')
+      const aTags = tagNames(a)
+      const tlp = tlpOf(aTags) ?? tlpOf(evTags)
+      const tags = [...new Set([...evTags, ...aTags].filter(t => !/^tlp:/i.test(t)))].slice(0, 64)
+      const toIds = a.to_ids === true || a.to_ids === '1' || a.to_ids === 1
+      const description = [typeof ev.info === 'string' ? ev.info : '', typeof a.comment === 'string' ? a.comment : ''].filter(s => s !== '').join(' — ').slice(0, 4096)
+      for (let i = 0; i < parts.length; i++) {
+        if (parts[i] === '' || values[i] === undefined || values[i].trim() === '') continue
+        const value = values[i].trim()
+        const type = parts[i] === 'ip' ? (value.includes('/') ? 'cidr' : value.includes(':') ? 'ipv6' : 'ipv4') : parts[i]
+        if (a.deleted === true || a.deleted === '1') { yield { line, revoke: { type, value } }; continue }
+        const input: Record<string, unknown> = { type, value, confidence: opts.confidence ?? (toIds ? 80 : 30) }
+        if (tlp !== undefined) input.tlp = tlp
+        if (tags.length > 0) input.tags = tags
+        if (description !== '') input.description = description
+        if (typeof a.first_seen === 'string' && a.first_seen !== '') input.firstSeen = a.first_seen
+        if (typeof a.last_seen === 'string' && a.last_seen !== '') input.lastSeen = a.last_seen
+        yield { line, input }
+      }
+    }
+  }
+}
