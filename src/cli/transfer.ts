@@ -12,6 +12,9 @@ import { PhalanxError, isPhalanxError } from '../errors.js'
 import { IMPORT_FORMATS, importRows, rowsOf, type ImportFormat, type ImportSummary } from '../import/index.js'
 import { indicatorId, isIndicatorType, normalizeValue, type StoredIndicator } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
+import { TLP2_MARKINGS, tlpMarkingObject, toStixIndicator } from '../stix/index.js'
+import type { Tlp } from '../tlp/index.js'
+import { randomUUID } from 'node:crypto'
 
 export interface CliHelpers {
   print: (obj: unknown, human: () => string) => void
@@ -20,7 +23,7 @@ export interface CliHelpers {
   intArg: (name: string) => (v: string) => number
 }
 
-export const EXPORT_FORMATS = ['csv', 'text', 'ndjson'] as const
+export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix'] as const
 const CSV_FIELDS = ['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'origin', 'circle', 'created', 'id'] as const
 
 function csvCell (v: unknown): string {
@@ -35,7 +38,7 @@ function summaryText (s: ImportSummary, file: string): string {
 
 export function registerTransferCommands (program: Command, h: CliHelpers): void {
   program.command('import')
-    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns) or misp (event JSON)')
+    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle)')
     .argument('<file>', 'the file, or - for stdin')
     .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`)
     .option('--type <type>', 'type of rows that do not name one (default: detected from the value)')
@@ -103,7 +106,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     })
 
   program.command('export')
-    .description('export indicators to stdout: csv (a header row), text (a value per line) or ndjson; filters as in query')
+    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson or stix (a STIX 2.1 bundle with the TLP 2.0 markings); filters as in query')
     .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
     .option('--type <type>', 'indicator type')
     .option('--tag <tag>', 'a tag')
@@ -123,6 +126,13 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
       const out = (s: string): Promise<void> | undefined => process.stdout.write(s) ? undefined : new Promise(resolve => process.stdout.once('drain', resolve))
       if (format === 'csv') await out(CSV_FIELDS.join(',') + '\n')
+      // a STIX bundle, streamed: the TLP 2.0 marking definitions, then an indicator per record
+      let first = true
+      if (format === 'stix') {
+        await out(`{"type":"bundle","id":"bundle--${randomUUID()}","objects":[\n`)
+        await out((Object.keys(TLP2_MARKINGS) as Tlp[]).map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n'))
+        first = false
+      }
       let next: string | null = null
       let count = 0
       do {
@@ -130,12 +140,20 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         const page: { indicators: StoredIndicator[], nextCursor: string | null } = await client.request('GET', `/v1/indicators?${qs.toString()}`)
         let text = ''
         for (const i of page.indicators) {
+          if (format === 'stix') {
+            const o = toStixIndicator(i)
+            if (o === null) continue
+            text += `${first ? '' : ',\n'}${JSON.stringify(o)}`
+            first = false
+            continue
+          }
           text += format === 'text' ? `${i.value}\n` : format === 'ndjson' ? JSON.stringify(i) + '\n' : CSV_FIELDS.map(f => csvCell((i as unknown as Record<string, unknown>)[f])).join(',') + '\n'
         }
         count += page.indicators.length
         await out(text)
         next = page.nextCursor
       } while (next !== null)
+      if (format === 'stix') await out('\n]}\n')
       if (process.stderr.isTTY) process.stderr.write(`exported ${count} indicators\n`)
     })
 }

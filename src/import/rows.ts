@@ -9,14 +9,17 @@ import type { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
 import { PhalanxError } from '../errors.js'
 import { mispRows } from './misp.js'
+import { stixRows } from '../stix/index.js'
 
 export type Row =
   | { line: number, input: Record<string, unknown> }
   | { line: number, skip: string }
-  /** the source withdrew this value (a MISP attribute marked deleted) */
+  /** the source withdrew this value (a MISP attribute marked deleted, a revoked STIX indicator) */
   | { line: number, revoke: { type: string, value: string } }
+  /** an object kept as context of the indicators it is linked to (STIX), of this kind */
+  | { line: number, context: string }
 
-export const IMPORT_FORMATS = ['text', 'csv', 'misp'] as const
+export const IMPORT_FORMATS = ['text', 'csv', 'misp', 'stix'] as const
 export type ImportFormat = typeof IMPORT_FORMATS[number]
 
 /** a line longer than this is skipped unread (no indicator value is near it) */
@@ -88,12 +91,12 @@ export async function * csvRows (input: Readable): AsyncGenerator<Row> {
 /** a JSON document is read whole (MISP events are): at most this many bytes */
 const MAX_JSON_BYTES = 256 * 1024 * 1024
 
-async function * mispFileRows (input: Readable, opts: { confidence?: number }): AsyncGenerator<Row> {
+async function * jsonFileRows (input: Readable, rows: (doc: unknown) => Generator<Row>): AsyncGenerator<Row> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const c of input) {
     size += (c as Buffer).length
-    if (size > MAX_JSON_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a MISP file is read whole: at most ${MAX_JSON_BYTES / 1024 / 1024} MiB`, { field: 'file' })
+    if (size > MAX_JSON_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a JSON file is read whole: at most ${MAX_JSON_BYTES / 1024 / 1024} MiB`, { field: 'file' })
     chunks.push(c as Buffer)
   }
   let doc: unknown
@@ -102,9 +105,14 @@ async function * mispFileRows (input: Readable, opts: { confidence?: number }): 
   } catch (err) {
     throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON: ${(err as Error).message}`, { field: 'file' })
   }
-  yield * mispRows(doc, opts)
+  yield * rows(doc)
 }
 
 export function rowsOf (format: ImportFormat, input: Readable, opts: { confidence?: number } = {}): AsyncGenerator<Row> {
-  return format === 'csv' ? csvRows(input) : format === 'misp' ? mispFileRows(input, opts) : textRows(input)
+  switch (format) {
+    case 'csv': return csvRows(input)
+    case 'misp': return jsonFileRows(input, doc => mispRows(doc, opts))
+    case 'stix': return jsonFileRows(input, stixRows)
+    case 'text': return textRows(input)
+  }
 }

@@ -26,6 +26,8 @@ export interface ImportSummary {
   entries: number
   /** indicators revoked because the source withdrew them (a dry run counts those it would try) */
   revoked: number
+  /** objects kept as context tags of the indicators they are linked to (STIX), by kind */
+  context: Record<string, number>
   dryRun: boolean
 }
 
@@ -49,7 +51,7 @@ function reasonOf (err: unknown): string {
 }
 
 export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): Promise<ImportSummary> {
-  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, entries: 0, revoked: 0, dryRun: o.send === undefined }
+  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, entries: 0, revoked: 0, context: {}, dryRun: o.send === undefined }
   const skip = (reason: string): void => { s.skipped++; s.reasons[reason] = (s.reasons[reason] ?? 0) + 1 }
   const size = o.batchSize ?? 5000
   let batch: Array<Record<string, unknown>> = []
@@ -70,6 +72,7 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   for await (const row of rows) {
     s.read++
     if ('skip' in row) skip(row.skip)
+    else if ('context' in row) s.context[row.context] = (s.context[row.context] ?? 0) + 1
     else if ('revoke' in row) {
       if (o.send === undefined || o.revoke === undefined) s.revoked++
       else {

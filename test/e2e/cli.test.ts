@@ -630,6 +630,16 @@ describe('phalanx against a running node', () => {
     const strip = (s: string): string[] => s.trim().split('\n').map(l => l.split(',').slice(0, 9).join(','))
     expect(strip(after.stdout)).toEqual(strip(exp.stdout))
     expect((await run(['export', '--format', 'text', '--tag', 'rt', '--data', data])).stdout.trim().split('\n').sort()).toEqual(['http://rt2.example/a?b=1', 'rt1.example'])
+    // STIX: a bundle with the five TLP 2.0 markings and an indicator per record, which imports back
+    const stix = await run(['export', '--format', 'stix', '--tag', 'rt', '--data', data])
+    expect(stix.code, stix.stderr).toBe(0)
+    const bundle = JSON.parse(stix.stdout)
+    expect(bundle.type).toBe('bundle')
+    expect(bundle.objects.filter((o: any) => o.type === 'marking-definition')).toHaveLength(5)
+    expect(bundle.objects.filter((o: any) => o.type === 'indicator').map((o: any) => o.pattern).sort()).toEqual(["[domain-name:value = 'rt1.example']", "[url:value = 'http://rt2.example/a?b=1']"])
+    const stixFile = join(tmp, 'rt.stix.json')
+    writeFileSync(stixFile, stix.stdout)
+    expect(await ok(['import', stixFile, '--format', 'stix', '--data', data])).toMatchObject({ read: 7, imported: 2, skipped: 0, context: { 'marking-definition': 5 } })
   })
 
   it('stops on SIGTERM with exit 0, removes api.url, and never logged a secret', async () => {

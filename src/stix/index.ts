@@ -1,0 +1,243 @@
+/**
+ * STIX 2.1: indicators in and out.
+ *
+ * In: a bundle (or one object, or a list) → rows. An indicator whose pattern is a simple
+ * comparison of a supported observable, or an OR of them, gives one row per value; its TLP
+ * comes from object_marking_refs (TLP 2.0 and TLP 1.0 marking ids, and marking definitions
+ * in the bundle); valid_from/valid_until, confidence, labels and kill chain phases (as tags)
+ * are kept. A malware, threat actor, campaign… that a relationship links to an indicator
+ * becomes a context tag of it (`malware:Name`); other objects are skipped with the reason.
+ *
+ * Out: an indicator object per stored indicator, with a stable id (derived from ours: the
+ * same indicator keeps its STIX id, and `modified` tells its versions apart) and the TLP 2.0
+ * marking definitions it uses.
+ */
+import { createHash } from 'node:crypto'
+import type { StoredIndicator } from '../records/index.js'
+import type { Tlp } from '../tlp/index.js'
+import type { Row } from '../import/rows.js'
+
+/** TLP 2.0 marking definitions (the ids FIRST/OASIS publish) */
+export const TLP2_MARKINGS: Record<Tlp, string> = {
+  CLEAR: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
+  GREEN: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+  AMBER: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
+  'AMBER+STRICT': 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
+  RED: 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1'
+}
+
+/** TLP 1.0 marking definitions (STIX 2.1 spec §7.2.1.4) */
+const TLP1_MARKINGS: Record<string, Tlp> = {
+  'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9': 'CLEAR',
+  'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da': 'GREEN',
+  'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82': 'AMBER',
+  'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed': 'RED'
+}
+
+const MARKING_TLP: Record<string, Tlp> = {
+  ...TLP1_MARKINGS,
+  ...Object.fromEntries(Object.entries(TLP2_MARKINGS).map(([tlp, id]) => [id, tlp as Tlp]))
+}
+
+/** the TLP 2.0 marking-definition objects (extension form of the published definitions) */
+export function tlpMarkingObject (tlp: Tlp): Record<string, unknown> {
+  return {
+    type: 'marking-definition',
+    spec_version: '2.1',
+    id: TLP2_MARKINGS[tlp],
+    created: '2022-10-01T00:00:00.000Z',
+    name: `TLP:${tlp}`,
+    extensions: {
+      'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d': { extension_type: 'property-extension', tlp_2_0: tlp.toLowerCase() }
+    }
+  }
+}
+
+// ---- patterns ---------------------------------------------------------------------------
+
+/** observable path → our type ('ip' is ipv4/ipv6/cidr by the value) */
+const PATHS: Record<string, string> = {
+  'ipv4-addr:value': 'ip',
+  'ipv6-addr:value': 'ip',
+  'domain-name:value': 'domain',
+  'url:value': 'url',
+  'email-addr:value': 'email',
+  'autonomous-system:number': 'asn',
+  "file:hashes.'sha-256'": 'sha256', 'file:hashes.sha256': 'sha256',
+  "file:hashes.'sha-1'": 'sha1', 'file:hashes.sha1': 'sha1',
+  "file:hashes.'sha-512'": 'sha512', 'file:hashes.sha512': 'sha512',
+  "file:hashes.'md5'": 'md5', 'file:hashes.md5': 'md5'
+}
+
+const COMPARISON = /([a-z0-9-]+:[a-z0-9_.'*[\]-]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\d+))/gi
+
+/**
+ * The values of a pattern that is a comparison `path = 'value'` of a supported observable, or
+ * an OR of such comparisons (within one observation or across observations); null otherwise.
+ */
+export function patternValues (pattern: string): Array<{ type: string, value: string }> | null {
+  const out: Array<{ type: string, value: string }> = []
+  const skeleton = pattern.replace(COMPARISON, (_m, path: string, quoted: string | undefined, num: string | undefined) => {
+    const t = PATHS[path.toLowerCase()]
+    if (t === undefined) return ' UNSUPPORTED '
+    const v = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : `AS${num as string}`
+    const type = t === 'ip' ? (v.includes('/') ? 'cidr' : v.includes(':') ? 'ipv6' : 'ipv4') : t
+    out.push({ type, value: t === 'asn' && !/^AS/i.test(v) ? `AS${v}` : v })
+    return ' C '
+  })
+  // what is left may only join the comparisons with OR, in brackets
+  if (!/^[\s[\]]*C[\s[\]]*((?:OR)[\s[\]]*C[\s[\]]*)*$/.test(skeleton) || out.length === 0) return null
+  return out
+}
+
+function escapeValue (v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")
+}
+
+/** the STIX pattern of one of our indicators (null for a type STIX patterns do not cover) */
+export function patternOf (type: string, value: string): string | null {
+  const v = escapeValue(value)
+  switch (type) {
+    case 'ipv4': return `[ipv4-addr:value = '${v}']`
+    case 'ipv6': return `[ipv6-addr:value = '${v}']`
+    case 'cidr': return value.includes(':') ? `[ipv6-addr:value = '${v}']` : `[ipv4-addr:value = '${v}']`
+    case 'domain': return `[domain-name:value = '${v}']`
+    case 'url': return `[url:value = '${v}']`
+    case 'email': return `[email-addr:value = '${v}']`
+    case 'md5': return `[file:hashes.MD5 = '${v}']`
+    case 'sha1': return `[file:hashes.'SHA-1' = '${v}']`
+    case 'sha256': return `[file:hashes.'SHA-256' = '${v}']`
+    case 'sha512': return `[file:hashes.'SHA-512' = '${v}']`
+    case 'asn': return `[autonomous-system:number = ${value.replace(/^AS/i, '')}]`
+    default: return null
+  }
+}
+
+// ---- import ------------------------------------------------------------------------------
+
+type Obj = Record<string, any>
+
+function objectsOf (doc: unknown): Obj[] {
+  if (Array.isArray(doc)) return doc.filter(o => o !== null && typeof o === 'object')
+  if (doc === null || typeof doc !== 'object') return []
+  const d = doc as Obj
+  if (d.type === 'bundle') return Array.isArray(d.objects) ? d.objects.filter((o: unknown) => o !== null && typeof o === 'object') : []
+  return typeof d.type === 'string' ? [d] : []
+}
+
+/** a context object's tag: its type and name (`malware:Poison Ivy`) */
+function contextTag (o: Obj): string | undefined {
+  const name = typeof o.name === 'string' ? o.name : undefined
+  return name === undefined ? undefined : `${o.type as string}:${name}`.slice(0, 128)
+}
+
+export function * stixRows (doc: unknown): Generator<Row> {
+  const objects = objectsOf(doc)
+  const byId = new Map<string, Obj>()
+  for (const o of objects) if (typeof o.id === 'string') byId.set(o.id, o)
+  // marking definitions in the bundle that are TLP ones (TLP 1.0 `definition.tlp`, or named)
+  const markingTlp = new Map<string, Tlp>(Object.entries(MARKING_TLP))
+  for (const o of objects) {
+    if (o.type !== 'marking-definition' || typeof o.id !== 'string') continue
+    const name = String(o.definition?.tlp ?? o.extensions?.['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0 ?? (typeof o.name === 'string' ? o.name.replace(/^TLP:/i, '') : '')).toUpperCase()
+    const tlp = name === 'WHITE' ? 'CLEAR' : name
+    if (tlp in TLP2_MARKINGS) markingTlp.set(o.id, tlp as Tlp)
+  }
+  // which indicators each object is linked to, through relationships
+  const importable = new Set<string>()
+  for (const o of objects) {
+    if (o.type === 'indicator' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) importable.add(o.id)
+  }
+  const context = new Map<string, string[]>()
+  const usedRel = new Set<string>()
+  const usedCtx = new Set<string>()
+  for (const r of objects) {
+    if (r.type !== 'relationship') continue
+    const [ind, other] = importable.has(r.source_ref) ? [r.source_ref, r.target_ref] : importable.has(r.target_ref) ? [r.target_ref, r.source_ref] : [undefined, undefined]
+    if (ind === undefined) continue
+    const o = byId.get(other)
+    const tag = o === undefined ? undefined : contextTag(o)
+    usedRel.add(r.id)
+    if (tag === undefined) continue
+    usedCtx.add(other)
+    context.set(ind, [...(context.get(ind) ?? []), tag])
+  }
+  let line = 0
+  for (const o of objects) {
+    line++
+    const type = typeof o.type === 'string' ? o.type : '?'
+    if (type === 'indicator') {
+      if (typeof o.pattern !== 'string') { yield { line, skip: 'indicator without a pattern' }; continue }
+      if (o.pattern_type !== undefined && o.pattern_type !== 'stix') { yield { line, skip: `unsupported pattern type: ${String(o.pattern_type).slice(0, 30)}` }; continue }
+      const values = patternValues(o.pattern)
+      if (values === null) { yield { line, skip: 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)' }; continue }
+      const tlps = (Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []).map((m: string) => markingTlp.get(m)).filter((t: Tlp | undefined): t is Tlp => t !== undefined)
+      const tags = [
+        ...(Array.isArray(o.labels) ? o.labels : []),
+        ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),
+        ...(context.get(o.id) ?? [])
+      ].filter((t: unknown): t is string => typeof t === 'string' && t.trim() !== '').slice(0, 64)
+      // the description; else the name, unless it is just the value (as Phalanx exports it)
+      const description = typeof o.description === 'string' && o.description !== '' ? o.description.slice(0, 4096) : typeof o.name === 'string' && !values.some(v => v.value === o.name) ? o.name.slice(0, 4096) : ''
+      for (const v of values) {
+        const input: Record<string, unknown> = { type: v.type, value: v.value }
+        // the strictest marking wins when an object carries several
+        if (tlps.length > 0) input.tlp = tlps.sort((a: Tlp, b: Tlp) => TLP_ORDER.indexOf(b) - TLP_ORDER.indexOf(a))[0]
+        if (typeof o.confidence === 'number') input.confidence = o.confidence
+        if (tags.length > 0) input.tags = tags
+        if (description !== '') input.description = description
+        if (typeof o.valid_from === 'string') input.validFrom = o.valid_from
+        if (typeof o.valid_until === 'string') input.validUntil = o.valid_until
+        if (o.revoked === true) { yield { line, revoke: { type: v.type, value: v.value } }; continue }
+        yield { line, input }
+      }
+      continue
+    }
+    if (type === 'relationship' && usedRel.has(o.id)) { yield { line, context: 'relationship' }; continue }
+    if (usedCtx.has(o.id)) { yield { line, context: type }; continue }
+    if (type === 'marking-definition' || type === 'bundle') { yield { line, context: 'marking-definition' }; continue }
+    yield { line, skip: `${type}: not an indicator, and not linked to an imported one` }
+  }
+}
+
+const TLP_ORDER: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']
+
+// ---- export ------------------------------------------------------------------------------
+
+/** a stable UUID (RFC 4122 form, version 5 bits) derived from a name */
+export function stableUuid (name: string): string {
+  const h = createHash('sha256').update(name).digest('hex')
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** a STIX timestamp: RFC 3339 with milliseconds, UTC */
+function ts (iso: string): string {
+  return new Date(iso).toISOString()
+}
+
+/** our indicator as a STIX 2.1 indicator (null for a type STIX patterns do not cover) */
+export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> | null {
+  const pattern = patternOf(ind.type, ind.value)
+  if (pattern === null) return null
+  const validFrom = ts(ind.validFrom ?? ind.created)
+  const o: Record<string, unknown> = {
+    type: 'indicator',
+    spec_version: '2.1',
+    id: `indicator--${stableUuid(`phalanx-indicator:${ind.id}`)}`,
+    created: ts(ind.created),
+    modified: ts(ind.created),
+    name: ind.value,
+    pattern,
+    pattern_type: 'stix',
+    pattern_version: '2.1',
+    valid_from: validFrom,
+    confidence: ind.confidence,
+    object_marking_refs: [TLP2_MARKINGS[ind.tlp]]
+  }
+  if (ind.description !== undefined) o.description = ind.description
+  if (ind.validUntil !== undefined && ts(ind.validUntil) > validFrom) o.valid_until = ts(ind.validUntil)
+  if (ind.tags.length > 0) o.labels = ind.tags
+  if (ind.revoked !== undefined) o.revoked = true
+  return o
+}

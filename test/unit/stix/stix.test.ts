@@ -1,0 +1,163 @@
+/**
+ * STIX 2.1 in and out: patterns of supported observables (OR-ed) become indicators, TLP from
+ * the markings, context objects become tags; exported bundles validate against the official
+ * schemas (when ../shared/data has them), and import(export(x)) keeps every modelled field.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { resolve, join } from 'node:path'
+import Ajv2020 from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
+import { patternValues, stixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
+import { importRows } from '../../../src/import/index.js'
+import { LOCAL_CIRCLE, makeIndicatorItem, markCanonical, parseIndicatorInput, type StoredIndicator } from '../../../src/records/index.js'
+import type { Tlp } from '../../../src/tlp/index.js'
+import { openStore, type StoreHarness } from '../../utils/store.js'
+
+const DATA = resolve(import.meta.dirname, '../../../../shared/data/stix')
+
+let h: StoreHarness | undefined
+afterEach(async () => { await h?.close(); h = undefined })
+
+async function summary (doc: unknown) {
+  return await importRows((async function * () { yield * stixRows(doc) })(), { defaults: {} })
+}
+
+describe('STIX patterns', () => {
+  it('takes comparisons of supported observables, OR-ed within or across observations', () => {
+    expect(patternValues("[ipv4-addr:value = '10.0.0.0']")).toEqual([{ type: 'ipv4', value: '10.0.0.0' }])
+    expect(patternValues("[ ipv4-addr:value = '198.51.100.0/24' OR domain-name:value = 'evil.example' ]")).toEqual([{ type: 'cidr', value: '198.51.100.0/24' }, { type: 'domain', value: 'evil.example' }])
+    expect(patternValues("[file:hashes.'SHA-256' = 'ab'] OR [file:hashes.MD5 = 'cd'] OR [url:value = 'http://x.example/it\\'s']")).toEqual([
+      { type: 'sha256', value: 'ab' }, { type: 'md5', value: 'cd' }, { type: 'url', value: "http://x.example/it's" }])
+    expect(patternValues('[autonomous-system:number = 64500]')).toEqual([{ type: 'asn', value: 'AS64500' }])
+    expect(patternValues("[ipv6-addr:value = '2001:db8::1']")).toEqual([{ type: 'ipv6', value: '2001:db8::1' }])
+  })
+
+  it('refuses AND, other operators and unsupported observables', () => {
+    for (const p of ["[ipv4-addr:value = '1.2.3.4' AND domain-name:value = 'a.example']", "[email-message:subject MATCHES '^x']",
+      "[process:name = 'evil.exe']", "[ipv4-addr:value != '1.2.3.4']", "[ipv4-addr:value = '1.2.3.4'] FOLLOWEDBY [url:value = 'http://a']", '', '[]']) {
+      expect(patternValues(p), p).toBeNull()
+    }
+  })
+})
+
+describe('STIX import', () => {
+  const bundle = {
+    type: 'bundle',
+    id: 'bundle--00000000-0000-4000-8000-000000000000',
+    objects: [
+      { type: 'marking-definition', spec_version: '2.1', id: 'marking-definition--11111111-1111-4111-8111-111111111111', created: '2020-01-01T00:00:00Z', definition_type: 'tlp', definition: { tlp: 'amber' } },
+      { type: 'indicator', spec_version: '2.1', id: 'indicator--a', pattern: "[ipv4-addr:value = '203.0.113.7' OR ipv4-addr:value = '203.0.113.8']", pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z', valid_until: '2030-01-01T00:00:00Z', confidence: 70, labels: ['c2'], kill_chain_phases: [{ kill_chain_name: 'mitre-attack', phase_name: 'command-and-control' }], object_marking_refs: ['marking-definition--11111111-1111-4111-8111-111111111111'], description: 'C2 servers' },
+      { type: 'indicator', spec_version: '2.1', id: 'indicator--b', pattern: "[domain-name:value = 'tlp2.example']", pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z', object_marking_refs: [TLP2_MARKINGS.GREEN] },
+      { type: 'indicator', spec_version: '2.1', id: 'indicator--c', pattern: "[email-message:subject MATCHES 'x']", pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z' },
+      { type: 'indicator', spec_version: '2.1', id: 'indicator--d', pattern: 'alert tcp any any', pattern_type: 'snort', valid_from: '2024-01-01T00:00:00Z' },
+      { type: 'malware', spec_version: '2.1', id: 'malware--m', name: 'Poison Ivy', is_family: true },
+      { type: 'relationship', spec_version: '2.1', id: 'relationship--r', relationship_type: 'indicates', source_ref: 'indicator--a', target_ref: 'malware--m' },
+      { type: 'identity', spec_version: '2.1', id: 'identity--i', name: 'ACME' }
+    ]
+  }
+
+  it('indicators with TLP (TLP 1.0 definitions in the bundle, TLP 2.0 ids), tags from labels, kill chain and linked objects; the rest counted by reason', async () => {
+    const rows = [...stixRows(bundle)]
+    const inputs = rows.flatMap(r => 'input' in r ? [r.input] : [])
+    expect(inputs).toEqual([
+      { type: 'ipv4', value: '203.0.113.7', tlp: 'AMBER', confidence: 70, tags: ['c2', 'mitre-attack:command-and-control', 'malware:Poison Ivy'], description: 'C2 servers', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' },
+      { type: 'ipv4', value: '203.0.113.8', tlp: 'AMBER', confidence: 70, tags: ['c2', 'mitre-attack:command-and-control', 'malware:Poison Ivy'], description: 'C2 servers', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' },
+      { type: 'domain', value: 'tlp2.example', tlp: 'GREEN', validFrom: '2024-01-01T00:00:00Z' }
+    ])
+    for (const i of inputs) parseIndicatorInput(i, { tlp: 'CLEAR', confidence: 50 })
+    expect(await summary(bundle)).toMatchObject({
+      read: 9, imported: 3, skipped: 3,
+      context: { 'marking-definition': 1, malware: 1, relationship: 1 },
+      reasons: { 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)': 1, 'unsupported pattern type: snort': 1, 'identity: not an indicator, and not linked to an imported one': 1 }
+    })
+  })
+
+  if (existsSync(DATA)) {
+    it('../shared/data/stix: the expected counts (read from the files)', async () => {
+      const load = (f: string): unknown => JSON.parse(readFileSync(join(DATA, f), 'utf8'))
+      // one indicator of an IPv4 address, no markings
+      expect(await summary(load('indicator-for-c2-ip-address.json'))).toMatchObject({ read: 1, imported: 1, skipped: 0 })
+      // the indicator, and the campaign it indicates (a tag) through the relationship
+      const camp = await summary(load('indicator-to-campaign-relationship.json'))
+      expect(camp).toMatchObject({ read: 3, imported: 1, skipped: 0, context: { campaign: 1, relationship: 1 } })
+      const campTags = [...stixRows(load('indicator-to-campaign-relationship.json'))].flatMap(r => 'input' in r ? [r.input.tags] : [])
+      expect(campTags[0]).toEqual([expect.stringMatching(/^campaign:/)])
+      // two indicators (IPv4, SHA-256) of a malware (a tag); the identity, the course of action and its relationship are not linked to an indicator
+      expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 3, context: { malware: 1, relationship: 2 } })
+      // infrastructure, malware and observables only: nothing to import
+      expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 0, skipped: 10 })
+      // a lone campaign object (not a bundle)
+      expect(await summary(load('interop-objectmarking-test.json'))).toMatchObject({ read: 1, imported: 0, skipped: 1 })
+      // two email-message MATCHES patterns: not ours; everything around them is skipped too
+      const mail = await summary(load('malicious-email-indicator-with-attachment.json'))
+      expect(mail).toMatchObject({ read: 6, imported: 0, skipped: 6 })
+      expect(mail.reasons['unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)']).toBe(2)
+    })
+  }
+})
+
+describe('STIX export', () => {
+  async function stored (): Promise<StoredIndicator[]> {
+    h = await openStore({ ingest: { sync: false } })
+    const items = [
+      { input: { type: 'ipv4', value: '198.51.100.7', tlp: 'AMBER', confidence: 80, tags: ['c2', 'apt-x'], description: 'a C2 server', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' } },
+      { input: { type: 'url', value: "http://evil.example/it's?a=b\\c", tlp: 'RED', confidence: 20 } },
+      { input: { type: 'sha256', value: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', tlp: 'GREEN' } },
+      { input: { type: 'cidr', value: '2001:db8::/32', tlp: 'CLEAR' } },
+      { input: { type: 'asn', value: 'AS64500', tlp: 'AMBER+STRICT' } }
+    ]
+    const out: StoredIndicator[] = []
+    for (const { input } of items) {
+      const p = parseIndicatorInput(input, { tlp: 'AMBER', confidence: 50 })
+      const r = await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp: p.tlp, items: [p.item] }])
+      out.push(h.store.getIndicator(r.ids[0]!)!)
+    }
+    return out
+  }
+
+  it('import(export(x)) keeps type, value, TLP, confidence, tags, description and validity; ids are stable', async () => {
+    const inds = await stored()
+    const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!)]
+    expect(toStixIndicator(inds[0])!.id).toBe(toStixIndicator({ ...inds[0], version: 2, created: '2030-01-01T00:00:00.000Z' })!.id)
+    const back = [...stixRows({ type: 'bundle', id: 'bundle--00000000-0000-4000-8000-000000000001', objects })].flatMap(r => 'input' in r ? [r.input] : [])
+    expect(back).toHaveLength(inds.length)
+    back.forEach((input, k) => {
+      const p = parseIndicatorInput(input, { tlp: 'CLEAR', confidence: 0 })
+      const i = inds[k]
+      expect([p.item.type, p.item.value, p.tlp, p.item.confidence, p.item.tags, p.item.description, p.item.validUntil]).toEqual([i.type, i.value, i.tlp, i.confidence, i.tags, i.description, i.validUntil])
+      expect(p.item.validFrom).toBe(i.validFrom ?? i.created)
+    })
+    // a stored indicator without markCanonical helpers still round-trips its kind
+    expect(markCanonical(makeIndicatorItem({ type: 'domain', value: 'x.example', confidence: 1, tags: [] })).kind).toBe('indicator')
+  })
+
+  if (existsSync(join(DATA, 'schemas'))) {
+    it('a bundle of every type and TLP validates against the official STIX 2.1 schemas', async () => {
+      const inds = await stored()
+      const ajv = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false })
+      addFormats(ajv)
+      for (const dir of ['common', 'sdos', 'sros', 'observables']) {
+        for (const f of readdirSync(join(DATA, 'schemas', dir))) ajv.addSchema(JSON.parse(readFileSync(join(DATA, 'schemas', dir, f), 'utf8')))
+      }
+      const base = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas'
+      const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!)]
+      const bundle = { type: 'bundle', id: 'bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', objects }
+      const check = (id: string, doc: unknown): void => {
+        const validate = ajv.getSchema(id)!
+        expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+      }
+      check(`${base}/common/bundle.json`, bundle)
+      for (const o of objects) check(`${base}/${o.type === 'indicator' ? 'sdos/indicator' : 'common/marking-definition'}.json`, o)
+      // and the schemas do bite: an indicator without its pattern, or with a bad id, fails
+      const { pattern: _p, ...noPattern } = objects[5] as Record<string, unknown>
+      expect(ajv.getSchema(`${base}/sdos/indicator.json`)!(noPattern)).toBe(false)
+      expect(ajv.getSchema(`${base}/sdos/indicator.json`)!({ ...objects[5], id: 'indicator--nope' })).toBe(false)
+    })
+  } else {
+    it('reports that ../shared/data is missing, so the schema validation does not run', () => {
+      console.warn(`[corpus] ${DATA}/schemas not found: STIX schema validation does not run (it runs where ../shared/data exists)`)
+      expect(existsSync(join(DATA, 'schemas'))).toBe(false)
+    })
+  }
+})
