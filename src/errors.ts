@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   PX_ERR_UNAUTHORIZED: { status: 401, exit: 3, description: 'No bearer token, or the token does not match `<data>/api.token`.' },
   PX_ERR_FORBIDDEN: { status: 403, exit: 3, description: 'The caller may not do this (e.g. revoke another origin\'s indicator).' },
   PX_ERR_NOT_FOUND: { status: 404, exit: 4, description: 'No such indicator, entry or route.' },
+  PX_ERR_NOT_ACCEPTABLE: { status: 406, exit: 2, description: 'The request accepts no media type this endpoint answers with (TAXII: application/taxii+json;version=2.1).' },
   PX_ERR_CONFLICT: { status: 409, exit: 5, description: 'The request conflicts with stored state (e.g. revoking an already revoked indicator).' },
   PX_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2, description: 'The request body is not `application/json` (or NDJSON where accepted).' },
   PX_ERR_PAYLOAD_TOO_LARGE: { status: 413, exit: 2, description: 'The request body, the indicator list or an entry is over its size limit.' },

@@ -13,6 +13,9 @@ const errorResponses = (...statuses: number[]): Record<string, unknown> =>
 const q = (name: string, description: string, schema: unknown = { type: 'string' }, required = false): Record<string, unknown> =>
   ({ name, in: 'query', required, description, schema })
 
+const taxii = (description: string): Record<string, unknown> => ({ description, content: { 'application/taxii+json;version=2.1': { schema: { type: 'object' } } } })
+const taxiiFilters = ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]'].map(n => ({ name: n, in: 'query', required: false, schema: { type: 'string' } }))
+
 export function buildOpenApi (version: string): Record<string, unknown> {
   const time = { type: 'string', format: 'date-time' }
   return {
@@ -153,6 +156,14 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(400, 401) }
         }
       },
+      '/taxii2/': { get: { summary: 'TAXII 2.1 discovery (Basic auth with the API token as password, or Bearer; Accept application/taxii+json;version=2.1 or 406)', responses: { 200: taxii('discovery'), ...errorResponses(401, 406) } } },
+      '/taxii2/api/': { get: { summary: 'TAXII 2.1 API root', responses: { 200: taxii('API root'), ...errorResponses(401, 406) } } },
+      '/taxii2/api/collections/': { get: { summary: 'TAXII collections: one per circle this node is in, and the private scope', responses: { 200: taxii('collections'), ...errorResponses(401, 406) } } },
+      '/taxii2/api/collections/{id}/': { get: { summary: 'One TAXII collection', responses: { 200: taxii('collection'), ...errorResponses(401, 404, 406) } } },
+      '/taxii2/api/collections/{id}/objects/': { get: { summary: 'STIX indicators of the collection in an envelope {more, next, objects}; added_after, limit, next, match[id], match[type], match[version]; X-TAXII-Date-Added-First/Last headers', parameters: taxiiFilters, responses: { 200: taxii('envelope'), ...errorResponses(400, 401, 404, 406) } } },
+      '/taxii2/api/collections/{id}/manifest/': { get: { summary: 'Manifest of the collection: {more, next, objects: [{id, date_added, version, media_type}]}', parameters: taxiiFilters, responses: { 200: taxii('manifest'), ...errorResponses(400, 401, 404, 406) } } },
+      '/taxii2/api/collections/{id}/objects/{objectId}/': { get: { summary: 'One STIX object of the collection, in an envelope', responses: { 200: taxii('envelope'), ...errorResponses(401, 404, 406) } } },
+      '/taxii2/api/collections/{id}/objects/{objectId}/versions/': { get: { summary: 'The versions of one object (this node keeps the current one)', responses: { 200: taxii('versions'), ...errorResponses(401, 404, 406) } } },
       '/v1/forks': {
         get: { summary: 'Origins caught signing two different entries for one log position, with both signed entries as evidence', responses: { 200: json({ type: 'object', properties: { forks: { type: 'array', items: ref('Fork') } } }, 'forks'), ...errorResponses(401) } }
       },

@@ -15,6 +15,7 @@ import { registerIndicatorRoutes } from './routes/indicators.js'
 import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
+import { registerTaxiiRoutes } from './routes/taxii.js'
 import { createMetrics } from './metrics.js'
 
 /** routes reachable without a token: the API description only */
@@ -122,9 +123,16 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     metrics.requests.inc()
     if (!auth || PUBLIC_ROUTES.has(req.url.split('?')[0])) return
     const h = req.headers.authorization
-    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null
+    let m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null
+    // TAXII clients authenticate with HTTP Basic: any user name, the API token as password
+    const taxii = req.url.startsWith('/taxii2/')
+    if (m === null && taxii && typeof h === 'string') {
+      const b = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h)
+      const decoded = b === null ? '' : Buffer.from(b[1], 'base64').toString('utf8')
+      if (decoded.includes(':')) m = ['', decoded.slice(decoded.indexOf(':') + 1)] as unknown as RegExpExecArray
+    }
     if (m === null || !tokenMatches(m[1], expected)) {
-      reply.header('WWW-Authenticate', 'Bearer realm="phalanx"')
+      reply.header('WWW-Authenticate', taxii ? 'Basic realm="phalanx-taxii"' : 'Bearer realm="phalanx"')
       throw new PhalanxError('PX_ERR_UNAUTHORIZED', m === null
         ? 'missing bearer token: send "Authorization: Bearer <token>" (the token is in <data>/api.token)'
         : 'wrong bearer token', { field: 'authorization' })
@@ -155,6 +163,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerIndicatorRoutes(app, node, metrics)
   registerCircleRoutes(app, node)
   registerExportRoutes(app, node)
+  registerTaxiiRoutes(app, node)
 
   return {
     app,

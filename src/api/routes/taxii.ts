@@ -1,0 +1,168 @@
+/**
+ * TAXII 2.1, read side (docs/API.md, "TAXII 2.1"): discovery, one API root, a collection per
+ * circle this node is in plus the private scope, objects (STIX indicators) with `added_after`,
+ * `match[id]`, `match[type]`, `match[version]`, `limit` and `next`, manifests, one object and
+ * its versions. Media type `application/taxii+json;version=2.1`; HTTP Basic (the API token as
+ * password) or Bearer. A node keeps the current version of each indicator, so `versions`
+ * lists that one; `date_added` is when this node stored it (its change-feed cursor).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { PhalanxNode } from '../../node.js'
+import { PhalanxError, ValidationError } from '../../errors.js'
+import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
+import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
+import { stableUuid, toStixIndicator } from '../../stix/index.js'
+import { checkKnown, one, type Query } from '../params.js'
+
+export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
+const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
+const DEFAULT_LIMIT = 100
+const MAX_LIMIT = 1000
+
+/** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
+function timeOfCursor (cursor: string): string {
+  const micros = parseInt(cursor, 16)
+  return new Date(Math.floor(micros / 1000)).toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(micros % 1000).padStart(3, '0')}Z`)
+}
+
+/** a TAXII timestamp → the cursor of that microsecond */
+function cursorOfTime (iso: string, field: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/.exec(iso)
+  const ms = m === null ? NaN : Date.parse(`${m[1]}Z`)
+  if (m === null || Number.isNaN(ms)) throw new ValidationError(field, `${field} must be a timestamp like 2026-01-31T09:00:00.000000Z`)
+  const frac = (m[2] ?? '').padEnd(6, '0')
+  return cursorFromMicros(ms * 1000 + Number(frac))
+}
+
+/** Accept: the TAXII 2.1 media type (or a wildcard / no header) */
+function checkAccept (req: FastifyRequest): void {
+  const accept = req.headers.accept
+  if (accept === undefined || accept.trim() === '') return
+  const ok = accept.split(',').some(a => {
+    const [type, ...params] = a.trim().toLowerCase().split(';').map(s => s.trim())
+    if (type === '*/*' || type === 'application/*') return true
+    if (type !== 'application/taxii+json') return false
+    const version = params.find(p => p.startsWith('version='))
+    return version === undefined || version === 'version=2.1'
+  })
+  if (!ok) throw new PhalanxError('PX_ERR_NOT_ACCEPTABLE', `this TAXII server answers ${TAXII_MEDIA_TYPE}; the request accepts only ${accept.slice(0, 200)}`, { field: 'accept' })
+}
+
+interface Collection { id: string, circle: string, title: string, description: string }
+
+export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
+  const collections = (): Collection[] => [
+    { id: stableUuid(`phalanx-collection:${LOCAL_CIRCLE}`), circle: LOCAL_CIRCLE, title: 'Private scope', description: 'this organization\'s own indicators, never shared' },
+    ...node.listCircles().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
+  ]
+  const collection = (id: string): Collection => {
+    const c = collections().find(x => x.id === id)
+    if (c === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no collection ${id.slice(0, 80)}`, { field: 'id' })
+    return c
+  }
+  const view = (c: Collection): Record<string, unknown> => ({ id: c.id, title: c.title, description: c.description, can_read: true, can_write: false, media_types: [STIX_MEDIA_TYPE] })
+  // a Buffer: fastify would rewrite the parameters of a json media type (and add a charset)
+  const send = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
+
+  /** one page of a collection's indicators after the filters; its first and last date added */
+  async function page (c: Collection, q: Query): Promise<{ items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>, next: string | null }> {
+    const limitRaw = one(q, 'limit')
+    const limit = limitRaw === undefined ? DEFAULT_LIMIT : Number(limitRaw)
+    if (limitRaw !== undefined && (!/^\d+$/.test(limitRaw) || limit < 1)) throw new ValidationError('limit', 'limit must be a positive integer')
+    const next = one(q, 'next')
+    if (next !== undefined && !CURSOR_RE.test(next)) throw new ValidationError('next', 'next must be a value this server returned')
+    const after = one(q, 'added_after')
+    let cursor = next ?? (after !== undefined ? cursorOfTime(after, 'added_after') : undefined)
+    const types = one(q, 'match[type]')?.split(',').map(s => s.trim())
+    const ids = one(q, 'match[id]')?.split(',').map(s => s.trim())
+    const version = one(q, 'match[version]')
+    if (version !== undefined && !version.split(',').every(v => ['last', 'first', 'all'].includes(v.trim()) || /^\d{4}-\d{2}-\d{2}T/.test(v.trim()))) {
+      throw new ValidationError('match[version]', 'match[version] is last, first, all or timestamps, comma-separated')
+    }
+    const versions = version?.split(',').map(s => s.trim()).filter(v => /^\d{4}-/.test(v))
+    const items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }> = []
+    if (types !== undefined && !types.includes('indicator')) return { items, next: null }
+    const want = Math.min(limit, MAX_LIMIT)
+    for (;;) {
+      const p = await queryIndicators(node.store, { circle: c.circle, limit: Math.min(1000, want - items.length + 50), includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
+      for (const ind of p.indicators) {
+        const stix = toStixIndicator(ind)
+        cursor = ind.cursor
+        if (stix === null) continue
+        if (ids !== undefined && !ids.includes(stix.id as string)) continue
+        if (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string)) continue
+        items.push({ ind, stix })
+        if (items.length >= want) return { items, next: p.nextCursor === null && ind === p.indicators[p.indicators.length - 1] ? null : ind.cursor }
+      }
+      if (p.nextCursor === null) return { items, next: null }
+      cursor = p.nextCursor
+    }
+  }
+
+  function dateHeaders (reply: FastifyReply, items: Array<{ ind: StoredIndicator }>): void {
+    if (items.length === 0) return
+    void reply.header('X-TAXII-Date-Added-First', timeOfCursor(items[0].ind.cursor))
+    void reply.header('X-TAXII-Date-Added-Last', timeOfCursor(items[items.length - 1].ind.cursor))
+  }
+
+  app.get('/taxii2/', async (req, reply) => {
+    checkAccept(req)
+    const base = `${req.protocol}://${req.headers.host ?? '127.0.0.1'}`
+    return send(reply, { title: `Phalanx node ${node.identity.org}`, description: 'TAXII 2.1 (read) over this node\'s indicators', default: `${base}/taxii2/api/`, api_roots: [`${base}/taxii2/api/`] })
+  })
+
+  app.get('/taxii2/api/', async (req, reply) => {
+    checkAccept(req)
+    return send(reply, { title: 'Phalanx', description: 'one collection per trust circle, and the private scope', versions: [TAXII_MEDIA_TYPE], max_content_length: 10 * 1024 * 1024 })
+  })
+
+  app.get('/taxii2/api/collections/', async (req, reply) => {
+    checkAccept(req)
+    return send(reply, { collections: collections().map(view) })
+  })
+
+  app.get('/taxii2/api/collections/:id/', async (req, reply) => {
+    checkAccept(req)
+    return send(reply, view(collection((req.params as { id: string }).id)))
+  })
+
+  app.get('/taxii2/api/collections/:id/objects/', async (req, reply) => {
+    checkAccept(req)
+    const q = req.query as Query
+    checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
+    const { items, next } = await page(collection((req.params as { id: string }).id), q)
+    dateHeaders(reply, items)
+    return send(reply, { more: next !== null, ...(next !== null ? { next } : {}), ...(items.length > 0 ? { objects: items.map(i => i.stix) } : {}) })
+  })
+
+  app.get('/taxii2/api/collections/:id/manifest/', async (req, reply) => {
+    checkAccept(req)
+    const q = req.query as Query
+    checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
+    const { items, next } = await page(collection((req.params as { id: string }).id), q)
+    dateHeaders(reply, items)
+    return send(reply, {
+      more: next !== null,
+      ...(next !== null ? { next } : {}),
+      ...(items.length > 0 ? { objects: items.map(i => ({ id: i.stix.id, date_added: timeOfCursor(i.ind.cursor), version: i.stix.modified, media_type: STIX_MEDIA_TYPE })) } : {})
+    })
+  })
+
+  app.get('/taxii2/api/collections/:id/objects/:objectId/', async (req, reply) => {
+    checkAccept(req)
+    const p = req.params as { id: string, objectId: string }
+    const { items } = await page(collection(p.id), { 'match[id]': p.objectId, limit: '1' })
+    if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
+    dateHeaders(reply, items)
+    return send(reply, { more: false, objects: items.map(i => i.stix) })
+  })
+
+  app.get('/taxii2/api/collections/:id/objects/:objectId/versions/', async (req, reply) => {
+    checkAccept(req)
+    const p = req.params as { id: string, objectId: string }
+    const { items } = await page(collection(p.id), { 'match[id]': p.objectId, limit: '1' })
+    if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
+    dateHeaders(reply, items)
+    return send(reply, { more: false, versions: items.map(i => i.stix.modified) })
+  })
+}

@@ -1,0 +1,90 @@
+/**
+ * TAXII 2.1 read side over real HTTP: discovery, API root, collections (the private scope and
+ * each circle), objects with pagination (every object exactly once), added_after, match
+ * filters, manifest, one object and its versions, Basic auth, and 406 for another media type.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestNode, type TestNode } from '../utils/node.js'
+
+const TAXII = 'application/taxii+json;version=2.1'
+let t: TestNode
+let basic: Record<string, string>
+
+beforeAll(async () => {
+  t = await startTestNode()
+  basic = { Authorization: `Basic ${Buffer.from(`analyst:${t.token}`).toString('base64')}`, Accept: TAXII }
+  const indicators = Array.from({ length: 250 }, (_, i) => ({ type: 'ipv4', value: `10.77.${i >> 8}.${i & 255}`, tags: ['taxii'] }))
+  expect((await t.api('/v1/indicators', { json: { indicators } })).status).toBe(201)
+})
+afterAll(async () => { await t?.stop() })
+
+const get = async (path: string, headers: Record<string, string> = basic) => await t.api(path, { token: null, headers })
+
+describe('TAXII 2.1', () => {
+  let local: string
+
+  it('discovery, API root and collections, with the TAXII media type and Basic auth', async () => {
+    const d = await get('/taxii2/')
+    expect(d.status, d.text).toBe(200)
+    expect(d.headers.get('content-type')).toBe(TAXII)
+    expect(d.body.api_roots).toEqual([`${t.url}/taxii2/api/`])
+    const root = await get('/taxii2/api/')
+    expect(root.body.versions).toEqual([TAXII])
+    const cols = await get('/taxii2/api/collections/')
+    expect(cols.body.collections).toHaveLength(1)
+    expect(cols.body.collections[0]).toMatchObject({ title: 'Private scope', can_read: true, can_write: false, media_types: ['application/stix+json;version=2.1'] })
+    local = cols.body.collections[0].id
+    expect((await get(`/taxii2/api/collections/${local}/`)).body.id).toBe(local)
+    // Bearer works too; a wrong password or none does not
+    expect((await t.api('/taxii2/', { headers: { Accept: TAXII } })).status).toBe(200)
+    expect((await get('/taxii2/', { Authorization: `Basic ${Buffer.from('analyst:wrong').toString('base64')}`, Accept: TAXII })).status).toBe(401)
+    expect((await get('/taxii2/', { Accept: TAXII })).status).toBe(401)
+  })
+
+  it('answers 406 to a request that accepts another media type, and 404 for an unknown collection', async () => {
+    const r = await get('/taxii2/api/collections/', { ...basic, Accept: 'application/xml' })
+    expect(r.status).toBe(406)
+    expect(r.body.error).toMatchObject({ code: 'PX_ERR_NOT_ACCEPTABLE', field: 'accept' })
+    expect((await get('/taxii2/api/collections/', { ...basic, Accept: 'application/taxii+json;version=2.0' })).status).toBe(406)
+    expect((await get('/taxii2/api/collections/00000000-0000-5000-8000-000000000000/objects/')).status).toBe(404)
+  })
+
+  it('pages through every object exactly once (more/next), with the date-added headers', async () => {
+    const seen: string[] = []
+    let next: string | undefined
+    let pages = 0
+    do {
+      const r = await get(`/taxii2/api/collections/${local}/objects/?limit=40${next !== undefined ? `&next=${next}` : ''}`)
+      expect(r.status, r.text).toBe(200)
+      pages++
+      for (const o of r.body.objects ?? []) seen.push(o.id)
+      if (r.body.objects !== undefined) {
+        expect(Date.parse(r.headers.get('x-taxii-date-added-first')!)).not.toBeNaN()
+        expect(r.headers.get('x-taxii-date-added-last')! >= r.headers.get('x-taxii-date-added-first')!).toBe(true)
+      }
+      next = r.body.more === true ? r.body.next : undefined
+    } while (next !== undefined && pages < 20)
+    expect(seen).toHaveLength(250)
+    expect(new Set(seen).size).toBe(250)
+    expect(pages).toBe(7)
+  })
+
+  it('added_after leaves out what was added before; match[type], match[id], manifest, one object, versions', async () => {
+    const first = await get(`/taxii2/api/collections/${local}/manifest/?limit=100`)
+    expect(first.body.objects).toHaveLength(100)
+    const mid = first.body.objects[99]
+    expect(mid).toMatchObject({ media_type: 'application/stix+json;version=2.1' })
+    const after = await get(`/taxii2/api/collections/${local}/objects/?added_after=${mid.date_added}&limit=1000`)
+    expect(after.body.objects).toHaveLength(150)
+    expect(after.body.objects.map((o: any) => o.id)).not.toContain(mid.id)
+    expect((await get(`/taxii2/api/collections/${local}/objects/?match[type]=malware`)).body).toEqual({ more: false })
+    const one = await get(`/taxii2/api/collections/${local}/objects/?match[id]=${mid.id}`)
+    expect(one.body.objects.map((o: any) => o.id)).toEqual([mid.id])
+    const obj = await get(`/taxii2/api/collections/${local}/objects/${mid.id}/`)
+    expect(obj.body.objects[0]).toMatchObject({ id: mid.id, type: 'indicator', pattern: expect.stringMatching(/^\[ipv4-addr:value = '10\.77\./) })
+    const versions = await get(`/taxii2/api/collections/${local}/objects/${mid.id}/versions/`)
+    expect(versions.body).toEqual({ more: false, versions: [mid.version] })
+    expect((await get(`/taxii2/api/collections/${local}/objects/indicator--00000000-0000-5000-8000-000000000000/`)).status).toBe(404)
+    expect((await get(`/taxii2/api/collections/${local}/objects/?added_after=yesterday`)).body.error).toMatchObject({ field: 'added_after' })
+  })
+})
