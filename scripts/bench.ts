@@ -11,6 +11,8 @@
  *
  *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts)
  *   durability   publishes with store.sync (fsync) on and off (scripts/durability.ts)
+ *   interop      phalanx import of a 1,000,000-row CSV, and a TAXII pull of 100,000 objects
+ *                (scripts/interop.ts; BENCH_INTEROP=0 skips it)
  *   sync         catch-up of a node that missed 100,000 indicators of a 5-node circle, and
  *                the heal of a 3/3 partition (scripts/catchup.ts)
  *
@@ -35,6 +37,7 @@ import { indicatorId } from '../src/records/index.js'
 import { benchPropagation } from './propagation.js'
 import { benchCatchUp, benchPartitionHeal } from './catchup.js'
 import { benchDurability } from './durability.js'
+import { benchInterop } from './interop.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -312,6 +315,10 @@ async function main (): Promise<void> {
   }
   say('durability: publishes with fsync on and off…')
   out.durability = await benchDurability(SCALE)
+  if (process.env.BENCH_INTEROP !== '0') {
+    say('interop: CSV import of 1,000,000 indicators, TAXII pull of 100,000…')
+    out.interop = await benchInterop(n(1_000_000), n(100_000))
+  }
   if (process.env.BENCH_SYNC !== '0') {
     say('sync: catch-up of 100,000 indicators, then a 3/3 partition heal…')
     out.sync = { catchUp: await benchCatchUp(n(100_000)), partitionHeal: await benchPartitionHeal(n(5000)) }
@@ -330,6 +337,9 @@ async function main (): Promise<void> {
     rssUnder500mb: (out.rss as any).nodePeakMb <= 500,
     propagationP99Under250msAt25: p25?.latency?.p99ms !== undefined ? p25.latency.p99ms <= 250 : null,
     propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null,
+    csvImport20kPerSec: (out.interop as any)?.csvImport?.perSec !== undefined ? (out.interop as any).csvImport.perSec >= 20_000 : null,
+    csvImportRssUnder500mb: (out.interop as any)?.csvImport?.cliPeakRssMb !== undefined ? (out.interop as any).csvImport.cliPeakRssMb <= 500 && (out.interop as any).csvImport.nodePeakRssMb <= 500 : null,
+    taxiiPull20kPerSec: (out.interop as any)?.taxiiPull?.perSec !== undefined ? (out.interop as any).taxiiPull.perSec >= 20_000 : null,
     catchUp100kUnder5s: catchUp?.secondsToEqualDigest !== undefined && catchUp.indicators >= 100_000 ? catchUp.secondsToEqualDigest <= 5 : null,
     catchUpBytesUnder1_2xMissing: catchUp?.bytesVsMissing !== undefined ? catchUp.bytesVsMissing <= 1.2 : null
   }

@@ -154,3 +154,22 @@ describe('MISP rows', () => {
     })
   }
 })
+
+describe('malformed input never crashes and never half-imports', () => {
+  it('a 50 MB single line: text skips it with a reason, CSV refuses the file', async () => {
+    const huge = 'x'.repeat(50 * 1024 * 1024)
+    const text = await importRows(textRows(from(`1.2.3.4\n${huge}\n5.6.7.8\n`)), { defaults: { type: 'ipv4' } })
+    expect(text).toMatchObject({ read: 3, imported: 2, skipped: 1, reasons: { 'line longer than 65536 characters': 1 } })
+    await expect(importRows(csvRows(from(`value\n1.2.3.4\n${huge}\n`)), { defaults: {} })).rejects.toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'file' })
+  })
+
+  it('wrong types in a row are skips naming the field', async () => {
+    const s = await importRows((async function * (): AsyncGenerator<Row> {
+      yield { line: 1, input: { value: '1.2.3.4', confidence: 'high' } }
+      yield { line: 2, input: { value: '1.2.3.4', tlp: 'PURPLE' } }
+      yield { line: 3, input: { value: '1.2.3.4', validUntil: 'someday' } }
+    })(), { defaults: {} })
+    expect(s).toMatchObject({ read: 3, imported: 0, skipped: 3 })
+    expect(Object.keys(s.reasons).map(r => r.split(':')[0]).sort()).toEqual(['confidence', 'tlp', 'validUntil'])
+  })
+})

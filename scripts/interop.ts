@@ -1,0 +1,102 @@
+/**
+ * Interop benchmarks (part of `npm run bench`; alone: `node dist/scripts/interop.js`).
+ *
+ *   csvImport   `phalanx import` of a generated CSV of 1,000,000 indicators (INTEROP_COUNT)
+ *               into a node started like `npm start`: indicators/s (both passes: the check
+ *               and the import) and the peak RSS of the importing CLI and of the node.
+ *   taxiiPull   a full TAXII 2.1 pull of 100,000 objects (INTEROP_TAXII) from a collection,
+ *               1,000 per page, following `next`: objects/s.
+ */
+import '../src/polyfill.js'
+import { spawn } from 'node:child_process'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { once } from 'node:events'
+import { startChild, type Child } from './propagation.js'
+
+const root = resolve(fileURLToPath(import.meta.url), '../../..')
+const say = (msg: string): void => { process.stderr.write(`[interop] ${msg}\n`) }
+
+function peakRssMb (pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m === null ? -1 : Math.round(Number(m[1]) / 1024)
+  } catch { return -1 }
+}
+
+async function writeCsv (path: string, count: number): Promise<void> {
+  const out = createWriteStream(path)
+  out.write('value,type,tlp,confidence,tags,description\n')
+  for (let i = 0; i < count; i++) {
+    const line = i % 2 === 0
+      ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},ipv4,GREEN,70,scanner;bench,\n`
+      : `d${i}.interop.example,domain,AMBER,80,phishing,"generated row ${i}"\n`
+    if (!out.write(line)) await once(out, 'drain')
+  }
+  out.end()
+  await once(out, 'finish')
+}
+
+export async function benchCsvImport (node: Child, count: number): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'phalanx-interop-'))
+  const file = join(dir, 'big.csv')
+  try {
+    say(`writing a CSV of ${count} indicators…`)
+    await writeCsv(file, count)
+    say('phalanx import…')
+    const t0 = Date.now()
+    const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'import', file, '--format', 'csv', '--data', node.dataDir, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let peakCli = 0
+    const timer = setInterval(() => { peakCli = Math.max(peakCli, peakRssMb(proc.pid!)) }, 100)
+    let stdout = ''
+    proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
+    const [code] = await once(proc, 'exit') as [number]
+    clearInterval(timer)
+    if (code !== 0) throw new Error(`import exited ${code}: ${stdout}`)
+    const seconds = (Date.now() - t0) / 1000
+    const summary = JSON.parse(stdout) as { imported: number }
+    return { indicators: summary.imported, seconds: Number(seconds.toFixed(2)), perSec: Math.round(summary.imported / seconds), cliPeakRssMb: peakCli, nodePeakRssMb: peakRssMb(node.proc.pid!) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export async function benchTaxiiPull (node: Child, count: number): Promise<Record<string, number>> {
+  const headers = { authorization: `Basic ${Buffer.from(`bench:${node.token}`).toString('base64')}`, accept: 'application/taxii+json;version=2.1' }
+  const cols = await (await fetch(`${node.apiUrl}/taxii2/api/collections/`, { headers })).json() as { collections: Array<{ id: string }> }
+  const col = cols.collections[0].id
+  const t0 = Date.now()
+  let objects = 0
+  let next: string | undefined
+  do {
+    const r = await fetch(`${node.apiUrl}/taxii2/api/collections/${col}/objects/?limit=1000${next !== undefined ? `&next=${next}` : ''}`, { headers })
+    const page = await r.json() as { more: boolean, next?: string, objects?: unknown[] }
+    objects += page.objects?.length ?? 0
+    next = page.more ? page.next : undefined
+  } while (next !== undefined && objects < count)
+  const seconds = (Date.now() - t0) / 1000
+  return { objects, seconds: Number(seconds.toFixed(2)), perSec: Math.round(objects / seconds) }
+}
+
+export async function benchInterop (count = 1_000_000, taxii = 100_000): Promise<Record<string, unknown>> {
+  const node = await startChild(0)
+  try {
+    const csvImport = await benchCsvImport(node, count)
+    say(`csvImport: ${JSON.stringify(csvImport)}`)
+    const taxiiPull = await benchTaxiiPull(node, taxii)
+    say(`taxiiPull: ${JSON.stringify(taxiiPull)}`)
+    return { csvImport, taxiiPull }
+  } finally {
+    node.proc.kill('SIGTERM')
+    await once(node.proc, 'exit')
+    rmSync(node.dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  benchInterop(Number(process.env.INTEROP_COUNT ?? 1_000_000), Number(process.env.INTEROP_TAXII ?? 100_000))
+    .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
+    .catch((err) => { process.stderr.write(`interop failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
+}
