@@ -164,6 +164,15 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       '/taxii2/api/collections/{id}/manifest/': { get: { summary: 'Manifest of the collection: {more, next, objects: [{id, date_added, version, media_type}]}', parameters: taxiiFilters, responses: { 200: taxii('manifest'), ...errorResponses(400, 401, 404, 406) } } },
       '/taxii2/api/collections/{id}/objects/{objectId}/': { get: { summary: 'One STIX object of the collection, in an envelope', responses: { 200: taxii('envelope'), ...errorResponses(401, 404, 406) } } },
       '/taxii2/api/collections/{id}/objects/{objectId}/versions/': { get: { summary: 'The versions of one object (this node keeps the current one)', responses: { 200: taxii('versions'), ...errorResponses(401, 404, 406) } } },
+      '/v1/tokens': {
+        get: { summary: 'TAXII read tokens (no secrets): id, name, collections, created', responses: { 200: json({ type: 'object' }, 'tokens'), ...errorResponses(401) } },
+        post: {
+          summary: 'Make a TAXII read token for the collections of some circles (and "local" for the private scope); the token is shown once',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name', 'collections'], additionalProperties: false, properties: { name: { type: 'string' }, collections: { type: 'array', items: { type: 'string' } } } } } } },
+          responses: { 201: json({ type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, collections: { type: 'array' } } }, 'the token, once'), ...errorResponses(400, 401, 404) }
+        }
+      },
+      '/v1/tokens/{id}': { delete: { summary: 'Revoke a TAXII read token', responses: { 200: json({ type: 'object' }, 'revoked'), ...errorResponses(401, 404) } } },
       '/v1/forks': {
         get: { summary: 'Origins caught signing two different entries for one log position, with both signed entries as evidence', responses: { 200: json({ type: 'object', properties: { forks: { type: 'array', items: ref('Fork') } } }, 'forks'), ...errorResponses(401) } }
       },

@@ -16,6 +16,7 @@ import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
 import { registerTaxiiRoutes } from './routes/taxii.js'
+import { ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
 
 /** routes reachable without a token: the API description only */
@@ -110,6 +111,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     clientErrorHandler: (err, socket) => { sendClientError(err, socket) }
   })
   const expected = Buffer.from(node.token)
+  const readTokens = new ReadTokens(node.dataDir)
   const metrics = createMetrics(node)
 
   // bodies are JSON (or NDJSON for bulk publishes) only: fastify's built-in text/plain
@@ -130,6 +132,11 @@ export function createApiServer (node: PhalanxNode): ApiServer {
       const b = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h)
       const decoded = b === null ? '' : Buffer.from(b[1], 'base64').toString('utf8')
       if (decoded.includes(':')) m = ['', decoded.slice(decoded.indexOf(':') + 1)] as unknown as RegExpExecArray
+    }
+    // a TAXII read token reads the collections it names, and nothing else
+    if (m !== null && taxii && !tokenMatches(m[1], expected)) {
+      const t = readTokens.match(m[1])
+      if (t !== undefined) { (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope = new Set(t.collections); return }
     }
     if (m === null || !tokenMatches(m[1], expected)) {
       reply.header('WWW-Authenticate', taxii ? 'Basic realm="phalanx-taxii"' : 'Bearer realm="phalanx"')
@@ -164,6 +171,17 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerCircleRoutes(app, node)
   registerExportRoutes(app, node)
   registerTaxiiRoutes(app, node)
+  app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))
+  app.post('/v1/tokens', async (req, reply) => {
+    const t = readTokens.create(req.body ?? {}, node.listCircles().map(c => c.id))
+    void reply.status(201)
+    return t
+  })
+  app.delete('/v1/tokens/:id', async (req) => {
+    const id = (req.params as { id: string }).id
+    readTokens.revoke(id)
+    return { revoked: id }
+  })
 
   return {
     app,

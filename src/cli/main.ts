@@ -447,6 +447,29 @@ export function buildProgram (): Command {
 
   registerTransferCommands(program, { print, globals, collect, intArg })
 
+  const token = program.command('token').description('TAXII read tokens: a client reads the collections of the circles named, nothing else')
+  token.command('create')
+    .argument('<name>', 'who uses it (a label)')
+    .requiredOption('--collection <circle>', 'a circle id, or "local" for the private scope (repeatable)', collect)
+    .action(async (name: string, opts: { collection: string[] }, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ id: string, token: string, collections: string[] }>('POST', '/v1/tokens', { name, collections: opts.collection })
+      print(r, () => `read token ${r.id} for ${r.collections.join(', ')} (shown once; TAXII clients use it as the Basic auth password):\n${r.token}`)
+    })
+  token.command('list')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], created: string }> }>('GET', '/v1/tokens')
+      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  (${t.created})`).join('\n'))
+    })
+  token.command('revoke')
+    .argument('<id>', 'the token id')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ revoked: string }>('DELETE', `/v1/tokens/${encodeURIComponent(id)}`)
+      print(r, () => `revoked read token ${r.revoked}`)
+    })
+
   program.command('status')
     .description('the running node: identity, API address, store counts')
     .action(async (_opts: unknown, cmd: Command) => {

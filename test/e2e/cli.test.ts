@@ -610,6 +610,15 @@ describe('phalanx against a running node', () => {
     expect((await fails(['import', notJson, '--format', 'misp', '--data', data], 2)).error).toMatchObject({ code: 'PX_ERR_BAD_JSON', field: 'file' })
   })
 
+  it('token create / list / revoke: a TAXII read token for the private scope', async () => {
+    const made = await ok(['token', 'create', 'siem', '--collection', 'local', '--data', data])
+    expect(made).toMatchObject({ name: 'siem', collections: ['local'], token: expect.stringMatching(/^pxr_/) })
+    expect((await ok(['token', 'list', '--data', data])).tokens.map((t: any) => t.id)).toContain(made.id)
+    expect((await fails(['token', 'create', 'x', '--collection', 'c-00000000000000000000', '--data', data], 4)).error.code).toBe('PX_ERR_UNKNOWN_CIRCLE')
+    expect(await ok(['token', 'revoke', made.id, '--data', data])).toEqual({ revoked: made.id })
+    expect((await fails(['token', 'revoke', made.id, '--data', data], 4)).error.code).toBe('PX_ERR_NOT_FOUND')
+  })
+
   it('export csv carries every modelled field, and importing it again changes none of them', async () => {
     const src = join(tmp, 'rt.csv')
     writeFileSync(src, 'value,type,tlp,confidence,tags,description,valid_until\n' +

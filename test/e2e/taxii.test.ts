@@ -4,6 +4,8 @@
  * filters, manifest, one object and its versions, Basic auth, and 406 for another media type.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { startTestNode, type TestNode } from '../utils/node.js'
 
 const TAXII = 'application/taxii+json;version=2.1'
@@ -39,6 +41,33 @@ describe('TAXII 2.1', () => {
     expect((await t.api('/taxii2/', { headers: { Accept: TAXII } })).status).toBe(200)
     expect((await get('/taxii2/', { Authorization: `Basic ${Buffer.from('analyst:wrong').toString('base64')}`, Accept: TAXII })).status).toBe(401)
     expect((await get('/taxii2/', { Accept: TAXII })).status).toBe(401)
+  })
+
+  it('a read token reads the collections it names and nothing else; revoked, it reads nothing', async () => {
+    const circle = (await t.api('/v1/circles', { json: { name: 'GREEN sharing' } })).body.id
+    expect((await t.api('/v1/indicators', { json: { value: 'circle-only.taxii.example', tlp: 'GREEN', circle } })).status).toBe(201)
+    const made = await t.api('/v1/tokens', { json: { name: 'siem', collections: [circle] } })
+    expect(made.status, made.text).toBe(201)
+    expect(made.body.token).toMatch(/^pxr_/)
+    // kept hashed, in a file only the node's user reads
+    const file = join(t.dataDir, 'taxii-tokens.json')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(readFileSync(file, 'utf8')).not.toContain(made.body.token)
+    const as = { Authorization: `Basic ${Buffer.from(`siem:${made.body.token as string}`).toString('base64')}`, Accept: TAXII }
+    const cols = await get('/taxii2/api/collections/', as)
+    expect(cols.body.collections.map((c: any) => c.title)).toEqual(['GREEN sharing'])
+    const objs = await get(`/taxii2/api/collections/${cols.body.collections[0].id}/objects/`, as)
+    expect(objs.body.objects.map((o: any) => o.name)).toEqual(['circle-only.taxii.example'])
+    // the private scope is not there for it, and the rest of the API is closed to it
+    expect((await get(`/taxii2/api/collections/${local}/objects/`, as)).status).toBe(404)
+    expect((await t.api('/v1/status', { token: made.body.token })).status).toBe(401)
+    // the admin sees both; the list shows no secret
+    expect((await get('/taxii2/api/collections/')).body.collections).toHaveLength(2)
+    const list = await t.api('/v1/tokens')
+    expect(list.body.tokens).toEqual([{ id: made.body.id, name: 'siem', collections: [circle], created: made.body.created }])
+    expect((await t.api('/v1/tokens', { json: { name: 'x', collections: ['c-00000000000000000000'] } })).body.error).toMatchObject({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'collections[0]' })
+    expect((await t.api(`/v1/tokens/${made.body.id as string}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await get('/taxii2/api/collections/', as)).status).toBe(401)
   })
 
   it('answers 406 to a request that accepts another media type, and 404 for an unknown collection', async () => {

@@ -51,12 +51,17 @@ function checkAccept (req: FastifyRequest): void {
 interface Collection { id: string, circle: string, title: string, description: string }
 
 export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
-  const collections = (): Collection[] => [
-    { id: stableUuid(`phalanx-collection:${LOCAL_CIRCLE}`), circle: LOCAL_CIRCLE, title: 'Private scope', description: 'this organization\'s own indicators, never shared' },
-    ...node.listCircles().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
-  ]
-  const collection = (id: string): Collection => {
-    const c = collections().find(x => x.id === id)
+  /** the collections the caller may read: all for the API token, the named ones for a read token */
+  const collections = (req: FastifyRequest): Collection[] => {
+    const scope = (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope
+    return [
+      { id: stableUuid(`phalanx-collection:${LOCAL_CIRCLE}`), circle: LOCAL_CIRCLE, title: 'Private scope', description: 'this organization\'s own indicators, never shared' },
+      ...node.listCircles().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
+    ].filter(c => scope === undefined || scope.has(c.circle))
+  }
+  /** a collection the caller may read; any other is "no such collection" (its existence is not told) */
+  const collection = (req: FastifyRequest, id: string): Collection => {
+    const c = collections(req).find(x => x.id === id)
     if (c === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no collection ${id.slice(0, 80)}`, { field: 'id' })
     return c
   }
@@ -118,19 +123,19 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/collections/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, { collections: collections().map(view) })
+    return send(reply, { collections: collections(req).map(view) })
   })
 
   app.get('/taxii2/api/collections/:id/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, view(collection((req.params as { id: string }).id)))
+    return send(reply, view(collection(req, (req.params as { id: string }).id)))
   })
 
   app.get('/taxii2/api/collections/:id/objects/', async (req, reply) => {
     checkAccept(req)
     const q = req.query as Query
     checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
-    const { items, next } = await page(collection((req.params as { id: string }).id), q)
+    const { items, next } = await page(collection(req, (req.params as { id: string }).id), q)
     dateHeaders(reply, items)
     return send(reply, { more: next !== null, ...(next !== null ? { next } : {}), ...(items.length > 0 ? { objects: items.map(i => i.stix) } : {}) })
   })
@@ -139,7 +144,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     checkAccept(req)
     const q = req.query as Query
     checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
-    const { items, next } = await page(collection((req.params as { id: string }).id), q)
+    const { items, next } = await page(collection(req, (req.params as { id: string }).id), q)
     dateHeaders(reply, items)
     return send(reply, {
       more: next !== null,
@@ -151,7 +156,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   app.get('/taxii2/api/collections/:id/objects/:objectId/', async (req, reply) => {
     checkAccept(req)
     const p = req.params as { id: string, objectId: string }
-    const { items } = await page(collection(p.id), { 'match[id]': p.objectId, limit: '1' })
+    const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' })
     if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
     dateHeaders(reply, items)
     return send(reply, { more: false, objects: items.map(i => i.stix) })
@@ -160,7 +165,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   app.get('/taxii2/api/collections/:id/objects/:objectId/versions/', async (req, reply) => {
     checkAccept(req)
     const p = req.params as { id: string, objectId: string }
-    const { items } = await page(collection(p.id), { 'match[id]': p.objectId, limit: '1' })
+    const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' })
     if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
     dateHeaders(reply, items)
     return send(reply, { more: false, versions: items.map(i => i.stix.modified) })
