@@ -339,6 +339,8 @@ async function main (): Promise<void> {
     propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null,
     csvImport20kPerSec: (out.interop as any)?.csvImport?.perSec !== undefined ? (out.interop as any).csvImport.perSec >= 20_000 : null,
     csvImportRssUnder500mb: (out.interop as any)?.csvImport?.cliPeakRssMb !== undefined ? (out.interop as any).csvImport.cliPeakRssMb <= 500 && (out.interop as any).csvImport.nodePeakRssMb <= 500 : null,
+    stixImport20kPerSec: (out.interop as any)?.stixImport?.perSec !== undefined ? (out.interop as any).stixImport.perSec >= 20_000 : null,
+    stixImportRssUnder500mb: (out.interop as any)?.stixImport?.cliPeakRssMb !== undefined ? (out.interop as any).stixImport.cliPeakRssMb <= 500 && (out.interop as any).stixImport.nodePeakRssMb <= 500 : null,
     taxiiPull20kPerSec: (out.interop as any)?.taxiiPull?.perSec !== undefined ? (out.interop as any).taxiiPull.perSec >= 20_000 : null,
     catchUp100kUnder5s: catchUp?.secondsToEqualDigest !== undefined && catchUp.indicators >= 100_000 ? catchUp.secondsToEqualDigest <= 5 : null,
     catchUpBytesUnder1_2xMissing: catchUp?.bytesVsMissing !== undefined ? catchUp.bytesVsMissing <= 1.2 : null

@@ -4,12 +4,14 @@
  *   csvImport   `phalanx import` of a generated CSV of 1,000,000 indicators (INTEROP_COUNT)
  *               into a node started like `npm start`: indicators/s (both passes: the check
  *               and the import) and the peak RSS of the importing CLI and of the node.
+ *   stixImport  the same for a generated STIX 2.1 bundle of 1,000,000 indicators (INTEROP_STIX),
+ *               streamed (read twice: the index, then the rows)
  *   taxiiPull   a full TAXII 2.1 pull of 100,000 objects (INTEROP_TAXII) from a collection,
  *               1,000 per page, following `next`: objects/s.
  */
 import '../src/polyfill.js'
 import { spawn } from 'node:child_process'
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,6 +41,48 @@ async function writeCsv (path: string, count: number): Promise<void> {
   await once(out, 'finish')
 }
 
+async function writeStix (path: string, count: number): Promise<void> {
+  const out = createWriteStream(path)
+  out.write('{"type":"bundle","id":"bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8","objects":[\n')
+  out.write('{"type":"malware","spec_version":"2.1","id":"malware--6ba7b811-9dad-41d1-80b4-00c04fd430c8","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Bench Family","is_family":true}')
+  for (let i = 0; i < count; i++) {
+    const pattern = i % 2 === 0 ? `[ipv4-addr:value = '10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}']` : `[domain-name:value = 'd${i}.stix.example']`
+    const o = `,\n{"type":"indicator","spec_version":"2.1","id":"indicator--${String(i).padStart(8, '0')}-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"${pattern}","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","confidence":70,"labels":["bench"],"object_marking_refs":["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]}`
+    if (!out.write(o)) await once(out, 'drain')
+  }
+  out.write('\n]}\n')
+  out.end()
+  await once(out, 'finish')
+}
+
+async function importFile (node: Child, file: string, format: string): Promise<Record<string, number>> {
+  const t0 = Date.now()
+  const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'import', file, '--format', format, '--data', node.dataDir, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let peakCli = 0
+  const timer = setInterval(() => { peakCli = Math.max(peakCli, peakRssMb(proc.pid!)) }, 100)
+  let stdout = ''
+  proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
+  const [code] = await once(proc, 'exit') as [number]
+  clearInterval(timer)
+  if (code !== 0) throw new Error(`import exited ${code}: ${stdout}`)
+  const seconds = (Date.now() - t0) / 1000
+  const summary = JSON.parse(stdout) as { imported: number }
+  return { indicators: summary.imported, seconds: Number(seconds.toFixed(2)), perSec: Math.round(summary.imported / seconds), cliPeakRssMb: peakCli, nodePeakRssMb: peakRssMb(node.proc.pid!) }
+}
+
+export async function benchStixImport (node: Child, count: number): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'phalanx-interop-'))
+  const file = join(dir, 'big.stix.json')
+  try {
+    say(`writing a STIX bundle of ${count} indicators…`)
+    await writeStix(file, count)
+    say('phalanx import --format stix…')
+    return { ...await importFile(node, file, 'stix'), fileMb: Math.round(statSync(file).size / 1024 / 1024) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 export async function benchCsvImport (node: Child, count: number): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'phalanx-interop-'))
   const file = join(dir, 'big.csv')
@@ -46,18 +90,7 @@ export async function benchCsvImport (node: Child, count: number): Promise<Recor
     say(`writing a CSV of ${count} indicators…`)
     await writeCsv(file, count)
     say('phalanx import…')
-    const t0 = Date.now()
-    const proc = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'import', file, '--format', 'csv', '--data', node.dataDir, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let peakCli = 0
-    const timer = setInterval(() => { peakCli = Math.max(peakCli, peakRssMb(proc.pid!)) }, 100)
-    let stdout = ''
-    proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
-    const [code] = await once(proc, 'exit') as [number]
-    clearInterval(timer)
-    if (code !== 0) throw new Error(`import exited ${code}: ${stdout}`)
-    const seconds = (Date.now() - t0) / 1000
-    const summary = JSON.parse(stdout) as { imported: number }
-    return { indicators: summary.imported, seconds: Number(seconds.toFixed(2)), perSec: Math.round(summary.imported / seconds), cliPeakRssMb: peakCli, nodePeakRssMb: peakRssMb(node.proc.pid!) }
+    return await importFile(node, file, 'csv')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -80,14 +113,16 @@ export async function benchTaxiiPull (node: Child, count: number): Promise<Recor
   return { objects, seconds: Number(seconds.toFixed(2)), perSec: Math.round(objects / seconds) }
 }
 
-export async function benchInterop (count = 1_000_000, taxii = 100_000): Promise<Record<string, unknown>> {
+export async function benchInterop (count = 1_000_000, taxii = 100_000, stix = count): Promise<Record<string, unknown>> {
   const node = await startChild(0)
   try {
     const csvImport = await benchCsvImport(node, count)
     say(`csvImport: ${JSON.stringify(csvImport)}`)
+    const stixImport = await benchStixImport(node, stix)
+    say(`stixImport: ${JSON.stringify(stixImport)}`)
     const taxiiPull = await benchTaxiiPull(node, taxii)
     say(`taxiiPull: ${JSON.stringify(taxiiPull)}`)
-    return { csvImport, taxiiPull }
+    return { csvImport, stixImport, taxiiPull }
   } finally {
     node.proc.kill('SIGTERM')
     await once(node.proc, 'exit')
@@ -96,7 +131,7 @@ export async function benchInterop (count = 1_000_000, taxii = 100_000): Promise
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  benchInterop(Number(process.env.INTEROP_COUNT ?? 1_000_000), Number(process.env.INTEROP_TAXII ?? 100_000))
+  benchInterop(Number(process.env.INTEROP_COUNT ?? 1_000_000), Number(process.env.INTEROP_TAXII ?? 100_000), Number(process.env.INTEROP_STIX ?? process.env.INTEROP_COUNT ?? 1_000_000))
     .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
     .catch((err) => { process.stderr.write(`interop failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
 }

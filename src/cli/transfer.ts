@@ -12,7 +12,10 @@ import { PhalanxError, isPhalanxError } from '../errors.js'
 import { IMPORT_FORMATS, importRows, rowsOf, type ImportFormat, type ImportSummary } from '../import/index.js'
 import { indicatorId, isIndicatorType, normalizeValue, type StoredIndicator } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
-import { TLP2_MARKINGS, tlpMarkingObject, toStixIndicator } from '../stix/index.js'
+import { TLP2_MARKINGS, streamStixRows, tlpMarkingObject, toStixIndicator } from '../stix/index.js'
+
+/** a STIX file larger than this is streamed (read twice: index, then rows) instead of parsed whole */
+const STREAM_STIX_BYTES = 64 * 1024 * 1024
 import type { Tlp } from '../tlp/index.js'
 import { randomUUID } from 'node:crypto'
 
@@ -84,7 +87,9 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         bar?.start(size, 0, { phase, imported: 0, skipped: 0 })
         let rows = 0
         try {
-          return await importRows(rowsOf(format, stream, opts.confidence !== undefined ? { confidence: opts.confidence } : {}), {
+          if (streamed) stream.destroy()
+          const source = streamed ? streamStixRows(open) : rowsOf(format, stream, opts.confidence !== undefined ? { confidence: opts.confidence } : {})
+          return await importRows(source, {
             defaults,
             ...(send ? { revoke } : {}),
             ...(send ? { send: async (batch: Array<Record<string, unknown>>) => {
@@ -99,8 +104,10 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
           if (bar !== undefined) { bar.update(size); bar.stop() }
         }
       }
+      // a large STIX bundle is streamed; its first read (the index) is its check
+      const streamed = format === 'stix' && file !== '-' && size > STREAM_STIX_BYTES
       // a file is checked whole before anything is sent: a malformed one imports nothing
-      let summary = file === '-' ? undefined : await pass(open(), 'checking', false)
+      let summary = file === '-' || (streamed && opts.dryRun !== true) ? undefined : await pass(open(), 'checking', false)
       if (opts.dryRun !== true) summary = await pass(open(), 'importing', true)
       h.print({ file, format, ...summary }, () => summaryText(summary!, file))
     })

@@ -15,7 +15,9 @@
 import { createHash } from 'node:crypto'
 import type { StoredIndicator } from '../records/index.js'
 import type { Tlp } from '../tlp/index.js'
+import type { Readable } from 'node:stream'
 import type { Row } from '../import/rows.js'
+import { streamObjects } from './stream.js'
 
 /** TLP 2.0 marking definitions (the ids FIRST/OASIS publish) */
 export const TLP2_MARKINGS: Record<Tlp, string> = {
@@ -131,73 +133,110 @@ function contextTag (o: Obj): string | undefined {
   return name === undefined ? undefined : `${o.type as string}:${name}`.slice(0, 128)
 }
 
+/** what rows need from the whole bundle: TLP markings, and which objects are context of which indicators */
+export interface StixIndex {
+  markingTlp: Map<string, Tlp>
+  context: Map<string, string[]>
+  usedRel: Set<string>
+  usedCtx: Set<string>
+}
+
+/** builds a StixIndex from the objects, seen once each in any order */
+class IndexBuilder {
+  readonly markingTlp = new Map<string, Tlp>(Object.entries(MARKING_TLP))
+  readonly importable = new Set<string>()
+  readonly names = new Map<string, string>()
+  readonly rels: Array<[string, string, string]> = []
+
+  add (o: Obj): void {
+    if (o.type === 'marking-definition' && typeof o.id === 'string') {
+      const name = String(o.definition?.tlp ?? o.extensions?.['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0 ?? (typeof o.name === 'string' ? o.name.replace(/^TLP:/i, '') : '')).toUpperCase()
+      const tlp = name === 'WHITE' ? 'CLEAR' : name
+      if (tlp in TLP2_MARKINGS) this.markingTlp.set(o.id, tlp as Tlp)
+    } else if (o.type === 'indicator') {
+      if (typeof o.id === 'string' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) this.importable.add(o.id)
+    } else if (o.type === 'relationship') {
+      if (typeof o.id === 'string' && typeof o.source_ref === 'string' && typeof o.target_ref === 'string') this.rels.push([o.id, o.source_ref, o.target_ref])
+    } else if (typeof o.id === 'string') {
+      const tag = contextTag(o)
+      if (tag !== undefined) this.names.set(o.id, tag)
+    }
+  }
+
+  finish (): StixIndex {
+    const context = new Map<string, string[]>()
+    const usedRel = new Set<string>()
+    const usedCtx = new Set<string>()
+    for (const [id, src, tgt] of this.rels) {
+      const [ind, other] = this.importable.has(src) ? [src, tgt] : this.importable.has(tgt) ? [tgt, src] : [undefined, undefined]
+      if (ind === undefined || other === undefined) continue
+      usedRel.add(id)
+      const tag = this.names.get(other)
+      if (tag === undefined) continue
+      usedCtx.add(other)
+      context.set(ind, [...(context.get(ind) ?? []), tag])
+    }
+    return { markingTlp: this.markingTlp, context, usedRel, usedCtx }
+  }
+}
+
+/** the rows of one STIX object, given the bundle's index */
+function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row> {
+  const type = typeof o.type === 'string' ? o.type : '?'
+  if (type === 'indicator') {
+    if (typeof o.pattern !== 'string') { yield { line, skip: 'indicator without a pattern' }; return }
+    if (o.pattern_type !== undefined && o.pattern_type !== 'stix') { yield { line, skip: `unsupported pattern type: ${String(o.pattern_type).slice(0, 30)}` }; return }
+    const values = patternValues(o.pattern)
+    if (values === null) { yield { line, skip: 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)' }; return }
+    const tlps = (Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []).map((m: string) => index.markingTlp.get(m)).filter((t: Tlp | undefined): t is Tlp => t !== undefined)
+    const tags = [
+      ...(Array.isArray(o.labels) ? o.labels : []),
+      ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),
+      ...(index.context.get(o.id) ?? [])
+    ].filter((t: unknown): t is string => typeof t === 'string' && t.trim() !== '').slice(0, 64)
+    // the description; else the name, unless it is just the value (as Phalanx exports it)
+    const description = typeof o.description === 'string' && o.description !== '' ? o.description.slice(0, 4096) : typeof o.name === 'string' && !values.some(v => v.value === o.name) ? o.name.slice(0, 4096) : ''
+    for (const v of values) {
+      const input: Record<string, unknown> = { type: v.type, value: v.value }
+      // the strictest marking wins when an object carries several
+      if (tlps.length > 0) input.tlp = tlps.sort((a: Tlp, b: Tlp) => TLP_ORDER.indexOf(b) - TLP_ORDER.indexOf(a))[0]
+      if (typeof o.confidence === 'number') input.confidence = o.confidence
+      if (tags.length > 0) input.tags = tags
+      if (description !== '') input.description = description
+      if (typeof o.valid_from === 'string') input.validFrom = o.valid_from
+      if (typeof o.valid_until === 'string') input.validUntil = o.valid_until
+      if (o.revoked === true) { yield { line, revoke: { type: v.type, value: v.value } }; continue }
+      yield { line, input }
+    }
+    return
+  }
+  if (type === 'relationship' && index.usedRel.has(o.id)) { yield { line, context: 'relationship' }; return }
+  if (index.usedCtx.has(o.id)) { yield { line, context: type }; return }
+  if (type === 'marking-definition') { yield { line, context: 'marking-definition' }; return }
+  yield { line, skip: `${type}: not an indicator, and not linked to an imported one` }
+}
+
+/** rows of a STIX document held in memory (a bundle, a list of objects, or one object) */
 export function * stixRows (doc: unknown): Generator<Row> {
   const objects = objectsOf(doc)
-  const byId = new Map<string, Obj>()
-  for (const o of objects) if (typeof o.id === 'string') byId.set(o.id, o)
-  // marking definitions in the bundle that are TLP ones (TLP 1.0 `definition.tlp`, or named)
-  const markingTlp = new Map<string, Tlp>(Object.entries(MARKING_TLP))
-  for (const o of objects) {
-    if (o.type !== 'marking-definition' || typeof o.id !== 'string') continue
-    const name = String(o.definition?.tlp ?? o.extensions?.['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0 ?? (typeof o.name === 'string' ? o.name.replace(/^TLP:/i, '') : '')).toUpperCase()
-    const tlp = name === 'WHITE' ? 'CLEAR' : name
-    if (tlp in TLP2_MARKINGS) markingTlp.set(o.id, tlp as Tlp)
-  }
-  // which indicators each object is linked to, through relationships
-  const importable = new Set<string>()
-  for (const o of objects) {
-    if (o.type === 'indicator' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) importable.add(o.id)
-  }
-  const context = new Map<string, string[]>()
-  const usedRel = new Set<string>()
-  const usedCtx = new Set<string>()
-  for (const r of objects) {
-    if (r.type !== 'relationship') continue
-    const [ind, other] = importable.has(r.source_ref) ? [r.source_ref, r.target_ref] : importable.has(r.target_ref) ? [r.target_ref, r.source_ref] : [undefined, undefined]
-    if (ind === undefined) continue
-    const o = byId.get(other)
-    const tag = o === undefined ? undefined : contextTag(o)
-    usedRel.add(r.id)
-    if (tag === undefined) continue
-    usedCtx.add(other)
-    context.set(ind, [...(context.get(ind) ?? []), tag])
-  }
+  const b = new IndexBuilder()
+  for (const o of objects) b.add(o)
+  const index = b.finish()
   let line = 0
-  for (const o of objects) {
-    line++
-    const type = typeof o.type === 'string' ? o.type : '?'
-    if (type === 'indicator') {
-      if (typeof o.pattern !== 'string') { yield { line, skip: 'indicator without a pattern' }; continue }
-      if (o.pattern_type !== undefined && o.pattern_type !== 'stix') { yield { line, skip: `unsupported pattern type: ${String(o.pattern_type).slice(0, 30)}` }; continue }
-      const values = patternValues(o.pattern)
-      if (values === null) { yield { line, skip: 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)' }; continue }
-      const tlps = (Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []).map((m: string) => markingTlp.get(m)).filter((t: Tlp | undefined): t is Tlp => t !== undefined)
-      const tags = [
-        ...(Array.isArray(o.labels) ? o.labels : []),
-        ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),
-        ...(context.get(o.id) ?? [])
-      ].filter((t: unknown): t is string => typeof t === 'string' && t.trim() !== '').slice(0, 64)
-      // the description; else the name, unless it is just the value (as Phalanx exports it)
-      const description = typeof o.description === 'string' && o.description !== '' ? o.description.slice(0, 4096) : typeof o.name === 'string' && !values.some(v => v.value === o.name) ? o.name.slice(0, 4096) : ''
-      for (const v of values) {
-        const input: Record<string, unknown> = { type: v.type, value: v.value }
-        // the strictest marking wins when an object carries several
-        if (tlps.length > 0) input.tlp = tlps.sort((a: Tlp, b: Tlp) => TLP_ORDER.indexOf(b) - TLP_ORDER.indexOf(a))[0]
-        if (typeof o.confidence === 'number') input.confidence = o.confidence
-        if (tags.length > 0) input.tags = tags
-        if (description !== '') input.description = description
-        if (typeof o.valid_from === 'string') input.validFrom = o.valid_from
-        if (typeof o.valid_until === 'string') input.validUntil = o.valid_until
-        if (o.revoked === true) { yield { line, revoke: { type: v.type, value: v.value } }; continue }
-        yield { line, input }
-      }
-      continue
-    }
-    if (type === 'relationship' && usedRel.has(o.id)) { yield { line, context: 'relationship' }; continue }
-    if (usedCtx.has(o.id)) { yield { line, context: type }; continue }
-    if (type === 'marking-definition' || type === 'bundle') { yield { line, context: 'marking-definition' }; continue }
-    yield { line, skip: `${type}: not an indicator, and not linked to an imported one` }
-  }
+  for (const o of objects) yield * rowsOfObject(o, ++line, index)
+}
+
+/**
+ * Rows of a STIX bundle read twice from a stream (`open` opens it again): first the index
+ * (markings, relationships, names; the importable indicator ids), then the rows. Memory
+ * holds the index, not the objects. A malformed file fails in the first pass, before any row.
+ */
+export async function * streamStixRows (open: () => Readable): AsyncGenerator<Row> {
+  const b = new IndexBuilder()
+  for await (const o of streamObjects(open())) b.add(o)
+  const index = b.finish()
+  let line = 0
+  for await (const o of streamObjects(open())) yield * rowsOfObject(o, ++line, index)
 }
 
 const TLP_ORDER: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']

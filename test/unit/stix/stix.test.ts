@@ -8,7 +8,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { resolve, join } from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { patternValues, stixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
+import { patternValues, stixRows, streamStixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
+import { streamObjects } from '../../../src/stix/stream.js'
+import { Readable } from 'node:stream'
+import fc from 'fast-check'
 import { importRows } from '../../../src/import/index.js'
 import { LOCAL_CIRCLE, makeIndicatorItem, markCanonical, parseIndicatorInput, type StoredIndicator } from '../../../src/records/index.js'
 import type { Tlp } from '../../../src/tlp/index.js'
@@ -160,4 +163,59 @@ describe('STIX export', () => {
       expect(existsSync(join(DATA, 'schemas'))).toBe(false)
     })
   }
+})
+
+describe('streaming a large bundle', () => {
+  const chunked = (text: string, sizes: number[]): Readable => {
+    const buf = Buffer.from(text)
+    const out: Buffer[] = []
+    let at = 0
+    for (let k = 0; at < buf.length; k++) {
+      const n = Math.max(1, sizes[k % sizes.length])
+      out.push(buf.subarray(at, at + n))
+      at += n
+    }
+    return Readable.from(out)
+  }
+
+  it('yields every object of the objects array, whatever the chunking and the strings inside (property)', async () => {
+    const str = fc.string({ unit: fc.constantFrom('a', '{', '}', '[', ']', '"', '\\', ':', ',', 'é', '😀', ' ', '\n'), maxLength: 20 })
+    const obj = fc.record({ type: fc.constantFrom('indicator', 'malware'), id: str, name: str, nested: fc.array(fc.record({ k: str, n: fc.integer() }), { maxLength: 3 }) })
+    await fc.assert(fc.asyncProperty(fc.array(obj, { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }), fc.boolean(), async (objects, sizes, pretty) => {
+      const doc = { type: 'bundle', id: 'bundle--x', spec_version: '2.1', objects, after: { objects: [{ not: 'these' }] } }
+      const text = pretty ? JSON.stringify(doc, null, 2) : JSON.stringify(doc)
+      const got: unknown[] = []
+      for await (const o of streamObjects(chunked(text, sizes))) got.push(o)
+      expect(got).toEqual(objects)
+      // a top-level array works too
+      const arr: unknown[] = []
+      for await (const o of streamObjects(chunked(JSON.stringify(objects), sizes))) arr.push(o)
+      expect(arr).toEqual(objects)
+    }), { numRuns: 150 })
+  })
+
+  it('a truncated or broken file is an error before any row is given', async () => {
+    const full = JSON.stringify({ type: 'bundle', objects: [{ type: 'indicator', id: 'indicator--a', pattern: "[ipv4-addr:value = '1.2.3.4']" }, { type: 'malware', id: 'm' }] })
+    await expect((async () => { for await (const _ of streamObjects(Readable.from([Buffer.from(full.slice(0, -20))]))) { /* */ } })()).rejects.toMatchObject({ code: 'PX_ERR_BAD_JSON', field: 'file' })
+    await expect((async () => { for await (const _ of streamObjects(Readable.from([Buffer.from('{"objects": [{"a": tru}]}')]))) { /* */ } })()).rejects.toMatchObject({ code: 'PX_ERR_BAD_JSON' })
+    // streamed rows: nothing is yielded when the index pass fails
+    const rows: unknown[] = []
+    await expect((async () => { for await (const r of streamStixRows(() => Readable.from([Buffer.from(full.slice(0, -5))]))) rows.push(r) })()).rejects.toMatchObject({ code: 'PX_ERR_BAD_JSON' })
+    expect(rows).toEqual([])
+  })
+
+  it('streamed rows equal the in-memory rows of the same bundle', async () => {
+    const objects = [
+      { type: 'marking-definition', spec_version: '2.1', id: 'marking-definition--11111111-1111-4111-8111-111111111111', created: '2020-01-01T00:00:00Z', definition_type: 'tlp', definition: { tlp: 'red' } },
+      { type: 'relationship', id: 'relationship--r', relationship_type: 'indicates', source_ref: 'indicator--a', target_ref: 'malware--m' },
+      { type: 'indicator', id: 'indicator--a', pattern: "[domain-name:value = 'streamed.example'] OR [ipv4-addr:value = '192.0.2.99']", object_marking_refs: ['marking-definition--11111111-1111-4111-8111-111111111111'] },
+      { type: 'malware', id: 'malware--m', name: 'Late Name' },
+      { type: 'identity', id: 'identity--i', name: 'ACME' }
+    ]
+    const text = JSON.stringify({ type: 'bundle', id: 'bundle--s', objects })
+    const streamed: unknown[] = []
+    for await (const r of streamStixRows(() => chunked(text, [7, 13]))) streamed.push(r)
+    expect(streamed).toEqual([...stixRows({ type: 'bundle', objects })])
+    expect(streamed).toContainEqual({ line: 3, input: { type: 'domain', value: 'streamed.example', tlp: 'RED', tags: ['malware:Late Name'] } })
+  })
 })
