@@ -55,19 +55,30 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   const skip = (reason: string): void => { s.skipped++; s.reasons[reason] = (s.reasons[reason] ?? 0) + 1 }
   const size = o.batchSize ?? 5000
   let batch: Array<Record<string, unknown>> = []
+  /** batches sent and not yet answered: two in flight, so reading the file and storing overlap */
+  const inFlight: Array<Promise<void>> = []
+  let failure: unknown
+  const settle = async (all: boolean): Promise<void> => {
+    while (inFlight.length > (all ? 0 : IN_FLIGHT - 1)) await inFlight.shift()
+    if (failure !== undefined) throw failure
+  }
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return
-    if (o.send !== undefined) {
-      try {
-        const r = await o.send(batch)
-        s.entries += r.entries
-      } catch (err) {
-        throw new PhalanxError(err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL',
-          `importing stopped: a batch of ${batch.length} was refused (${(err as Error).message}); ${s.imported} indicators before it were imported`, { cause: err })
-      }
-    }
-    s.imported += batch.length
+    const sent = batch
     batch = []
+    if (o.send === undefined) { s.imported += sent.length; return }
+    const send = o.send
+    inFlight.push((async () => {
+      try {
+        const r = await send(sent)
+        s.entries += r.entries
+        s.imported += sent.length
+      } catch (err) {
+        failure ??= new PhalanxError(err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL',
+          `importing stopped: a batch of ${sent.length} was refused (${(err as Error).message}); ${s.imported} indicators before it were imported`, { cause: err })
+      }
+    })())
+    await settle(false)
   }
   for await (const row of rows) {
     s.read++
@@ -78,6 +89,7 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
       else {
         // earlier rows may be the indicator this withdraws: send them first
         await flush()
+        await settle(true)
         if (await o.revoke(row.revoke.type, row.revoke.value)) s.revoked++
         else skip('withdrawn by the source, and not stored here')
       }
@@ -99,5 +111,9 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
     o.onRow?.(s)
   }
   await flush()
+  await settle(true)
   return s
 }
+
+/** batches in flight to the node at once */
+const IN_FLIGHT = 2

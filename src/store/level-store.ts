@@ -19,6 +19,8 @@ import { BUCKET, HIGH, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueK
 const CACHED_BUCKETS = new Set<BucketName>(['indicators', 'byValue'])
 /** entries in the read cache (parsed records; ~10-20 MB) */
 const READ_CACHE_ENTRIES = 20_000
+/** the value filter is sized for at least this many keys (~5 MB): a rebuild is rare */
+const VALUE_FILTER_MIN_KEYS = 4 << 20
 
 /** abstract-level's sublevel prefix for each bucket: `!name!` */
 const ROOT_PREFIX = Object.fromEntries(Object.entries(BUCKET).map(([name, prefix]) => [name, `!${prefix}!`])) as Record<BucketName, string>
@@ -141,7 +143,7 @@ export class LevelStore {
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
     }
     this.#open = true
-    this.#fillValueFilter(Math.max(this.options.valueFilterCapacity ?? 1 << 20, 2 * (this.counts().indicators + this.counts().sightings)))
+    this.#fillValueFilter(Math.max(this.options.valueFilterCapacity ?? VALUE_FILTER_MIN_KEYS, 2 * (this.counts().indicators + this.counts().sightings)))
   }
 
   /** value-index keys of batches staged and not yet written (a rebuild's scan cannot see them) */
@@ -154,9 +156,17 @@ export class LevelStore {
     for (const keys of this.#stagedValueKeys) for (const k of keys) filter.add(k)
     const prefix = ROOT_PREFIX.byValue
     void (async () => {
-      for await (const k of this.db.keys({ gte: prefix, lt: prefix + HIGH })) {
-        if (!this.#open || this.#valueFilter !== filter) return
-        filter.add(k)
+      // keys in batches (one await per thousand keys, not per key): a million in about a second
+      const it = this.db.keys({ gte: prefix, lt: prefix + HIGH })
+      try {
+        for (;;) {
+          const keys = await it.nextv(1000)
+          if (keys.length === 0) break
+          if (!this.#open || this.#valueFilter !== filter) return
+          for (const k of keys) filter.add(k)
+        }
+      } finally {
+        await it.close()
       }
       if (this.#open && this.#valueFilter === filter) filter.ready = true
     })().catch(() => { /* the store closed during the scan: the filter stays "maybe" */ })
