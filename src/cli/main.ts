@@ -16,7 +16,7 @@ import { STORE_DIR } from '../node.js'
 import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
-import { registerTransferCommands } from './transfer.js'
+import { filterOptions, registerTransferCommands } from './transfer.js'
 import type { StoredIndicator } from '../records/index.js'
 
 /** indicators per POST when reading NDJSON from stdin (the API's per-call maximum) */
@@ -218,21 +218,12 @@ export function buildProgram (): Command {
         : `${r.type} ${r.value}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}`)
     })
 
-  program.command('query')
+  filterOptions(program.command('query')
     .description('list indicators matching filters, newest last')
-    .option('--type <type>', 'indicator type')
-    .option('--value <value>', 'a value')
-    .option('--tag <tag>', 'a tag')
-    .option('--tlp <list>', 'comma-separated TLP labels')
-    .option('--origin <key>', 'origin public key')
-    .option('--circle <id>', 'circle id')
-    .option('--since <time>', 'stored at or after (ISO 8601)')
-    .option('--until <time>', 'stored at or before (ISO 8601)')
+    .option('--value <value>', 'a value'))
     .option('--limit <n>', 'page size (1..1000, default 100)', intArg('limit'))
     .option('--cursor <c>', 'continue after this cursor')
     .option('--all', 'follow cursors until the end (prints all pages)')
-    .option('--include-revoked', 'include revoked')
-    .option('--include-expired', 'include expired')
     .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const map: Record<string, string> = { type: 'type', value: 'value', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', limit: 'limit', cursor: 'cursor', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }

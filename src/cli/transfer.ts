@@ -39,6 +39,20 @@ function summaryText (s: ImportSummary, file: string): string {
   return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${reasons}`
 }
 
+/** the filters of `query` and `export` (GET /v1/indicators parameters) */
+export function filterOptions (c: Command): Command {
+  return c
+    .option('--type <type>', 'indicator type')
+    .option('--tag <tag>', 'a tag')
+    .option('--tlp <list>', 'comma-separated TLP labels')
+    .option('--origin <key>', 'origin public key')
+    .option('--circle <id>', 'circle id')
+    .option('--since <time>', 'stored at or after (ISO 8601)')
+    .option('--until <time>', 'stored at or before (ISO 8601)')
+    .option('--include-revoked', 'include revoked')
+    .option('--include-expired', 'include expired')
+}
+
 export function registerTransferCommands (program: Command, h: CliHelpers): void {
   program.command('import')
     .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle)')
@@ -112,18 +126,10 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       h.print({ file, format, ...summary }, () => summaryText(summary!, file))
     })
 
-  program.command('export')
+  const exportCmd = program.command('export')
     .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson or stix (a STIX 2.1 bundle with the TLP 2.0 markings); filters as in query')
     .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
-    .option('--type <type>', 'indicator type')
-    .option('--tag <tag>', 'a tag')
-    .option('--tlp <list>', 'comma-separated TLP labels')
-    .option('--origin <key>', 'origin public key')
-    .option('--circle <id>', 'circle id')
-    .option('--since <time>', 'stored at or after (ISO 8601)')
-    .option('--until <time>', 'stored at or before (ISO 8601)')
-    .option('--include-revoked', 'include revoked')
-    .option('--include-expired', 'include expired')
+  filterOptions(exportCmd)
     .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       const format = opts.format as string
       if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' })

@@ -131,21 +131,23 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     return send(reply, view(collection(req, (req.params as { id: string }).id)))
   })
 
-  app.get('/taxii2/api/collections/:id/objects/', async (req, reply) => {
+  /** objects/ and manifest/: the page the query asks for, with its date-added headers */
+  async function listing (req: FastifyRequest, reply: FastifyReply): Promise<Awaited<ReturnType<typeof page>>> {
     checkAccept(req)
     const q = req.query as Query
     checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
-    const { items, next } = await page(collection(req, (req.params as { id: string }).id), q)
-    dateHeaders(reply, items)
+    const listed = await page(collection(req, (req.params as { id: string }).id), q)
+    dateHeaders(reply, listed.items)
+    return listed
+  }
+
+  app.get('/taxii2/api/collections/:id/objects/', async (req, reply) => {
+    const { items, next } = await listing(req, reply)
     return send(reply, { more: next !== null, ...(next !== null ? { next } : {}), ...(items.length > 0 ? { objects: items.map(i => i.stix) } : {}) })
   })
 
   app.get('/taxii2/api/collections/:id/manifest/', async (req, reply) => {
-    checkAccept(req)
-    const q = req.query as Query
-    checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
-    const { items, next } = await page(collection(req, (req.params as { id: string }).id), q)
-    dateHeaders(reply, items)
+    const { items, next } = await listing(req, reply)
     return send(reply, {
       more: next !== null,
       ...(next !== null ? { next } : {}),
