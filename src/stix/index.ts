@@ -252,8 +252,11 @@ export function stableUuid (name: string): string {
 
 /** a STIX timestamp: RFC 3339 with milliseconds, UTC */
 function ts (iso: string): string {
-  return new Date(iso).toISOString()
+  // stored times are already in this form (normalized on input): skip the Date round trip
+  return ISO_MS_UTC.test(iso) ? iso : new Date(iso).toISOString()
 }
+
+const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** our indicator as a STIX 2.1 indicator (null for a type STIX patterns do not cover) */
 export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> | null {
