@@ -20,7 +20,7 @@ const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
 
 /** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
-function timeOfCursor (cursor: string): string {
+function microTimeOfCursor (cursor: string): string {
   const micros = parseInt(cursor, 16)
   return new Date(Math.floor(micros / 1000)).toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(micros % 1000).padStart(3, '0')}Z`)
 }
@@ -106,8 +106,8 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   function dateHeaders (reply: FastifyReply, items: Array<{ ind: StoredIndicator }>): void {
     if (items.length === 0) return
-    void reply.header('X-TAXII-Date-Added-First', timeOfCursor(items[0].ind.cursor))
-    void reply.header('X-TAXII-Date-Added-Last', timeOfCursor(items[items.length - 1].ind.cursor))
+    void reply.header('X-TAXII-Date-Added-First', microTimeOfCursor(items[0].ind.cursor))
+    void reply.header('X-TAXII-Date-Added-Last', microTimeOfCursor(items[items.length - 1].ind.cursor))
   }
 
   app.get('/taxii2/', async (req, reply) => {
@@ -151,25 +151,27 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     return send(reply, {
       more: next !== null,
       ...(next !== null ? { next } : {}),
-      ...(items.length > 0 ? { objects: items.map(i => ({ id: i.stix.id, date_added: timeOfCursor(i.ind.cursor), version: i.stix.modified, media_type: STIX_MEDIA_TYPE })) } : {})
+      ...(items.length > 0 ? { objects: items.map(i => ({ id: i.stix.id, date_added: microTimeOfCursor(i.ind.cursor), version: i.stix.modified, media_type: STIX_MEDIA_TYPE })) } : {})
     })
   })
 
-  app.get('/taxii2/api/collections/:id/objects/:objectId/', async (req, reply) => {
+  /** objects/{id}/ and versions/: the one object, or 404 */
+  async function oneObject (req: FastifyRequest, reply: FastifyReply): Promise<Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>> {
     checkAccept(req)
     const p = req.params as { id: string, objectId: string }
     const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' })
     if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
     dateHeaders(reply, items)
+    return items
+  }
+
+  app.get('/taxii2/api/collections/:id/objects/:objectId/', async (req, reply) => {
+    const items = await oneObject(req, reply)
     return send(reply, { more: false, objects: items.map(i => i.stix) })
   })
 
   app.get('/taxii2/api/collections/:id/objects/:objectId/versions/', async (req, reply) => {
-    checkAccept(req)
-    const p = req.params as { id: string, objectId: string }
-    const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' })
-    if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
-    dateHeaders(reply, items)
+    const items = await oneObject(req, reply)
     return send(reply, { more: false, versions: items.map(i => i.stix.modified) })
   })
 }
