@@ -15,7 +15,7 @@ import { registerIndicatorRoutes } from './routes/indicators.js'
 import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
-import { registerTaxiiRoutes } from './routes/taxii.js'
+import { isTaxii, registerTaxiiRoutes, sendTaxiiError } from './routes/taxii.js'
 import { ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
 
@@ -127,7 +127,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     const h = req.headers.authorization
     let m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null
     // TAXII clients authenticate with HTTP Basic: any user name, the API token as password
-    const taxii = req.url.startsWith('/taxii2/')
+    const taxii = isTaxii(req.url)
     if (m === null && taxii && typeof h === 'string') {
       const b = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h)
       const decoded = b === null ? '' : Buffer.from(b[1], 'base64').toString('utf8')
@@ -152,12 +152,15 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     else log.debug({ code: e.code, field: e.field, url: req.url }, 'request refused')
     if (e.code === 'PX_ERR_RATE_LIMITED') reply.header('Retry-After', String(e.meta?.retryAfter ?? 1))
     metrics.errors.inc({ code: e.code })
+    if (isTaxii(req.url)) { sendTaxiiError(reply, e); return }
     void reply.status(e.status).send({ error: e.toJSON() })
   }
   app.setErrorHandler((err, req, reply) => { sendError(err, req, reply) })
 
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'PX_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, field: 'url' } })
+    const e = new PhalanxError('PX_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { field: 'url' })
+    if (isTaxii(req.url)) { sendTaxiiError(reply, e); return }
+    void reply.status(404).send({ error: e.toJSON() })
   })
 
   const openapi = buildOpenApi(node.version)

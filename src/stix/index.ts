@@ -243,11 +243,36 @@ const TLP_ORDER: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']
 
 // ---- export ------------------------------------------------------------------------------
 
-/** a stable UUID (RFC 4122 form, version 5 bits) derived from a name */
-export function stableUuid (name: string): string {
-  const h = createHash('sha256').update(name).digest('hex')
+/** 32 hex digits in UUID form, with the version (5: name-based) and variant bits set */
+function uuidOfHex (h: string): string {
   const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** a stable UUID (RFC 4122 form, version 5 bits) derived from a name */
+export function stableUuid (name: string): string {
+  return uuidOfHex(createHash('sha256').update(name).digest('hex'))
+}
+
+/**
+ * The STIX id of one of our indicators: its id (128 bits of SHA-256 already, hex) in UUID
+ * form. The same for every version of the indicator, and it leads back to the indicator:
+ * see {@link idPrefixOfStixId}.
+ */
+export function stixIndicatorId (id: string): string {
+  return `indicator--${uuidOfHex(id)}`
+}
+
+const OUR_STIX_ID_RE = /^indicator--([0-9a-f]{8})-([0-9a-f]{4})-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/**
+ * The first 12 hex digits of the indicator id a STIX id was made from (the UUID form keeps
+ * them as they are), or null when it is not in the form of ours. Ids with that prefix are
+ * the candidates; the one whose {@link stixIndicatorId} is equal is the indicator.
+ */
+export function idPrefixOfStixId (stixId: string): string | null {
+  const m = OUR_STIX_ID_RE.exec(stixId)
+  return m === null ? null : m[1] + m[2]
 }
 
 /** a STIX timestamp: RFC 3339 with milliseconds, UTC */
@@ -266,7 +291,7 @@ export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> 
   const o: Record<string, unknown> = {
     type: 'indicator',
     spec_version: '2.1',
-    id: `indicator--${stableUuid(`phalanx-indicator:${ind.id}`)}`,
+    id: stixIndicatorId(ind.id),
     created: ts(ind.created),
     modified: ts(ind.created),
     name: ind.value,

@@ -101,7 +101,7 @@ export async function queryIndicators (store: LevelStore, f: QueryFilter): Promi
     lastCursor = cursor
     scanned++
     // a pair of an older version is stale: the indicator has moved to a later cursor
-    const ind = store.getIndicator(id)
+    const ind = store.scanIndicator(id)
     if (ind !== undefined && ind.cursor === cursor && matches(ind, f, now)) {
       out.push(ind)
       if (out.length >= f.limit) return { indicators: out, nextCursor: cursor }

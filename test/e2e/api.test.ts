@@ -103,6 +103,7 @@ describe('API over HTTP', () => {
         const path = r.path.replace('{id}', UNKNOWN_ID)
         const res = await t.api(path, { token: null, method: r.method, ...(r.method === 'POST' ? { json: { value: '192.0.2.1' } } : {}) })
         if (r.path === '/v1/openapi.json') expect(res.status, `${r.method} ${path}`).toBe(200)
+        else if (r.path.startsWith('/taxii2/')) expect([res.status, res.body.error_code], `${r.method} ${path}`).toEqual([401, 'PX_ERR_UNAUTHORIZED'])
         else expectError(res, 401, 'PX_ERR_UNAUTHORIZED')
       }
       // the refused writes stored nothing

@@ -58,6 +58,10 @@ describe('TAXII 2.1', () => {
     expect(cols.body.collections.map((c: any) => c.title)).toEqual(['GREEN sharing'])
     const objs = await get(`/taxii2/api/collections/${cols.body.collections[0].id}/objects/`, as)
     expect(objs.body.objects.map((o: any) => o.name)).toEqual(['circle-only.taxii.example'])
+    // an object is found by its id in its own collection only
+    const oid = objs.body.objects[0].id as string
+    expect((await get(`/taxii2/api/collections/${cols.body.collections[0].id as string}/objects/${oid}/`, as)).body.objects[0].name).toBe('circle-only.taxii.example')
+    expect((await get(`/taxii2/api/collections/${local}/objects/${oid}/`)).status).toBe(404)
     // the private scope is not there for it, and the rest of the API is closed to it
     expect((await get(`/taxii2/api/collections/${local}/objects/`, as)).status).toBe(404)
     expect((await t.api('/v1/status', { token: made.body.token })).status).toBe(401)
@@ -73,9 +77,28 @@ describe('TAXII 2.1', () => {
   it('answers 406 to a request that accepts another media type, and 404 for an unknown collection', async () => {
     const r = await get('/taxii2/api/collections/', { ...basic, Accept: 'application/xml' })
     expect(r.status).toBe(406)
-    expect(r.body.error).toMatchObject({ code: 'PX_ERR_NOT_ACCEPTABLE', field: 'accept' })
+    expect(r.body).toMatchObject({ error_code: 'PX_ERR_NOT_ACCEPTABLE', http_status: '406', details: { field: 'accept' } })
     expect((await get('/taxii2/api/collections/', { ...basic, Accept: 'application/taxii+json;version=2.0' })).status).toBe(406)
     expect((await get('/taxii2/api/collections/00000000-0000-5000-8000-000000000000/objects/')).status).toBe(404)
+  })
+
+  it('errors are TAXII error messages in the TAXII media type (title, description, error_code, http_status, details)', async () => {
+    const cases: Array<[string, Record<string, string>, number, string, string]> = [
+      ['/taxii2/api/collections/00000000-0000-5000-8000-000000000000/objects/', basic, 404, 'PX_ERR_NOT_FOUND', 'id'],
+      ['/taxii2/api/collections/', { Accept: TAXII }, 401, 'PX_ERR_UNAUTHORIZED', 'authorization'],
+      ['/taxii2/api/nowhere/', basic, 404, 'PX_ERR_NOT_FOUND', 'url'],
+      [`/taxii2/api/collections/${local}/objects/?limit=0`, basic, 400, 'PX_ERR_VALIDATION', 'limit'],
+      [`/taxii2/api/collections/${local}/objects/?colour=red`, basic, 400, 'PX_ERR_VALIDATION', 'colour']
+    ]
+    for (const [path, headers, status, code, field] of cases) {
+      const r = await get(path, headers)
+      expect(r.status, path).toBe(status)
+      expect(r.headers.get('content-type'), path).toBe(TAXII)
+      expect(r.body, path).toEqual({ title: expect.any(String), description: expect.any(String), error_code: code, http_status: String(status), details: { field } })
+      expect(r.body.description.length, path).toBeGreaterThan(5)
+    }
+    // the rest of the API keeps its own error body
+    expect((await t.api('/v1/nowhere')).body.error).toMatchObject({ code: 'PX_ERR_NOT_FOUND', field: 'url' })
   })
 
   it('pages through every object exactly once (more/next), with the date-added headers', async () => {
@@ -114,6 +137,15 @@ describe('TAXII 2.1', () => {
     const versions = await get(`/taxii2/api/collections/${local}/objects/${mid.id}/versions/`)
     expect(versions.body).toEqual({ more: false, versions: [mid.version] })
     expect((await get(`/taxii2/api/collections/${local}/objects/indicator--00000000-0000-5000-8000-000000000000/`)).status).toBe(404)
-    expect((await get(`/taxii2/api/collections/${local}/objects/?added_after=yesterday`)).body.error).toMatchObject({ field: 'added_after' })
+    // several ids: found without a scan, paged in the order added, unknown ids left out
+    const some = first.body.objects.filter((_o: any, k: number) => k % 10 === 3).map((o: any) => o.id)
+    const ids = [...some].reverse().concat(['indicator--0123abcd-0123-5123-8123-0123456789ab', 'indicator--nope']).join(',')
+    const p1 = await get(`/taxii2/api/collections/${local}/objects/?match[id]=${ids}&limit=6`)
+    expect(p1.body.more).toBe(true)
+    const p2 = await get(`/taxii2/api/collections/${local}/objects/?match[id]=${ids}&limit=6&next=${p1.body.next as string}`)
+    expect(p2.body.more).toBe(false)
+    expect([...p1.body.objects, ...p2.body.objects].map((o: any) => o.id)).toEqual(some)
+    expect((await get(`/taxii2/api/collections/${local}/objects/?match[id]=${mid.id.toUpperCase()}`)).body.objects.map((o: any) => o.id)).toEqual([mid.id])
+    expect((await get(`/taxii2/api/collections/${local}/objects/?added_after=yesterday`)).body).toMatchObject({ error_code: 'PX_ERR_VALIDATION', details: { field: 'added_after' } })
   })
 })

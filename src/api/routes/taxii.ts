@@ -7,17 +7,20 @@
  * lists that one; `date_added` is when this node stored it (its change-feed cursor).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
 import type { PhalanxNode } from '../../node.js'
 import { PhalanxError, ValidationError } from '../../errors.js'
 import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
-import { stableUuid, toStixIndicator } from '../../stix/index.js'
+import { idPrefixOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
 import { checkKnown, one, type Query } from '../params.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
+/** ids in one match[id] (a URL of 16 KiB holds ~350) */
+const MAX_MATCH_IDS = 1000
 
 /** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
 function microTimeOfCursor (cursor: string): string {
@@ -46,6 +49,27 @@ function checkAccept (req: FastifyRequest): void {
     return version === undefined || version === 'version=2.1'
   })
   if (!ok) throw new PhalanxError('PX_ERR_NOT_ACCEPTABLE', `this TAXII server answers ${TAXII_MEDIA_TYPE}; the request accepts only ${accept.slice(0, 200)}`, { field: 'accept' })
+}
+
+/** a request under the TAXII root: its errors are TAXII error messages */
+export function isTaxii (url: string): boolean {
+  return url.startsWith('/taxii2/') || url === '/taxii2'
+}
+
+/**
+ * A TAXII 2.1 error message (section 3.6.1) in the TAXII media type: `title`, `description`,
+ * `error_code` (our stable PX_ERR_* code), `http_status` and `details.field` (the request part
+ * at fault), so a TAXII client and a script that reads our codes both find what went wrong.
+ */
+export function sendTaxiiError (reply: FastifyReply, e: PhalanxError): void {
+  const body = {
+    title: STATUS_CODES[e.status] ?? 'Error',
+    description: e.message,
+    error_code: e.code,
+    http_status: String(e.status),
+    ...(e.field !== undefined ? { details: { field: e.field } } : {})
+  }
+  void reply.status(e.status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 }
 
 interface Collection { id: string, circle: string, title: string, description: string }
@@ -88,20 +112,46 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     const items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }> = []
     if (types !== undefined && !types.includes('indicator')) return { items, next: null }
     const want = Math.min(limit, MAX_LIMIT)
+    /** add what passes the version filter; true when the page is full */
+    const take = (ind: StoredIndicator): boolean => {
+      const stix = toStixIndicator(ind)
+      if (stix === null || (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string))) return false
+      items.push({ ind, stix })
+      return items.length >= want
+    }
+    if (ids !== undefined) {
+      // each STIX id leads to its indicator (stixIndicatorId): no scan of the collection
+      if (ids.length > MAX_MATCH_IDS) throw new ValidationError('match[id]', `match[id] takes at most ${MAX_MATCH_IDS} ids`)
+      const found = await byStixIds(c, ids)
+      const after = found.filter(ind => cursor === undefined || ind.cursor > cursor)
+      for (const [i, ind] of after.entries()) {
+        if (take(ind)) return { items, next: i === after.length - 1 ? null : ind.cursor }
+      }
+      return { items, next: null }
+    }
     for (;;) {
       const p = await queryIndicators(node.store, { circle: c.circle, limit: Math.min(1000, want - items.length + 50), includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
       for (const ind of p.indicators) {
-        const stix = toStixIndicator(ind)
         cursor = ind.cursor
-        if (stix === null) continue
-        if (ids !== undefined && !ids.includes(stix.id as string)) continue
-        if (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string)) continue
-        items.push({ ind, stix })
-        if (items.length >= want) return { items, next: p.nextCursor === null && ind === p.indicators[p.indicators.length - 1] ? null : ind.cursor }
+        if (take(ind)) return { items, next: p.nextCursor === null && ind === p.indicators[p.indicators.length - 1] ? null : ind.cursor }
       }
       if (p.nextCursor === null) return { items, next: null }
       cursor = p.nextCursor
     }
+  }
+
+  /** the collection's indicators with these STIX ids, in the order they were added */
+  async function byStixIds (c: Collection, ids: string[]): Promise<StoredIndicator[]> {
+    const found = new Map<string, StoredIndicator>()
+    for (const raw of ids) {
+      const sid = raw.toLowerCase()
+      const prefix = idPrefixOfStixId(sid)
+      if (prefix === null) continue
+      for (const ind of await node.store.indicatorsWithIdPrefix(prefix)) {
+        if (ind.circle === c.circle && stixIndicatorId(ind.id) === sid) found.set(ind.id, ind)
+      }
+    }
+    return [...found.values()].sort((a, b) => a.cursor < b.cursor ? -1 : 1)
   }
 
   function dateHeaders (reply: FastifyReply, items: Array<{ ind: StoredIndicator }>): void {

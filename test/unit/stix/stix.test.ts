@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { resolve, join } from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { patternValues, stixRows, streamStixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
+import { idPrefixOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
 import { streamObjects } from '../../../src/stix/stream.js'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
@@ -163,6 +163,22 @@ describe('STIX export', () => {
       expect(existsSync(join(DATA, 'schemas'))).toBe(false)
     })
   }
+})
+
+describe('STIX ids of our indicators', () => {
+  it('are valid version-5 UUIDs that lead back to the indicator id (property)', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[0-9a-f]{32}$/), (id) => {
+      const sid = stixIndicatorId(id)
+      expect(sid).toMatch(/^indicator--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(idPrefixOfStixId(sid)).toBe(id.slice(0, 12))
+    }))
+  })
+
+  it('refuse what is not in our form', () => {
+    for (const sid of ['indicator--a', 'malware--0123abcd-0123-5123-8123-0123456789ab', 'indicator--0123abcd-0123-4123-8123-0123456789ab', 'indicator--0123ABCD-0123-5123-8123-0123456789ab']) {
+      expect(idPrefixOfStixId(sid), sid).toBeNull()
+    }
+  })
 })
 
 describe('streaming a large bundle', () => {
