@@ -257,22 +257,30 @@ export function stableUuid (name: string): string {
 /**
  * The STIX id of one of our indicators: its id (128 bits of SHA-256 already, hex) in UUID
  * form. The same for every version of the indicator, and it leads back to the indicator:
- * see {@link idPrefixOfStixId}.
+ * see {@link idCandidatesOfStixId}.
  */
 export function stixIndicatorId (id: string): string {
   return `indicator--${uuidOfHex(id)}`
 }
 
-const OUR_STIX_ID_RE = /^indicator--([0-9a-f]{8})-([0-9a-f]{4})-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+const OUR_STIX_ID_RE = /^indicator--([0-9a-f]{8})-([0-9a-f]{4})-5([0-9a-f]{3})-([89ab])([0-9a-f]{3})-([0-9a-f]{12})$/
 
 /**
- * The first 12 hex digits of the indicator id a STIX id was made from (the UUID form keeps
- * them as they are), or null when it is not in the form of ours. Ids with that prefix are
- * the candidates; the one whose {@link stixIndicatorId} is equal is the indicator.
+ * The indicator ids a STIX id of ours may come from, or null when it is not in our form. The
+ * UUID form overwrites 6 of the id's 128 bits (digit 12 and the top 2 bits of digit 16), so
+ * there are exactly 64; the one stored whose {@link stixIndicatorId} is equal is the indicator.
  */
-export function idPrefixOfStixId (stixId: string): string | null {
+export function idCandidatesOfStixId (stixId: string): string[] | null {
   const m = OUR_STIX_ID_RE.exec(stixId)
-  return m === null ? null : m[1] + m[2]
+  if (m === null) return null
+  const low2 = parseInt(m[4], 16) & 0x3
+  const out: string[] = []
+  for (let d12 = 0; d12 < 16; d12++) {
+    for (let top2 = 0; top2 < 4; top2++) {
+      out.push(`${m[1]}${m[2]}${d12.toString(16)}${m[3]}${((top2 << 2) | low2).toString(16)}${m[5]}${m[6]}`)
+    }
+  }
+  return out
 }
 
 /** a STIX timestamp: RFC 3339 with milliseconds, UTC */

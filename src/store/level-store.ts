@@ -253,16 +253,8 @@ export class LevelStore {
 
   /** a read for scans: leaves the lookup cache alone (a long scan would only churn it) */
   scanIndicator (id: string): StoredIndicator | undefined {
-    return this.readUncached<StoredIndicator>('indicators', id)
-  }
-
-  /** the indicators whose id starts with `prefix` (hex), at most `limit` */
-  async indicatorsWithIdPrefix (prefix: string, limit = 64): Promise<StoredIndicator[]> {
     this.assertOpen()
-    const out: StoredIndicator[] = []
-    // ids are lower-case hex: 'g' sorts after every id with the prefix
-    for await (const [, v] of this.b.indicators.iterator({ gte: prefix, lt: `${prefix}g`, limit })) out.push(v as StoredIndicator)
-    return out
+    return this.readUncached<StoredIndicator>('indicators', id)
   }
 
   getIndicators (ids: string[]): Array<StoredIndicator | undefined> {

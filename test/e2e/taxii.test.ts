@@ -97,6 +97,11 @@ describe('TAXII 2.1', () => {
       expect(r.body, path).toEqual({ title: expect.any(String), description: expect.any(String), error_code: code, http_status: String(status), details: { field } })
       expect(r.body.description.length, path).toBeGreaterThan(5)
     }
+    const noAuth = await get('/taxii2/api/collections/', { Accept: TAXII })
+    expect(noAuth.headers.get('www-authenticate')).toBe('Basic realm="phalanx-taxii"')
+    expect((await get('/taxii2?x=1', { Accept: TAXII })).body).toMatchObject({ error_code: 'PX_ERR_UNAUTHORIZED', http_status: '401' })
+    const list = await get(`/taxii2/api/collections/${local}/objects/indicator--0123abcd-0123-5123-8123-0123456789ab,indicator--1123abcd-0123-5123-8123-0123456789ab/`)
+    expect([list.status, list.body.details]).toEqual([400, { field: 'objectId' }])
     // the rest of the API keeps its own error body
     expect((await t.api('/v1/nowhere')).body.error).toMatchObject({ code: 'PX_ERR_NOT_FOUND', field: 'url' })
   })

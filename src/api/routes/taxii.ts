@@ -12,15 +12,15 @@ import type { PhalanxNode } from '../../node.js'
 import { PhalanxError, ValidationError } from '../../errors.js'
 import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
-import { idPrefixOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
+import { idCandidatesOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
 import { checkKnown, one, type Query } from '../params.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
-/** ids in one match[id] (a URL of 16 KiB holds ~350) */
-const MAX_MATCH_IDS = 1000
+/** ids in one match[id] (a URL of 16 KiB, Node's limit, holds ~350 anyway) */
+const MAX_MATCH_IDS = 350
 
 /** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
 function microTimeOfCursor (cursor: string): string {
@@ -53,7 +53,8 @@ function checkAccept (req: FastifyRequest): void {
 
 /** a request under the TAXII root: its errors are TAXII error messages */
 export function isTaxii (url: string): boolean {
-  return url.startsWith('/taxii2/') || url === '/taxii2'
+  const path = url.split('?', 1)[0]
+  return path === '/taxii2' || path.startsWith('/taxii2/')
 }
 
 /**
@@ -122,10 +123,9 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     if (ids !== undefined) {
       // each STIX id leads to its indicator (stixIndicatorId): no scan of the collection
       if (ids.length > MAX_MATCH_IDS) throw new ValidationError('match[id]', `match[id] takes at most ${MAX_MATCH_IDS} ids`)
-      const found = await byStixIds(c, ids)
-      const after = found.filter(ind => cursor === undefined || ind.cursor > cursor)
-      for (const [i, ind] of after.entries()) {
-        if (take(ind)) return { items, next: i === after.length - 1 ? null : ind.cursor }
+      const rest = byStixIds(c, ids).filter(ind => cursor === undefined || ind.cursor > cursor)
+      for (const [i, ind] of rest.entries()) {
+        if (take(ind)) return { items, next: i === rest.length - 1 ? null : ind.cursor }
       }
       return { items, next: null }
     }
@@ -141,14 +141,13 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   }
 
   /** the collection's indicators with these STIX ids, in the order they were added */
-  async function byStixIds (c: Collection, ids: string[]): Promise<StoredIndicator[]> {
+  function byStixIds (c: Collection, ids: string[]): StoredIndicator[] {
     const found = new Map<string, StoredIndicator>()
     for (const raw of ids) {
       const sid = raw.toLowerCase()
-      const prefix = idPrefixOfStixId(sid)
-      if (prefix === null) continue
-      for (const ind of await node.store.indicatorsWithIdPrefix(prefix)) {
-        if (ind.circle === c.circle && stixIndicatorId(ind.id) === sid) found.set(ind.id, ind)
+      for (const id of idCandidatesOfStixId(sid) ?? []) {
+        const ind = node.store.scanIndicator(id)
+        if (ind !== undefined && ind.circle === c.circle && stixIndicatorId(ind.id) === sid) found.set(ind.id, ind)
       }
     }
     return [...found.values()].sort((a, b) => a.cursor < b.cursor ? -1 : 1)
@@ -209,6 +208,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   async function oneObject (req: FastifyRequest, reply: FastifyReply): Promise<Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>> {
     checkAccept(req)
     const p = req.params as { id: string, objectId: string }
+    if (p.objectId.includes(',')) throw new ValidationError('objectId', 'one object id, not a list (match[id] takes a list)')
     const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' })
     if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
     dateHeaders(reply, items)

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { resolve, join } from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { idPrefixOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
+import { idCandidatesOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/stix/index.js'
 import { streamObjects } from '../../../src/stix/stream.js'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
@@ -170,13 +170,18 @@ describe('STIX ids of our indicators', () => {
     fc.assert(fc.property(fc.stringMatching(/^[0-9a-f]{32}$/), (id) => {
       const sid = stixIndicatorId(id)
       expect(sid).toMatch(/^indicator--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-      expect(idPrefixOfStixId(sid)).toBe(id.slice(0, 12))
+      const candidates = idCandidatesOfStixId(sid)!
+      // 6 bits are overwritten: 64 ids, all distinct, all with this STIX id, ours among them
+      expect(candidates).toHaveLength(64)
+      expect(new Set(candidates).size).toBe(64)
+      expect(candidates).toContain(id)
+      for (const c of candidates) expect(stixIndicatorId(c)).toBe(sid)
     }))
   })
 
   it('refuse what is not in our form', () => {
     for (const sid of ['indicator--a', 'malware--0123abcd-0123-5123-8123-0123456789ab', 'indicator--0123abcd-0123-4123-8123-0123456789ab', 'indicator--0123ABCD-0123-5123-8123-0123456789ab']) {
-      expect(idPrefixOfStixId(sid), sid).toBeNull()
+      expect(idCandidatesOfStixId(sid), sid).toBeNull()
     }
   })
 })
