@@ -2,7 +2,8 @@
  * Offline consistency check of a store: every entry well-formed, signed and chained; every
  * indicator proven by a stored entry and fully indexed; every index key pointing at a
  * record that agrees with it; counters equal to what is stored. Used by tests (crash
- * safety) and by `phalanx verify`.
+ * safety) and by `phalanx verify`. It reads past the lookup cache (a whole-store scan would
+ * only churn it).
  */
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
 import { headKey, originKey, postingPrefix, valueKey } from './keys.js'
@@ -93,7 +94,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     }
     expected.changes++; expected.byType++; expected.byOrigin++
     expected.byTag += postingTags(ind.tags).length
-    const ids = store.valueRecord(ind.type, ind.value)?.ids
+    const ids = store.readUncached<ValueRecord>('byValue', valueKey(ind.type, ind.value))?.ids
     if (ids === undefined || !ids.includes(id)) add({ kind: 'index', key: `byValue:${ind.type}`, message: `value index misses ${id}` })
   }
 
@@ -117,7 +118,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
         indexKeys++
         if (cursor <= prevCursor) add({ kind: 'index', key: `${b}:${k}`, message: `cursor ${cursor} is out of order` })
         prevCursor = cursor
-        const ind = store.getIndicator(id)
+        const ind = store.scanIndicator(id)
         if (ind === undefined) {
           // a purged indicator's pairs stay behind (readers skip them); any other is dangling
           if (store.b.purged.getSync(id) === undefined) add({ kind: 'index', key: `${b}:${k}`, message: `points at missing indicator ${id}` })
@@ -141,7 +142,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
   }
   for await (const [k, rec] of store.b.byValue.iterator()) {
     indexKeys++
-    for (const id of (rec as ValueRecord).ids) if (store.getIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
+    for (const id of (rec as ValueRecord).ids) if (store.scanIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
   }
 
   // 4. counters
