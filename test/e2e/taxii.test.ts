@@ -1,7 +1,8 @@
 /**
- * TAXII 2.1 read side over real HTTP: discovery, API root, collections (the private scope and
- * each circle), objects with pagination (every object exactly once), added_after, match
- * filters, manifest, one object and its versions, Basic auth, and 406 for another media type.
+ * TAXII 2.1 over real HTTP: discovery, API root, collections (the private scope and each
+ * circle), objects with pagination (every object exactly once), added_after, match filters,
+ * manifest, one object and its versions, Basic auth, 406 for another media type, TAXII error
+ * messages; adding objects (status resources, per-object failures, read tokens refused).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, statSync } from 'node:fs'
@@ -22,9 +23,9 @@ afterAll(async () => { await t?.stop() })
 
 const get = async (path: string, headers: Record<string, string> = basic) => await t.api(path, { token: null, headers })
 
-describe('TAXII 2.1', () => {
-  let local: string
+let local: string
 
+describe('TAXII 2.1', () => {
   it('discovery, API root and collections, with the TAXII media type and Basic auth', async () => {
     const d = await get('/taxii2/')
     expect(d.status, d.text).toBe(200)
@@ -34,7 +35,7 @@ describe('TAXII 2.1', () => {
     expect(root.body.versions).toEqual([TAXII])
     const cols = await get('/taxii2/api/collections/')
     expect(cols.body.collections).toHaveLength(1)
-    expect(cols.body.collections[0]).toMatchObject({ title: 'Private scope', can_read: true, can_write: false, media_types: ['application/stix+json;version=2.1'] })
+    expect(cols.body.collections[0]).toMatchObject({ title: 'Private scope', can_read: true, can_write: true, media_types: ['application/stix+json;version=2.1'] })
     local = cols.body.collections[0].id
     expect((await get(`/taxii2/api/collections/${local}/`)).body.id).toBe(local)
     // Bearer works too; a wrong password or none does not
@@ -152,5 +153,103 @@ describe('TAXII 2.1', () => {
     expect([...p1.body.objects, ...p2.body.objects].map((o: any) => o.id)).toEqual(some)
     expect((await get(`/taxii2/api/collections/${local}/objects/?match[id]=${mid.id.toUpperCase()}`)).body.objects.map((o: any) => o.id)).toEqual([mid.id])
     expect((await get(`/taxii2/api/collections/${local}/objects/?added_after=yesterday`)).body).toMatchObject({ error_code: 'PX_ERR_VALIDATION', details: { field: 'added_after' } })
+  })
+})
+
+describe('TAXII 2.1 add objects', () => {
+  const GREEN = 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'
+  const RED = 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1'
+  const ind = (n: number, pattern: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+    ({ type: 'indicator', spec_version: '2.1', id: `indicator--00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, created: '2026-01-01T00:00:00.000Z', modified: '2026-01-02T00:00:00.000Z', pattern, pattern_type: 'stix', valid_from: '2026-01-01T00:00:00Z', ...extra })
+  const post = async (path: string, body: unknown, headers: Record<string, string> = basic) =>
+    await t.api(path, { token: null, headers, raw: typeof body === 'string' ? body : JSON.stringify(body), contentType: TAXII })
+  let circle: string
+  let col: string
+
+  beforeAll(async () => {
+    circle = (await t.api('/v1/circles', { json: { name: 'TAXII writers' } })).body.id
+    col = (await get('/taxii2/api/collections/')).body.collections.find((c: any) => c.title === 'TAXII writers').id
+  })
+
+  it('stores the indicators of an envelope in the collection\'s circle, and tells object by object what was not stored and why', async () => {
+    const objects = [
+      ind(1, "[ipv4-addr:value = '203.0.113.41']", { object_marking_refs: [GREEN], labels: ['c2'] }),
+      ind(2, "[domain-name:value = 'pushed.taxii.example'] OR [url:value = 'http://pushed.taxii.example/x']", { object_marking_refs: [GREEN] }),
+      ind(3, "[process:name = 'evil.exe']"),
+      ind(4, "[ipv4-addr:value = '203.0.113.44']", { object_marking_refs: [RED] }),
+      ind(5, "[ipv4-addr:value = '999.0.113.45']"),
+      { type: 'malware', spec_version: '2.1', id: 'malware--00000000-0000-4000-8000-000000000006', name: 'PushRAT', is_family: true },
+      { type: 'relationship', spec_version: '2.1', id: 'relationship--00000000-0000-4000-8000-000000000007', relationship_type: 'indicates', source_ref: 'indicator--00000000-0000-4000-8000-000000000001', target_ref: 'malware--00000000-0000-4000-8000-000000000006' },
+      { type: 'threat-actor', spec_version: '2.1', id: 'threat-actor--00000000-0000-4000-8000-000000000008', name: 'Nobody' }
+    ]
+    const r = await post(`/taxii2/api/collections/${col}/objects/`, { objects })
+    expect(r.status, r.text).toBe(202)
+    expect(r.headers.get('content-type')).toBe(TAXII)
+    expect(r.body).toMatchObject({ status: 'complete', total_count: 8, success_count: 4, failure_count: 4, pending_count: 0, pendings: [] })
+    expect(r.body.successes.map((s: any) => s.id)).toEqual([objects[0].id, objects[1].id, objects[5].id, objects[6].id])
+    expect(r.body.successes[0].version).toBe('2026-01-02T00:00:00.000Z')
+    const why = Object.fromEntries(r.body.failures.map((f: any) => [f.id, f.message]))
+    expect(why[objects[2].id as string]).toMatch(/unsupported STIX pattern/)
+    expect(why[objects[3].id as string]).toMatch(/RED never goes to a circle/)
+    expect(why[objects[4].id as string]).toMatch(/^value: /)
+    expect(why[objects[7].id as string]).toMatch(/not linked to an imported one/)
+    // the status stays readable
+    expect((await get(`/taxii2/api/status/${r.body.id as string}/`)).body).toEqual(r.body)
+    // stored in the circle, with the TLP of the marking and the context as tags
+    const look = await t.api('/v1/lookup?value=203.0.113.41')
+    expect(look.body.matches).toHaveLength(1)
+    expect(look.body.matches[0]).toMatchObject({ circle, tlp: 'GREEN', tags: expect.arrayContaining(['c2', 'malware:PushRAT']) })
+    expect((await t.api('/v1/lookup?value=http://pushed.taxii.example/x')).body.found).toBe(true)
+    expect((await t.api('/v1/lookup?value=203.0.113.44')).body.found).toBe(false)
+    // and served back by the collection
+    const names = (await get(`/taxii2/api/collections/${col}/objects/`)).body.objects.map((o: any) => o.name)
+    expect(names).toEqual(expect.arrayContaining(['203.0.113.41', 'pushed.taxii.example', 'http://pushed.taxii.example/x']))
+  })
+
+  it('a revoked indicator revokes this node\'s indicator of that value in the collection', async () => {
+    const objects = [ind(11, "[domain-name:value = 'withdrawn.taxii.example']", { object_marking_refs: [GREEN] })]
+    expect((await post(`/taxii2/api/collections/${col}/objects/`, { objects })).body.success_count).toBe(1)
+    const r = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [{ ...objects[0], modified: '2026-02-01T00:00:00.000Z', revoked: true }] })
+    expect(r.body).toMatchObject({ success_count: 1, failure_count: 0 })
+    expect((await t.api('/v1/lookup?value=withdrawn.taxii.example')).body.found).toBe(false)
+    expect((await t.api('/v1/lookup?value=withdrawn.taxii.example&include_revoked=true')).body.matches[0].revoked).toBeDefined()
+    // a value it never stored in this collection is a failure, with the reason
+    const none = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [ind(12, "[domain-name:value = 'never.taxii.example']", { revoked: true })] })
+    expect(none.body.failures[0].message).toMatch(/not stored in this collection/)
+  })
+
+  it('what one node serves, another node adds: objects pulled from the private scope go into a circle unchanged', async () => {
+    const pulled = (await get(`/taxii2/api/collections/${local}/objects/?limit=50`)).body.objects
+    const r = await post(`/taxii2/api/collections/${col}/objects/`, { objects: pulled })
+    expect(r.body).toMatchObject({ total_count: 50, success_count: 50, failure_count: 0 })
+    const back = (await get(`/taxii2/api/collections/${col}/objects/?limit=1000`)).body.objects
+    expect(back.map((o: any) => o.pattern)).toEqual(expect.arrayContaining(pulled.map((o: any) => o.pattern)))
+  })
+
+  it('refuses a read token (403), another media type (415), and a malformed envelope with the field named, storing nothing', async () => {
+    const before = (await t.api('/v1/status')).body.counts
+    const made = await t.api('/v1/tokens', { json: { name: 'reader', collections: [circle] } })
+    const as = { Authorization: `Basic ${Buffer.from(`r:${made.body.token as string}`).toString('base64')}`, Accept: TAXII }
+    expect((await get('/taxii2/api/collections/', as)).body.collections[0].can_write).toBe(false)
+    expect((await get('/taxii2/api/collections/')).body.collections.every((c: any) => c.can_write === true)).toBe(true)
+    const envelope = { objects: [ind(21, "[ipv4-addr:value = '203.0.113.99']")] }
+    const cases: Array<[string, Record<string, unknown>, number, string, string]> = [
+      ['read token', { body: envelope, headers: as }, 403, 'PX_ERR_FORBIDDEN', 'authorization'],
+      ['application/json', { raw: JSON.stringify(envelope), contentType: 'application/json' }, 415, 'PX_ERR_UNSUPPORTED_MEDIA_TYPE', 'content-type'],
+      ['TAXII 2.0', { raw: JSON.stringify(envelope), contentType: 'application/taxii+json;version=2.0' }, 415, 'PX_ERR_UNSUPPORTED_MEDIA_TYPE', 'content-type'],
+      ['truncated JSON', { body: '{"objects": [{"type": "indicator"' }, 400, 'PX_ERR_BAD_JSON', 'body'],
+      ['no objects', { body: { more: false } }, 400, 'PX_ERR_VALIDATION', 'objects'],
+      ['an object without id', { body: { objects: [envelope.objects[0], { type: 'indicator', pattern: "[ipv4-addr:value = '203.0.113.98']" }] } }, 400, 'PX_ERR_VALIDATION', 'objects[1].id'],
+      ['over 10 MiB', { body: { objects: [{ ...envelope.objects[0], description: 'x'.repeat(11 * 1024 * 1024) }] } }, 413, 'PX_ERR_PAYLOAD_TOO_LARGE', 'body']
+    ]
+    for (const [name, c, status, code, field] of cases) {
+      const r = c.raw !== undefined
+        ? await t.api(`/taxii2/api/collections/${col}/objects/`, { token: null, headers: basic, raw: c.raw as string, contentType: c.contentType as string })
+        : await post(`/taxii2/api/collections/${col}/objects/`, c.body, (c.headers as Record<string, string>) ?? basic)
+      expect([r.status, r.body?.error_code, r.body?.details?.field], name).toEqual([status, code, field])
+    }
+    expect((await post(`/taxii2/api/collections/00000000-0000-5000-8000-000000000000/objects/`, envelope)).status).toBe(404)
+    expect((await get('/taxii2/api/status/00000000-0000-4000-8000-000000000000/')).status).toBe(404)
+    expect((await t.api('/v1/status')).body.counts).toEqual(before)
   })
 })

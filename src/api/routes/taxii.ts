@@ -1,10 +1,11 @@
 /**
- * TAXII 2.1, read side (docs/API.md, "TAXII 2.1"): discovery, one API root, a collection per
- * circle this node is in plus the private scope, objects (STIX indicators) with `added_after`,
- * `match[id]`, `match[type]`, `match[version]`, `limit` and `next`, manifests, one object and
- * its versions. Media type `application/taxii+json;version=2.1`; HTTP Basic (the API token as
- * password) or Bearer. A node keeps the current version of each indicator, so `versions`
- * lists that one; `date_added` is when this node stored it (its change-feed cursor).
+ * TAXII 2.1 (docs/API.md, "TAXII 2.1"): discovery, one API root, a collection per circle this
+ * node is in plus the private scope, objects (STIX indicators) with `added_after`, `match[id]`,
+ * `match[type]`, `match[version]`, `limit` and `next`, manifests, one object and its versions;
+ * adding objects (taxii-add.ts) and the status of an add. Media type
+ * `application/taxii+json;version=2.1`; HTTP Basic (the API token as password) or Bearer. A
+ * node keeps the current version of each indicator, so `versions` lists that one;
+ * `date_added` is when this node stored it (its change-feed cursor).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
@@ -14,10 +15,16 @@ import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
 import { idCandidatesOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
 import { checkKnown, one, type Query } from '../params.js'
+import { LRUCache } from 'lru-cache'
+import { addStixObjects, envelopeObjects, type TaxiiStatus } from './taxii-add.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
 const DEFAULT_LIMIT = 100
+/** the API root's max_content_length: the largest envelope a client may add */
+const MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+/** status resources of adds kept for GET status/{id}/ (in memory: they end with the process) */
+const MAX_STATUSES = 1000
 const MAX_LIMIT = 1000
 /** ids in one match[id] (a URL of 16 KiB, Node's limit, holds ~350 anyway) */
 const MAX_MATCH_IDS = 350
@@ -73,6 +80,15 @@ export function sendTaxiiError (reply: FastifyReply, e: PhalanxError): void {
   void reply.status(e.status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 }
 
+/** Content-Type of an add: the TAXII 2.1 media type */
+function checkContentType (req: FastifyRequest): void {
+  const [type, ...params] = (req.headers['content-type'] ?? '').toLowerCase().split(';').map(x => x.trim())
+  const version = params.find(p => p.startsWith('version='))
+  if (type !== 'application/taxii+json' || (version !== undefined && version !== 'version=2.1')) {
+    throw new PhalanxError('PX_ERR_UNSUPPORTED_MEDIA_TYPE', `send the envelope as ${TAXII_MEDIA_TYPE}`, { field: 'content-type' })
+  }
+}
+
 interface Collection { id: string, circle: string, title: string, description: string }
 
 export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
@@ -90,7 +106,9 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     if (c === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no collection ${id.slice(0, 80)}`, { field: 'id' })
     return c
   }
-  const view = (c: Collection): Record<string, unknown> => ({ id: c.id, title: c.title, description: c.description, can_read: true, can_write: false, media_types: [STIX_MEDIA_TYPE] })
+  /** a read token only reads; the API token also adds objects */
+  const canWrite = (req: FastifyRequest): boolean => (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope === undefined
+  const view = (req: FastifyRequest, c: Collection): Record<string, unknown> => ({ id: c.id, title: c.title, description: c.description, can_read: true, can_write: canWrite(req), media_types: [STIX_MEDIA_TYPE] })
   // a Buffer: fastify would rewrite the parameters of a json media type (and add a charset)
   const send = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 
@@ -167,17 +185,17 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, { title: 'Phalanx', description: 'one collection per trust circle, and the private scope', versions: [TAXII_MEDIA_TYPE], max_content_length: 10 * 1024 * 1024 })
+    return send(reply, { title: 'Phalanx', description: 'one collection per trust circle, and the private scope', versions: [TAXII_MEDIA_TYPE], max_content_length: MAX_CONTENT_LENGTH })
   })
 
   app.get('/taxii2/api/collections/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, { collections: collections(req).map(view) })
+    return send(reply, { collections: collections(req).map(c => view(req, c)) })
   })
 
   app.get('/taxii2/api/collections/:id/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, view(collection(req, (req.params as { id: string }).id)))
+    return send(reply, view(req, collection(req, (req.params as { id: string }).id)))
   })
 
   /** objects/ and manifest/: the page the query asks for, with its date-added headers */
@@ -223,5 +241,34 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   app.get('/taxii2/api/collections/:id/objects/:objectId/versions/', async (req, reply) => {
     const items = await oneObject(req, reply)
     return send(reply, { more: false, versions: items.map(i => i.stix.modified) })
+  })
+
+  // --- add objects (the API token only) --------------------------------------------------
+  const statuses = new LRUCache<string, TaxiiStatus>({ max: MAX_STATUSES })
+
+  // the TAXII media type is parsed as JSON on these routes only: the rest of the API keeps
+  // application/json (and 415 for anything else)
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/taxii+json', { parseAs: 'string', bodyLimit: MAX_CONTENT_LENGTH }, scope.getDefaultJsonParser('error', 'error'))
+
+    scope.post('/taxii2/api/collections/:id/objects/', { bodyLimit: MAX_CONTENT_LENGTH }, async (req, reply) => {
+      checkAccept(req)
+      const c = collection(req, (req.params as { id: string }).id)
+      if (!canWrite(req)) throw new PhalanxError('PX_ERR_FORBIDDEN', 'a read token reads; adding objects takes the API token', { field: 'authorization' })
+      checkContentType(req)
+      checkKnown(req.query as Query, [])
+      const status = await addStixObjects(node, c.circle, envelopeObjects(req.body))
+      statuses.set(status.id, status)
+      void reply.status(202)
+      return send(reply, status)
+    })
+  })
+
+  app.get('/taxii2/api/status/:statusId/', async (req, reply) => {
+    checkAccept(req)
+    const id = (req.params as { statusId: string }).statusId
+    const status = canWrite(req) ? statuses.get(id) : undefined
+    if (status === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no status ${id.slice(0, 80)} (statuses of the last ${MAX_STATUSES} adds are kept until the node restarts)`, { field: 'statusId' })
+    return send(reply, status)
   })
 }

@@ -1,0 +1,135 @@
+/**
+ * TAXII 2.1 "add objects" (docs/API.md, "TAXII 2.1"): the STIX objects of an envelope become
+ * indicators of the collection's circle, read the way `phalanx import --format stix` reads a
+ * bundle (the same rows: patterns, markings → TLP, labels and linked objects → tags), and a
+ * status resource tells, object by object, what was stored and why anything was not.
+ */
+import { randomUUID } from 'node:crypto'
+import type { PhalanxNode } from '../../node.js'
+import { MAX_BULK_INDICATORS } from '../../node.js'
+import { PhalanxError, ValidationError } from '../../errors.js'
+import { LOCAL_CIRCLE, indicatorId, isIndicatorType, normalizeValue, parseIndicatorInput } from '../../records/index.js'
+import { stixRows } from '../../stix/index.js'
+
+/** objects in one envelope (a 10 MiB body of indicators holds ~20,000) */
+export const MAX_ADD_OBJECTS = 50_000
+
+interface ObjectRef { id: string, version?: string, message?: string }
+
+/** TAXII 2.1 status resource (section 4.3.1) */
+export interface TaxiiStatus {
+  id: string
+  status: 'complete' | 'pending'
+  request_timestamp: string
+  total_count: number
+  success_count: number
+  successes: ObjectRef[]
+  failure_count: number
+  failures: ObjectRef[]
+  pending_count: number
+  pendings: ObjectRef[]
+}
+
+/** what happened to one object: values stored, kept as context, revoked, or why not */
+interface Outcome { stored: number, context: boolean, revoked: number, problems: string[] }
+
+/** the reason of a refused value, without the value itself */
+function reasonOf (err: unknown): string {
+  if (!(err instanceof PhalanxError)) return 'invalid indicator'
+  return err.field !== undefined && err.field !== '' ? `${err.field}: ${err.message}` : err.message
+}
+
+/** the `objects` of a TAXII envelope, or a 400 naming what is wrong */
+export function envelopeObjects (body: unknown): Array<Record<string, unknown>> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'the body is a TAXII envelope: {"objects": [...]}')
+  const objects = (body as { objects?: unknown }).objects
+  if (!Array.isArray(objects)) throw new ValidationError('objects', 'objects must be an array of STIX objects')
+  if (objects.length > MAX_ADD_OBJECTS) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_ADD_OBJECTS} objects per envelope; got ${objects.length}`, { field: 'objects' })
+  objects.forEach((o, i) => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ValidationError(`objects[${i}]`, 'a STIX object is a JSON object')
+    const { type, id } = o as Record<string, unknown>
+    if (typeof type !== 'string' || typeof id !== 'string' || !id.startsWith(`${type}--`)) throw new ValidationError(`objects[${i}].id`, 'a STIX object has a type and an id "<type>--<uuid>"')
+  })
+  return objects as Array<Record<string, unknown>>
+}
+
+/**
+ * Store the indicators of `objects` in `circle` (LOCAL_CIRCLE: the private scope) and return
+ * the status. Every value is validated first; the good ones are published in atomic batches
+ * of up to 10,000. An object counts as a success when all its values were stored (or it was
+ * kept as context of one, or its revocation applied); otherwise it is a failure with reasons.
+ */
+export async function addStixObjects (node: PhalanxNode, circle: string, objects: Array<Record<string, unknown>>): Promise<TaxiiStatus> {
+  const requested = new Date().toISOString()
+  const outcomes: Outcome[] = objects.map(() => ({ stored: 0, context: false, revoked: 0, problems: [] }))
+  const defaults = { tlp: node.config.publish.defaultTlp, confidence: node.config.publish.defaultConfidence }
+  /** the valid inputs, each with the object it came from */
+  const inputs: Array<{ input: Record<string, unknown>, at: number }> = []
+  for (const row of stixRows({ type: 'bundle', objects })) {
+    const at = row.line - 1
+    const out = outcomes[at]
+    if ('skip' in row) out.problems.push(row.skip)
+    else if ('context' in row) out.context = true
+    else if ('revoke' in row) {
+      const problem = await revokeValue(node, circle, row.revoke.type, row.revoke.value)
+      if (problem === null) out.revoked++
+      else out.problems.push(problem)
+    } else {
+      try {
+        const p = parseIndicatorInput(row.input, defaults)
+        if (p.tlp === 'RED' && circle !== LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
+        inputs.push({ input: { ...row.input, circle }, at })
+      } catch (err) {
+        out.problems.push(reasonOf(err))
+      }
+    }
+  }
+  for (let i = 0; i < inputs.length; i += MAX_BULK_INDICATORS) {
+    const chunk = inputs.slice(i, i + MAX_BULK_INDICATORS)
+    try {
+      await node.publishIndicators(chunk.map(c => c.input))
+      for (const c of chunk) outcomes[c.at].stored++
+    } catch (err) {
+      // this batch was refused whole (nothing of it stored): its objects fail with the reason
+      for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${reasonOf(err)}`)
+    }
+  }
+  const successes: ObjectRef[] = []
+  const failures: ObjectRef[] = []
+  objects.forEach((o, i) => {
+    const out = outcomes[i]
+    const ref: ObjectRef = { id: o.id as string }
+    const version = typeof o.modified === 'string' ? o.modified : typeof o.created === 'string' ? o.created : undefined
+    if (version !== undefined) ref.version = version
+    if (out.problems.length === 0 && (out.stored > 0 || out.context || out.revoked > 0)) successes.push(ref)
+    else failures.push({ ...ref, message: [...new Set(out.problems)].join('; ').slice(0, 1000) || 'nothing to store' })
+  })
+  return {
+    id: randomUUID(),
+    status: 'complete',
+    request_timestamp: requested,
+    total_count: objects.length,
+    success_count: successes.length,
+    successes,
+    failure_count: failures.length,
+    failures,
+    pending_count: 0,
+    pendings: []
+  }
+}
+
+/** revoke this node's indicator of the value in this circle; null when done, else why not */
+async function revokeValue (node: PhalanxNode, circle: string, type: string, value: string): Promise<string | null> {
+  if (!isIndicatorType(type)) return `revoked: unknown type ${type.slice(0, 40)}`
+  let id: string
+  try { id = indicatorId(node.identity.publicKey, type, normalizeValue(type, value)) } catch (err) { return `revoked: ${reasonOf(err)}` }
+  const ind = node.store.getIndicator(id)
+  if (ind === undefined || ind.circle !== circle) return 'revoked by the source, and not stored in this collection by this node'
+  if (ind.revoked !== undefined) return null
+  try {
+    await node.revoke(id, 'revoked in STIX (TAXII add objects)')
+    return null
+  } catch (err) {
+    return `revoke failed: ${reasonOf(err)}`
+  }
+}
