@@ -213,6 +213,11 @@ describe('TAXII 2.1 add objects', () => {
     expect(r.body).toMatchObject({ success_count: 1, failure_count: 0 })
     expect((await t.api('/v1/lookup?value=withdrawn.taxii.example')).body.found).toBe(false)
     expect((await t.api('/v1/lookup?value=withdrawn.taxii.example&include_revoked=true')).body.matches[0].revoked).toBeDefined()
+    // in one envelope: the same value twice, then withdrawn, in that order
+    const again = ind(13, "[domain-name:value = 'twice.taxii.example']", { object_marking_refs: [GREEN] })
+    const both = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [again, { ...again, id: 'indicator--00000000-0000-4000-8000-000000000014' }, { ...again, modified: '2026-03-01T00:00:00.000Z', revoked: true }] })
+    expect(both.body).toMatchObject({ success_count: 3, failure_count: 0 })
+    expect((await t.api('/v1/lookup?value=twice.taxii.example&include_revoked=true')).body.matches.map((m: any) => m.revoked !== undefined)).toEqual([true])
     // a value it never stored in this collection is a failure, with the reason
     const none = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [ind(12, "[domain-name:value = 'never.taxii.example']", { revoked: true })] })
     expect(none.body.failures[0].message).toMatch(/not stored in this collection/)

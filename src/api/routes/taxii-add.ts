@@ -63,37 +63,47 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
   const requested = new Date().toISOString()
   const outcomes: Outcome[] = objects.map(() => ({ stored: 0, context: false, revoked: 0, problems: [] }))
   const defaults = { tlp: node.config.publish.defaultTlp, confidence: node.config.publish.defaultConfidence }
-  /** the valid inputs, each with the object it came from */
-  const inputs: Array<{ input: Record<string, unknown>, at: number }> = []
+  /** valid inputs not yet stored, each with the object it came from */
+  let pending: Array<{ input: Record<string, unknown>, at: number }> = []
+  /** whether anything was stored or revoked yet (a refusal before that is the request's) */
+  let changed = false
+  const flush = async (): Promise<void> => {
+    for (let i = 0; i < pending.length; i += MAX_BULK_INDICATORS) {
+      const chunk = pending.slice(i, i + MAX_BULK_INDICATORS)
+      try {
+        await node.publishIndicators(chunk.map(c => c.input))
+        changed = true
+        for (const c of chunk) outcomes[c.at].stored++
+      } catch (err) {
+        // the node is busy or stopping and nothing is stored yet: the client retries the request
+        if (!changed && err instanceof PhalanxError && (err.code === 'PX_ERR_RATE_LIMITED' || err.code === 'PX_ERR_CLOSED')) throw err
+        // this batch was refused whole (nothing of it stored): its objects fail with the reason
+        for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${reasonOf(err)}`)
+      }
+    }
+    pending = []
+  }
   for (const row of stixRows({ type: 'bundle', objects })) {
     const at = row.line - 1
     const out = outcomes[at]
     if ('skip' in row) out.problems.push(row.skip)
     else if ('context' in row) out.context = true
     else if ('revoke' in row) {
+      // an earlier object of the envelope may be what this withdraws: store those first
+      await flush()
       const problem = await revokeValue(node, circle, row.revoke.type, row.revoke.value)
-      if (problem === null) out.revoked++
-      else out.problems.push(problem)
+      if (problem === null) { out.revoked++; changed = true } else out.problems.push(problem)
     } else {
       try {
         const p = parseIndicatorInput(row.input, defaults)
         if (p.tlp === 'RED' && circle !== LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
-        inputs.push({ input: { ...row.input, circle }, at })
+        pending.push({ input: { ...row.input, circle }, at })
       } catch (err) {
         out.problems.push(reasonOf(err))
       }
     }
   }
-  for (let i = 0; i < inputs.length; i += MAX_BULK_INDICATORS) {
-    const chunk = inputs.slice(i, i + MAX_BULK_INDICATORS)
-    try {
-      await node.publishIndicators(chunk.map(c => c.input))
-      for (const c of chunk) outcomes[c.at].stored++
-    } catch (err) {
-      // this batch was refused whole (nothing of it stored): its objects fail with the reason
-      for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${reasonOf(err)}`)
-    }
-  }
+  await flush()
   const successes: ObjectRef[] = []
   const failures: ObjectRef[] = []
   objects.forEach((o, i) => {
