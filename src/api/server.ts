@@ -15,7 +15,7 @@ import { registerIndicatorRoutes } from './routes/indicators.js'
 import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
-import { isTaxii, registerTaxiiRoutes, sendTaxiiError } from './routes/taxii.js'
+import { TAXII_MEDIA_TYPE, isTaxii, registerTaxiiRoutes, sendTaxiiError, taxiiBodyLimit } from './routes/taxii.js'
 import { ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
 
@@ -147,12 +147,14 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   })
 
   function sendError (err: unknown, req: FastifyRequest, reply: FastifyReply): void {
-    const e = toPhalanxError(err, bodyLimitBytes)
+    const taxii = isTaxii(req.url)
+    let e = toPhalanxError(err, taxii ? taxiiBodyLimit(bodyLimitBytes) : bodyLimitBytes)
+    if (taxii && e.code === 'PX_ERR_UNSUPPORTED_MEDIA_TYPE') e = new PhalanxError(e.code, `send the envelope as ${TAXII_MEDIA_TYPE}`, { field: 'content-type' })
     if (e.code === 'PX_ERR_INTERNAL') log.error({ err, url: req.url, method: req.method }, 'request failed')
     else log.debug({ code: e.code, field: e.field, url: req.url }, 'request refused')
     if (e.code === 'PX_ERR_RATE_LIMITED') reply.header('Retry-After', String(e.meta?.retryAfter ?? 1))
     metrics.errors.inc({ code: e.code })
-    if (isTaxii(req.url)) { sendTaxiiError(reply, e); return }
+    if (taxii) { sendTaxiiError(reply, e); return }
     void reply.status(e.status).send({ error: e.toJSON() })
   }
   app.setErrorHandler((err, req, reply) => { sendError(err, req, reply) })

@@ -136,6 +136,8 @@ function contextTag (o: Obj): string | undefined {
 /** what rows need from the whole bundle: TLP markings, and which objects are context of which indicators */
 export interface StixIndex {
   markingTlp: Map<string, Tlp>
+  /** marking definitions in the bundle that are not TLP (statements and others) */
+  otherMarkings: Set<string>
   context: Map<string, string[]>
   usedRel: Set<string>
   usedCtx: Set<string>
@@ -144,15 +146,19 @@ export interface StixIndex {
 /** builds a StixIndex from the objects, seen once each in any order */
 class IndexBuilder {
   readonly markingTlp = new Map<string, Tlp>(Object.entries(MARKING_TLP))
+  readonly otherMarkings = new Set<string>()
   readonly importable = new Set<string>()
   readonly names = new Map<string, string>()
   readonly rels: Array<[string, string, string]> = []
 
   add (o: Obj): void {
     if (o.type === 'marking-definition' && typeof o.id === 'string') {
+      // the TLP 1.0 / 2.0 ids mean what the standard says, whatever a bundle claims of them
+      if (Object.hasOwn(MARKING_TLP, o.id)) return
       const name = String(o.definition?.tlp ?? o.extensions?.['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0 ?? (typeof o.name === 'string' ? o.name.replace(/^TLP:/i, '') : '')).toUpperCase()
       const tlp = name === 'WHITE' ? 'CLEAR' : name
       if (tlp in TLP2_MARKINGS) this.markingTlp.set(o.id, tlp as Tlp)
+      else this.otherMarkings.add(o.id)
     } else if (o.type === 'indicator') {
       if (typeof o.id === 'string' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) this.importable.add(o.id)
     } else if (o.type === 'relationship') {
@@ -176,7 +182,7 @@ class IndexBuilder {
       usedCtx.add(other)
       context.set(ind, [...(context.get(ind) ?? []), tag])
     }
-    return { markingTlp: this.markingTlp, context, usedRel, usedCtx }
+    return { markingTlp: this.markingTlp, otherMarkings: this.otherMarkings, context, usedRel, usedCtx }
   }
 }
 
@@ -188,7 +194,12 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     if (o.pattern_type !== undefined && o.pattern_type !== 'stix') { yield { line, skip: `unsupported pattern type: ${String(o.pattern_type).slice(0, 30)}` }; return }
     const values = patternValues(o.pattern)
     if (values === null) { yield { line, skip: 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)' }; return }
-    const tlps = (Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []).map((m: string) => index.markingTlp.get(m)).filter((t: Tlp | undefined): t is Tlp => t !== undefined)
+    const refs: unknown[] = Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []
+    // a marking we cannot read may be a TLP stricter than any default: never guess it
+    if (refs.some(m => typeof m !== 'string' || (!index.markingTlp.has(m) && !index.otherMarkings.has(m)))) {
+      yield { line, skip: 'marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)' }; return
+    }
+    const tlps = (refs as string[]).map(m => index.markingTlp.get(m)).filter((t): t is Tlp => t !== undefined)
     const tags = [
       ...(Array.isArray(o.labels) ? o.labels : []),
       ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),

@@ -178,6 +178,9 @@ describe('TAXII 2.1 add objects', () => {
       ind(3, "[process:name = 'evil.exe']"),
       ind(4, "[ipv4-addr:value = '203.0.113.44']", { object_marking_refs: [RED] }),
       ind(5, "[ipv4-addr:value = '999.0.113.45']"),
+      { type: 'marking-definition', spec_version: '2.1', id: RED, created: '2026-01-01T00:00:00.000Z', name: 'TLP:CLEAR', definition_type: 'tlp', definition: { tlp: 'clear' } },
+      ind(9, "[ipv4-addr:value = '203.0.113.49']", { object_marking_refs: [RED] }),
+      ind(10, "[ipv4-addr:value = '203.0.113.50']", { object_marking_refs: ['marking-definition--33333333-3333-4333-8333-333333333333'] }),
       { type: 'malware', spec_version: '2.1', id: 'malware--00000000-0000-4000-8000-000000000006', name: 'PushRAT', is_family: true },
       { type: 'relationship', spec_version: '2.1', id: 'relationship--00000000-0000-4000-8000-000000000007', relationship_type: 'indicates', source_ref: 'indicator--00000000-0000-4000-8000-000000000001', target_ref: 'malware--00000000-0000-4000-8000-000000000006' },
       { type: 'threat-actor', spec_version: '2.1', id: 'threat-actor--00000000-0000-4000-8000-000000000008', name: 'Nobody' }
@@ -185,14 +188,17 @@ describe('TAXII 2.1 add objects', () => {
     const r = await post(`/taxii2/api/collections/${col}/objects/`, { objects })
     expect(r.status, r.text).toBe(202)
     expect(r.headers.get('content-type')).toBe(TAXII)
-    expect(r.body).toMatchObject({ status: 'complete', total_count: 8, success_count: 4, failure_count: 4, pending_count: 0, pendings: [] })
-    expect(r.body.successes.map((s: any) => s.id)).toEqual([objects[0].id, objects[1].id, objects[5].id, objects[6].id])
+    expect(r.body).toMatchObject({ status: 'complete', total_count: 11, success_count: 5, failure_count: 6, pending_count: 0, pendings: [] })
+    expect(r.body.successes.map((s: any) => s.id)).toEqual([objects[0].id, objects[1].id, objects[5].id, objects[8].id, objects[9].id])
     expect(r.body.successes[0].version).toBe('2026-01-02T00:00:00.000Z')
     const why = Object.fromEntries(r.body.failures.map((f: any) => [f.id, f.message]))
     expect(why[objects[2].id as string]).toMatch(/unsupported STIX pattern/)
     expect(why[objects[3].id as string]).toMatch(/RED never goes to a circle/)
     expect(why[objects[4].id as string]).toMatch(/^value: /)
-    expect(why[objects[7].id as string]).toMatch(/not linked to an imported one/)
+    expect(why[objects[10].id as string]).toMatch(/not linked to an imported one/)
+    // a bundle cannot make TLP:RED mean CLEAR, and a marking we cannot read is never guessed
+    expect(why[objects[6].id as string]).toMatch(/RED never goes to a circle/)
+    expect(why[objects[7].id as string]).toMatch(/its TLP cannot be told/)
     // the status stays readable
     expect((await get(`/taxii2/api/status/${r.body.id as string}/`)).body).toEqual(r.body)
     // stored in the circle, with the TLP of the marking and the context as tags
@@ -218,6 +224,9 @@ describe('TAXII 2.1 add objects', () => {
     const both = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [again, { ...again, id: 'indicator--00000000-0000-4000-8000-000000000014' }, { ...again, modified: '2026-03-01T00:00:00.000Z', revoked: true }] })
     expect(both.body).toMatchObject({ success_count: 3, failure_count: 0 })
     expect((await t.api('/v1/lookup?value=twice.taxii.example&include_revoked=true')).body.matches.map((m: any) => m.revoked !== undefined)).toEqual([true])
+    // a status names a version for every object: modified, else created, else the request's time
+    const bare = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [{ type: 'indicator', id: 'indicator--00000000-0000-4000-8000-000000000015', pattern: "[domain-name:value = 'bare.taxii.example']" }] })
+    expect(bare.body.successes).toEqual([{ id: 'indicator--00000000-0000-4000-8000-000000000015', version: bare.body.request_timestamp }])
     // a value it never stored in this collection is a failure, with the reason
     const none = await post(`/taxii2/api/collections/${col}/objects/`, { objects: [ind(12, "[domain-name:value = 'never.taxii.example']", { revoked: true })] })
     expect(none.body.failures[0].message).toMatch(/not stored in this collection/)
@@ -245,6 +254,8 @@ describe('TAXII 2.1 add objects', () => {
       ['truncated JSON', { body: '{"objects": [{"type": "indicator"' }, 400, 'PX_ERR_BAD_JSON', 'body'],
       ['no objects', { body: { more: false } }, 400, 'PX_ERR_VALIDATION', 'objects'],
       ['an object without id', { body: { objects: [envelope.objects[0], { type: 'indicator', pattern: "[ipv4-addr:value = '203.0.113.98']" }] } }, 400, 'PX_ERR_VALIDATION', 'objects[1].id'],
+      ['text/plain', { raw: JSON.stringify(envelope), contentType: 'text/plain' }, 415, 'PX_ERR_UNSUPPORTED_MEDIA_TYPE', 'content-type'],
+      ['an over-long id', { body: { objects: [{ ...envelope.objects[0], id: `indicator--${'a'.repeat(300)}` }] } }, 400, 'PX_ERR_VALIDATION', 'objects[0].id'],
       ['over 10 MiB', { body: { objects: [{ ...envelope.objects[0], description: 'x'.repeat(11 * 1024 * 1024) }] } }, 413, 'PX_ERR_PAYLOAD_TOO_LARGE', 'body']
     ]
     for (const [name, c, status, code, field] of cases) {
@@ -252,9 +263,25 @@ describe('TAXII 2.1 add objects', () => {
         ? await t.api(`/taxii2/api/collections/${col}/objects/`, { token: null, headers: basic, raw: c.raw as string, contentType: c.contentType as string })
         : await post(`/taxii2/api/collections/${col}/objects/`, c.body, (c.headers as Record<string, string>) ?? basic)
       expect([r.status, r.body?.error_code, r.body?.details?.field], name).toEqual([status, code, field])
+      if (status === 415) expect(r.body.description, name).toContain(TAXII)
+      if (status === 413) expect(r.body.description, name).toContain(`${10 * 1024 * 1024}-byte`)
     }
     expect((await post(`/taxii2/api/collections/00000000-0000-5000-8000-000000000000/objects/`, envelope)).status).toBe(404)
     expect((await get('/taxii2/api/status/00000000-0000-4000-8000-000000000000/')).status).toBe(404)
     expect((await t.api('/v1/status')).body.counts).toEqual(before)
+  })
+
+  it('a node with a lower API body limit advertises and enforces it for adds', async () => {
+    const small = await startTestNode({ flags: { api: { bodyLimitBytes: 65536 } } })
+    try {
+      const h = { Authorization: `Basic ${Buffer.from(`a:${small.token}`).toString('base64')}`, Accept: TAXII }
+      expect((await small.api('/taxii2/api/', { token: null, headers: h })).body.max_content_length).toBe(65536)
+      const priv = (await small.api('/taxii2/api/collections/', { token: null, headers: h })).body.collections[0].id
+      const big = { objects: [ind(31, "[ipv4-addr:value = '203.0.113.31']", { description: 'x'.repeat(70_000) })] }
+      const r = await small.api(`/taxii2/api/collections/${priv as string}/objects/`, { token: null, headers: h, raw: JSON.stringify(big), contentType: TAXII })
+      expect([r.status, r.body.error_code, r.body.description]).toEqual([413, 'PX_ERR_PAYLOAD_TOO_LARGE', expect.stringContaining('65536-byte')])
+    } finally {
+      await small.stop()
+    }
   })
 })

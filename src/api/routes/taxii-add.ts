@@ -5,6 +5,7 @@
  * status resource tells, object by object, what was stored and why anything was not.
  */
 import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
 import type { PhalanxNode } from '../../node.js'
 import { MAX_BULK_INDICATORS } from '../../node.js'
 import { PhalanxError, ValidationError } from '../../errors.js'
@@ -13,8 +14,10 @@ import { stixRows } from '../../stix/index.js'
 
 /** objects in one envelope (a 10 MiB body of indicators holds ~20,000) */
 export const MAX_ADD_OBJECTS = 50_000
+/** a STIX id is "<type>--<uuid>": types are short */
+const MAX_ID_LENGTH = 256
 
-interface ObjectRef { id: string, version?: string, message?: string }
+interface ObjectRef { id: string, version: string, message?: string }
 
 /** TAXII 2.1 status resource (section 4.3.1) */
 export interface TaxiiStatus {
@@ -39,6 +42,11 @@ function reasonOf (err: unknown): string {
   return err.field !== undefined && err.field !== '' ? `${err.field}: ${err.message}` : err.message
 }
 
+/** an error about the object (4xx), not about the node: it fails that object only */
+function isObjectError (err: unknown): boolean {
+  return err instanceof PhalanxError && err.status < 500 && err.code !== 'PX_ERR_RATE_LIMITED'
+}
+
 /** the `objects` of a TAXII envelope, or a 400 naming what is wrong */
 export function envelopeObjects (body: unknown): Array<Record<string, unknown>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'the body is a TAXII envelope: {"objects": [...]}')
@@ -48,7 +56,9 @@ export function envelopeObjects (body: unknown): Array<Record<string, unknown>> 
   objects.forEach((o, i) => {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ValidationError(`objects[${i}]`, 'a STIX object is a JSON object')
     const { type, id } = o as Record<string, unknown>
-    if (typeof type !== 'string' || typeof id !== 'string' || !id.startsWith(`${type}--`)) throw new ValidationError(`objects[${i}].id`, 'a STIX object has a type and an id "<type>--<uuid>"')
+    if (typeof type !== 'string' || typeof id !== 'string' || !id.startsWith(`${type}--`) || id.length > MAX_ID_LENGTH) {
+      throw new ValidationError(`objects[${i}].id`, `a STIX object has a type and an id "<type>--<uuid>" (at most ${MAX_ID_LENGTH} characters)`)
+    }
   })
   return objects as Array<Record<string, unknown>>
 }
@@ -59,7 +69,7 @@ export function envelopeObjects (body: unknown): Array<Record<string, unknown>> 
  * of up to 10,000. An object counts as a success when all its values were stored (or it was
  * kept as context of one, or its revocation applied); otherwise it is a failure with reasons.
  */
-export async function addStixObjects (node: PhalanxNode, circle: string, objects: Array<Record<string, unknown>>): Promise<TaxiiStatus> {
+export async function addStixObjects (node: PhalanxNode, circle: string, objects: Array<Record<string, unknown>>, log: Logger): Promise<TaxiiStatus> {
   const requested = new Date().toISOString()
   const outcomes: Outcome[] = objects.map(() => ({ stored: 0, context: false, revoked: 0, problems: [] }))
   const defaults = { tlp: node.config.publish.defaultTlp, confidence: node.config.publish.defaultConfidence }
@@ -75,10 +85,12 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
         changed = true
         for (const c of chunk) outcomes[c.at].stored++
       } catch (err) {
-        // the node is busy or stopping and nothing is stored yet: the client retries the request
-        if (!changed && err instanceof PhalanxError && (err.code === 'PX_ERR_RATE_LIMITED' || err.code === 'PX_ERR_CLOSED')) throw err
+        // the node is busy, stopping or failing and nothing is stored yet: the request fails
+        // (429 / 503 / 500) and the client retries it
+        if (!changed && !isObjectError(err)) throw err
+        if (!isObjectError(err)) log.error({ err }, 'TAXII add: a batch was not stored')
         // this batch was refused whole (nothing of it stored): its objects fail with the reason
-        for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${reasonOf(err)}`)
+        for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${isObjectError(err) ? reasonOf(err) : `${(err as { code?: string }).code ?? 'internal error'}, retry`}`)
       }
     }
     pending = []
@@ -91,7 +103,14 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
     else if ('revoke' in row) {
       // an earlier object of the envelope may be what this withdraws: store those first
       await flush()
-      const problem = await revokeValue(node, circle, row.revoke.type, row.revoke.value)
+      let problem: string | null
+      try {
+        problem = await revokeValue(node, circle, row.revoke.type, row.revoke.value)
+      } catch (err) {
+        if (!changed) throw err
+        log.error({ err }, 'TAXII add: a revocation failed')
+        problem = `revoke failed: ${(err as { code?: string }).code ?? 'internal error'}, retry`
+      }
       if (problem === null) { out.revoked++; changed = true } else out.problems.push(problem)
     } else {
       try {
@@ -108,9 +127,9 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
   const failures: ObjectRef[] = []
   objects.forEach((o, i) => {
     const out = outcomes[i]
-    const ref: ObjectRef = { id: o.id as string }
-    const version = typeof o.modified === 'string' ? o.modified : typeof o.created === 'string' ? o.created : undefined
-    if (version !== undefined) ref.version = version
+    const ref: ObjectRef = { id: o.id as string, version: '' }
+    // a status names each object's version: its modified, else its created, else the request's time
+    ref.version = typeof o.modified === 'string' ? o.modified : typeof o.created === 'string' ? o.created : requested
     if (out.problems.length === 0 && (out.stored > 0 || out.context || out.revoked > 0)) successes.push(ref)
     else failures.push({ ...ref, message: [...new Set(out.problems)].join('; ').slice(0, 1000) || 'nothing to store' })
   })
@@ -140,6 +159,7 @@ async function revokeValue (node: PhalanxNode, circle: string, type: string, val
     await node.revoke(id, 'revoked in STIX (TAXII add objects)')
     return null
   } catch (err) {
+    if (!isObjectError(err)) throw err
     return `revoke failed: ${reasonOf(err)}`
   }
 }

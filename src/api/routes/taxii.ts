@@ -16,15 +16,23 @@ import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.
 import { idCandidatesOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
 import { checkKnown, one, type Query } from '../params.js'
 import { LRUCache } from 'lru-cache'
+import { childLogger } from '../../log.js'
 import { addStixObjects, envelopeObjects, type TaxiiStatus } from './taxii-add.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
 const DEFAULT_LIMIT = 100
-/** the API root's max_content_length: the largest envelope a client may add */
+/** the largest envelope a client may add (the API root's max_content_length), unless the API's body limit is lower */
 const MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 /** status resources of adds kept for GET status/{id}/ (in memory: they end with the process) */
 const MAX_STATUSES = 1000
+/** and at most this much of them, counted as JSON text */
+const MAX_STATUS_BYTES = 64 * 1024 * 1024
+
+/** the body limit of an add: the API's (`api.bodyLimitBytes`), at most 10 MiB */
+export function taxiiBodyLimit (apiBodyLimit: number): number {
+  return Math.min(apiBodyLimit, MAX_CONTENT_LENGTH)
+}
 const MAX_LIMIT = 1000
 /** ids in one match[id] (a URL of 16 KiB, Node's limit, holds ~350 anyway) */
 const MAX_MATCH_IDS = 350
@@ -92,6 +100,8 @@ function checkContentType (req: FastifyRequest): void {
 interface Collection { id: string, circle: string, title: string, description: string }
 
 export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
+  const bodyLimit = taxiiBodyLimit(node.config.api.bodyLimitBytes)
+  const log = childLogger(node.log, 'taxii')
   /** the collections the caller may read: all for the API token, the named ones for a read token */
   const collections = (req: FastifyRequest): Collection[] => {
     const scope = (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope
@@ -185,7 +195,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, { title: 'Phalanx', description: 'one collection per trust circle, and the private scope', versions: [TAXII_MEDIA_TYPE], max_content_length: MAX_CONTENT_LENGTH })
+    return send(reply, { title: 'Phalanx', description: 'one collection per trust circle, and the private scope', versions: [TAXII_MEDIA_TYPE], max_content_length: bodyLimit })
   })
 
   app.get('/taxii2/api/collections/', async (req, reply) => {
@@ -244,20 +254,24 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   })
 
   // --- add objects (the API token only) --------------------------------------------------
-  const statuses = new LRUCache<string, TaxiiStatus>({ max: MAX_STATUSES })
+  const statuses = new LRUCache<string, TaxiiStatus>({ max: MAX_STATUSES, maxSize: MAX_STATUS_BYTES, sizeCalculation: s => JSON.stringify(s).length })
 
   // the TAXII media type is parsed as JSON on these routes only: the rest of the API keeps
   // application/json (and 415 for anything else)
   void app.register(async (scope) => {
-    scope.addContentTypeParser('application/taxii+json', { parseAs: 'string', bodyLimit: MAX_CONTENT_LENGTH }, scope.getDefaultJsonParser('error', 'error'))
+    scope.addContentTypeParser('application/taxii+json', { parseAs: 'string', bodyLimit }, scope.getDefaultJsonParser('error', 'error'))
 
-    scope.post('/taxii2/api/collections/:id/objects/', { bodyLimit: MAX_CONTENT_LENGTH }, async (req, reply) => {
+    // who may add, to which collection, is known before the body is read
+    const mayAdd = async (req: FastifyRequest): Promise<void> => {
       checkAccept(req)
-      const c = collection(req, (req.params as { id: string }).id)
+      collection(req, (req.params as { id: string }).id)
       if (!canWrite(req)) throw new PhalanxError('PX_ERR_FORBIDDEN', 'a read token reads; adding objects takes the API token', { field: 'authorization' })
       checkContentType(req)
+    }
+    scope.post('/taxii2/api/collections/:id/objects/', { bodyLimit, onRequest: mayAdd }, async (req, reply) => {
+      const c = collection(req, (req.params as { id: string }).id)
       checkKnown(req.query as Query, [])
-      const status = await addStixObjects(node, c.circle, envelopeObjects(req.body))
+      const status = await addStixObjects(node, c.circle, envelopeObjects(req.body), log)
       statuses.set(status.id, status)
       void reply.status(202)
       return send(reply, status)

@@ -76,6 +76,19 @@ describe('STIX import', () => {
     })
   })
 
+  it('the TLP ids mean what the standard says even when a bundle redefines them; an unknown marking refuses the indicator', () => {
+    const red = TLP2_MARKINGS.RED
+    const rows = [...stixRows({ type: 'bundle', objects: [
+      { type: 'marking-definition', spec_version: '2.1', id: red, name: 'TLP:CLEAR', definition_type: 'tlp', definition: { tlp: 'clear' } },
+      { type: 'marking-definition', spec_version: '2.1', id: 'marking-definition--22222222-2222-4222-8222-222222222222', definition_type: 'statement', definition: { statement: 'Copyright Example' } },
+      { type: 'indicator', id: 'indicator--r', pattern: "[ipv4-addr:value = '203.0.113.1']", object_marking_refs: [red] },
+      { type: 'indicator', id: 'indicator--s', pattern: "[ipv4-addr:value = '203.0.113.2']", object_marking_refs: ['marking-definition--22222222-2222-4222-8222-222222222222', TLP2_MARKINGS.GREEN] },
+      { type: 'indicator', id: 'indicator--u', pattern: "[ipv4-addr:value = '203.0.113.3']", object_marking_refs: ['marking-definition--33333333-3333-4333-8333-333333333333'] }
+    ] })]
+    expect(rows.flatMap(r => 'input' in r ? [[r.input.value, r.input.tlp]] : [])).toEqual([['203.0.113.1', 'RED'], ['203.0.113.2', 'GREEN']])
+    expect(rows.flatMap(r => 'skip' in r ? [r.skip] : [])).toEqual(['marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)'])
+  })
+
   if (existsSync(DATA)) {
     it('../shared/data/stix: the expected counts (read from the files)', async () => {
       const load = (f: string): unknown => JSON.parse(readFileSync(join(DATA, f), 'utf8'))
