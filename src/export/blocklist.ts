@@ -77,7 +77,7 @@ function rpzName (domain: string): string {
   return domain.endsWith('.') ? domain : `${domain}.`
 }
 
-/** the list as text lines (each ends with \n), streamed */
+/** the list as text (each line ends with \n), streamed in chunks of whole lines */
 export async function * blocklistLines (store: LevelStore, o: BlocklistOptions): AsyncGenerator<string> {
   checkBlocklistType(o.format, o.type)
   const generated = new Date().toISOString()
@@ -87,15 +87,22 @@ export async function * blocklistLines (store: LevelStore, o: BlocklistOptions):
     yield `# Phalanx blocklist: ${o.type}, ${o.format}, ${generated}\n`
   }
   let sid = o.sidBase ?? 9_100_000
+  // lines are gathered into chunks of ~64 KiB: a write per line costs more than the line
+  let chunk = ''
   for await (const { value } of values(store, o)) {
     switch (o.format) {
-      case 'plain': yield `${value}\n`; break
-      case 'rpz': yield `${rpzName(value)} CNAME .\n*.${rpzName(value)} CNAME .\n`; break
+      case 'plain': chunk += `${value}\n`; break
+      case 'rpz': chunk += `${rpzName(value)} CNAME .\n*.${rpzName(value)} CNAME .\n`; break
       case 'suricata':
-        yield o.type === 'domain'
+        chunk += o.type === 'domain'
           ? `alert dns any any -> any any (msg:"Phalanx blocklist domain ${value}"; dns.query; content:"${value}"; nocase; endswith; sid:${sid++}; rev:1;)\n`
           : `alert ip [${value}] any -> $HOME_NET any (msg:"Phalanx blocklist ${value}"; sid:${sid++}; rev:1;)\n`
         break
     }
+    if (chunk.length >= CHUNK_CHARS) { yield chunk; chunk = '' }
   }
+  if (chunk !== '') yield chunk
 }
+
+/** characters gathered before a chunk of the list is sent */
+const CHUNK_CHARS = 64 * 1024
