@@ -71,7 +71,9 @@ const PATHS: Record<string, string> = {
   "file:hashes.'md5'": 'md5', 'file:hashes.md5': 'md5'
 }
 
-const COMPARISON = /([a-z0-9-]+:[a-z0-9_.'*[\]-]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\d+))/gi
+// the lookbehind lets a path start only where a word starts: without it a long run of word
+// characters is tried from each of its positions (quadratic: 16 KiB took 270 ms)
+const COMPARISON = /(?<![a-z0-9-])([a-z0-9-]+:[a-z0-9_.'*[\]-]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\d+))/gi
 
 /**
  * The values of a pattern that is a comparison `path = 'value'` of a supported observable, or

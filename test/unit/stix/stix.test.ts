@@ -36,6 +36,15 @@ describe('STIX patterns', () => {
     expect(patternValues("[ipv6-addr:value = '2001:db8::1']")).toEqual([{ type: 'ipv6', value: '2001:db8::1' }])
   })
 
+  it('reads a pattern of 128 KiB in one pass: long runs of word characters, open quotes, brackets', () => {
+    // each of these took seconds when a comparison could start inside a word (quadratic: ~17 s
+    // at 128 KiB, so a regression fails this test on its time limit)
+    for (const huge of ['a'.repeat(1 << 17), `[domain-name:value = '${'x'.repeat(1 << 17)}`, `a:${'b'.repeat(1 << 17)}`, 'a:b = '.repeat(1 << 14), '['.repeat(1 << 17)]) {
+      expect(patternValues(huge)).toBeNull()
+    }
+    expect(patternValues(`[domain-name:value = '${'x'.repeat(1 << 16)}.example']`)).toEqual([{ type: 'domain', value: `${'x'.repeat(1 << 16)}.example` }])
+  })
+
   it('refuses AND, other operators and unsupported observables', () => {
     for (const p of ["[ipv4-addr:value = '1.2.3.4' AND domain-name:value = 'a.example']", "[email-message:subject MATCHES '^x']",
       "[process:name = 'evil.exe']", "[ipv4-addr:value != '1.2.3.4']", "[ipv4-addr:value = '1.2.3.4'] FOLLOWEDBY [url:value = 'http://a']", '', '[]']) {
