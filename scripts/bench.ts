@@ -11,8 +11,8 @@
  *
  *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts)
  *   durability   publishes with store.sync (fsync) on and off (scripts/durability.ts)
- *   interop      phalanx import of a 1,000,000-row CSV, and a TAXII pull of 100,000 objects
- *                (scripts/interop.ts; BENCH_INTEROP=0 skips it)
+ *   interop      phalanx import of 1,000,000-indicator CSV and STIX files, a TAXII pull and a TAXII
+ *                push of 100,000 objects (scripts/interop.ts; BENCH_INTEROP=0 skips it)
  *   sync         catch-up of a node that missed 100,000 indicators of a 5-node circle, and
  *                the heal of a 3/3 partition (scripts/catchup.ts)
  *
@@ -316,7 +316,7 @@ async function main (): Promise<void> {
   say('durability: publishes with fsync on and off…')
   out.durability = await benchDurability(SCALE)
   if (process.env.BENCH_INTEROP !== '0') {
-    say('interop: CSV import of 1,000,000 indicators, TAXII pull of 100,000…')
+    say('interop: CSV and STIX imports of 1,000,000 indicators, TAXII pull and push of 100,000…')
     out.interop = await benchInterop(n(1_000_000), n(100_000))
   }
   if (process.env.BENCH_SYNC !== '0') {
