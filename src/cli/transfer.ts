@@ -13,6 +13,7 @@ import { IMPORT_FORMATS, importRows, rowsOf, type ImportFormat, type ImportSumma
 import { indicatorId, isIndicatorType, normalizeValue, type StoredIndicator } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
 import { TLP2_MARKINGS, streamStixRows, tlpMarkingObject, toStixIndicator } from '../stix/index.js'
+import { MispEventWriter } from '../export/index.js'
 
 /** a STIX file larger than this is streamed (read twice: index, then rows) instead of parsed whole */
 const STREAM_STIX_BYTES = 64 * 1024 * 1024
@@ -26,7 +27,7 @@ export interface CliHelpers {
   intArg: (name: string) => (v: string) => number
 }
 
-export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix'] as const
+export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix', 'misp'] as const
 const CSV_FIELDS = ['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'origin', 'circle', 'created', 'id'] as const
 
 function csvCell (v: unknown): string {
@@ -133,7 +134,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     })
 
   const exportCmd = program.command('export')
-    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson or stix (a STIX 2.1 bundle with the TLP 2.0 markings); filters as in query')
+    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson, stix (a STIX 2.1 bundle with the TLP 2.0 markings) or misp (a MISP event, an attribute per indicator); filters as in query')
     .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
   filterOptions(exportCmd)
     .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
@@ -152,6 +153,8 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         await out((Object.keys(TLP2_MARKINGS) as Tlp[]).map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n'))
         first = false
       }
+      const misp = format === 'misp' ? new MispEventWriter(`Phalanx export${qs.size > 1 ? ` (${[...qs].filter(([k]) => k !== 'limit').map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`) : undefined
+      if (misp !== undefined) await out(misp.head())
       let next: string | null = null
       let count = 0
       do {
@@ -159,6 +162,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         const page: { indicators: StoredIndicator[], nextCursor: string | null } = await client.request('GET', `/v1/indicators?${qs.toString()}`)
         let text = ''
         for (const i of page.indicators) {
+          if (misp !== undefined) { text += misp.attribute(i); continue }
           if (format === 'stix') {
             const o = toStixIndicator(i)
             if (o === null) continue
@@ -173,6 +177,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         next = page.nextCursor
       } while (next !== null)
       if (format === 'stix') await out('\n]}\n')
+      if (misp !== undefined) await out(misp.tail())
       if (process.stderr.isTTY) process.stderr.write(`exported ${count} indicators\n`)
     })
 }

@@ -66,7 +66,9 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
       const tlp = tlpOf(aTags) ?? tlpOf(evTags)
       const tags = [...new Set([...evTags, ...aTags].filter(t => !/^tlp:/i.test(t)))].slice(0, 64)
       const toIds = a.to_ids === true || a.to_ids === '1' || a.to_ids === 1
-      const description = [typeof ev.info === 'string' ? ev.info : '', typeof a.comment === 'string' ? a.comment : ''].filter(s => s !== '').join(' — ').slice(0, 4096)
+      // the attribute's own comment, else the event's title (not both: a Phalanx export read
+      // back would gain the title in front of every description, once per round trip)
+      const description = (typeof a.comment === 'string' && a.comment.trim() !== '' ? a.comment : typeof ev.info === 'string' ? ev.info : '').slice(0, 4096)
       for (let i = 0; i < parts.length; i++) {
         if (parts[i] === '' || values[i] === undefined || values[i].trim() === '') continue
         const value = values[i].trim()

@@ -649,6 +649,19 @@ describe('phalanx against a running node', () => {
     const stixFile = join(tmp, 'rt.stix.json')
     writeFileSync(stixFile, stix.stdout)
     expect(await ok(['import', stixFile, '--format', 'stix', '--data', data])).toMatchObject({ read: 7, imported: 2, skipped: 0, context: { 'marking-definition': 5 } })
+    // MISP: an event with an attribute per record (TLP and tags as tags), which imports back
+    const misp = await run(['export', '--format', 'misp', '--tag', 'rt', '--data', data])
+    expect(misp.code, misp.stderr).toBe(0)
+    const event = JSON.parse(misp.stdout).Event
+    expect(event.info).toBe('Phalanx export (tag=rt)')
+    expect(event.Tag).toEqual([{ name: 'tlp:amber' }])
+    expect(event.Attribute.map((a: any) => [a.type, a.category, a.value, a.to_ids, a.Tag.map((t: any) => t.name)]).sort()).toEqual([
+      ['domain', 'Network activity', 'rt1.example', true, ['tlp:green', 'c2', 'rt']],
+      ['url', 'Network activity', 'http://rt2.example/a?b=1', false, ['tlp:amber', 'rt']]
+    ])
+    const mispFile = join(tmp, 'rt.misp.json')
+    writeFileSync(mispFile, misp.stdout)
+    expect(await ok(['import', mispFile, '--format', 'misp', '--data', data])).toMatchObject({ read: 2, imported: 2, skipped: 0 })
   })
 
   it('stops on SIGTERM with exit 0, removes api.url, and never logged a secret', async () => {

@@ -9,7 +9,7 @@ import type { PhalanxNode } from '../../node.js'
 import { ValidationError } from '../../errors.js'
 import { isIndicatorType } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators, type QueryFilter } from '../../store/index.js'
-import { BLOCKLIST_FORMATS, blocklistLines, checkBlocklistType, type BlocklistFormat } from '../../export/blocklist.js'
+import { BLOCKLIST_FORMATS, blocklistLines, checkBlocklistType, type BlocklistFormat } from '../../export/index.js'
 import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
 
 /** how often a stream looks for new versions when idle */

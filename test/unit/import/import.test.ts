@@ -117,7 +117,7 @@ describe('MISP rows', () => {
       ['email', 'phisher@misp-test.example', 'AMBER', 80],
       ['md5', 'd41d8cd98f00b204e9800998ecf8427e', 'AMBER', 80]
     ])
-    expect(inputs[0]).toMatchObject({ tags: ['misp-galaxy:threat-actor="Test Actor"'], description: 'Phalanx test event — C2' })
+    expect(inputs[0]).toMatchObject({ tags: ['misp-galaxy:threat-actor="Test Actor"'], description: 'C2' })
     expect(inputs[4].tags).toEqual(['misp-galaxy:threat-actor="Test Actor"', 'dropper'])
     expect(inputs[6].firstSeen).toBe('2024-01-01T00:00:00Z')
     expect(rows.filter(r => 'skip' in r).map(r => (r as { skip: string }).skip)).toEqual(['unsupported MISP type: text', 'unsupported MISP type: filename'])
