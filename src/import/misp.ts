@@ -51,7 +51,10 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
   if (events.length === 0) throw new PhalanxError('PX_ERR_VALIDATION', 'not a MISP event: expected {"Event": …}, {"response": [ … ]} or an event with Attribute/Object lists', { field: 'file' })
   let n = 0
   for (const ev of events) {
+    // what the event gives every attribute, worked out once per event
     const evTags = tagNames(ev)
+    const evTlp = tlpOf(evTags)
+    const evOther = [...new Set(evTags.filter(t => !/^tlp:/i.test(t)))].slice(0, 64)
     const attrs: Json[] = [
       ...(Array.isArray(ev.Attribute) ? ev.Attribute : []),
       ...(Array.isArray(ev.Object) ? ev.Object.flatMap((o: Json) => Array.isArray(o?.Attribute) ? o.Attribute : []) : [])
@@ -63,8 +66,8 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
       if (parts === undefined) { yield { line, skip: `unsupported MISP type: ${a.type.slice(0, 40)}` }; continue }
       const values = parts.length === 1 ? [a.value] : a.value.split('|')
       const aTags = tagNames(a)
-      const tlp = tlpOf(aTags) ?? tlpOf(evTags)
-      const tags = [...new Set([...evTags, ...aTags].filter(t => !/^tlp:/i.test(t)))].slice(0, 64)
+      const tlp = tlpOf(aTags) ?? evTlp
+      const tags = aTags.length === 0 ? evOther : [...new Set([...evOther, ...aTags.filter(t => !/^tlp:/i.test(t))])].slice(0, 64)
       const toIds = a.to_ids === true || a.to_ids === '1' || a.to_ids === 1
       // the attribute's own comment, else the event's title (not both: a Phalanx export read
       // back would gain the title in front of every description, once per round trip)

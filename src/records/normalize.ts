@@ -32,10 +32,14 @@ const URL_SCHEMES = new Set(['http:', 'https:', 'ftp:', 'ftps:', 'ws:', 'wss:'])
 
 /** cheap pre-check: does the string contain anything refang could change? */
 const MAY_BE_DEFANGED_RE = /[[({\\]|^(?:hxxp|hxtp|fxp|meow)/i
-/** `[.]`, `(.)`, `{.}`, `[dot]`, `(dot)`, `{dot}` (also with the IDNA dots 。．｡), with any spaces around them */
-const DOT_RE = /\s*(?:\[(?:[.。．｡]|dot)\]|\((?:[.。．｡]|dot)\)|\{(?:[.。．｡]|dot)\})\s*/gi
-/** `[@]`, `(@)`, `{@}`, `[at]`, `(at)`, `{at}`, with any spaces around them */
-const AT_RE = /\s*(?:\[(?:@|at)\]|\((?:@|at)\)|\{(?:@|at)\})\s*/gi
+/**
+ * `[.]`, `(.)`, `{.}`, `[dot]`, `(dot)`, `{dot}` (also with the IDNA dots 。．｡), with any spaces
+ * around them. A match starts only where a run of spaces starts (the lookbehind): otherwise a
+ * long run of spaces is scanned from each of its positions (quadratic).
+ */
+const DOT_RE = /(?<!\s)\s*(?:\[(?:[.。．｡]|dot)\]|\((?:[.。．｡]|dot)\)|\{(?:[.。．｡]|dot)\})\s*/gi
+/** `[@]`, `(@)`, `{@}`, `[at]`, `(at)`, `{at}`, with any spaces around them (linear, as DOT_RE) */
+const AT_RE = /(?<!\s)\s*(?:\[(?:@|at)\]|\((?:@|at)\)|\{(?:@|at)\})\s*/gi
 const COLON_SLASHES_RE = /\[:\/\/\]/g
 const COLON_RE = /\[:\]/g
 const SLASH_RE = /\[\/\]/g
@@ -59,20 +63,26 @@ function refangOnce (s: string): string {
     .replace(FTP_SCHEME_RE, toFtp)
 }
 
+/** passes of refang at most: nesting deeper than this is left as it is (and fails validation) */
+export const REFANG_MAX_PASSES = 8
+
 /**
  * Trim and undo common defanging: `evil[.]com`, `hxxps[://]x`, `user[at]x`, `a\.b`, `x[/]y`…
- * Repeated until nothing changes, so it is idempotent even for nested forms like `[[.]]`.
- * Square brackets around an IPv6 address are left alone.
+ * Repeated until nothing changes, so it is idempotent for nested forms like `[[.]]`, up to
+ * {@link REFANG_MAX_PASSES} levels: each pass is linear, and an unbounded number of them made
+ * a 2 KiB value of a thousand levels cost tens of milliseconds. Square brackets around an
+ * IPv6 address are left alone.
  */
 export function refang (raw: string): string {
   let s = raw.trim()
   if (!MAY_BE_DEFANGED_RE.test(s)) return s
   // each pass either shortens the string or rewrites a scheme that then no longer matches
-  for (;;) {
+  for (let pass = 0; pass < REFANG_MAX_PASSES; pass++) {
     const next = refangOnce(s)
     if (next === s) return s
     s = next
   }
+  return s
 }
 
 // ---- shared helpers -----------------------------------------------------------------------

@@ -129,6 +129,9 @@ function objectsOf (doc: unknown): Obj[] {
   return typeof d.type === 'string' ? [d] : []
 }
 
+/** context tags kept per indicator (an indicator has at most 64 tags in all) */
+const MAX_CONTEXT_TAGS = 64
+
 /** a context object's tag: its type and name (`malware:Poison Ivy`) */
 function contextTag (o: Obj): string | undefined {
   const name = typeof o.name === 'string' ? o.name : undefined
@@ -182,7 +185,9 @@ class IndexBuilder {
       const tag = this.names.get(other)
       if (tag === undefined) continue
       usedCtx.add(other)
-      context.set(ind, [...(context.get(ind) ?? []), tag])
+      const tags = context.get(ind)
+      if (tags === undefined) context.set(ind, [tag])
+      else if (tags.length < MAX_CONTEXT_TAGS) tags.push(tag)
     }
     return { markingTlp: this.markingTlp, otherMarkings: this.otherMarkings, context, usedRel, usedCtx }
   }
@@ -201,7 +206,8 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     if (refs.some(m => typeof m !== 'string' || (!index.markingTlp.has(m) && !index.otherMarkings.has(m)))) {
       yield { line, skip: 'marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)' }; return
     }
-    const tlps = (refs as string[]).map(m => index.markingTlp.get(m)).filter((t): t is Tlp => t !== undefined)
+    // the strictest marking wins when an object carries several (found once per object)
+    const tlp = (refs as string[]).map(m => index.markingTlp.get(m)).reduce<Tlp | undefined>((a, t) => t === undefined || (a !== undefined && TLP_ORDER.indexOf(a) >= TLP_ORDER.indexOf(t)) ? a : t, undefined)
     const tags = [
       ...(Array.isArray(o.labels) ? o.labels : []),
       ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),
@@ -211,8 +217,7 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     const description = typeof o.description === 'string' && o.description !== '' ? o.description.slice(0, 4096) : typeof o.name === 'string' && !values.some(v => v.value === o.name) ? o.name.slice(0, 4096) : ''
     for (const v of values) {
       const input: Record<string, unknown> = { type: v.type, value: v.value }
-      // the strictest marking wins when an object carries several
-      if (tlps.length > 0) input.tlp = tlps.sort((a: Tlp, b: Tlp) => TLP_ORDER.indexOf(b) - TLP_ORDER.indexOf(a))[0]
+      if (tlp !== undefined) input.tlp = tlp
       if (typeof o.confidence === 'number') input.confidence = o.confidence
       if (tags.length > 0) input.tags = tags
       if (description !== '') input.description = description

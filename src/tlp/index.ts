@@ -20,10 +20,13 @@ export function isTlp (s: unknown): s is Tlp {
  */
 export function parseTlp (raw: unknown, field = 'tlp'): Tlp {
   if (typeof raw !== 'string') throw new ValidationError(field, `${field} must be a string, one of ${TLP_LEVELS.join(', ')}`)
+  // no TLP name is long: a long string is refused before any pattern reads it
+  if (raw.length > 64) throw new ValidationError(field, `unknown TLP "${raw.slice(0, 40)}…"; expected one of ${TLP_LEVELS.join(', ')}`)
   let s = raw.trim().toUpperCase()
   if (s.startsWith('TLP:')) s = s.slice(4)
   else if (s.startsWith('TLP ')) s = s.slice(4)
-  s = s.replace(/[\s_-]+STRICT$/, '+STRICT')
+  // (the lookbehind keeps a long run of separators from being scanned from each position)
+  s = s.replace(/(?<![\s_-])[\s_-]+STRICT$/, '+STRICT')
   if (s === 'WHITE') return 'CLEAR'
   if (isTlp(s)) return s
   throw new ValidationError(field, `unknown TLP "${raw}"; expected one of ${TLP_LEVELS.join(', ')} (WHITE is read as CLEAR)`)

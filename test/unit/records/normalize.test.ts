@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { ValidationError } from '../../../src/errors.js'
 import { INDICATOR_TYPES, type IndicatorType } from '../../../src/records/indicator-types.js'
-import { containingCidrs, detectType, ipFamily, normalizeValue, refang } from '../../../src/records/normalize.js'
+import { REFANG_MAX_PASSES, containingCidrs, detectType, ipFamily, normalizeValue, refang } from '../../../src/records/normalize.js'
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e'
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709'
@@ -249,6 +249,20 @@ describe('refang', () => {
     ['https://example.com/a(b)c[d]', 'https://example.com/a(b)c[d]']
   ])('%j → %j', (input, expected) => {
     expect(refang(input)).toBe(expected)
+  })
+
+  it('undoes nesting up to REFANG_MAX_PASSES levels; deeper is left defanged and the value is refused', () => {
+    const nest = (n: number): string => `evil${'['.repeat(n)}.${']'.repeat(n)}example`
+    expect(refang(nest(REFANG_MAX_PASSES))).toBe('evil.example')
+    expect(refang(nest(REFANG_MAX_PASSES + 1))).toBe(`evil[.]example`)
+    expect(() => normalizeValue('domain', nest(600))).toThrow(ValidationError)
+  })
+
+  it('reads long runs of spaces around a defanged dot in one pass', () => {
+    // a match could start at each space of the run (quadratic) before the lookbehind
+    expect(refang(`a${' '.repeat(1 << 17)}[.]com`)).toBe('a.com')
+    expect(refang(`a${' '.repeat(1 << 17)}x`)).toBe(`a${' '.repeat(1 << 17)}x`)
+    expect(refang(`user${' '.repeat(1 << 17)}[at]evil.example`)).toBe('user@evil.example')
   })
 
   it('is idempotent on arbitrary strings', () => {

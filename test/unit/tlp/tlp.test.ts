@@ -36,6 +36,14 @@ describe('parseTlp', () => {
     expect(() => parseTlp(input)).toThrow(ValidationError)
   })
 
+  it('refuses a long string before reading it: 128 KiB of separators is one check, not a quadratic scan', () => {
+    for (const raw of ['_'.repeat(1 << 17) + 'x', `a${' '.repeat(1 << 17)}x`, `AMBER${'-'.repeat(1 << 17)}STRICT`]) {
+      expect(() => parseTlp(raw, 'tlp')).toThrow(/unknown TLP/)
+    }
+    // separators before STRICT are still read at any count that fits
+    expect(parseTlp(`AMBER${' '.repeat(40)}STRICT`)).toBe('AMBER+STRICT')
+  })
+
   it('refuses non-strings, naming the field given', () => {
     for (const raw of [null, undefined, 1, ['RED'], { tlp: 'RED' }]) {
       try {
