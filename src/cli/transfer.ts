@@ -4,12 +4,12 @@
  * send the good rows in batches; `--dry-run` stops after the first. A progress bar shows on
  * a terminal (stderr), and nothing when stderr is not one.
  */
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { PhalanxError, isPhalanxError } from '../errors.js'
-import { IMPORT_FORMATS, importRows, rowsOf, type ImportFormat, type ImportSummary } from '../import/index.js'
+import { IMPORT_FORMATS, importRows, rowsOf, taxiiRows, type ImportFormat, type ImportSummary, type TaxiiProgress } from '../import/index.js'
 import { indicatorId, isIndicatorType, normalizeValue, type StoredIndicator } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
 import { TLP2_MARKINGS, streamStixRows, tlpMarkingObject, toStixIndicator } from '../stix/index.js'
@@ -62,18 +62,24 @@ export function filterOptions (c: Command): Command {
 
 export function registerTransferCommands (program: Command, h: CliHelpers): void {
   program.command('import')
-    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle)')
-    .argument('<file>', 'the file, or - for stdin')
-    .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`)
+    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle); or from a TAXII 2.1 collection (--format taxii, FILE is the collection URL)')
+    .argument('<file>', 'the file, - for stdin, or a TAXII collection URL')
+    .requiredOption('--format <format>', `one of ${[...IMPORT_FORMATS, 'taxii'].join(', ')}`)
     .option('--type <type>', 'type of rows that do not name one (default: detected from the value)')
     .option('--tlp <tlp>', 'TLP of rows that do not name one')
     .option('--confidence <n>', 'confidence of rows that do not name one', h.intArg('confidence'))
     .option('--tag <tag>', 'tag added to every row (repeatable)', h.collect)
     .option('--circle <id>', 'target circle (default: the private scope)')
     .option('--dry-run', 'validate and count, store nothing')
-    .action(async (file: string, opts: { format: string, type?: string, tlp?: string, confidence?: number, tag?: string[], circle?: string, dryRun?: boolean }, cmd: Command) => {
-      if (!(IMPORT_FORMATS as readonly string[]).includes(opts.format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${IMPORT_FORMATS.join(', ')}`, { field: 'format' })
-      const format = opts.format as ImportFormat
+    .option('--user <name>', 'taxii: the user name for HTTP Basic (the password comes from PHALANX_TAXII_PASSWORD or --password-file)')
+    .option('--password-file <file>', 'taxii: a file holding the password')
+    .option('--added-after <time>', 'taxii: only objects added after this TAXII timestamp (what the last pull printed)')
+    .action(async (file: string, opts: { format: string, type?: string, tlp?: string, confidence?: number, tag?: string[], circle?: string, dryRun?: boolean, user?: string, passwordFile?: string, addedAfter?: string }, cmd: Command) => {
+      if (!([...IMPORT_FORMATS, 'taxii'] as readonly string[]).includes(opts.format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${[...IMPORT_FORMATS, 'taxii'].join(', ')}`, { field: 'format' })
+      if (opts.format !== 'taxii' && (opts.user !== undefined || opts.passwordFile !== undefined || opts.addedAfter !== undefined)) {
+        throw new PhalanxError('PX_ERR_VALIDATION', '--user, --password-file and --added-after are for --format taxii', { field: opts.user !== undefined ? 'user' : opts.passwordFile !== undefined ? 'password-file' : 'added-after' })
+      }
+      const format = opts.format as ImportFormat | 'taxii'
       const client = connect(resolveDataDir(h.globals(cmd).data))
       const defaults = {
         ...(opts.type !== undefined ? { type: opts.type } : {}),
@@ -82,7 +88,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         ...(opts.tag !== undefined ? { tags: opts.tag } : {})
       }
       let size = 0
-      if (file !== '-') {
+      if (file !== '-' && format !== 'taxii') {
         try { size = statSync(file).size } catch (err) { throw new PhalanxError('PX_ERR_VALIDATION', `cannot read ${file}: ${(err as Error).message}`, { field: 'file' }) }
       }
       const open = (): Readable => file === '-' ? process.stdin : createReadStream(file)
@@ -97,12 +103,30 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         let id: string
         try { id = indicatorId(origin, type, normalizeValue(type, value)) } catch { return false }
         try {
-          await client.request('POST', `/v1/indicators/${id}/revoke`, { reason: 'withdrawn by the source (deleted in MISP)' })
+          await client.request('POST', `/v1/indicators/${id}/revoke`, { reason: `withdrawn by the source (${format === 'misp' ? 'deleted in MISP' : 'revoked in STIX'})` })
           return true
         } catch (err) {
           if (isPhalanxError(err) && err.code === 'PX_ERR_NOT_FOUND') return false
           throw err
         }
+      }
+      const sendBatch = async (batch: Array<Record<string, unknown>>): Promise<{ count: number, entries: number }> => {
+        const r = await client.request<{ count: number, entries: unknown[] }>('POST', '/v1/indicators', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
+        return { count: r.count, entries: r.entries.length }
+      }
+      if (format === 'taxii') {
+        // a collection is read once, page by page, and sent in batches as rows come: an error
+        // midway keeps what was sent before it (pull again with --added-after to go on)
+        let password = process.env.PHALANX_TAXII_PASSWORD
+        if (opts.passwordFile !== undefined) {
+          try { password = readFileSync(opts.passwordFile, 'utf8').trim() } catch (err) { throw new PhalanxError('PX_ERR_VALIDATION', `cannot read ${opts.passwordFile}: ${(err as Error).message}`, { field: 'password-file' }) }
+        }
+        const progress: TaxiiProgress = { pages: 0, objects: 0 }
+        const source = taxiiRows({ collection: file, ...(opts.user !== undefined ? { user: opts.user } : {}), ...(password !== undefined ? { password } : {}), ...(opts.addedAfter !== undefined ? { addedAfter: opts.addedAfter } : {}) }, progress)
+        const summary = await importRows(source, { defaults, ...(opts.dryRun !== true ? { revoke, send: sendBatch } : {}) })
+        h.print({ file, format, ...summary, pages: progress.pages, dateAddedLast: progress.dateAddedLast ?? null },
+          () => summaryText(summary, file) + `\n${progress.pages} pages${progress.dateAddedLast !== undefined ? `; go on from here with --added-after ${progress.dateAddedLast}` : ''}`)
+        return
       }
       const pass = async (stream: Readable, phase: string, send: boolean): Promise<ImportSummary> => {
         bar?.start(size, 0, { phase, imported: 0, skipped: 0 })
@@ -113,10 +137,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
           return await importRows(source, {
             defaults,
             ...(send ? { revoke } : {}),
-            ...(send ? { send: async (batch: Array<Record<string, unknown>>) => {
-              const r = await client.request<{ count: number, entries: unknown[] }>('POST', '/v1/indicators', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
-              return { count: r.count, entries: r.entries.length }
-            } } : {}),
+            ...(send ? { send: sendBatch } : {}),
             onRow: (s) => {
               if (bar !== undefined && ++rows % 1000 === 0) bar.update((stream as { bytesRead?: number }).bytesRead ?? 0, { imported: s.imported, skipped: s.skipped })
             }

@@ -244,6 +244,37 @@ export function * stixRows (doc: unknown): Generator<Row> {
   for (const o of objects) yield * rowsOfObject(o, ++line, index)
 }
 
+/** marking definitions a {@link StixPages} remembers from earlier pages, at most */
+const MAX_CARRIED_MARKINGS = 10_000
+
+/**
+ * Rows of STIX objects that arrive page by page (a TAXII collection): marking definitions of
+ * earlier pages still give their TLP on later ones; relationships link the objects of one
+ * page. Lines count objects across all pages.
+ */
+export class StixPages {
+  readonly #markingTlp = new Map<string, Tlp>()
+  readonly #otherMarkings = new Set<string>()
+  #line = 0
+
+  /** the rows of one page's objects */
+  rows (objects: unknown[]): Generator<Row> {
+    return this.#rows(objects)
+  }
+
+  * #rows (objects: unknown[]): Generator<Row> {
+    const page = objectsOf({ type: 'bundle', objects })
+    const b = new IndexBuilder()
+    for (const [id, tlp] of this.#markingTlp) b.markingTlp.set(id, tlp)
+    for (const id of this.#otherMarkings) b.otherMarkings.add(id)
+    for (const o of page) b.add(o)
+    const index = b.finish()
+    for (const [id, tlp] of index.markingTlp) if (this.#markingTlp.size < MAX_CARRIED_MARKINGS && !Object.hasOwn(MARKING_TLP, id)) this.#markingTlp.set(id, tlp)
+    for (const id of index.otherMarkings) if (this.#otherMarkings.size < MAX_CARRIED_MARKINGS) this.#otherMarkings.add(id)
+    for (const o of page) yield * rowsOfObject(o, ++this.#line, index)
+  }
+}
+
 /**
  * Rows of a STIX bundle read twice from a stream (`open` opens it again): first the index
  * (markings, relationships, names; the importable indicator ids), then the rows. Memory

@@ -664,6 +664,43 @@ describe('phalanx against a running node', () => {
     expect(await ok(['import', mispFile, '--format', 'misp', '--data', data])).toMatchObject({ read: 2, imported: 2, skipped: 0 })
   })
 
+  it('import --format taxii pulls a TAXII 2.1 collection of another node, page by page, and goes on from --added-after', async () => {
+    const dataC = join(tmp, 'node-taxii')
+    await ok(['init', '--data', dataC, '--org', 'Feed C'])
+    const c = await startNode(['--data', dataC, '--api-port', '0', '--log-level', 'warn'])
+    try {
+      const feed = join(tmp, 'feed.txt')
+      writeFileSync(feed, Array.from({ length: 2500 }, (_, i) => `feed${i}.taxii-pull.example`).join('\n') + '\n')
+      expect(await ok(['import', feed, '--format', 'text', '--tlp', 'GREEN', '--data', dataC])).toMatchObject({ imported: 2500 })
+      // a read token of C's private scope is the password (from a file, never the command line)
+      const reader = await ok(['token', 'create', 'puller', '--collection', 'local', '--data', dataC])
+      const pw = join(tmp, 'taxii.pw')
+      writeFileSync(pw, `${reader.token as string}\n`, { mode: 0o600 })
+      const cols = await (await fetch(`${c.first.apiUrl as string}/taxii2/api/collections/`, { headers: { authorization: `Bearer ${reader.token as string}` } })).json() as any
+      const url = `${c.first.apiUrl as string}/taxii2/api/collections/${cols.collections[0].id as string}/`
+      const pulled = await ok(['import', url, '--format', 'taxii', '--user', 'puller', '--password-file', pw, '--tag', 'from-c', '--data', data])
+      expect(pulled).toMatchObject({ read: 2500, imported: 2500, skipped: 0, pages: 3, dateAddedLast: expect.any(String) })
+      const look = await ok(['lookup', 'feed7.taxii-pull.example', '--data', data])
+      expect(look.matches[0]).toMatchObject({ origin: identity.publicKey, tlp: 'GREEN', tags: ['from-c'] })
+      // nothing new after the last date added; one new indicator, then just that one
+      expect(await ok(['import', url, '--format', 'taxii', '--user', 'puller', '--password-file', pw, '--added-after', pulled.dateAddedLast, '--data', data])).toMatchObject({ read: 0, imported: 0, pages: 1 })
+      await ok(['publish', '--value', 'late.taxii-pull.example', '--tlp', 'GREEN', '--data', dataC])
+      const again = await ok(['import', url, '--format', 'taxii', '--user', 'puller', '--password-file', pw, '--added-after', pulled.dateAddedLast, '--dry-run', '--data', data])
+      expect(again).toMatchObject({ read: 1, imported: 1, dryRun: true })
+      const human = await run(['import', url, '--format', 'taxii', '--user', 'puller', '--password-file', pw, '--added-after', pulled.dateAddedLast, '--data', data])
+      expect(human.stdout).toMatch(/read 1, imported 1, skipped 0\n1 pages; go on from here with --added-after \d{4}-/)
+      // a wrong password, a URL that is not a collection, and TAXII options on a file import
+      const wrong = join(tmp, 'wrong.pw')
+      writeFileSync(wrong, 'nope\n')
+      const denied = await fails(['import', url, '--format', 'taxii', '--user', 'puller', '--password-file', wrong, '--data', data], 10)
+      expect(denied.error).toMatchObject({ code: 'PX_ERR_PEER', message: expect.stringMatching(/answered 401 .*check --user/) })
+      expect((await fails(['import', `${c.first.apiUrl as string}/taxii2/`, '--format', 'taxii', '--data', data], 2)).error.message).toMatch(/ends with \/collections\/<id>\//)
+      expect((await fails(['import', feed, '--format', 'text', '--user', 'x', '--data', data], 2)).error.field).toBe('user')
+    } finally {
+      await stopNode(c)
+    }
+  })
+
   it('stops on SIGTERM with exit 0, removes api.url, and never logged a secret', async () => {
     const { code, signal } = await stopNode(node)
     expect(signal).toBeNull()
