@@ -65,8 +65,11 @@ export interface CircleStatus extends CircleView {
 }
 
 export interface PublishOutcome {
+  /** ids of the published inputs, in input order (the skipped ones left out) */
   ids: string[]
   entries: EntryReceipt[]
+  /** inputs left out because publishing them would break TLP (only with skipTlpViolations) */
+  skipped?: Array<{ index: number, code: string, message: string }>
 }
 
 /**
@@ -380,13 +383,35 @@ export class PhalanxNode {
    * one bad input refuses the whole call (nothing stored) with the field named, e.g.
    * `indicators[3].value`. The call is written in one atomic batch.
    */
-  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] } } = {}): Promise<PublishOutcome> {
+  /**
+   * Why publishing (type, value) to `target` would pass on what another organization shared
+   * with us, against its TLP; null when it would not. A value another origin holds in another
+   * circle (or sent us as RED) goes nowhere else unless it is CLEAR, or GREEN by an explicit
+   * re-share (`explicit`). The private scope never leaves this node: it is always allowed.
+   */
+  reshareViolation (type: string, value: string, target: string, explicit = false): string | null {
+    if (target === LOCAL_CIRCLE) return null
+    for (const ind of this.store.getIndicators(this.store.idsByValue(type, value))) {
+      if (ind === undefined || ind.origin === this.identity.publicKey || ind.circle === target) continue
+      if (ind.tlp === 'CLEAR' || (ind.tlp === 'GREEN' && explicit)) continue
+      const from = isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`
+      const org = `org ${fingerprint(ind.origin)}`
+      return ind.tlp === 'GREEN'
+        ? `this value reached you as TLP:GREEN from ${org} ${from}: GREEN goes to another circle only by an explicit re-share (phalanx reshare ${ind.id} --circle …)`
+        : `this value reached you as TLP:${ind.tlp} from ${org} ${from}: TLP:${ind.tlp} is never passed on to another circle or recipient`
+    }
+    return null
+  }
+
+  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] }, explicitReshare?: boolean, skipTlpViolations?: boolean } = {}): Promise<PublishOutcome> {
     if (inputs.length > MAX_BULK_INDICATORS) {
       throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per call; got ${inputs.length}`, { field: 'indicators' })
     }
     this.#checkBackpressure()
     const defaults = { tlp: opts.defaults?.tlp ?? this.config.publish.defaultTlp, confidence: this.config.publish.defaultConfidence }
     const groups = new Map<string, PublishBatch>()
+    /** inputs left out as TLP violations (only with skipTlpViolations) */
+    const skipped: Array<{ index: number, code: string, message: string }> = []
     // where each input lands: its batch and position, to give ids back in input order
     const places: Array<[PublishBatch, number]> = []
     inputs.forEach((raw, i) => {
@@ -406,6 +431,15 @@ export class PhalanxNode {
           }
           targets = [circle]
         }
+        for (const circle of targets) {
+          const why = this.reshareViolation(p.item.type, p.item.value, circle, opts.explicitReshare === true)
+          if (why !== null) {
+            const e = new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
+            if (opts.skipTlpViolations !== true) throw e
+            skipped.push({ index: i, code: e.code, message: why })
+            return
+          }
+        }
         targets.forEach((circle, j) => {
           const k = `${circle}\x00${p.tlp}`
           let g = groups.get(k)
@@ -424,7 +458,7 @@ export class PhalanxNode {
     let o = 0
     for (const b of batches) { offset.set(b, o); o += b.items.length }
     const ids = places.map(([b, pos]) => res.ids[offset.get(b)! + pos] as string)
-    return { ids, entries: res.entries }
+    return { ids, entries: res.entries, ...(opts.skipTlpViolations === true ? { skipped } : {}) }
   }
 
   getIndicator (id: string): StoredIndicator {
@@ -478,7 +512,7 @@ export class PhalanxNode {
     if (target === LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_VALIDATION', 're-share targets a circle', { field: 'circle' })
     const input: Record<string, unknown> = { type: ind.type, value: ind.value, tlp: ind.tlp, confidence: ind.confidence, tags: ind.tags, circle: target }
     for (const k of ['description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) if (ind[k] !== undefined) input[k] = ind[k]
-    const out = await this.publishIndicators([input])
+    const out = await this.publishIndicators([input], { explicitReshare: true })
     return { ...out, from: ind.circle, to: target }
   }
 

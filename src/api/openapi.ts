@@ -32,7 +32,8 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       '/v1/indicators': {
         post: {
           summary: 'Publish one indicator, or up to 10,000 in one atomic call',
-          description: 'Body: one IndicatorInput, or {"indicators":[IndicatorInput…], "tlp"?, "circle"?} (defaults for items that lack them), or NDJSON (`Content-Type: application/x-ndjson`, one IndicatorInput per line). One invalid item refuses the whole call; `field` names it (e.g. `indicators[3].value`).',
+          description: 'Body: one IndicatorInput, or {"indicators":[IndicatorInput…], "tlp"?, "circle"?} (defaults for items that lack them), or NDJSON (`Content-Type: application/x-ndjson`, one IndicatorInput per line). One invalid item refuses the whole call; `field` names it (e.g. `indicators[3].value`). A value another organization shared with you goes to no other circle unless it is CLEAR (GREEN: by an explicit re-share): 403 PX_ERR_TLP_VIOLATION, or with `skip_tlp_violations=true` those items are left out and listed in `skipped` (what importers use).',
+          parameters: [{ name: 'skip_tlp_violations', in: 'query', required: false, schema: { type: 'boolean' } }],
           requestBody: {
             required: true,
             content: {
@@ -40,7 +41,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
               'application/x-ndjson': { schema: { type: 'string' } }
             }
           },
-          responses: { 201: json(ref('PublishResult'), 'stored and signed; ids in input order'), ...errorResponses(400, 401, 413, 415, 429) }
+          responses: { 201: json(ref('PublishResult'), 'stored and signed; ids in input order (skipped items left out)'), ...errorResponses(400, 401, 403, 413, 415, 429) }
         },
         get: {
           summary: 'Query indicators, paged along the change feed',

@@ -110,9 +110,11 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
           throw err
         }
       }
-      const sendBatch = async (batch: Array<Record<string, unknown>>): Promise<{ count: number, entries: number }> => {
-        const r = await client.request<{ count: number, entries: unknown[] }>('POST', '/v1/indicators', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
-        return { count: r.count, entries: r.entries.length }
+      const sendBatch = async (batch: Array<Record<string, unknown>>): Promise<{ count: number, entries: number, skipped: string[] }> => {
+        // rows whose value another organization shared with us (TLP keeps it from this target)
+        // are left out by the node and counted as skipped, with the reason
+        const r = await client.request<{ count: number, entries: unknown[], skipped?: Array<{ message: string }> }>('POST', '/v1/indicators?skip_tlp_violations=true', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
+        return { count: r.count, entries: r.entries.length, skipped: (r.skipped ?? []).map(x => `TLP: ${x.message.replace(/[0-9a-f]{32}/g, 'ID')}`) }
       }
       if (format === 'taxii') {
         // a collection is read once, page by page, and sent in batches as rows come: an error

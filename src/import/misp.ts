@@ -2,12 +2,13 @@
  * MISP event JSON → indicator rows. Takes one event (`{"Event": …}` or the bare event), a
  * list of them, or an API answer `{"response": [{"Event": …}, …]}`; attributes of the event
  * and of its objects. MISP types map to ours (composite ones like `domain|ip` give both
- * values); `tlp:*` tags (the attribute's, else the event's) give the TLP; other tags are
+ * values); `tlp:*` tags (the attribute's, else the event's; the strictest when several; an
+ * unknown one skips the attribute) give the TLP; other tags are
  * kept; `to_ids` gives the confidence (80, else 30) unless the import sets one; a `deleted`
  * attribute becomes a revoke of the indicator it was.
  */
 import { PhalanxError } from '../errors.js'
-import { parseTlp } from '../tlp/index.js'
+import { parseTlp, tlpRank, type Tlp } from '../tlp/index.js'
 import type { Row } from './rows.js'
 
 /** MISP attribute type → ours, per part of a composite value ('' leaves that part out) */
@@ -39,11 +40,18 @@ function tagNames (x: Json | undefined): string[] {
   return Array.isArray(x?.Tag) ? x.Tag.map((t: Json) => t?.name).filter((n: unknown): n is string => typeof n === 'string') : []
 }
 
-function tlpOf (tags: string[]): string | undefined {
-  const t = tags.find(n => /^tlp:/i.test(n))
-  if (t === undefined) return undefined
-  try { return parseTlp(t.slice(4)) } catch { return undefined }
+/** the strictest `tlp:*` tag; UNREADABLE when one of them is not a TLP we know (never guessed) */
+function tlpOf (tags: string[]): Tlp | typeof UNREADABLE | undefined {
+  let out: Tlp | undefined
+  for (const n of tags) {
+    if (!/^tlp:/i.test(n)) continue
+    let t: Tlp
+    try { t = parseTlp(n.slice(4)) } catch { return UNREADABLE }
+    if (out === undefined || tlpRank(t) > tlpRank(out)) out = t
+  }
+  return out
 }
+const UNREADABLE = Symbol('unreadable TLP tag')
 
 /** rows of every attribute of every event in a MISP JSON document */
 export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): Generator<Row> {
@@ -66,7 +74,9 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
       if (parts === undefined) { yield { line, skip: `unsupported MISP type: ${a.type.slice(0, 40)}` }; continue }
       const values = parts.length === 1 ? [a.value] : a.value.split('|')
       const aTags = tagNames(a)
-      const tlp = tlpOf(aTags) ?? evTlp
+      const aTlp = tlpOf(aTags)
+      const tlp = aTlp ?? evTlp
+      if (tlp === UNREADABLE) { yield { line, skip: 'a tlp: tag that is not a TLP 1.0/2.0 label (its TLP cannot be told)' }; continue }
       const tags = aTags.length === 0 ? evOther : [...new Set([...evOther, ...aTags.filter(t => !/^tlp:/i.test(t))])].slice(0, 64)
       const toIds = a.to_ids === true || a.to_ids === '1' || a.to_ids === 1
       // the attribute's own comment, else the event's title (not both: a Phalanx export read

@@ -35,8 +35,11 @@ export interface ImportOptions {
   defaults: ImportDefaults
   /** indicators per call (the API takes up to 10,000) */
   batchSize?: number
-  /** publish a batch; absent: a dry run (validate and count only) */
-  send?: (batch: Array<Record<string, unknown>>) => Promise<{ count: number, entries: number }>
+  /**
+   * publish a batch; absent: a dry run (validate and count only). `skipped`: why the node
+   * left rows out (a value another organization shared, which TLP keeps from this target)
+   */
+  send?: (batch: Array<Record<string, unknown>>) => Promise<{ count: number, entries: number, skipped?: string[] }>
   /** revoke this node's indicator of (type, value); false when there is none */
   revoke?: (type: string, value: string) => Promise<boolean>
   /** called after each row (progress) */
@@ -72,7 +75,8 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
       try {
         const r = await send(sent)
         s.entries += r.entries
-        s.imported += sent.length
+        s.imported += sent.length - (r.skipped?.length ?? 0)
+        for (const why of r.skipped ?? []) skip(why)
       } catch (err) {
         failure ??= new PhalanxError(err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL',
           `importing stopped: a batch of ${sent.length} was refused (${(err as Error).message}); ${s.imported} indicators before it were imported`, { cause: err })

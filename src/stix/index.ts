@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { StoredIndicator } from '../records/index.js'
-import type { Tlp } from '../tlp/index.js'
+import { parseTlp, type Tlp } from '../tlp/index.js'
 import type { Readable } from 'node:stream'
 import type { Row } from '../import/rows.js'
 import { streamObjects } from './stream.js'
@@ -160,10 +160,15 @@ class IndexBuilder {
     if (o.type === 'marking-definition' && typeof o.id === 'string') {
       // the TLP 1.0 / 2.0 ids mean what the standard says, whatever a bundle claims of them
       if (Object.hasOwn(MARKING_TLP, o.id)) return
-      const name = String(o.definition?.tlp ?? o.extensions?.['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0 ?? (typeof o.name === 'string' ? o.name.replace(/^TLP:/i, '') : '')).toUpperCase()
-      const tlp = name === 'WHITE' ? 'CLEAR' : name
-      if (tlp in TLP2_MARKINGS) this.markingTlp.set(o.id, tlp as Tlp)
-      else this.otherMarkings.add(o.id)
+      const declared: unknown = o.definition?.tlp ?? o.extensions?.['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0
+      const name = typeof o.name === 'string' ? o.name : undefined
+      // a TLP marking: declared so, or named like one
+      const isTlpMarking = o.definition_type === 'tlp' || declared !== undefined || (name !== undefined && /^\s*tlp\b/i.test(name))
+      let tlp: Tlp | undefined
+      try { tlp = parseTlp(declared ?? name) } catch { tlp = undefined }
+      if (tlp !== undefined) this.markingTlp.set(o.id, tlp)
+      // a TLP marking we cannot read is in neither set: its indicators are skipped, never guessed
+      else if (!isTlpMarking) this.otherMarkings.add(o.id)
     } else if (o.type === 'indicator') {
       if (typeof o.id === 'string' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) this.importable.add(o.id)
     } else if (o.type === 'relationship') {

@@ -23,8 +23,7 @@ export function parseTlp (raw: unknown, field = 'tlp'): Tlp {
   // no TLP name is long: a long string is refused before any pattern reads it
   if (raw.length > 64) throw new ValidationError(field, `unknown TLP "${raw.slice(0, 40)}…"; expected one of ${TLP_LEVELS.join(', ')}`)
   let s = raw.trim().toUpperCase()
-  if (s.startsWith('TLP:')) s = s.slice(4)
-  else if (s.startsWith('TLP ')) s = s.slice(4)
+  if (s.startsWith('TLP:') || s.startsWith('TLP ')) s = s.slice(4).trim()
   // (the lookbehind keeps a long run of separators from being scanned from each position)
   s = s.replace(/(?<![\s_-])[\s_-]+STRICT$/, '+STRICT')
   if (s === 'WHITE') return 'CLEAR'

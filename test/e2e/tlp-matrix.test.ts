@@ -142,6 +142,45 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     expect([...await holdings(o[5], keys)]).toEqual(['5:o5-local.example'])
   }, 90_000)
 
+  it('what another org shared is not passed on by publishing it again: not by publish, bulk import or TAXII add', async () => {
+    // o3 (in X and Y) holds o0's X records at every TLP, and a RED record sent to it
+    const redTo3 = [...expected[3]].find(x => x.endsWith('-red.example') && !x.startsWith('3:'))!.split(':')[1]
+    const pub = async (value: string, extra: Record<string, unknown>) => await o[3].api('/v1/indicators', { json: { type: 'domain', value, ...extra } })
+    for (const tlp of ['GREEN', 'AMBER', 'AMBER+STRICT'] as const) {
+      const value = `o0-x-${slug(tlp)}.example`
+      // into the other circle: refused, naming the rule (GREEN: the explicit re-share)
+      const r = await pub(value, { tlp: 'CLEAR', circle: Y })
+      expect([r.status, r.body.error?.code, r.body.error?.field], value).toEqual([403, 'PX_ERR_TLP_VIOLATION', 'value'])
+      expect(r.body.error.message).toMatch(tlp === 'GREEN' ? /explicit re-share \(phalanx reshare [0-9a-f]{32} --circle/ : new RegExp(`TLP:${tlp.replace('+', '\\+')} is never passed on`))
+      // to a named recipient (RED): refused too; into its own circle, or the private scope: fine
+      expect((await pub(value, { tlp: 'RED', to: keys[4] })).status).toBe(403)
+      expect((await pub(value, { tlp, circle: X })).status).toBe(201)
+      expect((await pub(value, { tlp: 'AMBER' })).status).toBe(201)
+    }
+    // CLEAR goes anywhere; RED sent to o3 goes nowhere but its private scope
+    expect((await pub('o0-x-clear.example', { tlp: 'CLEAR', circle: Y })).status).toBe(201)
+    expect((await pub(redTo3, { tlp: 'AMBER', circle: X })).body.error.message).toMatch(/reached you as TLP:RED .* directly \(RED\)/)
+    // an import asks for such rows to be left out and listed, the others stored
+    const bulk = await o[3].api('/v1/indicators?skip_tlp_violations=true', { json: { circle: Y, tlp: 'GREEN', indicators: [{ value: 'o3-own-fresh.example' }, { value: 'o0-x-amber.example' }, { value: redTo3 }] } })
+    expect(bulk.status, bulk.text).toBe(201)
+    expect(bulk.body.count).toBe(1)
+    expect(bulk.body.skipped.map((x: any) => [x.index, x.code, x.field])).toEqual([[1, 'PX_ERR_TLP_VIOLATION', 'indicators[1].value'], [2, 'PX_ERR_TLP_VIOLATION', 'indicators[2].value']])
+    // a TAXII add into Y's collection: the object fails with the reason, the others are stored
+    const TAXII = 'application/taxii+json;version=2.1'
+    const cols = (await o[3].api('/taxii2/api/collections/', { headers: { Accept: TAXII } })).body.collections
+    const yCol = cols.find((c: any) => c.description === `trust circle ${Y}`).id
+    const obj = (n: number, v: string): Record<string, unknown> => ({ type: 'indicator', spec_version: '2.1', id: `indicator--00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, pattern: `[domain-name:value = '${v}']`, pattern_type: 'stix', valid_from: '2026-01-01T00:00:00Z', object_marking_refs: ['marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487'] })
+    const add = await o[3].api(`/taxii2/api/collections/${yCol as string}/objects/`, { raw: JSON.stringify({ objects: [obj(1, 'o0-x-amber-strict.example'), obj(2, 'o3-taxii-fresh.example')] }), contentType: TAXII, headers: { Accept: TAXII } })
+    expect(add.status, add.text).toBe(202)
+    expect(add.body).toMatchObject({ success_count: 1, failure_count: 1 })
+    expect(add.body.failures[0].message).toMatch(/TLP:AMBER\+STRICT is never passed on/)
+    // o4 (in Y, not in X) got o3's own values and none of o0's X values under o3's name
+    await until('o4 to hold o3\'s fresh values', async () => { const h = await holdings(o[4], keys); return h.has('3:o3-own-fresh.example') && h.has('3:o3-taxii-fresh.example') })
+    const h4 = await holdings(o[4], keys)
+    expect(['GREEN', 'AMBER', 'AMBER+STRICT'].map(t => h4.has(`3:o0-x-${slug(t)}.example`))).toEqual([true, false, false])
+    expect(h4.has(`3:${redTo3}`)).toBe(false)
+  }, 60_000)
+
   it('hostile gossip from a member is refused and stores nothing', async () => {
     const sender = o[1]
     const key = sender.node.circles.circleKey(X)!

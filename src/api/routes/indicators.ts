@@ -15,6 +15,10 @@ const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
 
 export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode, metrics: ApiMetrics): void {
   app.post('/v1/indicators', async (req, reply) => {
+    const q = req.query as Query
+    checkKnown(q, ['skip_tlp_violations'])
+    // an importer asks for inputs that would break TLP to be left out (and listed), not the call refused
+    const skip = bool(q, 'skip_tlp_violations') === true
     const body = req.body
     let inputs: unknown[]
     let prefix: string | undefined
@@ -39,12 +43,13 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
     } else {
       throw new ValidationError('body', 'the body must be an indicator object or {"indicators":[…]}')
     }
-    const out = await node.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults })
+    const out = await node.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults, skipTlpViolations: skip })
     metrics.published.inc(out.ids.length)
     void reply.status(201)
+    const skipped = skip ? { skipped: (out.skipped ?? []).map(x => ({ ...x, field: prefix !== undefined ? `${prefix}[${x.index}].value` : 'value' })) } : {}
     return prefix === undefined
-      ? { id: out.ids[0], ids: out.ids, entries: out.entries }
-      : { count: out.ids.length, ids: out.ids, entries: out.entries }
+      ? { id: out.ids[0] ?? null, ids: out.ids, entries: out.entries, ...skipped }
+      : { count: out.ids.length, ids: out.ids, entries: out.entries, ...skipped }
   })
 
   app.get('/v1/indicators', async (req) => {

@@ -116,6 +116,9 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
       try {
         const p = parseIndicatorInput(row.input, defaults)
         if (p.tlp === 'RED' && circle !== LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
+        // what another organization shared with us does not go on to another circle this way
+        const why = node.reshareViolation(p.item.type, p.item.value, circle)
+        if (why !== null) throw new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
         pending.push({ input: { ...row.input, circle }, at })
       } catch (err) {
         out.problems.push(reasonOf(err))

@@ -129,6 +129,16 @@ describe('MISP rows', () => {
     expect(s).toMatchObject({ read: 11, imported: 9, skipped: 2 })
   })
 
+  it('takes the strictest of several tlp: tags; an unknown tlp: tag skips the attribute (never guessed)', () => {
+    const ev = (tags: string[], aTags: string[] = []): unknown => ({ Event: { info: 'x', Tag: tags.map(name => ({ name })), Attribute: [{ type: 'domain', value: 'tlp-tags.example', Tag: aTags.map(name => ({ name })) }] } })
+    const tlpOfRows = (doc: unknown): unknown[] => [...mispRows(doc)].map(r => 'input' in r ? r.input.tlp : 'skip' in r ? r.skip : r)
+    expect(tlpOfRows(ev(['tlp:green', 'tlp:red']))).toEqual(['RED'])
+    expect(tlpOfRows(ev([], ['tlp:clear', 'tlp:amber+strict']))).toEqual(['AMBER+STRICT'])
+    expect(tlpOfRows(ev(['tlp:red'], ['tlp:green']))).toEqual(['GREEN'])
+    expect(tlpOfRows(ev(['tlp:ex:chr']))).toEqual(['a tlp: tag that is not a TLP 1.0/2.0 label (its TLP cannot be told)'])
+    expect(tlpOfRows(ev([], ['tlp:amber', 'tlp:unclear']))).toEqual(['a tlp: tag that is not a TLP 1.0/2.0 label (its TLP cannot be told)'])
+  })
+
   it('refuses what is not a MISP event, and names the file', () => {
     expect(() => [...mispRows({ timestamp: '1', type: 'bar', value: '1' })]).toThrow(/not a MISP event/)
   })

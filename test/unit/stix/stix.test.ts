@@ -98,6 +98,21 @@ describe('STIX import', () => {
     expect(rows.flatMap(r => 'skip' in r ? [r.skip] : [])).toEqual(['marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)'])
   })
 
+  it('reads TLP marking definitions however their label is spelled, and never guesses one it cannot read', () => {
+    const def = (n: number, extra: Record<string, unknown>): Record<string, unknown> => ({ type: 'marking-definition', spec_version: '2.1', id: `marking-definition--${String(n).repeat(8)}-1111-4111-8111-111111111111`, ...extra })
+    const defs = [
+      def(1, { definition_type: 'tlp', definition: { tlp: 'TLP:RED' } }),
+      def(2, { name: 'TLP: AMBER' }),
+      def(3, { definition_type: 'tlp', definition: { tlp: 'amber strict' } }),
+      def(4, { definition_type: 'tlp', definition: { tlp: 'purple' } }),
+      def(5, { name: 'TLP:EX:CHR' }),
+      def(6, { definition_type: 'statement', definition: { statement: 'Copyright' } })
+    ]
+    const objects = [...defs, ...defs.map((d, k) => ({ type: 'indicator', id: `indicator--${k}`, pattern: `[domain-name:value = 'm${k}.example']`, object_marking_refs: [d.id] }))]
+    const out = [...stixRows({ type: 'bundle', objects })].flatMap(r => 'input' in r ? [r.input.tlp ?? 'default'] : 'skip' in r ? ['skip'] : [])
+    expect(out).toEqual(['RED', 'AMBER', 'AMBER+STRICT', 'skip', 'skip', 'default'])
+  })
+
   if (existsSync(DATA)) {
     it('../shared/data/stix: the expected counts (read from the files)', async () => {
       const load = (f: string): unknown => JSON.parse(readFileSync(join(DATA, f), 'utf8'))
