@@ -157,6 +157,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     })
 
   const exportCmd = program.command('export')
+    .option('--include-red', 'also export TLP:RED indicators (left out unless asked for, or named with --tlp)')
     .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson, stix (a STIX 2.1 bundle with the TLP 2.0 markings) or misp (a MISP event, an attribute per indicator); filters as in query')
     .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
   filterOptions(exportCmd)
@@ -167,6 +168,10 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }
       const qs = new URLSearchParams({ limit: '1000' })
       for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+      /** the filters as given (named in a MISP event's title) */
+      const given = [...qs].filter(([k]) => k !== 'limit')
+      // RED is for named recipients: in a bulk export only when asked for
+      if (opts.tlp === undefined && opts.includeRed !== true) qs.set('tlp', 'CLEAR,GREEN,AMBER,AMBER+STRICT')
       const out = (s: string): Promise<void> | undefined => process.stdout.write(s) ? undefined : new Promise(resolve => process.stdout.once('drain', resolve))
       if (format === 'csv') await out(CSV_FIELDS.join(',') + '\n')
       // a STIX bundle, streamed: the TLP 2.0 marking definitions, then an indicator per record
@@ -176,7 +181,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         await out((Object.keys(TLP2_MARKINGS) as Tlp[]).map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n'))
         first = false
       }
-      const misp = format === 'misp' ? new MispEventWriter(`Phalanx export${qs.size > 1 ? ` (${[...qs].filter(([k]) => k !== 'limit').map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`) : undefined
+      const misp = format === 'misp' ? new MispEventWriter(`Phalanx export${given.length > 0 ? ` (${given.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`) : undefined
       if (misp !== undefined) await out(misp.head())
       let next: string | null = null
       let count = 0

@@ -1,7 +1,7 @@
 /**
  * Blocklists for firewalls, resolvers and IDSs, streamed from the store: one value per line
  * (plain), a DNS response-policy zone (rpz) or Suricata/Snort rules (suricata). Only live
- * indicators: not revoked, not expired. CIDR-aware: an IPv4 or IPv6 list also carries the
+ * indicators: not revoked, not expired; RED only when asked for (`includeRed`). CIDR-aware: an IPv4 or IPv6 list also carries the
  * stored networks of that family, and leaves out addresses those networks already cover.
  */
 import { PhalanxError } from '../errors.js'
@@ -26,6 +26,8 @@ export interface BlocklistOptions {
   circle?: string
   /** first Suricata sid (rules are numbered from it) */
   sidBase?: number
+  /** RED indicators too (left out unless asked for: RED is never in a bulk export by default) */
+  includeRed?: boolean
 }
 
 export function checkBlocklistType (format: BlocklistFormat, type: IndicatorType): void {
@@ -40,7 +42,7 @@ async function * live (store: LevelStore, type: IndicatorType, o: BlocklistOptio
   do {
     const f: QueryFilter = { type, limit: 1000, ...(o.tag !== undefined ? { tag: o.tag } : {}), ...(o.circle !== undefined ? { circle: o.circle } : {}), ...(cursor !== undefined ? { cursor } : {}) }
     const page = await queryIndicators(store, f)
-    for (const ind of page.indicators) if (ind.confidence >= (o.minConfidence ?? 0)) yield ind
+    for (const ind of page.indicators) if (ind.confidence >= (o.minConfidence ?? 0) && (ind.tlp !== 'RED' || o.includeRed === true)) yield ind
     cursor = page.nextCursor ?? undefined
   } while (cursor !== undefined)
 }

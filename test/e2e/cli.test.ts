@@ -639,6 +639,12 @@ describe('phalanx against a running node', () => {
     const strip = (s: string): string[] => s.trim().split('\n').map(l => l.split(',').slice(0, 9).join(','))
     expect(strip(after.stdout)).toEqual(strip(exp.stdout))
     expect((await run(['export', '--format', 'text', '--tag', 'rt', '--data', data])).stdout.trim().split('\n').sort()).toEqual(['http://rt2.example/a?b=1', 'rt1.example'])
+    // RED (here in the private scope) is in an export only when asked for
+    await ok(['publish', '--value', 'rt-red.example', '--tlp', 'RED', '--tag', 'rt', '--data', data])
+    expect((await run(['export', '--format', 'text', '--tag', 'rt', '--data', data])).stdout).not.toContain('rt-red.example')
+    expect((await run(['export', '--format', 'text', '--tag', 'rt', '--include-red', '--data', data])).stdout).toContain('rt-red.example')
+    expect((await run(['export', '--format', 'text', '--tag', 'rt', '--tlp', 'RED', '--data', data])).stdout.trim()).toBe('rt-red.example')
+    await ok(['revoke', (await ok(['lookup', 'rt-red.example', '--data', data])).matches[0].id, '--data', data])
     // STIX: a bundle with the five TLP 2.0 markings and an indicator per record, which imports back
     const stix = await run(['export', '--format', 'stix', '--tag', 'rt', '--data', data])
     expect(stix.code, stix.stderr).toBe(0)

@@ -29,7 +29,8 @@ describe('GET /v1/export/blocklist', () => {
       { type: 'ipv4', value: '192.0.2.77', confidence: 95 }, // revoked below
       { type: 'ipv4', value: '192.0.2.78', confidence: 95, validFrom: '2020-01-01T00:00:00Z', validUntil: '2020-02-01T00:00:00Z' },
       { type: 'domain', value: 'evil[.]example', confidence: 70, tags: ['c2'] },
-      { type: 'domain', value: 'phish.example', confidence: 50 }
+      { type: 'domain', value: 'phish.example', confidence: 50 },
+      { type: 'domain', value: 'red-only.example', confidence: 90, tlp: 'RED' } // private scope
     ])
     const rev = await t.api(`/v1/indicators/${ids[5]}/revoke`, { method: 'POST' })
     expect(rev.status).toBe(200)
@@ -44,6 +45,11 @@ describe('GET /v1/export/blocklist', () => {
     expect(lines((await t.api('/v1/export/blocklist?type=ipv4&min_confidence=50')).text)).toEqual(['203.0.113.0/24', '198.51.100.1'])
     expect(lines((await t.api('/v1/export/blocklist?type=ipv4&tag=c2')).text)).toEqual(['198.51.100.1'])
     expect(lines((await t.api('/v1/export/blocklist?type=domain')).text).sort()).toEqual(['evil.example', 'phish.example'])
+  })
+
+  it('leaves RED out unless asked for by name (include_red)', async () => {
+    expect(lines((await t.api('/v1/export/blocklist?type=domain&include_red=true')).text).sort()).toEqual(['evil.example', 'phish.example', 'red-only.example'])
+    expect((await t.api('/v1/export/blocklist?type=domain&include_red=maybe')).body.error).toMatchObject({ field: 'include_red' })
   })
 
   it('rpz and suricata formats', async () => {

@@ -24,7 +24,7 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
 
   app.get('/v1/export/blocklist', async (req, reply) => {
     const q = req.query as Query
-    checkKnown(q, ['type', 'format', 'min_confidence', 'tag', 'circle', 'sid_base'])
+    checkKnown(q, ['type', 'format', 'min_confidence', 'tag', 'circle', 'sid_base', 'include_red'])
     const format = (one(q, 'format') ?? 'plain') as BlocklistFormat
     if (!BLOCKLIST_FORMATS.includes(format)) throw new ValidationError('format', `format must be one of ${BLOCKLIST_FORMATS.join(', ')}`)
     const type = one(q, 'type') ?? (format === 'rpz' ? 'domain' : undefined)
@@ -37,7 +37,10 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     if (sid !== undefined && (!/^\d{1,9}$/.test(sid) || Number(sid) < 1)) throw new ValidationError('sid_base', 'sid_base must be a positive integer')
     const tag = one(q, 'tag')
     const circle = one(q, 'circle')
+    // RED is for named recipients: it is in a bulk list only when asked for by name
+    const includeRed = bool(q, 'include_red') === true
     const lines = blocklistLines(node.store, {
+      includeRed,
       type,
       format,
       ...(mc !== undefined ? { minConfidence: Number(mc) } : {}),
