@@ -69,6 +69,15 @@ describe('importRows', () => {
     expect(Object.keys(s.reasons).length).toBeLessThan(3)
   })
 
+  it('rows the node leaves out (TLP: another org\'s value) are counted as skipped with the node\'s reason', async () => {
+    const text = ['a.example', 'shared-by-b.example', 'c.example'].join('\n') + '\n'
+    const s = await importRows(textRows(from(text)), {
+      defaults: { type: 'domain' },
+      send: async (batch) => ({ count: batch.length - 1, entries: 1, skipped: ['TLP: this value reached you as TLP:AMBER from org B'] })
+    })
+    expect(s).toMatchObject({ read: 3, imported: 2, skipped: 1, reasons: { 'TLP: this value reached you as TLP:AMBER from org B': 1 } })
+  })
+
   it('a dry run validates and counts but sends nothing; a refused batch stops with what was imported', async () => {
     const dry = await importRows(textRows(from('1.2.3.4\nx y z\n')), { defaults: { type: 'ipv4' } })
     expect(dry).toMatchObject({ read: 2, imported: 1, skipped: 1, dryRun: true })
