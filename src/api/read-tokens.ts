@@ -1,7 +1,7 @@
 /**
  * Read tokens for TAXII clients: a SIEM or a partner's TAXII client gets a token that reads
  * the collections of the circles it names (and the private scope only if named), and nothing
- * else; never the node's API token. Kept hashed (SHA-256) in `<data>/taxii-tokens.json`
+ * else, and nothing stricter than its `maxTlp` (default AMBER); never the node's API token. Kept hashed (SHA-256) in `<data>/taxii-tokens.json`
  * (mode 0600); the secret is shown once, when it is made.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
@@ -10,8 +10,11 @@ import { join } from 'node:path'
 import { PhalanxError, ValidationError } from '../errors.js'
 import { writeFileAtomic } from '../identity/index.js'
 import { LOCAL_CIRCLE } from '../records/index.js'
+import { parseTlp, type Tlp } from '../tlp/index.js'
 
 export const READ_TOKENS_FILE = 'taxii-tokens.json'
+/** what a read token reads at most unless it says otherwise: AMBER (AMBER+STRICT is for the organization only) */
+export const DEFAULT_MAX_TLP: Tlp = 'AMBER'
 const PREFIX = 'pxr_'
 
 export interface ReadToken {
@@ -19,6 +22,8 @@ export interface ReadToken {
   name: string
   /** circle ids (and `local` for the private scope) whose collections it reads */
   collections: string[]
+  /** the strictest TLP it reads (default AMBER: AMBER+STRICT stays with the organization) */
+  maxTlp?: Tlp
   created: string
   hash: string
 }
@@ -50,7 +55,9 @@ export class ReadTokens {
   create (raw: unknown, known: string[]): ReadTokenView & { token: string } {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('', 'the body must be a JSON object {name, collections}')
     const body = raw as Record<string, unknown>
-    for (const k of Object.keys(body)) if (k !== 'name' && k !== 'collections') throw new ValidationError(k, `unknown field "${k}"; only name and collections`)
+    for (const k of Object.keys(body)) if (k !== 'name' && k !== 'collections' && k !== 'maxTlp') throw new ValidationError(k, `unknown field "${k}"; only name, collections and maxTlp`)
+    const maxTlp = body.maxTlp === undefined ? DEFAULT_MAX_TLP : parseTlp(body.maxTlp, 'maxTlp')
+    if (maxTlp === 'RED') throw new ValidationError('maxTlp', 'RED is never in a collection: maxTlp is at most AMBER+STRICT')
     if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 100) throw new ValidationError('name', 'name is a label of 1 to 100 characters (who uses the token)')
     if (!Array.isArray(body.collections) || body.collections.length === 0 || body.collections.length > 100) throw new ValidationError('collections', 'collections lists 1 to 100 circle ids (or "local" for the private scope)')
     const collections = [...new Set(body.collections as unknown[])]
@@ -58,7 +65,7 @@ export class ReadTokens {
       if (typeof c !== 'string' || (c !== LOCAL_CIRCLE && !known.includes(c))) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `collections[${i}]: this node is not in circle ${String(c).slice(0, 80)}`, { field: `collections[${i}]` })
     })
     const token = PREFIX + randomBytes(32).toString('base64url')
-    const t: ReadToken = { id: randomBytes(8).toString('hex'), name: body.name.trim(), collections: collections as string[], created: new Date().toISOString(), hash: hashOf(token).toString('hex') }
+    const t: ReadToken = { id: randomBytes(8).toString('hex'), name: body.name.trim(), collections: collections as string[], maxTlp, created: new Date().toISOString(), hash: hashOf(token).toString('hex') }
     this.#tokens.push(t)
     this.#save()
     const { hash: _h, ...view } = t

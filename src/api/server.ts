@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { PhalanxError, ValidationError } from '../errors.js'
+import type { Tlp } from '../tlp/index.js'
 import type { PhalanxNode } from '../node.js'
 import { childLogger } from '../log.js'
 import { buildOpenApi } from './openapi.js'
@@ -136,7 +137,13 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     // a TAXII read token reads the collections it names, and nothing else
     if (m !== null && taxii && !tokenMatches(m[1], expected)) {
       const t = readTokens.match(m[1])
-      if (t !== undefined) { (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope = new Set(t.collections); return }
+      if (t !== undefined) {
+        const r = req as FastifyRequest & { taxiiScope?: Set<string>, taxiiMaxTlp?: Tlp }
+        r.taxiiScope = new Set(t.collections)
+        // a token made before maxTlp existed reads what it read then
+        r.taxiiMaxTlp = t.maxTlp ?? 'AMBER+STRICT'
+        return
+      }
     }
     if (m === null || !tokenMatches(m[1], expected)) {
       reply.header('WWW-Authenticate', taxii ? 'Basic realm="phalanx-taxii"' : 'Bearer realm="phalanx"')

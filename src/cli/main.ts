@@ -442,16 +442,17 @@ export function buildProgram (): Command {
   token.command('create')
     .argument('<name>', 'who uses it (a label)')
     .requiredOption('--collection <circle>', 'a circle id, or "local" for the private scope (repeatable)', collect)
-    .action(async (name: string, opts: { collection: string[] }, cmd: Command) => {
+    .option('--max-tlp <tlp>', 'the strictest TLP it reads (default AMBER; AMBER+STRICT only for your own organization\'s tools)')
+    .action(async (name: string, opts: { collection: string[], maxTlp?: string }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ id: string, token: string, collections: string[] }>('POST', '/v1/tokens', { name, collections: opts.collection })
-      print(r, () => `read token ${r.id} for ${r.collections.join(', ')} (shown once; TAXII clients use it as the Basic auth password):\n${r.token}`)
+      const r = await client.request<{ id: string, token: string, collections: string[], maxTlp: string }>('POST', '/v1/tokens', { name, collections: opts.collection, ...(opts.maxTlp !== undefined ? { maxTlp: opts.maxTlp } : {}) })
+      print(r, () => `read token ${r.id} for ${r.collections.join(', ')}, up to TLP:${r.maxTlp} (shown once; TAXII clients use it as the Basic auth password):\n${r.token}`)
     })
   token.command('list')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], created: string }> }>('GET', '/v1/tokens')
-      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  (${t.created})`).join('\n'))
+      const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], maxTlp?: string, created: string }> }>('GET', '/v1/tokens')
+      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? 'AMBER+STRICT'}  (${t.created})`).join('\n'))
     })
   token.command('revoke')
     .argument('<id>', 'the token id')

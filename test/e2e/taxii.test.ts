@@ -69,10 +69,33 @@ describe('TAXII 2.1', () => {
     // the admin sees both; the list shows no secret
     expect((await get('/taxii2/api/collections/')).body.collections).toHaveLength(2)
     const list = await t.api('/v1/tokens')
-    expect(list.body.tokens).toEqual([{ id: made.body.id, name: 'siem', collections: [circle], created: made.body.created }])
+    expect(list.body.tokens).toEqual([{ id: made.body.id, name: 'siem', collections: [circle], maxTlp: 'AMBER', created: made.body.created }])
     expect((await t.api('/v1/tokens', { json: { name: 'x', collections: ['c-00000000000000000000'] } })).body.error).toMatchObject({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'collections[0]' })
     expect((await t.api(`/v1/tokens/${made.body.id as string}`, { method: 'DELETE' })).status).toBe(200)
     expect((await get('/taxii2/api/collections/', as)).status).toBe(401)
+  })
+
+  it('a read token reads up to its maxTlp (default AMBER: AMBER+STRICT stays with the organization)', async () => {
+    const circle = (await t.api('/v1/circles', { json: { name: 'TLP caps' } })).body.id
+    for (const tlp of ['GREEN', 'AMBER', 'AMBER+STRICT']) {
+      expect((await t.api('/v1/indicators', { json: { value: `cap-${tlp.toLowerCase().replace('+', '-')}.taxii.example`, tlp, circle } })).status).toBe(201)
+    }
+    const names = async (maxTlp?: string): Promise<string[]> => {
+      const made = await t.api('/v1/tokens', { json: { name: 'cap', collections: [circle], ...(maxTlp !== undefined ? { maxTlp } : {}) } })
+      expect(made.status, made.text).toBe(201)
+      const as = { Authorization: `Basic ${Buffer.from(`cap:${made.body.token as string}`).toString('base64')}`, Accept: TAXII }
+      const col = (await get('/taxii2/api/collections/', as)).body.collections[0].id
+      const objs = (await get(`/taxii2/api/collections/${col as string}/objects/`, as)).body.objects ?? []
+      // one object by id obeys the cap too
+      const strict = (await get(`/taxii2/api/collections/${col as string}/objects/`)).body.objects.find((o: any) => o.name === 'cap-amber-strict.taxii.example')
+      expect((await get(`/taxii2/api/collections/${col as string}/objects/${strict.id as string}/`, as)).status).toBe(maxTlp === 'AMBER+STRICT' ? 200 : 404)
+      return objs.map((o: any) => o.name).sort()
+    }
+    expect(await names()).toEqual(['cap-amber.taxii.example', 'cap-green.taxii.example'])
+    expect(await names('GREEN')).toEqual(['cap-green.taxii.example'])
+    expect(await names('AMBER+STRICT')).toEqual(['cap-amber-strict.taxii.example', 'cap-amber.taxii.example', 'cap-green.taxii.example'])
+    expect((await t.api('/v1/tokens', { json: { name: 'x', collections: [circle], maxTlp: 'RED' } })).body.error).toMatchObject({ field: 'maxTlp' })
+    expect((await t.api('/v1/tokens', { json: { name: 'x', collections: [circle], maxTlp: 'PURPLE' } })).body.error).toMatchObject({ field: 'maxTlp' })
   })
 
   it('answers 406 to a request that accepts another media type, and 404 for an unknown collection', async () => {

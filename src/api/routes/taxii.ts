@@ -15,6 +15,7 @@ import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
 import { idCandidatesOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
 import { checkKnown, one, type Query } from '../params.js'
+import { tlpRank, type Tlp } from '../../tlp/index.js'
 import { LRUCache } from 'lru-cache'
 import { childLogger } from '../../log.js'
 import { addStixObjects, envelopeObjects, type TaxiiStatus } from './taxii-add.js'
@@ -116,6 +117,8 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     if (c === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no collection ${id.slice(0, 80)}`, { field: 'id' })
     return c
   }
+  /** the strictest TLP the caller reads (a read token's maxTlp; the API token: no cap) */
+  const maxTlpOf = (req: FastifyRequest): Tlp | undefined => (req as FastifyRequest & { taxiiMaxTlp?: Tlp }).taxiiMaxTlp
   /** a read token only reads; the API token also adds objects */
   const canWrite = (req: FastifyRequest): boolean => (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope === undefined
   const view = (req: FastifyRequest, c: Collection): Record<string, unknown> => ({ id: c.id, title: c.title, description: c.description, can_read: true, can_write: canWrite(req), media_types: [STIX_MEDIA_TYPE] })
@@ -123,7 +126,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   const send = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 
   /** one page of a collection's indicators after the filters; its first and last date added */
-  async function page (c: Collection, q: Query): Promise<{ items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>, next: string | null }> {
+  async function page (c: Collection, q: Query, maxTlp?: Tlp): Promise<{ items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>, next: string | null }> {
     const limitRaw = one(q, 'limit')
     const limit = limitRaw === undefined ? DEFAULT_LIMIT : Number(limitRaw)
     if (limitRaw !== undefined && (!/^\d+$/.test(limitRaw) || limit < 1)) throw new ValidationError('limit', 'limit must be a positive integer')
@@ -141,8 +144,10 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     const items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }> = []
     if (types !== undefined && !types.includes('indicator')) return { items, next: null }
     const want = Math.min(limit, MAX_LIMIT)
-    /** add what passes the version filter; true when the page is full */
+    const maxRank = maxTlp === undefined ? undefined : tlpRank(maxTlp)
+    /** add what passes the TLP cap and the version filter; true when the page is full */
     const take = (ind: StoredIndicator): boolean => {
+      if (maxRank !== undefined && tlpRank(ind.tlp) > maxRank) return false
       const stix = toStixIndicator(ind)
       if (stix === null || (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string))) return false
       items.push({ ind, stix })
@@ -213,7 +218,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     checkAccept(req)
     const q = req.query as Query
     checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
-    const listed = await page(collection(req, (req.params as { id: string }).id), q)
+    const listed = await page(collection(req, (req.params as { id: string }).id), q, maxTlpOf(req))
     dateHeaders(reply, listed.items)
     return listed
   }
@@ -237,7 +242,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     checkAccept(req)
     const p = req.params as { id: string, objectId: string }
     if (p.objectId.includes(',')) throw new ValidationError('objectId', 'one object id, not a list (match[id] takes a list)')
-    const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' })
+    const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' }, maxTlpOf(req))
     if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
     dateHeaders(reply, items)
     return items
