@@ -16,7 +16,7 @@ import {
   checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE,
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
-import { isLooser, parseTlp, type Tlp } from './tlp/index.js'
+import { isLooser, parseTlp, tlpRank, type Tlp } from './tlp/index.js'
 import { BoxKey, fingerprint, isPublicKeyHex } from './identity/index.js'
 import { CircleManager, membershipLogOf, parseDuration, type CircleView, type MemberView } from './circles/index.js'
 import type { Network, PeerView, JoinOutcome, SyncStats, SyncOutcome, OutboxItem } from './p2p/index.js'
@@ -62,6 +62,30 @@ export interface CircleStatus extends CircleView {
   lastSync: string | null
   /** members whose vector equalled ours when last compared, of the other current members */
   inSync: { members: number, of: number }
+}
+
+/** (type, value) and the other written forms of the same address: a host network, IPv4-mapped IPv6 */
+function equivalentForms (type: string, value: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [[type, value]]
+  /** an IPv4 address as the normalized IPv4-mapped IPv6 address (::ffff:102:304) */
+  const mappedOf = (v4: string): string => { const [a, b, c, d] = v4.split('.').map(Number); return `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}` }
+  /** the IPv4 address of a normalized IPv4-mapped IPv6 address, if it is one */
+  const v4Of = (v6: string): string | undefined => {
+    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6)
+    if (m === null) return undefined
+    const hi = parseInt(m[1], 16)
+    const lo = parseInt(m[2], 16)
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+  if (type === 'ipv4') out.push(['cidr', `${value}/32`], ['ipv6', mappedOf(value)])
+  if (type === 'ipv6') {
+    out.push(['cidr', `${value}/128`])
+    const v4 = v4Of(value)
+    if (v4 !== undefined) out.push(['ipv4', v4], ['cidr', `${v4}/32`])
+  }
+  if (type === 'cidr' && value.endsWith('/32') && !value.includes(':')) { const v4 = value.slice(0, -3); out.push(['ipv4', v4], ['ipv6', mappedOf(v4)]) }
+  if (type === 'cidr' && value.endsWith('/128')) { const v6 = value.slice(0, -4); out.push(['ipv6', v6]); const v4 = v4Of(v6); if (v4 !== undefined) out.push(['ipv4', v4]) }
+  return out
 }
 
 export interface PublishOutcome {
@@ -384,18 +408,35 @@ export class PhalanxNode {
    * `indicators[3].value`. The call is written in one atomic batch.
    */
   /**
-   * Why publishing (type, value) to `target` would pass on what another organization shared
-   * with us, against its TLP; null when it would not. A value another origin holds in another
-   * circle (or sent us as RED) goes nowhere else unless it is CLEAR, or GREEN by an explicit
-   * re-share (`explicit`). The private scope never leaves this node: it is always allowed.
+   * Why publishing (type, value) at `tlp` to `target` would pass on what another organization
+   * shared with us, against its TLP; null when it would not. Such a value goes to no other
+   * circle or recipient unless it is CLEAR (GREEN: by an explicit re-share), and is never
+   * published at a looser TLP than it came with (not even in its own circle or the private
+   * scope, whose records exports and read tokens see). Updating this node's own record of the
+   * value in `target` is always allowed. An IP is also checked in its other written forms (a
+   * /32 or /128 network, an IPv4-mapped IPv6 address); reads bypass the lookup cache.
    */
-  reshareViolation (type: string, value: string, target: string, explicit = false): string | null {
-    if (target === LOCAL_CIRCLE) return null
-    for (const ind of this.store.getIndicators(this.store.idsByValue(type, value))) {
-      if (ind === undefined || ind.origin === this.identity.publicKey || ind.circle === target) continue
-      if (ind.tlp === 'CLEAR' || (ind.tlp === 'GREEN' && explicit)) continue
+  reshareViolation (type: string, value: string, tlp: Tlp, target: string, explicit = false): string | null {
+    const foreign: StoredIndicator[] = []
+    /** this node's own record of the value in the target: publishing is updating it */
+    let ownInTarget = false
+    for (const [t, v] of equivalentForms(type, value)) {
+      for (const ind of this.store.indicatorsOfValueUncached(t, v)) {
+        if (ind.origin !== this.identity.publicKey) foreign.push(ind)
+        else if (ind.circle === target && t === type && v === value) ownInTarget = true
+      }
+    }
+    const origin = (ind: StoredIndicator): string => `org ${fingerprint(ind.origin)} ${isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`}`
+    // never looser than it came, wherever it goes (an update of one's own record included)
+    for (const ind of foreign) {
+      if (tlpRank(tlp) < tlpRank(ind.tlp)) return `this value reached you as TLP:${ind.tlp} from ${origin(ind)}: publish it at TLP:${ind.tlp} or stricter`
+    }
+    if (ownInTarget) return null
+    for (const ind of foreign) {
       const from = isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`
       const org = `org ${fingerprint(ind.origin)}`
+      if (target === LOCAL_CIRCLE || ind.circle === target) continue
+      if (ind.tlp === 'CLEAR' || (ind.tlp === 'GREEN' && explicit)) continue
       return ind.tlp === 'GREEN'
         ? `this value reached you as TLP:GREEN from ${org} ${from}: GREEN goes to another circle only by an explicit re-share (phalanx reshare ${ind.id} --circle …)`
         : `this value reached you as TLP:${ind.tlp} from ${org} ${from}: TLP:${ind.tlp} is never passed on to another circle or recipient`
@@ -432,7 +473,7 @@ export class PhalanxNode {
           targets = [circle]
         }
         for (const circle of targets) {
-          const why = this.reshareViolation(p.item.type, p.item.value, circle, opts.explicitReshare === true)
+          const why = this.reshareViolation(p.item.type, p.item.value, p.tlp, circle, opts.explicitReshare === true)
           if (why !== null) {
             const e = new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
             if (opts.skipTlpViolations !== true) throw e
@@ -560,6 +601,9 @@ export class PhalanxNode {
     const item: SightingItem = { kind: 'sighting', type, value, count, firstSeen, lastSeen, ...(note !== undefined ? { note } : {}) }
     const tlp = raw.tlp === undefined ? this.config.publish.defaultTlp : parseTlp(raw.tlp)
     const circle = this.#circleOf(raw.circle, 'circle')
+    // a sighting names the value: it passes on no more than a publish of it would
+    const why = this.reshareViolation(type, value, tlp, circle)
+    if (why !== null) throw new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
     const res = await this.ingest.publish([{ circle, tlp, items: [item] }])
     return { entry: res.entries[0], sightings: this.store.sightings(type, value) }
   }

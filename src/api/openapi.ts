@@ -136,6 +136,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           summary: 'A blocklist of live indicators (not revoked, not expired), streamed as text: one value per line (plain), a DNS RPZ zone (rpz, domains) or Suricata/Snort rules (suricata: ipv4, ipv6, cidr, domain). CIDR-aware: an ipv4/ipv6 list carries the stored networks of the family and leaves out the addresses they cover',
           parameters: [
             q('type', 'indicator type (required except for rpz, which is domain)', ref('IndicatorType')),
+            q('include_red', 'true: list TLP:RED indicators too (left out otherwise)', { type: 'boolean' }),
             q('format', 'plain (default), rpz or suricata', { enum: ['plain', 'rpz', 'suricata'] }),
             q('min_confidence', 'only indicators with at least this confidence', { type: 'integer', minimum: 0, maximum: 100 }),
             q('tag', 'only indicators with this tag'),

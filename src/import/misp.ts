@@ -44,7 +44,8 @@ function tagNames (x: Json | undefined): string[] {
 function tlpOf (tags: string[]): Tlp | typeof UNREADABLE | undefined {
   let out: Tlp | undefined
   for (const n of tags) {
-    if (!/^tlp:/i.test(n)) continue
+    // tlp:ex:* are extensions of MISP's TLP tag set (e.g. ex:chr), not levels: kept as tags
+    if (!/^tlp:/i.test(n) || /^tlp:ex:/i.test(n)) continue
     let t: Tlp
     try { t = parseTlp(n.slice(4)) } catch { return UNREADABLE }
     if (out === undefined || tlpRank(t) > tlpRank(out)) out = t
@@ -52,6 +53,8 @@ function tlpOf (tags: string[]): Tlp | typeof UNREADABLE | undefined {
   return out
 }
 const UNREADABLE = Symbol('unreadable TLP tag')
+/** a `tlp:<level>` tag (read as the TLP, not kept as a tag); `tlp:ex:*` extensions are kept */
+const isTlpLevelTag = (t: string): boolean => /^tlp:/i.test(t) && !/^tlp:ex:/i.test(t)
 
 /** rows of every attribute of every event in a MISP JSON document */
 export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): Generator<Row> {
@@ -62,7 +65,7 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
     // what the event gives every attribute, worked out once per event
     const evTags = tagNames(ev)
     const evTlp = tlpOf(evTags)
-    const evOther = [...new Set(evTags.filter(t => !/^tlp:/i.test(t)))].slice(0, 64)
+    const evOther = [...new Set(evTags.filter(t => !isTlpLevelTag(t)))].slice(0, 64)
     const attrs: Json[] = [
       ...(Array.isArray(ev.Attribute) ? ev.Attribute : []),
       ...(Array.isArray(ev.Object) ? ev.Object.flatMap((o: Json) => Array.isArray(o?.Attribute) ? o.Attribute : []) : [])
@@ -77,7 +80,7 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
       const aTlp = tlpOf(aTags)
       const tlp = aTlp ?? evTlp
       if (tlp === UNREADABLE) { yield { line, skip: 'a tlp: tag that is not a TLP 1.0/2.0 label (its TLP cannot be told)' }; continue }
-      const tags = aTags.length === 0 ? evOther : [...new Set([...evOther, ...aTags.filter(t => !/^tlp:/i.test(t))])].slice(0, 64)
+      const tags = aTags.length === 0 ? evOther : [...new Set([...evOther, ...aTags.filter(t => !isTlpLevelTag(t))])].slice(0, 64)
       const toIds = a.to_ids === true || a.to_ids === '1' || a.to_ids === 1
       // the attribute's own comment, else the event's title (not both: a Phalanx export read
       // back would gain the title in front of every description, once per round trip)

@@ -251,6 +251,13 @@ export class LevelStore {
     return this.read<StoredIndicator>('indicators', id)
   }
 
+  /** the records of one value, read past the lookup cache (checks that would only churn it) */
+  indicatorsOfValueUncached (type: string, value: string): StoredIndicator[] {
+    this.assertOpen()
+    const ids = this.readUncached<ValueRecord>('byValue', valueKey(type, value))?.ids ?? []
+    return ids.map(id => this.readUncached<StoredIndicator>('indicators', id)).filter((x): x is StoredIndicator => x !== undefined)
+  }
+
   /** a read for scans: leaves the lookup cache alone (a long scan would only churn it) */
   scanIndicator (id: string): StoredIndicator | undefined {
     this.assertOpen()

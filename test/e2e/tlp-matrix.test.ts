@@ -148,14 +148,34 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     const pub = async (value: string, extra: Record<string, unknown>) => await o[3].api('/v1/indicators', { json: { type: 'domain', value, ...extra } })
     for (const tlp of ['GREEN', 'AMBER', 'AMBER+STRICT'] as const) {
       const value = `o0-x-${slug(tlp)}.example`
-      // into the other circle: refused, naming the rule (GREEN: the explicit re-share)
-      const r = await pub(value, { tlp: 'CLEAR', circle: Y })
-      expect([r.status, r.body.error?.code, r.body.error?.field], value).toEqual([403, 'PX_ERR_TLP_VIOLATION', 'value'])
-      expect(r.body.error.message).toMatch(tlp === 'GREEN' ? /explicit re-share \(phalanx reshare [0-9a-f]{32} --circle/ : new RegExp(`TLP:${tlp.replace('+', '\\+')} is never passed on`))
-      // to a named recipient (RED): refused too; into its own circle, or the private scope: fine
-      expect((await pub(value, { tlp: 'RED', to: keys[4] })).status).toBe(403)
+      // into the other circle: refused, naming the rule; GREEN o3 already re-shared into Y
+      // explicitly, so that is an update of its own record there
+      const r = await pub(value, { tlp, circle: Y })
+      if (tlp === 'GREEN') expect(r.status, r.text).toBe(201)
+      else {
+        expect([r.status, r.body.error?.code, r.body.error?.field], value).toEqual([403, 'PX_ERR_TLP_VIOLATION', 'value'])
+        expect(r.body.error.message).toMatch(new RegExp(`TLP:${tlp.replace('+', '\\+')} is never passed on`))
+      }
+      // to a named recipient (RED): refused (GREEN: only by the explicit re-share); into its own circle, or the private scope: fine
+      const red = await pub(value, { tlp: 'RED', to: keys[4] })
+      expect(red.status).toBe(403)
+      if (tlp === 'GREEN') expect(red.body.error.message).toMatch(/explicit re-share \(phalanx reshare [0-9a-f]{32} --circle/)
       expect((await pub(value, { tlp, circle: X })).status).toBe(201)
-      expect((await pub(value, { tlp: 'AMBER' })).status).toBe(201)
+      expect((await pub(value, { tlp })).status).toBe(201)
+      // never at a looser TLP, not even in its own circle or the private scope
+      const looser = await pub(value, { tlp: 'CLEAR', circle: X })
+      expect([looser.status, looser.body.error?.message]).toEqual([403, expect.stringMatching(new RegExp(`publish it at TLP:${tlp.replace('+', '\\+')} or stricter`))])
+      expect((await pub(value, { tlp: 'CLEAR' })).status).toBe(403)
+      // a sighting names the value: it goes where a publish may go (o3's own record of the
+      // value is in X now, so Y is another circle for every level here)
+      expect((await o[3].api('/v1/sightings', { json: { value, tlp: 'AMBER+STRICT', circle: Y } })).status).toBe(403)
+    }
+    // an address is the same address in its other written forms
+    expect((await o[0].api('/v1/indicators', { json: { type: 'ipv4', value: '198.18.7.7', tlp: 'AMBER', circle: X } })).status).toBe(201)
+    await until('o3 to hold o0\'s AMBER address', () => o[3].node.lookup('198.18.7.7').matches.length > 0)
+    for (const [type, value] of [['cidr', '198.18.7.7/32'], ['ipv6', '::ffff:198.18.7.7'], ['ipv4', '198.18.7.7']]) {
+      const r = await o[3].api('/v1/indicators', { json: { type, value, tlp: 'AMBER', circle: Y } })
+      expect([r.status, r.body.error?.code], `${type} ${value}`).toEqual([403, 'PX_ERR_TLP_VIOLATION'])
     }
     // CLEAR goes anywhere; RED sent to o3 goes nowhere but its private scope
     expect((await pub('o0-x-clear.example', { tlp: 'CLEAR', circle: Y })).status).toBe(201)
@@ -173,7 +193,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     const add = await o[3].api(`/taxii2/api/collections/${yCol as string}/objects/`, { raw: JSON.stringify({ objects: [obj(1, 'o0-x-amber-strict.example'), obj(2, 'o3-taxii-fresh.example')] }), contentType: TAXII, headers: { Accept: TAXII } })
     expect(add.status, add.text).toBe(202)
     expect(add.body).toMatchObject({ success_count: 1, failure_count: 1 })
-    expect(add.body.failures[0].message).toMatch(/TLP:AMBER\+STRICT is never passed on/)
+    expect(add.body.failures[0].message).toMatch(/reached you as TLP:AMBER\+STRICT/)
     // o4 (in Y, not in X) got o3's own values and none of o0's X values under o3's name
     await until('o4 to hold o3\'s fresh values', async () => { const h = await holdings(o[4], keys); return h.has('3:o3-own-fresh.example') && h.has('3:o3-taxii-fresh.example') })
     const h4 = await holdings(o[4], keys)

@@ -81,9 +81,11 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
     for (let i = 0; i < pending.length; i += MAX_BULK_INDICATORS) {
       const chunk = pending.slice(i, i + MAX_BULK_INDICATORS)
       try {
-        await node.publishIndicators(chunk.map(c => c.input))
+        // what became a TLP violation since the check above (a record received meanwhile) fails alone
+        const out = await node.publishIndicators(chunk.map(c => c.input), { skipTlpViolations: true })
         changed = true
-        for (const c of chunk) outcomes[c.at].stored++
+        const left = new Map((out.skipped ?? []).map(x => [x.index, x.message]))
+        chunk.forEach((c, k) => { const why = left.get(k); if (why === undefined) outcomes[c.at].stored++; else outcomes[c.at].problems.push(why) })
       } catch (err) {
         // the node is busy, stopping or failing and nothing is stored yet: the request fails
         // (429 / 503 / 500) and the client retries it
@@ -117,7 +119,7 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
         const p = parseIndicatorInput(row.input, defaults)
         if (p.tlp === 'RED' && circle !== LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
         // what another organization shared with us does not go on to another circle this way
-        const why = node.reshareViolation(p.item.type, p.item.value, circle)
+        const why = node.reshareViolation(p.item.type, p.item.value, p.tlp, circle)
         if (why !== null) throw new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
         pending.push({ input: { ...row.input, circle }, at })
       } catch (err) {

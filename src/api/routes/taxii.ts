@@ -35,6 +35,8 @@ export function taxiiBodyLimit (apiBodyLimit: number): number {
   return Math.min(apiBodyLimit, MAX_CONTENT_LENGTH)
 }
 const MAX_LIMIT = 1000
+/** records one listing request reads at most before it answers with what it has (and `more`) */
+const MAX_EXAMINED = 100_000
 /** ids in one match[id] (a URL of 16 KiB, Node's limit, holds ~350 anyway) */
 const MAX_MATCH_IDS = 350
 
@@ -162,6 +164,9 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
       }
       return { items, next: null }
     }
+    // a request reads at most this many records: a capped token over a collection of mostly
+    // stricter records gets a short (even empty) page with `more`, not a scan of everything
+    let budget = MAX_EXAMINED
     for (;;) {
       const p = await queryIndicators(node.store, { circle: c.circle, limit: Math.min(1000, want - items.length + 50), includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
       for (const ind of p.indicators) {
@@ -170,6 +175,8 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
       }
       if (p.nextCursor === null) return { items, next: null }
       cursor = p.nextCursor
+      budget -= Math.max(p.indicators.length, 1)
+      if (budget <= 0) return { items, next: cursor }
     }
   }
 

@@ -144,7 +144,9 @@ describe('MISP rows', () => {
     expect(tlpOfRows(ev(['tlp:green', 'tlp:red']))).toEqual(['RED'])
     expect(tlpOfRows(ev([], ['tlp:clear', 'tlp:amber+strict']))).toEqual(['AMBER+STRICT'])
     expect(tlpOfRows(ev(['tlp:red'], ['tlp:green']))).toEqual(['GREEN'])
-    expect(tlpOfRows(ev(['tlp:ex:chr']))).toEqual(['a tlp: tag that is not a TLP 1.0/2.0 label (its TLP cannot be told)'])
+    // tlp:ex:* extensions are not levels: kept as tags, the TLP comes from the rest
+    expect(tlpOfRows(ev(['tlp:ex:chr', 'tlp:amber']))).toEqual(['AMBER'])
+    expect([...mispRows(ev(['tlp:ex:chr']))].map(r => 'input' in r ? r.input.tags : r)).toEqual([['tlp:ex:chr']])
     expect(tlpOfRows(ev([], ['tlp:amber', 'tlp:unclear']))).toEqual(['a tlp: tag that is not a TLP 1.0/2.0 label (its TLP cannot be told)'])
   })
 
