@@ -417,6 +417,8 @@ export class PhalanxNode {
    * /32 or /128 network, an IPv4-mapped IPv6 address); reads bypass the lookup cache.
    */
   reshareViolation (type: string, value: string, tlp: Tlp, target: string, explicit = false): string | null {
+    // a store that never took another origin's entry has nothing to pass on
+    if (!this.store.mayHoldForeign()) return null
     const foreign: StoredIndicator[] = []
     /** this node's own record of the value in the target: publishing is updating it */
     let ownInTarget = false

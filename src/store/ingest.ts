@@ -653,6 +653,11 @@ export class Ingest {
     }
     if (entry.prev !== (head?.hash ?? null)) return { ...receipt, ...this.#fork(tx, job, entry.seq, 'prev') }
     this.#applyEntry(tx, entry, hash, job.source, undefined, job.json, head)
+    if (entry.origin !== this.#c.key.publicKeyHex && !this.#c.store.mayHoldForeign()) {
+      // the first entry of another origin: from now on publishes are checked against others' records
+      this.#c.store.noteForeign()
+      tx.put('meta', META_KEY.foreign, true)
+    }
     return { ...receipt, status: 'stored' }
   }
 

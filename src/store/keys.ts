@@ -54,7 +54,9 @@ export const META_KEY = {
   format: 'format',
   counts: 'counts',
   cidrLengths: 'cidr-lengths',
-  cursor: 'cursor'
+  cursor: 'cursor',
+  /** false while the store holds only this node's own entries (written false when created) */
+  foreign: 'foreign'
 } as const
 
 export function seqKey (seq: number): string {

@@ -146,12 +146,30 @@ export class LevelStore {
         throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has no format version: it was not written by Phalanx`)
       }
       await this.db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
+      await this.db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
     } else if (format !== STORE_FORMAT_VERSION) {
       await this.db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
     }
+    // a store from before the flag may hold anything: only an explicit false says it does not
+    this.#foreign = this.readUncached<boolean>('meta', META_KEY.foreign) !== false
     this.#open = true
     this.#fillValueFilter(Math.max(this.options.valueFilterCapacity ?? VALUE_FILTER_MIN_KEYS, 2 * (this.counts().indicators + this.counts().sightings)))
+  }
+
+  #foreign = true
+
+  /**
+   * Whether the store may hold entries of other origins (received from circles or as RED).
+   * False only for a store that never took one: checks about others' records can be skipped.
+   */
+  mayHoldForeign (): boolean {
+    return this.#foreign
+  }
+
+  /** the writer is storing an entry of another origin (set before the write: checks start at once) */
+  noteForeign (): void {
+    this.#foreign = true
   }
 
   /** value-index keys of batches staged and not yet written (a rebuild's scan cannot see them) */

@@ -182,6 +182,17 @@ describe('supersede', () => {
     await expectConsistent(h.store)
   })
 
+  it('knows whether it ever took another origin\'s entry (what lets publishes skip the re-share check)', async () => {
+    expect(h.store.mayHoldForeign()).toBe(false)
+    await h.ingest.publish([{ circle: 'local', tlp: 'AMBER', items: [ind('domain', 'own.example')] }])
+    expect(h.store.mayHoldForeign()).toBe(false)
+    const remote = new RemoteLog(randomKey(), 'circle-a')
+    await h.ingest.ingest(remote.next([ind('domain', 'theirs.example')]))
+    expect(h.store.mayHoldForeign()).toBe(true)
+    // kept in the store, so a restart knows it too
+    expect(h.store.readUncached('meta', 'foreign')).toBe(true)
+  })
+
   it('an older version arriving later does not replace a newer one', async () => {
     const remote = new RemoteLog(randomKey(), 'circle-a')
     const other = new RemoteLog(remote.key, 'circle-b')
