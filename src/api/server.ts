@@ -215,6 +215,13 @@ export function createApiServer (node: PhalanxNode): ApiServer {
       const h = url.hostname === '[::]' || url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname
       const apiUrl = `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${url.port}`
       log.info({ apiUrl }, 'API listening')
+      if (!auth) {
+        // without the token anyone who reaches the port reads, publishes, adds TAXII objects and makes read tokens
+        const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost'
+        log.warn({ host }, loopback
+          ? 'API authentication is off (api.auth false): every local process has full access'
+          : 'API authentication is off (api.auth false) on a non-loopback address: anyone who reaches it has full access, TAXII adds and read-token creation included')
+      }
       return apiUrl
     },
     async stop () {

@@ -749,6 +749,20 @@ describe('phalanx start logging', () => {
   })
 })
 
+describe('phalanx start without API authentication', () => {
+  it('warns that every local process has full access, and answers without a token', async () => {
+    const dir = join(tmp, 'open-api')
+    const n = await startNode(['--data', dir, '--api-port', '0', '--log-level', 'warn'], { PHALANX_API_AUTH: 'false' })
+    try {
+      expect((await fetch(`${n.first.apiUrl as string}/v1/status`)).status).toBe(200)
+    } finally {
+      await stopNode(n)
+    }
+    const warn = logLines(n.stderr()).find(l => typeof l.msg === 'string' && l.msg.startsWith('API authentication is off'))
+    expect(warn).toMatchObject({ level: 40, msg: expect.stringContaining('every local process has full access') })
+  })
+})
+
 describe('phalanx verify', () => {
   it('passes on a sound store, and finds a corrupted entry, a dangling index pair and a broken chain written into LevelDB', async () => {
     const data = join(tmp, 'verify')
