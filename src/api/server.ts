@@ -17,7 +17,7 @@ import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
 import { TAXII_MEDIA_TYPE, isTaxii, registerTaxiiRoutes, sendTaxiiError, taxiiBodyLimit } from './routes/taxii.js'
-import { ReadTokens } from './read-tokens.js'
+import { DEFAULT_MAX_TLP, ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
 
 /** routes reachable without a token: the API description only */
@@ -140,8 +140,8 @@ export function createApiServer (node: PhalanxNode): ApiServer {
       if (t !== undefined) {
         const r = req as FastifyRequest & { taxiiScope?: Set<string>, taxiiMaxTlp?: Tlp }
         r.taxiiScope = new Set(t.collections)
-        // a token made before maxTlp existed reads what it read then
-        r.taxiiMaxTlp = t.maxTlp ?? 'AMBER+STRICT'
+        // a token made before maxTlp existed gets the default cap (the safe side)
+        r.taxiiMaxTlp = t.maxTlp ?? DEFAULT_MAX_TLP
         return
       }
     }

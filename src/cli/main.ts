@@ -452,7 +452,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], maxTlp?: string, created: string }> }>('GET', '/v1/tokens')
-      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? 'AMBER+STRICT'}  (${t.created})`).join('\n'))
+      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? 'AMBER'}  (${t.created})`).join('\n'))
     })
   token.command('revoke')
     .argument('<id>', 'the token id')
