@@ -13,7 +13,7 @@ import { createLogger, childLogger } from './log.js'
 import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, type Identity } from './identity/index.js'
 import {
   LOCAL_CIRCLE, isRedLog, redLogOf, detectType, indicatorId, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
-  checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE,
+  checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms,
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
 import { isLooser, parseTlp, tlpRank, type Tlp } from './tlp/index.js'
@@ -62,30 +62,6 @@ export interface CircleStatus extends CircleView {
   lastSync: string | null
   /** members whose vector equalled ours when last compared, of the other current members */
   inSync: { members: number, of: number }
-}
-
-/** (type, value) and the other written forms of the same address: a host network, IPv4-mapped IPv6 */
-function equivalentForms (type: string, value: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [[type, value]]
-  /** an IPv4 address as the normalized IPv4-mapped IPv6 address (::ffff:102:304) */
-  const mappedOf = (v4: string): string => { const [a, b, c, d] = v4.split('.').map(Number); return `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}` }
-  /** the IPv4 address of a normalized IPv4-mapped IPv6 address, if it is one */
-  const v4Of = (v6: string): string | undefined => {
-    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6)
-    if (m === null) return undefined
-    const hi = parseInt(m[1], 16)
-    const lo = parseInt(m[2], 16)
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
-  }
-  if (type === 'ipv4') out.push(['cidr', `${value}/32`], ['ipv6', mappedOf(value)])
-  if (type === 'ipv6') {
-    out.push(['cidr', `${value}/128`])
-    const v4 = v4Of(value)
-    if (v4 !== undefined) out.push(['ipv4', v4], ['cidr', `${v4}/32`])
-  }
-  if (type === 'cidr' && value.endsWith('/32') && !value.includes(':')) { const v4 = value.slice(0, -3); out.push(['ipv4', v4], ['ipv6', mappedOf(v4)]) }
-  if (type === 'cidr' && value.endsWith('/128')) { const v6 = value.slice(0, -4); out.push(['ipv6', v6]); const v4 = v4Of(v6); if (v4 !== undefined) out.push(['ipv4', v4]) }
-  return out
 }
 
 export interface PublishOutcome {
@@ -403,11 +379,6 @@ export class PhalanxNode {
   }
 
   /**
-   * Publish indicators given by a user (API, CLI, import). Every input is validated first;
-   * one bad input refuses the whole call (nothing stored) with the field named, e.g.
-   * `indicators[3].value`. The call is written in one atomic batch.
-   */
-  /**
    * Why publishing (type, value) at `tlp` to `target` would pass on what another organization
    * shared with us, against its TLP; null when it would not. Such a value goes to no other
    * circle or recipient unless it is CLEAR (GREEN: by an explicit re-share), and is never
@@ -422,7 +393,7 @@ export class PhalanxNode {
     const foreign: StoredIndicator[] = []
     /** this node's own record of the value in the target: publishing is updating it */
     let ownInTarget = false
-    for (const [t, v] of equivalentForms(type, value)) {
+    for (const [t, v] of sameAddressForms(type, value)) {
       for (const ind of this.store.indicatorsOfValueUncached(t, v)) {
         if (ind.origin !== this.identity.publicKey) foreign.push(ind)
         else if (ind.circle === target && t === type && v === value) ownInTarget = true
@@ -446,6 +417,11 @@ export class PhalanxNode {
     return null
   }
 
+  /**
+   * Publish indicators given by a user (API, CLI, import). Every input is validated first;
+   * one bad input refuses the whole call (nothing stored) with the field named, e.g.
+   * `indicators[3].value`. The call is written in one atomic batch.
+   */
   async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] }, explicitReshare?: boolean, skipTlpViolations?: boolean } = {}): Promise<PublishOutcome> {
     if (inputs.length > MAX_BULK_INDICATORS) {
       throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per call; got ${inputs.length}`, { field: 'indicators' })

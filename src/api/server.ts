@@ -8,7 +8,6 @@ import { timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { PhalanxError, ValidationError } from '../errors.js'
-import type { Tlp } from '../tlp/index.js'
 import type { PhalanxNode } from '../node.js'
 import { childLogger } from '../log.js'
 import { buildOpenApi } from './openapi.js'
@@ -138,10 +137,9 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     if (m !== null && taxii && !tokenMatches(m[1], expected)) {
       const t = readTokens.match(m[1])
       if (t !== undefined) {
-        const r = req as FastifyRequest & { taxiiScope?: Set<string>, taxiiMaxTlp?: Tlp }
-        r.taxiiScope = new Set(t.collections)
+        req.taxiiScope = new Set(t.collections)
         // a token made before maxTlp existed gets the default cap (the safe side)
-        r.taxiiMaxTlp = t.maxTlp ?? DEFAULT_MAX_TLP
+        req.taxiiMaxTlp = t.maxTlp ?? DEFAULT_MAX_TLP
         return
       }
     }

@@ -485,6 +485,34 @@ export function containingCidrs (ip: string, family: 4 | 6, prefixLengths: Itera
   return out
 }
 
+/**
+ * A normalized (type, value) and the other normalized forms of the same address: an address
+ * as a host network (/32, /128) and an IPv4 address as IPv4-mapped IPv6 (::ffff:102:304), and
+ * back. Any other value is only itself.
+ */
+export function sameAddressForms (type: string, value: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [[type, value]]
+  /** an IPv4 address as the normalized IPv4-mapped IPv6 address (::ffff:102:304) */
+  const mappedOf = (v4: string): string => { const [a, b, c, d] = v4.split('.').map(Number); return `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}` }
+  /** the IPv4 address of a normalized IPv4-mapped IPv6 address, if it is one */
+  const v4Of = (v6: string): string | undefined => {
+    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6)
+    if (m === null) return undefined
+    const hi = parseInt(m[1], 16)
+    const lo = parseInt(m[2], 16)
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+  if (type === 'ipv4') out.push(['cidr', `${value}/32`], ['ipv6', mappedOf(value)])
+  if (type === 'ipv6') {
+    out.push(['cidr', `${value}/128`])
+    const v4 = v4Of(value)
+    if (v4 !== undefined) out.push(['ipv4', v4], ['cidr', `${v4}/32`])
+  }
+  if (type === 'cidr' && value.endsWith('/32') && !value.includes(':')) { const v4 = value.slice(0, -3); out.push(['ipv4', v4], ['ipv6', mappedOf(v4)]) }
+  if (type === 'cidr' && value.endsWith('/128')) { const v6 = value.slice(0, -4); out.push(['ipv6', v6]); const v4 = v4Of(v6); if (v4 !== undefined) out.push(['ipv4', v4]) }
+  return out
+}
+
 /** the address family of an IP indicator type, or undefined for other types */
 export function ipFamily (type: IndicatorType): 4 | 6 | undefined {
   return type === 'ipv4' ? 4 : type === 'ipv6' ? 6 : undefined

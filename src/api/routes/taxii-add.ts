@@ -42,6 +42,11 @@ function reasonOf (err: unknown): string {
   return err.field !== undefined && err.field !== '' ? `${err.field}: ${err.message}` : err.message
 }
 
+/** the stable code of an error about the node, for a status message */
+function codeOf (err: unknown): string {
+  return err instanceof PhalanxError ? err.code : 'internal error'
+}
+
 /** an error about the object (4xx), not about the node: it fails that object only */
 function isObjectError (err: unknown): boolean {
   return err instanceof PhalanxError && err.status < 500 && err.code !== 'PX_ERR_RATE_LIMITED'
@@ -81,7 +86,7 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
     for (let i = 0; i < pending.length; i += MAX_BULK_INDICATORS) {
       const chunk = pending.slice(i, i + MAX_BULK_INDICATORS)
       try {
-        // what became a TLP violation since the check above (a record received meanwhile) fails alone
+        // a value another organization shared with us (reshareViolation) fails its object alone
         const out = await node.publishIndicators(chunk.map(c => c.input), { skipTlpViolations: true })
         changed = true
         const left = new Map((out.skipped ?? []).map(x => [x.index, x.message]))
@@ -92,7 +97,7 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
         if (!changed && !isObjectError(err)) throw err
         if (!isObjectError(err)) log.error({ err }, 'TAXII add: a batch was not stored')
         // this batch was refused whole (nothing of it stored): its objects fail with the reason
-        for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${isObjectError(err) ? reasonOf(err) : `${(err as { code?: string }).code ?? 'internal error'}, retry`}`)
+        for (const c of chunk) outcomes[c.at].problems.push(`not stored: ${isObjectError(err) ? reasonOf(err) : `${codeOf(err)}, retry`}`)
       }
     }
     pending = []
@@ -111,16 +116,14 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
       } catch (err) {
         if (!changed) throw err
         log.error({ err }, 'TAXII add: a revocation failed')
-        problem = `revoke failed: ${(err as { code?: string }).code ?? 'internal error'}, retry`
+        problem = `revoke failed: ${codeOf(err)}, retry`
       }
       if (problem === null) { out.revoked++; changed = true } else out.problems.push(problem)
     } else {
       try {
         const p = parseIndicatorInput(row.input, defaults)
+        // (publish would refuse the whole batch for this one; other-org values it skips, below)
         if (p.tlp === 'RED' && circle !== LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
-        // what another organization shared with us does not go on to another circle this way
-        const why = node.reshareViolation(p.item.type, p.item.value, p.tlp, circle)
-        if (why !== null) throw new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
         pending.push({ input: { ...row.input, circle }, at })
       } catch (err) {
         out.problems.push(reasonOf(err))
@@ -132,9 +135,8 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
   const failures: ObjectRef[] = []
   objects.forEach((o, i) => {
     const out = outcomes[i]
-    const ref: ObjectRef = { id: o.id as string, version: '' }
     // a status names each object's version: its modified, else its created, else the request's time
-    ref.version = typeof o.modified === 'string' ? o.modified : typeof o.created === 'string' ? o.created : requested
+    const ref: ObjectRef = { id: o.id as string, version: typeof o.modified === 'string' ? o.modified : typeof o.created === 'string' ? o.created : requested }
     if (out.problems.length === 0 && (out.stored > 0 || out.context || out.revoked > 0)) successes.push(ref)
     else failures.push({ ...ref, message: [...new Set(out.problems)].join('; ').slice(0, 1000) || 'nothing to store' })
   })

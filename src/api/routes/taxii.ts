@@ -100,6 +100,15 @@ function checkContentType (req: FastifyRequest): void {
   }
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** set for a TAXII read token (server.ts): the circles whose collections it reads */
+    taxiiScope?: Set<string>
+    /** with taxiiScope: the strictest TLP it reads */
+    taxiiMaxTlp?: Tlp
+  }
+}
+
 interface Collection { id: string, circle: string, title: string, description: string }
 
 export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
@@ -107,7 +116,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   const log = childLogger(node.log, 'taxii')
   /** the collections the caller may read: all for the API token, the named ones for a read token */
   const collections = (req: FastifyRequest): Collection[] => {
-    const scope = (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope
+    const scope = req.taxiiScope
     return [
       { id: stableUuid(`phalanx-collection:${LOCAL_CIRCLE}`), circle: LOCAL_CIRCLE, title: 'Private scope', description: 'this organization\'s own indicators, never shared' },
       ...node.listCircles().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
@@ -120,9 +129,9 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     return c
   }
   /** the strictest TLP the caller reads (a read token's maxTlp; the API token: no cap) */
-  const maxTlpOf = (req: FastifyRequest): Tlp | undefined => (req as FastifyRequest & { taxiiMaxTlp?: Tlp }).taxiiMaxTlp
+  const maxTlpOf = (req: FastifyRequest): Tlp | undefined => req.taxiiMaxTlp
   /** a read token only reads; the API token also adds objects */
-  const canWrite = (req: FastifyRequest): boolean => (req as FastifyRequest & { taxiiScope?: Set<string> }).taxiiScope === undefined
+  const canWrite = (req: FastifyRequest): boolean => req.taxiiScope === undefined
   const view = (req: FastifyRequest, c: Collection): Record<string, unknown> => ({ id: c.id, title: c.title, description: c.description, can_read: true, can_write: canWrite(req), media_types: [STIX_MEDIA_TYPE] })
   // a Buffer: fastify would rewrite the parameters of a json media type (and add a charset)
   const send = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))

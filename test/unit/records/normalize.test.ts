@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { ValidationError } from '../../../src/errors.js'
 import { INDICATOR_TYPES, type IndicatorType } from '../../../src/records/indicator-types.js'
-import { REFANG_MAX_PASSES, containingCidrs, detectType, ipFamily, normalizeValue, refang } from '../../../src/records/normalize.js'
+import { REFANG_MAX_PASSES, containingCidrs, detectType, ipFamily, normalizeValue, refang, sameAddressForms } from '../../../src/records/normalize.js'
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e'
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709'
@@ -354,6 +354,26 @@ describe('containingCidrs', () => {
       const norm = normalizeValue('ipv6', ip)
       expect(containingCidrs(norm, 6, [len])).toEqual([normalizeValue('cidr', `${ip}/${len}`)])
     }), { numRuns: 500 })
+  })
+})
+
+describe('sameAddressForms', () => {
+  it('gives the normalized forms of one address, each leading back to the others (property)', () => {
+    fc.assert(fc.property(fc.ipV4(), (raw) => {
+      const v4 = normalizeValue('ipv4', raw)
+      const forms = sameAddressForms('ipv4', v4)
+      expect(forms.map(([t]) => t)).toEqual(['ipv4', 'cidr', 'ipv6'])
+      for (const [t, v] of forms) {
+        expect(normalizeValue(t as IndicatorType, v), `${t} ${v}`).toBe(v)
+        expect(sameAddressForms(t, v).map(f => f.join(' '))).toContain(`ipv4 ${v4}`)
+      }
+    }), { numRuns: 300 })
+  })
+
+  it('leaves other values alone', () => {
+    expect(sameAddressForms('domain', 'evil.example')).toEqual([['domain', 'evil.example']])
+    expect(sameAddressForms('cidr', '10.0.0.0/8')).toEqual([['cidr', '10.0.0.0/8']])
+    expect(sameAddressForms('ipv6', '2001:db8::1')).toEqual([['ipv6', '2001:db8::1'], ['cidr', '2001:db8::1/128']])
   })
 })
 
