@@ -240,13 +240,9 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
 }
 
 /** rows of a STIX document held in memory (a bundle, a list of objects, or one object) */
-export function * stixRows (doc: unknown): Generator<Row> {
-  const objects = objectsOf(doc)
-  const b = new IndexBuilder()
-  for (const o of objects) b.add(o)
-  const index = b.finish()
-  let line = 0
-  for (const o of objects) yield * rowsOfObject(o, ++line, index)
+export function stixRows (doc: unknown): Generator<Row> {
+  // one page holding everything
+  return new StixPages().rows(objectsOf(doc))
 }
 
 /** marking definitions a {@link StixPages} remembers from earlier pages, at most */
