@@ -27,6 +27,9 @@ export interface CliHelpers {
   intArg: (name: string) => (v: string) => number
 }
 
+/** what `import` reads: the file formats, and a TAXII collection (its URL in place of the file) */
+const IMPORT_SOURCES = [...IMPORT_FORMATS, 'taxii'] as const
+
 export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix', 'misp'] as const
 const CSV_FIELDS = ['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'origin', 'circle', 'created', 'id'] as const
 
@@ -64,7 +67,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
   program.command('import')
     .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle); or from a TAXII 2.1 collection (--format taxii, FILE is the collection URL)')
     .argument('<file>', 'the file, - for stdin, or a TAXII collection URL')
-    .requiredOption('--format <format>', `one of ${[...IMPORT_FORMATS, 'taxii'].join(', ')}`)
+    .requiredOption('--format <format>', `one of ${IMPORT_SOURCES.join(', ')}`)
     .option('--type <type>', 'type of rows that do not name one (default: detected from the value)')
     .option('--tlp <tlp>', 'TLP of rows that do not name one')
     .option('--confidence <n>', 'confidence of rows that do not name one', h.intArg('confidence'))
@@ -75,7 +78,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     .option('--password-file <file>', 'taxii: a file holding the password')
     .option('--added-after <time>', 'taxii: only objects added after this TAXII timestamp (what the last pull printed)')
     .action(async (file: string, opts: { format: string, type?: string, tlp?: string, confidence?: number, tag?: string[], circle?: string, dryRun?: boolean, user?: string, passwordFile?: string, addedAfter?: string }, cmd: Command) => {
-      if (!([...IMPORT_FORMATS, 'taxii'] as readonly string[]).includes(opts.format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${[...IMPORT_FORMATS, 'taxii'].join(', ')}`, { field: 'format' })
+      if (!(IMPORT_SOURCES as readonly string[]).includes(opts.format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${IMPORT_SOURCES.join(', ')}`, { field: 'format' })
       if (opts.format !== 'taxii' && (opts.user !== undefined || opts.passwordFile !== undefined || opts.addedAfter !== undefined)) {
         throw new PhalanxError('PX_ERR_VALIDATION', '--user, --password-file and --added-after are for --format taxii', { field: opts.user !== undefined ? 'user' : opts.passwordFile !== undefined ? 'password-file' : 'added-after' })
       }
