@@ -21,6 +21,16 @@ export function createMetrics (node: PhalanxNode): ApiMetrics {
   new Gauge({ name: 'phalanx_store_indicators', help: 'indicators stored (current versions)', registers: [registry], collect: counts('indicators') })
   new Gauge({ name: 'phalanx_store_revoked', help: 'indicators revoked by their origin', registers: [registry], collect: counts('revoked') })
   new Gauge({ name: 'phalanx_ingest_queue_items', help: 'records waiting to be written', registers: [registry], collect () { this.set(node.ingest.queuedItems) } })
+  new Gauge({
+    name: 'phalanx_gossip_messages',
+    help: 'gossip messages judged since start, by verdict (rejected: refused and penalized; ignored: not relayed)',
+    labelNames: ['verdict'],
+    registers: [registry],
+    collect () {
+      const c = node.network?.gossipCounts
+      for (const v of ['accepted', 'ignored', 'rejected'] as const) this.set({ verdict: v }, c?.[v] ?? 0)
+    }
+  })
   return {
     registry,
     requests: new Counter({ name: 'phalanx_api_requests_total', help: 'API requests', registers: [registry] }),

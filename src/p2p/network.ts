@@ -140,6 +140,8 @@ export class Network {
   #syncTimer: NodeJS.Timeout | undefined
   #sync!: Sync
   #stopped = false
+  /** gossip messages judged since start, by verdict (rejected ones cost their sender score) */
+  readonly gossipCounts = { accepted: 0, ignored: 0, rejected: 0 }
   #offChange: (() => void) | undefined
 
   constructor (o: NetworkOptions, c: NetworkComponents) {
@@ -302,7 +304,11 @@ export class Network {
       firstMessageDeliveriesWeight: 1,
       firstMessageDeliveriesCap: 100
     })
-    this.#p2p.services.pubsub.topicValidators.set(topic, async (from, msg) => await this.#validate(circle, msg.data, from))
+    this.#p2p.services.pubsub.topicValidators.set(topic, async (from, msg) => {
+      const verdict = await this.#validate(circle, msg.data, from)
+      this.gossipCounts[verdict === TopicValidatorResult.Accept ? 'accepted' : verdict === TopicValidatorResult.Reject ? 'rejected' : 'ignored']++
+      return verdict
+    })
     this.#p2p.services.pubsub.subscribe(topic)
   }
 

@@ -5,11 +5,19 @@
  * removal with key rotation, and what non-members get: nothing readable, nothing stored.
  */
 import { afterAll, describe, expect, it } from 'vitest'
+import { canonicalJson, entryHash } from '../../src/records/index.js'
+import { encodeEnvelope } from '../../src/p2p/index.js'
 import { until } from '../utils/wait.js'
+import { RawPeer } from '../utils/raw-peer.js'
+import { RemoteLog } from '../utils/store.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
 
 const nodes: TestNode[] = []
-afterAll(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+const raws: RawPeer[] = []
+afterAll(async () => {
+  await Promise.all(raws.map(async r => { await r.stop() }))
+  await Promise.all(nodes.map(async n => { await n.stop() }))
+})
 
 async function start (org: string): Promise<TestNode> {
   const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
@@ -106,18 +114,39 @@ describe('circles: invite, join, add, gossip', () => {
     expect(c.node.network!.connectedKeys()).not.toContain(a.node.identity.publicKey)
   })
 
-  it('the outsider, connected and subscribed, stores nothing; a record it forges is refused', async () => {
-    // the outsider dials B and subscribes to the circle topic (it knows the id)
+  it('the outsider, connected and subscribed, reads nothing; a record it forges is refused', async () => {
+    // the outsider (a raw libp2p peer: it follows none of a node's rules) dials A, whose gater
+    // lets unknown orgs in while an invite is open (one is, from the first test), and
+    // subscribes to the circle topic (it knows the id)
+    const o = await RawPeer.start()
+    raws.push(o)
+    const peers = a.node.network!.topicPeers(circle)
+    await o.dial(a)
+    o.subscribe(circle)
+    await until('A to see the outsider on the topic', () => a.node.network!.topicPeers(circle) > peers)
+    for (const [value, tlp] of [['203.0.113.9', 'GREEN'], ['203.0.113.10', 'AMBER'], ['203.0.113.11', 'CLEAR']]) {
+      expect((await a.api('/v1/indicators', { json: { type: 'ipv4', value, tlp, circle } })).status).toBe(201)
+    }
+    await until('B to store them', async () => await lookupFound(b, '203.0.113.11'))
+    // the CLEAR one, published last, reaches the outsider: the others had their chance
+    await until('the outsider to receive the CLEAR record', () => o.messages(circle).some(d => o.read(circle, d).text?.includes('203.0.113.11') === true))
+    const got = o.messages(circle).map(d => o.read(circle, d))
+    expect(got.filter(r => r.sealed).length, 'the sealed records reached it too').toBeGreaterThanOrEqual(2)
+    for (const r of got) {
+      if (r.sealed) expect(r.text).toBeNull()
+      expect(r.text ?? '').not.toMatch(/203\.0\.113\.(9|10)\b/)
+    }
+    // a record it signs into the circle is judged and refused by A, and stored nowhere
+    const rejected = a.node.network!.gossipCounts.rejected
+    const forged = new RemoteLog(o.key, circle).next([{ kind: 'indicator', type: 'ipv4', value: '198.51.100.1', confidence: 50, tags: [] }], { tlp: 'CLEAR' })
+    await o.publish(circle, encodeEnvelope(canonicalJson(forged), entryHash(forged), null))
+    await until('A to reject it (or take it)', () => a.node.network!.gossipCounts.rejected > rejected || a.node.lookup('198.51.100.1').found)
+    for (const n of [a, b, c]) expect(n.node.lookup('198.51.100.1').found, n.node.identity.org).toBe(false)
+    // the outsider node, in no circle, holds nothing, and its own API refuses to publish into the circle
     expect(outsider.node.store.counts().entries).toBe(0)
-    const pub = await a.api('/v1/indicators', { json: { type: 'ipv4', value: '203.0.113.9', tlp: 'GREEN', circle } })
-    expect(pub.status).toBe(201)
-    await until('B to store it', async () => await lookupFound(b, '203.0.113.9'))
-    expect((await outsider.api('/v1/lookup?value=203.0.113.9')).body.found).toBe(false)
-    expect(outsider.node.store.counts().entries).toBe(0)
-    // publishing into a circle it is not in is refused at its own API
-    const forged = await outsider.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.1', circle } })
-    expect(forged.status).toBe(404)
-    expect(forged.body.error.code).toBe('PX_ERR_UNKNOWN_CIRCLE')
+    const forgedApi = await outsider.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.1', circle } })
+    expect(forgedApi.status).toBe(404)
+    expect(forgedApi.body.error.code).toBe('PX_ERR_UNKNOWN_CIRCLE')
   })
 
   it('RED never goes to a circle', async () => {
@@ -132,14 +161,28 @@ describe('circles: invite, join, add, gossip', () => {
     c.node.network!.unblock(a.node.identity.publicKey)
     await until('A and C connected', () => a.node.network!.connectedKeys().includes(c.node.identity.publicKey), 15_000)
     await until('A and C on the topic', () => c.node.network!.topicPeers(circle) >= 2)
+    // B is also in a second circle with A and C, so it stays connected after its removal:
+    // what it does not get, it does not get because of the rotation, not a hang-up
+    const other = (await a.api('/v1/circles', { json: { name: 'second' } })).body.id
+    for (const n of [b, c]) expect((await n.api('/v1/circles/join', { json: { code: (await a.api(`/v1/circles/${other}/invites`, { json: {} })).body.code } })).status).toBe(200)
     const del = await a.api(`/v1/circles/${circle}/members/${b.node.identity.publicKey}`, { method: 'DELETE' })
     expect(del.status, del.text).toBe(200)
     expect(a.node.circles.get(circle)!.epoch).toBe(2)
     await until('C to see epoch 2', () => c.node.circles.get(circle)?.epoch === 2, 15_000)
     expect(c.node.circles.members(circle).map(m => m.publicKey)).not.toContain(b.node.identity.publicKey)
+    // B learns of its removal, and the new key is sealed to A and C, not to B
+    await until('B to see its removal', () => b.node.circles.get(circle)?.members.get(b.node.identity.publicKey)?.removed !== undefined, 15_000)
+    expect([...b.node.circles.get(circle)!.keys.get(2)!.keys()].sort()).toEqual([a.node.identity.publicKey, c.node.identity.publicKey].sort())
+    expect(b.node.circles.circleKey(circle, 2)).toBeNull()
+    expect(b.node.circles.circleKey(circle, 1)).not.toBeNull()
     const pub = await a.api('/v1/indicators', { json: { type: 'domain', value: 'after-removal.example', tlp: 'GREEN', circle } })
     expect(pub.status).toBe(201)
     await until('C to store it', async () => await lookupFound(c, 'after-removal.example'))
+    // B is still connected to A (through the second circle) and A serves it that circle;
+    // a sync of the removed circle is refused
+    expect(b.node.network!.connectedKeys()).toContain(a.node.identity.publicKey)
+    expect(await b.node.network!.syncNow(other, a.node.identity.publicKey)).toMatchObject({ circle: other })
+    expect(await b.node.network!.syncNow(circle, a.node.identity.publicKey)).toBeNull()
     expect((await b.api('/v1/lookup?value=after-removal.example')).body.found).toBe(false)
 
     // re-admission: B gets the current key and what is published from then on
@@ -195,8 +238,9 @@ describe('TLP:RED to a named recipient', () => {
       }, 15_000)
       expect(got.matches[0]).toMatchObject({ origin: a.node.identity.publicKey, tlp: 'RED', circle: `red:${bKey}`, tags: ['red-only'] })
       await until('the outbox to empty', async () => (await a.api('/v1/outbox')).body.outbox.length === 0)
-      // C never stores it
-      await new Promise(resolve => setTimeout(resolve, 300))
+      // C never stores it: a RED record of A's for C, sent after it on the same path, arrives first
+      expect((await a.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.68', tlp: 'RED', to: c.node.identity.publicKey } })).status).toBe(201)
+      await until('C to receive its own RED record', () => c.node.lookup('198.51.100.68').found, 15_000)
       expect((await c.api('/v1/lookup?value=198.51.100.66')).body.found).toBe(false)
       expect(c.node.store.head(`red:${bKey}`, a.node.identity.publicKey)).toBeUndefined()
     } finally {

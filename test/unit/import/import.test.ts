@@ -91,25 +91,23 @@ describe('importRows', () => {
 })
 
 const IPSUM = resolve(import.meta.dirname, '../../../../shared/data/feeds/ipsum.txt')
-
-describe('the ipsum feed (real data, when ../shared/data exists)', () => {
-  if (existsSync(IPSUM)) {
-    it('every non-comment line of ipsum.txt is a valid ipv4 row (dry run)', async () => {
-      const expected = readFileSync(IPSUM, 'utf8').split('\n').filter(l => l.trim() !== '' && !l.trim().startsWith('#')).length
-      const s = await importRows(textRows(createReadStream(IPSUM)), { defaults: { type: 'ipv4', tlp: 'CLEAR' } })
-      expect(expected).toBeGreaterThan(100_000)
-      expect(s).toMatchObject({ read: expected, imported: expected, skipped: 0, dryRun: true })
-    })
-  } else {
-    it('reports that ../shared/data is missing, so the ipsum import check does not run', () => {
-      console.warn(`[corpus] ${IPSUM} not found: the ipsum import check does not run (it runs where ../shared/data exists)`)
-      expect(existsSync(IPSUM)).toBe(false)
-    })
-  }
-})
-
+const HAVE_IPSUM = existsSync(IPSUM)
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures')
 const MISP_DATA = resolve(import.meta.dirname, '../../../../shared/data/misp')
+const HAVE_MISP = existsSync(MISP_DATA)
+/** appended to a test's name when its data is absent, so the skip shows its reason */
+const skipped = (have: boolean, path: string): string => have ? '' : ` (skipped: ${path} is absent)`
+const missing = [...(HAVE_IPSUM ? [] : [IPSUM]), ...(HAVE_MISP ? [] : [MISP_DATA])]
+if (missing.length > 0) console.warn(`[corpus] ${missing.join(' and ')} not found: the real-data import checks on them are skipped (they run where ../shared/data exists)`)
+
+describe('the ipsum feed (real data, when ../shared/data exists)', () => {
+  it.skipIf(!HAVE_IPSUM)(`every non-comment line of ipsum.txt is a valid ipv4 row (dry run)${skipped(HAVE_IPSUM, '../shared/data/feeds/ipsum.txt')}`, async () => {
+    const expected = readFileSync(IPSUM, 'utf8').split('\n').filter(l => l.trim() !== '' && !l.trim().startsWith('#')).length
+    const s = await importRows(textRows(createReadStream(IPSUM)), { defaults: { type: 'ipv4', tlp: 'CLEAR' } })
+    expect(expected).toBeGreaterThan(100_000)
+    expect(s).toMatchObject({ read: expected, imported: expected, skipped: 0, dryRun: true })
+  })
+})
 
 describe('MISP rows', () => {
   it('maps types (composite ones split), TLP from tags (attribute over event), other tags kept, to_ids → confidence, deleted → revoke', async () => {
@@ -154,26 +152,19 @@ describe('MISP rows', () => {
     expect(() => [...mispRows({ timestamp: '1', type: 'bar', value: '1' })]).toThrow(/not a MISP event/)
   })
 
-  if (existsSync(MISP_DATA)) {
-    it('../shared/data/misp: the expected counts (read from the files)', async () => {
-      const count = async (f: string) => await importRows((async function * () { yield * mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, f), 'utf8'))) })(), { defaults: {} })
-      // existing_event.json: 9 event + 113 object attributes; sha1 37, domain 19, ip-dst 12 are ours;
-      // text 38, filename 15, link 1 are not; tagged tlp:white (CLEAR)
-      expect(await count('existing_event.json')).toMatchObject({ read: 122, imported: 68, skipped: 54, reasons: { 'unsupported MISP type: text': 38, 'unsupported MISP type: filename': 15, 'unsupported MISP type: link': 1 } })
-      const ev = [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'existing_event.json'), 'utf8')))].flatMap(r => 'input' in r ? [r.input] : [])
-      expect(new Set(ev.map(i => i.tlp))).toEqual(new Set(['CLEAR']))
-      expect(ev.filter(i => i.type === 'ipv4')).toHaveLength(12)
-      // event_obj_attr_tag.json: two objects; the url is ours, the filename is not
-      expect(await count('event_obj_attr_tag.json')).toMatchObject({ read: 2, imported: 1, skipped: 1 })
-      // sighting.json is a sighting, not an event
-      expect(() => [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'sighting.json'), 'utf8')))]).toThrow(/not a MISP event/)
-    })
-  } else {
-    it('reports that ../shared/data is missing, so the MISP corpus check does not run', () => {
-      console.warn(`[corpus] ${MISP_DATA} not found: the MISP corpus check does not run (it runs where ../shared/data exists)`)
-      expect(existsSync(MISP_DATA)).toBe(false)
-    })
-  }
+  it.skipIf(!HAVE_MISP)(`../shared/data/misp: the expected counts (read from the files)${skipped(HAVE_MISP, '../shared/data/misp')}`, async () => {
+    const count = async (f: string) => await importRows((async function * () { yield * mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, f), 'utf8'))) })(), { defaults: {} })
+    // existing_event.json: 9 event + 113 object attributes; sha1 37, domain 19, ip-dst 12 are ours;
+    // text 38, filename 15, link 1 are not; tagged tlp:white (CLEAR)
+    expect(await count('existing_event.json')).toMatchObject({ read: 122, imported: 68, skipped: 54, reasons: { 'unsupported MISP type: text': 38, 'unsupported MISP type: filename': 15, 'unsupported MISP type: link': 1 } })
+    const ev = [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'existing_event.json'), 'utf8')))].flatMap(r => 'input' in r ? [r.input] : [])
+    expect(new Set(ev.map(i => i.tlp))).toEqual(new Set(['CLEAR']))
+    expect(ev.filter(i => i.type === 'ipv4')).toHaveLength(12)
+    // event_obj_attr_tag.json: two objects; the url is ours, the filename is not
+    expect(await count('event_obj_attr_tag.json')).toMatchObject({ read: 2, imported: 1, skipped: 1 })
+    // sighting.json is a sighting, not an event
+    expect(() => [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'sighting.json'), 'utf8')))]).toThrow(/not a MISP event/)
+  })
 })
 
 describe('malformed input never crashes and never half-imports', () => {

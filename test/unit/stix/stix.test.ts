@@ -18,6 +18,15 @@ import type { Tlp } from '../../../src/tlp/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
 
 const DATA = resolve(import.meta.dirname, '../../../../shared/data/stix')
+const HAVE_DATA = existsSync(DATA)
+const HAVE_SCHEMAS = existsSync(join(DATA, 'schemas'))
+/** appended to a test's name when its data is absent, so the skip shows its reason */
+const skipped = (have: boolean, path: string): string => have ? '' : ` (skipped: ${path} is absent)`
+if (!HAVE_SCHEMAS) {
+  console.warn(HAVE_DATA
+    ? `[corpus] ${join(DATA, 'schemas')} not found: the STIX schema validation is skipped (it runs where ../shared/data has it)`
+    : `[corpus] ${DATA} not found: the STIX corpus counts and schema validation are skipped (they run where ../shared/data exists)`)
+}
 
 let h: StoreHarness | undefined
 afterEach(async () => { await h?.close(); h = undefined })
@@ -113,28 +122,26 @@ describe('STIX import', () => {
     expect(out).toEqual(['RED', 'AMBER', 'AMBER+STRICT', 'skip', 'skip', 'default'])
   })
 
-  if (existsSync(DATA)) {
-    it('../shared/data/stix: the expected counts (read from the files)', async () => {
-      const load = (f: string): unknown => JSON.parse(readFileSync(join(DATA, f), 'utf8'))
-      // one indicator of an IPv4 address, no markings
-      expect(await summary(load('indicator-for-c2-ip-address.json'))).toMatchObject({ read: 1, imported: 1, skipped: 0 })
-      // the indicator, and the campaign it indicates (a tag) through the relationship
-      const camp = await summary(load('indicator-to-campaign-relationship.json'))
-      expect(camp).toMatchObject({ read: 3, imported: 1, skipped: 0, context: { campaign: 1, relationship: 1 } })
-      const campTags = [...stixRows(load('indicator-to-campaign-relationship.json'))].flatMap(r => 'input' in r ? [r.input.tags] : [])
-      expect(campTags[0]).toEqual([expect.stringMatching(/^campaign:/)])
-      // two indicators (IPv4, SHA-256) of a malware (a tag); the identity, the course of action and its relationship are not linked to an indicator
-      expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 3, context: { malware: 1, relationship: 2 } })
-      // infrastructure, malware and observables only: nothing to import
-      expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 0, skipped: 10 })
-      // a lone campaign object (not a bundle)
-      expect(await summary(load('interop-objectmarking-test.json'))).toMatchObject({ read: 1, imported: 0, skipped: 1 })
-      // two email-message MATCHES patterns: not ours; everything around them is skipped too
-      const mail = await summary(load('malicious-email-indicator-with-attachment.json'))
-      expect(mail).toMatchObject({ read: 6, imported: 0, skipped: 6 })
-      expect(mail.reasons['unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)']).toBe(2)
-    })
-  }
+  it.skipIf(!HAVE_DATA)(`../shared/data/stix: the expected counts (read from the files)${skipped(HAVE_DATA, '../shared/data/stix')}`, async () => {
+    const load = (f: string): unknown => JSON.parse(readFileSync(join(DATA, f), 'utf8'))
+    // one indicator of an IPv4 address, no markings
+    expect(await summary(load('indicator-for-c2-ip-address.json'))).toMatchObject({ read: 1, imported: 1, skipped: 0 })
+    // the indicator, and the campaign it indicates (a tag) through the relationship
+    const camp = await summary(load('indicator-to-campaign-relationship.json'))
+    expect(camp).toMatchObject({ read: 3, imported: 1, skipped: 0, context: { campaign: 1, relationship: 1 } })
+    const campTags = [...stixRows(load('indicator-to-campaign-relationship.json'))].flatMap(r => 'input' in r ? [r.input.tags] : [])
+    expect(campTags[0]).toEqual([expect.stringMatching(/^campaign:/)])
+    // two indicators (IPv4, SHA-256) of a malware (a tag); the identity, the course of action and its relationship are not linked to an indicator
+    expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 3, context: { malware: 1, relationship: 2 } })
+    // infrastructure, malware and observables only: nothing to import
+    expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 0, skipped: 10 })
+    // a lone campaign object (not a bundle)
+    expect(await summary(load('interop-objectmarking-test.json'))).toMatchObject({ read: 1, imported: 0, skipped: 1 })
+    // two email-message MATCHES patterns: not ours; everything around them is skipped too
+    const mail = await summary(load('malicious-email-indicator-with-attachment.json'))
+    expect(mail).toMatchObject({ read: 6, imported: 0, skipped: 6 })
+    expect(mail.reasons['unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)']).toBe(2)
+  })
 })
 
 describe('STIX export', () => {
@@ -172,34 +179,27 @@ describe('STIX export', () => {
     expect(markCanonical(makeIndicatorItem({ type: 'domain', value: 'x.example', confidence: 1, tags: [] })).kind).toBe('indicator')
   })
 
-  if (existsSync(join(DATA, 'schemas'))) {
-    it('a bundle of every type and TLP validates against the official STIX 2.1 schemas', async () => {
-      const inds = await stored()
-      const ajv = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false })
-      addFormats(ajv)
-      for (const dir of ['common', 'sdos', 'sros', 'observables']) {
-        for (const f of readdirSync(join(DATA, 'schemas', dir))) ajv.addSchema(JSON.parse(readFileSync(join(DATA, 'schemas', dir, f), 'utf8')))
-      }
-      const base = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas'
-      const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!)]
-      const bundle = { type: 'bundle', id: 'bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', objects }
-      const check = (id: string, doc: unknown): void => {
-        const validate = ajv.getSchema(id)!
-        expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
-      }
-      check(`${base}/common/bundle.json`, bundle)
-      for (const o of objects) check(`${base}/${o.type === 'indicator' ? 'sdos/indicator' : 'common/marking-definition'}.json`, o)
-      // and the schemas do bite: an indicator without its pattern, or with a bad id, fails
-      const { pattern: _p, ...noPattern } = objects[5] as Record<string, unknown>
-      expect(ajv.getSchema(`${base}/sdos/indicator.json`)!(noPattern)).toBe(false)
-      expect(ajv.getSchema(`${base}/sdos/indicator.json`)!({ ...objects[5], id: 'indicator--nope' })).toBe(false)
-    })
-  } else {
-    it('reports that ../shared/data is missing, so the schema validation does not run', () => {
-      console.warn(`[corpus] ${DATA}/schemas not found: STIX schema validation does not run (it runs where ../shared/data exists)`)
-      expect(existsSync(join(DATA, 'schemas'))).toBe(false)
-    })
-  }
+  it.skipIf(!HAVE_SCHEMAS)(`a bundle of every type and TLP validates against the official STIX 2.1 schemas${skipped(HAVE_SCHEMAS, '../shared/data/stix/schemas')}`, async () => {
+    const inds = await stored()
+    const ajv = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false })
+    addFormats(ajv)
+    for (const dir of ['common', 'sdos', 'sros', 'observables']) {
+      for (const f of readdirSync(join(DATA, 'schemas', dir))) ajv.addSchema(JSON.parse(readFileSync(join(DATA, 'schemas', dir, f), 'utf8')))
+    }
+    const base = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas'
+    const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!)]
+    const bundle = { type: 'bundle', id: 'bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', objects }
+    const check = (id: string, doc: unknown): void => {
+      const validate = ajv.getSchema(id)!
+      expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    }
+    check(`${base}/common/bundle.json`, bundle)
+    for (const o of objects) check(`${base}/${o.type === 'indicator' ? 'sdos/indicator' : 'common/marking-definition'}.json`, o)
+    // and the schemas do bite: an indicator without its pattern, or with a bad id, fails
+    const { pattern: _p, ...noPattern } = objects[5] as Record<string, unknown>
+    expect(ajv.getSchema(`${base}/sdos/indicator.json`)!(noPattern)).toBe(false)
+    expect(ajv.getSchema(`${base}/sdos/indicator.json`)!({ ...objects[5], id: 'indicator--nope' })).toBe(false)
+  })
 })
 
 describe('STIX ids of our indicators', () => {
