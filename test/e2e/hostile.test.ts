@@ -82,6 +82,9 @@ describe('hostile peers against a circle', () => {
 
   it('an outsider let in by an open invite can subscribe, but reads nothing and is refused sync, entries, control and RED', async () => {
     const o = await raw()
+    // B has no open invite: its gater refuses an unknown org outright, so not even a request gets through
+    await expect(o.request(b, PROTOCOLS.sync, { circle: X, heads: {} })).rejects.toThrow()
+    expect(o.isConnectedTo(b.node.identity.publicKey)).toBe(false)
     const code = await invite(a, X) // an open invite: A's gater lets unknown orgs in to redeem it
     expect(code).toMatch(/^phx1\./)
     await o.dial(a)
