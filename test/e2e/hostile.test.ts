@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalJson, entryHash, redLogOf, type Entry, type Item } from '../../src/records/index.js'
 import { membershipLogOf } from '../../src/circles/index.js'
 import { encodeEnvelope } from '../../src/p2p/index.js'
+import { BATCH_ENVELOPE_VERSION, batchHash, encodeEntries } from '../../src/p2p/envelope.js'
 import { RemoteLog } from '../utils/store.js'
 import { RawPeer, PROTOCOLS } from '../utils/raw-peer.js'
 import { until } from '../utils/wait.js'
@@ -158,6 +159,10 @@ describe('hostile peers against a circle', () => {
     const ok = await deliver(c, forC)
     expect(ok).toEqual({ ack: entryHash(forC) })
     expect(holds(c, 'red-for-c.example')).toBe(true)
+    // C's own RED entry for B, handed back to it (a re-import): its own, so it is taken
+    const ownRed = new RemoteLog(c.node.identity.key, redLogOf(bKey)).next([domain('own-red-reimport.example')], { tlp: 'RED' })
+    expect(await c.node.ingest.ingest(ownRed, 'sync')).toMatchObject({ status: 'stored' })
+    expect(holds(c, 'own-red-reimport.example')).toBe(true)
     // RED for C that did not come by direct delivery is refused by the store's policy
     const forC2 = redC.peek([domain('red-for-c-by-sync.example')], { tlp: 'RED' })
     await expect(c.node.ingest.ingest(forC2, 'sync')).rejects.toMatchObject({ code: 'PX_ERR_TLP_VIOLATION' })
@@ -182,20 +187,105 @@ describe('hostile peers against a circle', () => {
     }
 
     // by sync: C asks M for X's log and gets the same two, and M's next GREEN entry
-    const syncMarker = mX.peek([domain('m-sync-marker.example')], { tlp: 'GREEN' })
     const redInX2 = mX.peek([domain('red-in-circle-log-2.example')], { tlp: 'RED' })
+    const syncMarker = mX.next([domain('m-sync-marker.example')], { tlp: 'GREEN' })
     const redForCBySync = redC.peek([domain('red-by-sync.example')], { tlp: 'RED' })
-    await m.serveSync(circle => circle === X ? [redForCBySync, redInX2, syncMarker] : [])
+    // and M's own entry of circle Z (C is in Z too): a sync of X takes X's entries only
+    const zInXSync = new RemoteLog(m.key, Z).next([domain('z-in-x-sync.example')], { tlp: 'GREEN' })
+    await m.serveSync(circle => circle === X ? [redForCBySync, redInX2, zInXSync, syncMarker] : [])
     const out = await c.node.network!.syncNow(X, m.publicKey)
     expect(out, 'C could not sync with M').not.toBeNull()
-    expect(out).toMatchObject({ entries: 3, stored: 1, rejected: 2 })
+    // (a periodic sync with M may have run first and stored the marker: then it is a duplicate)
+    expect(out).toMatchObject({ entries: 4, rejected: 3 })
+    expect(out!.stored + out!.duplicates).toBe(1)
+    expect(holds(c, 'z-in-x-sync.example')).toBe(false)
     expect(holds(c, 'm-sync-marker.example')).toBe(true)
+    // (C's syncs carry M's entry to A and B: M's log is at seq 2 everywhere)
+    await until('A and B to hold M\'s sync marker', () => holds(a, 'm-sync-marker.example') && holds(b, 'm-sync-marker.example'))
     expect(holds(c, 'red-by-sync.example')).toBe(false)
     expect(holds(c, 'red-in-circle-log-2.example')).toBe(false)
     expect(c.node.store.head(redLogOf(cKey), m.publicKey)?.seq).toBe(1)
   })
 
+  it('each malformed or misdirected gossip message gets its verdict: rejected (penalized), ignored, or accepted', async () => {
+    const cKey = c.node.identity.publicKey
+    /** a fresh member of X and Z connected to C only: at most two rejections each (gossipsub graylists a peer after a few) */
+    const fresh = async (): Promise<RawPeer> => {
+      const p = await raw()
+      for (const circle of [X, Z]) await p.join(await invite(a, circle), 'sender')
+      await until('C to know the new member', () => c.node.circles.get(X)?.members.has(p.publicKey) === true && c.node.circles.get(Z)?.members.has(p.publicKey) === true)
+      const peers = c.node.network!.topicPeers(X)
+      await p.dial(c)
+      p.subscribe(X)
+      await until('C and the new member to see each other on X', () => c.node.network!.topicPeers(X) > peers && p.seesOnTopic(X, cKey))
+      return p
+    }
+    const counts = (): { accepted: number, ignored: number, rejected: number } => ({ ...c.node.network!.gossipCounts })
+    /** publish one message from `p` on X and return the verdict C gave it */
+    const verdict = async (p: RawPeer, data: Uint8Array): Promise<string> => {
+      const before = counts()
+      await p.publish(X, data)
+      const after = await until('C to judge the message', () => {
+        const now = counts()
+        return now.accepted + now.ignored + now.rejected > before.accepted + before.ignored + before.rejected ? now : undefined
+      }, 10_000)
+      return (['accepted', 'ignored', 'rejected'] as const).filter(k => after[k] > before[k]).join('+')
+    }
+    const sealedJson = (p: RawPeer, json: string, hash = 'cd'.repeat(32), version = 1): Uint8Array => encodeEnvelope(json, hash, p.circleKey(X, 1), version)
+
+    let p = await fresh()
+    // not an envelope at all
+    expect(await verdict(p, new Uint8Array([9, 9, 9]))).toBe('rejected')
+    // sealed with a key epoch C does not hold: not judged, not relayed, no penalty
+    expect(await verdict(p, encodeEnvelope('{}', 'ef'.repeat(32), { epoch: 99, key: p.circleKey(X, 1)!.key }))).toBe('ignored')
+    // a batch whose body is not an array
+    expect(await verdict(p, sealedJson(p, '{"circle":"x"}', 'ab'.repeat(32), BATCH_ENVELOPE_VERSION))).toBe('rejected')
+
+    p = await fresh()
+    // a single entry that is null, a number, an array
+    expect(await verdict(p, sealedJson(p, 'null'))).toBe('rejected')
+    expect(await verdict(p, sealedJson(p, '7'))).toBe('rejected')
+    p = await fresh()
+    expect(await verdict(p, sealedJson(p, '[]'))).toBe('rejected')
+    // an entry whose circle is not a string
+    const log = new RemoteLog(p.key, X)
+    const e1 = log.peek([domain('circle-number.example')], { tlp: 'GREEN' })
+    expect(await verdict(p, sealedJson(p, canonicalJson({ ...e1, circle: 5 })))).toBe('rejected')
+
+    p = await fresh()
+    // its own, correctly signed entry of circle Z, sealed with X's key on X's topic: Z's
+    // entries travel on Z's topic only, and C (in Z too) must not take it from X's
+    const zEntry = new RemoteLog(p.key, Z).next([domain('z-on-x-topic.example')], { tlp: 'GREEN' })
+    expect(await verdict(p, sealedJson(p, canonicalJson(zEntry), entryHash(zEntry)))).toBe('rejected')
+    expect(holds(c, 'z-on-x-topic.example')).toBe(false)
+    // a batch of one entry
+    const one = new RemoteLog(p.key, X)
+    const only = one.peek([domain('batch-of-one.example')], { tlp: 'GREEN' })
+    expect(await verdict(p, encodeEnvelope(`[${canonicalJson(only)}]`, batchHash([entryHash(only)]), p.circleKey(X, 1), BATCH_ENVELOPE_VERSION))).toBe('rejected')
+
+    p = await fresh()
+    // a batch of two of its own entries, in order: both stored
+    const two = new RemoteLog(p.key, X)
+    const batch = [two.next([domain('batch-1.example')], { tlp: 'GREEN' }), two.next([domain('batch-2.example')], { tlp: 'AMBER' })]
+    const [msg] = encodeEntries(batch.map(e => ({ json: canonicalJson(e), hash: entryHash(e) })), p.circleKey(X, 1))
+    expect(await verdict(p, msg)).toBe('accepted')
+    await until('C to store both', () => holds(c, 'batch-1.example') && holds(c, 'batch-2.example'))
+    expect(c.node.store.head(X, p.publicKey)?.seq).toBe(2)
+    expect(cKey).toBe(c.node.identity.publicKey)
+  })
+
+  it('requests naming no circle, another type, or an unknown circle are refused as unknown circles', async () => {
+    for (const protocol of [PROTOCOLS.sync, PROTOCOLS.entries, PROTOCOLS.control]) {
+      for (const body of [null, { circle: 5 }, { circle: 'c-00000000000000000000' }, { circle: `${X}x` }]) {
+        const r = await m.request(c, protocol, body === null ? null : { heads: {}, origin: a.node.identity.publicKey, from: 1, to: 1, ...body })
+        expect(r.error?.code, `${protocol} ${JSON.stringify(body)}`).toBe('PX_ERR_UNKNOWN_CIRCLE')
+      }
+    }
+  })
+
   it('a removed member that stays connected (still in Z) reads nothing new of X and cannot pull it', async () => {
+    // M brings its view of X's membership up to date (members joined since it did)
+    m.takeControl(X, (await m.request(a, PROTOCOLS.control, { circle: X })).entries)
     const del = await a.api(`/v1/circles/${X}/members/${m.publicKey}`, { method: 'DELETE' })
     expect(del.status, del.text).toBe(200)
     await until('B and C to see epoch 2 of X', () => [b, c].every(n => n.node.circles.get(X)?.epoch === 2), 15_000)

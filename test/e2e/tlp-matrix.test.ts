@@ -196,6 +196,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     }
     // and o5, the node in no circle, still holds only its own private record
     expect([...await holdings(o[5], keys)]).toEqual(['5:o5-local.example'])
+    await e.stop()
   })
 
   it('what another org shared is not passed on by publishing it again: not by publish, bulk import or TAXII add', async () => {

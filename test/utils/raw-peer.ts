@@ -108,6 +108,12 @@ export class RawPeer {
   /** peers gossipsub knows to be subscribed to the circle's topic */
   topicPeers (circle: string): number { return this.#p2p.services.pubsub.getSubscribers(topicOf(circle)).length }
 
+  /** whether gossipsub knows the org with this key to be subscribed to the circle's topic */
+  seesOnTopic (circle: string, publicKey: string): boolean {
+    const id = peerIdOfKey(publicKey)
+    return this.#p2p.services.pubsub.getSubscribers(topicOf(circle)).some(p => p.toString() === id)
+  }
+
   async publish (circle: string, data: Uint8Array): Promise<void> {
     await (this.#p2p.services.pubsub as GossipRuntime).publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
   }
