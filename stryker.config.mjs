@@ -1,0 +1,104 @@
+// @ts-check
+/**
+ * Mutation testing of the security rules (StrykerJS 9, Node 20): `npm run test:mutation`.
+ * How to run, read and update it: docs/MUTATION.md.
+ *
+ * Only the rule code is mutated, by line range (`file:start-end`, 1-based, inclusive; a mutant
+ * is made only when it lies wholly inside a range). Each range names the text its first line
+ * must hold (`at`): when a file moves, this config refuses to start and says where that text
+ * is now, so a stale range never silently mutates the wrong lines. To update the scope, edit
+ * SCOPE (and check with `npx stryker run --dryRunOnly`).
+ */
+import { readFileSync } from 'node:fs'
+
+/** @type {Array<{ range: string, at: string, what: string }>} */
+const SCOPE = [
+  // ---- TLP ---------------------------------------------------------------------------------
+  { range: 'src/tlp/index.ts:1-40', at: '/**', what: 'the whole file: TLP_LEVELS, RANK, isTlp, parseTlp, tlpRank, isLooser, tlpsUpTo' },
+
+  // ---- p2p/network.ts ----------------------------------------------------------------------
+  { range: 'src/p2p/network.ts:160-160', at: 'const allowed = (peer', what: 'start(): the `allowed` closure (member and not blocked)' },
+  { range: 'src/p2p/network.ts:171-174', at: 'denyDialPeer:', what: 'start(): connection gater denyDialPeer / denyInboundEncryptedConnection / denyOutboundEncryptedConnection' },
+  { range: 'src/p2p/network.ts:355-379', at: 'let env', what: '#validate: gossip checks before ingest (decode, sealed/clear and circle key, JSON, batch size, entry shape, circle of the topic, "sent in the clear")' },
+  { range: 'src/p2p/network.ts:525-529', at: '#refreshAllowed ()', what: '#refreshAllowed: the connection allow list from the circles' },
+  { range: 'src/p2p/network.ts:610-616', at: '#circleForMember (', what: '#circleForMember: both ends current members of the circle (entries, control, sync)' },
+  { range: 'src/p2p/network.ts:789-800', at: "await this.#serve(stream, conn, 'red'", what: '#serveRed handler: sealed by the peer to us, RED origin is the peer, recipient log is ours' },
+
+  // ---- node.ts -----------------------------------------------------------------------------
+  { range: 'src/node.ts:79-89', at: 'export function ownEntriesOnlyPolicy', what: 'ownEntriesOnlyPolicy: the private scope takes only our own entries' },
+  { range: 'src/node.ts:146-150', at: 'check: (entry, source) =>', what: 'startCore(): the ingest policy `check` closure (local / RED / circle)' },
+  { range: 'src/node.ts:175-183', at: '#checkRed (', what: '#checkRed: RED only delivered directly, for this node, RED-labelled, from an org sharing a circle' },
+
+  // ---- circles -----------------------------------------------------------------------------
+  { range: 'src/circles/manager.ts:99-101', at: 'mine ()', what: 'CircleManager.mine: circles this node is a current member of' },
+  { range: 'src/circles/manager.ts:122-127', at: 'peerKeys ()', what: 'CircleManager.peerKeys: the connection allow list (current members, not us)' },
+  { range: 'src/circles/manager.ts:130-144', at: 'check (entry: Entry, source: string)', what: 'CircleManager.check: entry policy for shared circles (genesis asked for, membership AMBER, no RED in a circle)' },
+  { range: 'src/circles/manager.ts:164-181', at: 'circleKey (', what: 'CircleManager.circleKey: the circle key of an epoch, only as sealed to this node' },
+  { range: 'src/circles/manager.ts:212-223', at: 'async removeMember (', what: 'CircleManager.removeMember: remove + key rotation sealed to every remaining member' },
+  { range: 'src/circles/state.ts:14-21', at: 'export function membershipLogOf', what: 'membership log <-> circle mapping (used by every circle-of-topic / circle-of-log check)' },
+  { range: 'src/circles/state.ts:55-182', at: 'export function isCurrentMember', what: 'membership fold: isCurrentMember, isAdmin, currentMembers, cloneState, notMember, applyControlEntry, checkDataEntry' },
+
+  // ---- TAXII read tokens -------------------------------------------------------------------
+  { range: 'src/api/read-tokens.ts:59-60', at: 'const maxTlp = body.maxTlp', what: 'ReadTokens.create: maxTlp parsed, default AMBER, never RED' },
+  { range: 'src/api/read-tokens.ts:63-66', at: 'const collections = [...new Set(', what: 'ReadTokens.create: collections only of circles this node is in (or local)' },
+  { range: 'src/api/read-tokens.ts:83-87', at: 'match (token: string)', what: 'ReadTokens.match: prefix and constant-time hash match' },
+  { range: 'src/api/server.ts:137-144', at: 'if (m !== null && taxii && !tokenMatches', what: 'onRequest: a read token (TAXII only) sets the request\'s collections and maxTlp (default AMBER)' },
+  { range: 'src/api/routes/taxii.ts:123-123', at: '.filter(c => scope === undefined', what: 'collections(): only the read token\'s collections' },
+  { range: 'src/api/routes/taxii.ts:127-128', at: 'const c = collections(req).find', what: 'collection(): another collection is "not found"' },
+  { range: 'src/api/routes/taxii.ts:132-132', at: 'const maxTlpOf =', what: 'maxTlpOf: the read token\'s cap (API token: none)' },
+  { range: 'src/api/routes/taxii.ts:134-134', at: 'const canWrite =', what: 'canWrite: a read token never adds objects' },
+  { range: 'src/api/routes/taxii.ts:158-158', at: 'const maxRank =', what: 'page(): the rank of the cap' },
+  { range: 'src/api/routes/taxii.ts:161-161', at: 'if (maxRank !== undefined && tlpRank(ind.tlp) > maxRank)', what: 'page()/take: objects stricter than the cap are left out' },
+  { range: 'src/api/routes/taxii.ts:289-289', at: 'if (!canWrite(req))', what: 'mayAdd: a read token is refused before the body is read' },
+
+  // ---- sync --------------------------------------------------------------------------------
+  { range: 'src/p2p/sync.ts:269-269', at: '?.circle !== circle) { out.rejected++', what: 'client #ingestBatch: an entry of another circle in the reply is refused' },
+  { range: 'src/p2p/sync.ts:318-318', at: "if (key === null) throw new PhalanxError('PX_ERR_PEER'", what: 'serve: the peer key is an Ed25519 org key' },
+  { range: 'src/p2p/sync.ts:323-323', at: 'circle = this.#c.authorize(req?.circle, key)', what: 'serve: the authorization call (#circleForMember)' }
+]
+
+/** refuse to start on a range whose first line no longer holds its text */
+function checkScope () {
+  const problems = []
+  for (const { range, at } of SCOPE) {
+    const m = /^(.+):(\d+)-(\d+)$/.exec(range)
+    if (m === null) { problems.push(`${range}: not file:start-end`); continue }
+    const [, file, start, end] = m
+    const lines = readFileSync(new URL(file, import.meta.url), 'utf8').split('\n')
+    if (Number(end) > lines.length) problems.push(`${range}: the file has ${lines.length} lines`)
+    if (!lines[Number(start) - 1]?.includes(at)) {
+      const now = lines.flatMap((l, i) => l.includes(at) ? [i + 1] : [])
+      problems.push(`${range}: line ${start} does not hold "${at}" (${now.length > 0 ? `it is at line ${now.join(', ')}` : 'not found in the file'})`)
+    }
+  }
+  if (problems.length > 0) throw new Error(`stryker.config.mjs: the mutation scope is out of date; update SCOPE:\n  ${problems.join('\n  ')}`)
+}
+checkScope()
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts' },
+  plugins: ['@stryker-mutator/vitest-runner', './stryker/ignorers.mjs'],
+  // logger calls and message text inside the ranges are not rules (see stryker/ignorers.mjs)
+  ignorers: ['phalanx-noise'],
+  mutate: SCOPE.map(s => s.range),
+  // the vitest runner collects per-test coverage with vitest 4 (stryker-setup hooks): each
+  // mutant runs only the tests that reached it
+  coverageAnalysis: 'perTest',
+  // 2 cores: two test-runner processes (each runs its tests one file at a time)
+  concurrency: 2,
+  // tests start real libp2p nodes and wait for gossip: a mutant is a timeout only well past
+  // the time its tests took in the initial run
+  timeoutFactor: 3,
+  timeoutMS: 30_000,
+  dryRunTimeoutMinutes: 20,
+  // not copied to the sandbox: build output, data and bench dirs (nothing in the mutation tests reads them)
+  ignorePatterns: ['/dist', '/data', '/.bench', '/docs', '*.log'],
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  clearTextReporter: { allowEmojis: false, logTests: false, reportTests: false },
+  tempDirName: '.stryker-tmp'
+}
