@@ -183,6 +183,9 @@ describe('circles: invite, join, add, gossip', () => {
     expect(b.node.network!.connectedKeys()).toContain(a.node.identity.publicKey)
     expect(await b.node.network!.syncNow(other, a.node.identity.publicKey)).toMatchObject({ circle: other })
     expect(await b.node.network!.syncNow(circle, a.node.identity.publicKey)).toBeNull()
+    // and B, no longer in it, serves it to no one (A's sync of it from B is refused)
+    expect(await a.node.network!.syncNow(other, b.node.identity.publicKey)).toMatchObject({ circle: other })
+    expect(await a.node.network!.syncNow(circle, b.node.identity.publicKey)).toBeNull()
     expect((await b.api('/v1/lookup?value=after-removal.example')).body.found).toBe(false)
 
     // re-admission: B gets the current key and what is published from then on
