@@ -42,6 +42,9 @@ describe('parseTlp', () => {
     }
     // separators before STRICT are still read at any count that fits
     expect(parseTlp(`AMBER${' '.repeat(40)}STRICT`)).toBe('AMBER+STRICT')
+    // the limit is 64 characters: 64 are read, 65 are not
+    expect(parseTlp(`${' '.repeat(59)}AMBER`)).toBe('AMBER')
+    expect(() => parseTlp(`${' '.repeat(60)}AMBER`)).toThrow(/unknown TLP/)
   })
 
   it('refuses non-strings, naming the field given', () => {
@@ -72,6 +75,8 @@ describe('isTlp', () => {
   it('accepts only canonical labels', () => {
     for (const t of TLP_LEVELS) expect(isTlp(t)).toBe(true)
     for (const x of ['WHITE', 'clear', 'TLP:RED', 'AMBER STRICT', '', null, 3, 'toString', '__proto__', 'constructor']) expect(isTlp(x)).toBe(false)
+    // a value that turns into a label only as a property key is not a label
+    for (const x of [['RED'], { toString: () => 'AMBER' }]) expect(isTlp(x)).toBe(false)
   })
 })
 
