@@ -209,6 +209,7 @@ describe('hostile peers against a circle', () => {
 
   it('each malformed or misdirected gossip message gets its verdict: rejected (penalized), ignored, or accepted', async () => {
     const cKey = c.node.identity.publicKey
+    const counts = (): { accepted: number, ignored: number, rejected: number } => ({ ...c.node.network!.gossipCounts })
     /** a fresh member of X and Z connected to C only: at most two rejections each (gossipsub graylists a peer after a few) */
     const fresh = async (): Promise<RawPeer> => {
       const p = await raw()
@@ -218,9 +219,18 @@ describe('hostile peers against a circle', () => {
       await p.dial(c)
       p.subscribe(X)
       await until('C and the new member to see each other on X', () => c.node.network!.topicPeers(X) > peers && p.seesOnTopic(X, cKey))
+      // the gossip of its joins may still be on its way to C: let C's verdict counts settle,
+      // so that the next verdict counted is the message's
+      let last = JSON.stringify(counts())
+      let still = 0
+      await until('C\'s verdict counts to settle', () => {
+        const now = JSON.stringify(counts())
+        still = now === last ? still + 1 : 0
+        last = now
+        return still >= 3
+      }, 10_000, 100)
       return p
     }
-    const counts = (): { accepted: number, ignored: number, rejected: number } => ({ ...c.node.network!.gossipCounts })
     /** publish one message from `p` on X and return the verdict C gave it */
     const verdict = async (p: RawPeer, data: Uint8Array): Promise<string> => {
       const before = counts()
@@ -271,7 +281,6 @@ describe('hostile peers against a circle', () => {
     expect(await verdict(p, msg)).toBe('accepted')
     await until('C to store both', () => holds(c, 'batch-1.example') && holds(c, 'batch-2.example'))
     expect(c.node.store.head(X, p.publicKey)?.seq).toBe(2)
-    expect(cKey).toBe(c.node.identity.publicKey)
   })
 
   it('requests naming no circle, another type, or an unknown circle are refused as unknown circles', async () => {
@@ -303,9 +312,10 @@ describe('hostile peers against a circle', () => {
       expect((await a.api('/v1/indicators', { json: { type: 'domain', value, tlp, circle: X } })).status).toBe(201)
     }
     expect((await b.api('/v1/indicators', { json: { type: 'domain', value: 'after-removal-b.example', tlp: 'GREEN', circle: X } })).status).toBe(201)
-    // the marker: a CLEAR record after them on the same path reaches M
+    // the markers: a CLEAR record of A and of B after theirs, on the same paths, reach M
     expect((await a.api('/v1/indicators', { json: { type: 'domain', value: 'after-removal-marker.example', tlp: 'CLEAR', circle: X } })).status).toBe(201)
-    await until('M to receive A\'s CLEAR marker', () => m.messages(X).slice(before).some(d => m.read(X, d).text?.includes('after-removal-marker.example') === true), 10_000)
+    expect((await b.api('/v1/indicators', { json: { type: 'domain', value: 'after-removal-marker-b.example', tlp: 'CLEAR', circle: X } })).status).toBe(201)
+    await until('M to receive A\'s and B\'s CLEAR markers', () => ['after-removal-marker.example', 'after-removal-marker-b.example'].every(v => m.messages(X).slice(before).some(d => m.read(X, d).text?.includes(v) === true)), 10_000)
     const fresh = m.messages(X).slice(before).map(d => m.read(X, d))
     expect(fresh.filter(r => r.sealed).length, 'the sealed records reached M (so the test sees what it could read)').toBeGreaterThanOrEqual(1)
     for (const r of fresh) {

@@ -13,7 +13,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -33,7 +33,7 @@ export const PROTOCOLS = {
 export interface Received {
   topic: string
   data: Uint8Array
-  /** the peer that relayed it to us */
+  /** the peer that sent it to us (its origin or a relay) */
   from: string
 }
 
@@ -61,10 +61,6 @@ export class RawPeer {
     this.key = OrgKey.fromSeed(seed)
     this.box = BoxKey.fromSeed(seed)
     this.#p2p = p2p
-    p2p.services.pubsub.addEventListener('message', (evt) => {
-      const m = evt.detail as { topic: string, data: Uint8Array }
-      this.received.push({ topic: m.topic, data: m.data, from: '' })
-    })
   }
 
   static async start (seed: Uint8Array = randomBytes(32)): Promise<RawPeer> {
@@ -103,7 +99,18 @@ export class RawPeer {
     return this.#p2p.getConnections().some(c => c.remotePeer.toString() === id && c.status === 'open')
   }
 
-  subscribe (circle: string): void { this.#p2p.services.pubsub.subscribe(topicOf(circle)) }
+  /**
+   * Subscribe to a circle's topic. Every message is recorded and then ignored: this peer never
+   * relays what others sent (its score at the nodes reflects only its own messages).
+   */
+  subscribe (circle: string): void {
+    const topic = topicOf(circle)
+    this.#p2p.services.pubsub.topicValidators.set(topic, (from, msg) => {
+      this.received.push({ topic, data: msg.data, from: from.toString() })
+      return TopicValidatorResult.Ignore
+    })
+    this.#p2p.services.pubsub.subscribe(topic)
+  }
 
   /** peers gossipsub knows to be subscribed to the circle's topic */
   topicPeers (circle: string): number { return this.#p2p.services.pubsub.getSubscribers(topicOf(circle)).length }
@@ -132,11 +139,16 @@ export class RawPeer {
   async request (t: Target, protocol: string, body: unknown): Promise<any> {
     const signal = AbortSignal.timeout(15_000)
     const stream = await this.#p2p.dialProtocol(multiaddr(addrOf(t)), protocol, { signal })
-    const lp = lpStream(stream, { maxDataLength: 8 * 1024 * 1024 })
-    await lp.write(Buffer.from(JSON.stringify(body)), { signal })
-    const reply = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
-    await stream.close().catch(() => {})
-    return reply
+    try {
+      const lp = lpStream(stream, { maxDataLength: 8 * 1024 * 1024 })
+      await lp.write(Buffer.from(JSON.stringify(body)), { signal })
+      const reply = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
+      await stream.close().catch(() => {})
+      return reply
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
   }
 
   /** redeem an invite code as a node would; keeps the circle's membership state */
