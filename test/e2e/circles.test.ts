@@ -4,26 +4,15 @@
  * indicators to every member (through a relay when two members are not connected),
  * removal with key rotation, and what non-members get: nothing readable, nothing stored.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { canonicalJson, entryHash } from '../../src/records/index.js'
 import { encodeEnvelope } from '../../src/p2p/index.js'
 import { until } from '../utils/wait.js'
-import { RawPeer } from '../utils/raw-peer.js'
 import { RemoteLog } from '../utils/store.js'
-import { startTestNode, type TestNode } from '../utils/node.js'
+import type { TestNode } from '../utils/node.js'
+import { cluster } from '../utils/cluster.js'
 
-const nodes: TestNode[] = []
-const raws: RawPeer[] = []
-afterAll(async () => {
-  await Promise.all(raws.map(async r => { await r.stop() }))
-  await Promise.all(nodes.map(async n => { await n.stop() }))
-})
-
-async function start (org: string): Promise<TestNode> {
-  const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
-  nodes.push(n)
-  return n
-}
+const { start, raw } = cluster()
 
 
 async function lookupFound (n: TestNode, value: string): Promise<any> {
@@ -118,8 +107,7 @@ describe('circles: invite, join, add, gossip', () => {
     // the outsider (a raw libp2p peer: it follows none of a node's rules) dials A, whose gater
     // lets unknown orgs in while an invite is open (one is, from the first test), and
     // subscribes to the circle topic (it knows the id)
-    const o = await RawPeer.start()
-    raws.push(o)
+    const o = await raw()
     const peers = a.node.network!.topicPeers(circle)
     await o.dial(a)
     o.subscribe(circle)

@@ -10,34 +10,19 @@
  * "Nothing arrived" is asserted only after a positive marker arrived on the same path, or
  * after the node's refusal was seen (a request's error, a gossip verdict counted).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { canonicalJson, entryHash, redLogOf, type Entry, type Item } from '../../src/records/index.js'
 import { membershipLogOf } from '../../src/circles/index.js'
 import { encodeEnvelope } from '../../src/p2p/index.js'
 import { BATCH_ENVELOPE_VERSION, batchHash, encodeEntries } from '../../src/p2p/envelope.js'
 import { RemoteLog } from '../utils/store.js'
-import { RawPeer, PROTOCOLS } from '../utils/raw-peer.js'
+import { PROTOCOLS, type RawPeer } from '../utils/raw-peer.js'
 import { until } from '../utils/wait.js'
-import { startTestNode, type TestNode } from '../utils/node.js'
+import type { TestNode } from '../utils/node.js'
+import { cluster } from '../utils/cluster.js'
 
-const nodes: TestNode[] = []
-const raws: RawPeer[] = []
-afterAll(async () => {
-  await Promise.all(raws.map(async r => { await r.stop() }))
-  await Promise.all(nodes.map(async n => { await n.stop() }))
-})
+const { start, raw } = cluster()
 
-async function start (org: string): Promise<TestNode> {
-  const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
-  nodes.push(n)
-  return n
-}
-
-async function raw (): Promise<RawPeer> {
-  const r = await RawPeer.start()
-  raws.push(r)
-  return r
-}
 
 const domain = (value: string): Item => ({ kind: 'indicator', type: 'domain', value, confidence: 50, tags: [] })
 
