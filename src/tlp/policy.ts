@@ -15,3 +15,13 @@ export function strictest (labels: Iterable<Tlp | undefined>): Tlp | undefined {
 export function withinCeiling (tlp: Tlp, max: Tlp | undefined): boolean {
   return max === undefined || tlpRank(tlp) <= tlpRank(max)
 }
+
+/** is an entry at `tlp` sealed with the circle key in transit? everything but CLEAR is */
+export function isSealedInTransit (tlp: Tlp): boolean {
+  return tlp !== 'CLEAR'
+}
+
+/** may a record at `tlp` be put in a blocklist? RED only when the caller asks for it */
+export function mayBlocklist (tlp: Tlp, includeRed: boolean): boolean {
+  return tlp !== 'RED' || includeRed
+}
