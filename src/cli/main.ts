@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ERROR_CODES, PhalanxError, isPhalanxError } from '../errors.js'
+import { DEFAULT_TOKEN_CEILING } from '../tlp/index.js'
 import { LevelStore, checkStore } from '../store/index.js'
 import { STORE_DIR } from '../node.js'
 import { loadConfig } from '../config/index.js'
@@ -452,7 +453,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], maxTlp?: string, created: string }> }>('GET', '/v1/tokens')
-      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? 'AMBER'}  (${t.created})`).join('\n'))
+      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? DEFAULT_TOKEN_CEILING}  (${t.created})`).join('\n'))
     })
   token.command('revoke')
     .argument('<id>', 'the token id')

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
+import { upgradeToReach } from './upgrade.js'
 import { BUCKET, HIGH, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -147,6 +148,9 @@ export class LevelStore {
       }
       await this.db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
       await this.db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
+    } else if (format === 2) {
+      // v0.1's store: add what this version keeps (src/store/upgrade.ts)
+      await upgradeToReach(this.db)
     } else if (format !== STORE_FORMAT_VERSION) {
       await this.db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
