@@ -30,10 +30,10 @@ export function ownEntriesOnlyPolicy (ownKey: string): EntryPolicy {
 export function nodeEntryPolicy (ownKey: string, circles: () => Pick<CircleManager, 'check' | 'peerKeys'>): EntryPolicy {
   const own = ownEntriesOnlyPolicy(ownKey)
   return {
-    check: (entry, source) => {
+    check: (entry, source, unreadable) => {
       if (entry.circle === LOCAL_CIRCLE) own.check(entry, source)
       else if (isRedLog(entry.circle)) checkRed(entry, source)
-      else circles().check(entry, source)
+      else circles().check(entry, source, unreadable)
     }
   }
 

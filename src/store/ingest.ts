@@ -39,8 +39,11 @@ export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 
 
 /** decides whether a verified entry from outside may be stored (membership, TLP route) */
 export interface EntryPolicy {
-  /** throw a PhalanxError to refuse the entry */
-  check: (entry: Entry, source: string) => void
+  /**
+   * throw a PhalanxError to refuse the entry. `unreadable`: an entry of a later version, or
+   * with a record this code does not know — check its route and origin, never its records.
+   */
+  check: (entry: Entry, source: string, unreadable?: boolean) => void
 }
 
 export interface IngestComponents {
@@ -63,6 +66,8 @@ export interface StoredEntry {
   hash: string
   /** 'local' for this node's publishes, else the ingest source (e.g. 'gossip') */
   source: string
+  /** why this code cannot read the entry (kept for sync, its records not read); absent: read */
+  unknown?: string
 }
 
 export interface EntryReceipt {
@@ -75,6 +80,11 @@ export interface EntryReceipt {
 
 export interface IngestResult extends EntryReceipt {
   status: 'stored' | 'duplicate'
+  /**
+   * stored, but of a later version or with a record this code does not know (the reason): kept
+   * for sync, its records not read; the sender is not at fault (a gossip validator ignores it)
+   */
+  unknown?: string
 }
 
 /** what the writer returns for an entry that proves a fork (ingest() turns it into PX_ERR_FORK) */
@@ -131,7 +141,7 @@ const PURGE_CHUNK = 2000
 
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
-  | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, unknown?: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'purge', ids: string[], before: string, at: string, resolve: (r: { purged: number }) => void, reject: (e: unknown) => void, items: number }
 
 /** a value already serialized as JSON text (written as is) */
@@ -355,7 +365,7 @@ export class Ingest {
    * group unless another job in the group needs one.
    */
   async ingest (raw: unknown, source = 'remote', opts: { durable?: boolean } = {}): Promise<IngestResult> {
-    const { entry, text } = checkEntry(raw)
+    const { entry, text, unknown } = checkEntry(raw)
     const d = describeEntry(entry, text)
     const { hash } = d
     // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation),
@@ -366,9 +376,10 @@ export class Ingest {
     if (!d.verify()) {
       throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
     }
-    this.#c.policy.check(entry, source)
+    this.#c.policy.check(entry, source, unknown !== undefined)
+    if (unknown !== undefined) this.#noteUnknown(entry.origin, unknown)
     const r = await new Promise<IngestResult | ForkResult>((resolve, reject) => {
-      this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, resolve, reject, items: entry.items.length })
+      this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, ...(unknown !== undefined ? { unknown } : {}), resolve, reject, items: entry.items.length })
     })
     if (r.status === 'fork') {
       const { fork } = r
@@ -652,13 +663,24 @@ export class Ingest {
       throw new PhalanxError('PX_ERR_SEQ_GAP', `entry ${entry.circle} seq ${entry.seq} arrived before seq ${headSeq + 1} of its origin`, { meta: { circle: entry.circle, origin: entry.origin, have: headSeq, got: entry.seq } })
     }
     if (entry.prev !== (head?.hash ?? null)) return { ...receipt, ...this.#fork(tx, job, entry.seq, 'prev') }
-    this.#applyEntry(tx, entry, hash, job.source, undefined, job.json, head)
+    this.#applyEntry(tx, entry, hash, job.source, undefined, job.json, head, job.unknown)
     if (entry.origin !== this.#c.key.publicKeyHex && !this.#c.store.mayHoldForeign()) {
       // the first entry of another origin: from now on publishes are checked against others' records
       this.#c.store.noteForeign()
       tx.put('meta', META_KEY.foreign, true)
     }
-    return { ...receipt, status: 'stored' }
+    return job.unknown === undefined ? { ...receipt, status: 'stored' } : { ...receipt, status: 'stored', unknown: job.unknown }
+  }
+
+  /** what was said about entries this code cannot read, by origin and reason (bounded) */
+  readonly #unknownNoted = new Set<string>()
+
+  /** say once per origin and reason that entries of a later version arrive (a node to upgrade) */
+  #noteUnknown (origin: string, reason: string): void {
+    const k = `${origin}\x00${reason}`
+    if (this.#unknownNoted.has(k) || this.#unknownNoted.size >= 1024) return
+    this.#unknownNoted.add(k)
+    this.#log.info({ origin, reason }, 'an entry this version cannot read is kept for sync and otherwise ignored (a newer Phalanx made it; upgrade to read it)')
   }
 
   /**
@@ -687,8 +709,17 @@ export class Ingest {
   }
 
   /** store an entry and derive its records; `ids` collects each record's indicator id */
-  #applyEntry (tx: Tx, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead): void {
+  #applyEntry (tx: Tx, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead, unknown?: string): void {
     const ek = entryKey(entry.circle, entry.origin, entry.seq)
+    if (unknown !== undefined) {
+      // kept for sync and its log position; its records are not read (DESIGN §3 Versions)
+      if (entry.circle !== LOCAL_CIRCLE) tx.stored.push({ entry, hash, source, unknown })
+      tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
+      tx.put('entryByHash', hash, ek)
+      tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash, records: head === undefined ? 0 : head.records } satisfies LogHead)
+      tx.state.counts.entries++
+      return
+    }
     if (entry.circle !== LOCAL_CIRCLE) {
       tx.stored.push({ entry, hash, source })
       // an own RED entry waits in the outbox, in the same batch, until its recipient acknowledges it
