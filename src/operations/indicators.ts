@@ -8,7 +8,7 @@ import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
   LOCAL_CIRCLE, isRedLog, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
-  optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms,
+  optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms, isObject, parseRecipients,
   type IndicatorType, type Item, type StoredIndicator
 } from '../records/index.js'
 import { entryLabelFor, passOnViolation, publishViolation, reachOf, relabelViolation, reshareViolation, refuse, parseTlp, type HeldRecord, type LogKind, type Tlp } from '../tlp/index.js'
@@ -29,6 +29,17 @@ export interface PublishOutcome {
   /** inputs left out because publishing them would break TLP (only with skipTlpViolations) */
   skipped?: Array<{ index: number, code: string, message: string }>
 }
+
+/** what a publish request is answered with (a bulk call also gets `count`) */
+export interface PublishAnswer {
+  id?: string | null
+  count?: number
+  ids: string[]
+  entries: EntryReceipt[]
+  skipped?: Array<{ index: number, code: string, message: string, field: string }>
+}
+
+const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
 
 export interface IndicatorComponents {
   store: LevelStore
@@ -144,6 +155,60 @@ export class Indicators {
     for (const b of batches) { offset.set(b, o); o += b.items.length }
     const ids = places.map(([b, pos]) => res.ids[offset.get(b)! + pos] as string)
     return { ids, entries: res.entries, ...(opts.skipTlpViolations === true ? { skipped } : {}) }
+  }
+
+  /**
+   * A publish request's body: one indicator object, or `{indicators: […], tlp?, circle?, to?}`
+   * (the call's defaults). Answers with the ids in input order, and for a bulk call the count.
+   */
+  async publishBody (body: unknown, opts: { skipTlpViolations?: boolean } = {}): Promise<PublishAnswer> {
+    const skip = opts.skipTlpViolations === true
+    let inputs: unknown[]
+    let prefix: string | undefined
+    const defaults: { tlp?: Tlp, circle?: string, to?: string[] } = {}
+    if (isObject(body) && 'indicators' in body) {
+      for (const k of Object.keys(body)) if (!BULK_KEYS.has(k)) throw new ValidationError(k, `unknown field "${k}" in a bulk publish; use {"indicators":[…], "tlp"?, "circle"?, "to"?}`)
+      if (!Array.isArray(body.indicators)) throw new ValidationError('indicators', 'indicators must be an array')
+      if (body.indicators.length === 0) throw new ValidationError('indicators', 'indicators is empty')
+      if (body.indicators.length > MAX_BULK_INDICATORS) {
+        throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per request; got ${body.indicators.length}`, { field: 'indicators' })
+      }
+      if (body.tlp !== undefined) defaults.tlp = parseTlp(body.tlp)
+      if (body.circle !== undefined) {
+        if (typeof body.circle !== 'string') throw new ValidationError('circle', 'circle must be a string')
+        defaults.circle = body.circle
+      }
+      if (body.to !== undefined) defaults.to = parseRecipients(body.to, 'to')
+      inputs = body.indicators
+      prefix = 'indicators'
+    } else if (isObject(body)) {
+      inputs = [body]
+    } else {
+      throw new ValidationError('body', 'the body must be an indicator object or {"indicators":[…]}')
+    }
+    const out = await this.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults, skipTlpViolations: skip })
+    const skipped = skip ? { skipped: (out.skipped ?? []).map(x => ({ ...x, field: prefix !== undefined ? `${prefix}[${x.index}].value` : 'value' })) } : {}
+    return prefix === undefined
+      ? { id: out.ids[0] ?? null, ids: out.ids, entries: out.entries, ...skipped }
+      : { count: out.ids.length, ids: out.ids, entries: out.entries, ...skipped }
+  }
+
+  /** a revoke request's body: `{reason?}` (or none) */
+  async revokeBody (id: string, body: unknown): Promise<{ id: string, revoked: StoredIndicator['revoked'], entry: EntryReceipt }> {
+    const b = body ?? {}
+    if (!isObject(b)) throw new ValidationError('body', 'the body must be a JSON object (or empty)')
+    for (const k of Object.keys(b)) if (k !== 'reason') throw new ValidationError(k, `unknown field "${k}"; only "reason"`)
+    const r = await this.revoke(id, b.reason)
+    return { id: r.indicator.id, revoked: r.indicator.revoked, entry: r.entry }
+  }
+
+  /** a relabel request's body: `{tlp}` */
+  async relabelBody (id: string, body: unknown): Promise<{ id: string, tlp: Tlp, entry: EntryReceipt }> {
+    const b = body ?? {}
+    if (!isObject(b)) throw new ValidationError('body', 'the body must be a JSON object')
+    for (const k of Object.keys(b)) if (k !== 'tlp') throw new ValidationError(k, `unknown field "${k}"; only "tlp"`)
+    const r = await this.relabel(id, b.tlp)
+    return { id: r.indicator.id, tlp: r.indicator.tlp, entry: r.entry }
   }
 
   getIndicator (id: string): StoredIndicator {
