@@ -3,6 +3,9 @@
  * the same IP, domain or hash published by two origins (or looked up later) compares equal.
  * Pure: no I/O. Every rejection is a ValidationError on field `value` with a human reason.
  * docs/INDICATORS.md lists the accepted forms and the normalized output per type.
+ *
+ * Over 500 lines on purpose: one short normalizer per indicator type and the refanging they
+ * share; kept in one file so the forms stay consistent with each other and with that table.
  */
 import { domainToASCII } from 'node:url'
 import ipaddr from 'ipaddr.js'
