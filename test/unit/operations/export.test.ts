@@ -18,9 +18,9 @@ const MANY = 1200
 beforeAll(async () => {
   h = await openStore({ ingest: { sync: false } })
   c = { query: async (f) => { pages++; return await queryIndicators(h.store, f) } }
-  const publish = async (inputs: Array<Record<string, unknown>>, tlp: 'GREEN' | 'RED' = 'GREEN'): Promise<string[]> => {
+  const publish = async (inputs: Array<Record<string, unknown>>, tlp: 'GREEN' | 'RED' = 'GREEN'): Promise<void> => {
     const items = inputs.map(i => parseIndicatorInput(i, { tlp, confidence: 60 }).item)
-    return (await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp, items }])).ids
+    await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp, items }])
   }
   await publish(Array.from({ length: MANY }, (_, i) => ({ type: 'domain', value: `bulk${i}.ops-export.example`, confidence: i % 2 === 0 ? 90 : 30 })))
   await publish([{ type: 'domain', value: 'red.ops-export.example', confidence: 95 }], 'RED')
