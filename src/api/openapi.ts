@@ -146,6 +146,32 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 200: { description: 'the list', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses(400, 401) }
         }
       },
+      '/v1/export/indicators': {
+        get: {
+          summary: 'Every indicator that passes the filters (those of GET /v1/indicators, without paging), streamed in one format: csv (a header row), text (a value per line), ndjson (the stored indicators), stix (a STIX 2.1 bundle with the TLP 2.0 markings) or misp (a MISP event titled after the filters). What `phalanx export` prints. TLP:RED is left out unless include_red=true or tlp names it',
+          parameters: [
+            q('format', 'csv, text, ndjson, stix or misp (required)', { enum: ['csv', 'text', 'ndjson', 'stix', 'misp'] }),
+            q('type', 'indicator type', ref('IndicatorType')), q('value', 'a value, normalized like a publish (type detected if not given)'),
+            q('tag', 'a tag (case-insensitive)'), q('tlp', 'comma-separated TLP labels'), q('origin', 'origin public key (hex)'),
+            q('circle', 'circle id'), q('since', 'stored at or after (ISO 8601)'), q('until', 'stored at or before (ISO 8601)'),
+            q('include_revoked', 'include revoked indicators', { type: 'boolean' }), q('include_expired', 'include indicators past validUntil', { type: 'boolean' }),
+            q('include_red', 'true: export TLP:RED indicators too (left out unless tlp names RED)', { type: 'boolean' })
+          ],
+          responses: {
+            200: {
+              description: 'the export',
+              content: {
+                'text/csv': { schema: { type: 'string' } },
+                'text/plain': { schema: { type: 'string' } },
+                'application/x-ndjson': { schema: { type: 'string' } },
+                'application/stix+json;version=2.1': { schema: { type: 'object' } },
+                'application/json': { schema: { type: 'object', properties: { Event: { type: 'object' } } } }
+              }
+            },
+            ...errorResponses(400, 401)
+          }
+        }
+      },
       '/v1/stream': {
         get: {
           summary: 'Server-sent events: one `indicator` event (data: the stored indicator, id: its cursor) per new version that passes the filters; a reconnect with Last-Event-ID (or last_event_id) resumes right after that event, so nothing is missed or repeated. Revocations are included unless include_revoked=false',

@@ -11,6 +11,8 @@ import { loadToken, TOKEN_FILE, API_URL_FILE } from '../identity/index.js'
 export interface ApiClient {
   url: string
   request: <T = unknown>(method: string, path: string, body?: unknown, opts?: { contentType?: string, raw?: string }) => Promise<T>
+  /** GET a streamed answer (an export): its body, a chunk at a time; an error answer throws as `request` does */
+  stream: (path: string) => Promise<AsyncIterable<Uint8Array>>
 }
 
 export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -32,31 +34,42 @@ export function connect (dataDir: string, env: NodeJS.ProcessEnv = process.env):
     token = loadToken(dataDir)
   }
   const base = url.replace(/\/+$/, '')
+  const call = async (method: string, path: string, body?: unknown, opts: { contentType?: string, raw?: string } = {}): Promise<Response> => {
+    try {
+      return await fetch(base + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined || opts.raw !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {})
+        },
+        ...(opts.raw !== undefined ? { body: opts.raw } : body !== undefined ? { body: JSON.stringify(body) } : {})
+      })
+    } catch (err) {
+      throw new PhalanxError('PX_ERR_NODE_NOT_RUNNING', `the node at ${base} does not answer (${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is it running?`)
+    }
+  }
+  /** the error of an answer that is not ok, from its `{"error": …}` body */
+  const failure = (res: Response, parsed: unknown): PhalanxError => {
+    const e = (parsed as { error?: { code?: string, message?: string, field?: string } } | undefined)?.error
+    const code = (e?.code !== undefined && e.code in ERROR_CODES ? e.code : 'PX_ERR_INTERNAL') as ErrorCode
+    return new PhalanxError(code, e?.message ?? `HTTP ${res.status}`, e?.field !== undefined ? { field: e.field } : {})
+  }
+  const parse = (text: string): unknown => {
+    try { return text === '' ? undefined : JSON.parse(text) } catch { return undefined }
+  }
   return {
     url: base,
     async request<T> (method: string, path: string, body?: unknown, opts: { contentType?: string, raw?: string } = {}): Promise<T> {
-      let res: Response
-      try {
-        res = await fetch(base + path, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body !== undefined || opts.raw !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {})
-          },
-          ...(opts.raw !== undefined ? { body: opts.raw } : body !== undefined ? { body: JSON.stringify(body) } : {})
-        })
-      } catch (err) {
-        throw new PhalanxError('PX_ERR_NODE_NOT_RUNNING', `the node at ${base} does not answer (${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is it running?`)
-      }
-      const text = await res.text()
-      let parsed: unknown
-      try { parsed = text === '' ? undefined : JSON.parse(text) } catch { parsed = undefined }
-      if (!res.ok) {
-        const e = (parsed as { error?: { code?: string, message?: string, field?: string } } | undefined)?.error
-        const code = (e?.code !== undefined && e.code in ERROR_CODES ? e.code : 'PX_ERR_INTERNAL') as ErrorCode
-        throw new PhalanxError(code, e?.message ?? `HTTP ${res.status}`, e?.field !== undefined ? { field: e.field } : {})
-      }
+      const res = await call(method, path, body, opts)
+      const parsed = parse(await res.text())
+      if (!res.ok) throw failure(res, parsed)
       return parsed as T
+    },
+    async stream (path: string): Promise<AsyncIterable<Uint8Array>> {
+      const res = await call('GET', path)
+      if (!res.ok) throw failure(res, parse(await res.text()))
+      const body = res.body
+      return (async function * () { if (body !== null) for await (const c of body) yield c })()
     }
   }
 }

@@ -2,23 +2,21 @@
  * `phalanx import` and `phalanx export`: files in and out, streamed. An import from a file
  * reads it twice: once to validate every row (a malformed file imports nothing), then to
  * send the good rows in batches; `--dry-run` stops after the first. A progress bar shows on
- * a terminal (stderr), and nothing when stderr is not one.
+ * a terminal (stderr), and nothing when stderr is not one. An export is the node's
+ * (GET /v1/export/indicators), copied to stdout as it arrives.
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { PhalanxError, isPhalanxError } from '../errors.js'
-import { IMPORT_FORMATS, importRows, rowsOf, taxiiRows, type ImportFormat, type ImportSummary, type TaxiiProgress } from '../import/index.js'
-import { indicatorId, isIndicatorType, normalizeValue, type StoredIndicator } from '../records/index.js'
+import { EXPORT_FORMATS, IMPORT_FORMATS, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress } from '../interop/index.js'
+import { importRows, type ImportSummary } from '../operations/import.js'
+import { indicatorId, isIndicatorType, normalizeValue } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
-import { TLP2_MARKINGS, streamStixRows, tlpMarkingObject, toStixIndicator } from '../stix/index.js'
-import { MispEventWriter } from '../export/index.js'
 
 /** a STIX file larger than this is streamed (read twice: index, then rows) instead of parsed whole */
 const STREAM_STIX_BYTES = 64 * 1024 * 1024
-import type { Tlp } from '../tlp/index.js'
-import { randomUUID } from 'node:crypto'
 
 export interface CliHelpers {
   print: (obj: unknown, human: () => string) => void
@@ -29,14 +27,6 @@ export interface CliHelpers {
 
 /** what `import` reads: the file formats, and a TAXII collection (its URL in place of the file) */
 const IMPORT_SOURCES = [...IMPORT_FORMATS, 'taxii'] as const
-
-export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix', 'misp'] as const
-const CSV_FIELDS = ['type', 'value', 'tlp', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen', 'origin', 'circle', 'created', 'id'] as const
-
-function csvCell (v: unknown): string {
-  const s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v)
-  return /[",\n\r]/.test(s) || s.trim() !== s ? `"${s.replace(/"/g, '""')}"` : s
-}
 
 function summaryText (s: ImportSummary, file: string): string {
   const reasons = Object.entries(s.reasons).sort((a, b) => b[1] - a[1]).map(([r, n]) => `\n  ${n}  ${r}`).join('')
@@ -169,46 +159,16 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' })
       const client = connect(resolveDataDir(h.globals(cmd).data))
       const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }
-      const qs = new URLSearchParams({ limit: '1000' })
+      const qs = new URLSearchParams({ format })
       for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
-      /** the filters as given (named in a MISP event's title) */
-      const given = [...qs].filter(([k]) => k !== 'limit')
-      // RED is for named recipients: in a bulk export only when asked for
-      if (opts.tlp === undefined && opts.includeRed !== true) qs.set('tlp', 'CLEAR,GREEN,AMBER,AMBER+STRICT')
-      const out = (s: string): Promise<void> | undefined => process.stdout.write(s) ? undefined : new Promise(resolve => process.stdout.once('drain', resolve))
-      if (format === 'csv') await out(CSV_FIELDS.join(',') + '\n')
-      // a STIX bundle, streamed: the TLP 2.0 marking definitions, then an indicator per record
-      let first = true
-      if (format === 'stix') {
-        await out(`{"type":"bundle","id":"bundle--${randomUUID()}","objects":[\n`)
-        await out((Object.keys(TLP2_MARKINGS) as Tlp[]).map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n'))
-        first = false
+      // RED is for named recipients: the node leaves it out unless asked for (or named with --tlp)
+      if (opts.includeRed === true) qs.set('include_red', 'true')
+      const out = (b: Uint8Array): Promise<void> | undefined => process.stdout.write(b) ? undefined : new Promise(resolve => process.stdout.once('drain', resolve))
+      let bytes = 0
+      for await (const chunk of await client.stream(`/v1/export/indicators?${qs.toString()}`)) {
+        bytes += chunk.length
+        await out(chunk)
       }
-      const misp = format === 'misp' ? new MispEventWriter(`Phalanx export${given.length > 0 ? ` (${given.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`) : undefined
-      if (misp !== undefined) await out(misp.head())
-      let next: string | null = null
-      let count = 0
-      do {
-        if (next !== null) qs.set('cursor', next)
-        const page: { indicators: StoredIndicator[], nextCursor: string | null } = await client.request('GET', `/v1/indicators?${qs.toString()}`)
-        let text = ''
-        for (const i of page.indicators) {
-          if (misp !== undefined) { text += misp.attribute(i); continue }
-          if (format === 'stix') {
-            const o = toStixIndicator(i)
-            if (o === null) continue
-            text += `${first ? '' : ',\n'}${JSON.stringify(o)}`
-            first = false
-            continue
-          }
-          text += format === 'text' ? `${i.value}\n` : format === 'ndjson' ? JSON.stringify(i) + '\n' : CSV_FIELDS.map(f => csvCell((i as unknown as Record<string, unknown>)[f])).join(',') + '\n'
-        }
-        count += page.indicators.length
-        await out(text)
-        next = page.nextCursor
-      } while (next !== null)
-      if (format === 'stix') await out('\n]}\n')
-      if (misp !== undefined) await out(misp.tail())
-      if (process.stderr.isTTY) process.stderr.write(`exported ${count} indicators\n`)
+      if (process.stderr.isTTY) process.stderr.write(`exported ${bytes} bytes\n`)
     })
 }

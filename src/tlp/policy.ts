@@ -21,7 +21,7 @@
  * Anything derived from records (a sighting) is never looser: `looserThanViolation`.
  */
 import { PhalanxError } from '../errors.js'
-import { tlpRank, type Tlp } from './labels.js'
+import { TLP_LEVELS, tlpRank, type Tlp } from './labels.js'
 
 /** why a route is refused: the input field to blame and what to do instead */
 export interface Violation {
@@ -214,6 +214,11 @@ export function withinCeiling (tlp: Tlp, max: Tlp | undefined): boolean {
 /** may a record at `tlp` be in a bulk export (a file of many records)? RED only when asked for */
 export function mayBulkExport (tlp: Tlp, includeRed: boolean): boolean {
   return !goesToRecipients(tlp) || includeRed
+}
+
+/** the labels a bulk export holds when its filter names none: every label it may hold */
+export function bulkExportLabels (includeRed: boolean): Tlp[] {
+  return TLP_LEVELS.filter(t => mayBulkExport(t, includeRed))
 }
 
 /** may a record at `tlp` be put in a blocklist? as a bulk export: RED only when asked for */

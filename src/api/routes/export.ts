@@ -1,7 +1,8 @@
 /**
- * Feeds for other tools: blocklists for firewalls and resolvers (streamed text), and a live
- * stream of new indicators as server-sent events that a reconnecting SIEM resumes without a
- * gap (`Last-Event-ID` is the store's cursor).
+ * Feeds for other tools: blocklists for firewalls and resolvers (streamed text), exports of
+ * indicators in csv, text, ndjson, STIX 2.1 or MISP (streamed; what `phalanx export` prints),
+ * and a live stream of new indicators as server-sent events that a reconnecting SIEM resumes
+ * without a gap (`Last-Event-ID` is the store's cursor).
  */
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
@@ -9,7 +10,8 @@ import type { PhalanxNode } from '../../node.js'
 import { ValidationError } from '../../errors.js'
 import { isIndicatorType } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators, type QueryFilter } from '../../store/index.js'
-import { BLOCKLIST_FORMATS, blocklistLines, checkBlocklistType, type BlocklistFormat } from '../../export/index.js'
+import { BLOCKLIST_FORMATS, EXPORT_FORMATS, EXPORT_MEDIA_TYPES, checkBlocklistType, type BlocklistFormat, type ExportFormat } from '../../interop/index.js'
+import { blocklistLines, exportIndicators, type ExportComponents } from '../../operations/export.js'
 import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
 
 /** how often a stream looks for new versions when idle */
@@ -17,10 +19,14 @@ const STREAM_POLL_MS = 200
 /** a comment line this often keeps proxies from closing an idle stream */
 const STREAM_HEARTBEAT_MS = 15_000
 
+/** the filters of an export of indicators (those of GET /v1/indicators but paging), in the order a MISP event's title names them */
+const EXPORT_FILTERS = ['type', 'value', 'tag', 'tlp', 'origin', 'circle', 'since', 'until', 'include_revoked', 'include_expired'] as const
+
 export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): void {
   /** open streams: ended when the server closes (an open stream would hold the close forever) */
   const streams = new Set<() => void>()
   app.addHook('preClose', async () => { for (const end of streams) end() })
+  const exports: ExportComponents = { query: async (f) => await queryIndicators(node.store, f) }
 
   app.get('/v1/export/blocklist', async (req, reply) => {
     const q = req.query as Query
@@ -39,7 +45,7 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     const circle = one(q, 'circle')
     // RED is for named recipients: it is in a bulk list only when asked for by name
     const includeRed = bool(q, 'include_red') === true
-    const lines = blocklistLines(node.store, {
+    const lines = blocklistLines(exports, {
       includeRed,
       type,
       format,
@@ -50,6 +56,23 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     })
     void reply.type('text/plain; charset=utf-8')
     return await reply.send(Readable.from(lines))
+  })
+
+  app.get('/v1/export/indicators', async (req, reply) => {
+    const q = req.query as Query
+    checkKnown(q, ['format', 'include_red', ...EXPORT_FILTERS])
+    const format = one(q, 'format') as ExportFormat | undefined
+    if (format === undefined) throw new ValidationError('format', `format is required, one of ${EXPORT_FORMATS.join(', ')}`)
+    if (!EXPORT_FORMATS.includes(format)) throw new ValidationError('format', `format must be one of ${EXPORT_FORMATS.join(', ')}`)
+    // RED is for named recipients: in a bulk export only when asked for, or named in tlp
+    const includeRed = bool(q, 'include_red') === true
+    const filters: Query = {}
+    for (const k of EXPORT_FILTERS) if (q[k] !== undefined) filters[k] = q[k]
+    const filter = parseQueryFilter(filters, (value, type) => node.ops.indicators.normalizeLookup(value, type))
+    const given = EXPORT_FILTERS.flatMap(k => { const v = one(q, k); return v === undefined ? [] : [[k, v] as [string, string]] })
+    const chunks = exportIndicators(exports, { format, filter, includeRed, given })
+    void reply.header('content-type', EXPORT_MEDIA_TYPES[format])
+    return await reply.send(Readable.from(chunks))
   })
 
   app.get('/v1/stream', async (req, reply) => {

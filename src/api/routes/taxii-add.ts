@@ -2,39 +2,16 @@
  * TAXII 2.1 "add objects" (docs/API.md, "TAXII 2.1"): the STIX objects of an envelope become
  * indicators of the collection's circle, read the way `phalanx import --format stix` reads a
  * bundle (the same rows: patterns, markings → TLP, labels and linked objects → tags), and a
- * status resource tells, object by object, what was stored and why anything was not.
+ * status resource tells, object by object, what was stored and why anything was not. The
+ * envelope and the status resource are src/interop/taxii.ts; this file stores.
  */
-import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { PhalanxNode } from '../../node.js'
 import { MAX_BULK_INDICATORS } from '../../node.js'
-import { PhalanxError, ValidationError } from '../../errors.js'
+import { PhalanxError } from '../../errors.js'
 import { LOCAL_CIRCLE, indicatorId, isIndicatorType, normalizeValue, parseIndicatorInput } from '../../records/index.js'
-import { stixRows } from '../../stix/index.js'
-
-/** objects in one envelope (a 10 MiB body of indicators holds ~20,000) */
-export const MAX_ADD_OBJECTS = 50_000
-/** a STIX id is "<type>--<uuid>": types are short */
-const MAX_ID_LENGTH = 256
-
-interface ObjectRef { id: string, version: string, message?: string }
-
-/** TAXII 2.1 status resource (section 4.3.1) */
-export interface TaxiiStatus {
-  id: string
-  status: 'complete' | 'pending'
-  request_timestamp: string
-  total_count: number
-  success_count: number
-  successes: ObjectRef[]
-  failure_count: number
-  failures: ObjectRef[]
-  pending_count: number
-  pendings: ObjectRef[]
-}
-
-/** what happened to one object: values stored, kept as context, revoked, or why not */
-interface Outcome { stored: number, context: boolean, revoked: number, problems: string[] }
+import { statusResource, stixRows, type AddOutcome, type TaxiiStatus } from '../../interop/index.js'
+import { mayEnterCircle } from '../../tlp/index.js'
 
 /** the reason of a refused value, without the value itself */
 function reasonOf (err: unknown): string {
@@ -52,22 +29,6 @@ function isObjectError (err: unknown): boolean {
   return err instanceof PhalanxError && err.status < 500 && err.code !== 'PX_ERR_RATE_LIMITED'
 }
 
-/** the `objects` of a TAXII envelope, or a 400 naming what is wrong */
-export function envelopeObjects (body: unknown): Array<Record<string, unknown>> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'the body is a TAXII envelope: {"objects": [...]}')
-  const objects = (body as { objects?: unknown }).objects
-  if (!Array.isArray(objects)) throw new ValidationError('objects', 'objects must be an array of STIX objects')
-  if (objects.length > MAX_ADD_OBJECTS) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_ADD_OBJECTS} objects per envelope; got ${objects.length}`, { field: 'objects' })
-  objects.forEach((o, i) => {
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ValidationError(`objects[${i}]`, 'a STIX object is a JSON object')
-    const { type, id } = o as Record<string, unknown>
-    if (typeof type !== 'string' || typeof id !== 'string' || !id.startsWith(`${type}--`) || id.length > MAX_ID_LENGTH) {
-      throw new ValidationError(`objects[${i}].id`, `a STIX object has a type and an id "<type>--<uuid>" (at most ${MAX_ID_LENGTH} characters)`)
-    }
-  })
-  return objects as Array<Record<string, unknown>>
-}
-
 /**
  * Store the indicators of `objects` in `circle` (LOCAL_CIRCLE: the private scope) and return
  * the status. Every value is validated first; the good ones are published in atomic batches
@@ -76,7 +37,7 @@ export function envelopeObjects (body: unknown): Array<Record<string, unknown>> 
  */
 export async function addStixObjects (node: PhalanxNode, circle: string, objects: Array<Record<string, unknown>>, log: Logger): Promise<TaxiiStatus> {
   const requested = new Date().toISOString()
-  const outcomes: Outcome[] = objects.map(() => ({ stored: 0, context: false, revoked: 0, problems: [] }))
+  const outcomes: AddOutcome[] = objects.map(() => ({ stored: 0, context: false, revoked: 0, problems: [] }))
   const defaults = { tlp: node.config.publish.defaultTlp, confidence: node.config.publish.defaultConfidence }
   /** valid inputs not yet stored, each with the object it came from */
   let pending: Array<{ input: Record<string, unknown>, at: number }> = []
@@ -123,7 +84,7 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
       try {
         const p = parseIndicatorInput(row.input, defaults)
         // (publish would refuse the whole batch for this one; other-org values it skips, below)
-        if (p.tlp === 'RED' && circle !== LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
+        if (circle !== LOCAL_CIRCLE && !mayEnterCircle(p.tlp)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: add it to the private scope\'s collection', { field: 'tlp' })
         pending.push({ input: { ...row.input, circle }, at })
       } catch (err) {
         out.problems.push(reasonOf(err))
@@ -131,27 +92,7 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
     }
   }
   await flush()
-  const successes: ObjectRef[] = []
-  const failures: ObjectRef[] = []
-  objects.forEach((o, i) => {
-    const out = outcomes[i]
-    // a status names each object's version: its modified, else its created, else the request's time
-    const ref: ObjectRef = { id: o.id as string, version: typeof o.modified === 'string' ? o.modified : typeof o.created === 'string' ? o.created : requested }
-    if (out.problems.length === 0 && (out.stored > 0 || out.context || out.revoked > 0)) successes.push(ref)
-    else failures.push({ ...ref, message: [...new Set(out.problems)].join('; ').slice(0, 1000) || 'nothing to store' })
-  })
-  return {
-    id: randomUUID(),
-    status: 'complete',
-    request_timestamp: requested,
-    total_count: objects.length,
-    success_count: successes.length,
-    successes,
-    failure_count: failures.length,
-    failures,
-    pending_count: 0,
-    pendings: []
-  }
+  return statusResource(objects, outcomes, requested)
 }
 
 /** revoke this node's indicator of the value in this circle; null when done, else why not */

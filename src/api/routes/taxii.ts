@@ -5,7 +5,8 @@
  * adding objects (taxii-add.ts) and the status of an add. Media type
  * `application/taxii+json;version=2.1`; HTTP Basic (the API token as password) or Bearer. A
  * node keeps the current version of each indicator, so `versions` lists that one;
- * `date_added` is when this node stored it (its change-feed cursor).
+ * `date_added` is when this node stored it (its change-feed cursor). The resources and their
+ * checks are src/interop/taxii.ts; this file reads the store and answers.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
@@ -13,15 +14,19 @@ import type { PhalanxNode } from '../../node.js'
 import { PhalanxError, ValidationError } from '../../errors.js'
 import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
 import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
-import { idCandidatesOfStixId, stableUuid, stixIndicatorId, toStixIndicator } from '../../stix/index.js'
+import {
+  TAXII_MEDIA_TYPE, acceptsTaxii, apiRootResource, collectionOf, collectionResource, discoveryResource, envelopeObjects,
+  idCandidatesOfStixId, isTaxiiContentType, manifestEnvelope, microsOfTaxiiTime, objectsEnvelope, stixIndicatorId,
+  taxiiErrorMessage, taxiiTimeOfMicros, toStixIndicator, versionsEnvelope, type TaxiiCollection, type TaxiiStatus
+} from '../../interop/index.js'
 import { checkKnown, one, type Query } from '../params.js'
-import { tlpRank, type Tlp } from '../../tlp/index.js'
+import type { Tlp } from '../../tlp/index.js'
+import { withinCeiling } from '../../tlp/policy.js'
 import { LRUCache } from 'lru-cache'
 import { childLogger } from '../../log.js'
-import { addStixObjects, envelopeObjects, type TaxiiStatus } from './taxii-add.js'
+import { addStixObjects } from './taxii-add.js'
 
-export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
-const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
+export { TAXII_MEDIA_TYPE }
 const DEFAULT_LIMIT = 100
 /** the largest envelope a client may add (the API root's max_content_length), unless the API's body limit is lower */
 const MAX_CONTENT_LENGTH = 10 * 1024 * 1024
@@ -42,31 +47,19 @@ const MAX_MATCH_IDS = 350
 
 /** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
 function microTimeOfCursor (cursor: string): string {
-  const micros = parseInt(cursor, 16)
-  return new Date(Math.floor(micros / 1000)).toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(micros % 1000).padStart(3, '0')}Z`)
+  return taxiiTimeOfMicros(parseInt(cursor, 16))
 }
 
 /** a TAXII timestamp → the cursor of that microsecond */
 function cursorOfTime (iso: string, field: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/.exec(iso)
-  const ms = m === null ? NaN : Date.parse(`${m[1]}Z`)
-  if (m === null || Number.isNaN(ms)) throw new ValidationError(field, `${field} must be a timestamp like 2026-01-31T09:00:00.000000Z`)
-  const frac = (m[2] ?? '').padEnd(6, '0')
-  return cursorFromMicros(ms * 1000 + Number(frac))
+  return cursorFromMicros(microsOfTaxiiTime(iso, field))
 }
 
 /** Accept: the TAXII 2.1 media type (or a wildcard / no header) */
 function checkAccept (req: FastifyRequest): void {
   const accept = req.headers.accept
-  if (accept === undefined || accept.trim() === '') return
-  const ok = accept.split(',').some(a => {
-    const [type, ...params] = a.trim().toLowerCase().split(';').map(s => s.trim())
-    if (type === '*/*' || type === 'application/*') return true
-    if (type !== 'application/taxii+json') return false
-    const version = params.find(p => p.startsWith('version='))
-    return version === undefined || version === 'version=2.1'
-  })
-  if (!ok) throw new PhalanxError('PX_ERR_NOT_ACCEPTABLE', `this TAXII server answers ${TAXII_MEDIA_TYPE}; the request accepts only ${accept.slice(0, 200)}`, { field: 'accept' })
+  if (accept === undefined || acceptsTaxii(accept)) return
+  throw new PhalanxError('PX_ERR_NOT_ACCEPTABLE', `this TAXII server answers ${TAXII_MEDIA_TYPE}; the request accepts only ${accept.slice(0, 200)}`, { field: 'accept' })
 }
 
 /** a request under the TAXII root: its errors are TAXII error messages */
@@ -81,21 +74,13 @@ export function isTaxii (url: string): boolean {
  * at fault), so a TAXII client and a script that reads our codes both find what went wrong.
  */
 export function sendTaxiiError (reply: FastifyReply, e: PhalanxError): void {
-  const body = {
-    title: STATUS_CODES[e.status] ?? 'Error',
-    description: e.message,
-    error_code: e.code,
-    http_status: String(e.status),
-    ...(e.field !== undefined ? { details: { field: e.field } } : {})
-  }
+  const body = taxiiErrorMessage(e, STATUS_CODES[e.status] ?? 'Error')
   void reply.status(e.status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 }
 
 /** Content-Type of an add: the TAXII 2.1 media type */
 function checkContentType (req: FastifyRequest): void {
-  const [type, ...params] = (req.headers['content-type'] ?? '').toLowerCase().split(';').map(x => x.trim())
-  const version = params.find(p => p.startsWith('version='))
-  if (type !== 'application/taxii+json' || (version !== undefined && version !== 'version=2.1')) {
+  if (!isTaxiiContentType(req.headers['content-type'])) {
     throw new PhalanxError('PX_ERR_UNSUPPORTED_MEDIA_TYPE', `send the envelope as ${TAXII_MEDIA_TYPE}`, { field: 'content-type' })
   }
 }
@@ -109,7 +94,7 @@ declare module 'fastify' {
   }
 }
 
-interface Collection { id: string, circle: string, title: string, description: string }
+type Collection = TaxiiCollection
 
 export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
   const bodyLimit = taxiiBodyLimit(node.config.api.bodyLimitBytes)
@@ -118,8 +103,8 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   const collections = (req: FastifyRequest): Collection[] => {
     const scope = req.taxiiScope
     return [
-      { id: stableUuid(`phalanx-collection:${LOCAL_CIRCLE}`), circle: LOCAL_CIRCLE, title: 'Private scope', description: 'this organization\'s own indicators, never shared' },
-      ...node.ops.circles.list().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
+      collectionOf(LOCAL_CIRCLE, 'Private scope', 'this organization\'s own indicators, never shared'),
+      ...node.ops.circles.list().map(c => collectionOf(c.id, c.name, `trust circle ${c.id}`))
     ].filter(c => scope === undefined || scope.has(c.circle))
   }
   /** a collection the caller may read; any other is "no such collection" (its existence is not told) */
@@ -132,7 +117,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   const maxTlpOf = (req: FastifyRequest): Tlp | undefined => req.taxiiMaxTlp
   /** a read token only reads; the API token also adds objects */
   const canWrite = (req: FastifyRequest): boolean => req.taxiiScope === undefined
-  const view = (req: FastifyRequest, c: Collection): Record<string, unknown> => ({ id: c.id, title: c.title, description: c.description, can_read: true, can_write: canWrite(req), media_types: [STIX_MEDIA_TYPE] })
+  const view = (req: FastifyRequest, c: Collection): Record<string, unknown> => collectionResource(c, canWrite(req))
   // a Buffer: fastify would rewrite the parameters of a json media type (and add a charset)
   const send = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 
@@ -155,10 +140,9 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     const items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }> = []
     if (types !== undefined && !types.includes('indicator')) return { items, next: null }
     const want = Math.min(limit, MAX_LIMIT)
-    const maxRank = maxTlp === undefined ? undefined : tlpRank(maxTlp)
     /** add what passes the TLP cap and the version filter; true when the page is full */
     const take = (ind: StoredIndicator): boolean => {
-      if (maxRank !== undefined && tlpRank(ind.tlp) > maxRank) return false
+      if (!withinCeiling(ind.tlp, maxTlp)) return false
       const stix = toStixIndicator(ind)
       if (stix === null || (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string))) return false
       items.push({ ind, stix })
@@ -211,12 +195,12 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   app.get('/taxii2/', async (req, reply) => {
     checkAccept(req)
     const base = `${req.protocol}://${req.headers.host ?? '127.0.0.1'}`
-    return send(reply, { title: `Phalanx node ${node.identity.org}`, description: 'TAXII 2.1 (read) over this node\'s indicators', default: `${base}/taxii2/api/`, api_roots: [`${base}/taxii2/api/`] })
+    return send(reply, discoveryResource(node.identity.org, base))
   })
 
   app.get('/taxii2/api/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, { title: 'Phalanx', description: 'one collection per trust circle, and the private scope', versions: [TAXII_MEDIA_TYPE], max_content_length: bodyLimit })
+    return send(reply, apiRootResource(bodyLimit))
   })
 
   app.get('/taxii2/api/collections/', async (req, reply) => {
@@ -241,16 +225,12 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/collections/:id/objects/', async (req, reply) => {
     const { items, next } = await listing(req, reply)
-    return send(reply, { more: next !== null, ...(next !== null ? { next } : {}), ...(items.length > 0 ? { objects: items.map(i => i.stix) } : {}) })
+    return send(reply, objectsEnvelope(items.map(i => i.stix), next))
   })
 
   app.get('/taxii2/api/collections/:id/manifest/', async (req, reply) => {
     const { items, next } = await listing(req, reply)
-    return send(reply, {
-      more: next !== null,
-      ...(next !== null ? { next } : {}),
-      ...(items.length > 0 ? { objects: items.map(i => ({ id: i.stix.id, date_added: microTimeOfCursor(i.ind.cursor), version: i.stix.modified, media_type: STIX_MEDIA_TYPE })) } : {})
-    })
+    return send(reply, manifestEnvelope(items.map(i => ({ stix: i.stix, dateAdded: microTimeOfCursor(i.ind.cursor) })), next))
   })
 
   /** objects/{id}/ and versions/: the one object, or 404 */
@@ -266,12 +246,12 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/collections/:id/objects/:objectId/', async (req, reply) => {
     const items = await oneObject(req, reply)
-    return send(reply, { more: false, objects: items.map(i => i.stix) })
+    return send(reply, objectsEnvelope(items.map(i => i.stix), null))
   })
 
   app.get('/taxii2/api/collections/:id/objects/:objectId/versions/', async (req, reply) => {
     const items = await oneObject(req, reply)
-    return send(reply, { more: false, versions: items.map(i => i.stix.modified) })
+    return send(reply, versionsEnvelope(items.map(i => i.stix)))
   })
 
   // --- add objects (the API token only) --------------------------------------------------

@@ -10,14 +10,16 @@
  *
  * Out: an indicator object per stored indicator, with a stable id (derived from ours: the
  * same indicator keeps its STIX id, and `modified` tells its versions apart) and the TLP 2.0
- * marking definitions it uses.
+ * marking definitions it uses; a bundle written in pieces ({@link StixBundleWriter}) so that
+ * an export of any size is streamed.
  */
-import { createHash } from 'node:crypto'
-import type { StoredIndicator } from '../records/index.js'
-import { parseTlp, type Tlp } from '../tlp/index.js'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { Row } from '../import/rows.js'
-import { streamObjects } from './stream.js'
+import type { StoredIndicator } from '../records/index.js'
+import { parseTlp, TLP_LEVELS, type Tlp } from '../tlp/index.js'
+import { strictest } from '../tlp/policy.js'
+import type { Row } from './row.js'
+import { streamObjects } from './stix-stream.js'
 
 /** TLP 2.0 marking definitions (the ids FIRST/OASIS publish) */
 export const TLP2_MARKINGS: Record<Tlp, string> = {
@@ -212,7 +214,7 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
       yield { line, skip: 'marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)' }; return
     }
     // the strictest marking wins when an object carries several (found once per object)
-    const tlp = (refs as string[]).map(m => index.markingTlp.get(m)).reduce<Tlp | undefined>((a, t) => t === undefined || (a !== undefined && TLP_ORDER.indexOf(a) >= TLP_ORDER.indexOf(t)) ? a : t, undefined)
+    const tlp = strictest((refs as string[]).map(m => index.markingTlp.get(m)))
     const tags = [
       ...(Array.isArray(o.labels) ? o.labels : []),
       ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),
@@ -289,8 +291,6 @@ export async function * streamStixRows (open: () => Readable): AsyncGenerator<Ro
   for await (const o of streamObjects(open())) yield * rowsOfObject(o, ++line, index)
 }
 
-const TLP_ORDER: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']
-
 // ---- export ------------------------------------------------------------------------------
 
 /** 32 hex digits in UUID form, with the version (5: name-based) and variant bits set */
@@ -365,4 +365,28 @@ export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> 
   if (ind.tags.length > 0) o.labels = ind.tags
   if (ind.revoked !== undefined) o.revoked = true
   return o
+}
+
+/**
+ * A streamed STIX 2.1 bundle: `head()` (the bundle and the five TLP 2.0 marking
+ * definitions), then `indicator()` per stored indicator (nothing for a type STIX patterns do
+ * not cover), then `tail()`.
+ */
+export class StixBundleWriter {
+  constructor (readonly id = `bundle--${randomUUID()}`) {}
+
+  head (): string {
+    return `{"type":"bundle","id":"${this.id}","objects":[\n` + TLP_LEVELS.map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n')
+  }
+
+  /** an indicator, with the comma it needs ('' for a type STIX patterns do not cover) */
+  indicator (ind: StoredIndicator): string {
+    const o = toStixIndicator(ind)
+    // the marking definitions come first: every indicator follows an object
+    return o === null ? '' : `,\n${JSON.stringify(o)}`
+  }
+
+  tail (): string {
+    return '\n]}\n'
+  }
 }

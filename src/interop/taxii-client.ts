@@ -3,13 +3,13 @@
  * a MISP TAXII server, a commercial feed, another Phalanx node), page by page, as indicator
  * rows read the way a STIX bundle is read. Follows `more`/`next`, or `added_after` from the
  * `X-TAXII-Date-Added-Last` header for servers that give no `next`; remembers the last date
- * added, so the next pull can start after it.
+ * added, so the next pull can start after it. Its only I/O is fetch: no file, no store.
  */
 import { PhalanxError } from '../errors.js'
-import { StixPages } from '../stix/index.js'
-import type { Row } from './rows.js'
+import type { Row } from './row.js'
+import { StixPages } from './stix.js'
+import { TAXII_MEDIA_TYPE } from './taxii.js'
 
-const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 /** objects asked for per page (a server may answer fewer) */
 const PAGE_SIZE = 1000
 /** the largest page accepted */

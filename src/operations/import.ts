@@ -1,11 +1,12 @@
 /**
- * The importer: every row validated with the same code the node uses (so a bad row is a skip
- * with its reason, never a failed batch), the good ones sent in batches, and a summary:
+ * The import use case: rows (from src/interop's parsers) validated with the same code the node
+ * uses (so a bad row is a skip with its reason, never a failed batch), the good ones handed in
+ * batches to `send` (the CLI's: POST /v1/indicators), withdrawals to `revoke`, and a summary:
  * read N, imported N, skipped N by reason.
  */
 import { PhalanxError } from '../errors.js'
 import { parseIndicatorInput } from '../records/index.js'
-import type { Row } from './rows.js'
+import type { Row } from '../interop/index.js'
 
 export interface ImportDefaults {
   type?: string

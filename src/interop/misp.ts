@@ -1,15 +1,29 @@
 /**
- * MISP event JSON → indicator rows. Takes one event (`{"Event": …}` or the bare event), a
- * list of them, or an API answer `{"response": [{"Event": …}, …]}`; attributes of the event
- * and of its objects. MISP types map to ours (composite ones like `domain|ip` give both
- * values); `tlp:*` tags (the attribute's, else the event's; the strictest when several; an
- * unknown one skips the attribute) give the TLP; other tags are
- * kept; `to_ids` gives the confidence (80, else 30) unless the import sets one; a `deleted`
- * attribute becomes a revoke of the indicator it was.
+ * MISP event JSON, in and out.
+ *
+ * In: one event (`{"Event": …}` or the bare event), a list of them, or an API answer
+ * `{"response": [{"Event": …}, …]}` → indicator rows; attributes of the event and of its
+ * objects. MISP types map to ours (composite ones like `domain|ip` give both values); `tlp:*`
+ * tags (the attribute's, else the event's; the strictest when several; an unknown one skips
+ * the attribute) give the TLP; other tags are kept; `to_ids` gives the confidence (80, else
+ * 30) unless the import sets one; a `deleted` attribute becomes a revoke of the indicator it was.
+ *
+ * Out: indicators → a MISP event (the JSON MISP imports with "Add event from MISP JSON" or
+ * `/events/add`, and that the import above reads back): one attribute per indicator with its
+ * MISP type and category, `to_ids` from the confidence, the TLP and the tags as attribute
+ * tags, the description as the comment, a revoked indicator as a deleted attribute. The event
+ * carries the strictest TLP of its attributes. Written in pieces (head, attributes, tail) so
+ * that an export of any size is streamed.
  */
+import { randomUUID } from 'node:crypto'
 import { PhalanxError } from '../errors.js'
-import { parseTlp, tlpRank, type Tlp } from '../tlp/index.js'
-import type { Row } from './rows.js'
+import type { IndicatorType, StoredIndicator } from '../records/index.js'
+import { parseTlp, type Tlp } from '../tlp/index.js'
+import { strictest } from '../tlp/policy.js'
+import type { Row } from './row.js'
+import { stixIndicatorId } from './stix.js'
+
+// ---- import ------------------------------------------------------------------------------
 
 /** MISP attribute type → ours, per part of a composite value ('' leaves that part out) */
 const TYPE_MAP: Record<string, string[]> = {
@@ -42,15 +56,13 @@ function tagNames (x: Json | undefined): string[] {
 
 /** the strictest `tlp:*` tag; UNREADABLE when one of them is not a TLP we know (never guessed) */
 function tlpOf (tags: string[]): Tlp | typeof UNREADABLE | undefined {
-  let out: Tlp | undefined
+  const labels: Tlp[] = []
   for (const n of tags) {
     // tlp:ex:* are extensions of MISP's TLP tag set (e.g. ex:chr), not levels: kept as tags
     if (!/^tlp:/i.test(n) || /^tlp:ex:/i.test(n)) continue
-    let t: Tlp
-    try { t = parseTlp(n.slice(4)) } catch { return UNREADABLE }
-    if (out === undefined || tlpRank(t) > tlpRank(out)) out = t
+    try { labels.push(parseTlp(n.slice(4))) } catch { return UNREADABLE }
   }
-  return out
+  return strictest(labels)
 }
 const UNREADABLE = Symbol('unreadable TLP tag')
 /** a `tlp:<level>` tag (read as the TLP, not kept as a tag); `tlp:ex:*` extensions are kept */
@@ -99,5 +111,91 @@ export function * mispRows (doc: unknown, opts: { confidence?: number } = {}): G
         yield { line, input }
       }
     }
+  }
+}
+
+// ---- export ------------------------------------------------------------------------------
+
+/** our type → MISP attribute type and category */
+const MISP_TYPE: Record<IndicatorType, [string, string]> = {
+  ipv4: ['ip-dst', 'Network activity'],
+  ipv6: ['ip-dst', 'Network activity'],
+  cidr: ['ip-dst', 'Network activity'],
+  domain: ['domain', 'Network activity'],
+  url: ['url', 'Network activity'],
+  email: ['email-src', 'Payload delivery'],
+  md5: ['md5', 'Payload delivery'],
+  sha1: ['sha1', 'Payload delivery'],
+  sha256: ['sha256', 'Payload delivery'],
+  sha512: ['sha512', 'Payload delivery'],
+  cve: ['vulnerability', 'External analysis'],
+  asn: ['AS', 'Network activity'],
+  ja3: ['ja3-fingerprint-md5', 'Network activity']
+}
+
+/** at or above this confidence an attribute is marked for detection (`to_ids`) */
+export const MISP_TO_IDS_CONFIDENCE = 50
+
+/** the MISP TLP tag (TLP 2.0 names, as the MISP tlp taxonomy has them) */
+function tlpTag (tlp: Tlp): { name: string } {
+  return { name: `tlp:${tlp.toLowerCase()}` }
+}
+
+const seconds = (iso: string): string => String(Math.floor(Date.parse(iso) / 1000))
+
+/** one indicator as a MISP attribute */
+export function toMispAttribute (ind: StoredIndicator): Record<string, unknown> {
+  const [type, category] = MISP_TYPE[ind.type]
+  const a: Record<string, unknown> = {
+    // the STIX id's UUID: the same indicator keeps it across exports and versions
+    uuid: stixIndicatorId(ind.id).slice('indicator--'.length),
+    type,
+    category,
+    value: ind.value,
+    to_ids: ind.confidence >= MISP_TO_IDS_CONFIDENCE,
+    timestamp: seconds(ind.created),
+    Tag: [tlpTag(ind.tlp), ...ind.tags.map(name => ({ name }))]
+  }
+  if (ind.description !== undefined) a.comment = ind.description
+  if (ind.firstSeen !== undefined) a.first_seen = ind.firstSeen
+  if (ind.lastSeen !== undefined) a.last_seen = ind.lastSeen
+  if (ind.revoked !== undefined) a.deleted = true
+  return a
+}
+
+/** A streamed MISP event: `head()`, then `attribute()` per indicator, then `tail()`. */
+export class MispEventWriter {
+  #strictest: Tlp | undefined
+  #count = 0
+
+  constructor (readonly info: string, readonly now = new Date()) {}
+
+  head (): string {
+    const event = {
+      uuid: randomUUID(),
+      info: this.info,
+      date: this.now.toISOString().slice(0, 10),
+      timestamp: seconds(this.now.toISOString()),
+      // 4: undefined threat level; 2: analysis complete; 0: this organization only (the
+      // receiving MISP decides how far it shares, from the TLP tags)
+      threat_level_id: '4',
+      analysis: '2',
+      distribution: '0',
+      published: false
+    }
+    const json = JSON.stringify({ Event: event })
+    // leave the event open for its attributes
+    return `${json.slice(0, -2)},"Attribute":[\n`
+  }
+
+  /** an attribute, with the comma it needs */
+  attribute (ind: StoredIndicator): string {
+    this.#strictest = strictest([this.#strictest, ind.tlp])
+    return `${this.#count++ === 0 ? '' : ',\n'}${JSON.stringify(toMispAttribute(ind))}`
+  }
+
+  tail (): string {
+    const tags = this.#strictest === undefined ? [] : [tlpTag(this.#strictest)]
+    return `\n],"Tag":${JSON.stringify(tags)}}}\n`
   }
 }

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { collectionUrl, taxiiRows, type TaxiiProgress } from '../../../src/import/index.js'
+import { collectionUrl, taxiiRows, type TaxiiProgress } from '../../../src/interop/index.js'
 
 let server: Server | undefined
 afterEach(async () => { await new Promise(resolve => server?.close(resolve) ?? resolve(undefined)); server = undefined })

@@ -1,0 +1,57 @@
+/**
+ * The formats an export of indicators is written in (`GET /v1/export/indicators`, what
+ * `phalanx export` prints): csv, text, ndjson, a STIX 2.1 bundle and a MISP event. Each is a
+ * writer of three pieces (head, one per indicator, tail), so an export of any size is streamed.
+ */
+import type { StoredIndicator } from '../records/index.js'
+import { csvHeader, csvLine } from './csv.js'
+import { MispEventWriter } from './misp.js'
+import { StixBundleWriter } from './stix.js'
+import { STIX_MEDIA_TYPE } from './taxii.js'
+import { ndjsonLine, textLine } from './text.js'
+
+export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix', 'misp'] as const
+export type ExportFormat = typeof EXPORT_FORMATS[number]
+
+/** the Content-Type of each format */
+export const EXPORT_MEDIA_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  text: 'text/plain; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+  stix: STIX_MEDIA_TYPE,
+  misp: 'application/json; charset=utf-8'
+}
+
+export interface IndicatorWriter {
+  head: () => string
+  /** the text of one indicator ('' when the format cannot carry it) */
+  indicator: (ind: StoredIndicator) => string
+  tail: () => string
+}
+
+export interface ExportWriterOptions {
+  /** the filters of the export as given (name, value), named in a MISP event's title */
+  filters?: Array<[string, string]>
+}
+
+/** the title of an exported MISP event: `Phalanx export (tag=c2, tlp=AMBER)` */
+export function exportTitle (filters: Array<[string, string]> = []): string {
+  return `Phalanx export${filters.length > 0 ? ` (${filters.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`
+}
+
+/** a writer of `format` */
+export function exportWriter (format: ExportFormat, o: ExportWriterOptions = {}): IndicatorWriter {
+  switch (format) {
+    case 'csv': return { head: csvHeader, indicator: csvLine, tail: () => '' }
+    case 'text': return { head: () => '', indicator: textLine, tail: () => '' }
+    case 'ndjson': return { head: () => '', indicator: ndjsonLine, tail: () => '' }
+    case 'stix': {
+      const w = new StixBundleWriter()
+      return { head: () => w.head(), indicator: ind => w.indicator(ind), tail: () => w.tail() }
+    }
+    case 'misp': {
+      const w = new MispEventWriter(exportTitle(o.filters))
+      return { head: () => w.head(), indicator: ind => w.attribute(ind), tail: () => w.tail() }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The file formats `phalanx import` reads, each streamed into {@link Row}s (a file of a million
+ * lines is never a million objects): text, CSV, MISP event JSON and STIX 2.1. A JSON document
+ * is read whole (a large STIX bundle has its own streamed reader, `streamStixRows`).
+ */
+import type { Readable } from 'node:stream'
+import { PhalanxError } from '../errors.js'
+import { csvRows } from './csv.js'
+import { mispRows } from './misp.js'
+import type { Row } from './row.js'
+import { stixRows } from './stix.js'
+import { textRows } from './text.js'
+
+export const IMPORT_FORMATS = ['text', 'csv', 'misp', 'stix'] as const
+export type ImportFormat = typeof IMPORT_FORMATS[number]
+
+/** a JSON document is read whole (MISP events are): at most this many bytes */
+const MAX_JSON_BYTES = 256 * 1024 * 1024
+
+async function * jsonFileRows (input: Readable, rows: (doc: unknown) => Generator<Row>): AsyncGenerator<Row> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const c of input) {
+    size += (c as Buffer).length
+    if (size > MAX_JSON_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a JSON file is read whole: at most ${MAX_JSON_BYTES / 1024 / 1024} MiB`, { field: 'file' })
+    chunks.push(c as Buffer)
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (err) {
+    throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON: ${(err as Error).message}`, { field: 'file' })
+  }
+  yield * rows(doc)
+}
+
+/** the rows of a file in one of the {@link IMPORT_FORMATS} */
+export function rowsOf (format: ImportFormat, input: Readable, opts: { confidence?: number } = {}): AsyncGenerator<Row> {
+  switch (format) {
+    case 'csv': return csvRows(input)
+    case 'misp': return jsonFileRows(input, doc => mispRows(doc, opts))
+    case 'stix': return jsonFileRows(input, stixRows)
+    case 'text': return textRows(input)
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The export use cases: a blocklist, and an export of indicators in one of the interop
+ * formats, each read page by page from the store's query (the one component they ask for)
+ * and rendered by src/interop as it is read: an export of any size is streamed.
+ * What goes in is decided here: live indicators, the caller's filters, and TLP:RED only when
+ * asked for (src/tlp/policy.ts).
+ */
+import type { IndicatorType, StoredIndicator } from '../records/index.js'
+import type { QueryFilter, QueryPage } from '../store/index.js'
+import { TLP_LEVELS, bulkExportLabels, mayBlocklist } from '../tlp/index.js'
+import { blocklistLines as renderBlocklist, checkBlocklistType, exportWriter, type BlocklistFormat, type ExportFormat } from '../interop/index.js'
+
+export interface ExportComponents {
+  /** one page of the store's indicators that pass a filter (queryIndicators) */
+  query: (filter: QueryFilter) => Promise<QueryPage>
+}
+
+/** indicators read per page */
+const PAGE_SIZE = 1000
+
+/** every indicator that passes `filter`, in store order, a page at a time */
+async function * pages (c: ExportComponents, filter: QueryFilter): AsyncGenerator<StoredIndicator[]> {
+  let cursor = filter.cursor
+  do {
+    const page = await c.query({ ...filter, limit: PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) })
+    yield page.indicators
+    cursor = page.nextCursor ?? undefined
+  } while (cursor !== undefined)
+}
+
+export interface BlocklistOptions {
+  type: IndicatorType
+  format: BlocklistFormat
+  minConfidence?: number
+  tag?: string
+  circle?: string
+  /** first Suricata sid (rules are numbered from it) */
+  sidBase?: number
+  /** RED indicators too (left out unless asked for: RED is never in a bulk export by default) */
+  includeRed?: boolean
+}
+
+/**
+ * A blocklist (src/interop/blocklist.ts) of the live indicators (not revoked, not expired) of
+ * `o.type` that pass the filters, streamed in chunks of whole lines.
+ */
+export function blocklistLines (c: ExportComponents, o: BlocklistOptions): AsyncGenerator<string> {
+  checkBlocklistType(o.format, o.type)
+  const includeRed = o.includeRed === true
+  const source = async function * (type: IndicatorType): AsyncGenerator<StoredIndicator> {
+    const f: QueryFilter = { type, limit: PAGE_SIZE, ...(o.tag !== undefined ? { tag: o.tag } : {}), ...(o.circle !== undefined ? { circle: o.circle } : {}) }
+    for await (const page of pages(c, f)) {
+      for (const ind of page) if (ind.confidence >= (o.minConfidence ?? 0) && mayBlocklist(ind.tlp, includeRed)) yield ind
+    }
+  }
+  return renderBlocklist({ type: o.type, format: o.format, ...(o.sidBase !== undefined ? { sidBase: o.sidBase } : {}) }, source)
+}
+
+export interface ExportOptions {
+  format: ExportFormat
+  /** the store filter (its limit is ignored: the export holds every match) */
+  filter: QueryFilter
+  /** TLP:RED too when the filter names no TLP */
+  includeRed?: boolean
+  /** the filters as the caller gave them (name, value), named in a MISP event's title */
+  given?: Array<[string, string]>
+}
+
+/** every indicator that passes the filter, written in `o.format`, streamed a page per chunk */
+export async function * exportIndicators (c: ExportComponents, o: ExportOptions): AsyncGenerator<string> {
+  const filter: QueryFilter = { ...o.filter }
+  if (filter.tlp === undefined) {
+    // RED is for named recipients, never in a bulk export unless asked for (tlp/policy)
+    const tlps = bulkExportLabels(o.includeRed === true)
+    if (tlps.length < TLP_LEVELS.length) filter.tlp = tlps
+  }
+  const w = exportWriter(o.format, { filters: o.given ?? [] })
+  const head = w.head()
+  if (head !== '') yield head
+  for await (const page of pages(c, filter)) {
+    let text = ''
+    for (const ind of page) text += w.indicator(ind)
+    if (text !== '') yield text
+  }
+  const tail = w.tail()
+  if (tail !== '') yield tail
+}

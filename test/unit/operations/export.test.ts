@@ -1,0 +1,87 @@
+/**
+ * The export use cases over a real store (LevelDB in a temp dir, its own query function):
+ * pages are followed to the end, revoked and expired indicators are out, RED is out unless
+ * asked for (or named in the filter), and a blocklist applies its confidence and TLP filters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LOCAL_CIRCLE, parseIndicatorInput } from '../../../src/records/index.js'
+import { queryIndicators } from '../../../src/store/index.js'
+import { blocklistLines, exportIndicators, type ExportComponents } from '../../../src/operations/export.js'
+import { bulkExportLabels } from '../../../src/tlp/index.js'
+import { openStore, type StoreHarness } from '../../utils/store.js'
+
+let h: StoreHarness
+let c: ExportComponents
+/** query calls made (each reads one page) */
+let pages = 0
+const MANY = 1200
+
+beforeAll(async () => {
+  h = await openStore({ ingest: { sync: false } })
+  c = { query: async (f) => { pages++; return await queryIndicators(h.store, f) } }
+  const publish = async (inputs: Array<Record<string, unknown>>, tlp: 'GREEN' | 'RED' = 'GREEN'): Promise<void> => {
+    const items = inputs.map(i => parseIndicatorInput(i, { tlp, confidence: 60 }).item)
+    await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp, items }])
+  }
+  await publish(Array.from({ length: MANY }, (_, i) => ({ type: 'domain', value: `bulk${i}.ops-export.example`, confidence: i % 2 === 0 ? 90 : 30 })))
+  await publish([{ type: 'domain', value: 'red.ops-export.example', confidence: 95 }], 'RED')
+  await publish([{ type: 'domain', value: 'expired.ops-export.example', validFrom: '2020-01-01T00:00:00Z', validUntil: '2020-02-01T00:00:00Z' }])
+})
+afterAll(async () => { await h.close() })
+
+async function text (gen: AsyncIterable<string>): Promise<string> {
+  let out = ''
+  for await (const chunk of gen) out += chunk
+  return out
+}
+const lines = (t: string): string[] => t.split('\n').filter(l => l !== '' && !l.startsWith('#'))
+
+describe('exportIndicators', () => {
+  it('follows the pages to the end; live indicators only; RED left out unless asked for', async () => {
+    pages = 0
+    const values = lines(await text(exportIndicators(c, { format: 'text', filter: { limit: 100 } })))
+    expect(values).toHaveLength(MANY)
+    expect(values).not.toContain('red.ops-export.example')
+    expect(values).not.toContain('expired.ops-export.example')
+    // 1,000 per page: two pages at least
+    expect(pages).toBeGreaterThanOrEqual(2)
+    const withRed = lines(await text(exportIndicators(c, { format: 'text', filter: { limit: 100 }, includeRed: true })))
+    expect(withRed).toHaveLength(MANY + 1)
+    expect(withRed).toContain('red.ops-export.example')
+  })
+
+  it('a filter that names RED asks for it; the filters narrow the set', async () => {
+    expect(lines(await text(exportIndicators(c, { format: 'text', filter: { limit: 1, tlp: ['RED'] } })))).toEqual(['red.ops-export.example'])
+    expect(lines(await text(exportIndicators(c, { format: 'text', filter: { limit: 1, includeExpired: true, value: 'expired.ops-export.example', type: 'domain' } })))).toEqual(['expired.ops-export.example'])
+  })
+
+  it('writes the format whole: a MISP event titled with the filters given', async () => {
+    const event = JSON.parse(await text(exportIndicators(c, { format: 'misp', filter: { limit: 1, tlp: ['RED'] }, given: [['tlp', 'RED']] }))).Event
+    expect(event.info).toBe('Phalanx export (tlp=RED)')
+    expect(event.Attribute.map((a: any) => a.value)).toEqual(['red.ops-export.example'])
+    expect(event.Tag).toEqual([{ name: 'tlp:red' }])
+  })
+
+  it('bulkExportLabels (tlp/policy): every label but RED, unless RED is asked for', () => {
+    expect(bulkExportLabels(false)).toEqual(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT'])
+    expect(bulkExportLabels(true)).toEqual(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'])
+  })
+})
+
+describe('blocklistLines', () => {
+  it('min confidence, RED only when asked for, each value once', async () => {
+    const all = lines(await text(blocklistLines(c, { type: 'domain', format: 'plain' })))
+    expect(all).toHaveLength(MANY)
+    const confident = lines(await text(blocklistLines(c, { type: 'domain', format: 'plain', minConfidence: 50 })))
+    expect(confident).toHaveLength(MANY / 2)
+    expect(confident.every(v => Number(/^bulk(\d+)\./.exec(v)![1]) % 2 === 0)).toBe(true)
+    const red = lines(await text(blocklistLines(c, { type: 'domain', format: 'plain', minConfidence: 91, includeRed: true })))
+    expect(red).toEqual(['red.ops-export.example'])
+  })
+
+  it('refuses a type the format cannot carry, before reading the store', () => {
+    pages = 0
+    expect(() => blocklistLines(c, { type: 'md5', format: 'rpz' })).toThrow(expect.objectContaining({ code: 'PX_ERR_VALIDATION', field: 'type' }))
+    expect(pages).toBe(0)
+  })
+})
