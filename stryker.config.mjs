@@ -16,13 +16,13 @@ const SCOPE = [
   // ---- TLP ---------------------------------------------------------------------------------
   { range: 'src/tlp/index.ts:1-40', at: '/**', what: 'the whole file: TLP_LEVELS, RANK, isTlp, parseTlp, tlpRank, isLooser, tlpsUpTo' },
 
-  // ---- p2p/network.ts ----------------------------------------------------------------------
-  { range: 'src/p2p/network.ts:160-160', at: 'const allowed = (peer', what: 'start(): the `allowed` closure (member and not blocked)' },
-  { range: 'src/p2p/network.ts:171-174', at: 'denyDialPeer:', what: 'start(): connection gater denyDialPeer / denyInboundEncryptedConnection / denyOutboundEncryptedConnection' },
-  { range: 'src/p2p/network.ts:355-379', at: 'let env', what: '#validate: gossip checks before ingest (decode, sealed/clear and circle key, JSON, batch size, entry shape, circle of the topic, "sent in the clear")' },
-  { range: 'src/p2p/network.ts:525-529', at: '#refreshAllowed ()', what: '#refreshAllowed: the connection allow list from the circles' },
-  { range: 'src/p2p/network.ts:610-616', at: '#circleForMember (', what: '#circleForMember: both ends current members of the circle (entries, control, sync)' },
-  { range: 'src/p2p/network.ts:789-800', at: "await this.#serve(stream, conn, 'red'", what: '#serveRed handler: sealed by the peer to us, RED origin is the peer, recipient log is ours' },
+  // ---- p2p (split by concern: connections, gossip/validator, protocols) --------------------
+  { range: 'src/p2p/connections.ts:75-75', at: 'const allowed = (peer', what: 'gater(): the `allowed` closure (member and not blocked)' },
+  { range: 'src/p2p/connections.ts:77-80', at: 'denyDialPeer:', what: 'gater(): denyDialPeer / denyInboundEncryptedConnection / denyOutboundEncryptedConnection' },
+  { range: 'src/p2p/gossip/validator.ts:83-106', at: 'let env', what: 'GossipValidator.validate: gossip checks before ingest (decode, sealed/clear and circle key, JSON, batch size, entry shape, circle of the topic, "sent in the clear")' },
+  { range: 'src/p2p/connections.ts:85-89', at: 'refreshAllowed ()', what: 'refreshAllowed: the connection allow list from the circles' },
+  { range: 'src/p2p/protocols/authorize.ts:9-15', at: 'export function circleForMember (', what: 'circleForMember: both ends current members of the circle (entries, control, sync)' },
+  { range: 'src/p2p/protocols/red.ts:45-68', at: 'export function checkRedRoute (', what: 'checkRedRoute and redHandler: sealed by the peer to us, RED origin is the peer, recipient log is ours' },
 
   // ---- node.ts -----------------------------------------------------------------------------
   { range: 'src/node.ts:79-89', at: 'export function ownEntriesOnlyPolicy', what: 'ownEntriesOnlyPolicy: the private scope takes only our own entries' },

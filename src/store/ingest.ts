@@ -918,4 +918,16 @@ export class Ingest {
     if (!relabelApplies(prev.tlp, tlp)) return
     this.#reindex(tx, { ...prev, tlp, received, cursor: this.#nextCursor(tx) })
   }
+
+  /**
+   * Remove own RED entries from the outbox once their recipient acknowledged them. An outbox
+   * key is written once, in the batch that stores its entry, and removed only here: the
+   * removal is its own small batch (no fsync: an acknowledged entry sent again is a duplicate).
+   */
+  async removeFromOutbox (items: Array<{ log: string, seq: number }>): Promise<void> {
+    if (this.#closed) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
+    const tx = new Tx(this.#c.store, this.#state)
+    for (const { log, seq } of items) tx.remove('outbox', `${log}${SEP}${seqKey(seq)}`)
+    await tx.write(false)
+  }
 }

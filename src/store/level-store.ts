@@ -11,7 +11,7 @@ import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
-import { BUCKET, HIGH, META_KEY, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
+import { BUCKET, HIGH, META_KEY, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
  * Buckets whose parsed values (and absences) are kept in a small LRU: what lookups read.
@@ -420,6 +420,16 @@ export class LevelStore {
     for await (const [k, v] of this.b.heads.iterator()) {
       const [circle, origin] = k.split('\x00')
       out.push({ circle, origin, ...(v as LogHead) })
+    }
+    return out
+  }
+
+  /** the RED entries waiting for their recipient's acknowledgement: (recipient log, seq, entry hash), in key order */
+  async outboxItems (): Promise<Array<{ log: string, seq: number, hash: string }>> {
+    const out: Array<{ log: string, seq: number, hash: string }> = []
+    for await (const [k, hash] of this.b.outbox.iterator()) {
+      const [log, seq] = (k as string).split(SEP)
+      out.push({ log, seq: parseInt(seq, 16), hash: hash as string })
     }
     return out
   }

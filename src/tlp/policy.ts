@@ -16,7 +16,8 @@
  *
  * `mayEnterCircle`, `goesToRecipients`, `isSealedInTransit`, `mayPassOn` / `passOnViolation`,
  * `withinCeiling` / `mayBulkExport` / `mayBlocklist`. A log's label: `entryLabelViolation`,
- * `entryLabelFor`. Direct delivery: `redDeliveryViolation`. Relabel: `relabelViolation` (the
+ * `entryLabelFor`. Direct delivery: `directDeliveryViolation` (the handover), `redDeliveryViolation`
+ * (what the store accepts). Relabel: `relabelViolation` (the
  * origin asks), `relabelApplies` (a receiver folds). Revoke and relabel reach: `reachOf`.
  * Anything derived from records (a sighting) is never looser: `looserThanViolation`.
  */
@@ -111,6 +112,16 @@ export function entryLabelFor (kind: LogKind, tlp: Tlp): Tlp {
 export function redDeliveryViolation (d: { direct: boolean, toMe: boolean, tlp: Tlp }): Violation | null {
   if (!d.direct || !d.toMe) return { field: 'circle', message: 'a RED entry is accepted only from its origin, delivered directly to its recipient' }
   return entryLabelViolation('red', d.tlp)
+}
+
+/**
+ * A RED entry handed over by direct delivery: the peer that delivers it must be its origin
+ * (`fromOrigin`: RED is never relayed) and it must be for this node (`toMe`).
+ */
+export function directDeliveryViolation (d: { fromOrigin: boolean, toMe: boolean }): Violation | null {
+  if (!d.fromOrigin) return { field: 'origin', message: 'a RED entry comes from its origin only, never relayed' }
+  if (!d.toMe) return { field: 'circle', message: 'this RED entry is for another recipient' }
+  return null
 }
 
 // --- passing on what others shared ----------------------------------------------------------

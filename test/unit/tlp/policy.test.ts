@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { isPhalanxError } from '../../../src/errors.js'
 import {
-  DEFAULT_TOKEN_CEILING, MEMBERSHIP_LOG_LABEL, TLP_LEVELS, entryLabelFor, entryLabelViolation, goesToRecipients, isLooser, isSealedInTransit,
+  DEFAULT_TOKEN_CEILING, MEMBERSHIP_LOG_LABEL, bulkExportLabels, directDeliveryViolation, TLP_LEVELS, entryLabelFor, entryLabelViolation, goesToRecipients, isLooser, isSealedInTransit,
   looserThanViolation, mayBlocklist, mayBulkExport, mayEnterCircle, mayPassOn, passOnViolation, publishViolation, reachOf, reachWith,
   redDeliveryViolation, refuse, relabelApplies, relabelViolation, reshareViolation, strictest, tokenCeilingViolation, withinCeiling,
   type HeldRecord, type LogKind, type Tlp
@@ -84,6 +84,14 @@ describe('TLP policy, cell by cell (DESIGN §2)', () => {
     ]
     it.each(routes)('%s: accepted %s', (_, route, allowed) => {
       expect(redDeliveryViolation({ ...route, tlp: RED }) === null).toBe(allowed)
+    })
+    it.each([
+      ['handed over by its origin, for this node', { fromOrigin: true, toMe: true }, null],
+      ['relayed by another peer', { fromOrigin: false, toMe: true }, 'origin'],
+      ['handed over by its origin, for another recipient', { fromOrigin: true, toMe: false }, 'circle'],
+      ['relayed, for another recipient', { fromOrigin: false, toMe: false }, 'origin']
+    ] as Array<[string, { fromOrigin: boolean, toMe: boolean }, string | null]>)('direct delivery %s: refused on %s', (_, d, field) => {
+      expect(directDeliveryViolation(d)?.field ?? null).toBe(field)
     })
     it.each(TLP_LEVELS.filter(t => t !== RED))('a recipient log entry at %s is refused even delivered directly', (tlp) => {
       expect(redDeliveryViolation({ direct: true, toMe: true, tlp })).toMatchObject({ field: 'tlp' })
@@ -175,6 +183,10 @@ describe('TLP policy, cell by cell (DESIGN §2)', () => {
     }
     it.each(cells(table))('%s reads %s: %s', (route, tlp, allowed) => {
       expect(decide(route, tlp)).toBe(allowed)
+    })
+    it('a bulk export names every label it may hold', () => {
+      expect(bulkExportLabels(false)).toEqual(TLP_LEVELS.filter(t => mayBulkExport(t, false)))
+      expect(bulkExportLabels(true)).toEqual([...TLP_LEVELS])
     })
     it.each(TLP_LEVELS)('a read token with a ceiling of %s', (max) => {
       expect(tokenCeilingViolation(max) === null).toBe(max !== RED)

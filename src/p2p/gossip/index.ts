@@ -1,0 +1,72 @@
+/**
+ * Gossip of circle entries: one topic per circle (topic.ts), every message judged before it
+ * is accepted or relayed (validator.ts), own entries sealed and batched (publisher.ts), early
+ * entries held and their gaps filled (pending.ts). Entries reach the store only through ingest.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { CircleManager } from '../../circles/index.js'
+import type { Entry } from '../../records/index.js'
+import type { Ingest, LevelStore, StoredEntry } from '../../store/index.js'
+import type { GossipSubRuntime } from '../host.js'
+import { PendingEntries } from './pending.js'
+import { GossipPublisher } from './publisher.js'
+import { GossipTopics } from './topic.js'
+import { GossipValidator, type GossipVerdict } from './validator.js'
+
+export { topicOf, GossipTopics } from './topic.js'
+export { GossipValidator } from './validator.js'
+export type { GossipVerdict, GossipReason, GossipValidatorComponents } from './validator.js'
+export { GossipPublisher } from './publisher.js'
+export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS } from './pending.js'
+
+export interface GossipComponents {
+  pubsub: GossipSubRuntime
+  circles: Pick<CircleManager, 'circleKey'>
+  ingest: Pick<Ingest, 'ingest'>
+  store: Pick<LevelStore, 'head'>
+  /** a partial sync of a data log: `origin`'s entries up to `to` from `peer` */
+  syncGap: (circle: string, peer: PeerId, origin: string, to: number) => void
+  /** entries `from`..`to` of a log from `peer` (the entries protocol) */
+  fetchEntries: (peer: PeerId, circle: string, origin: string, from: number, to: number) => Promise<unknown[]>
+  log: Logger
+  signal: AbortSignal
+}
+
+export class Gossip {
+  readonly topics: GossipTopics
+  readonly validator: GossipValidator
+  readonly #publisher: GossipPublisher
+  readonly #pending: PendingEntries
+
+  constructor (c: GossipComponents) {
+    this.#pending = new PendingEntries({
+      store: c.store,
+      judge: async (raw, source) => await this.validator.judge(raw, source),
+      syncGap: c.syncGap,
+      fetchEntries: c.fetchEntries,
+      log: c.log.child({ component: 'phalanx:p2p:gossip:pending' }),
+      signal: c.signal
+    })
+    this.validator = new GossipValidator({
+      circles: c.circles,
+      ingest: c.ingest,
+      log: c.log.child({ component: 'phalanx:p2p:gossip:validator' }),
+      onEarly: (raw, gap, from) => { this.#pending.early(raw, gap, from) }
+    })
+    this.topics = new GossipTopics(c.pubsub, async (circle, data, from) => await this.validator.validateMessage(circle, data, from))
+    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal })
+  }
+
+  /** gossip messages judged since start, by verdict */
+  get counts (): { accepted: number, ignored: number, rejected: number } { return this.validator.counts }
+
+  /** gossip own entries of one circle stored together */
+  async publish (circle: string, list: StoredEntry[]): Promise<void> { await this.#publisher.publish(circle, list) }
+
+  /** an entry was stored: ingest the held entries that now follow it */
+  drain (entry: Entry): void { this.#pending.drain(entry) }
+
+  /** ingest one entry from a peer outside gossip (a membership pull) */
+  async judge (raw: unknown, source: string): Promise<GossipVerdict> { return await this.validator.judge(raw, source) }
+}

@@ -1,0 +1,73 @@
+/**
+ * Gossip topics: one per circle, `/phalanx/circle/<id>/1`, and this node's subscriptions.
+ *
+ * Guarantees: a topic is subscribed only with its validator in place (no message of it is
+ * accepted or relayed unjudged), and its validator is removed when the topic is left; a
+ * rejected message costs its sender gossipsub score (graylisted after a few), while a mesh
+ * peer is never penalized for delivering little (circles are quiet).
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
+import type { PeerId } from '@libp2p/interface'
+import type { GossipSubRuntime } from '../host.js'
+
+export function topicOf (circle: string): string { return `/phalanx/circle/${circle}/1` }
+
+/** judges one message of a circle's topic */
+export type TopicValidator = (circle: string, data: Uint8Array, from: PeerId) => Promise<TopicValidatorResult>
+
+export class GossipTopics {
+  readonly #pubsub: GossipSubRuntime
+  readonly #validate: TopicValidator
+  readonly #subscribed = new Set<string>()
+
+  constructor (pubsub: GossipSubRuntime, validate: TopicValidator) {
+    this.#pubsub = pubsub
+    this.#validate = validate
+  }
+
+  has (circle: string): boolean { return this.#subscribed.has(circle) }
+
+  /** subscribe to a circle's topic; false when already subscribed */
+  subscribe (circle: string): boolean {
+    if (this.#subscribed.has(circle)) return false
+    const topic = topicOf(circle)
+    this.#subscribed.add(circle)
+    // a rejected message costs its sender score (graylisted after a few); circles are quiet,
+    // so a mesh peer is never penalized for delivering little
+    this.#pubsub.score.params.topics[topic] = createTopicScoreParams({
+      topicWeight: 1,
+      invalidMessageDeliveriesWeight: -10,
+      invalidMessageDeliveriesDecay: 0.9,
+      meshMessageDeliveriesWeight: 0,
+      meshFailurePenaltyWeight: 0,
+      timeInMeshWeight: 0.01,
+      firstMessageDeliveriesWeight: 1,
+      firstMessageDeliveriesCap: 100
+    })
+    this.#pubsub.topicValidators.set(topic, async (from, msg) => await this.#validate(circle, msg.data, from))
+    this.#pubsub.subscribe(topic)
+    return true
+  }
+
+  unsubscribe (circle: string): void {
+    if (!this.#subscribed.delete(circle)) return
+    const topic = topicOf(circle)
+    this.#pubsub.unsubscribe(topic)
+    this.#pubsub.topicValidators.delete(topic)
+  }
+
+  async publish (circle: string, data: Uint8Array): Promise<void> {
+    await this.#pubsub.publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
+  }
+
+  /** peers subscribed to a circle's topic, as gossipsub sees them */
+  peers (circle: string): number {
+    return this.#pubsub.getSubscribers(topicOf(circle)).length
+  }
+
+  /** gossipsub's score of a peer (negative after invalid messages) */
+  score (peerId: string): number {
+    return this.#pubsub.getScore(peerId)
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The gossip validator: every message on a circle's topic is judged here before gossipsub
+ * accepts or relays it, and each entry it carries goes through the one ingest path.
+ *
+ * Checks, in order (the first that fails decides): the envelope decodes (size, version,
+ * flags); a sealed body is sealed with a circle key this node holds (else IGNORE) and opens
+ * with it; the body is JSON; a batch holds 2 to MAX_BATCH_ENTRIES entries; each is an object
+ * of this topic's circle, and only a CLEAR entry travels unsealed; then ingest (schema,
+ * signature, membership and TLP policy, log position) judges each entry, and the header hash
+ * must name the entries. Verdicts: REJECT costs the sender score (what no honest member
+ * sends); IGNORE neither relays nor penalizes (nothing new, or not the sender's fault: a
+ * fork, a key not yet held, a store failure, an entry of a later version kept unread); ACCEPT relays (stored, or early: kept until its
+ * gap fills, see pending.ts).
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { PhalanxError, type ErrorCode } from '../../errors.js'
+import type { CircleManager } from '../../circles/index.js'
+import { circleOfLog } from '../../circles/index.js'
+import type { Ingest } from '../../store/index.js'
+import { isSealedInTransit } from '../../tlp/policy.js'
+import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, openBody } from '../envelope.js'
+
+/** why a message or entry was judged as it was */
+export type GossipReason =
+  // REJECT: what no honest member sends
+  | 'bad-envelope' | 'seal-does-not-open' | 'not-json' | 'bad-batch' | 'not-an-entry' | 'other-circle'
+  | 'sent-in-the-clear' | 'header-hash' | 'refused'
+  // IGNORE: nothing new, or not the sender's fault
+  | 'unknown-key-epoch' | 'duplicate' | 'fork' | 'closed' | 'store-failed' | 'later-version'
+  // ACCEPT
+  | 'stored' | 'early'
+
+export interface GossipVerdict {
+  result: TopicValidatorResult
+  reason: GossipReason
+  /** the error code behind a REJECT or IGNORE (ingest's own for `refused`) */
+  code?: ErrorCode
+  /** the entry hash, when the entry was stored or already known */
+  hash?: string
+}
+
+export interface GossipValidatorComponents {
+  circles: Pick<CircleManager, 'circleKey'>
+  ingest: Pick<Ingest, 'ingest'>
+  log: Logger
+  /**
+   * A member's entry that came before the entries preceding it in its log (`have` is the
+   * head this node holds, `got` the entry's seq): keep it and fill the gap from `from`.
+   */
+  onEarly: (raw: any, gap: { have?: number, got?: number }, from?: PeerId) => void
+}
+
+const accept = (reason: GossipReason, hash?: string): GossipVerdict => ({ result: TopicValidatorResult.Accept, reason, ...(hash !== undefined ? { hash } : {}) })
+const ignore = (reason: GossipReason, code?: ErrorCode, hash?: string): GossipVerdict => ({ result: TopicValidatorResult.Ignore, reason, ...(code !== undefined ? { code } : {}), ...(hash !== undefined ? { hash } : {}) })
+const reject = (reason: GossipReason, code: ErrorCode): GossipVerdict => ({ result: TopicValidatorResult.Reject, reason, code })
+
+export class GossipValidator {
+  readonly #c: GossipValidatorComponents
+  readonly #log: Logger
+  /** gossip messages judged since start, by verdict (rejected ones cost their sender score) */
+  readonly counts = { accepted: 0, ignored: 0, rejected: 0 }
+
+  constructor (c: GossipValidatorComponents) {
+    this.#c = c
+    this.#log = c.log
+  }
+
+  /** gossipsub's topic validator: judge a message and count the verdict */
+  async validateMessage (circle: string, data: Uint8Array, from: PeerId): Promise<TopicValidatorResult> {
+    const { result } = await this.validate(circle, data, from)
+    this.counts[result === TopicValidatorResult.Accept ? 'accepted' : result === TopicValidatorResult.Reject ? 'rejected' : 'ignored']++
+    return result
+  }
+
+  /** judge a message received on `circle`'s topic from `from` (a relay or the origin) */
+  async validate (circle: string, data: Uint8Array, from: PeerId): Promise<GossipVerdict> {
+    const refuse = (reason: GossipReason, code: ErrorCode, why: string, extra: Record<string, unknown> = {}): GossipVerdict => {
+      this.#log.warn({ circle, why, ...extra }, 'gossip message rejected')
+      return reject(reason, code)
+    }
+    let env
+    try { env = decodeEnvelope(data) } catch (err) { return refuse('bad-envelope', 'PX_ERR_BAD_ENTRY', (err as Error).message) }
+    let json: string
+    if (env.sealed) {
+      const key = this.#c.circles.circleKey(circle, env.epoch)
+      if (key === null) {
+        this.#log.info({ circle, epoch: env.epoch }, 'gossip message sealed with a circle key this node does not hold; ignored')
+        return ignore('unknown-key-epoch')
+      }
+      const opened = openBody(env, key.key)
+      if (opened === null) return refuse('seal-does-not-open', 'PX_ERR_BAD_ENTRY', 'sealed body does not open with the circle key')
+      json = opened
+    } else {
+      json = Buffer.from(env.body).toString('utf8')
+    }
+    let body: any
+    try { body = JSON.parse(json) } catch { return refuse('not-json', 'PX_ERR_BAD_ENTRY', 'body is not JSON') }
+    const batch = env.version === BATCH_ENVELOPE_VERSION
+    if (batch && (!Array.isArray(body) || body.length < 2 || body.length > MAX_BATCH_ENTRIES)) return refuse('bad-batch', 'PX_ERR_BAD_ENTRY', `a batch holds 2 to ${MAX_BATCH_ENTRIES} entries`)
+    const raws: any[] = batch ? body : [body]
+    for (const raw of raws) {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return refuse('not-an-entry', 'PX_ERR_BAD_ENTRY', 'body is not an entry')
+      if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return refuse('other-circle', 'PX_ERR_BAD_ENTRY', 'entry of another circle on this topic', { entryCircle: String(raw.circle).slice(0, 140) })
+      if (!env.sealed && isSealedInTransit(raw.tlp)) return refuse('sent-in-the-clear', 'PX_ERR_TLP_VIOLATION', `a ${String(raw.tlp).slice(0, 16)} entry sent in the clear`)
+    }
+    if (!batch) return await this.judge(raws[0], 'gossip', env.hash, from)
+    // a batch: queue every entry (in order, one write group), then judge the message by them
+    const results = await Promise.all(raws.map(async raw => await this.judge(raw, 'gossip', undefined, from)))
+    const rejected = results.find(r => r.result === TopicValidatorResult.Reject)
+    if (rejected !== undefined) return rejected
+    if (results.every(r => r.hash !== undefined) && batchHash(results.map(r => r.hash!)) !== env.hash) return refuse('header-hash', 'PX_ERR_BAD_ENTRY', 'batch header names other entries')
+    return results.find(r => r.result === TopicValidatorResult.Accept) ?? results[0]
+  }
+
+  /**
+   * Ingest one entry from a peer (gossip, a gap fill, a membership pull): the verdict, and
+   * the entry hash when it was stored or already known. `claimedHash` is the hash a gossip
+   * header names for it.
+   */
+  async judge (raw: any, source: string, claimedHash?: string, from?: PeerId): Promise<GossipVerdict> {
+    try {
+      const r = await this.#c.ingest.ingest(raw, source, { durable: false })
+      if (claimedHash !== undefined && r.hash !== claimedHash) {
+        this.#log.warn({ circle: r.circle, seq: r.seq }, 'gossip header names another entry hash')
+        return reject('header-hash', 'PX_ERR_BAD_ENTRY')
+      }
+      if (r.status !== 'stored') return ignore('duplicate', undefined, r.hash)
+      // of a later version (kept for sync, not read): not relayed, and not the sender's fault
+      return r.unknown === undefined ? accept('stored', r.hash) : ignore('later-version', undefined, r.hash)
+    } catch (err) {
+      const code = err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL'
+      if (code === 'PX_ERR_SEQ_GAP') {
+        // signed by a member, just early: keep it for when the gap fills, ask the peer that
+        // relayed it for the missing entries, and relay it
+        this.#c.onEarly(raw, ((err as PhalanxError).meta ?? {}) as { have?: number, got?: number }, from)
+        return { ...accept('early'), code }
+      }
+      // a fork is the origin's fault, not the relaying peer's (it may hold the other branch):
+      // the evidence is kept (ingest), the entry is not relayed, the peer keeps its score
+      if (code === 'PX_ERR_CLOSED') return ignore('closed', code)
+      if (code === 'PX_ERR_FORK') return ignore('fork', code)
+      if (code === 'PX_ERR_INTERNAL' || code === 'PX_ERR_STORE') {
+        this.#log.error({ err, source }, 'remote entry could not be stored')
+        return ignore('store-failed', code)
+      }
+      this.#log.warn({ code, message: (err as Error).message, source, circle: String(raw?.circle).slice(0, 140), origin: String(raw?.origin).slice(0, 16), seq: raw?.seq }, 'remote entry rejected')
+      return reject('refused', code)
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The libp2p host: TCP + noise + yamux, identify, ping and gossipsub, with the org's own key
+ * as PeerId (so a peer's PeerId names its org key, and the other way round).
+ *
+ * Guarantees: libp2p's own per-message signature is off (`StrictNoSign`, message id =
+ * SHA-256 of the message): the origin's signature on each entry is what counts; every
+ * connection passes the gater the caller gives (connections.ts); a gossip message is at most
+ * one envelope (MAX_ENVELOPE_BYTES) plus protobuf framing.
+ */
+import '../polyfill.js'
+import { createHash } from 'node:crypto'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import type { createTopicScoreParams } from '@libp2p/gossipsub/score'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import { libp2pPrivateKeyFromSeed } from '../identity/index.js'
+import { MAX_ENVELOPE_BYTES } from './envelope.js'
+
+export interface HostOptions {
+  host: string
+  port: number
+}
+
+export type Host = Libp2p<{ pubsub: GossipSub, ping: { ping: (peer: PeerId) => Promise<number> }, identify: unknown }>
+
+/** runtime methods the exported GossipSub type leaves out (see ../shared/STACK.md) */
+export type GossipSubRuntime = GossipSub & {
+  publish: (topic: string, data: Uint8Array, opts?: { ignoreDuplicatePublishError?: boolean }) => Promise<unknown>
+  score: { params: { topics: Record<string, ReturnType<typeof createTopicScoreParams>> } }
+  getScore: (peerId: string) => number
+}
+
+/** the gater's three decisions (connections.ts makes them) */
+export type HostGater = Required<Pick<ConnectionGater, 'denyDialPeer' | 'denyInboundEncryptedConnection' | 'denyOutboundEncryptedConnection'>>
+
+/** a started libp2p host with the org key of `seed` as its PeerId, listening on host:port */
+export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostGater): Promise<Host> {
+  const privateKey = await libp2pPrivateKeyFromSeed(seed)
+  return await createLibp2p({
+    privateKey,
+    addresses: { listen: [`/ip4/${o.host}/tcp/${o.port}`] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // partners may share one address (NAT, or every node on one host in tests): libp2p's
+    // default of 5 inbound connections per second per host refuses them in bursts
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
+    connectionGater: gater,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: (m) => createHash('sha256').update(m.data).digest(),
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        maxInboundDataLength: MAX_ENVELOPE_BYTES + 64 * 1024,
+        // a single-record entry is ~1 KiB: announcing IDONTWANT for it to every mesh peer
+        // costs about what the duplicate would; keep it for bulk entries
+        idontwantMinDataSize: 16 * 1024,
+        // circles are tens of orgs, and the origin floods its own messages to every peer:
+        // a smaller mesh means fewer duplicate copies for every node to decrypt and drop
+        D: 4,
+        Dlo: 3,
+        Dhi: 8,
+        Dout: 2
+      })
+    }
+  }) as any
+}
+
+/** gossipsub with the runtime methods its exported type leaves out */
+export function pubsubOf (host: Host): GossipSubRuntime {
+  return host.services.pubsub as GossipSubRuntime
+}
+
+/** the org key of a peer (hex); null when its PeerId is not an Ed25519 key */
+export function publicKeyOfPeer (peer: PeerId): string | null {
+  const raw = peer.publicKey?.raw
+  return raw !== undefined && raw.length === 32 && peer.type === 'Ed25519' ? Buffer.from(raw).toString('hex') : null
+}
+
+const PEER_ID_CACHE = new Map<string, string>()
+
+/** the PeerId of an org key (cached: the dial loop and the gater ask for it every tick) */
+export function peerIdOfKey (publicKeyHex: string): string {
+  let id = PEER_ID_CACHE.get(publicKeyHex)
+  if (id === undefined) {
+    id = peerIdFromPublicKey(publicKeyFromRaw(Buffer.from(publicKeyHex, 'hex'))).toString()
+    if (PEER_ID_CACHE.size >= 4096) PEER_ID_CACHE.clear()
+    PEER_ID_CACHE.set(publicKeyHex, id)
+  }
+  return id
+}

@@ -1,0 +1,63 @@
+/**
+ * `/phalanx/join/1.0.0`: redeem an invite code. The joiner dials the inviter at the
+ * addresses in the code, proves the invite secret, and takes the circle's membership log,
+ * which now names it.
+ *
+ * Guarantees: an expired code, or this node's own, is refused before anything is dialled
+ * (PX_ERR_INVITE); the inviter admits the joiner only through `redeemInvite` (one-time secret,
+ * checked there); the log taken must make the joiner a member (control.ts `takeControlLog`).
+ */
+import type { Logger } from 'pino'
+import { PhalanxError } from '../../errors.js'
+import { fingerprint, type Identity } from '../../identity/index.js'
+import { parseInvite, type CircleManager } from '../../circles/index.js'
+import { takeControlLog, type ControlLogComponents } from './control.js'
+import type { RequestHandler } from './framing.js'
+import type { Requester } from './request.js'
+
+export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
+/** concurrent inbound streams of this protocol per connection */
+export const JOIN_MAX_INBOUND_STREAMS = 8
+/** the joiner's org name is cut to this many characters */
+const MAX_ORG_CHARS = 200
+
+export interface JoinOutcome {
+  circle: { id: string, name: string }
+  inviter: { publicKey: string, org: string, fingerprint: string }
+}
+
+export interface JoinServerComponents {
+  circles: Pick<CircleManager, 'redeemInvite'>
+  /** this node's org name is sent back to the joiner */
+  identity: Pick<Identity, 'org'>
+  log: Logger
+}
+
+export function joinHandler (c: JoinServerComponents): RequestHandler {
+  return async (req, key) => {
+    if (typeof req?.circle !== 'string' || typeof req?.secret !== 'string') throw new PhalanxError('PX_ERR_INVITE', 'a join names the circle and the invite secret')
+    const org = typeof req.org === 'string' ? req.org.slice(0, MAX_ORG_CHARS) : ''
+    const entries = await c.circles.redeemInvite(req.circle, req.secret, key, org)
+    c.log.info({ circle: req.circle, joiner: fingerprint(key), org }, 'an org joined with an invite')
+    return { org: c.identity.org, entries }
+  }
+}
+
+export interface JoinClientComponents extends ControlLogComponents {
+  requester: Pick<Requester, 'toAddrs'>
+  /** this node's org key */
+  self: string
+}
+
+/** redeem an invite code: dial the inviter, prove the secret, take the circle's log */
+export async function joinWithInvite (c: JoinClientComponents, code: string, org: string): Promise<JoinOutcome> {
+  const invite = parseInvite(code)
+  if (invite.expires <= new Date().toISOString()) throw new PhalanxError('PX_ERR_INVITE', `this invite expired at ${invite.expires}`, { field: 'code' })
+  if (invite.inviter === c.self) throw new PhalanxError('PX_ERR_INVITE', 'this is our own invite: give it to the org that joins', { field: 'code' })
+  const reply = await c.requester.toAddrs(invite.inviter, invite.addrs, JOIN_PROTOCOL, { circle: invite.circle, secret: invite.secret, org })
+  await takeControlLog(c, invite.circle, reply.entries)
+  return {
+    circle: { id: invite.circle, name: invite.name },
+    inviter: { publicKey: invite.inviter, org: typeof reply.org === 'string' ? reply.org : invite.org, fingerprint: fingerprint(invite.inviter) }
+  }
+}
