@@ -31,7 +31,8 @@ export type RequestHandler = (req: any, key: string) => Promise<unknown>
  */
 export async function exchange (stream: Stream, body: unknown, signal: AbortSignal): Promise<any> {
   try {
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+    // the read buffer holds a whole frame (its default, 4 MiB, is below MAX_FRAME)
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME, maxBufferSize: MAX_FRAME + 16 })
     await lp.write(Buffer.from(JSON.stringify(body)), { signal })
     const reply = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
     await stream.close().catch(() => {})

@@ -79,7 +79,7 @@ describe('entries protocol', () => {
 
   it('stops adding entries once half a reply frame is filled', async () => {
     // ~75 entries of ~63 KB each: more than MAX_FRAME / 2 in all. (The handler is called
-    // directly: a reply over 4 MiB does not pass @libp2p/utils' default read buffer.)
+    // directly, to measure the reply it builds.)
     const items = Array.from({ length: 40_000 }, (_, i) => ind(`big-${i}.${'x'.repeat(50)}.example`))
     for (const chunk of packItems(items)) await h.ingest.ingest(origin.next(chunk), 'test')
     const reply = await entriesHandler({ circles: circles([self, asker]), store: h.store })({ circle: CIRCLE, origin: origin.origin, from: 1, to: MAX_ENTRIES_PER_REQUEST }, asker.publicKeyHex) as { entries: unknown[] }

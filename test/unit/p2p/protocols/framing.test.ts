@@ -73,6 +73,15 @@ describe('framing: exchange and serveRequest', () => {
     expect(server.status).toBe('aborted')
   })
 
+  it('a reply frame under MAX_FRAME but over 4 MiB (@libp2p/utils\' default read buffer) is read whole', async () => {
+    // an entries reply may fill half a frame and one more entry: past 4 MiB with big entries
+    const big = 'x'.repeat(5 * 1024 * 1024)
+    const { client, serving } = await served(async () => ({ big }))
+    const reply = await exchange(client, {}, AbortSignal.timeout(10_000))
+    expect(reply.big.length).toBe(big.length)
+    await serving
+  })
+
   it('a reply frame over MAX_FRAME: the requester gives up with PX_ERR_PEER', async () => {
     const [client, server] = await streamPair()
     const lp = lpStream(server, { maxDataLength: MAX_FRAME * 2 })
