@@ -21,11 +21,11 @@ import { BoxKey, fingerprint, isPublicKeyHex } from './identity/index.js'
 import { CircleManager, membershipLogOf, parseDuration, type CircleView, type MemberView } from './circles/index.js'
 import type { Network, PeerView, JoinOutcome, SyncStats, SyncOutcome, OutboxItem } from './p2p/index.js'
 import {
-  LevelStore, Ingest, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
+  LevelStore, Ingest, STORE_DIR, lookupValue, queryIndicators, type EntryPolicy, type LookupResult, type QueryFilter,
   type QueryPage, type EntryReceipt, type SightingSummary, type StoreCounts, type PublishBatch, type ForkEvidence
 } from './store/index.js'
 
-export const STORE_DIR = 'store'
+export { STORE_DIR }
 /** indicators per POST /v1/indicators (issue #2: up to 10,000) */
 export const MAX_BULK_INDICATORS = 10_000
 

@@ -24,7 +24,7 @@ import type { Logger } from 'pino'
 import { PhalanxError } from '../errors.js'
 import { fingerprint, libp2pPrivateKeyFromSeed, type BoxKey, type Identity } from '../identity/index.js'
 import { canonicalJson, isRedLog, recipientOfRedLog, redLogOf, LOCAL_CIRCLE, type Entry } from '../records/index.js'
-import { SEP, seqKey, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
+import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
 import { circleOfLog, isMembershipLog, parseInvite, type CircleManager, type CircleState } from '../circles/index.js'
 import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js'
 import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, encodeEntries, openBody, MAX_ENVELOPE_BYTES } from './envelope.js'
@@ -725,11 +725,10 @@ export class Network {
   /** RED entries still waiting for their recipient's acknowledgement, with the retry state */
   async outbox (): Promise<OutboxItem[]> {
     const out: OutboxItem[] = []
-    for await (const [k, hash] of this.#c.store.b.outbox.iterator()) {
-      const [log, seq] = (k as string).split(SEP)
+    for (const { log, seq, hash } of await this.#c.store.outbox()) {
       const recipient = recipientOfRedLog(log)
       const b = this.#redBackoff.get(recipient)
-      out.push({ recipient, seq: parseInt(seq, 16), hash: hash as string, attempts: b?.attempts ?? 0, nextAttempt: b === undefined ? null : new Date(b.next).toISOString() })
+      out.push({ recipient, seq, hash, attempts: b?.attempts ?? 0, nextAttempt: b === undefined ? null : new Date(b.next).toISOString() })
     }
     return out
   }
@@ -762,7 +761,7 @@ export class Network {
       try {
         const reply = await this.#requestMember(item.recipient, RED_PROTOCOL, { sealed: this.#c.box.seal(item.recipient, Buffer.from(canonicalJson(entry))) })
         if (reply.ack !== item.hash) throw new PhalanxError('PX_ERR_PEER', 'the recipient acknowledged another entry')
-        await this.#c.store.b.outbox.del(`${log}${SEP}${seqKey(item.seq)}`)
+        await this.#c.ingest.removeFromOutbox(log, item.seq)
         this.#redBackoff.delete(item.recipient)
         this.#log.info({ recipient: fingerprint(item.recipient), seq: item.seq }, 'RED entry delivered and acknowledged')
       } catch (err) {

@@ -24,7 +24,9 @@ import {
   BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey
 } from './keys.js'
 import { blocksOf, pair, postingTags, type PostingBucket, type PostingList } from './postings.js'
-import { LevelStore, type ForkEvidence, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord } from './level-store.js'
+import {
+  LevelStore, writeBatch, type ForkEvidence, type InviteRecord, type LogHead, type PendingRevoke, type SightingSummary, type StoreCounts, type ValueRecord
+} from './level-store.js'
 
 export interface IngestOptions {
   /** fsync each batch: survives power loss, not only a killed process */
@@ -133,6 +135,8 @@ type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'purge', ids: string[], before: string, at: string, resolve: (r: { purged: number }) => void, reject: (e: unknown) => void, items: number }
+  /** a write of the node's own state (invites, the RED outbox) in the writer's order; `run` throws to refuse */
+  | { kind: 'state', run: (tx: Tx) => unknown, durable: boolean, resolve: (r: any) => void, reject: (e: unknown) => void, items: number }
 
 /** a value already serialized as JSON text (written as is) */
 class RawJson {
@@ -235,7 +239,7 @@ class Tx {
   }
 
   async write (sync: boolean): Promise<void> {
-    const batch = this.store.db.batch()
+    const batch = writeBatch(this.store)
     const log = this.log
     for (let i = 0; i < log.length; i += 2) {
       const v = log[i + 1]
@@ -297,7 +301,7 @@ export class Ingest {
   }
 
   async start (): Promise<void> {
-    for await (const k of this.#c.store.b.pendingRevokes.keys()) this.#pendingRevokes.add(k)
+    for (const k of await this.#c.store.pendingRevokeIds()) this.#pendingRevokes.add(k)
     await this.#resync()
     // `created` never goes backwards for this origin, even across restarts with a clock that did
     for (const [circle, seq] of this.#ownSeq) {
@@ -392,11 +396,11 @@ export class Ingest {
     const max = opts.max ?? 1_000_000
     const ids: string[] = []
     let scanned = 0
-    for await (const [id, v] of this.#c.store.b.indicators.iterator()) {
+    for await (const [id, v] of this.#c.store.scanIndicators()) {
       scanned++
-      const until = (v as StoredIndicator).validUntil
+      const until = v.validUntil
       if (until !== undefined && until < before) {
-        ids.push(id as string)
+        ids.push(id)
         if (ids.length >= max) break
       }
     }
@@ -431,6 +435,41 @@ export class Ingest {
       purged++
     }
     return { purged }
+  }
+
+  // ---- the node's own state: invites, the RED outbox ----------------------------------------
+
+  /** keep a new invite under the hash of its secret */
+  async createInvite (secretHash: string, invite: InviteRecord): Promise<void> {
+    await this.#writeState(tx => { tx.put('invites', secretHash, invite) }, true)
+  }
+
+  /**
+   * Use an invite once: `use` gets the invite as stored (undefined if there is none) and
+   * returns it marked used, or throws to refuse it. The read and the mark run in the writer,
+   * between two groups, and are written durably before this resolves: two uses of one invite
+   * cannot both see it unused, and a crash leaves it either unused or marked.
+   */
+  async useInvite (secretHash: string, use: (stored: InviteRecord | undefined) => InviteRecord): Promise<InviteRecord> {
+    return await this.#writeState(tx => {
+      const next = use(tx.get<InviteRecord>('invites', secretHash))
+      tx.put('invites', secretHash, next)
+      return next
+    }, true)
+  }
+
+  /**
+   * A RED entry's recipient acknowledged it: it leaves the outbox. Not fsynced: if the
+   * delete is lost, the entry is delivered again and acknowledged as a duplicate.
+   */
+  async removeFromOutbox (log: string, seq: number): Promise<void> {
+    await this.#writeState(tx => { tx.del('outbox', `${log}${SEP}${seqKey(seq)}`) }, false)
+  }
+
+  async #writeState<T> (run: (tx: Tx) => T, durable: boolean): Promise<T> {
+    return await new Promise<T>((resolve, reject) => {
+      this.#enqueue({ kind: 'state', run, durable, resolve, reject, items: 0 })
+    })
   }
 
   #enqueue (job: Job): void {
@@ -571,7 +610,9 @@ export class Ingest {
       if (broken && job.kind === 'publish') { replan.push(job); continue }
       const child = tx.child()
       try {
-        const result = job.kind === 'publish' ? this.#applyPublish(child, plan, outs) : job.kind === 'entry' ? this.#runEntry(child, job) : this.#runPurge(child, job)
+        const result = job.kind === 'publish'
+          ? this.#applyPublish(child, plan, outs)
+          : job.kind === 'entry' ? this.#runEntry(child, job) : job.kind === 'purge' ? this.#runPurge(child, job) : job.run(child)
         child.commitInto(tx)
         done.push({ job, result })
       } catch (err) {
@@ -602,7 +643,7 @@ export class Ingest {
         tx.parent = undefined
         // fsync only when someone is told "stored": a local publish, or an entry acknowledged
         // to a peer (RED); gossip is acknowledged to nobody, and sync fetches it again
-        if (write) await tx.write(this.#o.sync && done.some(d => d.job.kind !== 'entry' || d.job.durable))
+        if (write) await tx.write(this.#o.sync && done.some(d => (d.job.kind !== 'entry' && d.job.kind !== 'state') || d.job.durable))
       } catch (err) {
         group.failed = true
         this.#log.error({ err, jobs: done.length }, 'store batch write failed')
