@@ -16,7 +16,7 @@ import {
   checkKeys, isObject, optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms,
   type Entry, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from './records/index.js'
-import { isLooser, parseTlp, tlpRank, type Tlp } from './tlp/index.js'
+import { entryLabelFor, passOnViolation, publishViolation, reachOf, redDeliveryViolation, relabelViolation, reshareViolation, refuse, parseTlp, type HeldRecord, type LogKind, type Tlp } from './tlp/index.js'
 import { BoxKey, fingerprint, isPublicKeyHex } from './identity/index.js'
 import { CircleManager, membershipLogOf, parseDuration, type CircleView, type MemberView } from './circles/index.js'
 import type { Network, PeerView, JoinOutcome, SyncStats, SyncOutcome, OutboxItem } from './p2p/index.js'
@@ -177,8 +177,7 @@ export class PhalanxNode {
       ownEntriesOnlyPolicy(this.identity.publicKey).check(entry, source)
       return
     }
-    if (source !== 'red' || entry.circle !== redLogOf(this.identity.publicKey)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a RED entry is accepted only from its origin, delivered directly to its recipient', { field: 'circle' })
-    if (entry.tlp !== 'RED') throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a recipient log carries TLP:RED only', { field: 'tlp' })
+    refuse(redDeliveryViolation({ direct: source === 'red', toMe: entry.circle === redLogOf(this.identity.publicKey), tlp: entry.tlp }))
     if (!this.circles.peerKeys().has(entry.origin)) throw new PhalanxError('PX_ERR_NOT_MEMBER', `origin ${entry.origin.slice(0, 16)}… shares no circle with this node`)
   }
 
@@ -390,31 +389,17 @@ export class PhalanxNode {
   reshareViolation (type: string, value: string, tlp: Tlp, target: string, explicit = false): string | null {
     // a store that never took another origin's entry has nothing to pass on
     if (!this.store.mayHoldForeign()) return null
-    const foreign: StoredIndicator[] = []
+    const held: HeldRecord[] = []
     /** this node's own record of the value in the target: publishing is updating it */
     let ownInTarget = false
     for (const [t, v] of sameAddressForms(type, value)) {
       for (const ind of this.store.indicatorsOfValueUncached(t, v)) {
-        if (ind.origin !== this.identity.publicKey) foreign.push(ind)
-        else if (ind.circle === target && t === type && v === value) ownInTarget = true
+        if (ind.origin !== this.identity.publicKey) {
+          held.push({ id: ind.id, tlp: ind.tlp, log: ind.circle, from: `org ${fingerprint(ind.origin)} ${isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`}` })
+        } else if (ind.circle === target && t === type && v === value) ownInTarget = true
       }
     }
-    const origin = (ind: StoredIndicator): string => `org ${fingerprint(ind.origin)} ${isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`}`
-    // never looser than it came, wherever it goes (an update of one's own record included)
-    for (const ind of foreign) {
-      if (tlpRank(tlp) < tlpRank(ind.tlp)) return `this value reached you as TLP:${ind.tlp} from ${origin(ind)}: publish it at TLP:${ind.tlp} or stricter`
-    }
-    if (ownInTarget) return null
-    for (const ind of foreign) {
-      const from = isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`
-      const org = `org ${fingerprint(ind.origin)}`
-      if (target === LOCAL_CIRCLE || ind.circle === target) continue
-      if (ind.tlp === 'CLEAR' || (ind.tlp === 'GREEN' && explicit)) continue
-      return ind.tlp === 'GREEN'
-        ? `this value reached you as TLP:GREEN from ${org} ${from}: GREEN goes to another circle only by an explicit re-share (phalanx reshare ${ind.id} --circle …)`
-        : `this value reached you as TLP:${ind.tlp} from ${org} ${from}: TLP:${ind.tlp} is never passed on to another circle or recipient`
-    }
-    return null
+    return passOnViolation(held, { tlp, target, local: target === LOCAL_CIRCLE, explicit, ownInTarget })
   }
 
   /**
@@ -440,14 +425,11 @@ export class PhalanxNode {
         let targets: string[]
         if (to !== undefined) {
           // RED to named recipients: one direct log per recipient (never a circle)
-          if (p.tlp !== 'RED') throw new PhalanxError('PX_ERR_TLP_VIOLATION', `"to" names the recipients of TLP:RED; a ${p.tlp} indicator goes to a circle`, { field: 'to' })
-          if ((p.circle ?? opts.defaults?.circle) !== undefined) throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED goes to named recipients ("to"), never to a circle', { field: 'circle' })
+          refuse(publishViolation(p.tlp, { to: 'recipients', circleNamed: (p.circle ?? opts.defaults?.circle) !== undefined }))
           targets = to.map((r, j) => { this.#checkRecipient(r, to.length === 1 ? 'to' : `to[${j}]`); return redLogOf(r) })
         } else {
           const circle = this.#circleOf(p.circle ?? opts.defaults?.circle, 'circle')
-          if (circle !== LOCAL_CIRCLE && p.tlp === 'RED') {
-            throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'TLP:RED never goes to a circle: name its recipients with "to" (public keys), or publish it without a circle to keep it in the private scope', { field: 'tlp' })
-          }
+          refuse(publishViolation(p.tlp, { to: circle === LOCAL_CIRCLE ? 'local' : 'circle' }))
           targets = [circle]
         }
         for (const circle of targets) {
@@ -495,7 +477,8 @@ export class PhalanxNode {
     }
     if (ind.revoked !== undefined) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already revoked (${ind.revoked.at})`, { field: 'id' })
     const item: Item = r === undefined ? { kind: 'revoke', id } : { kind: 'revoke', id, reason: r }
-    const res = await this.ingest.publish([{ circle: ind.circle, tlp: ind.tlp, items: [item] }])
+    // to every log the record went to (a re-share to another circle, RED to several recipients)
+    const res = await this.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), ind.tlp), items: [item] })))
     return { indicator: this.getIndicator(id), entry: res.entries[0] }
   }
 
@@ -507,10 +490,9 @@ export class PhalanxNode {
     const ind = this.getIndicator(id)
     if (ind.origin !== this.identity.publicKey) throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} was published by another organization; only its origin can relabel it`, { field: 'id' })
     const tlp = parseTlp(rawTlp, 'tlp')
-    if (!isLooser(tlp, ind.tlp)) throw new PhalanxError('PX_ERR_TLP_VIOLATION', `a relabel only loosens: ${ind.tlp} → ${tlp} is not looser`, { field: 'tlp' })
-    // a recipient log carries RED entries only; a circle log takes the new label
-    const entryTlp: Tlp = isRedLog(ind.circle) ? 'RED' : tlp
-    const res = await this.ingest.publish([{ circle: ind.circle, tlp: entryTlp, items: [{ kind: 'relabel', id, tlp }] }])
+    refuse(relabelViolation(ind.tlp, tlp))
+    // to every log the record went to; a recipient log carries RED entries only, a circle log the new label
+    const res = await this.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), tlp), items: [{ kind: 'relabel', id, tlp }] })))
     return { indicator: this.getIndicator(id), entry: res.entries[0] }
   }
 
@@ -525,9 +507,7 @@ export class PhalanxNode {
     if (typeof raw.circle !== 'string') throw new ValidationError('circle', 'circle (the target) is required')
     const target = this.#circleOf(raw.circle, 'circle')
     if (target === ind.circle) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already in ${target}`, { field: 'circle' })
-    if (ind.tlp !== 'CLEAR' && ind.tlp !== 'GREEN') {
-      throw new PhalanxError('PX_ERR_TLP_VIOLATION', `TLP:${ind.tlp} is never re-shared to another circle (only CLEAR, and GREEN by an explicit re-share, may be)`, { field: 'id' })
-    }
+    refuse(reshareViolation(ind.tlp))
     if (target === LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_VALIDATION', 're-share targets a circle', { field: 'circle' })
     const input: Record<string, unknown> = { type: ind.type, value: ind.value, tlp: ind.tlp, confidence: ind.confidence, tags: ind.tags, circle: target }
     for (const k of ['description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) if (ind[k] !== undefined) input[k] = ind[k]
@@ -660,4 +640,9 @@ export class PhalanxNode {
       ingestQueue: this.ingest.queueLength
     }
   }
+}
+
+/** the kind of log an indicator's record can live in (never a membership log) */
+function logKindOf (log: string): LogKind {
+  return isRedLog(log) ? 'red' : log === LOCAL_CIRCLE ? 'local' : 'circle'
 }

@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { PhalanxError, ValidationError } from '../errors.js'
 import { writeFileAtomic } from '../identity/index.js'
 import { LOCAL_CIRCLE } from '../records/index.js'
-import { parseTlp, type Tlp } from '../tlp/index.js'
+import { DEFAULT_TOKEN_CEILING, parseTlp, tokenCeilingViolation, type Tlp } from '../tlp/index.js'
 
 export const READ_TOKENS_FILE = 'taxii-tokens.json'
-/** what a read token reads at most unless it says otherwise: AMBER (AMBER+STRICT is for the organization only) */
-export const DEFAULT_MAX_TLP: Tlp = 'AMBER'
+/** what a read token reads at most unless it says otherwise (the TLP policy's default ceiling) */
+export const DEFAULT_MAX_TLP: Tlp = DEFAULT_TOKEN_CEILING
 const PREFIX = 'pxr_'
 
 export interface ReadToken {
@@ -57,7 +57,8 @@ export class ReadTokens {
     const body = raw as Record<string, unknown>
     for (const k of Object.keys(body)) if (k !== 'name' && k !== 'collections' && k !== 'maxTlp') throw new ValidationError(k, `unknown field "${k}"; only name, collections and maxTlp`)
     const maxTlp = body.maxTlp === undefined ? DEFAULT_MAX_TLP : parseTlp(body.maxTlp, 'maxTlp')
-    if (maxTlp === 'RED') throw new ValidationError('maxTlp', 'RED is never in a collection: maxTlp is at most AMBER+STRICT')
+    const refused = tokenCeilingViolation(maxTlp)
+    if (refused !== null) throw new ValidationError(refused.field, refused.message)
     if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 100) throw new ValidationError('name', 'name is a label of 1 to 100 characters (who uses the token)')
     if (!Array.isArray(body.collections) || body.collections.length === 0 || body.collections.length > 100) throw new ValidationError('collections', 'collections lists 1 to 100 circle ids (or "local" for the private scope)')
     const collections = [...new Set(body.collections as unknown[])]

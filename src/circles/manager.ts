@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError } from '../errors.js'
 import type { BoxKey, OrgKey } from '../identity/index.js'
 import { SECRETBOX_KEY_BYTES, fingerprint } from '../identity/index.js'
+import { MEMBERSHIP_LOG_LABEL, entryLabelViolation, refuse } from '../tlp/index.js'
 import { LOCAL_CIRCLE, validateItem, type ControlItem, type Entry, type Item, type MemberRole } from '../records/index.js'
 import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
 import { inviteSecretHash, isOpenInvite, makeInvite, useKeptInvite } from './invite.js'
@@ -126,12 +127,12 @@ export class CircleManager {
       if (s === undefined && entry.items[0]?.kind === 'circle' && source !== 'local' && !this.#expected.has(id)) {
         throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `genesis of circle ${id} was not asked for`)
       }
-      if (entry.tlp !== 'AMBER') throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'a membership log entry is AMBER', { field: 'tlp' })
+      refuse(entryLabelViolation('membership', entry.tlp))
       applyControlEntry(s, entry) // dry run: throws if it breaks a rule
       return
     }
     if (s === undefined) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `circle ${entry.circle} is not known here`, { field: 'circle' })
-    if (entry.tlp === 'RED') throw new PhalanxError('PX_ERR_TLP_VIOLATION', 'RED never enters a circle log: it goes to named recipients only', { field: 'tlp' })
+    refuse(entryLabelViolation('circle', entry.tlp))
     checkDataEntry(s, entry)
   }
 
@@ -286,7 +287,7 @@ export class CircleManager {
   }
 
   async #publishControl (circle: string, items: Item[]): Promise<void> {
-    await this.#c.ingest.publish([{ circle: membershipLogOf(circle), tlp: 'AMBER', items }])
+    await this.#c.ingest.publish([{ circle: membershipLogOf(circle), tlp: MEMBERSHIP_LOG_LABEL, items }])
   }
 }
 

@@ -9,6 +9,7 @@ import '../polyfill.js'
 import { Command, CommanderError, Option } from 'commander'
 import { createInterface } from 'node:readline'
 import { ERROR_CODES, PhalanxError, isPhalanxError } from '../errors.js'
+import { DEFAULT_TOKEN_CEILING } from '../tlp/index.js'
 import { verifyDataDir } from '../operations/verify.js'
 import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
@@ -433,7 +434,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], maxTlp?: string, created: string }> }>('GET', '/v1/tokens')
-      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? 'AMBER'}  (${t.created})`).join('\n'))
+      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? DEFAULT_TOKEN_CEILING}  (${t.created})`).join('\n'))
     })
   token.command('revoke')
     .argument('<id>', 'the token id')

@@ -102,6 +102,12 @@ export interface StoredIndicator extends Omit<IndicatorItem, 'kind'> {
   /** versions this node has seen of this indicator */
   version: number
   revoked?: { at: string, reason?: string, entry: string }
+  /**
+   * every log (circle, recipient log, private scope) this origin's record was published in,
+   * when that is more than `circle` (the log of the current version); sorted. A revoke or a
+   * relabel goes to each (src/tlp/policy.ts `reachOf`). Store format 3.
+   */
+  reach?: string[]
 }
 
 /** TLP:RED recipients: one public key or a list of 1..64 distinct ones (64 lower-case hex) */

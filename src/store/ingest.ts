@@ -19,7 +19,7 @@ import {
   type Entry, type Item, type StoredIndicator, type IndicatorItem, type SightingItem,
   ENTRY_VERSION, MAX_ENTRY_BYTES, indicatorId, isCircleId, checkEntry, describeEntry, packItems, assertCanonicalItems, isControlItem, isRedLog, LOCAL_CIRCLE
 } from '../records/index.js'
-import { isLooser, type Tlp } from '../tlp/index.js'
+import { reachWith, relabelApplies, type Tlp } from '../tlp/index.js'
 import {
   BUCKET, META_KEY, SEP, type BucketName, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey
 } from './keys.js'
@@ -807,7 +807,12 @@ export class Ingest {
     const rec = tx.get<ValueRecord>('byValue', vk)
     const known = rec !== undefined && rec.ids.includes(id)
     const prev = known ? tx.get<StoredIndicator>('indicators', id) : undefined
-    if (prev !== undefined && !this.#isNewer(entry, hash, prev)) return id
+    if (prev !== undefined && !this.#isNewer(entry, hash, prev)) {
+      // an older version, from another log: it still tells where the record went
+      const reach = reachWith(prev, entry.circle)
+      if (reach !== undefined) tx.put('indicators', id, { ...prev, reach })
+      return id
+    }
     const next: StoredIndicator = {
       id,
       origin: entry.origin,
@@ -828,6 +833,11 @@ export class Ingest {
     if (item.validUntil !== undefined) next.validUntil = item.validUntil
     if (item.firstSeen !== undefined) next.firstSeen = item.firstSeen
     if (item.lastSeen !== undefined) next.lastSeen = item.lastSeen
+    if (prev !== undefined) {
+      // every log this origin's record went to, for its revoke and relabel (tlp/policy reachOf)
+      const reach = reachWith(prev, entry.circle) ?? prev.reach
+      if (reach !== undefined) next.reach = reach
+    }
     // a revoke that is later than this version still applies (it arrived first)
     if (prev === undefined) {
       tx.state.counts.indicators++
@@ -913,9 +923,9 @@ export class Ingest {
     if (prev === undefined || prev.origin !== entry.origin) {
       throw new PhalanxError('PX_ERR_FORBIDDEN', `relabel of ${id}: only the origin may relabel its own stored indicator`, { field: 'id' })
     }
-    if (!isLooser(tlp, prev.tlp)) {
-      throw new PhalanxError('PX_ERR_TLP_VIOLATION', `relabel may only loosen a TLP (${prev.tlp} → ${tlp} is not looser)`, { field: 'tlp' })
-    }
+    // the origin's node refuses a relabel that does not loosen (tlp/policy relabelViolation); here,
+    // one that arrives after a later one (through another log the record went to) changes nothing
+    if (!relabelApplies(prev.tlp, tlp)) return
     this.#reindex(tx, { ...prev, tlp, received, cursor: this.#nextCursor(tx) })
   }
 }

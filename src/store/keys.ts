@@ -48,7 +48,7 @@ export const SEP = '\x00'
 export const HIGH = '\xff'
 
 /** the on-disk format this code reads and writes; checked on open */
-export const STORE_FORMAT_VERSION = 2
+export const STORE_FORMAT_VERSION = 3
 
 export const META_KEY = {
   format: 'format',

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
+import { upgradeToReach } from './upgrade.js'
 import { BUCKET, HIGH, META_KEY, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -134,8 +135,9 @@ export interface StoreOptions {
   /** the least number of keys the value filter is sized for (default 2^20; tests make it small) */
   valueFilterCapacity?: number
   /**
-   * Open only a store that exists, and write nothing on open (offline checks): no directory
-   * or database is created and an empty store is not given a format version.
+   * Open only a store that exists (offline checks): no directory or database is created and
+   * an empty store is not given a format version. An older format is still upgraded (the
+   * node would do it at its next start; upgrade.ts).
    */
   existing?: boolean
 }
@@ -221,6 +223,9 @@ export class LevelStore {
       }
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
+    } else if (format === 2) {
+      // v0.1's store: add what this version keeps (src/store/upgrade.ts)
+      await upgradeToReach(this.#db)
     } else if (format !== STORE_FORMAT_VERSION) {
       await this.#db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)

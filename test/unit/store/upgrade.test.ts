@@ -1,0 +1,98 @@
+/**
+ * Store format upgrades (src/store/upgrade.ts) on a real v0.1 store: test/fixtures/store-v2 was
+ * written by the code of v0.1 (format 2; test/fixtures/store-v2.make.mjs says how). Its origin
+ * published reshared.example in isac-fixture and then in finance-fixture (a re-share of its own
+ * record), red.example to two recipients at once, amber.example in one circle and
+ * private.example in its private scope.
+ */
+import { cpSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { pino } from 'pino'
+import { Level } from 'level'
+import { fileURLToPath } from 'node:url'
+import { OrgKey } from '../../../src/identity/keys.js'
+import { indicatorId, redLogOf } from '../../../src/records/index.js'
+import { Ingest, LevelStore, STORE_FORMAT_VERSION } from '../../../src/store/index.js'
+import { reachOf } from '../../../src/tlp/index.js'
+import { makeTempDir, removeTempDir } from '../../utils/store.js'
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/store-v2', import.meta.url))
+const key = OrgKey.fromSeed(Buffer.alloc(32, 7))
+const other = OrgKey.fromSeed(Buffer.alloc(32, 9)).publicKeyHex
+const third = OrgKey.fromSeed(Buffer.alloc(32, 11)).publicKeyHex
+const id = (value: string): string => indicatorId(key.publicKeyHex, 'domain', value)
+
+const dirs: string[] = []
+afterEach(() => { for (const d of dirs.splice(0)) removeTempDir(d) })
+
+function copyOfFixture (): string {
+  const dir = makeTempDir('phalanx-upgrade-')
+  dirs.push(dir)
+  cpSync(FIXTURE, join(dir, 'db'), { recursive: true })
+  return join(dir, 'db')
+}
+
+describe('store format 2 (v0.1) → 3', () => {
+  it('opening a v0.1 store upgrades it: each record keeps every log its origin published it in', async () => {
+    const store = new LevelStore({ path: copyOfFixture() })
+    await store.open()
+    try {
+      expect(STORE_FORMAT_VERSION).toBe(3)
+      expect(store.read('meta', 'format')).toBe(3)
+      expect(reachOf(store.getIndicator(id('reshared.example'))!)).toEqual(['finance-fixture', 'isac-fixture'])
+      expect(reachOf(store.getIndicator(id('red.example'))!)).toEqual([redLogOf(other), redLogOf(third)].sort())
+      // one log: nothing added
+      expect(store.getIndicator(id('amber.example'))!.reach).toBeUndefined()
+      expect(reachOf(store.getIndicator(id('amber.example'))!)).toEqual(['isac-fixture'])
+      expect(reachOf(store.getIndicator(id('private.example'))!)).toEqual(['local'])
+      // nothing else changed
+      expect(store.counts()).toMatchObject({ indicators: 4, revoked: 0 })
+      expect(store.getIndicator(id('reshared.example'))).toMatchObject({ circle: 'finance-fixture', tlp: 'CLEAR', version: 2 })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('the upgraded store takes new entries, and a revoke sent to every log of the reach is applied once', async () => {
+    const path = copyOfFixture()
+    const store = new LevelStore({ path })
+    await store.open()
+    const ingest = new Ingest({ store, key, policy: { check () {} }, log: pino({ level: 'silent' }) })
+    await ingest.start()
+    try {
+      const ind = store.getIndicator(id('reshared.example'))!
+      const before = await store.heads()
+      await ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: ind.tlp, items: [{ kind: 'revoke' as const, id: ind.id }] })))
+      const after = await store.heads()
+      for (const log of ['isac-fixture', 'finance-fixture']) {
+        const seq = (list: typeof before): number => list.find(h => h.circle === log && h.origin === key.publicKeyHex)!.seq
+        expect(seq(after)).toBe(seq(before) + 1)
+      }
+      expect(store.getIndicator(ind.id)!.revoked).toBeDefined()
+      expect(store.counts()).toMatchObject({ indicators: 4, revoked: 1 })
+    } finally {
+      await ingest.stop()
+      await store.close()
+    }
+    // reopened: format 3, no second upgrade, the reach still there
+    const again = new LevelStore({ path })
+    await again.open()
+    try {
+      expect(again.read('meta', 'format')).toBe(3)
+      expect(reachOf(again.getIndicator(id('reshared.example'))!)).toEqual(['finance-fixture', 'isac-fixture'])
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('a store of a newer format is still refused', async () => {
+    const path = copyOfFixture()
+    // written straight into LevelDB, as the store writes its meta: JSON text under the meta bucket
+    const db = new Level<string, string>(path)
+    await db.put(LevelStore.fullKey('meta', 'format'), JSON.stringify(4))
+    await db.close()
+    const newer = new LevelStore({ path })
+    await expect(newer.open()).rejects.toThrow(/format version 4; this Phalanx reads version 3/)
+  })
+})
