@@ -5,8 +5,8 @@
  */
 export { LevelStore, STORE_DIR } from './level-store.js'
 export type { StoreOptions, StoreCounts, SightingSummary, LogHead, ValueRecord, ForkEvidence, InviteRecord, OutboxRecord, ControlRecord } from './level-store.js'
-export { Ingest, defaultIngestOptions } from './ingest.js'
-export type { IngestOptions, IngestComponents, StoredEntry, EntryPolicy, EntryReceipt, IngestResult, PublishResult, PublishBatch } from './ingest.js'
+export { Ingest, defaultIngestOptions } from './ingest/index.js'
+export type { IngestOptions, IngestComponents, StoredEntry, EntryPolicy, EntryReceipt, IngestResult, PublishResult, PublishBatch } from './ingest/index.js'
 export { queryIndicators, lookupValue, isVisible } from './query.js'
 export type { QueryFilter, QueryPage, LookupResult, LookupMatch, VisibilityOptions } from './query.js'
 export { checkStore, verifyStoreAt } from './check.js'

@@ -1,6 +1,6 @@
 /**
  * The LevelDB store: opening (with a format-version check), the buckets, and reads.
- * Writes go only through Ingest (ingest.ts), one atomic batch per group of entries: the
+ * Writes go only through Ingest (ingest/), one atomic batch per group of entries: the
  * LevelDB handle and its buckets are private; the store's own modules reach them through
  * `writeBatch` (the writer) and `readBucket` (check, postings), which the store's index does
  * not export. Hot reads (lookup) use getSync: ~1 µs instead of ~40 µs for an async get here.
@@ -148,7 +148,7 @@ let batchOf: (store: LevelStore) => RootBatch
 let bucketOf: (store: LevelStore, name: BucketName) => BucketReader
 
 /**
- * A new batch over the store's root, for the writer (ingest.ts) only: writes go through
+ * A new batch over the store's root, for the writer (ingest/tx.ts) only: writes go through
  * Ingest. Not exported from the store's index.
  */
 export function writeBatch (store: LevelStore): RootBatch {
