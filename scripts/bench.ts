@@ -120,7 +120,7 @@ async function benchIngest (): Promise<{ figures: Record<string, number>, stored
       while (next < N) {
         const i = next
         next += 10_000
-        await node.publishIndicators(inputs.slice(i, i + 10_000))
+        await node.ops.indicators.publishIndicators(inputs.slice(i, i + 10_000))
       }
     }
     await Promise.all([worker(), worker()])
@@ -139,7 +139,7 @@ async function benchIngest (): Promise<{ figures: Record<string, number>, stored
     const worker = async (): Promise<void> => {
       while (next < N) {
         const i = next++
-        await node.publishIndicators([inputs[i]])
+        await node.ops.indicators.publishIndicators([inputs[i]])
       }
     }
     await Promise.all(Array.from({ length: 256 }, worker))

@@ -144,22 +144,22 @@ export async function benchPartitionHeal (perSide = 5000): Promise<Record<string
       await node.start()
       nodes.push(node)
     }
-    const circle = (await nodes[0].createCircle({ name: 'partition' })).id
+    const circle = (await nodes[0].ops.circles.create({ name: 'partition' })).id
     for (const n of nodes.slice(1)) {
-      const { code } = await nodes[0].createInvite(circle, {})
-      await n.joinCircle({ code })
+      const { code } = await nodes[0].ops.circles.invite(circle, {})
+      await n.ops.circles.join({ code })
     }
-    await untilTrue('every node to know every member', async () => nodes.every(n => n.circleMembers(circle).length === 6), 60_000)
+    await untilTrue('every node to know every member', async () => nodes.every(n => n.ops.circles.members(circle).length === 6), 60_000)
     const left = nodes.slice(0, 3)
     const right = nodes.slice(3)
     for (const l of left) for (const r of right) { l.network!.block(r.identity.publicKey); r.network!.block(l.identity.publicKey) }
     say(`split 3/3; each half publishes ${perSide} indicators…`)
     await Promise.all(nodes.map(async (n, i) => {
       const per = Math.floor(perSide / 3)
-      for (let k = 0; k < 20; k++) await n.publishIndicators([{ type: 'domain', value: `p${i}-s${k}.heal.example`, tlp: 'GREEN' }], { defaults: { circle } })
-      await n.publishIndicators(Array.from({ length: per - 20 }, (_, k) => ({ type: 'domain', value: `p${i}-b${k}.heal.example`, tlp: 'GREEN' })), { defaults: { circle } })
+      for (let k = 0; k < 20; k++) await n.ops.indicators.publishIndicators([{ type: 'domain', value: `p${i}-s${k}.heal.example`, tlp: 'GREEN' }], { defaults: { circle } })
+      await n.ops.indicators.publishIndicators(Array.from({ length: per - 20 }, (_, k) => ({ type: 'domain', value: `p${i}-b${k}.heal.example`, tlp: 'GREEN' })), { defaults: { circle } })
     }))
-    const digests = async (list: PhalanxNode[]): Promise<string[]> => await Promise.all(list.map(async n => (await n.circleDigest(circle)).digest))
+    const digests = async (list: PhalanxNode[]): Promise<string[]> => await Promise.all(list.map(async n => (await n.ops.circles.digest(circle)).digest))
     const same = (ds: string[]): boolean => ds.every(d => d === ds[0])
     await untilTrue('each half to converge', async () => same(await digests(left)) && same(await digests(right)), 120_000)
     const t0 = Date.now()

@@ -29,16 +29,16 @@ async function once (sync: boolean, scale: number): Promise<{ serialAckMs: numbe
   try {
     const serial = Math.max(100, Math.round(500 * scale))
     let t = performance.now()
-    for (let i = 0; i < serial; i++) await node.publishIndicators([input(i)])
+    for (let i = 0; i < serial; i++) await node.ops.indicators.publishIndicators([input(i)])
     const serialAckMs = Number(((performance.now() - t) / serial).toFixed(3))
     const n = Math.max(1000, Math.round(20_000 * scale))
     let next = 0
     t = performance.now()
-    await Promise.all(Array.from({ length: 256 }, async () => { while (next < n) { const i = 1_000_000 + next++; await node.publishIndicators([input(i)]) } }))
+    await Promise.all(Array.from({ length: 256 }, async () => { while (next < n) { const i = 1_000_000 + next++; await node.ops.indicators.publishIndicators([input(i)]) } }))
     const singlePerSec = Math.round(n / ((performance.now() - t) / 1000))
     const b = Math.max(10_000, Math.round(100_000 * scale))
     t = performance.now()
-    for (let i = 0; i < b; i += 10_000) await node.publishIndicators(Array.from({ length: Math.min(10_000, b - i) }, (_, k) => input(2_000_000 + i + k)))
+    for (let i = 0; i < b; i += 10_000) await node.ops.indicators.publishIndicators(Array.from({ length: Math.min(10_000, b - i) }, (_, k) => input(2_000_000 + i + k)))
     const bulkPerSec = Math.round(b / ((performance.now() - t) / 1000))
     return { serialAckMs, singlePerSec, bulkPerSec }
   } finally {

@@ -176,14 +176,14 @@ export function createApiServer (node: PhalanxNode): ApiServer {
     void reply.header('Content-Type', metrics.registry.contentType)
     return await metrics.registry.metrics()
   })
-  registerNodeRoutes(app, node)
-  registerIndicatorRoutes(app, node, metrics)
-  registerCircleRoutes(app, node)
+  registerNodeRoutes(app, node.ops)
+  registerIndicatorRoutes(app, node.ops, metrics)
+  registerCircleRoutes(app, node.ops)
   registerExportRoutes(app, node)
   registerTaxiiRoutes(app, node)
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))
   app.post('/v1/tokens', async (req, reply) => {
-    const t = readTokens.create(req.body ?? {}, node.listCircles().map(c => c.id))
+    const t = readTokens.create(req.body ?? {}, node.ops.circles.list().map(c => c.id))
     void reply.status(201)
     return t
   })

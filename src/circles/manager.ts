@@ -120,9 +120,17 @@ export class CircleManager {
   }
 
   /** the entry policy for shared circles: throws a PhalanxError to refuse */
-  check (entry: Entry, source: string): void {
+  check (entry: Entry, source: string, unreadable = false): void {
     const id = circleOfLog(entry.circle)
     const s = this.#circles.get(id)
+    if (unreadable) {
+      // a later version's entry: kept for sync when its origin is a member and its label fits the
+      // log; its records are not read, so they change no state here
+      if (s === undefined) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `circle ${id} is not known here`, { field: 'circle' })
+      refuse(entryLabelViolation(isMembershipLog(entry.circle) ? 'membership' : 'circle', entry.tlp))
+      if (!isCurrentMember(s, entry.origin)) throw new PhalanxError('PX_ERR_NOT_MEMBER', `origin ${entry.origin.slice(0, 16)}… is not a current member of circle ${id}`)
+      return
+    }
     if (isMembershipLog(entry.circle)) {
       if (s === undefined && entry.items[0]?.kind === 'circle' && source !== 'local' && !this.#expected.has(id)) {
         throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `genesis of circle ${id} was not asked for`)
@@ -138,8 +146,8 @@ export class CircleManager {
 
   /** ingest's onStored: fold control entries as they become durable */
   noteStored (stored: StoredEntry[]): void {
-    for (const { entry } of stored) {
-      if (entry.circle === LOCAL_CIRCLE || !isMembershipLog(entry.circle)) continue
+    for (const { entry, unknown } of stored) {
+      if (unknown !== undefined || entry.circle === LOCAL_CIRCLE || !isMembershipLog(entry.circle)) continue
       const id = circleOfLog(entry.circle)
       try {
         const s = applyControlEntry(this.#circles.get(id), entry)

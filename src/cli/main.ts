@@ -99,7 +99,7 @@ export function buildProgram (): Command {
       const { PhalanxNode } = await import('../node.js')
       const node = new PhalanxNode(config)
       await node.start()
-      const s = await node.status()
+      const s = await node.ops.status.status()
       const obj = { apiUrl: s.apiUrl, tokenFile: `${node.dataDir}/api.token`, dataDir: node.dataDir, org: s.org, fingerprint: s.fingerprint, publicKey: s.publicKey, peerId: s.peerId, multiaddrs: s.multiaddrs }
       print(obj, () => `Phalanx node running\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
       let stopping = false

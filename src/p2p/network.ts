@@ -398,7 +398,8 @@ export class Network {
         this.#log.warn({ circle: r.circle, seq: r.seq }, 'gossip header names another entry hash')
         return verdict(TopicValidatorResult.Reject)
       }
-      return { result: r.status === 'stored' ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore, hash: r.hash }
+      // an entry of a later version is kept for sync but not relayed; its sender is not at fault
+      return { result: r.status === 'stored' && r.unknown === undefined ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore, hash: r.hash }
     } catch (err) {
       const code = err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL'
       if (code === 'PX_ERR_SEQ_GAP') {

@@ -11,7 +11,7 @@ import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { type OrgKey, verifySignature, isPublicKeyHex } from '../identity/keys.js'
 import { createHash } from 'node:crypto'
 import { canonicalBytes, canonicalJson, PURPOSE } from './canonical.js'
-import { validateItems, isObject, type Item } from './items.js'
+import { validateItems, isObject, isLaterVersion, unknownRecord, type Item } from './items.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 
 export const ENTRY_VERSION = 1
@@ -151,11 +151,16 @@ export function validateEntry (raw: unknown): Entry {
  * A received entry, validated, with the canonical JSON of its unsigned part (computed once
  * for the size check; the hash, the signature check and storage reuse it).
  */
-export function checkEntry (raw: unknown): { entry: Entry, text: string } {
+export function checkEntry (raw: unknown): { entry: Entry, text: string, unknown?: string } {
   if (!isObject(raw)) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'an entry must be a JSON object')
   try {
     for (const k of Object.keys(raw)) if (!ENTRY_KEYS.has(k)) throw new ValidationError(k, `unknown entry field "${k}"`)
-    if (raw.v !== ENTRY_VERSION) throw new ValidationError('v', `unsupported entry version ${JSON.stringify(raw.v)}`)
+    /** why this code cannot read the entry (a later entry version, a record it does not know) */
+    let unknown: string | undefined
+    if (raw.v !== ENTRY_VERSION) {
+      if (!isLaterVersion(raw.v, ENTRY_VERSION)) throw new ValidationError('v', `unsupported entry version ${JSON.stringify(raw.v)}`)
+      unknown = `entry version ${raw.v}`
+    }
     if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
     if (!isPublicKeyHex(raw.origin)) throw new ValidationError('origin', 'origin must be a 64-hex-character public key')
     if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 1) throw new ValidationError('seq', 'seq must be an integer ≥ 1')
@@ -168,15 +173,18 @@ export function checkEntry (raw: unknown): { entry: Entry, text: string } {
     if (!Array.isArray(raw.items) || raw.items.length === 0 || raw.items.length > MAX_ENTRY_ITEMS) {
       throw new ValidationError('items', `items must hold 1 to ${MAX_ENTRY_ITEMS} records`)
     }
-    const items = validateItems(raw.items)
+    unknown ??= raw.items.map(unknownRecord).find(u => u !== undefined)
+    // an entry this code cannot read is kept as signed (for sync), its records never read: only
+    // their envelope is checked (objects with a kind); one it can read is validated record by record
+    const items = unknown === undefined ? validateItems(raw.items) : opaqueItems(raw.items)
     const entry: Entry = {
-      v: ENTRY_VERSION, circle: raw.circle, origin: raw.origin, seq: raw.seq, prev: raw.prev as string | null,
+      v: raw.v as number, circle: raw.circle, origin: raw.origin, seq: raw.seq, prev: raw.prev as string | null,
       tlp: raw.tlp, created: raw.created, items, sig: raw.sig
     }
     const text = canonicalJson(unsignedOf(entry))
     const size = Buffer.byteLength(text) + SIG_FIELD_BYTES
     if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry is ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
-    return { entry, text }
+    return unknown === undefined ? { entry, text } : { entry, text, unknown }
   } catch (err) {
     const e = withFieldPrefix(err, 'entry')
     if (e instanceof PhalanxError && e.code === 'PX_ERR_VALIDATION') {
@@ -230,4 +238,12 @@ export function packItems<T extends Item> (items: T[], maxItems = MAX_ENTRY_ITEM
   }
   if (cur.length > 0) groups.push(cur)
   return groups
+}
+
+/** the records of an entry this code cannot read: objects with a kind, kept as they are */
+function opaqueItems (raw: unknown[]): Item[] {
+  raw.forEach((it, i) => {
+    if (!isObject(it) || typeof it.kind !== 'string') throw new ValidationError(`items[${i}]`, 'a record is an object with a kind')
+  })
+  return raw as Item[]
 }

@@ -375,6 +375,28 @@ export function validateItem (raw: unknown): Item {
   }
 }
 
+/** the record kinds this code reads (DESIGN §3 Versions: others are kept for sync, not read) */
+export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 'sighting', 'relabel', ...CONTROL_KINDS])
+/** the version of every record kind this code reads: a record without `v` is version 1 */
+export const RECORD_VERSION = 1
+/** a record kind a later version may add: lower-case, short */
+const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/
+/** a later version number (entries and records): an integer above ours, bounded */
+export function isLaterVersion (v: unknown, ours: number): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > ours && v <= 1_000_000
+}
+
+/**
+ * Why a record is one this code does not know — a kind of a later version, or a known kind
+ * at a later version (`v` above RECORD_VERSION) — or undefined when it should be read (and
+ * validated) as usual. Such a record is kept as signed, never read.
+ */
+export function unknownRecord (raw: unknown): string | undefined {
+  if (!isObject(raw) || typeof raw.kind !== 'string') return undefined
+  if (!KNOWN_KINDS.has(raw.kind)) return KIND_RE.test(raw.kind) ? `record kind "${raw.kind}"` : undefined
+  return isLaterVersion(raw.v, RECORD_VERSION) ? `"${raw.kind}" record version ${raw.v}` : undefined
+}
+
 export function validateItems (raw: unknown): Item[] {
   if (!Array.isArray(raw)) throw new ValidationError('items', 'items must be an array')
   return raw.map((it, i) => {

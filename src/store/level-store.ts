@@ -13,6 +13,9 @@ import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
+import type { ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
+
+export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, StoreOptions } from './interface.js'
 import { BUCKET, HIGH, META_KEY, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -45,102 +48,6 @@ export type BucketReader = Pick<Sub, 'iterator' | 'keys' | 'values' | 'getSync'>
 
 /** a batch over the root (keys are `LevelStore.fullKey`s, values JSON text) */
 export type RootBatch = AbstractChainedBatch<Level<string, unknown>, string, unknown>
-
-/**
- * An invite this node made, as kept under the hash of its one-time secret. Its rules (who
- * may use it, when) live in src/circles/invite.ts; the store only keeps it.
- */
-export interface InviteRecord {
-  circle: string
-  expires: string
-  usedBy?: string
-  usedAt?: string
-}
-
-/** a RED entry of this node waiting for its recipient's acknowledgement */
-export interface OutboxRecord {
-  /** the recipient's RED log (the entry's circle) */
-  log: string
-  seq: number
-  /** the entry's hash: what the recipient acknowledges */
-  hash: string
-}
-
-/** a control entry in the order it was stored; `entry` is undefined if the index points at nothing */
-export interface ControlRecord {
-  /** the entries key the control index holds */
-  key: string
-  entry: Entry | undefined
-}
-
-export interface LogHead {
-  seq: number
-  hash: string
-  /** records (items) in the log's entries 1..seq; absent in heads written before it existed */
-  records?: number
-}
-
-/** an origin caught signing two entries for one log position: both are kept as proof */
-export interface ForkEvidence {
-  circle: string
-  origin: string
-  seq: number
-  /** `seq`: two entries with the same seq; `prev`: an entry whose prev names another entry at seq - 1 */
-  kind: 'seq' | 'prev'
-  detected: string
-  source: string
-  /** the entry this node holds, and the conflicting one (both verify against origin) */
-  entries: [Entry, Entry]
-}
-
-export interface StoreCounts {
-  entries: number
-  indicators: number
-  revoked: number
-  sightings: number
-}
-
-export interface SightingSummary {
-  type: string
-  value: string
-  count: number
-  firstSeen: string
-  lastSeen: string
-  /** per reporting origin */
-  origins: Record<string, { count: number, firstSeen: string, lastSeen: string }>
-}
-
-/** what the node knows about one (type, value): the indicators that carry it, its sightings */
-export interface ValueRecord {
-  ids: string[]
-  sightings?: SightingSummary
-}
-
-export interface PendingRevoke {
-  origin: string
-  created: string
-  entry: string
-  reason?: string
-}
-
-export interface StoreOptions {
-  /** directory of the LevelDB */
-  path: string
-  /** LevelDB memtable size (default 16 MiB) */
-  writeBufferSize?: number
-  /** LevelDB block cache (default 16 MiB) */
-  cacheSize?: number
-  /** parsed records kept for lookups (default 20,000; 0 turns the cache off) */
-  readCacheEntries?: number
-  /** the least number of keys the value filter is sized for (default 2^20; tests make it small) */
-  valueFilterCapacity?: number
-  /**
-   * Open only a store that exists (offline checks): no directory or database is created and
-   * an empty store is not given a format version. An older format is still upgraded (the
-   * node would do it at its next start; upgrade.ts).
-   */
-  existing?: boolean
-}
 
 /** set in LevelStore's static block: the batch of a store's root (see `writeBatch`) */
 let batchOf: (store: LevelStore) => RootBatch

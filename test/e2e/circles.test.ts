@@ -128,8 +128,8 @@ describe('circles: invite, join, add, gossip', () => {
     const rejected = a.node.network!.gossipCounts.rejected
     const forged = new RemoteLog(o.key, circle).next([{ kind: 'indicator', type: 'ipv4', value: '198.51.100.1', confidence: 50, tags: [] }], { tlp: 'CLEAR' })
     await o.publish(circle, encodeEnvelope(canonicalJson(forged), entryHash(forged), null))
-    await until('A to reject it (or take it)', () => a.node.network!.gossipCounts.rejected > rejected || a.node.lookup('198.51.100.1').found)
-    for (const n of [a, b, c]) expect(n.node.lookup('198.51.100.1').found, n.node.identity.org).toBe(false)
+    await until('A to reject it (or take it)', () => a.node.network!.gossipCounts.rejected > rejected || a.node.ops.indicators.lookup('198.51.100.1').found)
+    for (const n of [a, b, c]) expect(n.node.ops.indicators.lookup('198.51.100.1').found, n.node.identity.org).toBe(false)
     // the outsider node, in no circle, holds nothing, and its own API refuses to publish into the circle
     expect(outsider.node.store.counts().entries).toBe(0)
     const forgedApi = await outsider.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.1', circle } })
@@ -224,14 +224,14 @@ describe('TLP:RED to a named recipient', () => {
     await b2.start()
     try {
       const got = await until('B to receive the RED record', () => {
-        const r = b2.lookup('198.51.100.66')
+        const r = b2.ops.indicators.lookup('198.51.100.66')
         return r.found ? r : undefined
       }, 15_000)
       expect(got.matches[0]).toMatchObject({ origin: a.node.identity.publicKey, tlp: 'RED', circle: `red:${bKey}`, tags: ['red-only'] })
       await until('the outbox to empty', async () => (await a.api('/v1/outbox')).body.outbox.length === 0)
       // C never stores it: a RED record of A's for C, sent after it on the same path, arrives first
       expect((await a.api('/v1/indicators', { json: { type: 'ipv4', value: '198.51.100.68', tlp: 'RED', to: c.node.identity.publicKey } })).status).toBe(201)
-      await until('C to receive its own RED record', () => c.node.lookup('198.51.100.68').found, 15_000)
+      await until('C to receive its own RED record', () => c.node.ops.indicators.lookup('198.51.100.68').found, 15_000)
       expect((await c.api('/v1/lookup?value=198.51.100.66')).body.found).toBe(false)
       expect(c.node.store.head(`red:${bKey}`, a.node.identity.publicKey)).toBeUndefined()
     } finally {
@@ -259,8 +259,8 @@ describe('gossip loss is repaired', () => {
     expect(bulk.status).toBe(201)
     const want = (n: TestNode): boolean => n.node.store.head(circle, a.node.identity.publicKey)?.seq === 60 && n.node.store.head(circle, b.node.identity.publicKey)?.seq === bulk.body.entries.at(-1).seq
     await until('B and C to hold every entry', () => want(b) && want(c), 30_000)
-    expect(c.node.lookup('loss-59.example').found).toBe(true)
-    expect(c.node.lookup('10.9.11.183').found).toBe(true)
+    expect(c.node.ops.indicators.lookup('loss-59.example').found).toBe(true)
+    expect(c.node.ops.indicators.lookup('10.9.11.183').found).toBe(true)
     // converged: the same digest of the circle's entry set everywhere
     const digests = async (): Promise<string[]> => await Promise.all([a, b, c].map(async n => (await n.api(`/v1/circles/${circle}/digest`)).body.digest as string))
     await until('equal digests', async () => new Set(await digests()).size === 1, 15_000)
@@ -289,14 +289,14 @@ describe('joining a circle from the config file', () => {
     const d2 = new PhalanxNode(config)
     await d2.start()
     try {
-      await until('D to know the circle', () => d2.listCircles().some(c => c.id === circle), 15_000)
-      await until('A to see D online', () => a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)?.online === true, 15_000)
-      const seen = a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)!
+      await until('D to know the circle', () => d2.ops.circles.list().some(c => c.id === circle), 15_000)
+      await until('A to see D online', () => a.node.ops.circles.members(circle).find(m => m.publicKey === d2.identity.publicKey)?.online === true, 15_000)
+      const seen = a.node.ops.circles.members(circle).find(m => m.publicKey === d2.identity.publicKey)!
       expect(Date.parse(seen.lastSeen!)).toBeGreaterThan(Date.now() - 60_000)
     } finally {
       await d2.stop()
     }
-    await until('A to see D offline, last seen just now', () => a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)?.online === false, 15_000)
-    expect(a.node.circleMembers(circle).find(m => m.publicKey === d2.identity.publicKey)!.lastSeen).not.toBeNull()
+    await until('A to see D offline, last seen just now', () => a.node.ops.circles.members(circle).find(m => m.publicKey === d2.identity.publicKey)?.online === false, 15_000)
+    expect(a.node.ops.circles.members(circle).find(m => m.publicKey === d2.identity.publicKey)!.lastSeen).not.toBeNull()
   })
 })

@@ -141,7 +141,7 @@ describe('kill -9 during gossip ingest', () => {
         await new Promise(resolve => setTimeout(resolve, 300))
         // only entries published before the outbox is read: a later one is not in it yet
         const published = red.slice()
-        const waiting = new Set((await publisher.node.redOutbox()).filter(o => o.recipient === rKey).map(o => o.seq))
+        const waiting = new Set((await publisher.node.ops.circles.redOutbox()).filter(o => o.recipient === rKey).map(o => o.seq))
         acked = published.filter(seq => !waiting.has(seq))
 
         const t2 = Date.now()
@@ -168,9 +168,9 @@ describe('kill -9 during gossip ingest', () => {
     child = await startChild(data)
     await until('the receiver to catch up with the publisher', async () => {
       const mine = await apiCall(child.apiUrl, token, `/v1/circles/${circle}/digest`)
-      return mine.body.digest === (await publisher.node.circleDigest(circle)).digest
+      return mine.body.digest === (await publisher.node.ops.circles.digest(circle)).digest
     }, 60_000)
-    await until('the outbox to empty', async () => (await publisher.node.redOutbox()).length === 0)
+    await until('the outbox to empty', async () => (await publisher.node.ops.circles.redOutbox()).length === 0)
     child.proc.kill('SIGTERM')
     await child.exited
     const v = await cli(['verify', '--data', data, '--json'])

@@ -27,7 +27,7 @@ const { start, raw } = cluster()
 const domain = (value: string): Item => ({ kind: 'indicator', type: 'domain', value, confidence: 50, tags: [] })
 
 /** every value stored anywhere (any circle, revoked or not) by these nodes */
-function holds (n: TestNode, value: string): boolean { return n.node.lookup(value).found }
+function holds (n: TestNode, value: string): boolean { return n.node.ops.indicators.lookup(value).found }
 
 async function invite (admin: TestNode, circle: string, expires = '10m'): Promise<string> {
   const r = await admin.api(`/v1/circles/${circle}/invites`, { json: { expires } })

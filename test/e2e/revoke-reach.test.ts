@@ -48,9 +48,9 @@ describe('revoke and relabel reach every circle and recipient a record went to',
     expect(rv.status, rv.text).toBe(200)
     await until('C sees the revoke', () => cc.node.store.getIndicator(id)?.revoked !== undefined, 20_000, 50)
     await until('B sees the revoke', () => b.node.store.getIndicator(id)?.revoked !== undefined, 20_000, 50)
-    expect(b.node.lookup('reach-revoke.example').found).toBe(false)
-    expect(cc.node.lookup('reach-revoke.example').found).toBe(false)
-    expect(a.node.getIndicator(id).reach).toEqual([X, Y].sort())
+    expect(b.node.ops.indicators.lookup('reach-revoke.example').found).toBe(false)
+    expect(cc.node.ops.indicators.lookup('reach-revoke.example').found).toBe(false)
+    expect(a.node.ops.indicators.getIndicator(id).reach).toEqual([X, Y].sort())
     // each circle got its own signed revoke in its own log
     expect((await b.node.store.headsOf(X))[a.node.identity.publicKey]).toBe(2)
     expect((await cc.node.store.headsOf(Y))[a.node.identity.publicKey]).toBe(2)

@@ -31,13 +31,13 @@ async function formCircle (all: TestNode[], name: string): Promise<string> {
     const j = await n.api('/v1/circles/join', { json: { code } })
     expect(j.status, j.text).toBe(200)
   }
-  await until('every member to know every member', () => all.every(n => n.node.circleMembers(circle).length === all.length))
+  await until('every member to know every member', () => all.every(n => n.node.ops.circles.members(circle).length === all.length))
   return circle
 }
 
 async function digest (n: { node: PhalanxNode } | PhalanxNode, circle: string): Promise<string> {
   const node = n instanceof PhalanxNode ? n : n.node
-  return (await node.circleDigest(circle)).digest
+  return (await node.ops.circles.digest(circle)).digest
 }
 
 async function converged (list: Array<{ node: PhalanxNode } | PhalanxNode>, circle: string): Promise<boolean> {
@@ -109,7 +109,7 @@ describe('offline catch-up', () => {
     const took = Date.now() - t0
 
     expect(e2.store.counts().indicators).toBe(a.store.counts().indicators)
-    for (const v of [published[0], published[2600], published[9999]]) expect(e2.lookup(v).found, v).toBe(true)
+    for (const v of [published[0], published[2600], published[9999]]) expect(e2.ops.indicators.lookup(v).found, v).toBe(true)
     const stats = e2.network!.syncStats
     expect(stats.stored).toBe(missingEntries)
     expect(stats.rejected).toBe(0)
@@ -119,7 +119,7 @@ describe('offline catch-up', () => {
 
     // status: per circle records, origins, last sync, in sync with the other 4
     const status = await until('E to be in sync with all 4 members', async () => {
-      const s = await e2.status()
+      const s = await e2.ops.status.status()
       const c = s.circles.find(x => x.id === circle)
       return c !== undefined && c.inSync.members === 4 ? c : undefined
     })
@@ -141,7 +141,7 @@ describe('partition', () => {
     const published = (await Promise.all(all.map(async (n, i) => await publishMix(n, circle, `part${i}`, 1200, 20)))).flat()
     await until('each half to converge on its own', async () => await converged(left, circle) && await converged(right, circle), 30_000)
     expect(await digest(left[0], circle)).not.toBe(await digest(right[0], circle))
-    expect(left[0].node.lookup(published[published.length - 1]).found).toBe(false)
+    expect(left[0].node.ops.indicators.lookup(published[published.length - 1]).found).toBe(false)
 
     const healed = Date.now()
     for (const l of left) for (const r of right) unblock(l, r)
@@ -150,7 +150,7 @@ describe('partition', () => {
 
     for (const n of all) {
       expect(n.node.store.counts().indicators).toBe(published.length)
-      const missing = published.filter(v => !n.node.lookup(v).found)
+      const missing = published.filter(v => !n.node.ops.indicators.lookup(v).found)
       expect(missing, n.node.identity.org).toEqual([])
     }
     expect((await all[0].api('/v1/forks')).body.forks).toEqual([])
@@ -181,7 +181,7 @@ describe('fork', () => {
     // X "sends" one entry to each half
     expect((await a.node.ingest.ingest(e1, 'gossip')).status).toBe('stored')
     expect((await c.node.ingest.ingest(e2, 'gossip')).status).toBe('stored')
-    await until('each half to spread its branch', () => b.node.lookup('fork-one.example').found && d.node.lookup('fork-two.example').found)
+    await until('each half to spread its branch', () => b.node.ops.indicators.lookup('fork-one.example').found && d.node.ops.indicators.lookup('fork-two.example').found)
 
     for (const l of [a, b]) for (const r of [c, d]) unblock(l, r)
     const hashes = new Set([e1.sig, e2.sig])
@@ -198,7 +198,7 @@ describe('fork', () => {
       expect(status.warnings.join(' ')).toContain(`FORK: origin ${x.node.identity.fingerprint}`)
     }
     // each side keeps the branch it saw first
-    expect(a.node.lookup('fork-one.example').found).toBe(true)
-    expect(c.node.lookup('fork-two.example').found).toBe(true)
+    expect(a.node.ops.indicators.lookup('fork-one.example').found).toBe(true)
+    expect(c.node.ops.indicators.lookup('fork-two.example').found).toBe(true)
   }, 120_000)
 })

@@ -30,7 +30,7 @@ async function holdings (n: TestNode, keys: string[]): Promise<Set<string>> {
   const out = new Set<string>()
   let cursor: string | undefined
   do {
-    const page = await n.node.query({ limit: 1000, includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
+    const page = await n.node.ops.indicators.query({ limit: 1000, includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
     for (const i of page.indicators) out.add(`${keys.indexOf(i.origin)}:${i.value}`)
     cursor = page.nextCursor ?? undefined
   } while (cursor !== undefined)
@@ -106,7 +106,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     })
     for (const tlp of CIRCLE_TLPS) {
       const value = `o0-x-${slug(tlp)}.example`
-      const id = o[3].node.lookup(value).matches.find(m => m.origin === keys[0])!.id
+      const id = o[3].node.ops.indicators.lookup(value).matches.find(m => m.origin === keys[0])!.id
       const r = await o[3].api(`/v1/indicators/${id}/reshare`, { json: { circle: Y } })
       if (tlp === 'CLEAR' || tlp === 'GREEN') {
         expect(r.status, r.text).toBe(201)
@@ -120,7 +120,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     const redTo3 = [...expected[3]].find(x => x.endsWith('-red.example') && !x.startsWith('3:'))
     if (redTo3 !== undefined) {
       const [origin, value] = redTo3.split(':')
-      const id = o[3].node.lookup(value).matches.find(m => m.origin === keys[Number(origin)])!.id
+      const id = o[3].node.ops.indicators.lookup(value).matches.find(m => m.origin === keys[Number(origin)])!.id
       const r = await o[3].api(`/v1/indicators/${id}/reshare`, { json: { circle: Y } })
       expect(r.status).toBe(403)
     }
@@ -231,7 +231,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
     }
     // an address is the same address in its other written forms
     expect((await o[0].api('/v1/indicators', { json: { type: 'ipv4', value: '198.18.7.7', tlp: 'AMBER', circle: X } })).status).toBe(201)
-    await until('o3 to hold o0\'s AMBER address', () => o[3].node.lookup('198.18.7.7').matches.length > 0)
+    await until('o3 to hold o0\'s AMBER address', () => o[3].node.ops.indicators.lookup('198.18.7.7').matches.length > 0)
     for (const [type, value] of [['cidr', '198.18.7.7/32'], ['ipv6', '::ffff:198.18.7.7'], ['ipv4', '198.18.7.7']]) {
       const r = await o[3].api('/v1/indicators', { json: { type, value, tlp: 'AMBER', circle: Y } })
       expect([r.status, r.body.error?.code], `${type} ${value}`).toEqual([403, 'PX_ERR_TLP_VIOLATION'])
@@ -278,7 +278,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
       // its real log in X: one CLEAR entry every member stores
       const xLog = new RemoteLog(r.key, X)
       await send(wire(xLog.next([indicator(`${name}-hello.example`)], { tlp: 'CLEAR' })), false)
-      await until('X\'s members to store the raw member\'s first entry', () => X_MEMBERS.every(i => o[i].node.lookup(`${name}-hello.example`).found))
+      await until('X\'s members to store the raw member\'s first entry', () => X_MEMBERS.every(i => o[i].node.ops.indicators.lookup(`${name}-hello.example`).found))
       return { r, key, xLog, send }
     }
     const members = [await member('raw1'), await member('raw2'), await member('raw3'), await member('raw4')]
@@ -311,7 +311,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
       }
     ]
     const FORBIDDEN = ['forged.example', 'other.example', 'wrong-circle.example', 'in-the-clear.example']
-    const leaked = (n: TestNode): string[] => FORBIDDEN.filter(v => n.node.lookup(v).found)
+    const leaked = (n: TestNode): string[] => FORBIDDEN.filter(v => n.node.ops.indicators.lookup(v).found)
     for (const [g, send] of groups.entries()) {
       const m = members[g]
       await send(m)
@@ -319,7 +319,7 @@ describe('TLP matrix: 6 orgs, 2 overlapping circles', () => {
       const marker = `raw${g + 1}-marker.example`
       await m.send(wire(m.xLog.next([indicator(marker)], { tlp: 'GREEN' })))
       // (a leak ends the wait too, and is reported below rather than as a timeout)
-      await until(`X's members to store ${marker}`, () => X_MEMBERS.every(i => leaked(o[i]).length > 0 || o[i].node.lookup(marker).found))
+      await until(`X's members to store ${marker}`, () => X_MEMBERS.every(i => leaked(o[i]).length > 0 || o[i].node.ops.indicators.lookup(marker).found))
     }
     for (const n of o) expect(leaked(n), `at ${n.node.identity.org}`).toEqual([])
     // nothing stored but the markers' entries, at each member; nothing at all elsewhere

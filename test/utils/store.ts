@@ -107,7 +107,7 @@ export class RemoteLog {
   get origin (): string { return this.key.publicKeyHex }
 
   /** the next entry of this log (advances the log) */
-  next (items: Item[], opts: { tlp?: Tlp, created?: string } = {}): Entry {
+  next (items: Item[], opts: { tlp?: Tlp, created?: string, v?: number } = {}): Entry {
     const e = this.peek(items, opts)
     this.seq = e.seq
     this.prev = entryHash(e)
@@ -115,11 +115,11 @@ export class RemoteLog {
   }
 
   /** an entry at the next position, without advancing the log */
-  peek (items: Item[], opts: { tlp?: Tlp, created?: string, seq?: number, prev?: string | null } = {}): Entry {
+  peek (items: Item[], opts: { tlp?: Tlp, created?: string, seq?: number, prev?: string | null, v?: number } = {}): Entry {
     const now = Math.max(Date.now(), this.#lastCreated)
     this.#lastCreated = now
     return signEntry({
-      v: ENTRY_VERSION,
+      v: opts.v ?? ENTRY_VERSION,
       circle: this.circle,
       origin: this.origin,
       seq: opts.seq ?? this.seq + 1,

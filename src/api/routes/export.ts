@@ -59,7 +59,7 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     const resume = (req.headers['last-event-id'] as string | undefined) ?? one(q, 'last_event_id')
     delete q.last_event_id
     if (resume !== undefined && !CURSOR_RE.test(resume)) throw new ValidationError('last-event-id', 'Last-Event-ID must be the id of an event this stream sent')
-    const base = parseQueryFilter(q, (value, type) => node.normalizeLookup(value, type))
+    const base = parseQueryFilter(q, (value, type) => node.ops.indicators.normalizeLookup(value, type))
     if (bool(q, 'include_revoked') === undefined) base.includeRevoked = true // a revocation is news
     let cursor = resume ?? cursorFromMicros(node.store.lastCursor())
 

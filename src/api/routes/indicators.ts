@@ -4,8 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { PhalanxError, ValidationError } from '../../errors.js'
-import type { PhalanxNode } from '../../node.js'
-import { MAX_BULK_INDICATORS } from '../../node.js'
+import { MAX_BULK_INDICATORS, type Operations } from '../../operations/index.js'
 import { isObject, parseRecipients } from '../../records/index.js'
 import { parseTlp } from '../../tlp/index.js'
 import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
@@ -13,7 +12,7 @@ import type { ApiMetrics } from '../metrics.js'
 
 const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
 
-export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode, metrics: ApiMetrics): void {
+export function registerIndicatorRoutes (app: FastifyInstance, ops: Operations, metrics: ApiMetrics): void {
   app.post('/v1/indicators', async (req, reply) => {
     const q = req.query as Query
     checkKnown(q, ['skip_tlp_violations'])
@@ -43,7 +42,7 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
     } else {
       throw new ValidationError('body', 'the body must be an indicator object or {"indicators":[…]}')
     }
-    const out = await node.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults, skipTlpViolations: skip })
+    const out = await ops.indicators.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults, skipTlpViolations: skip })
     metrics.published.inc(out.ids.length)
     void reply.status(201)
     const skipped = skip ? { skipped: (out.skipped ?? []).map(x => ({ ...x, field: prefix !== undefined ? `${prefix}[${x.index}].value` : 'value' })) } : {}
@@ -53,19 +52,19 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
   })
 
   app.get('/v1/indicators', async (req) => {
-    const filter = parseQueryFilter(req.query as Query, (value, type) => node.normalizeLookup(value, type))
-    return await node.query(filter)
+    const filter = parseQueryFilter(req.query as Query, (value, type) => ops.indicators.normalizeLookup(value, type))
+    return await ops.indicators.query(filter)
   })
 
   app.get('/v1/indicators/:id', async (req) => {
-    return node.getIndicator((req.params as { id: string }).id)
+    return ops.indicators.getIndicator((req.params as { id: string }).id)
   })
 
   app.post('/v1/indicators/:id/revoke', async (req) => {
     const body = req.body ?? {}
     if (!isObject(body)) throw new ValidationError('body', 'the body must be a JSON object (or empty)')
     for (const k of Object.keys(body)) if (k !== 'reason') throw new ValidationError(k, `unknown field "${k}"; only "reason"`)
-    const r = await node.revoke((req.params as { id: string }).id, body.reason)
+    const r = await ops.indicators.revoke((req.params as { id: string }).id, body.reason)
     return { id: r.indicator.id, revoked: r.indicator.revoked, entry: r.entry }
   })
 
@@ -73,12 +72,12 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
     const body = req.body ?? {}
     if (!isObject(body)) throw new ValidationError('body', 'the body must be a JSON object')
     for (const k of Object.keys(body)) if (k !== 'tlp') throw new ValidationError(k, `unknown field "${k}"; only "tlp"`)
-    const r = await node.relabel((req.params as { id: string }).id, body.tlp)
+    const r = await ops.indicators.relabel((req.params as { id: string }).id, body.tlp)
     return { id: r.indicator.id, tlp: r.indicator.tlp, entry: r.entry }
   })
 
   app.post('/v1/indicators/:id/reshare', async (req, reply) => {
-    const r = await node.reshare((req.params as { id: string }).id, req.body ?? {})
+    const r = await ops.indicators.reshare((req.params as { id: string }).id, req.body ?? {})
     void reply.status(201)
     return { id: r.ids[0], from: r.from, to: r.to, entries: r.entries }
   })
@@ -90,7 +89,7 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
     if (value === undefined) throw new ValidationError('value', 'value is required: /v1/lookup?value=…')
     const ir = bool(q, 'include_revoked')
     const ie = bool(q, 'include_expired')
-    const res = node.lookup(value, one(q, 'type'), {
+    const res = ops.indicators.lookup(value, one(q, 'type'), {
       ...(ir !== undefined ? { includeRevoked: ir } : {}),
       ...(ie !== undefined ? { includeExpired: ie } : {})
     })
@@ -99,7 +98,7 @@ export function registerIndicatorRoutes (app: FastifyInstance, node: PhalanxNode
   })
 
   app.post('/v1/sightings', async (req, reply) => {
-    const r = await node.recordSighting(req.body)
+    const r = await ops.sightings.record(req.body)
     void reply.status(201)
     return r
   })

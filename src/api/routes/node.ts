@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { PhalanxNode } from '../../node.js'
+import type { Operations } from '../../operations/index.js'
 
-export function registerNodeRoutes (app: FastifyInstance, node: PhalanxNode): void {
-  app.get('/v1/status', async () => await node.status())
+export function registerNodeRoutes (app: FastifyInstance, ops: Operations): void {
+  app.get('/v1/status', async () => await ops.status.status())
 
-  app.post('/v1/purge', async (req) => await node.purgeExpired(req.body ?? {}))
+  app.post('/v1/purge', async (req) => await ops.indicators.purgeExpired(req.body ?? {}))
 }

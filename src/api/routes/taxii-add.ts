@@ -87,7 +87,7 @@ export async function addStixObjects (node: PhalanxNode, circle: string, objects
       const chunk = pending.slice(i, i + MAX_BULK_INDICATORS)
       try {
         // a value another organization shared with us (reshareViolation) fails its object alone
-        const out = await node.publishIndicators(chunk.map(c => c.input), { skipTlpViolations: true })
+        const out = await node.ops.indicators.publishIndicators(chunk.map(c => c.input), { skipTlpViolations: true })
         changed = true
         const left = new Map((out.skipped ?? []).map(x => [x.index, x.message]))
         chunk.forEach((c, k) => { const why = left.get(k); if (why === undefined) outcomes[c.at].stored++; else outcomes[c.at].problems.push(why) })
@@ -163,7 +163,7 @@ async function revokeValue (node: PhalanxNode, circle: string, type: string, val
   if (ind === undefined || ind.circle !== circle) return 'revoked by the source, and not stored in this collection by this node'
   if (ind.revoked !== undefined) return null
   try {
-    await node.revoke(id, 'revoked in STIX (TAXII add objects)')
+    await node.ops.indicators.revoke(id, 'revoked in STIX (TAXII add objects)')
     return null
   } catch (err) {
     if (!isObjectError(err)) throw err

@@ -119,7 +119,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     const scope = req.taxiiScope
     return [
       { id: stableUuid(`phalanx-collection:${LOCAL_CIRCLE}`), circle: LOCAL_CIRCLE, title: 'Private scope', description: 'this organization\'s own indicators, never shared' },
-      ...node.listCircles().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
+      ...node.ops.circles.list().map(c => ({ id: stableUuid(`phalanx-collection:${c.id}`), circle: c.id, title: c.name, description: `trust circle ${c.id}` }))
     ].filter(c => scope === undefined || scope.has(c.circle))
   }
   /** a collection the caller may read; any other is "no such collection" (its existence is not told) */

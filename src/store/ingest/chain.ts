@@ -33,6 +33,8 @@ export interface RemoteEntry {
   /** the entry's canonical JSON text, stored as is */
   json: string
   source: string
+  /** why this code cannot read the entry (a later version): kept, its records not read */
+  unknown?: string
 }
 
 /** store a publish job's sealed entries; each must extend its log exactly where the store ends */
@@ -64,13 +66,13 @@ export function runEntry (tx: Tx, ctx: ChainContext, job: RemoteEntry): IngestRe
     throw new PhalanxError('PX_ERR_SEQ_GAP', `entry ${entry.circle} seq ${entry.seq} arrived before seq ${headSeq + 1} of its origin`, { meta: { circle: entry.circle, origin: entry.origin, have: headSeq, got: entry.seq } })
   }
   if (entry.prev !== (head?.hash ?? null)) return { ...receipt, ...fork(tx, job, entry.seq, 'prev') }
-  applyEntry(tx, ctx, entry, hash, job.source, undefined, job.json, head)
+  applyEntry(tx, ctx, entry, hash, job.source, undefined, job.json, head, job.unknown)
   if (entry.origin !== ctx.own && !tx.store.mayHoldForeign()) {
     // the first entry of another origin: from now on publishes are checked against others' records
     tx.store.noteForeign()
     tx.put('meta', META_KEY.foreign, true)
   }
-  return { ...receipt, status: 'stored' }
+  return job.unknown === undefined ? { ...receipt, status: 'stored' } : { ...receipt, status: 'stored', unknown: job.unknown }
 }
 
 /**

@@ -26,8 +26,17 @@ export function nextCursor (tx: Tx): string {
 }
 
 /** store an entry and derive its records; `ids` collects each record's indicator id */
-export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead): void {
+export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead, unknown?: string): void {
   const ek = entryKey(entry.circle, entry.origin, entry.seq)
+  if (unknown !== undefined) {
+    // kept for sync and its log position; its records are not read (DESIGN §3 Versions)
+    if (entry.circle !== LOCAL_CIRCLE) tx.stored.push({ entry, hash, source, unknown })
+    tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
+    tx.put('entryByHash', hash, ek)
+    tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash, records: head === undefined ? 0 : head.records } satisfies LogHead)
+    tx.state.counts.entries++
+    return
+  }
   if (entry.circle !== LOCAL_CIRCLE) {
     tx.stored.push({ entry, hash, source })
     // an own RED entry waits in the outbox, in the same batch, until its recipient acknowledges it

@@ -71,7 +71,7 @@ interface Group {
 
 type Job =
   | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
-  | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, unknown?: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
   | { kind: 'purge', ids: string[], before: string, at: string, resolve: (r: { purged: number }) => void, reject: (e: unknown) => void, items: number }
   /** a write of the node's own state (invites, the RED outbox) in the writer's order; `run` throws to refuse */
   | { kind: 'state', run: (tx: Tx) => unknown, durable: boolean, resolve: (r: any) => void, reject: (e: unknown) => void, items: number }
@@ -164,7 +164,7 @@ export class Ingest {
    * group unless another job in the group needs one.
    */
   async ingest (raw: unknown, source = 'remote', opts: { durable?: boolean } = {}): Promise<IngestResult> {
-    const { entry, text } = checkEntry(raw)
+    const { entry, text, unknown } = checkEntry(raw)
     const d = describeEntry(entry, text)
     const { hash } = d
     // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation),
@@ -175,9 +175,10 @@ export class Ingest {
     if (!d.verify()) {
       throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
     }
-    this.#c.policy.check(entry, source)
+    this.#c.policy.check(entry, source, unknown !== undefined)
+    if (unknown !== undefined) this.#noteUnknown(entry.origin, unknown)
     const r = await new Promise<IngestResult | ForkResult>((resolve, reject) => {
-      this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, resolve, reject, items: entry.items.length })
+      this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, ...(unknown !== undefined ? { unknown } : {}), resolve, reject, items: entry.items.length })
     })
     if (r.status === 'fork') {
       const { fork } = r
@@ -188,6 +189,17 @@ export class Ingest {
       { meta: { circle: entry.circle, origin: entry.origin, seq: fork.seq, hash } })
     }
     return r
+  }
+
+  /** what was said about entries this code cannot read, by origin and reason (bounded) */
+  readonly #unknownNoted = new Set<string>()
+
+  /** say once per origin and reason that entries of a later version arrive (a node to upgrade) */
+  #noteUnknown (origin: string, reason: string): void {
+    const k = `${origin}\x00${reason}`
+    if (this.#unknownNoted.has(k) || this.#unknownNoted.size >= 1024) return
+    this.#unknownNoted.add(k)
+    this.#log.info({ origin, reason }, 'an entry this version cannot read is kept for sync and otherwise ignored (a newer Phalanx made it; upgrade to read it)')
   }
 
   /**

@@ -8,8 +8,11 @@ import type { ForkEvidence } from '../level-store.js'
 
 /** decides whether a verified entry from outside may be stored (membership, TLP route) */
 export interface EntryPolicy {
-  /** throw a PhalanxError to refuse the entry */
-  check: (entry: Entry, source: string) => void
+  /**
+   * throw a PhalanxError to refuse the entry. `unreadable`: an entry of a later version, or
+   * with a record this code does not know — check its route and origin, never its records.
+   */
+  check: (entry: Entry, source: string, unreadable?: boolean) => void
 }
 
 export interface StoredEntry {
@@ -17,6 +20,8 @@ export interface StoredEntry {
   hash: string
   /** 'local' for this node's publishes, else the ingest source (e.g. 'gossip') */
   source: string
+  /** why this code cannot read the entry (kept for sync, its records not read); absent: read */
+  unknown?: string
 }
 
 export interface EntryReceipt {
@@ -29,6 +34,11 @@ export interface EntryReceipt {
 
 export interface IngestResult extends EntryReceipt {
   status: 'stored' | 'duplicate'
+  /**
+   * stored, but of a later version or with a record this code does not know (the reason): kept
+   * for sync, its records not read; the sender is not at fault (a gossip validator ignores it)
+   */
+  unknown?: string
 }
 
 /** what the writer returns for an entry that proves a fork (ingest() turns it into PX_ERR_FORK) */

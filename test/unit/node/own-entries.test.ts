@@ -70,7 +70,7 @@ describe('a real node\'s ingest: the private scope and RED logs', () => {
     for (const source of ['sync', 'gossip']) {
       expect(await codeOf(t.node.ingest.ingest(entry, source))).toBe('PX_ERR_FORBIDDEN: entries of another origin\'s private scope are never accepted')
     }
-    expect(t.node.lookup('intruder.local.example').found).toBe(false)
+    expect(t.node.ops.indicators.lookup('intruder.local.example').found).toBe(false)
     expect(t.node.store.head(LOCAL_CIRCLE, other.origin)).toBeUndefined()
     expect(t.node.store.counts()).toEqual(before)
   })
@@ -89,7 +89,7 @@ describe('a real node\'s ingest: the private scope and RED logs', () => {
     const before = t.node.store.counts()
     const r = await t.node.ingest.ingest(entry, 'sync')
     expect(r).toMatchObject({ status: 'stored', circle: LOCAL_CIRCLE, origin: key.publicKeyHex, seq: head!.seq + 1 })
-    expect(t.node.lookup('reimported.local.example').matches[0]).toMatchObject({ origin: key.publicKeyHex, circle: LOCAL_CIRCLE, tlp: 'AMBER' })
+    expect(t.node.ops.indicators.lookup('reimported.local.example').matches[0]).toMatchObject({ origin: key.publicKeyHex, circle: LOCAL_CIRCLE, tlp: 'AMBER' })
     expect(t.node.store.head(LOCAL_CIRCLE, key.publicKeyHex)?.seq).toBe(head!.seq + 1)
     expect(t.node.store.counts()).toMatchObject({ entries: before.entries + 1, indicators: before.indicators + 1 })
   })
@@ -107,12 +107,12 @@ describe('a real node\'s ingest: the private scope and RED logs', () => {
     for (const source of ['red', 'sync', 'gossip']) {
       expect(await codeOf(t.node.ingest.ingest(forOther, source))).toBe('PX_ERR_TLP_VIOLATION: a RED entry is accepted only from its origin, delivered directly to its recipient')
     }
-    expect(t.node.lookup('red-for-other.example').found).toBe(false)
+    expect(t.node.ops.indicators.lookup('red-for-other.example').found).toBe(false)
     expect(t.node.store.head(redLogOf(elsewhere), third.publicKeyHex)).toBeUndefined()
     expect(t.node.store.counts()).toEqual(before)
     // the same organization's RED entry in this node's own recipient log, delivered directly, is stored
     const forMe = new RemoteLog(third, redLogOf(t.node.identity.publicKey)).next([item('red-for-me.example')], { tlp: 'RED' })
     expect(await codeOf(t.node.ingest.ingest(forMe, 'red'))).toBe('stored')
-    expect(t.node.lookup('red-for-me.example').matches[0]).toMatchObject({ origin: third.publicKeyHex, tlp: 'RED' })
+    expect(t.node.ops.indicators.lookup('red-for-me.example').matches[0]).toMatchObject({ origin: third.publicKeyHex, tlp: 'RED' })
   })
 })

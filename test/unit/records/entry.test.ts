@@ -262,7 +262,7 @@ describe('validateEntry', () => {
   })
 
   const BAD_FIELDS: Array<[string, Record<string, unknown>, string]> = [
-    ['v 2', { v: 2 }, 'entry.v'],
+    ['v 0 (a later version, e.g. 2, is kept unread: versions.test.ts)', { v: 0 }, 'entry.v'],
     ['v "1"', { v: '1' }, 'entry.v'],
     ['circle with upper case', { circle: 'Local' }, 'entry.circle'],
     ['circle empty', { circle: '' }, 'entry.circle'],
@@ -310,7 +310,7 @@ describe('validateEntry', () => {
     ['confidence 101', indicator('evil.example', { confidence: 101 }), 'entry.items[0].confidence'],
     ['validFrom date-only', indicator('evil.example', { validFrom: '2026-01-01' }), 'entry.items[0].validFrom'],
     ['unknown item field', { ...indicator('evil.example'), tlp: 'RED' }, 'entry.items[0].tlp'],
-    ['unknown kind', { kind: 'note', text: 'x' }, 'entry.items[0].kind'],
+    ['a kind that is no kind name (a later kind, e.g. note, is kept unread: versions.test.ts)', { kind: 'No te', text: 'x' }, 'entry.items[0].kind'],
     ['revoke id upper-case', { kind: 'revoke', id: 'ABCDEF0123456789ABCDEF0123456789' }, 'entry.items[0].id'],
     ['sighting count 0', { kind: 'sighting', type: 'domain', value: 'evil.example', count: 0, firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.000Z' }, 'entry.items[0].count'],
     ['relabel to WHITE', { kind: 'relabel', id: 'fedcba9876543210fedcba9876543210', tlp: 'WHITE' }, 'entry.items[0].tlp']

@@ -1,0 +1,149 @@
+/**
+ * Circle use cases: create, list, members, invites, join, connect, sync, add and remove
+ * members, digest; the peers and the RED outbox. Circle state and its rules are src/circles'
+ * (pure folds of the membership log); the network does the talking.
+ */
+import { createHash } from 'node:crypto'
+import { PhalanxError, ValidationError } from '../errors.js'
+import { fingerprint, isPublicKeyHex, type Identity } from '../identity/index.js'
+import { checkKeys, isObject, optionalText } from '../records/index.js'
+import { membershipLogOf, parseDuration, type CircleManager, type CircleView, type MemberView } from '../circles/index.js'
+import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem } from '../p2p/index.js'
+import type { LevelStore } from '../store/index.js'
+import { bodyWith } from './input.js'
+
+export interface CircleComponents {
+  store: LevelStore
+  circles: CircleManager
+  identity: Pick<Identity, 'publicKey' | 'org'>
+  /** the network once started (undefined before, and on a node started without it) */
+  network: () => Network | undefined
+}
+
+export class Circles {
+  readonly #c: CircleComponents
+
+  constructor (components: CircleComponents) {
+    this.#c = components
+  }
+
+  #requireNetwork (): Network {
+    const network = this.#c.network()
+    if (network === undefined) throw new PhalanxError('PX_ERR_PEER', 'the network is not started on this node')
+    return network
+  }
+
+  async create (raw: unknown): Promise<CircleView> {
+    bodyWith(raw, new Set(['name']))
+    const name = optionalText(raw.name, 'name', 200)
+    if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
+    return await this.#c.circles.create(name, this.#c.identity.org)
+  }
+
+  list (): CircleView[] { return this.#c.circles.mine().map(s => this.#c.circles.view(s)) }
+
+  get (id: string): CircleView & { memberList: Array<MemberView & { online: boolean, lastSeen: string | null }> } {
+    const s = this.#c.circles.require(id)
+    return { ...this.#c.circles.view(s), memberList: this.members(id) }
+  }
+
+  members (id: string): Array<MemberView & { online: boolean, lastSeen: string | null }> {
+    const online = new Set((this.#c.network()?.connectedKeys() ?? []))
+    const now = new Date().toISOString()
+    return this.#c.circles.members(id).map(m => {
+      const self = m.publicKey === this.#c.identity.publicKey
+      return { ...m, online: self || online.has(m.publicKey), lastSeen: self ? now : this.#c.network()?.lastSeen(m.publicKey) ?? null }
+    })
+  }
+
+  async invite (id: string, raw: unknown): Promise<{ code: string, expires: string, circle: string }> {
+    const body = raw === undefined || raw === null ? {} : raw
+    if (!isObject(body)) throw new ValidationError('', 'the body must be a JSON object')
+    checkKeys(body, new Set(['expires']), '')
+    const ttl = parseDuration(body.expires ?? '24h', 'expires')
+    const network = this.#requireNetwork()
+    const addrs = network.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, ''))
+    const r = await this.#c.circles.createInvite(id, ttl, this.#c.identity.org, addrs)
+    return { ...r, circle: id }
+  }
+
+  async join (raw: unknown): Promise<JoinOutcome> {
+    bodyWith(raw, new Set(['code']))
+    if (typeof raw.code !== 'string') throw new ValidationError('code', 'code must be the invite code string')
+    return await this.#requireNetwork().join(raw.code, this.#c.identity.org)
+  }
+
+  async connect (id: string, raw: unknown): Promise<{ circle: CircleView, peer: { publicKey: string, org: string, fingerprint: string } }> {
+    bodyWith(raw, new Set(['addr']))
+    if (typeof raw.addr !== 'string') throw new ValidationError('addr', 'addr must be a multiaddr string')
+    const r = await this.#requireNetwork().connect(id, raw.addr)
+    return { circle: this.#c.circles.view(this.#c.circles.require(id)), peer: r.peer }
+  }
+
+  /**
+   * Run anti-entropy sync of a circle now: with one member (`member`, a public key) or with
+   * every member connected now. Returns what each sync brought (null: not reachable).
+   */
+  async sync (id: string, raw: unknown): Promise<{ circle: string, syncs: Array<{ member: string, outcome: SyncOutcome | null }> }> {
+    bodyWith(raw ?? {}, new Set(['member']))
+    const body = (raw ?? {}) as { member?: unknown }
+    const s = this.#c.circles.require(id)
+    const network = this.#requireNetwork()
+    if (body.member !== undefined && (typeof body.member !== 'string' || !isPublicKeyHex(body.member))) throw new ValidationError('member', 'member must be a public key (64 hex)')
+    const connected = new Set(network.connectedKeys())
+    const targets = body.member !== undefined
+      ? [body.member]
+      : [...s.members.values()].filter(m => m.removed === undefined && m.key !== this.#c.identity.publicKey && connected.has(m.key)).map(m => m.key)
+    if (body.member !== undefined && (s.members.get(body.member)?.removed !== undefined || !s.members.has(body.member))) {
+      throw new PhalanxError('PX_ERR_NOT_MEMBER', `${fingerprint(body.member)} is not a current member of this circle`, { field: 'member' })
+    }
+    const syncs: Array<{ member: string, outcome: SyncOutcome | null }> = []
+    for (const key of targets) syncs.push({ member: key, outcome: await network.syncNow(id, key) })
+    return { circle: id, syncs }
+  }
+
+  async addMember (id: string, raw: unknown): Promise<MemberView> {
+    bodyWith(raw, new Set(['publicKey', 'org', 'role']))
+    if (!isPublicKeyHex(raw.publicKey)) throw new ValidationError('publicKey', 'publicKey must be 64 lower-case hex characters (phalanx id --json shows it)')
+    if (raw.role !== undefined && raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
+    const org = optionalText(raw.org, 'org', 200) ?? ''
+    return await this.#c.circles.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
+  }
+
+  async removeMember (id: string, key: string): Promise<void> {
+    if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be 64 lower-case hex characters')
+    await this.#c.circles.removeMember(id, key)
+  }
+
+  /**
+   * A digest of the circle's entry set: SHA-256 over every log's (log, origin, seq, head hash),
+   * sorted. A head hash commits to its whole chain (prev links), so two nodes holding the same
+   * entries return the same digest, and any difference changes it.
+   */
+  async digest (id: string): Promise<{ circle: string, digest: string, entries: number, logs: Record<string, Record<string, number>> }> {
+    this.#c.circles.require(id)
+    const lines: string[] = []
+    const logs: Record<string, Record<string, number>> = {}
+    let entries = 0
+    for (const log of [id, membershipLogOf(id)]) {
+      const heads = await this.#c.store.logHeadsOf(log)
+      logs[log] = {}
+      for (const [origin, h] of Object.entries(heads)) {
+        lines.push(`${log}\x00${origin}\x00${h.seq}\x00${h.hash}`)
+        logs[log][origin] = h.seq
+        entries += h.seq
+      }
+    }
+    lines.sort()
+    return { circle: id, digest: createHash('sha256').update(`phalanx/circle-digest/v1\n${lines.join('\n')}`).digest('hex'), entries, logs }
+  }
+
+  /** TLP:RED entries still waiting for their recipient's acknowledgement */
+  async redOutbox (): Promise<OutboxItem[]> {
+    return await this.#c.network()?.outbox() ?? []
+  }
+
+  async peers (): Promise<PeerView[]> {
+    return await this.#c.network()?.peers() ?? []
+  }
+}

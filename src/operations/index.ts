@@ -1,0 +1,27 @@
+/**
+ * The use cases (DESIGN §6: api → operations → circles, p2p, store, interop): each a class that
+ * asks only for the components it needs. The API routes call them; `node.ts` builds them.
+ */
+export { Indicators, MAX_BULK_INDICATORS } from './indicators.js'
+export type { IndicatorComponents, PublishOutcome } from './indicators.js'
+export { Sightings } from './sightings.js'
+export type { SightingComponents } from './sightings.js'
+export { Circles } from './circles.js'
+export type { CircleComponents } from './circles.js'
+export { Status } from './status.js'
+export type { StatusComponents, NodeStatus, CircleStatus, NodeFacts } from './status.js'
+export { nodeEntryPolicy, ownEntriesOnlyPolicy } from './entry-policy.js'
+export { bodyWith, resolveCircle } from './input.js'
+
+import type { Indicators } from './indicators.js'
+import type { Sightings } from './sightings.js'
+import type { Circles } from './circles.js'
+import type { Status } from './status.js'
+
+/** every use case of a node, as the API routes receive them */
+export interface Operations {
+  indicators: Indicators
+  sightings: Sightings
+  circles: Circles
+  status: Status
+}

@@ -1,0 +1,120 @@
+/**
+ * Status use cases: the node's status (counts, circles and how in sync they are, forks,
+ * warnings, network) and the fork evidence it holds.
+ */
+import { fingerprint, type Identity } from '../identity/index.js'
+import type { CircleManager, CircleView } from '../circles/index.js'
+import type { Network, SyncStats } from '../p2p/index.js'
+import type { ForkEvidence, Ingest, LevelStore, StoreCounts } from '../store/index.js'
+
+export interface NodeStatus {
+  version: string
+  apiUrl: string | null
+  peerId: string
+  publicKey: string
+  fingerprint: string
+  org: string
+  dataDir: string
+  startedAt: string
+  counts: StoreCounts
+  circles: CircleStatus[]
+  /** origins caught signing two histories (details: GET /v1/forks) */
+  forks: number
+  /** what an operator should look at (forks, …); empty when all is well */
+  warnings: string[]
+  /** totals of the anti-entropy syncs since start */
+  sync: SyncStats | null
+  /** dialable libp2p addresses (empty when the network is not started) */
+  multiaddrs: string[]
+  peers: number
+  ingestQueue: number
+}
+
+export interface CircleStatus extends CircleView {
+  /** records in the circle's data log entries this node holds (all origins); null for a log
+   * stored before heads counted records */
+  records: number | null
+  entries: number
+  origins: number
+  /** when this node last compared version vectors with a member of the circle */
+  lastSync: string | null
+  /** members whose vector equalled ours when last compared, of the other current members */
+  inSync: { members: number, of: number }
+}
+
+/** what the node says about itself (known once it started) */
+export interface NodeFacts {
+  version: string
+  apiUrl: string | null
+  peerId: string
+  dataDir: string
+  startedAt: string
+}
+
+export interface StatusComponents {
+  store: LevelStore
+  ingest: Pick<Ingest, 'queueLength'>
+  circles: Pick<CircleManager, 'mine' | 'view' | 'get'>
+  identity: Pick<Identity, 'publicKey' | 'fingerprint' | 'org'>
+  network: () => Network | undefined
+  about: () => NodeFacts
+}
+
+export class Status {
+  readonly #c: StatusComponents
+
+  constructor (components: StatusComponents) {
+    this.#c = components
+  }
+
+  async status (): Promise<NodeStatus> {
+    const forks = await this.#c.store.forkPositions()
+    const flagged = [...new Set(forks.map(f => f.origin))]
+    return {
+      version: this.#c.about().version,
+      apiUrl: this.#c.about().apiUrl,
+      peerId: this.#c.about().peerId,
+      publicKey: this.#c.identity.publicKey,
+      fingerprint: this.#c.identity.fingerprint,
+      org: this.#c.identity.org,
+      dataDir: this.#c.about().dataDir,
+      startedAt: this.#c.about().startedAt,
+      counts: this.#c.store.counts(),
+      circles: await Promise.all(this.#c.circles.mine().map(s => this.#c.circles.view(s)).map(async c => await this.circleStatus(c))),
+      forks: forks.length,
+      warnings: flagged.map(o => `FORK: origin ${fingerprint(o)} signed two different entries for one log position (${forks.filter(f => f.origin === o).length} known); see GET /v1/forks`),
+      sync: this.#c.network()?.syncStats ?? null,
+      multiaddrs: this.#c.network()?.multiaddrs() ?? [],
+      peers: this.#c.network()?.connectedKeys().length ?? 0,
+      ingestQueue: this.#c.ingest.queueLength
+    }
+  }
+
+  /** forks this node holds evidence of (both signed entries each) */
+  async forks (): Promise<ForkEvidence[]> {
+    return await this.#c.store.forks()
+  }
+
+  /** per circle: what this node holds of its data log, and how it last compared with members */
+  async circleStatus (s: CircleView): Promise<CircleStatus> {
+    const heads = Object.values(await this.#c.store.logHeadsOf(s.id))
+    const sync = this.#c.network()?.syncState(s.id)
+    const others = (this.#c.circles.get(s.id)?.members ?? new Map()).values()
+    let of = 0
+    let members = 0
+    for (const m of others) {
+      if (m.removed !== undefined || m.key === this.#c.identity.publicKey) continue
+      of++
+      if (sync?.peers.get(m.key)?.inSync === true) members++
+    }
+    return {
+      ...s,
+      // heads written before heads counted records leave the sum unknown
+      records: heads.some(h => h.records === undefined) ? null : heads.reduce((n, h) => n + (h.records ?? 0), 0),
+      entries: heads.reduce((n, h) => n + h.seq, 0),
+      origins: heads.length,
+      lastSync: sync?.lastSync ?? null,
+      inSync: { members, of }
+    }
+  }
+}
