@@ -128,7 +128,7 @@ async function benchIngest (): Promise<{ figures: Record<string, number>, stored
   const bulkEntries = node.store.counts().entries
   // the indicator records exactly as the bulk run stored them: the raw baseline writes these
   const stored: Array<[string, unknown]> = []
-  for await (const kv of node.store.b.indicators.iterator()) stored.push(kv)
+  for await (const kv of node.store.scanIndicators()) stored.push(kv)
   // in the order the ingest path wrote them (LevelDB takes keys in sorted order much faster)
   stored.sort((a, b) => (a[1] as { cursor: string }).cursor < (b[1] as { cursor: string }).cursor ? -1 : 1)
   await node.stop()

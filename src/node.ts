@@ -12,10 +12,10 @@ import { createLogger, childLogger } from './log.js'
 import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, BoxKey, type Identity } from './identity/index.js'
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
-import { LevelStore, Ingest } from './store/index.js'
+import { LevelStore, Ingest, STORE_DIR } from './store/index.js'
 import { Circles, Indicators, Sightings, Status, nodeEntryPolicy, type Operations } from './operations/index.js'
 
-export const STORE_DIR = 'store'
+export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
 export type { NodeStatus, CircleStatus, PublishOutcome } from './operations/index.js'
 

@@ -6,5 +6,5 @@ export { applyControlEntry, checkDataEntry, currentMembers, isAdmin, isCurrentMe
 export type { CircleState, Member, SealedKey } from './state.js'
 export { CircleManager } from './manager.js'
 export type { CircleManagerComponents, CircleView, MemberView, CircleListener } from './manager.js'
-export { makeInvite, parseInvite, inviteSecretHash, parseDuration } from './invite.js'
-export type { Invite, SignedInvite } from './invite.js'
+export { makeInvite, parseInvite, inviteSecretHash, isOpenInvite, useKeptInvite, parseDuration } from './invite.js'
+export type { Invite, SignedInvite, KeptInvite } from './invite.js'

@@ -58,6 +58,33 @@ export function parseInvite (code: unknown): SignedInvite {
   return { ...invite, sig: raw.sig }
 }
 
+/**
+ * What the inviter keeps of an invite, under the hash of its secret (the store persists it
+ * as an InviteRecord: the same fields).
+ */
+export interface KeptInvite {
+  circle: string
+  expires: string
+  usedBy?: string
+  usedAt?: string
+}
+
+/** may this kept invite still be used at `now` (ISO time)? */
+export function isOpenInvite (inv: KeptInvite, now: string): boolean {
+  return inv.usedBy === undefined && inv.expires > now
+}
+
+/**
+ * Use a kept invite to join `circle`: the invite marked used by `joiner` at `now`, or
+ * PX_ERR_INVITE when there is no such invite for that circle, it was used, or it expired.
+ */
+export function useKeptInvite (inv: KeptInvite | undefined, circle: string, joiner: string, now: string): KeptInvite {
+  if (inv === undefined || inv.circle !== circle) throw new PhalanxError('PX_ERR_INVITE', 'no such invite (wrong code or another node\'s)')
+  if (inv.usedBy !== undefined) throw new PhalanxError('PX_ERR_INVITE', `this invite was already used (at ${inv.usedAt ?? '?'})`)
+  if (inv.expires <= now) throw new PhalanxError('PX_ERR_INVITE', `this invite expired at ${inv.expires}`)
+  return { ...inv, usedBy: joiner, usedAt: now }
+}
+
 export function inviteSecretHash (secret: string): string {
   return sha256Hex(`phalanx/invite-secret/v1\n${secret}`)
 }

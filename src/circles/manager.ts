@@ -11,8 +11,8 @@ import type { BoxKey, OrgKey } from '../identity/index.js'
 import { SECRETBOX_KEY_BYTES, fingerprint } from '../identity/index.js'
 import { MEMBERSHIP_LOG_LABEL, entryLabelViolation, refuse } from '../tlp/index.js'
 import { LOCAL_CIRCLE, validateItem, type ControlItem, type Entry, type Item, type MemberRole } from '../records/index.js'
-import { HIGH, SEP, type Ingest, type LevelStore, type StoredEntry } from '../store/index.js'
-import { inviteSecretHash, makeInvite } from './invite.js'
+import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
+import { inviteSecretHash, isOpenInvite, makeInvite, useKeptInvite } from './invite.js'
 import { applyControlEntry, checkDataEntry, circleOfLog, isMembershipLog, membershipLogOf, currentMembers, isAdmin, isCurrentMember, type CircleState, type Member } from './state.js'
 
 export interface CircleManagerComponents {
@@ -44,13 +44,6 @@ export interface CircleView {
   members: number
 }
 
-interface StoredInvite {
-  circle: string
-  expires: string
-  usedBy?: string
-  usedAt?: string
-}
-
 export type CircleListener = (circle: CircleState, entry: Entry) => void
 
 export class CircleManager {
@@ -72,9 +65,8 @@ export class CircleManager {
 
   /** fold every stored control entry, in the order they were stored */
   async load (): Promise<void> {
-    for await (const ek of this.#c.store.b.control.values()) {
-      const entry = this.#c.store.b.entries.getSync(ek as string) as Entry | undefined
-      if (entry === undefined) { this.#log.error({ key: ek }, 'control index points at a missing entry'); continue }
+    for await (const { key, entry } of this.#c.store.controlEntries()) {
+      if (entry === undefined) { this.#log.error({ key }, 'control index points at a missing entry'); continue }
       try {
         const id = circleOfLog(entry.circle)
         this.#circles.set(id, applyControlEntry(this.#circles.get(id), entry))
@@ -252,7 +244,7 @@ export class CircleManager {
     const s = this.#requireAdmin(circle)
     const expires = new Date(Date.now() + ttlMs).toISOString()
     const { code, invite } = makeInvite(this.#c.key, { circle, name: s.name, org, addrs, expires })
-    await this.#c.store.b.invites.put(inviteSecretHash(invite.secret), { circle, expires } satisfies StoredInvite)
+    await this.#c.ingest.createInvite(inviteSecretHash(invite.secret), { circle, expires })
     this.#invitesOpen = true
     return { code, expires }
   }
@@ -263,9 +255,8 @@ export class CircleManager {
   async refreshOpenInvites (): Promise<void> {
     const now = new Date().toISOString()
     let open = false
-    for await (const v of this.#c.store.b.invites.values()) {
-      const inv = v as StoredInvite
-      if (inv.usedBy === undefined && inv.expires > now) { open = true; break }
+    for await (const inv of this.#c.store.invites()) {
+      if (isOpenInvite(inv, now)) { open = true; break }
     }
     this.#invitesOpen = open
   }
@@ -276,13 +267,9 @@ export class CircleManager {
    */
   async redeemInvite (circle: string, secret: string, joiner: string, org: string): Promise<Entry[]> {
     const k = inviteSecretHash(secret)
-    // one redemption at a time: the check and the mark must not interleave
+    // one redemption at a time: a joiner is added once; the check and the mark run in the writer
     const run = this.#redeeming.then(async () => {
-      const inv = this.#c.store.b.invites.getSync(k) as StoredInvite | undefined
-      if (inv === undefined || inv.circle !== circle) throw new PhalanxError('PX_ERR_INVITE', 'no such invite (wrong code or another node\'s)')
-      if (inv.usedBy !== undefined) throw new PhalanxError('PX_ERR_INVITE', `this invite was already used (at ${inv.usedAt ?? '?'})`)
-      if (inv.expires <= new Date().toISOString()) throw new PhalanxError('PX_ERR_INVITE', `this invite expired at ${inv.expires}`)
-      await this.#c.store.b.invites.put(k, { ...inv, usedBy: joiner, usedAt: new Date().toISOString() } satisfies StoredInvite)
+      await this.#c.ingest.useInvite(k, inv => useKeptInvite(inv, circle, joiner, new Date().toISOString()))
       if (!isCurrentMember(this.require(circle), joiner)) await this.addMember(circle, joiner, org)
       await this.refreshOpenInvites()
       return this.controlEntries(circle)
@@ -295,9 +282,8 @@ export class CircleManager {
   async controlEntries (circle: string): Promise<Entry[]> {
     const out: Entry[] = []
     const log = membershipLogOf(circle)
-    for await (const ek of this.#c.store.b.control.values({ gt: log + SEP, lt: log + SEP + HIGH })) {
-      const e = this.#c.store.b.entries.getSync(ek as string) as Entry | undefined
-      if (e !== undefined) out.push(e)
+    for await (const { entry } of this.#c.store.controlEntries(log)) {
+      if (entry !== undefined) out.push(entry)
     }
     return out
   }

@@ -8,12 +8,9 @@
 import '../polyfill.js'
 import { Command, CommanderError, Option } from 'commander'
 import { createInterface } from 'node:readline'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { ERROR_CODES, PhalanxError, isPhalanxError } from '../errors.js'
 import { DEFAULT_TOKEN_CEILING } from '../tlp/index.js'
-import { LevelStore, checkStore } from '../store/index.js'
-import { STORE_DIR } from '../node.js'
+import { verifyDataDir } from '../operations/verify.js'
 import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
@@ -415,25 +412,9 @@ export function buildProgram (): Command {
     .description('check the whole store offline (stop the node first): every entry\'s signature, every log\'s seq/prev chain, every index against its records, the counters')
     .option('--no-signatures', 'skip the signature checks (the slow part)')
     .action(async (opts: { signatures: boolean }, cmd: Command) => {
-      const dataDir = resolveDataDir(globals(cmd).data)
-      const path = join(dataDir, STORE_DIR)
-      if (!existsSync(path)) throw new PhalanxError('PX_ERR_STORE', `no store at ${path} (wrong --data?)`, { field: 'data' })
-      const store = new LevelStore({ path })
-      try {
-        await store.open()
-      } catch (err) {
-        throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${path}: is the node running? stop it first (${(err as Error).message})`, { cause: err })
-      }
-      const t0 = Date.now()
-      let report
-      try {
-        report = await checkStore(store, { signatures: opts.signatures, maxProblems: 1000 })
-      } finally {
-        await store.close()
-      }
-      const out = { ...report, signatures: opts.signatures, seconds: Number(((Date.now() - t0) / 1000).toFixed(2)) }
+      const report = await verifyDataDir(resolveDataDir(globals(cmd).data), { signatures: opts.signatures, maxProblems: 1000 })
       if (!report.ok) process.exitCode = ERROR_CODES.PX_ERR_VERIFY.exit
-      print(out, () => `${report.ok ? 'OK' : 'PROBLEMS FOUND'}: ${report.entries} entries, ${report.indicators} indicators, ${report.indexKeys} index entries checked in ${out.seconds} s${opts.signatures ? '' : ' (signatures not checked)'}` +
+      print(report, () => `${report.ok ? 'OK' : 'PROBLEMS FOUND'}: ${report.entries} entries, ${report.indicators} indicators, ${report.indexKeys} index entries checked in ${report.seconds} s${opts.signatures ? '' : ' (signatures not checked)'}` +
         report.problems.map(p => `\n  ${p.kind.padEnd(9)} ${p.key.replace(/\x00/g, '/')}: ${p.message}`).join(''))
     })
 

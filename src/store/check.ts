@@ -2,13 +2,15 @@
  * Offline consistency check of a store: every entry well-formed, signed and chained; every
  * indicator proven by a stored entry and fully indexed; every index key pointing at a
  * record that agrees with it; counters equal to what is stored. Used by tests (crash
- * safety) and by `phalanx verify`. It reads past the lookup cache (a whole-store scan would
- * only churn it).
+ * safety) and, through `verifyStoreAt`, by `phalanx verify`. It reads past the lookup cache
+ * (a whole-store scan would only churn it).
  */
+import { existsSync } from 'node:fs'
+import { PhalanxError } from '../errors.js'
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
 import { headKey, originKey, postingPrefix, valueKey } from './keys.js'
 import { POSTING_BUCKETS, findPosting, pairsOf, postingTags, type PostingBucket } from './postings.js'
-import type { LevelStore, LogHead, StoreCounts, ValueRecord } from './level-store.js'
+import { LevelStore, readBucket, type LogHead, type StoreCounts, type ValueRecord } from './level-store.js'
 
 export interface StoreProblem {
   kind: 'entry' | 'chain' | 'indicator' | 'index' | 'counts'
@@ -31,6 +33,26 @@ export interface CheckOptions {
   maxProblems?: number
 }
 
+/**
+ * Check the store at `path` offline: it is opened only if it exists, nothing is written on
+ * open, and it is closed again. A store in use (by a running node) cannot be opened:
+ * PX_ERR_STORE says so.
+ */
+export async function verifyStoreAt (path: string, opts: CheckOptions = {}): Promise<CheckReport> {
+  if (!existsSync(path)) throw new PhalanxError('PX_ERR_STORE', `no store at ${path}`)
+  const store = new LevelStore({ path, existing: true })
+  try {
+    await store.open()
+  } catch (err) {
+    throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${path}: is the node running? stop it first (${(err as Error).message})`, { cause: err })
+  }
+  try {
+    return await checkStore(store, opts)
+  } finally {
+    await store.close()
+  }
+}
+
 export async function checkStore (store: LevelStore, opts: CheckOptions = {}): Promise<CheckReport> {
   const problems: StoreProblem[] = []
   const max = opts.maxProblems ?? 1000
@@ -41,7 +63,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
   // 1. entries and their logs
   let last: { circle: string, origin: string, seq: number, hash: string } | undefined
   const lastOf = new Map<string, { seq: number, hash: string }>()
-  for await (const [k, raw] of store.b.entries.iterator()) {
+  for await (const [k, raw] of readBucket(store, 'entries').iterator()) {
     entries++
     let e: Entry
     try {
@@ -51,7 +73,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     }
     if (opts.signatures !== false && !verifyEntrySignature(e)) add({ kind: 'entry', key: k, message: 'signature does not verify' })
     const hash = entryHash(e)
-    if (store.b.entryByHash.getSync(hash) !== k) add({ kind: 'entry', key: k, message: 'entry hash index missing or wrong' })
+    if (readBucket(store, 'entryByHash').getSync(hash) !== k) add({ kind: 'entry', key: k, message: 'entry hash index missing or wrong' })
     const same = last !== undefined && last.circle === e.circle && last.origin === e.origin
     const expectSeq = same ? last!.seq + 1 : 1
     const expectPrev = same ? last!.hash : null
@@ -61,7 +83,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     lastOf.set(headKey(e.circle, e.origin), { seq: e.seq, hash })
   }
   let headCount = 0
-  for await (const [k, h] of store.b.heads.iterator()) {
+  for await (const [k, h] of readBucket(store, 'heads').iterator()) {
     headCount++
     const l = lastOf.get(k)
     const head = h as LogHead
@@ -76,7 +98,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
   // indicator (that was O(indicators x entry size): ~30 s for 70k indicators)
   const expected: Record<PostingBucket, number> = { changes: 0, byType: 0, byOrigin: 0, byTag: 0 }
   const proving = new Map<string, { origin: string, values: Set<string> } | null>()
-  for await (const [id, v] of store.b.indicators.iterator()) {
+  for await (const [id, v] of readBucket(store, 'indicators').iterator()) {
     indicators++
     const ind = v as StoredIndicator
     if (ind.revoked !== undefined) revoked++
@@ -104,7 +126,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     let current = 0
     let prevPrefix: string | undefined
     let prevCursor = ''
-    for await (const [k, block] of store.b[b].iterator()) {
+    for await (const [k, block] of readBucket(store, b).iterator()) {
       const prefix = k.slice(0, -14)
       let pairs: Array<[string, string]>
       try {
@@ -121,7 +143,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
         const ind = store.scanIndicator(id)
         if (ind === undefined) {
           // a purged indicator's pairs stay behind (readers skip them); any other is dangling
-          if (store.b.purged.getSync(id) === undefined) add({ kind: 'index', key: `${b}:${k}`, message: `points at missing indicator ${id}` })
+          if (readBucket(store, 'purged').getSync(id) === undefined) add({ kind: 'index', key: `${b}:${k}`, message: `points at missing indicator ${id}` })
         }
         else if (ind.cursor < cursor) add({ kind: 'index', key: `${b}:${k}`, message: `pair at ${cursor} is newer than indicator ${id} (at ${ind.cursor})` })
         else if (ind.cursor === cursor) {
@@ -132,7 +154,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     }
     if (current < expected[b]) {
       // name the indicators whose pair is missing (a second pass, only when something is)
-      for await (const [id, v] of store.b.indicators.iterator()) {
+      for await (const [id, v] of readBucket(store, 'indicators').iterator()) {
         const ind = v as StoredIndicator
         for (const prefix of postingPrefixesOf(b, ind)) {
           if (await findPosting(store, b, prefix, ind.cursor) !== id) add({ kind: 'index', key: `${b}:${prefix}${ind.cursor}`, message: `index pair for ${id} missing` })
@@ -140,7 +162,7 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
       }
     }
   }
-  for await (const [k, rec] of store.b.byValue.iterator()) {
+  for await (const [k, rec] of readBucket(store, 'byValue').iterator()) {
     indexKeys++
     for (const id of (rec as ValueRecord).ids) if (store.scanIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
   }

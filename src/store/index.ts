@@ -3,13 +3,13 @@
  * ingest path that writes them. Every entry is written with all it implies in one atomic
  * batch; indexes never point at missing records (checkStore proves it).
  */
-export { LevelStore } from './level-store.js'
-export type { StoreOptions, StoreCounts, SightingSummary, LogHead, ValueRecord, ForkEvidence } from './level-store.js'
-export { Ingest, defaultIngestOptions } from './ingest.js'
-export type { IngestOptions, IngestComponents, StoredEntry, EntryPolicy, EntryReceipt, IngestResult, PublishResult, PublishBatch } from './ingest.js'
+export { LevelStore, STORE_DIR } from './level-store.js'
+export type { StoreOptions, StoreCounts, SightingSummary, LogHead, ValueRecord, ForkEvidence, InviteRecord, OutboxRecord, ControlRecord } from './level-store.js'
+export { Ingest, defaultIngestOptions } from './ingest/index.js'
+export type { IngestOptions, IngestComponents, StoredEntry, EntryPolicy, EntryReceipt, IngestResult, PublishResult, PublishBatch } from './ingest/index.js'
 export { queryIndicators, lookupValue, isVisible } from './query.js'
 export type { QueryFilter, QueryPage, LookupResult, LookupMatch, VisibilityOptions } from './query.js'
-export { checkStore } from './check.js'
+export { checkStore, verifyStoreAt } from './check.js'
 export type { CheckReport, StoreProblem, CheckOptions } from './check.js'
 export { BUCKET, SEP, HIGH, seqKey, STORE_FORMAT_VERSION, CURSOR_RE, cursorFromTime, cursorFromMicros, timeOfCursor } from './keys.js'
 export { scanPostings, findPosting, POSTING_BUCKETS } from './postings.js'

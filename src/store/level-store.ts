@@ -1,16 +1,21 @@
 /**
  * The LevelDB store: opening (with a format-version check), the buckets, and reads.
- * Writes go only through Ingest (ingest.ts), one atomic batch per group of entries.
- * Hot reads (lookup) use getSync: ~1 µs instead of ~40 µs for an async get here.
+ * Writes go only through Ingest (ingest/), one atomic batch per group of entries: the
+ * LevelDB handle and its buckets are private; the store's own modules reach them through
+ * `writeBatch` (the writer) and `readBucket` (check, postings), which the store's index does
+ * not export. Hot reads (lookup) use getSync: ~1 µs instead of ~40 µs for an async get here.
  */
 import { Level } from 'level'
 import { LRUCache } from 'lru-cache'
-import type { AbstractSublevel } from 'abstract-level'
-import { mkdirSync } from 'node:fs'
+import type { AbstractChainedBatch, AbstractSublevel } from 'abstract-level'
+import { existsSync, mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
+import type { ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
+
+export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, StoreOptions } from './interface.js'
 import { BUCKET, HIGH, META_KEY, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -30,77 +35,44 @@ const ABSENT = Object.freeze({})
 /** the value filter is sized for at least this many keys (~5 MB): a rebuild is rare */
 const VALUE_FILTER_MIN_KEYS = 4 << 20
 
+/** the store's directory inside a node's data dir */
+export const STORE_DIR = 'store'
+
 /** abstract-level's sublevel prefix for each bucket: `!name!` */
 const ROOT_PREFIX = Object.fromEntries(Object.entries(BUCKET).map(([name, prefix]) => [name, `!${prefix}!`])) as Record<BucketName, string>
 
 export type Sub = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, any>
 
-export interface LogHead {
-  seq: number
-  hash: string
-  /** records (items) in the log's entries 1..seq; absent in heads written before it existed */
-  records?: number
+/** what the store's own modules may do with a bucket: read it (writes go through the writer) */
+export type BucketReader = Pick<Sub, 'iterator' | 'keys' | 'values' | 'getSync'>
+
+/** a batch over the root (keys are `LevelStore.fullKey`s, values JSON text) */
+export type RootBatch = AbstractChainedBatch<Level<string, unknown>, string, unknown>
+
+/** set in LevelStore's static block: the batch of a store's root (see `writeBatch`) */
+let batchOf: (store: LevelStore) => RootBatch
+/** set in LevelStore's static block: a bucket of a store, read-only (see `readBucket`) */
+let bucketOf: (store: LevelStore, name: BucketName) => BucketReader
+
+/**
+ * A new batch over the store's root, for the writer (ingest/tx.ts) only: writes go through
+ * Ingest. Not exported from the store's index.
+ */
+export function writeBatch (store: LevelStore): RootBatch {
+  return batchOf(store)
 }
 
-/** an origin caught signing two entries for one log position: both are kept as proof */
-export interface ForkEvidence {
-  circle: string
-  origin: string
-  seq: number
-  /** `seq`: two entries with the same seq; `prev`: an entry whose prev names another entry at seq - 1 */
-  kind: 'seq' | 'prev'
-  detected: string
-  source: string
-  /** the entry this node holds, and the conflicting one (both verify against origin) */
-  entries: [Entry, Entry]
-}
-
-export interface StoreCounts {
-  entries: number
-  indicators: number
-  revoked: number
-  sightings: number
-}
-
-export interface SightingSummary {
-  type: string
-  value: string
-  count: number
-  firstSeen: string
-  lastSeen: string
-  /** per reporting origin */
-  origins: Record<string, { count: number, firstSeen: string, lastSeen: string }>
-}
-
-/** what the node knows about one (type, value): the indicators that carry it, its sightings */
-export interface ValueRecord {
-  ids: string[]
-  sightings?: SightingSummary
-}
-
-export interface PendingRevoke {
-  origin: string
-  created: string
-  entry: string
-  reason?: string
-}
-
-export interface StoreOptions {
-  /** directory of the LevelDB */
-  path: string
-  /** LevelDB memtable size (default 16 MiB) */
-  writeBufferSize?: number
-  /** LevelDB block cache (default 16 MiB) */
-  cacheSize?: number
-  /** parsed records kept for lookups (default 20,000; 0 turns the cache off) */
-  readCacheEntries?: number
-  /** the least number of keys the value filter is sized for (default 2^20; tests make it small) */
-  valueFilterCapacity?: number
+/**
+ * One bucket to scan, for the store's own modules (check, postings, ingest): others use the
+ * store's read methods. Not exported from the store's index.
+ */
+export function readBucket (store: LevelStore, name: BucketName): BucketReader {
+  return bucketOf(store, name)
 }
 
 export class LevelStore {
-  readonly db: Level<string, unknown>
-  readonly b: Record<BucketName, Sub>
+  readonly #db: Level<string, unknown>
+  readonly #b: Record<BucketName, Sub>
   #open = false
   /** parsed values by full key; ABSENT marks a key read and found absent */
   readonly #cache: LRUCache<string, object> | undefined
@@ -108,51 +80,61 @@ export class LevelStore {
   /** which value-index keys may exist (key-filter.ts): a new value skips the LevelDB miss */
   #valueFilter = new KeyFilter(0)
 
+  static {
+    batchOf = store => store.#db.batch()
+    bucketOf = (store, name) => store.#b[name]
+  }
+
   constructor (readonly options: StoreOptions) {
     const cacheMax = options.readCacheEntries ?? READ_CACHE_ENTRIES
     this.#cache = cacheMax > 0 ? new LRUCache<string, object>({ max: cacheMax }) : undefined
     // the root reads and writes JSON text itself (hot paths); sublevels decode JSON for iterators
-    this.db = new Level<string, unknown>(options.path, {
+    this.#db = new Level<string, unknown>(options.path, {
       keyEncoding: 'utf8',
       valueEncoding: 'utf8',
       // fewer, larger memtable flushes and files: less compaction work during bulk imports
       writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024,
       cacheSize: options.cacheSize ?? 16 * 1024 * 1024,
-      maxFileSize: 8 * 1024 * 1024
+      maxFileSize: 8 * 1024 * 1024,
+      ...(options.existing === true ? { createIfMissing: false } : {})
     })
     const b: Partial<Record<BucketName, Sub>> = {}
     for (const [name, prefix] of Object.entries(BUCKET) as Array<[BucketName, string]>) {
-      b[name] = this.db.sublevel<string, any>(prefix, { valueEncoding: 'json' }) as unknown as Sub
+      b[name] = this.#db.sublevel<string, any>(prefix, { valueEncoding: 'json' }) as unknown as Sub
     }
-    this.b = b as Record<BucketName, Sub>
+    this.#b = b as Record<BucketName, Sub>
   }
 
   get isOpen (): boolean { return this.#open }
 
   async open (): Promise<void> {
-    mkdirSync(this.options.path, { recursive: true, mode: 0o700 })
+    // LevelDB makes the directory even when it may not create a database: look first
+    if (this.options.existing !== true) mkdirSync(this.options.path, { recursive: true, mode: 0o700 })
+    else if (!existsSync(this.options.path)) throw new PhalanxError('PX_ERR_STORE', `no store at ${this.options.path}`)
     try {
-      await this.db.open()
+      await this.#db.open()
       // sublevels open after their parent; getSync needs them open
-      await Promise.all(Object.values(this.b).map(async s => { await s.open() }))
+      await Promise.all(Object.values(this.#b).map(async s => { await s.open() }))
     } catch (err) {
       throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${this.options.path}: ${(err as Error).message}` +
         ((err as { code?: string }).code === 'LEVEL_DATABASE_NOT_OPEN' ? ' (is another node running on this data dir?)' : ''), { cause: err })
     }
     const format = this.read<number>('meta', META_KEY.format)
     if (format === undefined) {
-      const empty = (await this.db.keys({ limit: 1 }).all()).length === 0
-      if (!empty) {
-        await this.db.close()
-        throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has no format version: it was not written by Phalanx`)
+      const empty = (await this.#db.keys({ limit: 1 }).all()).length === 0
+      if (!empty || this.options.existing === true) {
+        await this.#db.close()
+        throw new PhalanxError('PX_ERR_STORE', empty
+          ? `the store at ${this.options.path} is empty: no node has written it`
+          : `the store at ${this.options.path} has no format version: it was not written by Phalanx`)
       }
-      await this.db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
-      await this.db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
+      await this.#db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
+      await this.#db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
     } else if (format === 2) {
       // v0.1's store: add what this version keeps (src/store/upgrade.ts)
-      await upgradeToReach(this.db)
+      await upgradeToReach(this.#db)
     } else if (format !== STORE_FORMAT_VERSION) {
-      await this.db.close()
+      await this.#db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
     }
     // a store from before the flag may hold anything: only an explicit false says it does not
@@ -187,7 +169,7 @@ export class LevelStore {
     const prefix = ROOT_PREFIX.byValue
     void (async () => {
       // keys in batches (one await per thousand keys, not per key): a million in about a second
-      const it = this.db.keys({ gte: prefix, lt: prefix + HIGH })
+      const it = this.#db.keys({ gte: prefix, lt: prefix + HIGH })
       try {
         for (;;) {
           const keys = await it.nextv(1000)
@@ -224,7 +206,7 @@ export class LevelStore {
 
   async close (): Promise<void> {
     this.#open = false
-    await this.db.close()
+    await this.#db.close()
   }
 
   /** the root key of `key` in `bucket`: the same bytes the bucket's sublevel uses */
@@ -238,7 +220,7 @@ export class LevelStore {
     const cache = CACHED_BUCKETS.has(bucket) ? this.#cache : undefined
     const hit = cache?.get(k)
     if (hit !== undefined) return (hit === ABSENT ? undefined : hit) as T | undefined
-    const s = bucket === 'byValue' && !this.#valueFilter.mightHave(k) ? undefined : this.db.getSync(k) as string | undefined
+    const s = bucket === 'byValue' && !this.#valueFilter.mightHave(k) ? undefined : this.#db.getSync(k) as string | undefined
     const v = s === undefined ? undefined : JSON.parse(s) as T
     cache?.set(k, v ?? ABSENT)
     return v
@@ -248,7 +230,7 @@ export class LevelStore {
   readUncached<T> (bucket: BucketName, key: string): T | undefined {
     const k = ROOT_PREFIX[bucket] + key
     if (bucket === 'byValue' && !this.#valueFilter.mightHave(k)) return undefined
-    const s = this.db.getSync(k) as string | undefined
+    const s = this.#db.getSync(k) as string | undefined
     return s === undefined ? undefined : JSON.parse(s) as T
   }
 
@@ -323,7 +305,7 @@ export class LevelStore {
   }
 
   hasEntryHash (hash: string): boolean {
-    return this.db.getSync(LevelStore.fullKey('entryByHash', hash)) !== undefined
+    return this.#db.getSync(LevelStore.fullKey('entryByHash', hash)) !== undefined
   }
 
   counts (): StoreCounts {
@@ -356,7 +338,7 @@ export class LevelStore {
   /** origin → log head ({seq, hash}) of every log of one circle id */
   async logHeadsOf (circle: string): Promise<Record<string, LogHead>> {
     const out: Record<string, LogHead> = {}
-    for await (const [k, v] of this.b.heads.iterator({ gt: circle + '\x00', lt: circle + '\x00\xff' })) {
+    for await (const [k, v] of this.#b.heads.iterator({ gt: circle + '\x00', lt: circle + '\x00\xff' })) {
       out[k.slice(circle.length + 1)] = v as LogHead
     }
     return out
@@ -370,7 +352,7 @@ export class LevelStore {
     this.assertOpen()
     const out: string[] = []
     let bytes = 0
-    const it = this.db.iterator({
+    const it = this.#db.iterator({
       gte: LevelStore.fullKey('entries', entryKey(circle, origin, from)),
       lte: LevelStore.fullKey('entries', entryKey(circle, origin, to)),
       limit: maxEntries,
@@ -392,14 +374,14 @@ export class LevelStore {
   async hasFork (circle: string, origin: string): Promise<boolean> {
     this.assertOpen()
     const prefix = `${circle}\x00${origin}\x00`
-    return (await this.b.forks.keys({ gte: prefix, lt: prefix + '\xff', limit: 1 }).all()).length > 0
+    return (await this.#b.forks.keys({ gte: prefix, lt: prefix + '\xff', limit: 1 }).all()).length > 0
   }
 
   /** the log positions this node holds fork evidence for (keys only: cheap for status) */
   async forkPositions (): Promise<Array<{ circle: string, origin: string, seq: number }>> {
     this.assertOpen()
     const out: Array<{ circle: string, origin: string, seq: number }> = []
-    for await (const k of this.b.forks.keys()) {
+    for await (const k of this.#b.forks.keys()) {
       const [circle, origin, seq] = (k as string).split('\x00')
       out.push({ circle, origin, seq: parseInt(seq, 16) })
     }
@@ -410,24 +392,62 @@ export class LevelStore {
   async forks (): Promise<ForkEvidence[]> {
     this.assertOpen()
     const out: ForkEvidence[] = []
-    for await (const v of this.b.forks.values()) out.push(v as ForkEvidence)
+    for await (const v of this.#b.forks.values()) out.push(v as ForkEvidence)
     return out
   }
 
   /** every log head, for status and (later) sync */
   async heads (): Promise<Array<{ circle: string, origin: string } & LogHead>> {
     const out: Array<{ circle: string, origin: string } & LogHead> = []
-    for await (const [k, v] of this.b.heads.iterator()) {
+    for await (const [k, v] of this.#b.heads.iterator()) {
       const [circle, origin] = k.split('\x00')
       out.push({ circle, origin, ...(v as LogHead) })
     }
     return out
   }
 
-  /** the RED entries waiting for their recipient's acknowledgement: (recipient log, seq, entry hash), in key order */
-  async outboxItems (): Promise<Array<{ log: string, seq: number, hash: string }>> {
-    const out: Array<{ log: string, seq: number, hash: string }> = []
-    for await (const [k, hash] of this.b.outbox.iterator()) {
+  /** every current indicator record, in id order, read past the lookup cache (purge, bench) */
+  async * scanIndicators (): AsyncGenerator<[id: string, indicator: StoredIndicator]> {
+    this.assertOpen()
+    for await (const [id, v] of this.#b.indicators.iterator()) yield [id, v as StoredIndicator]
+  }
+
+  /** ids with a revocation that arrived before its indicator */
+  async pendingRevokeIds (): Promise<string[]> {
+    this.assertOpen()
+    return await this.#b.pendingRevokes.keys().all()
+  }
+
+  /**
+   * The control entries (membership logs) in the order this node stored them: of one
+   * membership log, or of every log when `log` is not given.
+   */
+  async * controlEntries (log?: string): AsyncGenerator<ControlRecord> {
+    this.assertOpen()
+    const range = log === undefined ? {} : { gt: log + SEP, lt: log + SEP + HIGH }
+    for await (const k of this.#b.control.values(range)) {
+      const key = k as string
+      yield { key, entry: this.#b.entries.getSync(key) as Entry | undefined }
+    }
+  }
+
+  /** the invite kept under the hash of its secret */
+  invite (secretHash: string): InviteRecord | undefined {
+    this.assertOpen()
+    return this.readUncached<InviteRecord>('invites', secretHash)
+  }
+
+  /** every invite this node made (used and expired ones too) */
+  async * invites (): AsyncGenerator<InviteRecord> {
+    this.assertOpen()
+    for await (const v of this.#b.invites.values()) yield v as InviteRecord
+  }
+
+  /** this node's RED entries still waiting for their recipient's acknowledgement, by log and seq */
+  async outbox (): Promise<OutboxRecord[]> {
+    this.assertOpen()
+    const out: OutboxRecord[] = []
+    for await (const [k, hash] of this.#b.outbox.iterator()) {
       const [log, seq] = (k as string).split(SEP)
       out.push({ log, seq: parseInt(seq, 16), hash: hash as string })
     }

@@ -16,7 +16,7 @@
  */
 import { ID_HEX_CHARS } from '../records/index.js'
 import { HIGH, type BucketName } from './keys.js'
-import type { LevelStore } from './level-store.js'
+import { readBucket, type LevelStore } from './level-store.js'
 
 export type PostingBucket = Extract<BucketName, 'changes' | 'byType' | 'byOrigin' | 'byTag'>
 export const POSTING_BUCKETS: readonly PostingBucket[] = ['changes', 'byType', 'byOrigin', 'byTag']
@@ -85,7 +85,7 @@ const BLOCKS_PER_STEP = 4
  * included (the caller compares the indicator's current cursor).
  */
 export async function * scanPostings (store: LevelStore, bucket: PostingBucket, prefix: string, range: PostingRange = {}): AsyncGenerator<[cursor: string, id: string]> {
-  const sub = store.b[bucket]
+  const sub = readBucket(store, bucket)
   const lo = range.after !== undefined && (range.from === undefined || range.after >= range.from)
     ? { cursor: range.after, inclusive: false }
     : range.from !== undefined ? { cursor: range.from, inclusive: true } : undefined

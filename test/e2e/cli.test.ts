@@ -774,23 +774,22 @@ describe('phalanx verify', () => {
     const good = await ok(['verify', '--data', data])
     expect(good).toMatchObject({ ok: true, entries: 4, indicators: 4, problems: [], signatures: true })
 
-    const { LevelStore } = await import('../../src/store/index.js')
+    const { openRawStore } = await import('../utils/raw-store.js')
     const { postingPrefix } = await import('../../src/store/keys.js')
-    const store = new LevelStore({ path: join(data, 'store') })
-    await store.open()
-    const keys = await store.b.entries.keys().all()
+    const raw = await openRawStore(join(data, 'store'))
+    const keys = await raw.b.entries.keys().all()
     expect(keys).toHaveLength(4)
     // 1. an entry whose record was altered after signing
-    const e2 = await store.b.entries.get(keys[1]) as any
-    await store.b.entries.put(keys[1], { ...e2, items: [{ ...e2.items[0], value: 'x.verify.example' }] })
+    const e2 = await raw.b.entries.get(keys[1]) as any
+    await raw.b.entries.put(keys[1], { ...e2, items: [{ ...e2.items[0], value: 'x.verify.example' }] })
     // 2. an index pair pointing at no indicator
-    await store.b.byType.put(postingPrefix('domain') + 'fffffffffffff0', 'fffffffffffff0' + 'ab'.repeat(16))
+    await raw.b.byType.put(postingPrefix('domain') + 'fffffffffffff0', 'fffffffffffff0' + 'ab'.repeat(16))
     // 3. a hole in the log: seq 1 gone
-    await store.b.entries.del(keys[0])
+    await raw.b.entries.del(keys[0])
     // 4. a broken prev link: seq 4 names another entry as its predecessor
-    const e4 = await store.b.entries.get(keys[3]) as any
-    await store.b.entries.put(keys[3], { ...e4, prev: 'ab'.repeat(32) })
-    await store.close()
+    const e4 = await raw.b.entries.get(keys[3]) as any
+    await raw.b.entries.put(keys[3], { ...e4, prev: 'ab'.repeat(32) })
+    await raw.close()
 
     const r = await run(['verify', '--data', data, '--json'])
     expect(r.code).toBe(12)

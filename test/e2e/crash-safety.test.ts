@@ -158,9 +158,9 @@ describe('crash safety: SIGKILL during ingest', () => {
     if (!existsSync(DIST_ENTRY)) {
       throw new Error(`crash-safety test: ${DIST_ENTRY} is missing. The child process runs the compiled code: run \`npm run build\` first (\`npm test\` does it).`)
     }
-    const srcM = statSync(join(ROOT, 'src/store/ingest.ts')).mtimeMs
-    if (statSync(join(ROOT, 'dist/src/store/ingest.js')).mtimeMs < srcM) {
-      console.warn('crash-safety test: dist/ is older than src/store/ingest.ts; the child runs the old build (run `npm run build`)')
+    const srcM = statSync(join(ROOT, 'src/store/ingest/index.ts')).mtimeMs
+    if (statSync(join(ROOT, 'dist/src/store/ingest/index.js')).mtimeMs < srcM) {
+      console.warn('crash-safety test: dist/ is older than src/store/ingest/index.ts; the child runs the old build (run `npm run build`)')
     }
     dir = mkdtempSync(join(tmpdir(), 'phalanx-crash-'))
   })

@@ -70,7 +70,7 @@ export function redHandler (c: RedServerComponents): RequestHandler {
 export interface RedDeliveryComponents {
   identity: Pick<Identity, 'publicKey'>
   box: Pick<BoxKey, 'seal'>
-  store: Pick<LevelStore, 'getEntry' | 'outboxItems'>
+  store: Pick<LevelStore, 'getEntry' | 'outbox'>
   /** acknowledged entries leave the outbox through ingest, the one write path */
   ingest: Pick<Ingest, 'removeFromOutbox'>
   requester: Pick<Requester, 'toMember'>
@@ -121,7 +121,7 @@ export class RedDelivery {
   /** RED entries still waiting for their recipient's acknowledgement, with the retry state */
   async outbox (): Promise<OutboxItem[]> {
     const out: OutboxItem[] = []
-    for (const { log, seq, hash } of await this.#c.store.outboxItems()) {
+    for (const { log, seq, hash } of await this.#c.store.outbox()) {
       const recipient = recipientOfRedLog(log)
       const b = this.#backoff.get(recipient)
       out.push({ recipient, seq, hash, attempts: b?.attempts ?? 0, nextAttempt: b === undefined ? null : new Date(b.next).toISOString() })
@@ -149,7 +149,7 @@ export class RedDelivery {
       try {
         const reply = await this.#c.requester.toMember(item.recipient, RED_PROTOCOL, { sealed: this.#c.box.seal(item.recipient, Buffer.from(canonicalJson(entry))) })
         if (reply.ack !== item.hash) throw new PhalanxError('PX_ERR_PEER', 'the recipient acknowledged another entry')
-        await this.#c.ingest.removeFromOutbox([{ log, seq: item.seq }])
+        await this.#c.ingest.removeFromOutbox(log, item.seq)
         this.#backoff.delete(item.recipient)
         this.#c.log.info({ recipient: fingerprint(item.recipient), seq: item.seq }, 'RED entry delivered and acknowledged')
       } catch (err) {

@@ -5,11 +5,13 @@ import {
   entryHash, indicatorId, normalizeTags, packItems, validateEntry, verifyEntrySignature,
   type Entry, type IndicatorItem, type IndicatorType, type Item, type SightingItem, type StoredIndicator
 } from '../../../src/records/index.js'
-import { checkStore, lookupValue, queryIndicators, type LevelStore, type QueryFilter } from '../../../src/store/index.js'
+import { checkStore, lookupValue, queryIndicators, verifyStoreAt, type LevelStore, type QueryFilter } from '../../../src/store/index.js'
+import { readBucket } from '../../../src/store/level-store.js'
 import { postingPrefix } from '../../../src/store/keys.js'
 import { MAX_BLOCK_PAIRS, findPosting, pairsOf, scanPostings, type PostingBucket } from '../../../src/store/postings.js'
 import type { Tlp } from '../../../src/tlp/index.js'
 import { RemoteLog, openStore, randomKey, sleep, type StoreHarness } from '../../utils/store.js'
+import { damageStore } from '../../utils/raw-store.js'
 
 function ind (type: IndicatorType, value: string, extra: Partial<IndicatorItem> = {}): IndicatorItem {
   return { kind: 'indicator', type, value, confidence: 70, tags: [], ...extra }
@@ -792,7 +794,7 @@ describe('posting blocks (type, origin, tag and change-feed indexes)', () => {
     const items = Array.from({ length: 2500 }, (_, i) => ind('ipv4', ipv4(i)))
     const r = await h.ingest.publish([{ circle: 'local', tlp: 'GREEN', items }])
     const blocks: Array<[string, string]> = []
-    for await (const [k, v] of h.store.b.changes.iterator()) blocks.push([k, v as string])
+    for await (const [k, v] of readBucket(h.store, 'changes').iterator()) blocks.push([k, v as string])
     expect(blocks.length).toBeGreaterThanOrEqual(3)
     for (const [k, v] of blocks) {
       const pairs = pairsOf(k, v)
@@ -830,18 +832,26 @@ describe('posting blocks (type, origin, tag and change-feed indexes)', () => {
 
   it('checkStore names a missing pair, a pair pointing at no indicator, a pair out of order and a malformed block', async () => {
     const r = await h.ingest.publish([{ circle: 'local', tlp: 'GREEN', items: [ind('domain', 'a.example', { tags: ['x'] }), ind('domain', 'b.example', { tags: ['x'] })] }])
-    const [tagBlock] = await h.store.b.byTag.keys().all()
-    await h.store.b.byTag.del(tagBlock)
-    let report = await checkStore(h.store)
+    // the store writes only through Ingest: damage its LevelDB while it is closed
+    const path = h.store.options.path
+    await h.ingest.stop()
+    await h.store.close()
+    await damageStore(path, async b => {
+      const [tagBlock] = await b.byTag.keys().all()
+      await b.byTag.del(tagBlock)
+    })
+    let report = await verifyStoreAt(path)
     expect(report.ok).toBe(false)
     expect(report.problems.filter(p => p.kind === 'index').map(p => p.message).sort()).toEqual(r.ids.map(id => `index pair for ${id} missing`).sort())
 
-    const [typeBlock] = await h.store.b.byType.keys().all()
-    const typePrefix = typeBlock.slice(0, -14)
     const stray = '0'.repeat(32)
-    await h.store.b.byType.put(typePrefix + 'fffffffffffff0', 'fffffffffffff0' + stray + '00000000000001' + stray)
-    await h.store.b.changes.put('00000000000000', 'nonsense')
-    report = await checkStore(h.store)
+    await damageStore(path, async b => {
+      const [typeBlock] = await b.byType.keys().all()
+      const typePrefix = typeBlock.slice(0, -14)
+      await b.byType.put(typePrefix + 'fffffffffffff0', 'fffffffffffff0' + stray + '00000000000001' + stray)
+      await b.changes.put('00000000000000', 'nonsense')
+    })
+    report = await verifyStoreAt(path)
     const messages = report.problems.map(p => p.message)
     expect(messages).toContain(`points at missing indicator ${stray}`)
     expect(messages).toContain('cursor 00000000000001 is out of order')

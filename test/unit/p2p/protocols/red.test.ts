@@ -105,7 +105,7 @@ describe('RED protocol: the sender\'s outbox', () => {
     expect(await d.outbox()).toEqual([{ recipient: recipient.key.publicKeyHex, seq: 1, hash: pub.entries[0].hash, attempts: 0, nextAttempt: null }])
     await d.deliver()
     expect(await d.outbox()).toEqual([])
-    expect(await hs.store.outboxItems()).toEqual([])
+    expect(await hs.store.outbox()).toEqual([])
     expect(hr.store.getEntry(redLogOf(recipient.key.publicKeyHex), sender.key.publicKeyHex, 1)).toEqual(hs.store.getEntry(redLogOf(recipient.key.publicKeyHex), sender.key.publicKeyHex, 1))
   })
 

@@ -1,0 +1,237 @@
+/**
+ * Deriving an entry's records into a transaction: the entry itself, its hash and head, and
+ * what each item implies (indicator versions, revocations, sightings, relabels) with every
+ * index key. Control items are left to src/circles, which folds them from the control index.
+ */
+import { PhalanxError, withFieldPrefix } from '../../errors.js'
+import {
+  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE
+} from '../../records/index.js'
+import { reachWith, relabelApplies, type Tlp } from '../../tlp/index.js'
+import { SEP, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
+import { pair, postingTags } from '../postings.js'
+import type { LogHead, PendingRevoke, SightingSummary, ValueRecord } from '../level-store.js'
+import { RawJson, type Tx } from './tx.js'
+
+/** what derivation keeps across groups */
+export interface DeriveContext {
+  /** ids with a revoke that arrived before the indicator (rare; loaded at start; a hint) */
+  pendingRevokes: Set<string>
+}
+
+export function nextCursor (tx: Tx): string {
+  const micros = Math.max(Date.now() * 1000, tx.state.cursor + 1)
+  tx.state.cursor = micros
+  return cursorFromMicros(micros)
+}
+
+/** store an entry and derive its records; `ids` collects each record's indicator id */
+export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead, unknown?: string): void {
+  const ek = entryKey(entry.circle, entry.origin, entry.seq)
+  if (unknown !== undefined) {
+    // kept for sync and its log position; its records are not read (DESIGN §3 Versions)
+    if (entry.circle !== LOCAL_CIRCLE) tx.stored.push({ entry, hash, source, unknown })
+    tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
+    tx.put('entryByHash', hash, ek)
+    tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash, records: head === undefined ? 0 : head.records } satisfies LogHead)
+    tx.state.counts.entries++
+    return
+  }
+  if (entry.circle !== LOCAL_CIRCLE) {
+    tx.stored.push({ entry, hash, source })
+    // an own RED entry waits in the outbox, in the same batch, until its recipient acknowledges it
+    if (source === 'local' && isRedLog(entry.circle)) tx.append('outbox', `${entry.circle}${SEP}${seqKey(entry.seq)}`, hash)
+    if (entry.items.length > 0 && isControlItem(entry.items[0])) tx.append('control', `${entry.circle}${SEP}${nextCursor(tx)}`, ek)
+  }
+  tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
+  tx.put('entryByHash', hash, ek)
+  tx.put('heads', headKey(entry.circle, entry.origin), {
+    seq: entry.seq,
+    hash,
+    // a head written before heads counted records stays uncounted
+    records: head === undefined ? entry.items.length : head.records === undefined ? undefined : head.records + entry.items.length
+  } satisfies LogHead)
+  tx.state.counts.entries++
+  const received = new Date().toISOString()
+  entry.items.forEach((item, index) => {
+    try {
+      switch (item.kind) {
+        // not `ids?.push(applyIndicator(…))`: optional chaining would skip the call when ids is undefined
+        case 'indicator': { const id = applyIndicator(tx, ctx, entry, hash, item, received); ids?.push(id); return }
+        case 'revoke': applyRevoke(tx, ctx, entry, hash, item.id, item.reason, received); break
+        case 'sighting': applySighting(tx, entry, item); break
+        case 'relabel': applyRelabel(tx, entry, item.id, item.tlp, received); break
+        // circle, member, key, address: the membership log, folded by src/circles
+        default: break
+      }
+      ids?.push(null)
+    } catch (err) {
+      throw withFieldPrefix(err, `items[${index}]`)
+    }
+  })
+}
+
+/** is (entry) a later version than the stored one? later `created`; ties: later in the log */
+/**
+ * does a revocation (made at `at` by entry `revokeHash`) still hold against a version in
+ * `entry`? A later `created` wins; on a tie, the later position in the same log wins (a
+ * re-publish in the same millisecond as the revoke makes the indicator live again).
+ */
+function revokeStands (tx: Tx, at: string, revokeHash: string, entry: Entry): boolean {
+  if (at !== entry.created) return at > entry.created
+  const ek = tx.get<string>('entryByHash', revokeHash)
+  if (ek === undefined) return true
+  const [circle, , seq] = ek.split(SEP)
+  return !(circle === entry.circle && parseInt(seq, 16) < entry.seq)
+}
+
+function isNewer (entry: Entry, hash: string, prev: StoredIndicator): boolean {
+  if (entry.created !== prev.created) return entry.created > prev.created
+  if (entry.circle === prev.circle) return entry.seq >= prev.entry.seq
+  return hash > prev.entry.hash
+}
+
+/**
+ * Index a new version. The previous version's posting pairs stay where they are: its
+ * cursor is no longer the indicator's, so every reader skips them (postings.ts).
+ */
+function reindex (tx: Tx, next: StoredIndicator): void {
+  // one pair string shared by every list this version goes to
+  const p = pair(next.cursor, next.id)
+  for (const t of postingTags(next.tags)) tx.post('byTag', postingPrefix(t), p)
+  tx.post('byOrigin', postingPrefix(originKey(next.origin)), p)
+  tx.post('byType', postingPrefix(next.type), p)
+  tx.post('changes', '', p)
+  tx.put('indicators', next.id, next)
+}
+
+/** returns the indicator's id */
+function applyIndicator (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, item: IndicatorItem, received: string): string {
+  const id = indicatorId(entry.origin, item.type, item.value)
+  // the value record lists every indicator with this value: when it does not list this
+  // id, the indicator is new and there is nothing more to read (the bulk-import case)
+  const vk = valueKey(item.type, item.value)
+  const rec = tx.get<ValueRecord>('byValue', vk)
+  const known = rec !== undefined && rec.ids.includes(id)
+  const prev = known ? tx.get<StoredIndicator>('indicators', id) : undefined
+  if (prev !== undefined && !isNewer(entry, hash, prev)) {
+    // an older version, from another log: it still tells where the record went
+    const reach = reachWith(prev, entry.circle)
+    if (reach !== undefined) tx.put('indicators', id, { ...prev, reach })
+    return id
+  }
+  const next: StoredIndicator = {
+    id,
+    origin: entry.origin,
+    circle: entry.circle,
+    type: item.type,
+    value: item.value,
+    tlp: entry.tlp,
+    confidence: item.confidence,
+    tags: item.tags,
+    created: entry.created,
+    received,
+    cursor: nextCursor(tx),
+    entry: { hash, seq: entry.seq },
+    version: (prev?.version ?? 0) + 1
+  }
+  if (item.description !== undefined) next.description = item.description
+  if (item.validFrom !== undefined) next.validFrom = item.validFrom
+  if (item.validUntil !== undefined) next.validUntil = item.validUntil
+  if (item.firstSeen !== undefined) next.firstSeen = item.firstSeen
+  if (item.lastSeen !== undefined) next.lastSeen = item.lastSeen
+  if (prev !== undefined) {
+    // every log this origin's record went to, for its revoke and relabel (tlp/policy reachOf)
+    const reach = reachWith(prev, entry.circle) ?? prev.reach
+    if (reach !== undefined) next.reach = reach
+  }
+  // a revoke that is later than this version still applies (it arrived first)
+  if (prev === undefined) {
+    tx.state.counts.indicators++
+    if (rec === undefined) tx.put('byValue', vk, { ids: [id] } satisfies ValueRecord)
+    else if (!known) tx.put('byValue', vk, { ...rec, ids: [...rec.ids, id] })
+    if (item.type === 'cidr') noteCidrLength(tx, item.value)
+    if (ctx.pendingRevokes.has(id)) {
+      const pending = tx.get<PendingRevoke>('pendingRevokes', id)
+      if (pending !== undefined && pending.origin === entry.origin) {
+        if (revokeStands(tx, pending.created, pending.entry, entry)) {
+          next.revoked = { at: pending.created, entry: pending.entry, ...(pending.reason !== undefined ? { reason: pending.reason } : {}) }
+          tx.state.counts.revoked++
+        }
+        tx.del('pendingRevokes', id)
+        tx.state.pendingRemoved.push(id)
+      }
+    }
+  } else if (prev.revoked !== undefined) {
+    if (revokeStands(tx, prev.revoked.at, prev.revoked.entry, entry)) next.revoked = prev.revoked
+    else tx.state.counts.revoked-- // re-published after its revocation: live again
+  }
+  reindex(tx, next)
+  return id
+}
+
+function noteCidrLength (tx: Tx, cidr: string): void {
+  const slash = cidr.lastIndexOf('/')
+  const len = Number(cidr.slice(slash + 1))
+  const fam = cidr.includes(':') ? 'v6' : 'v4'
+  if (!tx.state.cidr[fam].includes(len)) {
+    tx.state.cidr = { ...tx.state.cidr, [fam]: [...tx.state.cidr[fam], len].sort((a, b) => a - b) }
+  }
+}
+
+function applyRevoke (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, id: string, reason: string | undefined, received: string): void {
+  const prev = tx.get<StoredIndicator>('indicators', id)
+  // purged after it expired: nothing left to revoke (the entry is still stored)
+  if (prev === undefined && tx.get<string>('purged', id) !== undefined) return
+  if (prev === undefined) {
+    // the indicator may arrive later (out of order): keep the revocation until then
+    const pending: PendingRevoke = { origin: entry.origin, created: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
+    tx.put('pendingRevokes', id, pending)
+    // a hint that a read is worth it; a stale hint only costs a read
+    ctx.pendingRevokes.add(id)
+    return
+  }
+  if (prev.origin !== entry.origin) {
+    throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} belongs to another origin; only its origin may revoke it`, { field: 'id' })
+  }
+  if (prev.created > entry.created) return // revokes an older version only
+  if (prev.revoked === undefined) tx.state.counts.revoked++
+  const next: StoredIndicator = {
+    ...prev,
+    received,
+    cursor: nextCursor(tx),
+    revoked: { at: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
+  }
+  reindex(tx, next)
+}
+
+function applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
+  const vk = valueKey(item.type, item.value)
+  const rec = tx.get<ValueRecord>('byValue', vk) ?? { ids: [] }
+  const prev = rec.sightings
+  if (prev === undefined) tx.state.counts.sightings++
+  const s: SightingSummary = prev === undefined
+    ? { type: item.type, value: item.value, count: 0, firstSeen: item.firstSeen, lastSeen: item.lastSeen, origins: {} }
+    : { ...prev, origins: { ...prev.origins } }
+  s.count += item.count
+  if (item.firstSeen < s.firstSeen) s.firstSeen = item.firstSeen
+  if (item.lastSeen > s.lastSeen) s.lastSeen = item.lastSeen
+  const o = s.origins[entry.origin]
+  s.origins[entry.origin] = o === undefined
+    ? { count: item.count, firstSeen: item.firstSeen, lastSeen: item.lastSeen }
+    : { count: o.count + item.count, firstSeen: item.firstSeen < o.firstSeen ? item.firstSeen : o.firstSeen, lastSeen: item.lastSeen > o.lastSeen ? item.lastSeen : o.lastSeen }
+  tx.put('byValue', vk, { ...rec, sightings: s } satisfies ValueRecord)
+}
+
+function applyRelabel (tx: Tx, entry: Entry, id: string, tlp: Tlp, received: string): void {
+  const prev = tx.get<StoredIndicator>('indicators', id)
+  // purged here after it expired (its origin may keep it longer): the entry is stored, the relabel has nothing to change
+  if (prev === undefined && tx.get<string>('purged', id) !== undefined) return
+  if (prev === undefined || prev.origin !== entry.origin) {
+    throw new PhalanxError('PX_ERR_FORBIDDEN', `relabel of ${id}: only the origin may relabel its own stored indicator`, { field: 'id' })
+  }
+  // the origin's node refuses a relabel that does not loosen (tlp/policy relabelViolation); here,
+  // one that arrives after a later one (through another log the record went to) changes nothing
+  if (!relabelApplies(prev.tlp, tlp)) return
+  reindex(tx, { ...prev, tlp, received, cursor: nextCursor(tx) })
+}

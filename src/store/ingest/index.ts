@@ -1,0 +1,462 @@
+/**
+ * Ingest: the one path by which entries enter the store, local publishes and the network
+ * alike, and the store's one writer (the node's own state too: invites, the RED outbox). It
+ * validates, verifies, checks the log position (chain.ts), derives the indicators and index
+ * keys (derive.ts), and writes each entry with everything it implies in one atomic batch
+ * (tx.ts). This file is the writer: its queue, the signing pipeline and group commit.
+ *
+ * Guarantees:
+ * - atomic: an entry, its indicators and all their index keys are written by one LevelDB
+ *   batch; after a crash the store is before or after the entry, never in between;
+ * - durable on acknowledgement: a job's promise resolves only after its batch is written
+ *   (with `sync: true` by default, also through power loss);
+ * - serialized: one writer. Jobs queued while a batch is written are grouped into the next
+ *   batch (group commit), so the fsync cost is shared by everyone waiting.
+ */
+import type { Logger } from 'pino'
+import { PhalanxError } from '../../errors.js'
+import type { OrgKey } from '../../identity/keys.js'
+import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../../signer/index.js'
+import { type Entry, ENTRY_VERSION, isCircleId, checkEntry, describeEntry, packItems, assertCanonicalItems } from '../../records/index.js'
+import { META_KEY, SEP, seqKey } from '../keys.js'
+import type { InviteRecord, LevelStore } from '../level-store.js'
+import { ChainMovedError, applyPublish, runEntry, type ChainContext, type PlannedEntry } from './chain.js'
+import { PURGE_CHUNK, runPurge } from './purge.js'
+import { Tx, type State } from './tx.js'
+import type { EntryPolicy, ForkResult, IngestResult, PublishBatch, PublishResult, StoredEntry } from './types.js'
+
+export type { EntryPolicy, EntryReceipt, IngestResult, PublishBatch, PublishResult, StoredEntry } from './types.js'
+
+export interface IngestOptions {
+  /** fsync each batch: survives power loss, not only a killed process */
+  sync: boolean
+  /** records per group-commit batch (a group always takes at least one job) */
+  maxGroupItems: number
+  /** jobs per group: smaller groups let the next one be prepared while one is written */
+  maxGroupJobs: number
+}
+
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64) }
+
+export interface IngestComponents {
+  store: LevelStore
+  key: OrgKey
+  /** the key's seed: with it, entries are signed on a worker thread (see src/signer) */
+  seed?: Uint8Array
+  policy: EntryPolicy
+  log: Logger
+  /**
+   * Called after each durable write with the entries of shared circles it stored (never the
+   * private scope), in log order: the network gossips own entries, circles fold control
+   * entries. Must not throw.
+   */
+  onStored?: (stored: StoredEntry[]) => void
+}
+
+/** a group of jobs whose own entries were handed to the signer */
+interface Prepared {
+  jobs: Job[]
+  /** records in the group */
+  items: number
+  plans: Map<Job, PlannedEntry[]>
+  /** the seals of every planned entry, in job order */
+  sealing: Promise<SealedOut[]>
+}
+
+interface Group {
+  tx: Tx
+  done: Promise<boolean>
+  failed: boolean
+}
+
+type Job =
+  | { kind: 'publish', batches: PublishBatch[], resolve: (r: PublishResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'entry', entry: Entry, hash: string, json: string, source: string, durable: boolean, unknown?: string, resolve: (r: IngestResult) => void, reject: (e: unknown) => void, items: number }
+  | { kind: 'purge', ids: string[], before: string, at: string, resolve: (r: { purged: number }) => void, reject: (e: unknown) => void, items: number }
+  /** a write of the node's own state (invites, the RED outbox) in the writer's order; `run` throws to refuse */
+  | { kind: 'state', run: (tx: Tx) => unknown, durable: boolean, resolve: (r: any) => void, reject: (e: unknown) => void, items: number }
+
+/** groups the signer may be sealing ahead of the one being applied */
+const SIGN_AHEAD = 3
+
+export class Ingest {
+  readonly #c: IngestComponents
+  readonly #o: IngestOptions
+  readonly #log: Logger
+  #queue: Job[] = []
+  #draining: Promise<void> | undefined
+  #state: State
+  #closed = false
+  /** what derivation keeps across groups: the pending-revoke hints, this origin */
+  readonly #ctx: ChainContext
+  readonly #signer: Signer
+  /** this origin's last assigned seq per circle (assigned before signing, ahead of the store) */
+  #ownSeq = new Map<string, number>()
+  /** `created` of this origin's entries never goes backwards, even if the clock does */
+  #lastCreated = 0
+
+  constructor (components: IngestComponents, options: Partial<IngestOptions> = {}) {
+    this.#c = components
+    this.#o = { ...defaultIngestOptions, ...options }
+    this.#log = components.log
+    const { store } = components
+    this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), pendingRemoved: [] }
+    this.#signer = createSigner(components.key, components.seed)
+    this.#ctx = { pendingRevokes: new Set(), own: components.key.publicKeyHex }
+  }
+
+  async start (): Promise<void> {
+    for (const k of await this.#c.store.pendingRevokeIds()) this.#ctx.pendingRevokes.add(k)
+    await this.#resync()
+    // `created` never goes backwards for this origin, even across restarts with a clock that did
+    for (const [circle, seq] of this.#ownSeq) {
+      const e = this.#c.store.getEntry(circle, this.#c.key.publicKeyHex, seq)
+      if (e !== undefined) this.#lastCreated = Math.max(this.#lastCreated, Date.parse(e.created))
+    }
+  }
+
+  /** align the seq counters and the signer's chain heads with what the store holds */
+  async #resync (): Promise<void> {
+    const own = this.#c.key.publicKeyHex
+    const heads = (await this.#c.store.heads()).filter(h => h.origin === own)
+    this.#ownSeq = new Map(heads.map(h => [h.circle, h.seq]))
+    this.#signer.reset(heads.map(h => [h.circle, h.hash]))
+  }
+
+  /** finish queued work, then refuse new work */
+  async stop (): Promise<void> {
+    this.#closed = true
+    while (this.#draining !== undefined) await this.#draining
+    await this.#signer.close()
+  }
+
+  /** whether entries are signed on a worker thread */
+  get threadedSigner (): boolean { return this.#signer.threaded }
+
+  get queueLength (): number { return this.#queue.length }
+
+  /** records waiting in the queue (the API answers 429 above a limit) */
+  get queuedItems (): number { return this.#queue.reduce((n, j) => n + j.items, 0) }
+
+  /**
+   * Sign and store records published by this node. Records are packed into entries of at
+   * most 1,000 records / 64 KiB; all entries of one call are written in one atomic batch,
+   * so a call is stored entirely or not at all.
+   */
+  async publish (batches: PublishBatch[]): Promise<PublishResult> {
+    const items = batches.reduce((n, b) => n + b.items.length, 0)
+    if (items === 0) return { entries: [], ids: [] }
+    // what this node signs must be exactly what every peer accepts: same checks as received items
+    for (const b of batches) {
+      if (!isCircleId(b.circle)) throw new PhalanxError('PX_ERR_VALIDATION', `bad circle id "${b.circle}"`, { field: 'circle' })
+      assertCanonicalItems(b.items)
+    }
+    if (this.#closed) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
+    return await new Promise<PublishResult>((resolve, reject) => {
+      this.#enqueue({ kind: 'publish', batches, resolve, reject, items })
+    })
+  }
+
+  /**
+   * Store an entry signed elsewhere (the network, sync, a file): schema, size, signature
+   * and policy are checked before it is queued; its log position when it is written.
+   * `durable: false` (gossip, gap fills: acknowledged to no one) skips the fsync of its
+   * group unless another job in the group needs one.
+   */
+  async ingest (raw: unknown, source = 'remote', opts: { durable?: boolean } = {}): Promise<IngestResult> {
+    const { entry, text, unknown } = checkEntry(raw)
+    const d = describeEntry(entry, text)
+    const { hash } = d
+    // a stored entry is a duplicate whatever the policy would say now (a genesis, a rotation),
+    // and its signature was checked when it was stored
+    if (this.#c.store.readUncached<string>('entryByHash', hash) !== undefined) {
+      return { hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length, status: 'duplicate' }
+    }
+    if (!d.verify()) {
+      throw new PhalanxError('PX_ERR_BAD_SIGNATURE', `entry ${entry.circle}/${entry.seq} does not verify against origin ${entry.origin.slice(0, 16)}…`, { meta: { origin: entry.origin, seq: entry.seq } })
+    }
+    this.#c.policy.check(entry, source, unknown !== undefined)
+    if (unknown !== undefined) this.#noteUnknown(entry.origin, unknown)
+    const r = await new Promise<IngestResult | ForkResult>((resolve, reject) => {
+      this.#enqueue({ kind: 'entry', entry, hash, json: d.json, source, durable: opts.durable ?? true, ...(unknown !== undefined ? { unknown } : {}), resolve, reject, items: entry.items.length })
+    })
+    if (r.status === 'fork') {
+      const { fork } = r
+      if (r.recorded) this.#log.warn({ circle: fork.circle, origin: fork.origin, seq: fork.seq, kind: fork.kind, source }, 'FORK: an origin signed two different entries for one log position; both are kept as evidence (GET /v1/forks)')
+      throw new PhalanxError('PX_ERR_FORK', fork.kind === 'seq'
+        ? `origin ${entry.origin.slice(0, 16)}… signed two different entries for ${entry.circle} seq ${entry.seq}`
+        : `entry ${entry.circle} seq ${entry.seq} does not follow the stored seq ${entry.seq - 1} of its origin (prev hash differs)`,
+      { meta: { circle: entry.circle, origin: entry.origin, seq: fork.seq, hash } })
+    }
+    return r
+  }
+
+  /** what was said about entries this code cannot read, by origin and reason (bounded) */
+  readonly #unknownNoted = new Set<string>()
+
+  /** say once per origin and reason that entries of a later version arrive (a node to upgrade) */
+  #noteUnknown (origin: string, reason: string): void {
+    const k = `${origin}\x00${reason}`
+    if (this.#unknownNoted.has(k) || this.#unknownNoted.size >= 1024) return
+    this.#unknownNoted.add(k)
+    this.#log.info({ origin, reason }, 'an entry this version cannot read is kept for sync and otherwise ignored (a newer Phalanx made it; upgrade to read it)')
+  }
+
+  /**
+   * Purge the derived records of indicators whose validUntil is before `before`: the record,
+   * its id in the value index, the counters; the signed entries stay (sync and verify need
+   * them) and so do the index pairs, which readers skip and `purged` (bucket u) accounts for.
+   * Candidates are found by a scan outside the writer; each chunk is re-checked and deleted
+   * in the writer, so a version that arrived meanwhile is kept.
+   */
+  async purgeExpired (before: string, opts: { max?: number } = {}): Promise<{ scanned: number, purged: number }> {
+    const max = opts.max ?? 1_000_000
+    const ids: string[] = []
+    let scanned = 0
+    for await (const [id, v] of this.#c.store.scanIndicators()) {
+      scanned++
+      const until = v.validUntil
+      if (until !== undefined && until < before) {
+        ids.push(id)
+        if (ids.length >= max) break
+      }
+    }
+    let purged = 0
+    const at = new Date().toISOString()
+    for (let i = 0; i < ids.length; i += PURGE_CHUNK) {
+      const chunk = ids.slice(i, i + PURGE_CHUNK)
+      const r = await new Promise<{ purged: number }>((resolve, reject) => {
+        this.#enqueue({ kind: 'purge', ids: chunk, before, at, resolve, reject, items: chunk.length })
+      })
+      purged += r.purged
+    }
+    return { scanned, purged }
+  }
+
+  // ---- the node's own state: invites, the RED outbox ----------------------------------------
+
+  /** keep a new invite under the hash of its secret */
+  async createInvite (secretHash: string, invite: InviteRecord): Promise<void> {
+    await this.#writeState(tx => { tx.put('invites', secretHash, invite) }, true)
+  }
+
+  /**
+   * Use an invite once: `use` gets the invite as stored (undefined if there is none) and
+   * returns it marked used, or throws to refuse it. The read and the mark run in the writer,
+   * between two groups, and are written durably before this resolves: two uses of one invite
+   * cannot both see it unused, and a crash leaves it either unused or marked.
+   */
+  async useInvite (secretHash: string, use: (stored: InviteRecord | undefined) => InviteRecord): Promise<InviteRecord> {
+    return await this.#writeState(tx => {
+      const next = use(tx.get<InviteRecord>('invites', secretHash))
+      tx.put('invites', secretHash, next)
+      return next
+    }, true)
+  }
+
+  /**
+   * A RED entry's recipient acknowledged it: it leaves the outbox. Not fsynced: if the
+   * delete is lost, the entry is delivered again and acknowledged as a duplicate.
+   */
+  async removeFromOutbox (log: string, seq: number): Promise<void> {
+    await this.#writeState(tx => { tx.del('outbox', `${log}${SEP}${seqKey(seq)}`) }, false)
+  }
+
+  async #writeState<T> (run: (tx: Tx) => T, durable: boolean): Promise<T> {
+    return await new Promise<T>((resolve, reject) => {
+      this.#enqueue({ kind: 'state', run, durable, resolve, reject, items: 0 })
+    })
+  }
+
+  #enqueue (job: Job): void {
+    if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
+    this.#queue.push(job)
+    this.#kick()
+  }
+
+  #kick (): void {
+    if (this.#draining === undefined) {
+      this.#draining = this.#drain().finally(() => {
+        this.#draining = undefined
+        // a job enqueued after the loop last saw an empty queue but before this ran: drain it too
+        if (this.#queue.length > 0) this.#kick()
+      })
+    }
+  }
+
+  /**
+   * The writer loop, a three-stage pipeline: the signer thread seals group N+1 while this
+   * thread derives group N's records, while LevelDB writes group N-1. Each group reads the
+   * writes of the groups before it through their overlays. Batches are written strictly in
+   * order; if one fails, every group prepared on top of it fails too, and the seq counters
+   * and the signer's chain fall back to what the store holds.
+   */
+  async #drain (): Promise<void> {
+    let prev: Group | undefined
+    /** groups handed to the signer, oldest first */
+    let ahead: Prepared[] = []
+    // many small groups may wait at the signer, but only about one group's worth of records
+    // (memory: a bulk group holds 10,000 records and their copies in the signer)
+    const fill = (): void => {
+      while (this.#queue.length > 0 && ahead.length < SIGN_AHEAD && (ahead.length === 0 || ahead.reduce((n, p) => n + p.items, 0) < this.#o.maxGroupItems)) {
+        ahead.push(this.#prepare(this.#take()))
+      }
+    }
+    const dropAhead = (err: unknown): void => {
+      for (const p of ahead) this.#rejectAll(p, err)
+      ahead = []
+    }
+    while (true) {
+      if (prev?.failed === true) {
+        dropAhead(new PhalanxError('PX_ERR_STORE', 'store write failed (an earlier batch)'))
+        prev = undefined
+        await this.#resync()
+      }
+      fill()
+      const cur = ahead.shift()
+      if (cur === undefined) {
+        if (prev === undefined) return
+        await prev.done
+        if (!prev.failed) prev = undefined
+        continue // jobs may have arrived meanwhile
+      }
+      let sealed: SealedOut[]
+      try {
+        sealed = await cur.sealing
+      } catch (err) {
+        // the signer's chain is unknown after a failure: nothing sealed after it can stand
+        this.#rejectAll(cur, err)
+        dropAhead(err)
+        if (prev !== undefined) await prev.done
+        prev = undefined
+        await this.#resync()
+        continue
+      }
+      // keep the signer busy while this group is applied
+      fill()
+      const { group, replan } = this.#apply(cur, sealed, prev)
+      prev = group
+      if (replan.length > 0) {
+        // own entries signed on a chain the store no longer ends with: sign them again,
+        // after the store and the signer agree on where this origin's logs end
+        this.#queue.unshift(...replan, ...ahead.flatMap(p => p.jobs))
+        ahead = []
+        await prev.done
+        if (!prev.failed) prev = undefined
+        await this.#resync()
+      }
+    }
+  }
+
+
+  #take (): Job[] {
+    // jobs up to the group size (always at least one)
+    let n = 0
+    let items = 0
+    while (n < this.#queue.length && (n === 0 || (n < this.#o.maxGroupJobs && items + this.#queue[n].items <= this.#o.maxGroupItems))) {
+      items += this.#queue[n].items
+      n++
+    }
+    return this.#queue.splice(0, n)
+  }
+
+  /** assign seq and created to the group's own entries and hand them to the signer */
+  #prepare (jobs: Job[]): Prepared {
+    const plans = new Map<Job, PlannedEntry[]>()
+    const toSeal: EntryToSeal[] = []
+    const origin = this.#c.key.publicKeyHex
+    for (const job of jobs) {
+      if (job.kind !== 'publish') continue
+      const plan: PlannedEntry[] = []
+      for (const batch of job.batches) {
+        for (const items of packItems(batch.items)) {
+          const seq = (this.#ownSeq.get(batch.circle) ?? 0) + 1
+          this.#ownSeq.set(batch.circle, seq)
+          this.#lastCreated = Math.max(Date.now(), this.#lastCreated)
+          const entry: EntryToSeal = { v: ENTRY_VERSION, circle: batch.circle, origin, seq, tlp: batch.tlp, created: new Date(this.#lastCreated).toISOString(), items }
+          plan.push({ batch, entry })
+          toSeal.push(entry)
+        }
+      }
+      plans.set(job, plan)
+    }
+    return { jobs, items: jobs.reduce((n, j) => n + j.items, 0), plans, sealing: toSeal.length > 0 ? this.#signer.seal(toSeal) : Promise.resolve([]) }
+  }
+
+  #rejectAll (p: Prepared, err: unknown): void {
+    for (const job of p.jobs) job.reject(err)
+  }
+
+  /**
+   * Derive a sealed group's records into a transaction and hand it to the writer. Returns
+   * the publish jobs to plan again: once one own entry cannot be stored, every later own
+   * entry of the group was chained on it.
+   */
+  #apply (cur: Prepared, sealed: SealedOut[], prev: Group | undefined): { group: Group, replan: Job[] } {
+    const tx = new Tx(this.#c.store, prev?.tx.state ?? this.#state, prev?.tx)
+    tx.state.pendingRemoved = []
+    const done: Array<{ job: Job, result: unknown }> = []
+    const replan: Job[] = []
+    let broken = false
+    let offset = 0
+    for (const job of cur.jobs) {
+      const plan = job.kind === 'publish' ? cur.plans.get(job) ?? [] : []
+      const outs = sealed.slice(offset, offset + plan.length)
+      offset += plan.length
+      if (broken && job.kind === 'publish') { replan.push(job); continue }
+      const child = tx.child()
+      try {
+        const result = job.kind === 'publish'
+          ? applyPublish(child, this.#ctx, plan, outs)
+          : job.kind === 'entry' ? runEntry(child, this.#ctx, job) : job.kind === 'purge' ? runPurge(child, job) : job.run(child)
+        child.commitInto(tx)
+        done.push({ job, result })
+      } catch (err) {
+        if (job.kind === 'publish') {
+          broken = true
+          if (err instanceof ChainMovedError) { replan.push(job); continue }
+        }
+        job.reject(err)
+      }
+    }
+    return { group: this.#finish(tx, done, prev), replan }
+  }
+
+  /** write a group after the groups before it; answer its jobs when it is durable */
+  #finish (tx: Tx, done: Array<{ job: Job, result: unknown }>, prev: Group | undefined): Group {
+    // a group with nothing to write (duplicates only) still answers after earlier writes
+    const write = tx.size > 0
+    if (write) {
+      tx.put('meta', META_KEY.counts, tx.state.counts)
+      tx.put('meta', META_KEY.cursor, tx.state.cursor)
+      if (tx.state.cidr !== this.#state.cidr) tx.put('meta', META_KEY.cidrLengths, tx.state.cidr)
+    }
+    const before = prev?.done
+    const group: Group = { tx, failed: false, done: Promise.resolve(true) }
+    group.done = (async () => {
+      try {
+        if (before !== undefined && !(await before)) throw new Error('an earlier write in the same pipeline failed')
+        tx.parent = undefined
+        // fsync only when someone is told "stored": a local publish, or an entry acknowledged
+        // to a peer (RED); gossip is acknowledged to nobody, and sync fetches it again
+        if (write) await tx.write(this.#o.sync && done.some(d => (d.job.kind !== 'entry' && d.job.kind !== 'state') || d.job.durable))
+      } catch (err) {
+        group.failed = true
+        this.#log.error({ err, jobs: done.length }, 'store batch write failed')
+        const e = new PhalanxError('PX_ERR_STORE', `store write failed: ${(err as Error).message}`, { cause: err })
+        for (const d of done) d.job.reject(e)
+        return false
+      }
+      this.#state = tx.state
+      this.#c.store.noteCidrLengths(tx.state.cidr)
+      for (const id of tx.state.pendingRemoved) this.#ctx.pendingRevokes.delete(id)
+      // listeners see the new state before any publisher's await resumes
+      if (tx.stored.length > 0 && this.#c.onStored !== undefined) {
+        try { this.#c.onStored(tx.stored) } catch (err) { this.#log.error({ err }, 'onStored listener failed') }
+      }
+      for (const d of done) d.job.resolve(d.result as any)
+      return true
+    })()
+    return group
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What the store keeps and answers, as types: log heads, fork evidence, counters, value
+ * records, and the node's own state (invites, outbox, control index); the store's options.
+ * level-store.ts re-exports them.
+ */
+import type { Entry } from '../records/index.js'
+
+/**
+ * An invite this node made, as kept under the hash of its one-time secret. Its rules (who
+ * may use it, when) live in src/circles/invite.ts; the store only keeps it.
+ */
+export interface InviteRecord {
+  circle: string
+  expires: string
+  usedBy?: string
+  usedAt?: string
+}
+
+/** a RED entry of this node waiting for its recipient's acknowledgement */
+export interface OutboxRecord {
+  /** the recipient's RED log (the entry's circle) */
+  log: string
+  seq: number
+  /** the entry's hash: what the recipient acknowledges */
+  hash: string
+}
+
+/** a control entry in the order it was stored; `entry` is undefined if the index points at nothing */
+export interface ControlRecord {
+  /** the entries key the control index holds */
+  key: string
+  entry: Entry | undefined
+}
+
+export interface LogHead {
+  seq: number
+  hash: string
+  /** records (items) in the log's entries 1..seq; absent in heads written before it existed */
+  records?: number
+}
+
+/** an origin caught signing two entries for one log position: both are kept as proof */
+export interface ForkEvidence {
+  circle: string
+  origin: string
+  seq: number
+  /** `seq`: two entries with the same seq; `prev`: an entry whose prev names another entry at seq - 1 */
+  kind: 'seq' | 'prev'
+  detected: string
+  source: string
+  /** the entry this node holds, and the conflicting one (both verify against origin) */
+  entries: [Entry, Entry]
+}
+
+export interface StoreCounts {
+  entries: number
+  indicators: number
+  revoked: number
+  sightings: number
+}
+
+export interface SightingSummary {
+  type: string
+  value: string
+  count: number
+  firstSeen: string
+  lastSeen: string
+  /** per reporting origin */
+  origins: Record<string, { count: number, firstSeen: string, lastSeen: string }>
+}
+
+/** what the node knows about one (type, value): the indicators that carry it, its sightings */
+export interface ValueRecord {
+  ids: string[]
+  sightings?: SightingSummary
+}
+
+export interface PendingRevoke {
+  origin: string
+  created: string
+  entry: string
+  reason?: string
+}
+
+export interface StoreOptions {
+  /** directory of the LevelDB */
+  path: string
+  /** LevelDB memtable size (default 16 MiB) */
+  writeBufferSize?: number
+  /** LevelDB block cache (default 16 MiB) */
+  cacheSize?: number
+  /** parsed records kept for lookups (default 20,000; 0 turns the cache off) */
+  readCacheEntries?: number
+  /** the least number of keys the value filter is sized for (default 2^20; tests make it small) */
+  valueFilterCapacity?: number
+  /**
+   * Open only a store that exists (offline checks): no directory or database is created and
+   * an empty store is not given a format version. An older format is still upgraded (the
+   * node would do it at its next start; upgrade.ts).
+   */
+  existing?: boolean
+}

@@ -1,0 +1,141 @@
+/**
+ * CircleManager's invites on a real store and ingest path: an invite is kept through Ingest,
+ * used once by a joiner (who becomes a member), refused when used again, expired or of
+ * another circle, and `hasOpenInvites` follows; the kept invites survive a restart. The
+ * rules themselves (isOpenInvite, useKeptInvite) are pure and tested here too.
+ */
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { pino } from 'pino'
+import { CircleManager, inviteSecretHash, isOpenInvite, parseInvite, useKeptInvite } from '../../../src/circles/index.js'
+import { PhalanxError } from '../../../src/errors.js'
+import { BoxKey, OrgKey } from '../../../src/identity/index.js'
+import { Ingest, LevelStore } from '../../../src/store/index.js'
+import { makeTempDir, removeTempDir } from '../../utils/store.js'
+
+interface Admin { store: LevelStore, ingest: Ingest, circles: CircleManager, stop: () => Promise<void> }
+
+const dirs: string[] = []
+const running: Admin[] = []
+afterEach(async () => {
+  for (const a of running.splice(0)) await a.stop()
+  for (const d of dirs.splice(0)) removeTempDir(d)
+})
+
+/** a store, ingest and circle manager wired as a node wires them */
+async function startAdmin (seed: Uint8Array, path: string): Promise<Admin> {
+  const key = OrgKey.fromSeed(seed)
+  const store = new LevelStore({ path })
+  await store.open()
+  const log = pino({ level: 'silent' })
+  let circles: CircleManager | undefined
+  const ingest = new Ingest({ store, key, policy: { check: (e, s) => circles!.check(e, s) }, log, onStored: stored => circles!.noteStored(stored) }, { sync: false })
+  circles = new CircleManager({ store, ingest, key, box: BoxKey.fromSeed(seed), log })
+  await ingest.start()
+  await circles.load()
+  let stopped = false
+  const a: Admin = { store, ingest, circles, stop: async () => { if (stopped) return; stopped = true; await ingest.stop(); await store.close() } }
+  running.push(a)
+  return a
+}
+
+async function codeOf (p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+  } catch (err) {
+    return err instanceof PhalanxError ? `${err.code}: ${err.message}` : `non-phalanx: ${String(err)}`
+  }
+  return 'resolved'
+}
+
+const newJoiner = (): string => OrgKey.fromSeed(randomBytes(32)).publicKeyHex
+
+describe('invites of a circle admin', () => {
+  it('an invite is used once: the joiner becomes a member and gets the control entries; a second use is refused', async () => {
+    const dir = makeTempDir(); dirs.push(dir)
+    const a = await startAdmin(randomBytes(32), join(dir, 'db'))
+    const circle = (await a.circles.create('ISAC', 'Org A')).id
+    expect(a.circles.hasOpenInvites()).toBe(false)
+    const { code, expires } = await a.circles.createInvite(circle, 60_000, 'Org A', [])
+    const invite = parseInvite(code)
+    expect(a.store.invite(inviteSecretHash(invite.secret))).toEqual({ circle, expires })
+    expect(a.circles.hasOpenInvites()).toBe(true)
+
+    const joiner = newJoiner()
+    const entries = await a.circles.redeemInvite(circle, invite.secret, joiner, 'Org B')
+    expect(entries.map(e => e.seq)).toEqual([1, 2])
+    expect(entries[1].items[0]).toMatchObject({ kind: 'member', op: 'add', key: joiner, org: 'Org B' })
+    expect(a.circles.members(circle).map(m => m.publicKey)).toContain(joiner)
+    expect(a.store.invite(inviteSecretHash(invite.secret))).toMatchObject({ circle, expires, usedBy: joiner })
+    expect(a.circles.hasOpenInvites()).toBe(false)
+
+    expect(await codeOf(a.circles.redeemInvite(circle, invite.secret, newJoiner(), 'Org C'))).toMatch(/^PX_ERR_INVITE: this invite was already used \(at /)
+    expect(a.circles.members(circle)).toHaveLength(2)
+  })
+
+  it('two joiners racing for one invite: one gets in, the other is refused', async () => {
+    const dir = makeTempDir(); dirs.push(dir)
+    const a = await startAdmin(randomBytes(32), join(dir, 'db'))
+    const circle = (await a.circles.create('ISAC', 'Org A')).id
+    const { secret } = parseInvite((await a.circles.createInvite(circle, 60_000, 'Org A', [])).code)
+    const [b, c] = [newJoiner(), newJoiner()]
+    const results = await Promise.allSettled([a.circles.redeemInvite(circle, secret, b, 'B'), a.circles.redeemInvite(circle, secret, c, 'C')])
+    expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    expect(a.circles.members(circle)).toHaveLength(2)
+  })
+
+  it('an expired invite, a wrong secret and another circle\'s invite are refused, and no one is added', async () => {
+    const dir = makeTempDir(); dirs.push(dir)
+    const a = await startAdmin(randomBytes(32), join(dir, 'db'))
+    const circle = (await a.circles.create('One', 'Org A')).id
+    const other = (await a.circles.create('Two', 'Org A')).id
+    const short = parseInvite((await a.circles.createInvite(circle, 1, 'Org A', [])).code)
+    await new Promise(resolve => setTimeout(resolve, 5))
+    expect(await codeOf(a.circles.redeemInvite(circle, short.secret, newJoiner(), 'B'))).toBe(`PX_ERR_INVITE: this invite expired at ${short.expires}`)
+    expect(await codeOf(a.circles.redeemInvite(circle, 'ab'.repeat(16), newJoiner(), 'B'))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
+    const toOther = parseInvite((await a.circles.createInvite(other, 60_000, 'Org A', [])).code)
+    expect(await codeOf(a.circles.redeemInvite(circle, toOther.secret, newJoiner(), 'B'))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
+    expect(a.circles.members(circle)).toHaveLength(1)
+    expect(a.store.invite(inviteSecretHash(short.secret))?.usedBy).toBeUndefined()
+  })
+
+  it('after a restart the circles are folded again from the stored control entries and a used invite stays used', async () => {
+    const dir = makeTempDir(); dirs.push(dir)
+    const seed = randomBytes(32)
+    const a = await startAdmin(seed, join(dir, 'db'))
+    const circle = (await a.circles.create('ISAC', 'Org A')).id
+    const used = parseInvite((await a.circles.createInvite(circle, 60_000, 'Org A', [])).code)
+    await a.circles.createInvite(circle, 60_000, 'Org A', [])
+    const joiner = newJoiner()
+    await a.circles.redeemInvite(circle, used.secret, joiner, 'B')
+    const before = await a.circles.controlEntries(circle)
+    await a.stop()
+
+    const again = await startAdmin(seed, join(dir, 'db'))
+    expect(await again.circles.controlEntries(circle)).toEqual(before)
+    expect(again.circles.members(circle).map(m => m.publicKey)).toContain(joiner)
+    // the second invite is still open
+    expect(again.circles.hasOpenInvites()).toBe(true)
+    expect(await codeOf(again.circles.redeemInvite(circle, used.secret, newJoiner(), 'C'))).toMatch(/^PX_ERR_INVITE: this invite was already used/)
+  })
+})
+
+describe('invite rules (pure)', () => {
+  const now = '2030-01-01T00:00:00.000Z'
+  it('isOpenInvite: unused and expiring after now', () => {
+    expect(isOpenInvite({ circle: 'c', expires: '2030-01-01T00:00:00.001Z' }, now)).toBe(true)
+    expect(isOpenInvite({ circle: 'c', expires: now }, now)).toBe(false)
+    expect(isOpenInvite({ circle: 'c', expires: '2031-01-01T00:00:00.000Z', usedBy: 'k', usedAt: now }, now)).toBe(false)
+  })
+
+  it('useKeptInvite marks the invite used by the joiner at now, or refuses it with PX_ERR_INVITE', () => {
+    const kept = { circle: 'c-1', expires: '2030-01-02T00:00:00.000Z' }
+    expect(useKeptInvite(kept, 'c-1', 'joiner', now)).toEqual({ ...kept, usedBy: 'joiner', usedAt: now })
+    const refused = (f: () => unknown): string => { try { f() } catch (err) { return err instanceof PhalanxError ? `${err.code}: ${err.message}` : String(err) } return 'ok' }
+    expect(refused(() => useKeptInvite(undefined, 'c-1', 'j', now))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
+    expect(refused(() => useKeptInvite(kept, 'c-2', 'j', now))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
+    expect(refused(() => useKeptInvite({ ...kept, usedBy: 'x', usedAt: now }, 'c-1', 'j', now))).toBe(`PX_ERR_INVITE: this invite was already used (at ${now})`)
+    expect(refused(() => useKeptInvite({ ...kept, expires: now }, 'c-1', 'j', now))).toBe(`PX_ERR_INVITE: this invite expired at ${now}`)
+  })
+})
