@@ -13,46 +13,49 @@ import { readFileSync } from 'node:fs'
 
 /** @type {Array<{ range: string, at: string, what: string }>} */
 const SCOPE = [
-  // ---- TLP ---------------------------------------------------------------------------------
-  { range: 'src/tlp/index.ts:1-40', at: '/**', what: 'the whole file: TLP_LEVELS, RANK, isTlp, parseTlp, tlpRank, isLooser, tlpsUpTo' },
-
-  // ---- p2p (split by concern: connections, gossip/validator, protocols) --------------------
+  { range: 'src/tlp/labels.ts:1-38', at: '/**', what: 'the whole file: TLP_LEVELS, RANK, isTlp, parseTlp, tlpRank, tlpsUpTo' },
+  { range: 'src/tlp/policy.ts:34-238', at: 'export function refuse (', what: 'every TLP decision of DESIGN §2 (policy.ts from refuse to the end)' },
+  { range: 'src/operations/entry-policy.ts:17-49', at: 'export function ownEntriesOnlyPolicy', what: 'ownEntriesOnlyPolicy and nodeEntryPolicy: the private scope takes only our own entries; RED only delivered directly, for us, from an org sharing a circle; circles decide the rest' },
+  { range: 'src/operations/indicators.ts:64-67', at: '#checkRecipient (', what: '#checkRecipient: a RED recipient is another org sharing a circle' },
+  { range: 'src/operations/indicators.ts:84-98', at: 'reshareViolation (type: string', what: 'reshareViolation: the held records of other origins handed to the policy (pass-on rules)' },
+  { range: 'src/operations/indicators.ts:123-123', at: 'refuse(publishViolation(p.tlp, { to: \'recipients\'', what: 'publish: RED to recipients only, no circle with "to"' },
+  { range: 'src/operations/indicators.ts:127-127', at: 'refuse(publishViolation(p.tlp, { to: circle === LOCAL_CIRCLE', what: 'publish: no RED into a circle' },
+  { range: 'src/operations/indicators.ts:230-230', at: 'const res = await this.#c.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), ind.tlp)', what: 'revoke: to every log of the record\'s reach' },
+  { range: 'src/operations/indicators.ts:242-242', at: 'refuse(relabelViolation(ind.tlp, tlp))', what: 'relabel: only loosens' },
+  { range: 'src/operations/indicators.ts:244-244', at: 'const res = await this.#c.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), tlp)', what: 'relabel: to every log of the reach' },
+  { range: 'src/operations/indicators.ts:259-259', at: 'refuse(reshareViolation(ind.tlp))', what: 'reshare by id: CLEAR and GREEN only' },
+  { range: 'src/operations/indicators.ts:318-320', at: 'function logKindOf (log: string)', what: 'logKindOf: recipient log / private scope / circle' },
+  { range: 'src/store/ingest/derive.ts:119-120', at: 'const reach = reachWith(prev, entry.circle)', what: 'an older version still widens the reach' },
+  { range: 'src/store/ingest/derive.ts:145-146', at: 'const reach = reachWith(prev, entry.circle) ?? prev.reach', what: 'a new version keeps and widens the reach' },
+  { range: 'src/store/ingest/derive.ts:230-235', at: 'if (prev === undefined || prev.origin !== entry.origin) {', what: 'applyRelabel: only the origin, only when it loosens' },
   { range: 'src/p2p/connections.ts:75-75', at: 'const allowed = (peer', what: 'gater(): the `allowed` closure (member and not blocked)' },
   { range: 'src/p2p/connections.ts:77-80', at: 'denyDialPeer:', what: 'gater(): denyDialPeer / denyInboundEncryptedConnection / denyOutboundEncryptedConnection' },
   { range: 'src/p2p/gossip/validator.ts:83-106', at: 'let env', what: 'GossipValidator.validate: gossip checks before ingest (decode, sealed/clear and circle key, JSON, batch size, entry shape, circle of the topic, "sent in the clear")' },
+  { range: 'src/p2p/gossip/validator.ts:129-131', at: 'if (r.status !== \'stored\') return ignore(\'duplicate\'', what: 'judge: a later-version entry is ignored (not relayed), a stored one accepted' },
   { range: 'src/p2p/connections.ts:85-89', at: 'refreshAllowed ()', what: 'refreshAllowed: the connection allow list from the circles' },
   { range: 'src/p2p/protocols/authorize.ts:9-15', at: 'export function circleForMember (', what: 'circleForMember: both ends current members of the circle (entries, control, sync)' },
-  { range: 'src/p2p/protocols/red.ts:45-68', at: 'export function checkRedRoute (', what: 'checkRedRoute and redHandler: sealed by the peer to us, RED origin is the peer, recipient log is ours' },
-
-  // ---- node.ts -----------------------------------------------------------------------------
-  { range: 'src/node.ts:79-89', at: 'export function ownEntriesOnlyPolicy', what: 'ownEntriesOnlyPolicy: the private scope takes only our own entries' },
-  { range: 'src/node.ts:146-150', at: 'check: (entry, source) =>', what: 'startCore(): the ingest policy `check` closure (local / RED / circle)' },
-  { range: 'src/node.ts:175-183', at: '#checkRed (', what: '#checkRed: RED only delivered directly, for this node, RED-labelled, from an org sharing a circle' },
-
-  // ---- circles -----------------------------------------------------------------------------
-  { range: 'src/circles/manager.ts:99-101', at: 'mine ()', what: 'CircleManager.mine: circles this node is a current member of' },
-  { range: 'src/circles/manager.ts:122-127', at: 'peerKeys ()', what: 'CircleManager.peerKeys: the connection allow list (current members, not us)' },
-  { range: 'src/circles/manager.ts:130-144', at: 'check (entry: Entry, source: string)', what: 'CircleManager.check: entry policy for shared circles (genesis asked for, membership AMBER, no RED in a circle)' },
-  { range: 'src/circles/manager.ts:164-181', at: 'circleKey (', what: 'CircleManager.circleKey: the circle key of an epoch, only as sealed to this node' },
-  { range: 'src/circles/manager.ts:212-223', at: 'async removeMember (', what: 'CircleManager.removeMember: remove + key rotation sealed to every remaining member' },
+  { range: 'src/p2p/protocols/red.ts:46-68', at: 'export function checkRedRoute (', what: 'checkRedRoute and redHandler: sealed by the peer to us, RED origin is the peer, recipient log is ours' },
+  { range: 'src/circles/manager.ts:92-94', at: 'mine (): CircleState[]', what: 'CircleManager.mine: circles this node is a current member of' },
+  { range: 'src/circles/manager.ts:115-120', at: 'peerKeys (): Set<string>', what: 'CircleManager.peerKeys: the connection allow list (current members, not us)' },
+  { range: 'src/circles/manager.ts:123-145', at: 'check (entry: Entry, source: string, unreadable', what: 'CircleManager.check: entry policy for shared circles (genesis asked for, labels, members; unreadable entries: member and label only)' },
+  { range: 'src/circles/manager.ts:165-182', at: 'circleKey (circle: string, epoch', what: 'CircleManager.circleKey: the circle key of an epoch, only as sealed to this node' },
+  { range: 'src/circles/manager.ts:213-224', at: 'async removeMember (', what: 'CircleManager.removeMember: remove + key rotation sealed to every remaining member' },
   { range: 'src/circles/state.ts:14-21', at: 'export function membershipLogOf', what: 'membership log <-> circle mapping (used by every circle-of-topic / circle-of-log check)' },
   { range: 'src/circles/state.ts:55-182', at: 'export function isCurrentMember', what: 'membership fold: isCurrentMember, isAdmin, currentMembers, cloneState, notMember, applyControlEntry, checkDataEntry' },
-
-  // ---- TAXII read tokens -------------------------------------------------------------------
-  { range: 'src/api/read-tokens.ts:59-60', at: 'const maxTlp = body.maxTlp', what: 'ReadTokens.create: maxTlp parsed, default AMBER, never RED' },
-  { range: 'src/api/read-tokens.ts:63-66', at: 'const collections = [...new Set(', what: 'ReadTokens.create: collections only of circles this node is in (or local)' },
-  { range: 'src/api/read-tokens.ts:83-87', at: 'match (token: string)', what: 'ReadTokens.match: prefix and constant-time hash match' },
+  { range: 'src/api/read-tokens.ts:59-61', at: 'const maxTlp = body.maxTlp', what: 'ReadTokens.create: maxTlp parsed, default AMBER, never RED (tokenCeilingViolation)' },
+  { range: 'src/api/read-tokens.ts:64-67', at: 'const collections = [...new Set(', what: 'ReadTokens.create: collections only of circles this node is in (or local)' },
+  { range: 'src/api/read-tokens.ts:84-88', at: 'match (token: string)', what: 'ReadTokens.match: prefix and constant-time hash match' },
   { range: 'src/api/server.ts:137-144', at: 'if (m !== null && taxii && !tokenMatches', what: 'onRequest: a read token (TAXII only) sets the request\'s collections and maxTlp (default AMBER)' },
   { range: 'src/api/routes/taxii.ts:108-108', at: '.filter(c => scope === undefined', what: 'collections(): only the read token\'s collections' },
   { range: 'src/api/routes/taxii.ts:112-113', at: 'const c = collections(req).find', what: 'collection(): another collection is "not found"' },
   { range: 'src/api/routes/taxii.ts:117-117', at: 'const maxTlpOf =', what: 'maxTlpOf: the read token\'s cap (API token: none)' },
   { range: 'src/api/routes/taxii.ts:119-119', at: 'const canWrite =', what: 'canWrite: a read token never adds objects' },
-  { range: 'src/api/routes/taxii.ts:145-145', at: 'if (!withinCeiling(ind.tlp, maxTlp))', what: 'page()/take: objects stricter than the cap are left out (the rule: withinCeiling, src/tlp/policy.ts)' },
+  { range: 'src/api/routes/taxii.ts:145-145', at: 'if (!withinCeiling(ind.tlp, maxTlp))', what: 'page()/take: objects stricter than the cap are left out (withinCeiling, src/tlp/policy.ts)' },
   { range: 'src/api/routes/taxii.ts:269-269', at: 'if (!canWrite(req))', what: 'mayAdd: a read token is refused before the body is read' },
-
-  // ---- sync --------------------------------------------------------------------------------
+  { range: 'src/api/routes/taxii-add.ts:87-87', at: 'if (circle !== LOCAL_CIRCLE && !mayEnterCircle(p.tlp))', what: 'TAXII add: no RED into a circle\'s collection' },
+  { range: 'src/operations/export.ts:74-75', at: 'const tlps = bulkExportLabels(', what: 'export: RED left out of bulk exports unless asked for' },
   { range: 'src/p2p/sync.ts:269-269', at: '?.circle !== circle) { out.rejected++', what: 'client #ingestBatch: an entry of another circle in the reply is refused' },
-  { range: 'src/p2p/sync.ts:318-318', at: "if (key === null) throw new PhalanxError('PX_ERR_PEER'", what: 'serve: the peer key is an Ed25519 org key' },
+  { range: 'src/p2p/sync.ts:318-318', at: 'if (key === null) throw new PhalanxError(\'PX_ERR_PEER\'', what: 'serve: the peer key is an Ed25519 org key' },
   { range: 'src/p2p/sync.ts:323-323', at: 'circle = this.#c.authorize(req?.circle, key)', what: 'serve: the authorization call (#circleForMember)' }
 ]
 

@@ -8,6 +8,7 @@
  *   the message given to `notMember(…)` (circles/state.ts) and to `reject(…)` (the gossip
  *   validator's refusal helper, p2p/network.ts), and the label `this.#serve(stream, conn, 'red', …)`
  *   gives its log lines.
+ * - the `message` of a TLP policy `Violation` object (`{ field, message }`, src/tlp/policy.ts).
  * The error *code* (PhalanxError's first argument) stays mutated: tests tell a TLP violation
  * from a membership refusal by it.
  */
@@ -44,6 +45,9 @@ function isLogCall (node) {
 const noise = {
   shouldIgnore (path) {
     if (isLogCall(path.node)) return 'logging, not a rule (stryker/ignorers.mjs)'
+    // a TLP policy Violation's `message` (src/tlp/policy.ts): text for people; its `field` stays mutated
+    if (path.parentPath?.node.type === 'ObjectProperty' && path.key === 'value' && !path.parentPath.node.computed &&
+      path.parentPath.node.key.type === 'Identifier' && path.parentPath.node.key.name === 'message') return 'a violation\'s message text, not a rule (stryker/ignorers.mjs)'
     const parent = path.parentPath?.node
     if (path.listKey === 'arguments' && parent !== undefined && (parent.type === 'NewExpression' || parent.type === 'CallExpression')) {
       const name = calleeName(parent.callee)
