@@ -27,6 +27,8 @@ export default defineConfig({
           'test/e2e/circles.test.ts',
           'test/e2e/taxii.test.ts',
           'test/e2e/read-token-legacy.test.ts',
+          'test/e2e/revoke-reach.test.ts',
+          'test/e2e/versions.test.ts',
           'test/e2e/hostile*.test.ts',
           'test/e2e/*security*.test.ts'
         ],

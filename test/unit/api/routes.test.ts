@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../../../src/config/index.js'
 import { PhalanxNode } from '../../../src/node.js'
 import { createApiServer } from '../../../src/api/index.js'
+import { redLogOf } from '../../../src/records/index.js'
 
 let dataDir: string
 let node: PhalanxNode
@@ -84,6 +85,18 @@ describe('indicator routes', () => {
     expect((await call('POST', `/v1/indicators/${amber}/reshare`, { circle: y })).body.error).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'id' })
     // to a circle this node is not in
     expect((await call('POST', `/v1/indicators/${id}/reshare`, { circle: 'c-nope' })).body.error).toMatchObject({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'circle' })
+  })
+
+  it('RED: to a member sharing a circle, never to this org itself; its relabel and revoke stay RED-labelled in the recipient log', async () => {
+    const c = (await call('POST', '/v1/circles', { name: 'Red circle' })).body.id as string
+    const other = 'cd'.repeat(32)
+    expect((await call('POST', `/v1/circles/${c}/members`, { publicKey: other, org: 'Other' })).status).toBe(201)
+    expect((await call('POST', '/v1/indicators', { type: 'domain', value: 'self.example', tlp: 'RED', to: node.identity.publicKey })).body.error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'to' })
+    const id = (await call('POST', '/v1/indicators', { type: 'domain', value: 'red-to.example', tlp: 'RED', to: other })).body.id as string
+    expect((await call('POST', `/v1/indicators/${id}/relabel`, { tlp: 'AMBER' })).body).toMatchObject({ tlp: 'AMBER' })
+    expect((await call('POST', `/v1/indicators/${id}/revoke`, {})).status).toBe(200)
+    const log = redLogOf(other)
+    expect([1, 2, 3].map(seq => node.store.getEntry(log, node.identity.publicKey, seq)?.tlp)).toEqual(['RED', 'RED', 'RED'])
   })
 
   it('sightings', async () => {

@@ -168,6 +168,27 @@ describe('CircleManager on a real node', () => {
     })
   })
 
+  describe('check, entries of a later version (kept unread)', () => {
+    const later = (value: string): Item => ({ kind: 'advisory', title: value } as unknown as Item)
+    it('a member\'s entry is kept, in the data log and in the membership log; a non-member\'s, an unknown circle\'s and a wrong label are refused', async () => {
+      const a = newOrg()
+      const x = newOrg()
+      const g = genesisBy(a, [me])
+      t.node.circles.expect(g.id)
+      expect(await ingest(g.entry, 'sync')).toEqual({ code: 'stored' })
+      expect(await ingest(new RemoteLog(x.key, g.id).peek([later('stranger')], AMBER), 'sync')).toEqual({ code: 'PX_ERR_NOT_MEMBER' })
+      expect(await ingest(new RemoteLog(a.key, newCircleId()).peek([later('unknown circle')], AMBER), 'sync')).toEqual({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'circle' })
+      const data = new RemoteLog(a.key, g.id)
+      expect(await ingest(data.peek([later('red in a circle')], { tlp: 'RED' }), 'sync')).toEqual({ code: 'PX_ERR_TLP_VIOLATION', field: 'tlp' })
+      expect(await ingest(data.next([later('member')], AMBER), 'sync')).toEqual({ code: 'stored' })
+      follow(g)
+      expect(await ingest(g.log.peek([later('membership, not AMBER')], { tlp: 'GREEN' }), 'sync')).toEqual({ code: 'PX_ERR_TLP_VIOLATION', field: 'tlp' })
+      const before = t.node.circles.get(g.id)!.members.size
+      expect(await ingest(g.log.next([later('membership')], AMBER), 'sync')).toEqual({ code: 'stored' })
+      expect(t.node.circles.get(g.id)!.members.size).toBe(before)
+    })
+  })
+
   describe('mine', () => {
     it('holds the circles the node is a current member of: not one it was removed from, nor one it was never in', async () => {
       const a = newOrg()

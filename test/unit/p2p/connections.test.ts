@@ -42,6 +42,15 @@ describe('Connections: the gater', () => {
     expect(await dial(a, b)).toBe(false)
   })
 
+  it('a dial to a bare address (no peer id) of a non-member is refused once its key is known', async () => {
+    b.members.add(a.key.publicKeyHex); b.connections.refreshAllowed()
+    const bare = b.host.getMultiaddrs()[0].toString().replace(/\/p2p\/[^/]+$/, '')
+    const ok = await a.host.dial(multiaddr(bare), { signal: AbortSignal.timeout(5000) }).then(() => true, () => false)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(ok).toBe(false)
+    expect(a.connections.connectedKeys()).toEqual([])
+  })
+
   it('refuses an inbound non-member while no invite is open', async () => {
     a.members.add(b.key.publicKeyHex); a.connections.refreshAllowed()
     expect(await dial(a, b)).toBe(false)
