@@ -13,6 +13,7 @@ import { PhalanxError } from '../../../src/errors.js'
 import { BoxKey, OrgKey } from '../../../src/identity/index.js'
 import { Ingest, LevelStore } from '../../../src/store/index.js'
 import { makeTempDir, removeTempDir } from '../../utils/store.js'
+import { codeOf } from '../../utils/outcome.js'
 
 interface Admin { store: LevelStore, ingest: Ingest, circles: CircleManager, stop: () => Promise<void> }
 
@@ -38,15 +39,6 @@ async function startAdmin (seed: Uint8Array, path: string): Promise<Admin> {
   const a: Admin = { store, ingest, circles, stop: async () => { if (stopped) return; stopped = true; await ingest.stop(); await store.close() } }
   running.push(a)
   return a
-}
-
-async function codeOf (p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (err) {
-    return err instanceof PhalanxError ? `${err.code}: ${err.message}` : `non-phalanx: ${String(err)}`
-  }
-  return 'resolved'
 }
 
 const newJoiner = (): string => OrgKey.fromSeed(randomBytes(32)).publicKeyHex

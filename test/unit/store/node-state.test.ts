@@ -6,26 +6,17 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { membershipLogOf, useKeptInvite } from '../../../src/circles/index.js'
-import { PhalanxError } from '../../../src/errors.js'
 import { indicatorId, redLogOf, validateItem, type Entry, type IndicatorItem, type Item } from '../../../src/records/index.js'
 import { LevelStore, type ControlRecord, type InviteRecord } from '../../../src/store/index.js'
 import { damageStore } from '../../utils/raw-store.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../utils/store.js'
+import { codeOf } from '../../utils/outcome.js'
 
 const CIRCLE = 'c-0123456789abcdef0123'
 const MEMBERSHIP_LOG = membershipLogOf(CIRCLE)
 
 function ind (value: string): IndicatorItem {
   return { kind: 'indicator', type: 'domain', value, confidence: 70, tags: [] }
-}
-
-async function codeOf (p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (err) {
-    return err instanceof PhalanxError ? `${err.code}: ${err.message}` : `non-phalanx: ${String(err)}`
-  }
-  return 'resolved'
 }
 
 const later = (ms: number): string => new Date(Date.now() + ms).toISOString()
