@@ -43,6 +43,9 @@ export const BUCKET = {
 
 export type BucketName = keyof typeof BUCKET
 
+/** the root-level key prefix of each bucket: the same bytes the bucket's sublevel writes (`!name!`) */
+export const ROOT_PREFIX = Object.fromEntries(Object.entries(BUCKET).map(([name, prefix]) => [name, `!${prefix}!`])) as Record<BucketName, string>
+
 export const SEP = '\x00'
 /** greater than any character a key part may hold: the upper bound of a prefix range */
 export const HIGH = '\xff'

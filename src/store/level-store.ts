@@ -16,7 +16,7 @@ import { upgradeToReach } from './upgrade.js'
 import type { ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
 
 export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, StoreOptions } from './interface.js'
-import { BUCKET, HIGH, META_KEY, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
+import { BUCKET, HIGH, META_KEY, ROOT_PREFIX, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
  * Buckets whose parsed values (and absences) are kept in a small LRU: what lookups read.
@@ -39,7 +39,6 @@ const VALUE_FILTER_MIN_KEYS = 4 << 20
 export const STORE_DIR = 'store'
 
 /** abstract-level's sublevel prefix for each bucket: `!name!` */
-const ROOT_PREFIX = Object.fromEntries(Object.entries(BUCKET).map(([name, prefix]) => [name, `!${prefix}!`])) as Record<BucketName, string>
 
 export type Sub = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, any>
 

@@ -13,12 +13,12 @@
  */
 import type { Level } from 'level'
 import { indicatorId, type Entry, type StoredIndicator } from '../records/index.js'
-import { BUCKET, HIGH, META_KEY, SEP, headKey, type BucketName } from './keys.js'
+import { HIGH, META_KEY, ROOT_PREFIX, SEP, headKey, type BucketName } from './keys.js'
 
 const BATCH = 1000
 
 type Root = Level<string, unknown>
-const rootKey = (bucket: BucketName, key: string): string => `!${BUCKET[bucket]}!${key}`
+const rootKey = (bucket: BucketName, key: string): string => ROOT_PREFIX[bucket] + key
 
 /** format 2 → 3: add `reach` to indicators published in more than one log; writes format 3 */
 export async function upgradeToReach (db: Root): Promise<{ indicators: number }> {
