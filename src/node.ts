@@ -13,7 +13,7 @@ import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, Bo
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
 import { LevelStore, Ingest, STORE_DIR } from './store/index.js'
-import { Circles, Indicators, Sightings, Status, nodeEntryPolicy, type Operations } from './operations/index.js'
+import { CircleAdmin, Circles, Indicators, Sightings, Status, nodeEntryPolicy, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -40,6 +40,8 @@ export class PhalanxNode {
   startedAt = ''
   readonly version = readPackageVersion()
   circles!: CircleManager
+  /** the circle admin work (create, members, invites), as the API and the join protocol ask it */
+  admin!: CircleAdmin
   network: Network | undefined
   /** the use cases, built once the core started */
   ops!: Operations
@@ -73,15 +75,16 @@ export class PhalanxNode {
       log: childLogger(this.log, 'store:ingest')
     }, { sync: this.config.store.sync })
     this.#box = BoxKey.fromSeed(this.identity.seed)
-    this.circles = new CircleManager({ store: this.store, ingest: this.ingest, key: this.identity.key, box: this.#box, log: childLogger(this.log, 'circles') })
+    this.circles = new CircleManager({ store: this.store, key: this.identity.key, box: this.#box, log: childLogger(this.log, 'circles') })
     await this.circles.load()
+    this.admin = new CircleAdmin({ circles: this.circles, ingest: this.ingest, store: this.store, key: this.identity.key, box: this.#box })
     await this.ingest.start()
     const network = (): Network | undefined => this.network
     const indicators = new Indicators({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, publish: this.config.publish, maxQueuedItems: this.config.api.maxQueuedItems, log: childLogger(this.log, 'indicators') })
     this.ops = {
       indicators,
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, publish: this.config.publish }),
-      circles: new Circles({ store: this.store, circles: this.circles, identity: this.identity, network }),
+      circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this })
     }
     this.startedAt = new Date().toISOString()
@@ -103,7 +106,7 @@ export class PhalanxNode {
   async startNetwork (): Promise<void> {
     const { Network } = await import('./p2p/index.js')
     const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, syncIntervalMs: this.config.p2p.syncIntervalMs, connect: this.config.p2p.connect }, {
-      identity: this.identity, circles: this.circles, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
+      identity: this.identity, circles: this.circles, admin: this.admin, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
     })
     try {
       await network.start()

@@ -1,23 +1,22 @@
 /**
- * The circles this node is in: their membership state (folded from the control entries in
- * the store), the circle keys this node can open, and the admin operations (create, add,
- * remove with key rotation, role). Admin operations are ordinary publishes of control
- * entries through the one ingest path; the network carries them like any entry.
+ * The circles this node knows: their membership state (folded from the control entries in
+ * the store, as Ingest stores them), the circle keys this node can open, the entry policy of
+ * circle logs, and whether an invite is open. It writes nothing: the admin use cases (create,
+ * add, remove with key rotation, role, invites) are src/operations/circle-admin.ts, which
+ * publish control entries through the one ingest path.
  */
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { PhalanxError, ValidationError } from '../errors.js'
+import { PhalanxError } from '../errors.js'
 import type { BoxKey, OrgKey } from '../identity/index.js'
 import { SECRETBOX_KEY_BYTES, fingerprint } from '../identity/index.js'
-import { MEMBERSHIP_LOG_LABEL, entryLabelViolation, refuse } from '../tlp/index.js'
-import { LOCAL_CIRCLE, validateItem, type ControlItem, type Entry, type Item, type MemberRole } from '../records/index.js'
-import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
-import { inviteSecretHash, isOpenInvite, makeInvite, useKeptInvite } from './invite.js'
-import { applyControlEntry, checkDataEntry, circleOfLog, isMembershipLog, membershipLogOf, currentMembers, isAdmin, isCurrentMember, type CircleState, type Member } from './state.js'
+import { entryLabelViolation, refuse } from '../tlp/index.js'
+import { LOCAL_CIRCLE, type Entry, type MemberRole } from '../records/index.js'
+import type { LevelStore, StoredEntry } from '../store/index.js'
+import { isOpenInvite } from './invite.js'
+import { applyControlEntry, checkDataEntry, circleOfLog, isMembershipLog, membershipLogOf, currentMembers, isCurrentMember, admissionViolation, type CircleState, type ReceivedEntryFields, type Member } from './state.js'
 
 export interface CircleManagerComponents {
-  store: LevelStore
-  ingest: Ingest
+  store: Pick<LevelStore, 'controlEntries' | 'invites'>
   key: OrgKey
   box: BoxKey
   log: Logger
@@ -56,7 +55,6 @@ export class CircleManager {
   readonly #expected = new Set<string>()
   readonly #listeners = new Set<CircleListener>()
   #invitesOpen = false
-  #redeeming: Promise<unknown> = Promise.resolve()
 
   constructor (c: CircleManagerComponents) {
     this.#c = c
@@ -144,6 +142,15 @@ export class CircleManager {
     checkDataEntry(s, entry)
   }
 
+  /**
+   * The gossip validator's pre-check of an entry not yet verified (fields as received): is its
+   * origin a member that may write to this log (`originViolation`), and does its label fit
+   * the log kind (the TLP policy)? Fields of the wrong type are left to ingest's schema check.
+   */
+  admit (raw: ReceivedEntryFields): PhalanxError | null {
+    return admissionViolation(this.#circles.get(circleOfLog(raw.circle)), raw)
+  }
+
   /** ingest's onStored: fold control entries as they become durable */
   noteStored (stored: StoredEntry[]): void {
     for (const { entry, unknown } of stored) {
@@ -181,73 +188,8 @@ export class CircleManager {
     return { epoch: e, key }
   }
 
-  // ---- admin operations -----------------------------------------------------------------
-
-  async create (name: string, org: string): Promise<CircleView> {
-    const id = `c-${randomBytes(10).toString('hex')}`
-    const me = this.#c.key.publicKeyHex
-    const key = randomBytes(SECRETBOX_KEY_BYTES)
-    const items = [
-      item({ kind: 'circle', name }, 'name'),
-      item({ kind: 'member', op: 'add', key: me, role: 'admin', ...(org !== '' ? { org } : {}) }),
-      item({ kind: 'key', epoch: 1, sealed: { [me]: this.#c.box.seal(me, key) } })
-    ]
-    await this.#publishControl(id, items)
-    return this.view(this.require(id))
-  }
-
-  async addMember (circle: string, key: string, org: string, role: MemberRole = 'member'): Promise<MemberView> {
-    const s = this.#requireAdmin(circle)
-    if (isCurrentMember(s, key)) throw new PhalanxError('PX_ERR_CONFLICT', `${key.slice(0, 16)}… is already a member`, { field: 'publicKey' })
-    const current = this.circleKey(circle)
-    if (current === null) throw new PhalanxError('PX_ERR_INTERNAL', `this node cannot open the key of circle ${circle}`)
-    const items = [
-      item({ kind: 'member', op: 'add', key, role, ...(org !== '' ? { org } : {}) }, 'publicKey'),
-      item({ kind: 'key', epoch: current.epoch, sealed: { [key]: this.#c.box.seal(key, current.key) } })
-    ]
-    await this.#publishControl(circle, items)
-    return memberView(this.require(circle).members.get(key)!)
-  }
-
-  /** remove a member and rotate the circle key: the removed org cannot read anything new */
-  async removeMember (circle: string, key: string): Promise<void> {
-    const s = this.#requireAdmin(circle)
-    if (!isCurrentMember(s, key)) throw new PhalanxError('PX_ERR_NOT_FOUND', `${key.slice(0, 16)}… is not a member of circle ${circle}`, { field: 'key' })
-    const upTo = this.#c.store.head(circle, key)?.seq ?? 0
-    const next = randomBytes(SECRETBOX_KEY_BYTES)
-    const sealed: Record<string, string> = {}
-    for (const m of currentMembers(s)) if (m.key !== key) sealed[m.key] = this.#c.box.seal(m.key, next)
-    await this.#publishControl(circle, [
-      item({ kind: 'member', op: 'remove', key, upTo }, 'key'),
-      item({ kind: 'key', epoch: s.epoch + 1, sealed })
-    ])
-  }
-
-  async setRole (circle: string, key: string, role: MemberRole): Promise<void> {
-    const s = this.#requireAdmin(circle)
-    if (!isCurrentMember(s, key)) throw new PhalanxError('PX_ERR_NOT_FOUND', `${key.slice(0, 16)}… is not a member of circle ${circle}`, { field: 'key' })
-    await this.#publishControl(circle, [item({ kind: 'member', op: 'role', key, role }, 'role')])
-  }
-
-  /** announce where this node can be dialled, when that changed */
-  async announceAddresses (circle: string, addrs: string[]): Promise<void> {
-    const s = this.require(circle)
-    const me = s.members.get(this.#c.key.publicKeyHex)!
-    if (me.addrs.length === addrs.length && me.addrs.every((a, i) => a === addrs[i])) return
-    await this.#publishControl(circle, [item({ kind: 'address', addrs })])
-  }
-
-  // ---- invites ---------------------------------------------------------------------------
-
-  /** a one-time invite code to `circle`, valid for `ttlMs` */
-  async createInvite (circle: string, ttlMs: number, org: string, addrs: string[]): Promise<{ code: string, expires: string }> {
-    const s = this.#requireAdmin(circle)
-    const expires = new Date(Date.now() + ttlMs).toISOString()
-    const { code, invite } = makeInvite(this.#c.key, { circle, name: s.name, org, addrs, expires })
-    await this.#c.ingest.createInvite(inviteSecretHash(invite.secret), { circle, expires })
-    this.#invitesOpen = true
-    return { code, expires }
-  }
+  /** an invite was just created: the gater lets unknown peers in until it is used or expires */
+  noteInviteCreated (): void { this.#invitesOpen = true }
 
   /** is any invite still open (unused, unexpired)? the gater lets unknown peers in then */
   hasOpenInvites (): boolean { return this.#invitesOpen }
@@ -261,23 +203,6 @@ export class CircleManager {
     this.#invitesOpen = open
   }
 
-  /**
-   * A joiner proved it holds the code's secret: mark the invite used (one time), add the
-   * joiner as a member and seal it the circle key. Returns the circle's control entries.
-   */
-  async redeemInvite (circle: string, secret: string, joiner: string, org: string): Promise<Entry[]> {
-    const k = inviteSecretHash(secret)
-    // one redemption at a time: a joiner is added once; the check and the mark run in the writer
-    const run = this.#redeeming.then(async () => {
-      await this.#c.ingest.useInvite(k, inv => useKeptInvite(inv, circle, joiner, new Date().toISOString()))
-      if (!isCurrentMember(this.require(circle), joiner)) await this.addMember(circle, joiner, org)
-      await this.refreshOpenInvites()
-      return this.controlEntries(circle)
-    })
-    this.#redeeming = run.catch(() => {})
-    return await run
-  }
-
   /** the circle's control entries in the order this node stored them */
   async controlEntries (circle: string): Promise<Entry[]> {
     const out: Entry[] = []
@@ -287,19 +212,9 @@ export class CircleManager {
     }
     return out
   }
-
-  #requireAdmin (circle: string): CircleState {
-    const s = this.require(circle)
-    if (!isAdmin(s, this.#c.key.publicKeyHex)) throw new PhalanxError('PX_ERR_NOT_MEMBER', `this node is not an admin of circle ${circle}`)
-    return s
-  }
-
-  async #publishControl (circle: string, items: Item[]): Promise<void> {
-    await this.#c.ingest.publish([{ circle: membershipLogOf(circle), tlp: MEMBERSHIP_LOG_LABEL, items }])
-  }
 }
 
-function memberView (m: Member): MemberView {
+export function memberView (m: Member): MemberView {
   return {
     publicKey: m.key,
     org: m.org,
@@ -309,15 +224,5 @@ function memberView (m: Member): MemberView {
     addedBy: m.addedBy,
     addrs: m.addrs,
     ...(m.removed !== undefined ? { removed: { at: m.removed.at, by: m.removed.by } } : {})
-  }
-}
-
-/** a control record in canonical form; a bad field is reported under `field` */
-function item (raw: Record<string, unknown>, field?: string): ControlItem {
-  try {
-    return validateItem(raw) as ControlItem
-  } catch (err) {
-    if (err instanceof ValidationError && field !== undefined) throw new ValidationError(field, err.message)
-    throw err
   }
 }

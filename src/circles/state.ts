@@ -7,6 +7,7 @@
 import { PhalanxError, ValidationError } from '../errors.js'
 import type { ControlItem, Entry, MemberRole } from '../records/index.js'
 import { isControlItem } from '../records/index.js'
+import { entryLabelViolation, isTlp } from '../tlp/index.js'
 
 /** a circle's membership log is a log of its own: `<circle>:members` (no gaps among data) */
 export const MEMBERSHIP_SUFFIX = ':members'
@@ -179,4 +180,38 @@ export function checkDataEntry (s: CircleState, entry: Entry): void {
   if (m.removed !== undefined && entry.seq > m.removed.upTo) {
     throw notMember(`origin ${entry.origin.slice(0, 16)}… was removed from circle ${entry.circle} (its entries after seq ${m.removed.upTo} are refused)`)
   }
+}
+
+/**
+ * The gossip validator's pre-check, before an entry's signature is verified or anything is
+ * stored: may `origin` write entry `seq` to `log` of this circle at all? A data log takes a
+ * member's entries, a removed member's only up to its removal; a membership log only a current
+ * member's (every control record needs one). Cheap and pure: the full rules (checkDataEntry,
+ * applyControlEntry) still run in ingest for every entry, whatever path it came by. Returns
+ * the refusal, or null; a genesis (no state yet) is left to ingest.
+ */
+export function originViolation (s: CircleState | undefined, log: string, origin: string, seq: number): PhalanxError | null {
+  if (s === undefined) return isMembershipLog(log) ? null : new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `circle ${log} is not known here`, { field: 'circle' })
+  const m = s.members.get(origin)
+  if (m === undefined) return notMember(`origin ${origin.slice(0, 16)}… is not a member of circle ${s.id}`)
+  if (m.removed === undefined) return null
+  if (isMembershipLog(log)) return notMember(`origin ${origin.slice(0, 16)}… was removed from circle ${s.id}`)
+  return seq > m.removed.upTo ? notMember(`origin ${origin.slice(0, 16)}… was removed from circle ${s.id} (its entries after seq ${m.removed.upTo} are refused)`) : null
+}
+
+/** the fields of a received entry the pre-check reads, not yet validated */
+export interface ReceivedEntryFields { circle: string, origin?: unknown, seq?: unknown, tlp?: unknown }
+
+/**
+ * The gossip validator's pre-check of an entry not yet verified (`s`: the state of the
+ * entry's circle, undefined when unknown): is its origin a member that may write to this log
+ * (`originViolation`), and does its label fit the log kind (the TLP policy)? Fields of the
+ * wrong type are left to ingest's schema check. Returns the refusal, or null.
+ */
+export function admissionViolation (s: CircleState | undefined, raw: ReceivedEntryFields): PhalanxError | null {
+  if (typeof raw.origin !== 'string' || !Number.isSafeInteger(raw.seq) || (raw.seq as number) < 1) return null
+  const denied = originViolation(s, raw.circle, raw.origin, raw.seq as number)
+  if (denied !== null) return denied
+  const label = isTlp(raw.tlp) ? entryLabelViolation(isMembershipLog(raw.circle) ? 'membership' : 'circle', raw.tlp) : null
+  return label === null ? null : new PhalanxError('PX_ERR_TLP_VIOLATION', label.message, { field: label.field })
 }

@@ -10,11 +10,13 @@ import { checkKeys, isObject, optionalText } from '../records/index.js'
 import { membershipLogOf, parseDuration, type CircleManager, type CircleView, type MemberView } from '../circles/index.js'
 import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem } from '../p2p/index.js'
 import type { LevelStore } from '../store/index.js'
+import type { CircleAdmin } from './circle-admin.js'
 import { bodyWith } from './input.js'
 
 export interface CircleComponents {
   store: LevelStore
-  circles: CircleManager
+  circles: Pick<CircleManager, 'mine' | 'require' | 'view' | 'members'>
+  admin: Pick<CircleAdmin, 'create' | 'createInvite' | 'addMember' | 'removeMember'>
   identity: Pick<Identity, 'publicKey' | 'org'>
   /** the network once started (undefined before, and on a node started without it) */
   network: () => Network | undefined
@@ -37,7 +39,7 @@ export class Circles {
     bodyWith(raw, new Set(['name']))
     const name = optionalText(raw.name, 'name', 200)
     if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
-    return await this.#c.circles.create(name, this.#c.identity.org)
+    return await this.#c.admin.create(name, this.#c.identity.org)
   }
 
   list (): CircleView[] { return this.#c.circles.mine().map(s => this.#c.circles.view(s)) }
@@ -63,7 +65,7 @@ export class Circles {
     const ttl = parseDuration(body.expires ?? '24h', 'expires')
     const network = this.#requireNetwork()
     const addrs = network.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, ''))
-    const r = await this.#c.circles.createInvite(id, ttl, this.#c.identity.org, addrs)
+    const r = await this.#c.admin.createInvite(id, ttl, this.#c.identity.org, addrs)
     return { ...r, circle: id }
   }
 
@@ -107,12 +109,12 @@ export class Circles {
     if (!isPublicKeyHex(raw.publicKey)) throw new ValidationError('publicKey', 'publicKey must be 64 lower-case hex characters (phalanx id --json shows it)')
     if (raw.role !== undefined && raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
     const org = optionalText(raw.org, 'org', 200) ?? ''
-    return await this.#c.circles.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
+    return await this.#c.admin.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
   }
 
   async removeMember (id: string, key: string): Promise<void> {
     if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be 64 lower-case hex characters')
-    await this.#c.circles.removeMember(id, key)
+    await this.#c.admin.removeMember(id, key)
   }
 
   /**

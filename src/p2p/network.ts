@@ -21,7 +21,7 @@ import { Gossip } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
   RED_MAX_INBOUND_STREAMS, RED_PROTOCOL, RedDelivery, Requester, circleForMember, connectAt, controlHandler, entriesHandler, fetchEntries, fetchEntry,
-  joinHandler, joinWithInvite, redHandler, serveRequest, type JoinOutcome, type OutboxItem, type RequestHandler
+  joinHandler, joinWithInvite, redHandler, serveRequest, type InviteRedeemer, type JoinOutcome, type OutboxItem, type RequestHandler
 } from './protocols/index.js'
 
 /** sync with a member this long after connecting to it (identify and gossip settle first) */
@@ -44,9 +44,16 @@ export interface NetworkOptions {
   connect?: ReadonlyArray<{ circle: string, addr: string }>
 }
 
+/** the circle admin work the network needs (src/operations/circle-admin.ts) */
+export interface NetworkAdmin extends InviteRedeemer {
+  /** publish this node's dialable addresses in a circle, when they changed */
+  announceAddresses: (circle: string, addrs: string[]) => Promise<void>
+}
+
 export interface NetworkComponents {
   identity: Identity
   circles: CircleManager
+  admin: NetworkAdmin
   ingest: Ingest
   store: LevelStore
   box: BoxKey
@@ -91,7 +98,7 @@ export class Network {
     this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater())
     this.#connections.attach(this.#p2p)
     this.#requester = new Requester({ host: this.#p2p, connections: this.#connections, circles, signal })
-    await this.#handle(JOIN_PROTOCOL, 'join', JOIN_MAX_INBOUND_STREAMS, joinHandler({ circles, identity, log: this.#log }))
+    await this.#handle(JOIN_PROTOCOL, 'join', JOIN_MAX_INBOUND_STREAMS, joinHandler({ admin: this.#c.admin, identity, log: this.#log }))
     await this.#handle(CONTROL_PROTOCOL, 'control', CONTROL_MAX_INBOUND_STREAMS, controlHandler(circles))
     await this.#handle(ENTRIES_PROTOCOL, 'entries', ENTRIES_MAX_INBOUND_STREAMS, entriesHandler({ circles, store }))
     await this.#handle(RED_PROTOCOL, 'red', RED_MAX_INBOUND_STREAMS, redHandler({ identity, box, ingest }))
@@ -220,7 +227,7 @@ export class Network {
 
   async #announce (circle: string): Promise<void> {
     const addrs = this.multiaddrs().map(a => a.replace(/\/p2p\/[^/]+$/, ''))
-    try { await this.#c.circles.announceAddresses(circle, addrs) } catch (err) { this.#log.warn({ err, circle }, 'could not announce addresses') }
+    try { await this.#c.admin.announceAddresses(circle, addrs) } catch (err) { this.#log.warn({ err, circle }, 'could not announce addresses') }
   }
 
   // ---- sync ----------------------------------------------------------------------------------

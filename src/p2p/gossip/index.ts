@@ -22,7 +22,7 @@ export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS } from './pendin
 
 export interface GossipComponents {
   pubsub: GossipSubRuntime
-  circles: Pick<CircleManager, 'circleKey'>
+  circles: Pick<CircleManager, 'circleKey' | 'admit'>
   ingest: Pick<Ingest, 'ingest'>
   store: Pick<LevelStore, 'head'>
   /** a partial sync of a data log: `origin`'s entries up to `to` from `peer` */

@@ -5,8 +5,10 @@
  * Checks, in order (the first that fails decides): the envelope decodes (size, version,
  * flags); a sealed body is sealed with a circle key this node holds (else IGNORE) and opens
  * with it; the body is JSON; a batch holds 2 to MAX_BATCH_ENTRIES entries; each is an object
- * of this topic's circle, and only a CLEAR entry travels unsealed; then ingest (schema,
- * signature, membership and TLP policy, log position) judges each entry, and the header hash
+ * of this topic's circle, only a CLEAR entry travels unsealed, its origin may write to its log
+ * (a member; a removed one only up to its removal) and its label fits the log (pure checks over
+ * the circle's state and the TLP policy, before any signature is verified); then ingest
+ * (schema, signature, the full entry policy, log position) judges each entry, and the header hash
  * must name the entries. Verdicts: REJECT costs the sender score (what no honest member
  * sends); IGNORE neither relays nor penalizes (nothing new, or not the sender's fault: a
  * fork, a key not yet held, a store failure, an entry of a later version kept unread); ACCEPT relays (stored, or early: kept until its
@@ -26,7 +28,7 @@ import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, o
 export type GossipReason =
   // REJECT: what no honest member sends
   | 'bad-envelope' | 'seal-does-not-open' | 'not-json' | 'bad-batch' | 'not-an-entry' | 'other-circle'
-  | 'sent-in-the-clear' | 'header-hash' | 'refused'
+  | 'sent-in-the-clear' | 'not-member' | 'label-not-allowed' | 'header-hash' | 'refused'
   // IGNORE: nothing new, or not the sender's fault
   | 'unknown-key-epoch' | 'duplicate' | 'fork' | 'closed' | 'store-failed' | 'later-version'
   // ACCEPT
@@ -42,7 +44,8 @@ export interface GossipVerdict {
 }
 
 export interface GossipValidatorComponents {
-  circles: Pick<CircleManager, 'circleKey'>
+  /** the circle keys, and the membership and label pre-check (pure over the circle's state) */
+  circles: Pick<CircleManager, 'circleKey' | 'admit'>
   ingest: Pick<Ingest, 'ingest'>
   log: Logger
   /**
@@ -104,6 +107,9 @@ export class GossipValidator {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return refuse('not-an-entry', 'PX_ERR_BAD_ENTRY', 'body is not an entry')
       if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return refuse('other-circle', 'PX_ERR_BAD_ENTRY', 'entry of another circle on this topic', { entryCircle: String(raw.circle).slice(0, 140) })
       if (!env.sealed && isSealedInTransit(raw.tlp)) return refuse('sent-in-the-clear', 'PX_ERR_TLP_VIOLATION', `a ${String(raw.tlp).slice(0, 16)} entry sent in the clear`)
+      // before any signature is verified: the origin may write to this log, the label fits it
+      const denied = this.#c.circles.admit(raw)
+      if (denied !== null) return refuse(denied.code === 'PX_ERR_TLP_VIOLATION' ? 'label-not-allowed' : 'not-member', denied.code, denied.message, { origin: String(raw.origin).slice(0, 16), seq: raw.seq })
     }
     if (!batch) return await this.judge(raws[0], 'gossip', env.hash, from)
     // a batch: queue every entry (in order, one write group), then judge the message by them

@@ -10,7 +10,8 @@
 import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
 import { fingerprint, type Identity } from '../../identity/index.js'
-import { parseInvite, type CircleManager } from '../../circles/index.js'
+import { parseInvite } from '../../circles/index.js'
+import type { Entry } from '../../records/index.js'
 import { takeControlLog, type ControlLogComponents } from './control.js'
 import type { RequestHandler } from './framing.js'
 import type { Requester } from './request.js'
@@ -26,8 +27,14 @@ export interface JoinOutcome {
   inviter: { publicKey: string, org: string, fingerprint: string }
 }
 
+/** what the join server asks of the circle admin (src/operations/circle-admin.ts) */
+export interface InviteRedeemer {
+  /** mark the invite used, add the joiner, return the circle's control entries */
+  redeemInvite: (circle: string, secret: string, joiner: string, org: string) => Promise<Entry[]>
+}
+
 export interface JoinServerComponents {
-  circles: Pick<CircleManager, 'redeemInvite'>
+  admin: InviteRedeemer
   /** this node's org name is sent back to the joiner */
   identity: Pick<Identity, 'org'>
   log: Logger
@@ -37,7 +44,7 @@ export function joinHandler (c: JoinServerComponents): RequestHandler {
   return async (req, key) => {
     if (typeof req?.circle !== 'string' || typeof req?.secret !== 'string') throw new PhalanxError('PX_ERR_INVITE', 'a join names the circle and the invite secret')
     const org = typeof req.org === 'string' ? req.org.slice(0, MAX_ORG_CHARS) : ''
-    const entries = await c.circles.redeemInvite(req.circle, req.secret, key, org)
+    const entries = await c.admin.redeemInvite(req.circle, req.secret, key, org)
     c.log.info({ circle: req.circle, joiner: fingerprint(key), org }, 'an org joined with an invite')
     return { org: c.identity.org, entries }
   }

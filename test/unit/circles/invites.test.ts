@@ -1,5 +1,5 @@
 /**
- * CircleManager's invites on a real store and ingest path: an invite is kept through Ingest,
+ * A circle admin's invites (CircleAdmin, with CircleManager's open-invite flag) on a real store and ingest path: an invite is kept through Ingest,
  * used once by a joiner (who becomes a member), refused when used again, expired or of
  * another circle, and `hasOpenInvites` follows; the kept invites survive a restart. The
  * rules themselves (isOpenInvite, useKeptInvite) are pure and tested here too.
@@ -12,10 +12,11 @@ import { CircleManager, inviteSecretHash, isOpenInvite, parseInvite, useKeptInvi
 import { PhalanxError } from '../../../src/errors.js'
 import { BoxKey, OrgKey } from '../../../src/identity/index.js'
 import { Ingest, LevelStore } from '../../../src/store/index.js'
+import { CircleAdmin } from '../../../src/operations/index.js'
 import { makeTempDir, removeTempDir } from '../../utils/store.js'
 import { codeOf } from '../../utils/outcome.js'
 
-interface Admin { store: LevelStore, ingest: Ingest, circles: CircleManager, stop: () => Promise<void> }
+interface Admin { store: LevelStore, ingest: Ingest, circles: CircleManager, admin: CircleAdmin, stop: () => Promise<void> }
 
 const dirs: string[] = []
 const running: Admin[] = []
@@ -32,11 +33,12 @@ async function startAdmin (seed: Uint8Array, path: string): Promise<Admin> {
   const log = pino({ level: 'silent' })
   let circles: CircleManager | undefined
   const ingest = new Ingest({ store, key, policy: { check: (e, s) => circles!.check(e, s) }, log, onStored: stored => circles!.noteStored(stored) }, { sync: false })
-  circles = new CircleManager({ store, ingest, key, box: BoxKey.fromSeed(seed), log })
+  circles = new CircleManager({ store, key, box: BoxKey.fromSeed(seed), log })
+  const admin = new CircleAdmin({ circles, ingest, store, key, box: BoxKey.fromSeed(seed) })
   await ingest.start()
   await circles.load()
   let stopped = false
-  const a: Admin = { store, ingest, circles, stop: async () => { if (stopped) return; stopped = true; await ingest.stop(); await store.close() } }
+  const a: Admin = { store, ingest, circles, admin, stop: async () => { if (stopped) return; stopped = true; await ingest.stop(); await store.close() } }
   running.push(a)
   return a
 }
@@ -47,32 +49,32 @@ describe('invites of a circle admin', () => {
   it('an invite is used once: the joiner becomes a member and gets the control entries; a second use is refused', async () => {
     const dir = makeTempDir(); dirs.push(dir)
     const a = await startAdmin(randomBytes(32), join(dir, 'db'))
-    const circle = (await a.circles.create('ISAC', 'Org A')).id
+    const circle = (await a.admin.create('ISAC', 'Org A')).id
     expect(a.circles.hasOpenInvites()).toBe(false)
-    const { code, expires } = await a.circles.createInvite(circle, 60_000, 'Org A', [])
+    const { code, expires } = await a.admin.createInvite(circle, 60_000, 'Org A', [])
     const invite = parseInvite(code)
     expect(a.store.invite(inviteSecretHash(invite.secret))).toEqual({ circle, expires })
     expect(a.circles.hasOpenInvites()).toBe(true)
 
     const joiner = newJoiner()
-    const entries = await a.circles.redeemInvite(circle, invite.secret, joiner, 'Org B')
+    const entries = await a.admin.redeemInvite(circle, invite.secret, joiner, 'Org B')
     expect(entries.map(e => e.seq)).toEqual([1, 2])
     expect(entries[1].items[0]).toMatchObject({ kind: 'member', op: 'add', key: joiner, org: 'Org B' })
     expect(a.circles.members(circle).map(m => m.publicKey)).toContain(joiner)
     expect(a.store.invite(inviteSecretHash(invite.secret))).toMatchObject({ circle, expires, usedBy: joiner })
     expect(a.circles.hasOpenInvites()).toBe(false)
 
-    expect(await codeOf(a.circles.redeemInvite(circle, invite.secret, newJoiner(), 'Org C'))).toMatch(/^PX_ERR_INVITE: this invite was already used \(at /)
+    expect(await codeOf(a.admin.redeemInvite(circle, invite.secret, newJoiner(), 'Org C'))).toMatch(/^PX_ERR_INVITE: this invite was already used \(at /)
     expect(a.circles.members(circle)).toHaveLength(2)
   })
 
   it('two joiners racing for one invite: one gets in, the other is refused', async () => {
     const dir = makeTempDir(); dirs.push(dir)
     const a = await startAdmin(randomBytes(32), join(dir, 'db'))
-    const circle = (await a.circles.create('ISAC', 'Org A')).id
-    const { secret } = parseInvite((await a.circles.createInvite(circle, 60_000, 'Org A', [])).code)
+    const circle = (await a.admin.create('ISAC', 'Org A')).id
+    const { secret } = parseInvite((await a.admin.createInvite(circle, 60_000, 'Org A', [])).code)
     const [b, c] = [newJoiner(), newJoiner()]
-    const results = await Promise.allSettled([a.circles.redeemInvite(circle, secret, b, 'B'), a.circles.redeemInvite(circle, secret, c, 'C')])
+    const results = await Promise.allSettled([a.admin.redeemInvite(circle, secret, b, 'B'), a.admin.redeemInvite(circle, secret, c, 'C')])
     expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected'])
     expect(a.circles.members(circle)).toHaveLength(2)
   })
@@ -80,14 +82,14 @@ describe('invites of a circle admin', () => {
   it('an expired invite, a wrong secret and another circle\'s invite are refused, and no one is added', async () => {
     const dir = makeTempDir(); dirs.push(dir)
     const a = await startAdmin(randomBytes(32), join(dir, 'db'))
-    const circle = (await a.circles.create('One', 'Org A')).id
-    const other = (await a.circles.create('Two', 'Org A')).id
-    const short = parseInvite((await a.circles.createInvite(circle, 1, 'Org A', [])).code)
+    const circle = (await a.admin.create('One', 'Org A')).id
+    const other = (await a.admin.create('Two', 'Org A')).id
+    const short = parseInvite((await a.admin.createInvite(circle, 1, 'Org A', [])).code)
     await new Promise(resolve => setTimeout(resolve, 5))
-    expect(await codeOf(a.circles.redeemInvite(circle, short.secret, newJoiner(), 'B'))).toBe(`PX_ERR_INVITE: this invite expired at ${short.expires}`)
-    expect(await codeOf(a.circles.redeemInvite(circle, 'ab'.repeat(16), newJoiner(), 'B'))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
-    const toOther = parseInvite((await a.circles.createInvite(other, 60_000, 'Org A', [])).code)
-    expect(await codeOf(a.circles.redeemInvite(circle, toOther.secret, newJoiner(), 'B'))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
+    expect(await codeOf(a.admin.redeemInvite(circle, short.secret, newJoiner(), 'B'))).toBe(`PX_ERR_INVITE: this invite expired at ${short.expires}`)
+    expect(await codeOf(a.admin.redeemInvite(circle, 'ab'.repeat(16), newJoiner(), 'B'))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
+    const toOther = parseInvite((await a.admin.createInvite(other, 60_000, 'Org A', [])).code)
+    expect(await codeOf(a.admin.redeemInvite(circle, toOther.secret, newJoiner(), 'B'))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
     expect(a.circles.members(circle)).toHaveLength(1)
     expect(a.store.invite(inviteSecretHash(short.secret))?.usedBy).toBeUndefined()
   })
@@ -96,11 +98,11 @@ describe('invites of a circle admin', () => {
     const dir = makeTempDir(); dirs.push(dir)
     const seed = randomBytes(32)
     const a = await startAdmin(seed, join(dir, 'db'))
-    const circle = (await a.circles.create('ISAC', 'Org A')).id
-    const used = parseInvite((await a.circles.createInvite(circle, 60_000, 'Org A', [])).code)
-    await a.circles.createInvite(circle, 60_000, 'Org A', [])
+    const circle = (await a.admin.create('ISAC', 'Org A')).id
+    const used = parseInvite((await a.admin.createInvite(circle, 60_000, 'Org A', [])).code)
+    await a.admin.createInvite(circle, 60_000, 'Org A', [])
     const joiner = newJoiner()
-    await a.circles.redeemInvite(circle, used.secret, joiner, 'B')
+    await a.admin.redeemInvite(circle, used.secret, joiner, 'B')
     const before = await a.circles.controlEntries(circle)
     await a.stop()
 
@@ -109,7 +111,7 @@ describe('invites of a circle admin', () => {
     expect(again.circles.members(circle).map(m => m.publicKey)).toContain(joiner)
     // the second invite is still open
     expect(again.circles.hasOpenInvites()).toBe(true)
-    expect(await codeOf(again.circles.redeemInvite(circle, used.secret, newJoiner(), 'C'))).toMatch(/^PX_ERR_INVITE: this invite was already used/)
+    expect(await codeOf(again.admin.redeemInvite(circle, used.secret, newJoiner(), 'C'))).toMatch(/^PX_ERR_INVITE: this invite was already used/)
   })
 })
 

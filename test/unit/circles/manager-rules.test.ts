@@ -254,17 +254,17 @@ describe('CircleManager on a real node', () => {
 
   describe('removeMember', () => {
     it('removes the member up to its last entry and seals a new key to every remaining member only', async () => {
-      const view = await t.node.circles.create('removals', 'test-org')
+      const view = await t.node.admin.create('removals', 'test-org')
       const a = newOrg()
       const b = newOrg()
-      await t.node.circles.addMember(view.id, a.pub, 'A')
-      await t.node.circles.addMember(view.id, b.pub, 'B')
+      await t.node.admin.addMember(view.id, a.pub, 'A')
+      await t.node.admin.addMember(view.id, b.pub, 'B')
       const bData = new RemoteLog(b.key, view.id)
       expect(await ingest(bData.next([indicator('192.0.2.70')], AMBER), 'sync')).toEqual({ code: 'stored' })
       expect(await ingest(bData.next([indicator('192.0.2.71')], AMBER), 'sync')).toEqual({ code: 'stored' })
       const epoch1 = t.node.circles.circleKey(view.id)!
 
-      await t.node.circles.removeMember(view.id, b.pub)
+      await t.node.admin.removeMember(view.id, b.pub)
       const s = t.node.circles.get(view.id)!
       expect(s.members.get(b.pub)?.removed).toMatchObject({ by: me, upTo: bData.seq })
       expect(s.epoch).toBe(epoch1.epoch + 1)
@@ -279,20 +279,20 @@ describe('CircleManager on a real node', () => {
       expect(Buffer.from(forA!).equals(Buffer.from(mine.key))).toBe(true)
 
       // a member with no entries in the circle is removed up to seq 0
-      await t.node.circles.removeMember(view.id, a.pub)
+      await t.node.admin.removeMember(view.id, a.pub)
       const s2 = t.node.circles.get(view.id)!
       expect(s2.members.get(a.pub)?.removed).toMatchObject({ by: me, upTo: 0 })
       expect([...s2.keys.get(s2.epoch)!.keys()]).toEqual([me])
     })
 
     it('refuses to remove a non-member or a removed member (PX_ERR_NOT_FOUND, field key), publishing nothing', async () => {
-      const view = await t.node.circles.create('no such member', 'test-org')
+      const view = await t.node.admin.create('no such member', 'test-org')
       const b = newOrg()
-      await t.node.circles.addMember(view.id, b.pub, 'B')
-      await t.node.circles.removeMember(view.id, b.pub)
+      await t.node.admin.addMember(view.id, b.pub, 'B')
+      await t.node.admin.removeMember(view.id, b.pub)
       const before = t.node.circles.get(view.id)!
-      expect(await verdict(async () => { await t.node.circles.removeMember(view.id, newOrg().pub) })).toEqual({ code: 'PX_ERR_NOT_FOUND', field: 'key' })
-      expect(await verdict(async () => { await t.node.circles.removeMember(view.id, b.pub) })).toEqual({ code: 'PX_ERR_NOT_FOUND', field: 'key' })
+      expect(await verdict(async () => { await t.node.admin.removeMember(view.id, newOrg().pub) })).toEqual({ code: 'PX_ERR_NOT_FOUND', field: 'key' })
+      expect(await verdict(async () => { await t.node.admin.removeMember(view.id, b.pub) })).toEqual({ code: 'PX_ERR_NOT_FOUND', field: 'key' })
       const after = t.node.circles.get(view.id)!
       expect(after.entries).toBe(before.entries)
       expect(after.epoch).toBe(before.epoch)

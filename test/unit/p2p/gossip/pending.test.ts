@@ -30,7 +30,7 @@ describe('PendingEntries', () => {
     fetched = []
     serve = () => []
     relay = await orgPeerId()
-    const v: GossipValidator = new GossipValidator({ circles: { circleKey: () => null }, ingest: h.ingest, log: silent, onEarly: (raw, gap, from) => { p.early(raw, gap, from) } })
+    const v: GossipValidator = new GossipValidator({ circles: { circleKey: () => null, admit: () => null }, ingest: h.ingest, log: silent, onEarly: (raw, gap, from) => { p.early(raw, gap, from) } })
     p = new PendingEntries({
       store: h.store,
       judge: async (raw, source) => await v.judge(raw, source),

@@ -1,6 +1,8 @@
 /**
  * The gossip validator, one test per verdict reason: real signed entries (test/utils/store.ts),
- * real circle keys and envelopes, a real LevelDB with the one ingest path behind it.
+ * real circle keys and envelopes, the membership pre-check over a circle state (one admin
+ * member, one member removed after its first entry), a real LevelDB with the one ingest path
+ * behind it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
@@ -9,7 +11,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { PhalanxError } from '../../../../src/errors.js'
 import { canonicalJson, entryHash, type Entry, type IndicatorItem } from '../../../../src/records/index.js'
-import { membershipLogOf } from '../../../../src/circles/index.js'
+import { admissionViolation, circleOfLog, membershipLogOf, type CircleState } from '../../../../src/circles/index.js'
 import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, encodeEnvelope } from '../../../../src/p2p/envelope.js'
 import { GossipValidator, type GossipVerdict } from '../../../../src/p2p/gossip/validator.js'
 import { peerIdOfKey } from '../../../../src/p2p/host.js'
@@ -39,14 +41,32 @@ describe('GossipValidator', () => {
   let log: RemoteLog
   const member = randomKey()
   const outsider = randomKey()
+  const removed = randomKey()
+  const at = '2026-01-01T00:00:00.000Z'
+  const state: CircleState = {
+    id: CIRCLE,
+    name: 'validator',
+    founder: member.publicKeyHex,
+    created: at,
+    members: new Map([
+      [member.publicKeyHex, { key: member.publicKeyHex, org: 'M', role: 'admin', addedBy: member.publicKeyHex, addedAt: at, addrs: [] }],
+      [removed.publicKeyHex, { key: removed.publicKeyHex, org: 'R', role: 'member', addedBy: member.publicKeyHex, addedAt: at, addrs: [], removed: { at, by: member.publicKeyHex, upTo: 1 } }]
+    ]),
+    keys: new Map(),
+    epoch: EPOCH,
+    entries: 3
+  }
   const from = peerIdFromString(peerIdOfKey(member.publicKeyHex))
 
   beforeEach(async () => {
     // the policy a node applies: only members of the circle may write to it
-    h = await openStore({ policy: { check: (e) => { if (e.origin !== member.publicKeyHex) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'not a member') } } })
+    h = await openStore({ policy: { check: (e) => { if (e.origin !== member.publicKeyHex && e.origin !== removed.publicKeyHex) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'not a member') } } })
     early = []
     v = new GossipValidator({
-      circles: { circleKey: (c, epoch) => c === CIRCLE && (epoch === undefined || epoch === EPOCH) ? circleKey : null },
+      circles: {
+        circleKey: (c, epoch) => c === CIRCLE && (epoch === undefined || epoch === EPOCH) ? circleKey : null,
+        admit: raw => admissionViolation(circleOfLog(raw.circle) === CIRCLE ? state : undefined, raw)
+      },
       ingest: h.ingest,
       log: pino({ level: 'silent' }),
       onEarly: (raw, gap, f) => { early.push({ raw, gap, from: f?.toString() }) }
@@ -174,15 +194,47 @@ describe('GossipValidator', () => {
       expectVerdict(await v.validate(CIRCLE, message(e), from), TopicValidatorResult.Reject, 'refused', 'PX_ERR_BAD_SIGNATURE')
     })
 
-    it('refused: an entry the policy refuses (origin not a member)', async () => {
-      const e = new RemoteLog(outsider, CIRCLE).next([ind('x.example')])
-      expectVerdict(await v.validate(CIRCLE, message(e), from), TopicValidatorResult.Reject, 'refused', 'PX_ERR_NOT_MEMBER')
+    it('refused: an entry the entry policy refuses in ingest (here: the pre-check lets a removed member\'s early entry through, the policy of this harness does not)', async () => {
+      const strict = await openStore({ policy: { check: () => { throw new PhalanxError('PX_ERR_FORBIDDEN', 'closed') } } })
+      try {
+        const w = new GossipValidator({ circles: { circleKey: () => circleKey, admit: () => null }, ingest: strict.ingest, log: pino({ level: 'silent' }), onEarly: () => {} })
+        expectVerdict(await w.validate(CIRCLE, message(log.next([ind('x.example')])), from), TopicValidatorResult.Reject, 'refused', 'PX_ERR_FORBIDDEN')
+      } finally { await strict.close() }
     })
 
-    it('refused: one bad entry rejects its whole batch', async () => {
+    it('not-member: an outsider\'s entry is refused before its signature is checked, and nothing is stored', async () => {
+      const e = { ...new RemoteLog(outsider, CIRCLE).next([ind('x.example')]), created: '2020-01-01T00:00:00.000Z' }
+      expectVerdict(await v.validate(CIRCLE, message(e), from), TopicValidatorResult.Reject, 'not-member', 'PX_ERR_NOT_MEMBER')
+      expect(h.store.head(CIRCLE, outsider.publicKeyHex)).toBeUndefined()
+    })
+
+    it('not-member: one outsider entry rejects its whole batch', async () => {
       const e1 = log.next([ind('a.example')])
       const e2 = new RemoteLog(outsider, CIRCLE).next([ind('b.example')])
-      expectVerdict(await v.validate(CIRCLE, batchMessage([e1, e2], batchHash([entryHash(e1), entryHash(e2)])), from), TopicValidatorResult.Reject, 'refused', 'PX_ERR_NOT_MEMBER')
+      expectVerdict(await v.validate(CIRCLE, batchMessage([e1, e2], batchHash([entryHash(e1), entryHash(e2)])), from), TopicValidatorResult.Reject, 'not-member', 'PX_ERR_NOT_MEMBER')
+    })
+
+    it('not-member: a removed member\'s entry after its removal; the one before it is still accepted', async () => {
+      const r = new RemoteLog(removed, CIRCLE)
+      expectVerdict(await v.validate(CIRCLE, message(r.next([ind('before.example')])), from), TopicValidatorResult.Accept, 'stored')
+      expectVerdict(await v.validate(CIRCLE, message(r.next([ind('after.example')])), from), TopicValidatorResult.Reject, 'not-member', 'PX_ERR_NOT_MEMBER')
+      expect(h.store.head(CIRCLE, removed.publicKeyHex)?.seq).toBe(1)
+    })
+
+    it('not-member: a removed member writes nothing to the membership log', async () => {
+      const e = new RemoteLog(removed, membershipLogOf(CIRCLE)).next([{ kind: 'address', addrs: [] }], { tlp: 'AMBER' })
+      expectVerdict(await v.validate(CIRCLE, message(e), from), TopicValidatorResult.Reject, 'not-member', 'PX_ERR_NOT_MEMBER')
+    })
+
+    it('label-not-allowed: a sealed RED entry in a circle log', async () => {
+      const e = log.next([ind('red.example')], { tlp: 'RED' })
+      expectVerdict(await v.validate(CIRCLE, message(e), from), TopicValidatorResult.Reject, 'label-not-allowed', 'PX_ERR_TLP_VIOLATION')
+      expect(h.store.head(CIRCLE, member.publicKeyHex)).toBeUndefined()
+    })
+
+    it('label-not-allowed: a membership log entry not labelled as membership entries are', async () => {
+      const e = new RemoteLog(member, membershipLogOf(CIRCLE)).next([{ kind: 'address', addrs: [] }], { tlp: 'GREEN' })
+      expectVerdict(await v.validate(CIRCLE, message(e), from), TopicValidatorResult.Reject, 'label-not-allowed', 'PX_ERR_TLP_VIOLATION')
     })
 
     it('counts a rejected message', async () => {

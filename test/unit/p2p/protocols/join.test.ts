@@ -14,7 +14,7 @@ describe('join protocol', () => {
   const joiner = OrgKey.fromSeed(joinerSeed)
   const redeemed: Array<{ circle: string, secret: string, key: string, org: string }> = []
   const handler = joinHandler({
-    circles: { redeemInvite: async (circle, secret, key, org) => { redeemed.push({ circle, secret, key, org }); return [] } },
+    admin: { redeemInvite: async (circle, secret, key, org) => { redeemed.push({ circle, secret, key, org }); return [] } },
     identity: { org: 'Inviter Org' },
     log: silent
   })
