@@ -151,6 +151,7 @@ export class PhalanxNode {
       await this.network.stop()
       this.network = undefined
     }
+    this.circles.close()
     await this.ingest.stop()
     await this.store.close()
     childLogger(this.log, 'node').info('node stopped')

@@ -15,6 +15,9 @@ import type { LevelStore, StoredEntry } from '../store/index.js'
 import { isOpenInvite } from './invite.js'
 import { applyControlEntry, checkDataEntry, circleOfLog, isMembershipLog, membershipLogOf, currentMembers, isCurrentMember, admissionViolation, type CircleState, type ReceivedEntryFields, type Member } from './state.js'
 
+/** the longest delay setTimeout takes */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 export interface CircleManagerComponents {
   store: Pick<LevelStore, 'controlEntries' | 'invites'>
   key: OrgKey
@@ -55,6 +58,8 @@ export class CircleManager {
   readonly #expected = new Set<string>()
   readonly #listeners = new Set<CircleListener>()
   #invitesOpen = false
+  #inviteTimer: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor (c: CircleManagerComponents) {
     this.#c = c
@@ -188,19 +193,35 @@ export class CircleManager {
     return { epoch: e, key }
   }
 
-  /** an invite was just created: the gater lets unknown peers in until it is used or expires */
-  noteInviteCreated (): void { this.#invitesOpen = true }
+  /** stop the invite expiry timer (the node stops) */
+  close (): void {
+    this.#closed = true
+    clearTimeout(this.#inviteTimer)
+  }
 
   /** is any invite still open (unused, unexpired)? the gater lets unknown peers in then */
   hasOpenInvites (): boolean { return this.#invitesOpen }
 
+  /**
+   * Recompute whether any invite is open (after one is created or used, and at start), and
+   * arm a timer for the first expiry of those still open: an invite that expires unused closes
+   * the door at once, not at the next join or restart.
+   */
   async refreshOpenInvites (): Promise<void> {
     const now = new Date().toISOString()
-    let open = false
+    let next: string | undefined
     for await (const inv of this.#c.store.invites()) {
-      if (isOpenInvite(inv, now)) { open = true; break }
+      if (isOpenInvite(inv, now) && (next === undefined || inv.expires < next)) next = inv.expires
     }
-    this.#invitesOpen = open
+    this.#invitesOpen = next !== undefined
+    clearTimeout(this.#inviteTimer)
+    this.#inviteTimer = undefined
+    if (next === undefined || this.#closed) return
+    // setTimeout takes at most 2^31-1 ms (~24.8 days): a later expiry re-arms on the way
+    const wait = Math.min(Math.max(0, Date.parse(next) - Date.now()) + 1, MAX_TIMER_MS)
+    this.#inviteTimer = setTimeout(() => {
+      this.refreshOpenInvites().catch((err) => { if (!this.#closed) this.#log.error({ err }, 'could not recompute the open invites') })
+    }, wait).unref()
   }
 
   /** the circle's control entries in the order this node stored them */

@@ -21,7 +21,7 @@ import {
 import type { Ingest, LevelStore } from '../store/index.js'
 
 export interface CircleAdminComponents {
-  circles: Pick<CircleManager, 'require' | 'view' | 'circleKey' | 'controlEntries' | 'noteInviteCreated' | 'refreshOpenInvites'>
+  circles: Pick<CircleManager, 'require' | 'view' | 'circleKey' | 'controlEntries' | 'refreshOpenInvites'>
   ingest: Pick<Ingest, 'publish' | 'createInvite' | 'useInvite'>
   store: Pick<LevelStore, 'head'>
   key: OrgKey
@@ -94,7 +94,7 @@ export class CircleAdmin {
     const expires = new Date(Date.now() + ttlMs).toISOString()
     const { code, invite } = makeInvite(this.#c.key, { circle, name: s.name, org, addrs, expires })
     await this.#c.ingest.createInvite(inviteSecretHash(invite.secret), { circle, expires })
-    this.#c.circles.noteInviteCreated()
+    await this.#c.circles.refreshOpenInvites()
     return { code, expires }
   }
 

@@ -47,11 +47,12 @@ describe('circles: invite, join, add, gossip', () => {
     expect(bView).toMatchObject({ org: 'Bank B', role: 'member', fingerprint: b.node.identity.fingerprint })
     expect((await b.api('/v1/circles')).body.circles.map((x: any) => x.id)).toEqual([circle])
 
-    // the code is one-time: with no invite open, A does not even let an unknown org in
+    // the code is one-time: with no invite open, A does not even let an unknown org in; the
+    // joiner is told why in terms of the invite (a 4xx), not "could not reach"
     const closed = await outsider.api('/v1/circles/join', { json: { code: inv.body.code } })
-    expect(closed.status).toBe(502)
-    expect(closed.body.error.code).toBe('PX_ERR_PEER')
-    expect(closed.body.error.message).toMatch(/used or expired/)
+    expect(closed.status, closed.text).toBe(400)
+    expect(closed.body.error.code).toBe('PX_ERR_INVITE')
+    expect(closed.body.error.message).toMatch(/answered but refused this node: the invite was most likely used already, or it was revoked, or its expiry/)
     // while another invite is open A answers, and refuses the used code by name
     const other = await a.api(`/v1/circles/${circle}/invites`, { json: { expires: '10m' } })
     expect(other.status).toBe(201)
@@ -290,6 +291,29 @@ describe('gossip loss is repaired', () => {
     expect((await a.api(`/v1/circles/${circle}/digest`)).body.digest).not.toBe(d.digest)
     await until('equal digests again', async () => new Set(await digests()).size === 1, 15_000)
     expect((await b.api('/v1/circles/no-such/digest')).status).toBe(404)
+  })
+})
+
+describe('the door of a node with an invite', () => {
+  it('closes when its last invite expires unused: an unknown org gets in before, not after', async () => {
+    const x = await start('Bank X')
+    const id = (await x.api('/v1/circles', { json: { name: 'short-lived' } })).body.id
+    const inv = await x.api(`/v1/circles/${id}/invites`, { json: { expires: '2s' } })
+    expect(inv.status).toBe(201)
+    const before = await raw()
+    await before.dial(x)
+    await until('X to keep the unknown org connected', () => before.isConnectedTo(x.node.identity.publicKey) ? true : undefined)
+    await new Promise(resolve => setTimeout(resolve, Date.parse(inv.body.expires) - Date.now() + 200))
+    const after = await raw()
+    const dialled = await after.dial(x).then(() => true, () => false)
+    // the gater refuses after the handshake: give X a moment to hang up
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(dialled && after.isConnectedTo(x.node.identity.publicKey)).toBe(false)
+    // a code that was not used is refused with its reason, in terms of the invite
+    const joiner = await start('Bank Y')
+    const late = await joiner.api('/v1/circles/join', { json: { code: inv.body.code } })
+    expect(late.status).toBe(400)
+    expect(late.body.error.code).toBe('PX_ERR_INVITE')
   })
 })
 

@@ -61,7 +61,16 @@ export async function joinWithInvite (c: JoinClientComponents, code: string, org
   const invite = parseInvite(code)
   if (invite.expires <= new Date().toISOString()) throw new PhalanxError('PX_ERR_INVITE', `this invite expired at ${invite.expires}`, { field: 'code' })
   if (invite.inviter === c.self) throw new PhalanxError('PX_ERR_INVITE', 'this is our own invite: give it to the org that joins', { field: 'code' })
-  const reply = await c.requester.toAddrs(invite.inviter, invite.addrs, JOIN_PROTOCOL, { circle: invite.circle, secret: invite.secret, org })
+  let reply
+  try {
+    reply = await c.requester.toAddrs(invite.inviter, invite.addrs, JOIN_PROTOCOL, { circle: invite.circle, secret: invite.secret, org })
+  } catch (err) {
+    // the inviter's node answered but let us in no more: it opens its door only while an invite is open
+    if (err instanceof PhalanxError && err.code === 'PX_ERR_PEER' && err.meta?.refused === true) {
+      throw new PhalanxError('PX_ERR_INVITE', `the inviter's node (${fingerprint(invite.inviter).slice(0, 9)}…) answered but refused this node: the invite was most likely used already, or it was revoked, or its expiry (${invite.expires}) passed by the inviter's clock. Ask the inviter for a new code.`, { field: 'code', cause: err })
+    }
+    throw err
+  }
   await takeControlLog(c, invite.circle, reply.entries)
   return {
     circle: { id: invite.circle, name: invite.name },

@@ -3,7 +3,8 @@
  * a connection, to an org at given addresses (join, connect), or to a member at the
  * addresses it announced (RED delivery).
  *
- * Guarantees: a peer that cannot be reached, or a stream that fails, gives PX_ERR_PEER; a
+ * Guarantees: a peer that cannot be reached, or a stream that fails, gives PX_ERR_PEER (with
+ * `meta.refused` when the peer answered and hung up: its gater does not let us in); a
  * request to an org at addresses is tried twice (200 ms apart) when the first attempt fails
  * with PX_ERR_PEER; an org dialled at its addresses passes the gater for that dial only.
  */
@@ -16,6 +17,16 @@ import type { CircleManager } from '../../circles/index.js'
 import { peerIdOfKey, type Host } from '../host.js'
 import type { Connections } from '../connections.js'
 import { exchange, REQUEST_TIMEOUT_MS } from './framing.js'
+
+/**
+ * Did the peer answer and then hang up (its gater refused this node after the handshake), as
+ * opposed to not answering at all (refused TCP connection, timeout)? libp2p reports the first
+ * as the end of the stream while the protocol is negotiated.
+ */
+export function hungUp (err: unknown): boolean {
+  const e = err as { name?: unknown, message?: unknown }
+  return e?.name === 'UnexpectedEOFError' || (typeof e?.message === 'string' && /stream closed|connection closed|stream reset/i.test(e.message) && e.name !== 'AbortError' && e.name !== 'TimeoutError')
+}
 
 /** the wait before the second attempt of a request to an org at its addresses */
 const RETRY_DELAY_MS = 200
@@ -80,6 +91,9 @@ export class Requester {
     try {
       stream = await this.#c.connections.dialOutsider(id, async () => await this.#c.host.dialProtocol(addrs.map(a => multiaddr(`${a}/p2p/${id}`)), protocol, { signal }))
     } catch (err) {
+      if (hungUp(err)) {
+        throw new PhalanxError('PX_ERR_PEER', `${fingerprint(key).slice(0, 9)}… at ${addrs.join(', ')} answered and closed the connection: it does not let this node in`, { cause: err, meta: { refused: true } })
+      }
       throw new PhalanxError('PX_ERR_PEER', `could not reach ${fingerprint(key).slice(0, 9)}… at ${addrs.join(', ')} (offline, or it refuses us: an invite that is used or expired no longer opens its door): ${(err as Error).message}`, { cause: err })
     }
     return await exchange(stream, body, signal)

@@ -38,7 +38,7 @@ async function startAdmin (seed: Uint8Array, path: string): Promise<Admin> {
   await ingest.start()
   await circles.load()
   let stopped = false
-  const a: Admin = { store, ingest, circles, admin, stop: async () => { if (stopped) return; stopped = true; await ingest.stop(); await store.close() } }
+  const a: Admin = { store, ingest, circles, admin, stop: async () => { if (stopped) return; stopped = true; circles!.close(); await ingest.stop(); await store.close() } }
   running.push(a)
   return a
 }
@@ -66,6 +66,20 @@ describe('invites of a circle admin', () => {
 
     expect(await codeOf(a.admin.redeemInvite(circle, invite.secret, newJoiner(), 'Org C'))).toMatch(/^PX_ERR_INVITE: this invite was already used \(at /)
     expect(a.circles.members(circle)).toHaveLength(2)
+  })
+
+  it('an invite that expires unused closes the door at its expiry, with no join or restart', async () => {
+    const dir = makeTempDir(); dirs.push(dir)
+    const a = await startAdmin(randomBytes(32), join(dir, 'db'))
+    const circle = (await a.admin.create('ISAC', 'Org A')).id
+    await a.admin.createInvite(circle, 300, 'Org A', [])
+    const longer = await a.admin.createInvite(circle, 900, 'Org A', [])
+    expect(a.circles.hasOpenInvites()).toBe(true)
+    await new Promise(resolve => setTimeout(resolve, 500))
+    // the first expired; the second is still open
+    expect(a.circles.hasOpenInvites()).toBe(true)
+    await new Promise(resolve => setTimeout(resolve, Date.parse(longer.expires) - Date.now() + 100))
+    expect(a.circles.hasOpenInvites()).toBe(false)
   })
 
   it('two joiners racing for one invite: one gets in, the other is refused', async () => {
