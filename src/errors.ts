@@ -74,11 +74,18 @@ export class ValidationError extends PhalanxError {
   }
 }
 
-/** prefix the field path of a ValidationError, e.g. `value` → `indicators[3].value` */
-export function withFieldPrefix (err: unknown, prefix: string): unknown {
+/**
+ * prefix the field path of an error about one item of a list, e.g. `value` →
+ * `indicators[3].value`: a ValidationError always; with `anyCode`, also another PhalanxError
+ * that names a field (a TLP violation on `tlp`, an unknown circle on `circle`), keeping its code
+ */
+export function withFieldPrefix (err: unknown, prefix: string, opts: { anyCode?: boolean } = {}): unknown {
   if (err instanceof PhalanxError && err.code === 'PX_ERR_VALIDATION') {
     const field = err.field !== undefined && err.field !== '' ? `${prefix}.${err.field}` : prefix
     return new ValidationError(field, err.message, err.meta)
+  }
+  if (opts.anyCode === true && err instanceof PhalanxError && err.field !== undefined && err.field !== '') {
+    return new PhalanxError(err.code, err.message, { field: `${prefix}.${err.field}`, ...(err.meta !== undefined ? { meta: err.meta } : {}), cause: err })
   }
   return err
 }

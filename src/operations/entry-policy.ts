@@ -6,8 +6,8 @@
  */
 import { PhalanxError } from '../errors.js'
 import { LOCAL_CIRCLE, isRedLog, redLogOf, type Entry } from '../records/index.js'
-import { redDeliveryViolation, refuse } from '../tlp/index.js'
-import type { CircleManager } from '../circles/index.js'
+import { entryLabelViolation, redDeliveryViolation, refuse } from '../tlp/index.js'
+import { isMembershipLog, type CircleManager } from '../circles/index.js'
 import type { EntryPolicy } from '../store/index.js'
 
 /**
@@ -34,6 +34,12 @@ export function nodeEntryPolicy (ownKey: string, circles: () => Pick<CircleManag
       if (entry.circle === LOCAL_CIRCLE) own.check(entry, source)
       else if (isRedLog(entry.circle)) checkRed(entry, source)
       else circles().check(entry, source, unreadable)
+    },
+    // what this node signs fits its log as a receiver would judge it: RED only in a recipient
+    // log, a membership log at its label, no RED in a circle's data log
+    checkPublish: ({ circle, tlp }) => {
+      const kind = circle === LOCAL_CIRCLE ? 'local' : isRedLog(circle) ? 'red' : isMembershipLog(circle) ? 'membership' : 'circle'
+      refuse(entryLabelViolation(kind, tlp))
     }
   }
 

@@ -113,6 +113,10 @@ export class Indicators {
     const skipped: Array<{ index: number, code: string, message: string }> = []
     // where each input lands: its batch and position, to give ids back in input order
     const places: Array<[PublishBatch, number]> = []
+    // the defaults are the envelope's: a bad one is named as the envelope's field, once
+    if (opts.defaults?.circle !== undefined) resolveCircle(this.#c.circles, opts.defaults.circle, 'circle')
+    const defaultTo = opts.defaults?.to
+    defaultTo?.forEach((r, j) => { this.#checkRecipient(r, defaultTo.length === 1 ? 'to' : `to[${j}]`) })
     inputs.forEach((raw, i) => {
       try {
         const p = parseIndicatorInput(raw, defaults)
@@ -144,7 +148,7 @@ export class Indicators {
           g.items.push(p.item)
         })
       } catch (err) {
-        throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`)
+        throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`, { anyCode: true })
       }
     })
     const batches = [...groups.values()]

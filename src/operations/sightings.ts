@@ -4,8 +4,8 @@
  * than a publish of it would (the TLP policy, through Indicators.reshareViolation).
  */
 import { PhalanxError, ValidationError } from '../errors.js'
-import { checkKeys, isObject, optionalText, parseTime, LIMITS, type SightingItem } from '../records/index.js'
-import { parseTlp, type Tlp } from '../tlp/index.js'
+import { LOCAL_CIRCLE, checkKeys, isObject, optionalText, parseTime, LIMITS, type SightingItem } from '../records/index.js'
+import { parseTlp, publishViolation, refuse, type Tlp } from '../tlp/index.js'
 import type { CircleManager } from '../circles/index.js'
 import type { EntryReceipt, Ingest, LevelStore, SightingSummary } from '../store/index.js'
 import type { Indicators } from './indicators.js'
@@ -42,6 +42,8 @@ export class Sightings {
     const item: SightingItem = { kind: 'sighting', type, value, count, firstSeen, lastSeen, ...(note !== undefined ? { note } : {}) }
     const tlp = raw.tlp === undefined ? this.#c.publish.defaultTlp : parseTlp(raw.tlp)
     const circle = resolveCircle(this.#c.circles, raw.circle, 'circle')
+    // a sighting follows its label's routes: RED never goes to a circle
+    refuse(publishViolation(tlp, { to: circle === LOCAL_CIRCLE ? 'local' : 'circle' }))
     // a sighting names the value: it passes on no more than a publish of it would
     const why = this.#c.indicators.reshareViolation(type, value, tlp, circle)
     if (why !== null) throw new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })

@@ -150,6 +150,7 @@ export class Ingest {
     for (const b of batches) {
       if (!isCircleId(b.circle)) throw new PhalanxError('PX_ERR_VALIDATION', `bad circle id "${b.circle}"`, { field: 'circle' })
       assertCanonicalItems(b.items)
+      this.#c.policy.checkPublish?.(b)
     }
     if (this.#closed) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
     return await new Promise<PublishResult>((resolve, reject) => {

@@ -13,6 +13,11 @@ export interface EntryPolicy {
    * with a record this code does not know — check its route and origin, never its records.
    */
   check: (entry: Entry, source: string, unreadable?: boolean) => void
+  /**
+   * throw a PhalanxError to refuse a batch this node is about to sign into `circle` (a log)
+   * at `tlp`: the last gate of a local publish, whichever use case built it
+   */
+  checkPublish?: (batch: { circle: string, tlp: Tlp }) => void
 }
 
 export interface StoredEntry {

@@ -12,7 +12,7 @@ import { LOCAL_CIRCLE, makeIndicatorItem, redLogOf, type Entry } from '../../../
 import { nodeEntryPolicy } from '../../../src/operations/index.js'
 import type { CircleManager } from '../../../src/circles/index.js'
 import type { Tlp } from '../../../src/tlp/index.js'
-import { RemoteLog, randomKey } from '../../utils/store.js'
+import { RemoteLog, openStore, randomKey } from '../../utils/store.js'
 
 type PolicyCircles = Pick<CircleManager, 'check' | 'peerKeys'>
 
@@ -129,5 +129,30 @@ describe('nodeEntryPolicy: the other log kinds', () => {
     expect(outcome(() => { policy.check(entryOf(me, LOCAL_CIRCLE, 'GREEN'), 'sync') })).toBe('accepted')
     circles = circlesWith([peer.publicKeyHex])
     expect(outcome(() => { policy.check(entryOf(peer, redLogOf(me.publicKeyHex)), 'red') })).toBe('accepted')
+  })
+})
+
+describe('nodeEntryPolicy: the last gate of what this node signs (checkPublish)', () => {
+  it('a label that does not fit its log is refused whichever use case built the batch: RED in a circle\'s data log, not-RED in a recipient log, a membership log not at its label', () => {
+    const policy = nodeEntryPolicy(me.publicKeyHex, () => circlesWith([peer.publicKeyHex]))
+    const publish = (circle: string, tlp: Tlp): string => outcome(() => { policy.checkPublish!({ circle, tlp }) })
+    expect(publish('c-data', 'RED')).toBe('PX_ERR_TLP_VIOLATION tlp: RED never enters a circle log: it goes to named recipients only')
+    expect(publish(redLogOf(peer.publicKeyHex), 'AMBER')).toBe('PX_ERR_TLP_VIOLATION tlp: a recipient log carries TLP:RED only')
+    expect(publish('c-data:members', 'GREEN')).toMatch(/^PX_ERR_TLP_VIOLATION tlp: a membership log entry is /)
+    for (const tlp of ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT'] as Tlp[]) expect(publish('c-data', tlp)).toBe('accepted')
+    for (const tlp of ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'] as Tlp[]) expect(publish(LOCAL_CIRCLE, tlp)).toBe('accepted')
+    expect(publish(redLogOf(peer.publicKeyHex), 'RED')).toBe('accepted')
+  })
+
+  it('Ingest.publish asks it before signing: a RED batch into a circle log is refused and nothing is stored', async () => {
+    const h = await openStore({ key: me, policy: nodeEntryPolicy(me.publicKeyHex, () => circlesWith([peer.publicKeyHex])) })
+    try {
+      const item = makeIndicatorItem({ type: 'domain', value: 'gate.example', confidence: 60, tags: [] })
+      const err = await h.ingest.publish([{ circle: 'c-data', tlp: 'RED', items: [item] }]).then(() => null, (e: unknown) => e)
+      expect(err).toBeInstanceOf(PhalanxError)
+      expect({ code: (err as PhalanxError).code, field: (err as PhalanxError).field }).toEqual({ code: 'PX_ERR_TLP_VIOLATION', field: 'tlp' })
+      expect(h.store.counts().entries).toBe(0)
+      expect((await h.ingest.publish([{ circle: 'c-data', tlp: 'AMBER', items: [item] }])).entries).toHaveLength(1)
+    } finally { await h.close() }
   })
 })

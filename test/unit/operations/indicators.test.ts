@@ -108,6 +108,20 @@ describe('publishBody: a refused input names its field and stores nothing', () =
     expect(h.store.counts().entries).toBe(0)
   })
 
+  it('a bulk call: a rule an item breaks (not only its schema) is named as indicators[i].<field>', async () => {
+    const ok = { value: 'ok.example' }
+    const cases: Array<[string, unknown, string, string]> = [
+      ['an item for a circle this node is not in', { indicators: [ok, { value: 'x.example', circle: 'c-nope' }] }, 'PX_ERR_UNKNOWN_CIRCLE', 'indicators[1].circle'],
+      ['an item RED to a circle', { indicators: [ok, ok, { value: 'x.example', tlp: 'RED', circle: 'c1' }] }, 'PX_ERR_TLP_VIOLATION', 'indicators[2].tlp'],
+      ['an item RED to a non-member', { indicators: [{ value: 'x.example', tlp: 'RED', to: [randomKey().publicKeyHex] }] }, 'PX_ERR_NOT_MEMBER', 'indicators[0].to']
+    ]
+    for (const [what, body, code, field] of cases) {
+      const err = await refusal(async () => await h.indicators.publishBody(body))
+      expect({ what, code: err.code, field: err.field }).toEqual({ what, code, field })
+    }
+    expect(h.store.counts().entries).toBe(0)
+  })
+
   it('one bad item refuses the whole bulk call: the good items before it are not stored', async () => {
     const err = await refusal(async () => await h.indicators.publishBody({ indicators: [{ value: 'good-1.example' }, { value: 'good-2.example' }, { value: 'bad', type: 'ipv4' }] }))
     expect(err).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'indicators[2].value' })

@@ -27,6 +27,15 @@ async function foreign (items: Item[], tlp: Tlp): Promise<string> {
 }
 
 describe('Sightings.record: refusals name their field and store nothing', () => {
+  it('a RED sighting never goes to a circle (PX_ERR_TLP_VIOLATION on tlp, nothing stored); in the private scope it is kept', async () => {
+    const err = await refusal(async () => await h.sightings.record({ value: 'red-sighting.example', tlp: 'RED', circle: 'c1' }))
+    expect({ code: err.code, field: err.field }).toEqual({ code: 'PX_ERR_TLP_VIOLATION', field: 'tlp' })
+    expect(h.store.counts().entries).toBe(0)
+    const kept = await h.sightings.record({ value: 'red-sighting.example', tlp: 'RED' })
+    expect(kept.entry).toMatchObject({ circle: LOCAL_CIRCLE })
+    expect(h.store.getEntry(LOCAL_CIRCLE, h.me, kept.entry.seq)?.tlp).toBe('RED')
+  })
+
   it('the body: not an object (field ""), an unknown field (by name)', async () => {
     for (const body of [null, 'evil.example', [{ value: 'evil.example' }]]) {
       expect(await refusal(async () => await h.sightings.record(body))).toMatchObject({ code: 'PX_ERR_VALIDATION', field: '' })
