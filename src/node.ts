@@ -13,7 +13,7 @@ import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, Bo
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
 import { LevelStore, Ingest, STORE_DIR } from './store/index.js'
-import { CircleAdmin, Circles, Indicators, Sightings, Status, nodeEntryPolicy, type Operations } from './operations/index.js'
+import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, nodeEntryPolicy, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -85,7 +85,8 @@ export class PhalanxNode {
       indicators,
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, publish: this.config.publish }),
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
-      status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this })
+      status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
+      taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') })
     }
     this.startedAt = new Date().toISOString()
     this.#started = true

@@ -12,6 +12,8 @@ export type { CircleAdminComponents } from './circle-admin.js'
 export type { CircleComponents } from './circles.js'
 export { Status } from './status.js'
 export type { StatusComponents, NodeStatus, CircleStatus, NodeFacts } from './status.js'
+export { Taxii } from './taxii.js'
+export type { TaxiiComponents, TaxiiCaller, TaxiiQuery, TaxiiItem, TaxiiPage } from './taxii.js'
 export { nodeEntryPolicy, ownEntriesOnlyPolicy } from './entry-policy.js'
 export { bodyWith, resolveCircle } from './input.js'
 
@@ -19,6 +21,7 @@ import type { Indicators } from './indicators.js'
 import type { Sightings } from './sightings.js'
 import type { Circles } from './circles.js'
 import type { Status } from './status.js'
+import type { Taxii } from './taxii.js'
 
 /** every use case of a node, as the API routes receive them */
 export interface Operations {
@@ -26,4 +29,5 @@ export interface Operations {
   sightings: Sightings
   circles: Circles
   status: Status
+  taxii: Taxii
 }
