@@ -180,7 +180,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerIndicatorRoutes(app, node.ops, metrics)
   registerCircleRoutes(app, node.ops)
   registerExportRoutes(app, node)
-  registerTaxiiRoutes(app, node)
+  registerTaxiiRoutes(app, node.ops, { bodyLimitBytes })
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))
   app.post('/v1/tokens', async (req, reply) => {
     const t = readTokens.create(req.body ?? {}, node.ops.circles.list().map(c => c.id))

@@ -1,8 +1,9 @@
 /**
- * TAXII 2.1 server resources, as JSON (the routes in src/api/routes/taxii*.ts send them):
- * media types and their checks, timestamps with microseconds, discovery, API root and
- * collection resources, the objects / manifest / versions envelopes, error messages, the
- * envelope of an add and its status resource. Pure: no store, no HTTP.
+ * TAXII 2.1 server resources, as JSON (src/operations/taxii.ts builds them, the routes in
+ * src/api/routes/taxii.ts send them): media types and their checks, timestamps with
+ * microseconds, discovery, API root and collection resources, the objects / manifest /
+ * versions envelopes, error messages, the envelope of an add and its status resource. Pure:
+ * no store, no HTTP.
  */
 import { randomUUID } from 'node:crypto'
 import { PhalanxError, ValidationError } from '../errors.js'

@@ -1,33 +1,24 @@
 /**
- * TAXII 2.1 (docs/API.md, "TAXII 2.1"): discovery, one API root, a collection per circle this
- * node is in plus the private scope, objects (STIX indicators) with `added_after`, `match[id]`,
- * `match[type]`, `match[version]`, `limit` and `next`, manifests, one object and its versions;
- * adding objects (taxii-add.ts) and the status of an add. Media type
- * `application/taxii+json;version=2.1`; HTTP Basic (the API token as password) or Bearer. A
- * node keeps the current version of each indicator, so `versions` lists that one;
- * `date_added` is when this node stored it (its change-feed cursor). The resources and their
- * checks are src/interop/taxii.ts; this file reads the store and answers.
+ * TAXII 2.1 over HTTP (docs/API.md, "TAXII 2.1"): discovery, one API root, the collections,
+ * objects, manifests, one object and its versions, adding objects and the status of an add.
+ * Media type `application/taxii+json;version=2.1`; HTTP Basic (the API token as password) or
+ * Bearer; a read token (server.ts) reads the collections it names up to its TLP ceiling. The
+ * use cases are src/operations/taxii.ts, the resources src/interop/taxii.ts; this file checks
+ * the media types, maps each request to its caller and sends the answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
-import type { PhalanxNode } from '../../node.js'
-import { PhalanxError, ValidationError } from '../../errors.js'
-import { LOCAL_CIRCLE, type StoredIndicator } from '../../records/index.js'
-import { CURSOR_RE, cursorFromMicros, queryIndicators } from '../../store/index.js'
-import {
-  TAXII_MEDIA_TYPE, acceptsTaxii, apiRootResource, collectionOf, collectionResource, discoveryResource, envelopeObjects,
-  idCandidatesOfStixId, isTaxiiContentType, manifestEnvelope, microsOfTaxiiTime, objectsEnvelope, stixIndicatorId,
-  taxiiErrorMessage, taxiiTimeOfMicros, toStixIndicator, versionsEnvelope, type TaxiiCollection, type TaxiiStatus
-} from '../../interop/index.js'
-import { checkKnown, one, type Query } from '../params.js'
-import type { Tlp } from '../../tlp/index.js'
-import { withinCeiling } from '../../tlp/policy.js'
 import { LRUCache } from 'lru-cache'
-import { childLogger } from '../../log.js'
-import { addStixObjects } from './taxii-add.js'
+import { PhalanxError } from '../../errors.js'
+import {
+  TAXII_MEDIA_TYPE, acceptsTaxii, apiRootResource, collectionResource, envelopeObjects, isTaxiiContentType,
+  manifestEnvelope, objectsEnvelope, taxiiErrorMessage, versionsEnvelope, type TaxiiCollection, type TaxiiStatus
+} from '../../interop/index.js'
+import type { Operations, TaxiiCaller, TaxiiItem, TaxiiPage } from '../../operations/index.js'
+import type { Tlp } from '../../tlp/index.js'
+import { checkKnown, type Query } from '../params.js'
 
 export { TAXII_MEDIA_TYPE }
-const DEFAULT_LIMIT = 100
 /** the largest envelope a client may add (the API root's max_content_length), unless the API's body limit is lower */
 const MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 /** status resources of adds kept for GET status/{id}/ (in memory: they end with the process) */
@@ -38,21 +29,6 @@ const MAX_STATUS_BYTES = 64 * 1024 * 1024
 /** the body limit of an add: the API's (`api.bodyLimitBytes`), at most 10 MiB */
 export function taxiiBodyLimit (apiBodyLimit: number): number {
   return Math.min(apiBodyLimit, MAX_CONTENT_LENGTH)
-}
-const MAX_LIMIT = 1000
-/** records one listing request reads at most before it answers with what it has (and `more`) */
-const MAX_EXAMINED = 100_000
-/** ids in one match[id] (a URL of 16 KiB, Node's limit, holds ~350 anyway) */
-const MAX_MATCH_IDS = 350
-
-/** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
-function microTimeOfCursor (cursor: string): string {
-  return taxiiTimeOfMicros(parseInt(cursor, 16))
-}
-
-/** a TAXII timestamp → the cursor of that microsecond */
-function cursorOfTime (iso: string, field: string): string {
-  return cursorFromMicros(microsOfTaxiiTime(iso, field))
 }
 
 /** Accept: the TAXII 2.1 media type (or a wildcard / no header) */
@@ -94,108 +70,34 @@ declare module 'fastify' {
   }
 }
 
-type Collection = TaxiiCollection
+/** who asks: the API token, or a read token with its collections and TLP ceiling */
+function callerOf (req: FastifyRequest): TaxiiCaller {
+  return { scope: req.taxiiScope, maxTlp: req.taxiiMaxTlp }
+}
 
-export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): void {
-  const bodyLimit = taxiiBodyLimit(node.config.api.bodyLimitBytes)
-  const log = childLogger(node.log, 'taxii')
-  /** the collections the caller may read: all for the API token, the named ones for a read token */
-  const collections = (req: FastifyRequest): Collection[] => {
-    const scope = req.taxiiScope
-    return [
-      collectionOf(LOCAL_CIRCLE, 'Private scope', 'this organization\'s own indicators, never shared'),
-      ...node.ops.circles.list().map(c => collectionOf(c.id, c.name, `trust circle ${c.id}`))
-    ].filter(c => scope === undefined || scope.has(c.circle))
-  }
-  /** a collection the caller may read; any other is "no such collection" (its existence is not told) */
-  const collection = (req: FastifyRequest, id: string): Collection => {
-    const c = collections(req).find(x => x.id === id)
-    if (c === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no collection ${id.slice(0, 80)}`, { field: 'id' })
-    return c
-  }
-  /** the strictest TLP the caller reads (a read token's maxTlp; the API token: no cap) */
-  const maxTlpOf = (req: FastifyRequest): Tlp | undefined => req.taxiiMaxTlp
-  /** a read token only reads; the API token also adds objects */
-  const canWrite = (req: FastifyRequest): boolean => req.taxiiScope === undefined
-  const view = (req: FastifyRequest, c: Collection): Record<string, unknown> => collectionResource(c, canWrite(req))
+export interface TaxiiRouteOptions {
+  /** the API's body limit (`api.bodyLimitBytes`): an add takes at most this, and at most 10 MiB */
+  bodyLimitBytes: number
+}
+
+export function registerTaxiiRoutes (app: FastifyInstance, ops: Operations, opts: TaxiiRouteOptions): void {
+  const taxii = ops.taxii
+  const bodyLimit = taxiiBodyLimit(opts.bodyLimitBytes)
+  const collectionId = (req: FastifyRequest): string => (req.params as { id: string }).id
+  const view = (req: FastifyRequest, c: TaxiiCollection): Record<string, unknown> => collectionResource(c, taxii.mayAdd(callerOf(req)))
   // a Buffer: fastify would rewrite the parameters of a json media type (and add a charset)
   const send = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body)))
 
-  /** one page of a collection's indicators after the filters; its first and last date added */
-  async function page (c: Collection, q: Query, maxTlp?: Tlp): Promise<{ items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>, next: string | null }> {
-    const limitRaw = one(q, 'limit')
-    const limit = limitRaw === undefined ? DEFAULT_LIMIT : Number(limitRaw)
-    if (limitRaw !== undefined && (!/^\d+$/.test(limitRaw) || limit < 1)) throw new ValidationError('limit', 'limit must be a positive integer')
-    const next = one(q, 'next')
-    if (next !== undefined && !CURSOR_RE.test(next)) throw new ValidationError('next', 'next must be a value this server returned')
-    const after = one(q, 'added_after')
-    let cursor = next ?? (after !== undefined ? cursorOfTime(after, 'added_after') : undefined)
-    const types = one(q, 'match[type]')?.split(',').map(s => s.trim())
-    const ids = one(q, 'match[id]')?.split(',').map(s => s.trim())
-    const version = one(q, 'match[version]')
-    if (version !== undefined && !version.split(',').every(v => ['last', 'first', 'all'].includes(v.trim()) || /^\d{4}-\d{2}-\d{2}T/.test(v.trim()))) {
-      throw new ValidationError('match[version]', 'match[version] is last, first, all or timestamps, comma-separated')
-    }
-    const versions = version?.split(',').map(s => s.trim()).filter(v => /^\d{4}-/.test(v))
-    const items: Array<{ ind: StoredIndicator, stix: Record<string, unknown> }> = []
-    if (types !== undefined && !types.includes('indicator')) return { items, next: null }
-    const want = Math.min(limit, MAX_LIMIT)
-    /** add what passes the TLP cap and the version filter; true when the page is full */
-    const take = (ind: StoredIndicator): boolean => {
-      if (!withinCeiling(ind.tlp, maxTlp)) return false
-      const stix = toStixIndicator(ind)
-      if (stix === null || (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string))) return false
-      items.push({ ind, stix })
-      return items.length >= want
-    }
-    if (ids !== undefined) {
-      // each STIX id leads to its indicator (stixIndicatorId): no scan of the collection
-      if (ids.length > MAX_MATCH_IDS) throw new ValidationError('match[id]', `match[id] takes at most ${MAX_MATCH_IDS} ids`)
-      const rest = byStixIds(c, ids).filter(ind => cursor === undefined || ind.cursor > cursor)
-      for (const [i, ind] of rest.entries()) {
-        if (take(ind)) return { items, next: i === rest.length - 1 ? null : ind.cursor }
-      }
-      return { items, next: null }
-    }
-    // a request reads at most this many records: a capped token over a collection of mostly
-    // stricter records gets a short (even empty) page with `more`, not a scan of everything
-    let budget = MAX_EXAMINED
-    for (;;) {
-      const p = await queryIndicators(node.store, { circle: c.circle, limit: Math.min(1000, want - items.length + 50), includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
-      for (const ind of p.indicators) {
-        cursor = ind.cursor
-        if (take(ind)) return { items, next: p.nextCursor === null && ind === p.indicators[p.indicators.length - 1] ? null : ind.cursor }
-      }
-      if (p.nextCursor === null) return { items, next: null }
-      cursor = p.nextCursor
-      budget -= Math.max(p.indicators.length, 1)
-      if (budget <= 0) return { items, next: cursor }
-    }
-  }
-
-  /** the collection's indicators with these STIX ids, in the order they were added */
-  function byStixIds (c: Collection, ids: string[]): StoredIndicator[] {
-    const found = new Map<string, StoredIndicator>()
-    for (const raw of ids) {
-      const sid = raw.toLowerCase()
-      for (const id of idCandidatesOfStixId(sid) ?? []) {
-        const ind = node.store.scanIndicator(id)
-        if (ind !== undefined && ind.circle === c.circle && stixIndicatorId(ind.id) === sid) found.set(ind.id, ind)
-      }
-    }
-    return [...found.values()].sort((a, b) => a.cursor < b.cursor ? -1 : 1)
-  }
-
-  function dateHeaders (reply: FastifyReply, items: Array<{ ind: StoredIndicator }>): void {
+  function dateHeaders (reply: FastifyReply, items: TaxiiItem[]): void {
     if (items.length === 0) return
-    void reply.header('X-TAXII-Date-Added-First', microTimeOfCursor(items[0].ind.cursor))
-    void reply.header('X-TAXII-Date-Added-Last', microTimeOfCursor(items[items.length - 1].ind.cursor))
+    void reply.header('X-TAXII-Date-Added-First', items[0].dateAdded)
+    void reply.header('X-TAXII-Date-Added-Last', items[items.length - 1].dateAdded)
   }
 
   app.get('/taxii2/', async (req, reply) => {
     checkAccept(req)
     const base = `${req.protocol}://${req.headers.host ?? '127.0.0.1'}`
-    return send(reply, discoveryResource(node.identity.org, base))
+    return send(reply, taxii.discovery(base))
   })
 
   app.get('/taxii2/api/', async (req, reply) => {
@@ -205,20 +107,20 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/collections/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, { collections: collections(req).map(c => view(req, c)) })
+    return send(reply, { collections: taxii.collections(callerOf(req)).map(c => view(req, c)) })
   })
 
   app.get('/taxii2/api/collections/:id/', async (req, reply) => {
     checkAccept(req)
-    return send(reply, view(req, collection(req, (req.params as { id: string }).id)))
+    return send(reply, view(req, taxii.collection(callerOf(req), collectionId(req))))
   })
 
   /** objects/ and manifest/: the page the query asks for, with its date-added headers */
-  async function listing (req: FastifyRequest, reply: FastifyReply): Promise<Awaited<ReturnType<typeof page>>> {
+  async function listing (req: FastifyRequest, reply: FastifyReply): Promise<TaxiiPage> {
     checkAccept(req)
     const q = req.query as Query
     checkKnown(q, ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'])
-    const listed = await page(collection(req, (req.params as { id: string }).id), q, maxTlpOf(req))
+    const listed = await taxii.objects(callerOf(req), collectionId(req), q)
     dateHeaders(reply, listed.items)
     return listed
   }
@@ -230,16 +132,14 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
 
   app.get('/taxii2/api/collections/:id/manifest/', async (req, reply) => {
     const { items, next } = await listing(req, reply)
-    return send(reply, manifestEnvelope(items.map(i => ({ stix: i.stix, dateAdded: microTimeOfCursor(i.ind.cursor) })), next))
+    return send(reply, manifestEnvelope(items, next))
   })
 
   /** objects/{id}/ and versions/: the one object, or 404 */
-  async function oneObject (req: FastifyRequest, reply: FastifyReply): Promise<Array<{ ind: StoredIndicator, stix: Record<string, unknown> }>> {
+  async function oneObject (req: FastifyRequest, reply: FastifyReply): Promise<TaxiiItem[]> {
     checkAccept(req)
     const p = req.params as { id: string, objectId: string }
-    if (p.objectId.includes(',')) throw new ValidationError('objectId', 'one object id, not a list (match[id] takes a list)')
-    const { items } = await page(collection(req, p.id), { 'match[id]': p.objectId, limit: '1' }, maxTlpOf(req))
-    if (items.length === 0) throw new PhalanxError('PX_ERR_NOT_FOUND', `no object ${p.objectId.slice(0, 80)} in this collection`, { field: 'objectId' })
+    const items = await taxii.object(callerOf(req), p.id, p.objectId)
     dateHeaders(reply, items)
     return items
   }
@@ -265,14 +165,12 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
     // who may add, to which collection, is known before the body is read
     const mayAdd = async (req: FastifyRequest): Promise<void> => {
       checkAccept(req)
-      collection(req, (req.params as { id: string }).id)
-      if (!canWrite(req)) throw new PhalanxError('PX_ERR_FORBIDDEN', 'a read token reads; adding objects takes the API token', { field: 'authorization' })
+      taxii.addTarget(callerOf(req), collectionId(req))
       checkContentType(req)
     }
     scope.post('/taxii2/api/collections/:id/objects/', { bodyLimit, onRequest: mayAdd }, async (req, reply) => {
-      const c = collection(req, (req.params as { id: string }).id)
       checkKnown(req.query as Query, [])
-      const status = await addStixObjects(node, c.circle, envelopeObjects(req.body), log)
+      const status = await taxii.add(callerOf(req), collectionId(req), envelopeObjects(req.body))
       statuses.set(status.id, status)
       void reply.status(202)
       return send(reply, status)
@@ -282,7 +180,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, node: PhalanxNode): v
   app.get('/taxii2/api/status/:statusId/', async (req, reply) => {
     checkAccept(req)
     const id = (req.params as { statusId: string }).statusId
-    const status = canWrite(req) ? statuses.get(id) : undefined
+    const status = taxii.mayAdd(callerOf(req)) ? statuses.get(id) : undefined
     if (status === undefined) throw new PhalanxError('PX_ERR_NOT_FOUND', `no status ${id.slice(0, 80)} (statuses of the last ${MAX_STATUSES} adds are kept until the node restarts)`, { field: 'statusId' })
     return send(reply, status)
   })
