@@ -15,7 +15,7 @@ export const configSchema = z.strictObject({
   /** the organization's display name; empty = the host name (first start only) */
   org: z.string().max(200).superRefine((s, ctx) => {
     // printed next to this org's fingerprint at every partner: no control, bidi or invisible character
-    const c = unsafeCharOf(s.trim())
+    const c = unsafeCharOf(s)
     if (c !== undefined) ctx.addIssue({ code: 'custom', message: unsafeMessage('org', c) })
   }),
   logLevel: z.enum(LOG_LEVELS),

@@ -63,7 +63,7 @@ export function hasIdentity (dataDir: string): boolean {
 /** create identity and token if missing; returns whether it created them */
 export function initIdentity (dataDir: string, org: string): { identity: Identity, created: boolean } {
   // the name partners see next to this org's fingerprint (records/text.ts)
-  if (!hasIdentity(dataDir)) assertDisplaySafeName(org.trim(), 'org')
+  if (!hasIdentity(dataDir)) assertDisplaySafeName(org, 'org')
   ensureDataDir(dataDir)
   let created = false
   if (!hasIdentity(dataDir)) {
