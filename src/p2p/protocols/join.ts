@@ -51,11 +51,11 @@ export function joinHandler (c: JoinServerComponents): RequestHandler {
   }
 }
 
-/** the org name a joiner sends: trimmed, at most CIRCLE_LIMITS.ORG_MAX characters, display-safe */
+/** the org name a joiner sends: cut to CIRCLE_LIMITS.ORG_MAX characters, trimmed, display-safe */
 function joinerOrg (raw: unknown): string {
   if (typeof raw !== 'string') return ''
   try {
-    return optionalName(raw, 'org', CIRCLE_LIMITS.ORG_MAX) ?? ''
+    return optionalName(raw.slice(0, CIRCLE_LIMITS.ORG_MAX).toWellFormed(), 'org', CIRCLE_LIMITS.ORG_MAX) ?? ''
   } catch (err) {
     throw new PhalanxError('PX_ERR_INVITE', `the join was refused: the joining organization's name is not acceptable (${(err as Error).message}); the invite was not used`, { field: 'org' })
   }
