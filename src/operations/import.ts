@@ -73,7 +73,10 @@ function dropUnsafeFields (input: Record<string, unknown>, drop: (reason: string
     else input.tags = tags
   }
   if (typeof input.description === 'string') {
-    const c = unsafeCharOf(input.description.trim(), { allowLines: true })
+    // a CRLF line end (a Windows-made MISP comment or STIX description) is a line end, not a CR
+    const description = input.description.replace(/\r\n/g, '\n')
+    input.description = description
+    const c = unsafeCharOf(description.trim(), { allowLines: true })
     if (c !== undefined) {
       drop(`description: held ${describeUnsafe(c)}`)
       delete input.description

@@ -56,13 +56,14 @@ describe('importRows', () => {
       'value,tags,description',
       '1.2.3.4,scanner;evil\u202etag;x\u001b[2Ky,a\u001b]0;title\u0007 description',
       '5.6.7.8,ok,line one\tand a tab',
-      '9.9.9.9,\u200bonly-bad,'
+      '9.9.9.9,\u200bonly-bad,',
+      '4.4.4.4,,"a CRLF\r\nline end"'
     ].join('\n') + '\n'
     const s = await importRows(csvRows(from(csv)), {
       defaults: { type: 'ipv4' },
       send: async (batch) => { sent.push(...batch); return { count: batch.length, entries: 1 } }
     })
-    expect(s).toMatchObject({ read: 3, imported: 3, skipped: 0, reasons: {} })
+    expect(s).toMatchObject({ read: 4, imported: 4, skipped: 0, reasons: {} })
     expect(s.dropped).toEqual({
       'tags: a tag held U+202E (a bidirectional control)': 1,
       'tags: a tag held U+001B (a control character)': 1,
@@ -72,7 +73,8 @@ describe('importRows', () => {
     expect(sent.map(r => [r.value, r.tags, r.description])).toEqual([
       ['1.2.3.4', ['scanner'], undefined],
       ['5.6.7.8', ['ok'], 'line one\tand a tab'],
-      ['9.9.9.9', undefined, undefined]
+      ['9.9.9.9', undefined, undefined],
+      ['4.4.4.4', undefined, 'a CRLF\nline end']
     ])
     // the tags added to every row are the user's own: a bad one stops the import first
     await expect(importRows(csvRows(from('value\n1.2.3.4\n')), { defaults: { tags: ['a\u202eb'] } })).rejects.toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'tag[0]' })
