@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { PhalanxError } from '../errors.js'
 import { verifySignature, type OrgKey } from '../identity/index.js'
-import { PURPOSE, canonicalBytes, isCircleId, sha256Hex } from '../records/index.js'
+import { CIRCLE_LIMITS, PURPOSE, canonicalBytes, isCircleId, sha256Hex, unsafeCharOf, unsafeMessage } from '../records/index.js'
 
 const PREFIX = 'phx1.'
 const MAX_CODE = 8192
@@ -53,6 +53,12 @@ export function parseInvite (code: unknown): SignedInvite {
     typeof raw.secret === 'string' && /^[0-9a-f]{32}$/.test(raw.secret) && typeof raw.expires === 'string' && !Number.isNaN(Date.parse(raw.expires)) &&
     typeof raw.sig === 'string' && /^[0-9a-f]{128}$/.test(raw.sig)
   if (!ok) throw invalid('the invite code is missing a field or has a malformed one')
+  // the circle's and the inviter's names are printed next to the inviter's fingerprint
+  for (const [field, what, max] of [['name', 'circle name', CIRCLE_LIMITS.NAME_MAX], ['org', 'inviter\'s organization name', CIRCLE_LIMITS.ORG_MAX]] as const) {
+    const c = unsafeCharOf(raw[field])
+    if (c !== undefined) throw invalid(`the invite code's ${unsafeMessage(what, c)}; do not use it`)
+    if (raw[field].length > max) throw invalid(`the invite code's ${what} has more than ${max} characters`)
+  }
   const invite: Invite = { v: 1, circle: raw.circle, name: raw.name, inviter: raw.inviter, org: raw.org, addrs: raw.addrs, secret: raw.secret, expires: raw.expires }
   if (!verifySignature(invite.inviter, canonicalBytes(PURPOSE.INVITE_SIG, invite), Buffer.from(raw.sig, 'hex'))) throw invalid('the invite code\'s signature does not verify: it was altered')
   return { ...invite, sig: raw.sig }

@@ -4,6 +4,12 @@
  * Every command takes --json and then prints exactly one JSON object on stdout (errors too:
  * {"error":{code,message,field}}). Exit code 0 on success, the code's exit status from
  * ERROR_CODES otherwise, with a one-line reason on stderr.
+ *
+ * Nothing a node or a peer named reaches the terminal raw: every name, org, tag, value and
+ * message in a human-readable line is escaped (records/text.ts `escapeForTerminal`: `\x1b`,
+ * `\x0d`, `\u202e` for control, bidirectional and invisible characters, LF and TAB too), and
+ * each whole human output once more but for its own line breaks. JSON output writes them as
+ * \uXXXX escapes (`escapeJsonText`: JSON.stringify alone leaves C1, bidi and U+2028 raw).
  */
 import '../polyfill.js'
 import { Command, CommanderError, Option } from 'commander'
@@ -15,6 +21,7 @@ import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
+import { escapeForTerminal, escapeJsonText } from '../records/text.js'
 import type { StoredIndicator } from '../records/index.js'
 
 /** indicators per POST when reading NDJSON from stdin (the API's per-call maximum) */
@@ -24,15 +31,21 @@ interface GlobalOpts { data?: string, json?: boolean }
 
 let jsonMode = process.argv.includes('--json')
 
+/** a text from the node (a name, an org, a tag, a value, a message) as one safe piece of a line */
+function t (s: unknown): string {
+  return escapeForTerminal(String(s))
+}
+
 function print (obj: unknown, human: () => string): void {
-  if (jsonMode) process.stdout.write(JSON.stringify(obj) + '\n')
-  else process.stdout.write(human() + '\n')
+  if (jsonMode) process.stdout.write(escapeJsonText(JSON.stringify(obj)) + '\n')
+  // the second line of defense: whatever a line forgot to escape, but its own line breaks
+  else process.stdout.write(escapeForTerminal(human(), { keepLines: true }) + '\n')
 }
 
 function fail (err: unknown): never {
   const e = isPhalanxError(err) ? err : new PhalanxError('PX_ERR_INTERNAL', (err as Error)?.message ?? String(err))
-  if (jsonMode) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n')
-  process.stderr.write(`phalanx: ${e.field !== undefined && e.field !== '' && !e.message.includes(e.field) ? `${e.field}: ` : ''}${e.message}\n`)
+  if (jsonMode) process.stdout.write(escapeJsonText(JSON.stringify({ error: e.toJSON() })) + '\n')
+  process.stderr.write(`phalanx: ${e.field !== undefined && e.field !== '' && !e.message.includes(e.field) ? `${t(e.field)}: ` : ''}${t(e.message)}\n`)
   process.exit(e.exitCode)
 }
 
@@ -53,7 +66,7 @@ function shortKey (k: string): string { return `${k.slice(0, 12)}…` }
 
 function formatIndicator (i: StoredIndicator & { match?: string }): string {
   const flags = [i.revoked !== undefined ? 'REVOKED' : '', i.match === 'cidr' ? 'via CIDR' : ''].filter(Boolean).join(' ')
-  return `${i.type.padEnd(7)} ${i.value}  TLP:${i.tlp}  conf ${i.confidence}${i.tags.length > 0 ? `  [${i.tags.join(', ')}]` : ''}  origin ${shortKey(i.origin)}  id ${i.id}${flags !== '' ? `  ${flags}` : ''}`
+  return `${t(i.type).padEnd(7)} ${t(i.value)}  TLP:${t(i.tlp)}  conf ${i.confidence}${i.tags.length > 0 ? `  [${i.tags.map(t).join(', ')}]` : ''}  origin ${shortKey(t(i.origin))}  id ${t(i.id)}${flags !== '' ? `  ${flags}` : ''}`
 }
 
 export function buildProgram (): Command {
@@ -73,7 +86,7 @@ export function buildProgram (): Command {
       const existed = hasIdentity(dataDir)
       const { identity, created } = initIdentity(dataDir, opts.org ?? 'unnamed organization')
       const obj = { created, dataDir, org: identity.org, publicKey: identity.publicKey, fingerprint: identity.fingerprint, peerId: await peerIdFromSeed(identity.seed), token: `${dataDir}/api.token` }
-      print(obj, () => `${existed ? 'Identity already exists (unchanged)' : 'Created identity'} in ${dataDir}\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  public key:  ${obj.publicKey}\n  peer id:     ${obj.peerId}\n  API token:   ${obj.token}`)
+      print(obj, () => `${existed ? 'Identity already exists (unchanged)' : 'Created identity'} in ${dataDir}\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  public key:  ${obj.publicKey}\n  peer id:     ${obj.peerId}\n  API token:   ${obj.token}`)
     })
 
   program.command('start')
@@ -101,7 +114,7 @@ export function buildProgram (): Command {
       await node.start()
       const s = await node.ops.status.status()
       const obj = { apiUrl: s.apiUrl, tokenFile: `${node.dataDir}/api.token`, dataDir: node.dataDir, org: s.org, fingerprint: s.fingerprint, publicKey: s.publicKey, peerId: s.peerId, multiaddrs: s.multiaddrs }
-      print(obj, () => `Phalanx node running\n  org:         ${obj.org}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
+      print(obj, () => `Phalanx node running\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
       let stopping = false
       const stop = (signal: string): void => {
         if (stopping) return
@@ -119,7 +132,7 @@ export function buildProgram (): Command {
       const dataDir = resolveDataDir(globals(cmd).data)
       const id = loadIdentity(dataDir)
       const obj = { org: id.org, publicKey: id.publicKey, fingerprint: id.fingerprint, peerId: await peerIdFromSeed(id.seed) }
-      print(obj, () => `org:         ${obj.org}\nfingerprint: ${obj.fingerprint}\npublic key:  ${obj.publicKey}\npeer id:     ${obj.peerId}`)
+      print(obj, () => `org:         ${t(obj.org)}\nfingerprint: ${obj.fingerprint}\npublic key:  ${obj.publicKey}\npeer id:     ${obj.peerId}`)
     })
 
   program.command('publish')
@@ -212,8 +225,8 @@ export function buildProgram (): Command {
       if (opts.includeExpired === true) qs.set('include_expired', 'true')
       const r = await client.request<{ type: string, value: string, found: boolean, matches: StoredIndicator[], sightings: { count: number, lastSeen: string } | null }>('GET', `/v1/lookup?${qs.toString()}`)
       print(r, () => r.found
-        ? `${r.type} ${r.value}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${r.sightings !== null ? `\n  sightings: ${r.sightings.count}, last ${r.sightings.lastSeen}` : ''}`
-        : `${r.type} ${r.value}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}`)
+        ? `${t(r.type)} ${t(r.value)}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${r.sightings !== null ? `\n  sightings: ${r.sightings.count}, last ${r.sightings.lastSeen}` : ''}`
+        : `${t(r.type)} ${t(r.value)}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}`)
     })
 
   filterOptions(program.command('query')
@@ -285,7 +298,7 @@ export function buildProgram (): Command {
       if (opts.lastSeen !== undefined) body.lastSeen = opts.lastSeen
       if (opts.tlp !== undefined) body.tlp = opts.tlp
       const r = await client.request<{ sightings: { count: number } }>('POST', '/v1/sightings', body)
-      print(r, () => `recorded; ${value} sighted ${r.sightings.count} time(s) in all`)
+      print(r, () => `recorded; ${t(value)} sighted ${r.sightings.count} time(s) in all`)
     })
 
   const circle = program.command('circle').description('trust circles: create, invite, join, members')
@@ -296,7 +309,7 @@ export function buildProgram (): Command {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ id: string, name: string }>('POST', '/v1/circles', { name })
-      print(r, () => `created circle "${r.name}"\n  id: ${r.id}`)
+      print(r, () => `created circle "${t(r.name)}"\n  id: ${t(r.id)}`)
     })
 
   circle.command('list')
@@ -304,7 +317,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ circles: Array<{ id: string, name: string, role: string, members: number, epoch: number }> }>('GET', '/v1/circles')
-      print(r, () => r.circles.length === 0 ? 'in no circle yet' : r.circles.map(c => `${c.id}  ${c.name}  (${c.role}, ${c.members} member(s), key epoch ${c.epoch})`).join('\n'))
+      print(r, () => r.circles.length === 0 ? 'in no circle yet' : r.circles.map(c => `${t(c.id)}  ${t(c.name)}  (${t(c.role)}, ${c.members} member(s), key epoch ${c.epoch})`).join('\n'))
     })
 
   circle.command('invite')
@@ -323,7 +336,7 @@ export function buildProgram (): Command {
     .action(async (code: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ circle: { id: string, name: string }, inviter: { org: string, fingerprint: string, publicKey: string } }>('POST', '/v1/circles/join', { code })
-      print(r, () => `joined "${r.circle.name}" (${r.circle.id})\n  invited by: ${r.inviter.org}\n  their fingerprint: ${r.inviter.fingerprint}\ncompare it with them over another channel`)
+      print(r, () => `joined "${t(r.circle.name)}" (${t(r.circle.id)})\n  invited by: ${t(r.inviter.org)}\n  their fingerprint: ${t(r.inviter.fingerprint)}\ncompare it with them over another channel`)
     })
 
   circle.command('add')
@@ -335,7 +348,7 @@ export function buildProgram (): Command {
     .action(async (id: string, key: string, opts: { org?: string, role: string }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ org: string, fingerprint: string, publicKey: string, role: string }>('POST', `/v1/circles/${encodeURIComponent(id)}/members`, { publicKey: key, role: opts.role, ...(opts.org !== undefined ? { org: opts.org } : {}) })
-      print(r, () => `added ${r.org || '(no name)'} as ${r.role}\n  fingerprint: ${r.fingerprint}`)
+      print(r, () => `added ${r.org !== '' ? t(r.org) : '(no name)'} as ${t(r.role)}\n  fingerprint: ${t(r.fingerprint)}`)
     })
 
   circle.command('connect')
@@ -345,7 +358,7 @@ export function buildProgram (): Command {
     .action(async (id: string, addr: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ circle: { id: string, name: string }, peer: { org: string, fingerprint: string } }>('POST', `/v1/circles/${encodeURIComponent(id)}/connect`, { addr })
-      print(r, () => `in "${r.circle.name}" (${r.circle.id})\n  via: ${r.peer.org} ${r.peer.fingerprint}`)
+      print(r, () => `in "${t(r.circle.name)}" (${t(r.circle.id)})\n  via: ${t(r.peer.org)} ${t(r.peer.fingerprint)}`)
     })
 
   circle.command('members')
@@ -354,7 +367,7 @@ export function buildProgram (): Command {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean, lastSeen: string | null }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
-      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${m.role.padEnd(6)}  ${m.fingerprint}  ${m.org}${m.online ? '' : `  (last seen ${m.lastSeen ?? 'never, since this node started'})`}`).join('\n'))
+      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${t(m.role).padEnd(6)}  ${t(m.fingerprint)}  ${t(m.org)}${m.online ? '' : `  (last seen ${m.lastSeen !== null ? t(m.lastSeen) : 'never, since this node started'})`}`).join('\n'))
     })
 
   circle.command('sync')
@@ -386,7 +399,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ peers: Array<{ peerId: string, org: string | null, fingerprint: string, circles: string[], latencyMs: number | null }> }>('GET', '/v1/peers')
-      print(r, () => r.peers.length === 0 ? 'no peers connected' : r.peers.map(p => `${p.org ?? '(not in a circle)'}  ${p.fingerprint}  ${p.latencyMs ?? '?'} ms  circles: ${p.circles.join(', ') || '-'}`).join('\n'))
+      print(r, () => r.peers.length === 0 ? 'no peers connected' : r.peers.map(p => `${p.org !== null ? t(p.org) : '(not in a circle)'}  ${t(p.fingerprint)}  ${p.latencyMs ?? '?'} ms  circles: ${p.circles.map(t).join(', ') || '-'}`).join('\n'))
     })
 
   program.command('purge')
@@ -434,7 +447,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], maxTlp?: string, created: string }> }>('GET', '/v1/tokens')
-      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(t => `${t.id}  ${t.name}  ${t.collections.join(', ')}  up to TLP:${t.maxTlp ?? DEFAULT_TOKEN_CEILING}  (${t.created})`).join('\n'))
+      print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(k => `${t(k.id)}  ${t(k.name)}  ${k.collections.map(t).join(', ')}  up to TLP:${k.maxTlp ?? DEFAULT_TOKEN_CEILING}  (${t(k.created)})`).join('\n'))
     })
   token.command('revoke')
     .argument('<id>', 'the token id')
@@ -449,9 +462,9 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, warnings: string[], circles: Array<{ id: string, name: string, members: number, records: number, origins: number, lastSync: string | null, inSync: { members: number, of: number } }> }>('GET', '/v1/status')
-      const circles = s.circles.map(c => `\n  ${c.name} (${c.id}): ${c.members} members, ${c.records ?? '?'} records from ${c.origins} origins, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${c.inSync.of} members`).join('')
-      print(s, () => `org:         ${s.org}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
-        s.warnings.map(w => `\nWARNING:     ${w}`).join(''))
+      const circles = s.circles.map(c => `\n  ${t(c.name)} (${t(c.id)}): ${c.members} members, ${c.records ?? '?'} records from ${c.origins} origins, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${c.inSync.of} members`).join('')
+      print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
+        s.warnings.map(w => `\nWARNING:     ${t(w)}`).join(''))
     })
 
   return program

@@ -30,13 +30,15 @@ const IMPORT_SOURCES = [...IMPORT_FORMATS, 'taxii'] as const
 
 function summaryText (s: ImportSummary, file: string): string {
   const reasons = Object.entries(s.reasons).sort((a, b) => b[1] - a[1]).map(([r, n]) => `\n  ${n}  ${r}`).join('')
+  const dropped = Object.entries(s.dropped).sort((a, b) => b[1] - a[1])
+  const droppedText = dropped.length === 0 ? '' : `\ndropped ${dropped.reduce((n, [, k]) => n + k, 0)} field(s) of imported rows (not display-safe):${dropped.map(([r, n]) => `\n  ${n}  ${r}`).join('')}`
   const context = Object.entries(s.context).sort((a, b) => b[1] - a[1])
   const kept = context.reduce((n, [, k]) => n + k, 0)
   const extra = [
     ...(s.revoked > 0 ? [`${s.dryRun ? 'would revoke' : 'revoked'} ${s.revoked}`] : []),
     ...(kept > 0 ? [`kept as context ${kept} (${context.map(([k, n]) => `${k} ${n}`).join(', ')})`] : [])
   ].map(x => `, ${x}`).join('')
-  return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}`
+  return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}${droppedText}`
 }
 
 /** the filters of `query` and `export` (GET /v1/indicators parameters) */

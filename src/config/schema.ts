@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { LOG_LEVELS } from '../log.js'
 import { TLP_LEVELS } from '../tlp/index.js'
+import { unsafeCharOf, unsafeMessage } from '../records/text.js'
 
 const port = z.number().int().min(0).max(65535)
 
@@ -12,7 +13,11 @@ export const configSchema = z.strictObject({
   /** where identity, token and LevelDB live */
   dataDir: z.string().min(1),
   /** the organization's display name; empty = the host name (first start only) */
-  org: z.string().max(200),
+  org: z.string().max(200).superRefine((s, ctx) => {
+    // printed next to this org's fingerprint at every partner: no control, bidi or invisible character
+    const c = unsafeCharOf(s)
+    if (c !== undefined) ctx.addIssue({ code: 'custom', message: unsafeMessage('org', c) })
+  }),
   logLevel: z.enum(LOG_LEVELS),
   api: z.strictObject({
     /** bind address; 127.0.0.1 unless you put a TLS proxy in front */

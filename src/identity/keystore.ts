@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { PhalanxError } from '../errors.js'
 import { OrgKey, SEED_BYTES } from './keys.js'
 import { fingerprint } from './fingerprint.js'
+import { assertDisplaySafeName } from '../records/text.js'
 
 export const KEY_FILE = 'identity.key'
 export const IDENTITY_FILE = 'identity.json'
@@ -61,6 +62,8 @@ export function hasIdentity (dataDir: string): boolean {
 
 /** create identity and token if missing; returns whether it created them */
 export function initIdentity (dataDir: string, org: string): { identity: Identity, created: boolean } {
+  // the name partners see next to this org's fingerprint (records/text.ts)
+  if (!hasIdentity(dataDir)) assertDisplaySafeName(org, 'org')
   ensureDataDir(dataDir)
   let created = false
   if (!hasIdentity(dataDir)) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { PhalanxError, ValidationError } from '../errors.js'
 import { fingerprint, isPublicKeyHex, type Identity } from '../identity/index.js'
-import { checkKeys, isObject, optionalText } from '../records/index.js'
+import { CIRCLE_LIMITS, checkKeys, isObject, optionalName } from '../records/index.js'
 import { membershipLogOf, parseDuration, type CircleManager, type CircleView, type MemberView } from '../circles/index.js'
 import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem } from '../p2p/index.js'
 import type { LevelStore } from '../store/index.js'
@@ -37,7 +37,7 @@ export class Circles {
 
   async create (raw: unknown): Promise<CircleView> {
     bodyWith(raw, new Set(['name']))
-    const name = optionalText(raw.name, 'name', 200)
+    const name = optionalName(raw.name, 'name', CIRCLE_LIMITS.NAME_MAX)
     if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
     return await this.#c.admin.create(name, this.#c.identity.org)
   }
@@ -108,7 +108,7 @@ export class Circles {
     bodyWith(raw, new Set(['publicKey', 'org', 'role']))
     if (!isPublicKeyHex(raw.publicKey)) throw new ValidationError('publicKey', 'publicKey must be 64 lower-case hex characters (phalanx id --json shows it)')
     if (raw.role !== undefined && raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
-    const org = optionalText(raw.org, 'org', 200) ?? ''
+    const org = optionalName(raw.org, 'org', CIRCLE_LIMITS.ORG_MAX) ?? ''
     return await this.#c.admin.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
   }
 

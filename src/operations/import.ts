@@ -2,10 +2,12 @@
  * The import use case: rows (from src/interop's parsers) validated with the same code the node
  * uses (so a bad row is a skip with its reason, never a failed batch), the good ones handed in
  * batches to `send` (the CLI's: POST /v1/indicators), withdrawals to `revoke`, and a summary:
- * read N, imported N, skipped N by reason.
+ * read N, imported N, skipped N by reason. A tag or a description that is not display-safe
+ * (records/text.ts: a control, bidirectional or invisible character) is dropped from its row,
+ * counted by reason in `dropped`, and the row is imported without it.
  */
 import { PhalanxError } from '../errors.js'
-import { parseIndicatorInput } from '../records/index.js'
+import { describeUnsafe, normalizeTags, parseIndicatorInput, unsafeCharOf } from '../records/index.js'
 import type { Row } from '../interop/index.js'
 
 export interface ImportDefaults {
@@ -23,6 +25,8 @@ export interface ImportSummary {
   skipped: number
   /** why rows were skipped: reason → count */
   reasons: Record<string, number>
+  /** fields dropped from rows that were kept (a tag or description that is not display-safe): reason → count */
+  dropped: Record<string, number>
   /** signed entries the imported indicators went into */
   entries: number
   /** indicators revoked because the source withdrew them (a dry run counts those it would try) */
@@ -54,9 +58,38 @@ function reasonOf (err: unknown): string {
   return err.field !== undefined && err.field !== '' ? `${err.field}: ${message}` : message
 }
 
+/**
+ * Drop from a row's input the tags and the description that are not display-safe, calling
+ * `drop` with the reason of each (what the character was, not the text, so that reasons group).
+ */
+function dropUnsafeFields (input: Record<string, unknown>, drop: (reason: string) => void): void {
+  if (typeof input.tags === 'string' || Array.isArray(input.tags)) {
+    const tags = (typeof input.tags === 'string' ? [input.tags] : input.tags as unknown[]).filter(t => {
+      const c = typeof t === 'string' ? unsafeCharOf(t.trim()) : undefined
+      if (c !== undefined) drop(`tags: a tag held ${describeUnsafe(c)}`)
+      return c === undefined
+    })
+    if (tags.length === 0) delete input.tags
+    else input.tags = tags
+  }
+  if (typeof input.description === 'string') {
+    // a CRLF line end (a Windows-made MISP comment or STIX description) is a line end, not a CR
+    const description = input.description.replace(/\r\n/g, '\n')
+    input.description = description
+    const c = unsafeCharOf(description.trim(), { allowLines: true })
+    if (c !== undefined) {
+      drop(`description: held ${describeUnsafe(c)}`)
+      delete input.description
+    }
+  }
+}
+
 export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): Promise<ImportSummary> {
-  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, entries: 0, revoked: 0, context: {}, dryRun: o.send === undefined }
+  // the tags added to every row are the user's own: a bad one stops the import before it starts
+  normalizeTags(o.defaults.tags, 'tag')
+  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, dropped: {}, entries: 0, revoked: 0, context: {}, dryRun: o.send === undefined }
   const skip = (reason: string): void => { s.skipped++; s.reasons[reason] = (s.reasons[reason] ?? 0) + 1 }
+  const drop = (reason: string): void => { s.dropped[reason] = (s.dropped[reason] ?? 0) + 1 }
   const size = o.batchSize ?? 5000
   let batch: Array<Record<string, unknown>> = []
   /** batches sent and not yet answered: two in flight, so reading the file and storing overlap */
@@ -104,10 +137,13 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
       if (input.tlp === undefined && o.defaults.tlp !== undefined) input.tlp = o.defaults.tlp
       if (input.confidence === undefined && o.defaults.confidence !== undefined) input.confidence = o.defaults.confidence
       if (o.defaults.tags !== undefined && o.defaults.tags.length > 0) input.tags = [...new Set([...(Array.isArray(input.tags) ? input.tags as string[] : []), ...o.defaults.tags])]
+      const dropped: string[] = []
+      dropUnsafeFields(input, why => dropped.push(why))
       try {
         // the node's own validation: what passes here passes there
         parseIndicatorInput(input, { tlp: 'CLEAR', confidence: 50 })
         batch.push(input)
+        for (const why of dropped) drop(why)
       } catch (err) {
         skip(reasonOf(err))
       }

@@ -11,7 +11,7 @@ import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { type OrgKey, verifySignature, isPublicKeyHex } from '../identity/keys.js'
 import { createHash } from 'node:crypto'
 import { canonicalBytes, canonicalJson, PURPOSE } from './canonical.js'
-import { validateItems, isObject, isLaterVersion, unknownRecord, type Item } from './items.js'
+import { validateItems, isObject, isLaterVersion, unknownRecord, type Item, type ItemCheckOptions } from './items.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 
 export const ENTRY_VERSION = 1
@@ -143,15 +143,15 @@ export function entrySize (e: Entry): number {
  * present, typed and canonical, items valid, size within limits. Does not verify the
  * signature (see verifyEntrySignature) nor the log position (the store's ingest does).
  */
-export function validateEntry (raw: unknown): Entry {
-  return checkEntry(raw).entry
+export function validateEntry (raw: unknown, opts: ItemCheckOptions = {}): Entry {
+  return checkEntry(raw, opts).entry
 }
 
 /**
  * A received entry, validated, with the canonical JSON of its unsigned part (computed once
  * for the size check; the hash, the signature check and storage reuse it).
  */
-export function checkEntry (raw: unknown): { entry: Entry, text: string, unknown?: string } {
+export function checkEntry (raw: unknown, opts: ItemCheckOptions = {}): { entry: Entry, text: string, unknown?: string } {
   if (!isObject(raw)) throw new PhalanxError('PX_ERR_BAD_ENTRY', 'an entry must be a JSON object')
   try {
     for (const k of Object.keys(raw)) if (!ENTRY_KEYS.has(k)) throw new ValidationError(k, `unknown entry field "${k}"`)
@@ -176,7 +176,7 @@ export function checkEntry (raw: unknown): { entry: Entry, text: string, unknown
     unknown ??= raw.items.map(unknownRecord).find(u => u !== undefined)
     // an entry this code cannot read is kept as signed (for sync), its records never read: only
     // their envelope is checked (objects with a kind); one it can read is validated record by record
-    const items = unknown === undefined ? validateItems(raw.items) : opaqueItems(raw.items)
+    const items = unknown === undefined ? validateItems(raw.items, opts) : opaqueItems(raw.items)
     const entry: Entry = {
       v: raw.v as number, circle: raw.circle, origin: raw.origin, seq: raw.seq, prev: raw.prev as string | null,
       tlp: raw.tlp, created: raw.created, items, sig: raw.sig

@@ -7,6 +7,7 @@ import { ValidationError, withFieldPrefix } from '../errors.js'
 import { isIndicatorType, type IndicatorType } from './indicator-types.js'
 import { normalizeValue } from './normalize.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
+import { assertDisplaySafeName, assertDisplaySafeText } from './text.js'
 
 /** limits on one record; with them a single record always fits in one entry */
 export const LIMITS = {
@@ -109,6 +110,20 @@ const MAX_TIME = Date.UTC(9999, 11, 31)
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/
 
+/**
+ * How a received record's text is checked. What enters (API, CLI, join, gossip, sync,
+ * imports) follows the display-safe rule of `text.ts`; an entry a store already holds
+ * (`verify`) is checked as v0.1 checked it: a store never refuses what it holds, the CLI
+ * escapes it on output.
+ */
+export interface ItemCheckOptions {
+  /** the entry is already stored: check its text as v0.1 did */
+  stored?: boolean
+}
+
+/** a name or tag (`name`), a free text allowing LF and TAB (`text`), or v0.1's rule (`stored`) */
+type TextRule = 'name' | 'text' | 'stored'
+
 export function isIndicatorId (s: unknown): s is string {
   return typeof s === 'string' && ID_RE.test(s)
 }
@@ -135,7 +150,7 @@ export function parseTime (raw: unknown, field: string): string {
 }
 
 /** trim, drop empties and duplicates (case-insensitive, first spelling wins), sort */
-export function normalizeTags (raw: unknown, field = 'tags'): string[] {
+export function normalizeTags (raw: unknown, field = 'tags', opts: ItemCheckOptions = {}): string[] {
   if (raw === undefined || raw === null) return []
   const list = typeof raw === 'string' ? [raw] : raw
   if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of strings`)
@@ -145,7 +160,11 @@ export function normalizeTags (raw: unknown, field = 'tags'): string[] {
   list.forEach((t, i) => {
     if (typeof t !== 'string') throw new ValidationError(at(i), 'a tag must be a string')
     if (!t.isWellFormed()) throw new ValidationError(at(i), WELL_FORMED_MESSAGE)
-    const s = t.trim().replace(/\s+/g, ' ')
+    const trimmed = t.trim()
+    // a tag is a name: no control, bidirectional or invisible character (text.ts), checked
+    // before white space inside it is folded to one space (v0.1 folded a TAB or LF silently)
+    if (opts.stored !== true) assertDisplaySafeName(trimmed, at(i))
+    const s = trimmed.replace(/\s+/g, ' ')
     if (s === '') return
     if (s.length > LIMITS.TAG_MAX) throw new ValidationError(at(i), `a tag has at most ${LIMITS.TAG_MAX} characters`)
     if (CONTROL_RE.test(s)) throw new ValidationError(at(i), 'a tag must not contain control characters')
@@ -155,13 +174,21 @@ export function normalizeTags (raw: unknown, field = 'tags'): string[] {
   return [...seen.values()].sort()
 }
 
-function text (raw: unknown, field: string, max: number): string | undefined {
+/** an optional text, trimmed (undefined when blank): a free text unless `rule` says otherwise */
+function text (raw: unknown, field: string, max: number, rule: TextRule = 'text'): string | undefined {
   if (raw === undefined || raw === null) return undefined
   if (typeof raw !== 'string') throw new ValidationError(field, `${field} must be a string`)
   if (raw.length > max) throw new ValidationError(field, `${field} has at most ${max} characters`)
   if (!raw.isWellFormed()) throw new ValidationError(field, WELL_FORMED_MESSAGE)
   const s = raw.trim()
+  if (rule === 'name') assertDisplaySafeName(s, field)
+  else if (rule === 'text') assertDisplaySafeText(s, field)
   return s === '' ? undefined : s
+}
+
+/** an optional name (organization, circle): trimmed, display-safe (text.ts), undefined when blank */
+export function optionalName (raw: unknown, field: string, max: number): string | undefined {
+  return text(raw, field, max, 'name')
 }
 
 function confidenceOf (raw: unknown, field: string): number {
@@ -258,9 +285,9 @@ function canonicalValue (raw: Record<string, unknown>, type: IndicatorType): str
 }
 
 /** a received optional text must already be trimmed and non-empty */
-function canonicalText (raw: Record<string, unknown>, field: string, max: number): string | undefined {
+function canonicalText (raw: Record<string, unknown>, field: string, max: number, rule: TextRule): string | undefined {
   if (raw[field] === undefined) return undefined
-  const t = text(raw[field], field, max)
+  const t = text(raw[field], field, max, rule)
   if (t === undefined || t !== raw[field]) throw new ValidationError(field, `${field} is not trimmed`)
   return t
 }
@@ -272,14 +299,16 @@ function canonicalTime (raw: Record<string, unknown>, field: string): string {
   return v
 }
 
-export function validateItem (raw: unknown): Item {
+export function validateItem (raw: unknown, opts: ItemCheckOptions = {}): Item {
   if (!isObject(raw)) throw new ValidationError('', 'an item must be an object')
+  const nameRule: TextRule = opts.stored === true ? 'stored' : 'name'
+  const textRule: TextRule = opts.stored === true ? 'stored' : 'text'
   switch (raw.kind) {
     case 'indicator': {
       checkKeys(raw, INDICATOR_KEYS, '')
       const type = typeOf(raw.type, 'type')
       const value = canonicalValue(raw, type)
-      const tags = normalizeTags(raw.tags)
+      const tags = normalizeTags(raw.tags, 'tags', opts)
       if (!Array.isArray(raw.tags) || tags.length !== raw.tags.length || tags.some((t, i) => t !== (raw.tags as unknown[])[i])) {
         throw new ValidationError('tags', 'tags are not in normalized form (trimmed, unique, sorted)')
       }
@@ -287,14 +316,14 @@ export function validateItem (raw: unknown): Item {
       for (const k of ['validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) {
         if (raw[k] !== undefined) times[k] = canonicalTime(raw, k)
       }
-      const description = canonicalText(raw, 'description', LIMITS.DESCRIPTION_MAX)
+      const description = canonicalText(raw, 'description', LIMITS.DESCRIPTION_MAX, textRule)
       return markCanonical(makeIndicatorItem({ type, value, confidence: confidenceOf(raw.confidence, 'confidence'), tags, description, ...times }))
     }
     case 'revoke': {
       checkKeys(raw, REVOKE_KEYS, '')
       if (!isIndicatorId(raw.id)) throw new ValidationError('id', 'id must be 32 lower-case hex characters')
       const item: RevokeItem = { kind: 'revoke', id: raw.id }
-      const reason = canonicalText(raw, 'reason', LIMITS.REASON_MAX)
+      const reason = canonicalText(raw, 'reason', LIMITS.REASON_MAX, textRule)
       if (reason !== undefined) item.reason = reason
       return item
     }
@@ -309,7 +338,7 @@ export function validateItem (raw: unknown): Item {
       const lastSeen = canonicalTime(raw, 'lastSeen')
       if (lastSeen < firstSeen) throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
       const item: SightingItem = { kind: 'sighting', type, value, count: raw.count, firstSeen, lastSeen }
-      const note = canonicalText(raw, 'note', LIMITS.REASON_MAX)
+      const note = canonicalText(raw, 'note', LIMITS.REASON_MAX, textRule)
       if (note !== undefined) item.note = note
       return item
     }
@@ -321,7 +350,7 @@ export function validateItem (raw: unknown): Item {
     }
     case 'circle': {
       checkKeys(raw, CIRCLE_KEYS, '')
-      const name = canonicalText(raw, 'name', CIRCLE_LIMITS.NAME_MAX)
+      const name = canonicalText(raw, 'name', CIRCLE_LIMITS.NAME_MAX, nameRule)
       if (name === undefined) throw new ValidationError('name', 'a circle needs a name')
       return { kind: 'circle', name }
     }
@@ -334,7 +363,7 @@ export function validateItem (raw: unknown): Item {
         if (raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
         item.role = raw.role
       } else if (raw.role !== undefined) throw new ValidationError('role', 'a remove has no role')
-      const org = canonicalText(raw, 'org', CIRCLE_LIMITS.ORG_MAX)
+      const org = canonicalText(raw, 'org', CIRCLE_LIMITS.ORG_MAX, nameRule)
       if (org !== undefined) {
         if (raw.op !== 'add') throw new ValidationError('org', 'only an add names the org')
         item.org = org
@@ -397,10 +426,10 @@ export function unknownRecord (raw: unknown): string | undefined {
   return isLaterVersion(raw.v, RECORD_VERSION) ? `"${raw.kind}" record version ${raw.v}` : undefined
 }
 
-export function validateItems (raw: unknown): Item[] {
+export function validateItems (raw: unknown, opts: ItemCheckOptions = {}): Item[] {
   if (!Array.isArray(raw)) throw new ValidationError('items', 'items must be an array')
   return raw.map((it, i) => {
-    try { return validateItem(it) } catch (err) { throw withFieldPrefix(err, `items[${i}]`) }
+    try { return validateItem(it, opts) } catch (err) { throw withFieldPrefix(err, `items[${i}]`) }
   })
 }
 

@@ -67,7 +67,8 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     entries++
     let e: Entry
     try {
-      e = validateEntry(raw)
+      // a stored entry is checked as it was stored (v0.1 text too: records/items.ts ItemCheckOptions)
+      e = validateEntry(raw, { stored: true })
     } catch (err) {
       add({ kind: 'entry', key: k, message: `malformed: ${(err as Error).message}` }); continue
     }

@@ -6,12 +6,15 @@
  * Guarantees: an expired code, or this node's own, is refused before anything is dialled
  * (PX_ERR_INVITE); the inviter admits the joiner only through `redeemInvite` (one-time secret,
  * checked there); the log taken must make the joiner a member (control.ts `takeControlLog`).
+ * A joiner's org name that is not display-safe (records/text.ts: a control, bidirectional or
+ * invisible character) is refused before the invite is used (PX_ERR_INVITE, field `org`): it
+ * would be signed into the membership log and printed next to a fingerprint.
  */
 import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
 import { fingerprint, type Identity } from '../../identity/index.js'
 import { parseInvite } from '../../circles/index.js'
-import type { Entry } from '../../records/index.js'
+import { CIRCLE_LIMITS, isDisplaySafeName, optionalName, type Entry } from '../../records/index.js'
 import { takeControlLog, type ControlLogComponents } from './control.js'
 import type { RequestHandler } from './framing.js'
 import type { Requester } from './request.js'
@@ -19,8 +22,6 @@ import type { Requester } from './request.js'
 export const JOIN_PROTOCOL = '/phalanx/join/1.0.0'
 /** concurrent inbound streams of this protocol per connection */
 export const JOIN_MAX_INBOUND_STREAMS = 8
-/** the joiner's org name is cut to this many characters */
-const MAX_ORG_CHARS = 200
 
 export interface JoinOutcome {
   circle: { id: string, name: string }
@@ -43,10 +44,20 @@ export interface JoinServerComponents {
 export function joinHandler (c: JoinServerComponents): RequestHandler {
   return async (req, key) => {
     if (typeof req?.circle !== 'string' || typeof req?.secret !== 'string') throw new PhalanxError('PX_ERR_INVITE', 'a join names the circle and the invite secret')
-    const org = typeof req.org === 'string' ? req.org.slice(0, MAX_ORG_CHARS) : ''
+    const org = joinerOrg(req.org)
     const entries = await c.admin.redeemInvite(req.circle, req.secret, key, org)
     c.log.info({ circle: req.circle, joiner: fingerprint(key), org }, 'an org joined with an invite')
     return { org: c.identity.org, entries }
+  }
+}
+
+/** the org name a joiner sends: cut to CIRCLE_LIMITS.ORG_MAX characters, trimmed, display-safe */
+function joinerOrg (raw: unknown): string {
+  if (typeof raw !== 'string') return ''
+  try {
+    return optionalName(raw.slice(0, CIRCLE_LIMITS.ORG_MAX).toWellFormed(), 'org', CIRCLE_LIMITS.ORG_MAX) ?? ''
+  } catch (err) {
+    throw new PhalanxError('PX_ERR_INVITE', `the join was refused: the joining organization's name is not acceptable (${(err as Error).message}); the invite was not used`, { field: 'org' })
   }
 }
 
@@ -74,6 +85,7 @@ export async function joinWithInvite (c: JoinClientComponents, code: string, org
   await takeControlLog(c, invite.circle, reply.entries)
   return {
     circle: { id: invite.circle, name: invite.name },
-    inviter: { publicKey: invite.inviter, org: typeof reply.org === 'string' ? reply.org : invite.org, fingerprint: fingerprint(invite.inviter) }
+    // the inviter's name as it answers, unless it is not one to print (the code's, checked, then)
+    inviter: { publicKey: invite.inviter, org: typeof reply.org === 'string' && reply.org.length <= CIRCLE_LIMITS.ORG_MAX && isDisplaySafeName(reply.org) ? reply.org : invite.org, fingerprint: fingerprint(invite.inviter) }
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
-import { CircleManager, inviteSecretHash, isOpenInvite, parseInvite, useKeptInvite } from '../../../src/circles/index.js'
+import { CircleManager, inviteSecretHash, isOpenInvite, makeInvite, parseInvite, useKeptInvite } from '../../../src/circles/index.js'
 import { PhalanxError } from '../../../src/errors.js'
 import { BoxKey, OrgKey } from '../../../src/identity/index.js'
 import { Ingest, LevelStore } from '../../../src/store/index.js'
@@ -145,5 +145,20 @@ describe('invite rules (pure)', () => {
     expect(refused(() => useKeptInvite(kept, 'c-2', 'j', now))).toBe('PX_ERR_INVITE: no such invite (wrong code or another node\'s)')
     expect(refused(() => useKeptInvite({ ...kept, usedBy: 'x', usedAt: now }, 'c-1', 'j', now))).toBe(`PX_ERR_INVITE: this invite was already used (at ${now})`)
     expect(refused(() => useKeptInvite({ ...kept, expires: now }, 'c-1', 'j', now))).toBe(`PX_ERR_INVITE: this invite expired at ${now}`)
+  })
+})
+
+describe('parseInvite: names printed next to the inviter\'s fingerprint', () => {
+  it('refuses a code whose circle name or inviter org holds a control, bidirectional or invisible character', () => {
+    const key = OrgKey.fromSeed(randomBytes(32))
+    const expires = new Date(Date.now() + 60_000).toISOString()
+    const make = (name: string, org: string): string => makeInvite(key, { circle: `c-${randomBytes(10).toString('hex')}`, name, org, addrs: ['/ip4/127.0.0.1/tcp/1'], expires }).code
+    expect(parseInvite(make('Banks', 'Bank A')).name).toBe('Banks')
+    for (const [name, org, cp] of [['Banks\r\u001b[2K', 'Bank A', 'U+000D'], ['Banks', 'Bank\u202eA', 'U+202E'], ['Banks', 'Bank\u2060A', 'U+2060']]) {
+      let err: unknown
+      try { parseInvite(make(name, org)) } catch (e) { err = e }
+      expect(err).toMatchObject({ code: 'PX_ERR_INVITE', field: 'code' })
+      expect((err as Error).message).toContain(cp)
+    }
   })
 })

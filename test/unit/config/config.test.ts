@@ -231,3 +231,12 @@ describe('loadConfig: the file itself', () => {
     expect(e.message).toContain(missing)
   })
 })
+
+describe('loadConfig: the org name is display-safe', () => {
+  it('refuses an org with a control, bidirectional or invisible character, from the file, env or flags', () => {
+    expect(expectConfigError({ env: { PHALANX_ORG: 'Bank B\r\u001b[2K' } }, 'org').message).toContain('U+000D')
+    expect(expectConfigError({ env: {}, flags: { org: 'Bank\u202eB' } }, 'org').message).toContain('U+202E')
+    expect(expectConfigError({ file: configFile({ org: 'Bank\u200bB' }, 'org.json'), env: {} }, 'org').message).toContain('U+200B')
+    expect(loadConfig({ env: {}, flags: { org: 'Société Générale 銀行' } }).org).toBe('Société Générale 銀行')
+  })
+})

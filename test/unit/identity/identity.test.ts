@@ -235,3 +235,16 @@ describe('peerIdFromSeed', () => {
     expect(await peerIdFromSeed(randomBytes(32))).not.toBe(a)
   })
 })
+
+describe('initIdentity: the org name is display-safe', () => {
+  it('refuses a new identity whose org holds a control, bidirectional or invisible character, and writes nothing', () => {
+    for (const [org, cp] of [['Bank B\r\u001b[2K', 'U+000D'], ['Bank\u202eB', 'U+202E'], ['\ufeffBank', 'U+FEFF']]) {
+      let err: unknown
+      try { initIdentity(dataDir, org) } catch (e) { err = e }
+      expect(err).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'org' })
+      expect((err as Error).message).toContain(cp)
+      expect(existsSync(join(dataDir, KEY_FILE))).toBe(false)
+    }
+    expect(initIdentity(dataDir, 'Bank B').identity.org).toBe('Bank B')
+  })
+})

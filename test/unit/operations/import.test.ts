@@ -49,6 +49,36 @@ describe('importRows', () => {
       send: async () => { if (++calls === 2) throw new Error('node down'); return { count: 1, entries: 1 } }
     })).rejects.toThrow(/a batch of 1 was refused \(node down\); 1 indicators before it were imported/)
   })
+
+  it('a tag or a description that is not display-safe is dropped with its reason; the row is kept', async () => {
+    const sent: Array<Record<string, unknown>> = []
+    const csv = [
+      'value,tags,description',
+      '1.2.3.4,scanner;evil\u202etag;x\u001b[2Ky,a\u001b]0;title\u0007 description',
+      '5.6.7.8,ok,line one\tand a tab',
+      '9.9.9.9,\u200bonly-bad,',
+      '4.4.4.4,,"a CRLF\r\nline end"'
+    ].join('\n') + '\n'
+    const s = await importRows(csvRows(from(csv)), {
+      defaults: { type: 'ipv4' },
+      send: async (batch) => { sent.push(...batch); return { count: batch.length, entries: 1 } }
+    })
+    expect(s).toMatchObject({ read: 4, imported: 4, skipped: 0, reasons: {} })
+    expect(s.dropped).toEqual({
+      'tags: a tag held U+202E (a bidirectional control)': 1,
+      'tags: a tag held U+001B (a control character)': 1,
+      'tags: a tag held U+200B (an invisible character)': 1,
+      'description: held U+001B (a control character)': 1
+    })
+    expect(sent.map(r => [r.value, r.tags, r.description])).toEqual([
+      ['1.2.3.4', ['scanner'], undefined],
+      ['5.6.7.8', ['ok'], 'line one\tand a tab'],
+      ['9.9.9.9', undefined, undefined],
+      ['4.4.4.4', undefined, 'a CRLF\nline end']
+    ])
+    // the tags added to every row are the user's own: a bad one stops the import first
+    await expect(importRows(csvRows(from('value\n1.2.3.4\n')), { defaults: { tags: ['a\u202eb'] } })).rejects.toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'tag[0]' })
+  })
 })
 
 describe('malformed input never crashes and never half-imports', () => {

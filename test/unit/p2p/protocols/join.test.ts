@@ -26,6 +26,17 @@ describe('join protocol', () => {
   })
 
   it.each([
+    ['a CR and an ANSI erase-line', 'Bank B\r\u001b[2K', 'U+000D'],
+    ['a right-to-left override', 'Bank\u202eB', 'U+202E'],
+    ['a zero-width space', 'Bank\u200bB', 'U+200B'],
+    ['a C1 CSI', 'Bank\u009bB', 'U+009B']
+  ])('refuses a joiner\'s org with %s before the invite is used (PX_ERR_INVITE naming the character)', async (_, org, cp) => {
+    const before = redeemed.length
+    await expect(request(handler, await orgPeerId(joinerSeed), { circle: 'c-1', secret: 's', org })).rejects.toMatchObject({ code: 'PX_ERR_INVITE', message: expect.stringContaining(cp) })
+    expect(redeemed).toHaveLength(before)
+  })
+
+  it.each([
     ['no secret', { circle: 'c-1' }],
     ['no circle', { secret: 's' }],
     ['a secret that is not a string', { circle: 'c-1', secret: 1 }]
