@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   PX_ERR_IDENTITY: { status: 500, exit: 9, description: 'The identity key is missing or corrupt; run `phalanx init`.' },
   PX_ERR_NODE_NOT_RUNNING: { status: 503, exit: 10, description: 'The CLI found no running node for the data dir (no api.url, or it does not answer).' },
   PX_ERR_STORE: { status: 500, exit: 11, description: 'The LevelDB store failed or has an unknown format version.' },
+  PX_ERR_STORE_DAMAGED: { status: 500, exit: 13, description: 'The store directory is damaged (table files without a CURRENT file, CURRENT naming a missing manifest, an unreadable own-seq.json): nothing was opened or changed; run `phalanx repair` with the node stopped.' },
+  PX_ERR_OWN_LOG_BEHIND: { status: 503, exit: 14, description: 'This node\'s own log in that circle ends below the seq it last signed (a lost tail: a truncated write-ahead log, an older backup): it signs nothing there until sync recovers its entries from peers, or `phalanx recover --accept-lost-tail` with the node stopped.' },
   PX_ERR_VERIFY: { status: 500, exit: 12, description: '`phalanx verify` found problems in the store (listed in its report).' },
   PX_ERR_CLOSED: { status: 503, exit: 11, description: 'The node is shutting down.' },
   PX_ERR_INTERNAL: { status: 500, exit: 1, description: 'An unexpected failure; the log has details.' }

@@ -12,7 +12,7 @@ import { createLogger, childLogger } from './log.js'
 import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, BoxKey, type Identity } from './identity/index.js'
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
-import { LevelStore, Ingest, STORE_DIR } from './store/index.js'
+import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR } from './store/index.js'
 import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, nodeEntryPolicy, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
@@ -72,7 +72,9 @@ export class PhalanxNode {
       // the private scope takes only our own entries; RED only delivered to us; a circle, what its log allows
       policy: nodeEntryPolicy(this.identity.publicKey, () => this.circles),
       onStored: (stored) => { this.circles.noteStored(stored); this.network?.noteStored(stored) },
-      log: childLogger(this.log, 'store:ingest')
+      log: childLogger(this.log, 'store:ingest'),
+      // the last own seq of each log, outside LevelDB: a lost tail is seen, never signed again
+      ownSeqPath: join(this.dataDir, OWN_SEQ_FILE)
     }, { sync: this.config.store.sync })
     this.#box = BoxKey.fromSeed(this.identity.seed)
     this.circles = new CircleManager({ store: this.store, key: this.identity.key, box: this.#box, log: childLogger(this.log, 'circles') })

@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline'
 import { ERROR_CODES, PhalanxError, isPhalanxError } from '../errors.js'
 import { DEFAULT_TOKEN_CEILING } from '../tlp/index.js'
 import { verifyDataDir } from '../operations/verify.js'
+import { acceptLostTail, repairDataDir } from '../operations/repair.js'
 import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
@@ -429,6 +430,27 @@ export function buildProgram (): Command {
       if (!report.ok) process.exitCode = ERROR_CODES.PX_ERR_VERIFY.exit
       print(report, () => `${report.ok ? 'OK' : 'PROBLEMS FOUND'}: ${report.entries} entries, ${report.indicators} indicators, ${report.indexKeys} index entries checked in ${report.seconds} s${opts.signatures ? '' : ' (signatures not checked)'}` +
         report.problems.map(p => `\n  ${p.kind.padEnd(9)} ${p.key.replace(/\x00/g, '/')}: ${p.message}`).join(''))
+    })
+
+  program.command('repair')
+    .description('repair a damaged store offline (stop the node first): copy it to <store>.backup-<time>, run LevelDB\'s repair, then verify; exit 0 when the check passes, 12 (PX_ERR_VERIFY) when problems remain')
+    .option('--no-signatures', 'skip the signature checks of the verify that follows')
+    .action(async (opts: { signatures: boolean }, cmd: Command) => {
+      const r = await repairDataDir(resolveDataDir(globals(cmd).data), { signatures: opts.signatures })
+      if (!r.verify.ok) process.exitCode = ERROR_CODES.PX_ERR_VERIFY.exit
+      print(r, () => `store ${r.store} (before: ${r.before})\n  copied first to ${r.backup}\n  repaired by LevelDB (what it could not read is in ${r.store}/lost/)\n` +
+        `${r.verify.ok ? 'OK' : 'PROBLEMS FOUND'}: ${r.verify.entries} entries, ${r.verify.indicators} indicators, ${r.verify.indexKeys} index entries checked in ${r.verify.seconds} s` +
+        r.verify.problems.map(p => `\n  ${p.kind.padEnd(9)} ${p.key.replace(/\x00/g, '/')}: ${p.message}`).join(''))
+    })
+
+  program.command('recover')
+    .description('offline (stop the node first): accept that the lost tail of this node\'s own logs cannot come back from any peer; each such log goes on at its last signed seq + 2, never re-signing a seq')
+    .requiredOption('--accept-lost-tail', 'accept the loss (without it nothing is changed)')
+    .action(async (_opts: { acceptLostTail: boolean }, cmd: Command) => {
+      const r = await acceptLostTail(resolveDataDir(globals(cmd).data))
+      print(r, () => r.accepted.length === 0
+        ? 'no own log is behind its own tail: nothing to accept'
+        : r.accepted.map(a => `accepted: ${a.log} lost seqs ${a.head + 1}..${a.signed}; it goes on at seq ${a.next} (seq ${a.signed + 1} stays unsigned)`).join('\n'))
     })
 
   registerTransferCommands(program, { print, globals, collect, intArg })

@@ -5,7 +5,7 @@
 import { fingerprint, type Identity } from '../identity/index.js'
 import type { CircleManager, CircleView } from '../circles/index.js'
 import type { Network, SyncStats } from '../p2p/index.js'
-import type { ForkEvidence, Ingest, LevelStore, StoreCounts } from '../store/index.js'
+import { behindMessage, type BehindOwnTail, type ForkEvidence, type Ingest, type LevelStore, type StoreCounts } from '../store/index.js'
 
 export interface NodeStatus {
   version: string
@@ -28,6 +28,12 @@ export interface NodeStatus {
   multiaddrs: string[]
   peers: number
   ingestQueue: number
+  /**
+   * own logs that end below the seq this node last signed in them (a lost tail: a truncated
+   * write-ahead log, an older backup); it signs nothing in them until they are back there.
+   * Empty when all is well.
+   */
+  behindOwnTail: BehindOwnTail[]
 }
 
 export interface CircleStatus extends CircleView {
@@ -53,7 +59,7 @@ export interface NodeFacts {
 
 export interface StatusComponents {
   store: LevelStore
-  ingest: Pick<Ingest, 'queueLength'>
+  ingest: Pick<Ingest, 'queueLength' | 'behindOwnTail'>
   circles: Pick<CircleManager, 'mine' | 'view' | 'get'>
   identity: Pick<Identity, 'publicKey' | 'fingerprint' | 'org'>
   network: () => Network | undefined
@@ -70,6 +76,7 @@ export class Status {
   async status (): Promise<NodeStatus> {
     const forks = await this.#c.store.forkPositions()
     const flagged = [...new Set(forks.map(f => f.origin))]
+    const behind = this.#c.ingest.behindOwnTail()
     return {
       version: this.#c.about().version,
       apiUrl: this.#c.about().apiUrl,
@@ -82,11 +89,15 @@ export class Status {
       counts: this.#c.store.counts(),
       circles: await Promise.all(this.#c.circles.mine().map(s => this.#c.circles.view(s)).map(async c => await this.circleStatus(c))),
       forks: forks.length,
-      warnings: flagged.map(o => `FORK: origin ${fingerprint(o)} signed two different entries for one log position (${forks.filter(f => f.origin === o).length} known); see GET /v1/forks`),
+      warnings: [
+        ...behind.map(b => `BEHIND OWN TAIL: ${behindMessage(b)}`),
+        ...flagged.map(o => `FORK: origin ${fingerprint(o)} signed two different entries for one log position (${forks.filter(f => f.origin === o).length} known); see GET /v1/forks`)
+      ],
       sync: this.#c.network()?.syncStats ?? null,
       multiaddrs: this.#c.network()?.multiaddrs() ?? [],
       peers: this.#c.network()?.connectedKeys().length ?? 0,
-      ingestQueue: this.#c.ingest.queueLength
+      ingestQueue: this.#c.ingest.queueLength,
+      behindOwnTail: behind
     }
   }
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PhalanxError } from '../errors.js'
-import { STORE_DIR, verifyStoreAt, type CheckReport } from '../store/index.js'
+import { OWN_SEQ_FILE, STORE_DIR, readOwnSeq, verifyStoreAt, type CheckReport } from '../store/index.js'
 
 export interface VerifyOptions {
   /** verify every entry's signature (the slow part) */
@@ -26,6 +26,8 @@ export async function verifyDataDir (dataDir: string, opts: VerifyOptions): Prom
   const path = join(dataDir, STORE_DIR)
   if (!existsSync(path)) throw new PhalanxError('PX_ERR_STORE', `no store at ${path} (wrong --data?)`, { field: 'data' })
   const t0 = Date.now()
-  const report = await verifyStoreAt(path, { signatures: opts.signatures, maxProblems: opts.maxProblems })
+  // the last own seq of each log, kept outside the store: a lost tail shows against it
+  const ownSeq = readOwnSeq(join(dataDir, OWN_SEQ_FILE))
+  const report = await verifyStoreAt(path, { signatures: opts.signatures, maxProblems: opts.maxProblems, ...(ownSeq !== undefined ? { ownSeq } : {}) })
   return { ...report, signatures: opts.signatures, seconds: Number(((Date.now() - t0) / 1000).toFixed(2)) }
 }

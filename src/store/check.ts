@@ -10,10 +10,12 @@ import { PhalanxError } from '../errors.js'
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
 import { headKey, originKey, postingPrefix, valueKey } from './keys.js'
 import { POSTING_BUCKETS, findPosting, pairsOf, postingTags, type PostingBucket } from './postings.js'
+import type { OwnSeqRecord } from './own-seq.js'
 import { LevelStore, readBucket, type LogHead, type StoreCounts, type ValueRecord } from './level-store.js'
 
 export interface StoreProblem {
-  kind: 'entry' | 'chain' | 'indicator' | 'index' | 'counts'
+  /** tail: an own log ends below the seq the own-seq file says was signed and stored (a lost tail) */
+  kind: 'entry' | 'chain' | 'indicator' | 'index' | 'counts' | 'tail'
   key: string
   message: string
 }
@@ -31,6 +33,8 @@ export interface CheckOptions {
   signatures?: boolean
   /** stop collecting after this many problems */
   maxProblems?: number
+  /** the node's own-seq file: its own logs must reach the seqs it records (a lost tail otherwise) */
+  ownSeq?: OwnSeqRecord
 }
 
 /**
@@ -44,6 +48,7 @@ export async function verifyStoreAt (path: string, opts: CheckOptions = {}): Pro
   try {
     await store.open()
   } catch (err) {
+    if (err instanceof PhalanxError && err.code === 'PX_ERR_STORE_DAMAGED') throw err
     throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${path}: is the node running? stop it first (${(err as Error).message})`, { cause: err })
   }
   try {
@@ -76,8 +81,11 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     const hash = entryHash(e)
     if (readBucket(store, 'entryByHash').getSync(hash) !== k) add({ kind: 'entry', key: k, message: 'entry hash index missing or wrong' })
     const same = last !== undefined && last.circle === e.circle && last.origin === e.origin
-    const expectSeq = same ? last!.seq + 1 : 1
+    let expectSeq = same ? last!.seq + 1 : 1
     const expectPrev = same ? last!.hash : null
+    // an own log goes on past a lost tail an operator accepted: that one skip is expected
+    const jump = e.origin === opts.ownSeq?.origin ? opts.ownSeq.accepted?.[e.circle] : undefined
+    if (jump !== undefined && e.seq === jump.next && expectSeq - 1 >= jump.head && expectSeq < e.seq) expectSeq = e.seq
     if (e.seq !== expectSeq) add({ kind: 'chain', key: k, message: `seq ${e.seq} follows ${expectSeq - 1}` })
     else if (e.prev !== expectPrev) add({ kind: 'chain', key: k, message: `prev of seq ${e.seq} is not the hash of seq ${e.seq - 1}` })
     last = { circle: e.circle, origin: e.origin, seq: e.seq, hash }
@@ -91,6 +99,18 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     if (l === undefined || l.seq !== head.seq || l.hash !== head.hash) add({ kind: 'chain', key: k, message: 'log head does not match the last stored entry' })
   }
   if (headCount !== lastOf.size) add({ kind: 'chain', key: '', message: `${lastOf.size} logs but ${headCount} heads` })
+
+  // the node's own logs reach what it signed and stored (own-seq.json), or the loss was accepted
+  const own = opts.ownSeq
+  if (own !== undefined) {
+    for (const [log, signed] of Object.entries(own.logs)) {
+      const head = store.head(log, own.origin)?.seq ?? 0
+      const accepted = own.accepted?.[log]
+      if (head < signed && !(accepted !== undefined && accepted.signed >= signed)) {
+        add({ kind: 'tail', key: log, message: `this node's own log ends at seq ${head} but it signed and stored up to seq ${signed} (own-seq.json): a lost tail (a truncated write-ahead log, or an older backup). Start the node to get the entries back from peers by sync, or accept the loss with \`phalanx recover --accept-lost-tail\`` })
+      }
+    }
+  }
 
   // 2. indicators: proven and indexed
   let indicators = 0

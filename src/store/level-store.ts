@@ -8,11 +8,12 @@
 import { Level } from 'level'
 import { LRUCache } from 'lru-cache'
 import type { AbstractChainedBatch, AbstractSublevel } from 'abstract-level'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
+import { damagedStore, inspectStoreDir } from './store-dir.js'
 import type { ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
 
 export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, StoreOptions } from './interface.js'
@@ -70,8 +71,8 @@ export function readBucket (store: LevelStore, name: BucketName): BucketReader {
 }
 
 export class LevelStore {
-  readonly #db: Level<string, unknown>
-  readonly #b: Record<BucketName, Sub>
+  #db!: Level<string, unknown>
+  #b!: Record<BucketName, Sub>
   #open = false
   /** parsed values by full key; ABSENT marks a key read and found absent */
   readonly #cache: LRUCache<string, object> | undefined
@@ -87,6 +88,15 @@ export class LevelStore {
   constructor (readonly options: StoreOptions) {
     const cacheMax = options.readCacheEntries ?? READ_CACHE_ENTRIES
     this.#cache = cacheMax > 0 ? new LRUCache<string, object>({ max: cacheMax }) : undefined
+  }
+
+  /**
+   * The LevelDB handle, made only when open() has looked at the directory: a Level opens
+   * itself on the next microtask unless open() is called first, and that open (with
+   * createIfMissing) would start a new database over a damaged one (store-dir.ts).
+   */
+  #create (createIfMissing: boolean): void {
+    const options = this.options
     // the root reads and writes JSON text itself (hot paths); sublevels decode JSON for iterators
     this.#db = new Level<string, unknown>(options.path, {
       keyEncoding: 'utf8',
@@ -95,7 +105,7 @@ export class LevelStore {
       writeBufferSize: options.writeBufferSize ?? 16 * 1024 * 1024,
       cacheSize: options.cacheSize ?? 16 * 1024 * 1024,
       maxFileSize: 8 * 1024 * 1024,
-      ...(options.existing === true ? { createIfMissing: false } : {})
+      createIfMissing
     })
     const b: Partial<Record<BucketName, Sub>> = {}
     for (const [name, prefix] of Object.entries(BUCKET) as Array<[BucketName, string]>) {
@@ -107,9 +117,14 @@ export class LevelStore {
   get isOpen (): boolean { return this.#open }
 
   async open (): Promise<void> {
-    // LevelDB makes the directory even when it may not create a database: look first
-    if (this.options.existing !== true) mkdirSync(this.options.path, { recursive: true, mode: 0o700 })
-    else if (!existsSync(this.options.path)) throw new PhalanxError('PX_ERR_STORE', `no store at ${this.options.path}`)
+    // look before LevelDB does: it makes the directory even when it may not create a database,
+    // and over a directory without CURRENT it would start a new one and delete the old tables
+    const dir = inspectStoreDir(this.options.path)
+    if (dir.state === 'damaged') throw damagedStore(this.options.path, dir.reason)
+    if (this.options.existing === true && dir.state !== 'whole') throw new PhalanxError('PX_ERR_STORE', `no store at ${this.options.path}`)
+    if (dir.state === 'absent') mkdirSync(this.options.path, { recursive: true, mode: 0o700 })
+    // a database is created only in a directory that holds none: never over table files
+    this.#create(dir.state !== 'whole')
     try {
       await this.#db.open()
       // sublevels open after their parent; getSync needs them open
@@ -205,7 +220,8 @@ export class LevelStore {
 
   async close (): Promise<void> {
     this.#open = false
-    await this.#db.close()
+    // an open refused before LevelDB was touched made no handle
+    await (this.#db as Level<string, unknown> | undefined)?.close()
   }
 
   /** the root key of `key` in `bucket`: the same bytes the bucket's sublevel uses */

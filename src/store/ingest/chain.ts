@@ -10,6 +10,7 @@ import type { EntryToSeal, SealedOut } from '../../signer/index.js'
 import { META_KEY, SEP, entryKey, headKey, seqKey } from '../keys.js'
 import type { ForkEvidence, LogHead } from '../level-store.js'
 import { applyEntry, type DeriveContext } from './derive.js'
+import type { AcceptedLoss } from '../own-seq.js'
 import type { Tx } from './tx.js'
 import type { ForkResult, IngestResult, PublishBatch, PublishResult } from './types.js'
 
@@ -24,6 +25,11 @@ export class ChainMovedError extends Error {}
 export interface ChainContext extends DeriveContext {
   /** this node's origin (public key hex) */
   own: string
+  /**
+   * own logs whose lost tail an operator accepted (own-seq.ts): the log goes on at `next`,
+   * past the lost seqs, its first entry there chained on the head the store still held
+   */
+  jumps?: Map<string, AcceptedLoss>
 }
 
 /** a verified entry from elsewhere, queued for its log position */
@@ -38,12 +44,16 @@ export interface RemoteEntry {
 }
 
 /** store a publish job's sealed entries; each must extend its log exactly where the store ends */
-export function applyPublish (tx: Tx, ctx: DeriveContext, plan: PlannedEntry[], outs: SealedOut[]): PublishResult {
+export function applyPublish (tx: Tx, ctx: ChainContext, plan: PlannedEntry[], outs: SealedOut[]): PublishResult {
   const result: PublishResult = { entries: [], ids: [] }
   plan.forEach(({ entry: e }, i) => {
     const out = outs[i]
     const head = tx.get<LogHead>('heads', headKey(e.circle, e.origin))
-    if (out === undefined || (head?.seq ?? 0) !== e.seq - 1 || (head?.hash ?? null) !== out.prev) {
+    const at = head?.seq ?? 0
+    // the one place a log may skip seqs: past a lost tail an operator accepted, never onto it
+    const jump = ctx.jumps?.get(e.circle)
+    const jumps = jump !== undefined && e.seq === jump.next && at >= jump.head && at < e.seq - 1
+    if (out === undefined || (at !== e.seq - 1 && !jumps) || (head?.hash ?? null) !== out.prev) {
       throw new ChainMovedError(`own log ${e.circle} moved under the writer (expected seq ${e.seq - 1}, store has ${head?.seq ?? 0})`)
     }
     // packItems keeps every entry under the limit; a bigger one would break the chain
