@@ -69,12 +69,13 @@ function buildLog (ops: Op[]): Entry[] {
 
 /** what a reader sees of an indicator, without what depends on when this node stored it */
 function stateOf (h: StoreHarness, origin: string): unknown {
-  return VALUES.map(value => {
+  const indicators = VALUES.map(value => {
     const i = h.store.getIndicator(indicatorId(origin, 'domain', value))
     if (i === undefined) return null
     const { received, cursor, version, ...rest } = i as StoredIndicator
     return { ...rest, found: lookupValue(h.store, 'domain', value, { includeRevoked: true }).found, live: lookupValue(h.store, 'domain', value).found }
-  }).concat(VALUES.map(value => h.store.sightings('domain', value)?.origins[origin] ?? null))
+  })
+  return { indicators, sightings: VALUES.map(value => h.store.sightings('domain', value)?.origins[origin] ?? null) }
 }
 
 describe('arrival order', () => {
