@@ -38,7 +38,18 @@ export const configSchema = z.strictObject({
     dialIntervalMs: z.number().int().min(100).max(3_600_000),
     syncIntervalMs: z.number().int().min(100).max(86_400_000),
     /** circles this org was added to by key: where to fetch each from until it is known */
-    connect: z.array(z.strictObject({ circle: z.string().min(1).max(128), addr: z.string().startsWith('/').max(512) })).max(64)
+    connect: z.array(z.strictObject({ circle: z.string().min(1).max(128), addr: z.string().startsWith('/').max(512) })).max(64),
+    /**
+     * membership entries that arrived before an earlier seq of their log, held until it is
+     * stored: per (log, origin) and in all, in count and bytes, and in age (docs/PROTOCOL.md, Limits)
+     */
+    pending: z.strictObject({
+      perLogEntries: z.number().int().min(1).max(100_000),
+      perLogBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024),
+      entries: z.number().int().min(1).max(1_000_000),
+      bytes: z.number().int().min(64 * 1024).max(4 * 1024 * 1024 * 1024),
+      maxAgeMs: z.number().int().min(1000).max(86_400_000)
+    })
   }),
   store: z.strictObject({
     /** fsync every write batch (group commit): acknowledged publishes survive power loss */

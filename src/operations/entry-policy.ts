@@ -35,6 +35,9 @@ export function nodeEntryPolicy (ownKey: string, circles: () => Pick<CircleManag
       else if (isRedLog(entry.circle)) checkRed(entry, source)
       else circles().check(entry, source, unreadable)
     },
+    // the membership logs are folded in order (circles/state.ts): a gap there waits (bounded,
+    // p2p/gossip/pending.ts); RED entries come acknowledged and in order from their outbox
+    inOrder: (log) => isMembershipLog(log) || isRedLog(log),
     // what this node signs fits its log as a receiver would judge it: RED only in a recipient
     // log, a membership log at its label, no RED in a circle's data log
     checkPublish: ({ circle, tlp }) => {

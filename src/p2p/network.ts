@@ -17,7 +17,7 @@ import { circleOfLog, type CircleManager, type CircleState } from '../circles/in
 import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js'
 import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type Host } from './host.js'
 import { Connections, type PeerView } from './connections.js'
-import { Gossip } from './gossip/index.js'
+import { Gossip, type PendingLimits } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
   RED_MAX_INBOUND_STREAMS, RED_PROTOCOL, RedDelivery, Requester, circleForMember, connectAt, controlHandler, entriesHandler, fetchEntries, fetchEntry,
@@ -42,6 +42,8 @@ export interface NetworkOptions {
   syncIntervalMs: number
   /** circles to fetch from a member's address until known (config p2p.connect) */
   connect?: ReadonlyArray<{ circle: string, addr: string }>
+  /** bounds of the out-of-order buffer of membership entries (config p2p.pending) */
+  pending?: Partial<PendingLimits>
 }
 
 /** the circle admin work the network needs (src/operations/circle-admin.ts) */
@@ -122,7 +124,8 @@ export class Network {
       syncGap: (circle, peer, origin, to) => { void this.#sync.sync(circle, peer, 'gap', { [origin]: to }) },
       fetchEntries: async (peer, circle, origin, from, to) => await fetchEntries(this.#requester, peer, circle, origin, from, to),
       log: this.#log,
-      signal
+      signal,
+      ...(this.#o.pending !== undefined ? { pending: this.#o.pending } : {})
     })
     this.#red = new RedDelivery({ identity, box, store, ingest, requester: this.#requester, log: this.#log.child({ component: 'phalanx:p2p:red' }), signal, baseDelayMs: this.#o.dialIntervalMs })
     this.#control = new ControlPull({ requester: this.#requester, pickMember: (turn) => this.#connections.pickMember(turn), judge: async (raw, source) => await this.#gossip.judge(raw, source), log: this.#log, signal })

@@ -103,6 +103,11 @@ export interface StoredIndicator extends Omit<IndicatorItem, 'kind'> {
   version: number
   revoked?: { at: string, reason?: string, entry: string }
   /**
+   * the origin's latest relabel later than this version (its `created`, label and entry
+   * hash): kept so that a version that arrives after it (out of order) is loosened as well
+   */
+  relabeled?: { at: string, tlp: Tlp, entry: string }
+  /**
    * every log (circle, recipient log, private scope) this origin's record was published in,
    * when that is more than `circle` (the log of the current version); sorted. A revoke or a
    * relabel goes to each (src/tlp/policy.ts `reachOf`). Store format 3.

@@ -65,9 +65,13 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
   let entries = 0
   let indexKeys = 0
 
-  // 1. entries and their logs
+  // 1. entries and their logs: each log's entries from seq 1 chain to its head; entries held
+  // beyond the head (stored ahead of a gap, chain.ts) need the log's ahead mark, and held
+  // neighbours chain too
   let last: { circle: string, origin: string, seq: number, hash: string } | undefined
-  const lastOf = new Map<string, { seq: number, hash: string }>()
+  /** per log: the end of the run from seq 1 (the head it must have), and the highest seq held */
+  const logs = new Map<string, { head?: { seq: number, hash: string }, max: number }>()
+  const marks = await store.aheadMarks()
   for await (const [k, raw] of readBucket(store, 'entries').iterator()) {
     entries++
     let e: Entry
@@ -80,25 +84,38 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     if (opts.signatures !== false && !verifyEntrySignature(e)) add({ kind: 'entry', key: k, message: 'signature does not verify' })
     const hash = entryHash(e)
     if (readBucket(store, 'entryByHash').getSync(hash) !== k) add({ kind: 'entry', key: k, message: 'entry hash index missing or wrong' })
+    const hk = headKey(e.circle, e.origin)
     const same = last !== undefined && last.circle === e.circle && last.origin === e.origin
-    let expectSeq = same ? last!.seq + 1 : 1
-    const expectPrev = same ? last!.hash : null
+    let log = logs.get(hk)
+    if (log === undefined) logs.set(hk, log = { max: 0 })
     // an own log goes on past a lost tail an operator accepted: that one skip is expected
     const jump = e.origin === opts.ownSeq?.origin ? opts.ownSeq.accepted?.[e.circle] : undefined
-    if (jump !== undefined && e.seq === jump.next && expectSeq - 1 >= jump.head && expectSeq < e.seq) expectSeq = e.seq
-    if (e.seq !== expectSeq) add({ kind: 'chain', key: k, message: `seq ${e.seq} follows ${expectSeq - 1}` })
-    else if (e.prev !== expectPrev) add({ kind: 'chain', key: k, message: `prev of seq ${e.seq} is not the hash of seq ${e.seq - 1}` })
+    const jumps = same && jump !== undefined && e.seq === jump.next && last!.seq >= jump.head && last!.seq + 1 < e.seq
+    if (same && (e.seq === last!.seq + 1 || jumps)) {
+      if (e.prev !== last!.hash) add({ kind: 'chain', key: k, message: `prev of seq ${e.seq} is not the hash of seq ${last!.seq}` })
+      else if (log.head?.seq === last!.seq) log.head = { seq: e.seq, hash }
+    } else if (!same && e.seq === 1) {
+      if (e.prev !== null) add({ kind: 'chain', key: k, message: 'prev of seq 1 is not null' })
+      else log.head = { seq: 1, hash }
+    } else if ((marks.get(hk) ?? 0) < e.seq) {
+      // a gap is only allowed before entries the log's ahead mark covers
+      add({ kind: 'chain', key: k, message: `seq ${e.seq} follows ${same ? last!.seq : 0}` })
+    }
+    log.max = e.seq
     last = { circle: e.circle, origin: e.origin, seq: e.seq, hash }
-    lastOf.set(headKey(e.circle, e.origin), { seq: e.seq, hash })
   }
-  let headCount = 0
-  for await (const [k, h] of readBucket(store, 'heads').iterator()) {
-    headCount++
-    const l = lastOf.get(k)
+  for (const [k, h] of await readBucket(store, 'heads').iterator().all()) {
+    const l = logs.get(k)?.head
     const head = h as LogHead
-    if (l === undefined || l.seq !== head.seq || l.hash !== head.hash) add({ kind: 'chain', key: k, message: 'log head does not match the last stored entry' })
+    if (l === undefined || l.seq !== head.seq || l.hash !== head.hash) add({ kind: 'chain', key: k, message: 'log head does not match the end of the entries chained from seq 1' })
   }
-  if (headCount !== lastOf.size) add({ kind: 'chain', key: '', message: `${lastOf.size} logs but ${headCount} heads` })
+  for (const [k, log] of logs) {
+    if (log.head !== undefined && readBucket(store, 'heads').getSync(k) === undefined) add({ kind: 'chain', key: k, message: 'log without a head' })
+  }
+  for (const [k, max] of marks) {
+    const log = logs.get(k)
+    if (log === undefined || max <= (log.head?.seq ?? 0)) add({ kind: 'chain', key: k, message: `ahead mark ${max} but nothing held beyond the head` })
+  }
 
   // the node's own logs reach what it signed and stored (own-seq.json), or the loss was accepted
   const own = opts.ownSeq

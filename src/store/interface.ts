@@ -75,6 +75,23 @@ export interface ValueRecord {
   sightings?: SightingSummary
 }
 
+/**
+ * A log that holds entries stored beyond its contiguous head (they arrived before an earlier
+ * seq): `max` is the highest seq held. Removed when the head reaches it.
+ */
+export interface AheadMark {
+  max: number
+}
+
+/** a relabel that arrived before its indicator (the latest one, by created and log position) */
+export interface PendingRelabel {
+  origin: string
+  tlp: string
+  created: string
+  /** the relabel's entry hash */
+  entry: string
+}
+
 export interface PendingRevoke {
   origin: string
   created: string

@@ -33,6 +33,10 @@ export const BUCKET = {
   invites: 'v',
   /** revocations that arrived before their indicator: id → PendingRevoke */
   pendingRevokes: 'r',
+  /** relabels that arrived before their indicator: id → PendingRelabel (the latest one) */
+  pendingRelabels: 'l',
+  /** logs holding entries stored beyond their contiguous head: circle \0 origin → AheadMark */
+  ahead: 'a',
   /** fork evidence: log \0 origin \0 seq16 → ForkEvidence (both signed entries) */
   forks: 'f',
   /** ids of indicators purged after expiry (their entries stay): id → when */

@@ -14,9 +14,9 @@ import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
 import { damagedStore, inspectStoreDir } from './store-dir.js'
-import type { ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
+import type { AheadMark, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
 
-export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, StoreOptions } from './interface.js'
+export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, PendingRelabel, AheadMark, StoreOptions } from './interface.js'
 import { BUCKET, HIGH, META_KEY, ROOT_PREFIX, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -431,6 +431,29 @@ export class LevelStore {
   async pendingRevokeIds (): Promise<string[]> {
     this.assertOpen()
     return await this.#b.pendingRevokes.keys().all()
+  }
+
+  /** ids with a relabel that arrived before its indicator */
+  async pendingRelabelIds (): Promise<string[]> {
+    this.assertOpen()
+    return await this.#b.pendingRelabels.keys().all()
+  }
+
+  /**
+   * The logs that hold entries beyond their contiguous head (circle \0 origin → the highest
+   * seq held): entries stored before an earlier seq of their log arrived.
+   */
+  async aheadMarks (): Promise<Map<string, number>> {
+    this.assertOpen()
+    const out = new Map<string, number>()
+    for await (const [k, v] of this.#b.ahead.iterator()) out.set(k as string, (v as AheadMark).max)
+    return out
+  }
+
+  /** the highest seq held beyond the contiguous head of (circle, origin), if any */
+  aheadOf (circle: string, origin: string): number | undefined {
+    this.assertOpen()
+    return this.readUncached<AheadMark>('ahead', headKey(circle, origin))?.max
   }
 
   /**

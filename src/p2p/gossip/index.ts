@@ -1,7 +1,7 @@
 /**
  * Gossip of circle entries: one topic per circle (topic.ts), every message judged before it
- * is accepted or relayed (validator.ts), own entries sealed and batched (publisher.ts), early
- * entries held and their gaps filled (pending.ts). Entries reach the store only through ingest.
+ * is accepted or relayed (validator.ts), own entries sealed and batched (publisher.ts), gaps
+ * filled and early entries of in-order logs held, bounded (pending.ts). Entries reach the store only through ingest.
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -9,7 +9,7 @@ import type { CircleManager } from '../../circles/index.js'
 import type { Entry } from '../../records/index.js'
 import type { Ingest, LevelStore, StoredEntry } from '../../store/index.js'
 import type { GossipSubRuntime } from '../host.js'
-import { PendingEntries } from './pending.js'
+import { PendingEntries, type PendingLimits } from './pending.js'
 import { GossipPublisher } from './publisher.js'
 import { GossipTopics } from './topic.js'
 import { GossipValidator, type GossipVerdict } from './validator.js'
@@ -18,7 +18,7 @@ export { topicOf, GossipTopics } from './topic.js'
 export { GossipValidator } from './validator.js'
 export type { GossipVerdict, GossipReason, GossipValidatorComponents } from './validator.js'
 export { GossipPublisher } from './publisher.js'
-export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS } from './pending.js'
+export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS, DEFAULT_PENDING_LIMITS, type PendingLimits } from './pending.js'
 
 export interface GossipComponents {
   pubsub: GossipSubRuntime
@@ -31,6 +31,8 @@ export interface GossipComponents {
   fetchEntries: (peer: PeerId, circle: string, origin: string, from: number, to: number) => Promise<unknown[]>
   log: Logger
   signal: AbortSignal
+  /** bounds of the out-of-order buffer (config p2p.pending) */
+  pending?: Partial<PendingLimits>
 }
 
 export class Gossip {
@@ -46,13 +48,15 @@ export class Gossip {
       syncGap: c.syncGap,
       fetchEntries: c.fetchEntries,
       log: c.log.child({ component: 'phalanx:p2p:gossip:pending' }),
-      signal: c.signal
+      signal: c.signal,
+      ...(c.pending !== undefined ? { limits: c.pending } : {})
     })
     this.validator = new GossipValidator({
       circles: c.circles,
       ingest: c.ingest,
       log: c.log.child({ component: 'phalanx:p2p:gossip:validator' }),
-      onEarly: (raw, gap, from) => { this.#pending.early(raw, gap, from) }
+      onEarly: (raw, gap, from) => { this.#pending.early(raw, gap, from) },
+      onGap: (circle, origin, gap, from) => { this.#pending.gap(circle, origin, gap, from) }
     })
     this.topics = new GossipTopics(c.pubsub, async (circle, data, from) => await this.validator.validateMessage(circle, data, from))
     this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal })

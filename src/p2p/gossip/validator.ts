@@ -11,8 +11,9 @@
  * (schema, signature, the full entry policy, log position) judges each entry, and the header hash
  * must name the entries. Verdicts: REJECT costs the sender score (what no honest member
  * sends); IGNORE neither relays nor penalizes (nothing new, or not the sender's fault: a
- * fork, a key not yet held, a store failure, an entry of a later version kept unread); ACCEPT relays (stored, or early: kept until its
- * gap fills, see pending.ts).
+ * fork, a key not yet held, a store failure, an entry of a later version kept unread); ACCEPT relays (stored;
+ * stored ahead of a gap in its log, which is then fetched from the relaying peer; or, in a
+ * log read in order (a membership log), early: held, bounded, until its gap fills, see pending.ts).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -32,7 +33,7 @@ export type GossipReason =
   // IGNORE: nothing new, or not the sender's fault
   | 'unknown-key-epoch' | 'duplicate' | 'fork' | 'closed' | 'store-failed' | 'later-version'
   // ACCEPT
-  | 'stored' | 'early'
+  | 'stored' | 'stored-ahead' | 'early'
 
 export interface GossipVerdict {
   result: TopicValidatorResult
@@ -49,10 +50,13 @@ export interface GossipValidatorComponents {
   ingest: Pick<Ingest, 'ingest'>
   log: Logger
   /**
-   * A member's entry that came before the entries preceding it in its log (`have` is the
-   * head this node holds, `got` the entry's seq): keep it and fill the gap from `from`.
+   * A member's entry of a log read in order (a membership log) that came before the entries
+   * preceding it (`have` is the head this node holds, `got` the entry's seq): keep it
+   * (bounded) and fill the gap from `from`.
    */
   onEarly: (raw: any, gap: { have?: number, got?: number }, from?: PeerId) => void
+  /** an entry was stored ahead of a gap in its log (`have`: the contiguous head): fill it from `from` */
+  onGap?: (circle: string, origin: string, gap: { have: number, got: number }, from?: PeerId) => void
 }
 
 const accept = (reason: GossipReason, hash?: string): GossipVerdict => ({ result: TopicValidatorResult.Accept, reason, ...(hash !== undefined ? { hash } : {}) })
@@ -133,13 +137,16 @@ export class GossipValidator {
         return reject('header-hash', 'PX_ERR_BAD_ENTRY')
       }
       if (r.status !== 'stored') return ignore('duplicate', undefined, r.hash)
+      // stored ahead of a gap: ask the peer that relayed it for what is missing (rate-limited)
+      if (r.ahead !== undefined) this.#c.onGap?.(r.circle, r.origin, { have: r.ahead, got: r.seq }, from)
       // of a later version (kept for sync, not read): not relayed, and not the sender's fault
-      return r.unknown === undefined ? accept('stored', r.hash) : ignore('later-version', undefined, r.hash)
+      if (r.unknown !== undefined) return ignore('later-version', undefined, r.hash)
+      return accept(r.ahead !== undefined ? 'stored-ahead' : 'stored', r.hash)
     } catch (err) {
       const code = err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL'
       if (code === 'PX_ERR_SEQ_GAP') {
-        // signed by a member, just early: keep it for when the gap fills, ask the peer that
-        // relayed it for the missing entries, and relay it
+        // signed by a member, just early in a log read in order: keep it (bounded) for when
+        // the gap fills, ask the peer that relayed it for the missing entries, and relay it
         this.#c.onEarly(raw, ((err as PhalanxError).meta ?? {}) as { have?: number, got?: number }, from)
         return { ...accept('early'), code }
       }

@@ -10,12 +10,12 @@ import {
 import { reachWith, relabelApplies, type Tlp } from '../../tlp/index.js'
 import { SEP, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
 import { pair, postingTags } from '../postings.js'
-import type { LogHead, PendingRevoke, SightingSummary, ValueRecord } from '../level-store.js'
+import type { LogHead, PendingRelabel, PendingRevoke, SightingSummary, ValueRecord } from '../level-store.js'
 import { RawJson, type Tx } from './tx.js'
 
 /** what derivation keeps across groups */
 export interface DeriveContext {
-  /** ids with a revoke that arrived before the indicator (rare; loaded at start; a hint) */
+  /** ids with a revoke or relabel that arrived before the indicator (rare; loaded at start; a hint) */
   pendingRevokes: Set<string>
 }
 
@@ -25,15 +25,19 @@ export function nextCursor (tx: Tx): string {
   return cursorFromMicros(micros)
 }
 
-/** store an entry and derive its records; `ids` collects each record's indicator id */
-export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead, unknown?: string): void {
+/**
+ * Store an entry and derive its records; `ids` collects each record's indicator id. `ahead`:
+ * the entry is stored beyond its log's contiguous head (an earlier seq is missing): the head
+ * stays (chain.ts moves it when the gap fills), the records are derived now.
+ */
+export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead, unknown?: string, ahead = false): void {
   const ek = entryKey(entry.circle, entry.origin, entry.seq)
   if (unknown !== undefined) {
     // kept for sync and its log position; its records are not read (DESIGN §3 Versions)
     if (entry.circle !== LOCAL_CIRCLE) tx.stored.push({ entry, hash, source, unknown })
     tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
     tx.put('entryByHash', hash, ek)
-    tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash, records: head === undefined ? 0 : head.records } satisfies LogHead)
+    if (!ahead) tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash, records: head === undefined ? 0 : head.records } satisfies LogHead)
     tx.state.counts.entries++
     return
   }
@@ -45,12 +49,14 @@ export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: stri
   }
   tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
   tx.put('entryByHash', hash, ek)
-  tx.put('heads', headKey(entry.circle, entry.origin), {
-    seq: entry.seq,
-    hash,
-    // a head written before heads counted records stays uncounted
-    records: head === undefined ? entry.items.length : head.records === undefined ? undefined : head.records + entry.items.length
-  } satisfies LogHead)
+  if (!ahead) {
+    tx.put('heads', headKey(entry.circle, entry.origin), {
+      seq: entry.seq,
+      hash,
+      // a head written before heads counted records stays uncounted
+      records: head === undefined ? entry.items.length : head.records === undefined ? undefined : head.records + entry.items.length
+    } satisfies LogHead)
+  }
   tx.state.counts.entries++
   const received = new Date().toISOString()
   entry.items.forEach((item, index) => {
@@ -60,7 +66,7 @@ export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: stri
         case 'indicator': { const id = applyIndicator(tx, ctx, entry, hash, item, received); ids?.push(id); return }
         case 'revoke': applyRevoke(tx, ctx, entry, hash, item.id, item.reason, received); break
         case 'sighting': applySighting(tx, entry, item); break
-        case 'relabel': applyRelabel(tx, entry, item.id, item.tlp, received); break
+        case 'relabel': applyRelabel(tx, ctx, entry, hash, item.id, item.tlp, received, ahead); break
         // circle, member, key, address: the membership log, folded by src/circles
         default: break
       }
@@ -71,18 +77,38 @@ export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: stri
   })
 }
 
-/** is (entry) a later version than the stored one? later `created`; ties: later in the log */
+/** where a version of an indicator stands: its entry's `created`, log and seq */
+interface VersionAt { created: string, circle: string, seq: number }
+
+const versionOf = (i: StoredIndicator): VersionAt => ({ created: i.created, circle: i.circle, seq: i.entry.seq })
+
 /**
- * does a revocation (made at `at` by entry `revokeHash`) still hold against a version in
- * `entry`? A later `created` wins; on a tie, the later position in the same log wins (a
- * re-publish in the same millisecond as the revoke makes the indicator live again).
+ * Is a record (made at `at` in entry `recordHash`: a revoke, a relabel) later than a version?
+ * A later `created` wins; on a tie, the later position in the same log wins (a re-publish in
+ * the same millisecond as the revoke makes the indicator live again); across logs, the record.
+ * What derivation keeps does not depend on the order entries arrive in (chain.ts stores an
+ * entry ahead of a gap): each record is compared with the version, never with arrival.
  */
-function revokeStands (tx: Tx, at: string, revokeHash: string, entry: Entry): boolean {
-  if (at !== entry.created) return at > entry.created
-  const ek = tx.get<string>('entryByHash', revokeHash)
+function laterThan (tx: Tx, at: string, recordHash: string, v: VersionAt): boolean {
+  if (at !== v.created) return at > v.created
+  const ek = tx.get<string>('entryByHash', recordHash)
   if (ek === undefined) return true
   const [circle, , seq] = ek.split(SEP)
-  return !(circle === entry.circle && parseInt(seq, 16) < entry.seq)
+  return !(circle === v.circle && parseInt(seq, 16) < v.seq)
+}
+
+/** is record A (at, hash) later than record B? later `created`; ties: later in the same log, else the larger hash */
+function recordAfter (tx: Tx, atA: string, hashA: string, atB: string, hashB: string): boolean {
+  if (atA !== atB) return atA > atB
+  const a = tx.get<string>('entryByHash', hashA)?.split(SEP)
+  const b = tx.get<string>('entryByHash', hashB)?.split(SEP)
+  if (a !== undefined && b !== undefined && a[0] === b[0]) return parseInt(a[2], 16) > parseInt(b[2], 16)
+  return hashA > hashB
+}
+
+/** does a revocation (made at `at` by entry `revokeHash`) still hold against a version in `entry`? */
+function revokeStands (tx: Tx, at: string, revokeHash: string, entry: Entry): boolean {
+  return laterThan(tx, at, revokeHash, { created: entry.created, circle: entry.circle, seq: entry.seq })
 }
 
 function isNewer (entry: Entry, hash: string, prev: StoredIndicator): boolean {
@@ -144,6 +170,8 @@ function applyIndicator (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string,
     // every log this origin's record went to, for its revoke and relabel (tlp/policy reachOf)
     const reach = reachWith(prev, entry.circle) ?? prev.reach
     if (reach !== undefined) next.reach = reach
+    // a relabel later than this version (it arrived first) still loosens it
+    if (prev.relabeled !== undefined) relabelVersion(tx, next, prev.relabeled.at, prev.relabeled.entry, prev.relabeled.tlp)
   }
   // a revoke that is later than this version still applies (it arrived first)
   if (prev === undefined) {
@@ -152,6 +180,11 @@ function applyIndicator (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string,
     else if (!known) tx.put('byValue', vk, { ...rec, ids: [...rec.ids, id] })
     if (item.type === 'cidr') noteCidrLength(tx, item.value)
     if (ctx.pendingRevokes.has(id)) {
+      const relabel = tx.get<PendingRelabel>('pendingRelabels', id)
+      if (relabel !== undefined && relabel.origin === entry.origin) {
+        relabelVersion(tx, next, relabel.created, relabel.entry, relabel.tlp as Tlp)
+        tx.del('pendingRelabels', id)
+      }
       const pending = tx.get<PendingRevoke>('pendingRevokes', id)
       if (pending !== undefined && pending.origin === entry.origin) {
         if (revokeStands(tx, pending.created, pending.entry, entry)) {
@@ -170,6 +203,13 @@ function applyIndicator (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string,
   return id
 }
 
+/** a relabel (at, entry, tlp) later than version `next` is kept with it, and loosens it */
+function relabelVersion (tx: Tx, next: StoredIndicator, at: string, entry: string, tlp: Tlp): void {
+  if (!laterThan(tx, at, entry, versionOf(next))) return
+  next.relabeled = { at, tlp, entry }
+  if (relabelApplies(next.tlp, tlp)) next.tlp = tlp
+}
+
 function noteCidrLength (tx: Tx, cidr: string): void {
   const slash = cidr.lastIndexOf('/')
   const len = Number(cidr.slice(slash + 1))
@@ -184,7 +224,9 @@ function applyRevoke (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, id
   // purged after it expired: nothing left to revoke (the entry is still stored)
   if (prev === undefined && tx.get<string>('purged', id) !== undefined) return
   if (prev === undefined) {
-    // the indicator may arrive later (out of order): keep the revocation until then
+    // the indicator may arrive later (out of order): keep the latest revocation until then
+    const known = ctx.pendingRevokes.has(id) ? tx.get<PendingRevoke>('pendingRevokes', id) : undefined
+    if (known !== undefined && known.origin === entry.origin && !recordAfter(tx, entry.created, hash, known.created, known.entry)) return
     const pending: PendingRevoke = { origin: entry.origin, created: entry.created, entry: hash, ...(reason !== undefined ? { reason } : {}) }
     tx.put('pendingRevokes', id, pending)
     // a hint that a read is worth it; a stale hint only costs a read
@@ -194,7 +236,9 @@ function applyRevoke (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, id
   if (prev.origin !== entry.origin) {
     throw new PhalanxError('PX_ERR_FORBIDDEN', `indicator ${id} belongs to another origin; only its origin may revoke it`, { field: 'id' })
   }
-  if (prev.created > entry.created) return // revokes an older version only
+  // revokes an older version only; of two revocations the later one is kept
+  if (!laterThan(tx, entry.created, hash, versionOf(prev))) return
+  if (prev.revoked !== undefined && !recordAfter(tx, entry.created, hash, prev.revoked.at, prev.revoked.entry)) return
   if (prev.revoked === undefined) tx.state.counts.revoked++
   const next: StoredIndicator = {
     ...prev,
@@ -223,15 +267,31 @@ function applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
   tx.put('byValue', vk, { ...rec, sightings: s } satisfies ValueRecord)
 }
 
-function applyRelabel (tx: Tx, entry: Entry, id: string, tlp: Tlp, received: string): void {
+function applyRelabel (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, id: string, tlp: Tlp, received: string, ahead: boolean): void {
   const prev = tx.get<StoredIndicator>('indicators', id)
   // purged here after it expired (its origin may keep it longer): the entry is stored, the relabel has nothing to change
   if (prev === undefined && tx.get<string>('purged', id) !== undefined) return
+  if (prev === undefined && ahead) {
+    // stored ahead of a gap that may hold the indicator: keep the latest relabel until it arrives
+    const known = ctx.pendingRevokes.has(id) ? tx.get<PendingRelabel>('pendingRelabels', id) : undefined
+    if (known !== undefined && known.origin === entry.origin && !recordAfter(tx, entry.created, hash, known.created, known.entry)) return
+    tx.put('pendingRelabels', id, { origin: entry.origin, tlp, created: entry.created, entry: hash } satisfies PendingRelabel)
+    ctx.pendingRevokes.add(id)
+    return
+  }
   if (prev === undefined || prev.origin !== entry.origin) {
     throw new PhalanxError('PX_ERR_FORBIDDEN', `relabel of ${id}: only the origin may relabel its own stored indicator`, { field: 'id' })
   }
+  // a relabel older than the current version changed a version that was replaced since
+  if (!laterThan(tx, entry.created, hash, versionOf(prev))) return
+  const relabeled = prev.relabeled === undefined || recordAfter(tx, entry.created, hash, prev.relabeled.at, prev.relabeled.entry)
+    ? { at: entry.created, tlp, entry: hash }
+    : prev.relabeled
   // the origin's node refuses a relabel that does not loosen (tlp/policy relabelViolation); here,
   // one that arrives after a later one (through another log the record went to) changes nothing
-  if (!relabelApplies(prev.tlp, tlp)) return
-  reindex(tx, { ...prev, tlp, received, cursor: nextCursor(tx) })
+  if (!relabelApplies(prev.tlp, tlp)) {
+    if (relabeled !== prev.relabeled) tx.put('indicators', id, { ...prev, relabeled })
+    return
+  }
+  reindex(tx, { ...prev, tlp, relabeled, received, cursor: nextCursor(tx) })
 }

@@ -126,12 +126,14 @@ export class Ingest {
     const { store } = components
     this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), pendingRemoved: [] }
     this.#signer = createSigner(components.key, components.seed)
-    this.#ctx = { pendingRevokes: new Set(), own: components.key.publicKeyHex, jumps: this.#accepted }
+    this.#ctx = { pendingRevokes: new Set(), own: components.key.publicKeyHex, jumps: this.#accepted, ahead: new Set(), inOrder: components.policy.inOrder ?? (() => false) }
   }
 
   async start (): Promise<void> {
     for (const k of await this.#c.store.pendingRevokeIds()) this.#ctx.pendingRevokes.add(k)
     await this.#loadOwnSeq()
+    for (const k of await this.#c.store.pendingRelabelIds()) this.#ctx.pendingRevokes.add(k)
+    for (const k of (await this.#c.store.aheadMarks()).keys()) this.#ctx.ahead.add(k)
     await this.#resync()
     // `created` never goes backwards for this origin, even across restarts with a clock that did
     for (const [circle, seq] of this.#ownSeq) {

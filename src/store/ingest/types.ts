@@ -18,6 +18,12 @@ export interface EntryPolicy {
    * at `tlp`: the last gate of a local publish, whichever use case built it
    */
   checkPublish?: (batch: { circle: string, tlp: Tlp }) => void
+  /**
+   * logs whose entries must be stored in seq order (an entry ahead of a gap is refused with
+   * PX_ERR_SEQ_GAP): the membership logs, folded in order. Other logs of other origins store
+   * an entry ahead of a gap (chain.ts). Absent: none.
+   */
+  inOrder?: (log: string) => boolean
 }
 
 export interface StoredEntry {
@@ -39,6 +45,11 @@ export interface EntryReceipt {
 
 export interface IngestResult extends EntryReceipt {
   status: 'stored' | 'duplicate'
+  /**
+   * stored beyond its log's contiguous head (an earlier seq is missing): the head it was
+   * stored after. The gap is for sync to fill.
+   */
+  ahead?: number
   /**
    * stored, but of a later version or with a record this code does not know (the reason): kept
    * for sync, its records not read; the sender is not at fault (a gossip validator ignores it)

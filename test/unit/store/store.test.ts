@@ -357,20 +357,80 @@ describe('ingest of entries signed elsewhere', () => {
     await expectConsistent(h.store)
   })
 
-  it('refuses a gap with PX_ERR_SEQ_GAP', async () => {
-    await h.ingest.ingest(remote.next([ind('domain', 'r1.example')]))
-    remote.next([ind('domain', 'r2.example')]) // seq 2 never delivered
+  it('stores an entry ahead of a gap at once (records derived, head unmoved) and moves the head over the run when the gap fills', async () => {
+    const e1 = remote.next([ind('domain', 'r1.example')])
+    const e2 = remote.next([ind('domain', 'r2.example')])
     const e3 = remote.next([ind('domain', 'r3.example')])
-    await refused(e3, 'PX_ERR_SEQ_GAP')
-    expect(h.store.getEntry('ops', remote.origin, 3)).toBeUndefined()
-    expect(h.store.getIndicator(indicatorId(remote.origin, 'domain', 'r3.example'))).toBeUndefined()
-    // a first entry with seq > 1 is a gap too
-    const fresh = new RemoteLog(randomKey(), 'ops')
-    fresh.next([ind('domain', 'f1.example')])
-    const before = h.store.counts()
-    expect(await codeOf(h.ingest.ingest(fresh.next([ind('domain', 'f2.example')])))).toBe('PX_ERR_SEQ_GAP')
-    expect(h.store.counts()).toEqual(before)
+    const e4 = remote.next([ind('domain', 'r4.example')])
+    expect(await h.ingest.ingest(e3)).toMatchObject({ status: 'stored', seq: 3, ahead: 0 })
+    expect(h.store.head('ops', remote.origin)).toBeUndefined()
+    expect(h.store.aheadOf('ops', remote.origin)).toBe(3)
+    expect(h.store.getIndicator(indicatorId(remote.origin, 'domain', 'r3.example'))).toBeDefined()
+    expect(await h.ingest.ingest(e3)).toMatchObject({ status: 'duplicate' })
     await expectConsistent(h.store)
+    expect(await h.ingest.ingest(e1)).toMatchObject({ status: 'stored', seq: 1 })
+    expect(h.store.head('ops', remote.origin)).toMatchObject({ seq: 1, hash: entryHash(e1) })
+    expect(await h.ingest.ingest(e4)).toMatchObject({ status: 'stored', seq: 4, ahead: 1 })
+    expect(h.store.aheadOf('ops', remote.origin)).toBe(4)
+    await expectConsistent(h.store)
+    // seq 2 closes the gap: the head moves over 3 and 4, the mark goes
+    expect((await h.ingest.ingest(e2)).ahead).toBeUndefined()
+    expect(h.store.head('ops', remote.origin)).toEqual({ seq: 4, hash: entryHash(e4), records: 4 })
+    expect(h.store.aheadOf('ops', remote.origin)).toBeUndefined()
+    expect(h.store.counts()).toMatchObject({ entries: 4, indicators: 4 })
+    expect((await h.ingest.ingest(remote.next([ind('domain', 'r5.example')]))).status).toBe('stored')
+    expect(h.store.head('ops', remote.origin)?.seq).toBe(5)
+    await expectConsistent(h.store)
+  })
+
+  it('an entry ahead that contradicts a held neighbour is a fork; the entry seen first stays', async () => {
+    const e1 = remote.next([ind('domain', 'n1.example')])
+    remote.next([ind('domain', 'n2.example')])
+    const e3 = remote.next([ind('domain', 'n3.example')])
+    await h.ingest.ingest(e1)
+    await h.ingest.ingest(e3)
+    // another seq 3, and a seq 4 whose prev is not e3: forks of held entries
+    const twin3 = remote.peek([ind('domain', 'twin3.example')], { seq: 3, prev: e3.prev })
+    await refused(twin3, 'PX_ERR_FORK')
+    const bad4 = remote.peek([ind('domain', 'bad4.example')], { seq: 4, prev: 'e'.repeat(64) })
+    await refused(bad4, 'PX_ERR_FORK')
+    const forks = await h.store.forks()
+    expect(forks.map(f => [f.seq, f.kind])).toEqual([[3, 'seq'], [4, 'prev']])
+    expect(forks[0].entries).toStrictEqual([e3, twin3])
+    expect(forks[1].entries).toStrictEqual([e3, bad4])
+    // a seq 2 that the held seq 3 does not name (another log): evidence at seq 3, held entry first
+    const other = new RemoteLog(randomKey(), 'ops')
+    const o1 = other.next([ind('domain', 'o1.example')])
+    other.next([ind('domain', 'o2.example')])
+    const o3 = other.next([ind('domain', 'o3.example')])
+    await h.ingest.ingest(o1)
+    await h.ingest.ingest(o3)
+    const bad2 = other.peek([ind('domain', 'bad2.example')], { seq: 2, prev: entryHash(o1) })
+    expect(await codeOf(h.ingest.ingest(bad2))).toBe('PX_ERR_FORK')
+    const f = (await h.store.forks()).find(x => x.origin === other.origin)!
+    expect([f.seq, f.kind]).toEqual([3, 'prev'])
+    expect(f.entries).toStrictEqual([o3, bad2])
+    expect(h.store.head('ops', remote.origin)?.seq).toBe(1)
+    expect(h.store.head('ops', other.origin)?.seq).toBe(1)
+    await expectConsistent(h.store)
+  })
+
+  it('refuses a gap with PX_ERR_SEQ_GAP in a log the policy keeps in order, and in this node\'s own logs', async () => {
+    const inOrder = await openStore({ policy: { check () {}, inOrder: (log) => log.endsWith(':members') } })
+    try {
+      const log = new RemoteLog(randomKey(), 'c-0123456789abcdef0123:members')
+      log.next([ind('domain', 'm1.example')])
+      const before = inOrder.store.counts()
+      expect(await codeOf(inOrder.ingest.ingest(log.next([ind('domain', 'm2.example')])))).toBe('PX_ERR_SEQ_GAP')
+      expect(inOrder.store.counts()).toEqual(before)
+      const own = new RemoteLog(inOrder.key, 'ops')
+      own.next([ind('domain', 'o1.example')])
+      expect(await codeOf(inOrder.ingest.ingest(own.next([ind('domain', 'o2.example')])))).toBe('PX_ERR_SEQ_GAP')
+      expect(inOrder.store.counts()).toEqual(before)
+      await expectConsistent(inOrder.store)
+    } finally {
+      await inOrder.close()
+    }
   })
 
   it('refuses a different entry with the same seq with PX_ERR_FORK (and one whose prev does not match)', async () => {

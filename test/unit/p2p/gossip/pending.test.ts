@@ -1,13 +1,16 @@
 /**
- * Early entries and their gaps: held per log (bounded), released in order when the entry
- * before them is stored, and a gap still open after GAP_FILL_DELAY_MS fetched from the relay.
- * Real signed entries and the real ingest path (through the validator's judge).
+ * Early entries and their gaps: held per log (bounded in count, bytes and age, per log and in
+ * total), released in order when the entry before them is stored, and a gap still open after
+ * GAP_FILL_DELAY_MS fetched from the relay, one fill per log at a time. Real signed entries and
+ * the real ingest path (through the validator's judge). Since data logs store an entry ahead
+ * of a gap (store/ingest/chain.ts), only logs read in order hold entries here in a node; the
+ * buffer itself does not care which log it holds.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { PeerId } from '@libp2p/interface'
 import { membershipLogOf } from '../../../../src/circles/index.js'
 import type { IndicatorItem } from '../../../../src/records/index.js'
-import { GAP_FILL_DELAY_MS, MAX_PENDING_PER_LOG, PendingEntries } from '../../../../src/p2p/gossip/pending.js'
+import { DEFAULT_PENDING_LIMITS, GAP_FILL_DELAY_MS, GAP_FILL_INTERVAL_MS, MAX_PENDING_PER_LOG, PendingEntries, type PendingComponents } from '../../../../src/p2p/gossip/pending.js'
 import { GossipValidator } from '../../../../src/p2p/gossip/validator.js'
 import { RemoteLog, openStore, sleep, type StoreHarness } from '../../../utils/store.js'
 import { orgPeerId, silent } from '../../../utils/p2p.js'
@@ -31,15 +34,17 @@ describe('PendingEntries', () => {
     serve = () => []
     relay = await orgPeerId()
     const v: GossipValidator = new GossipValidator({ circles: { circleKey: () => null, admit: () => null }, ingest: h.ingest, log: silent, onEarly: (raw, gap, from) => { p.early(raw, gap, from) } })
-    p = new PendingEntries({
+    components = {
       store: h.store,
       judge: async (raw, source) => await v.judge(raw, source),
       syncGap: (circle, _peer, origin, to) => { syncs.push({ circle, origin, to }) },
       fetchEntries: async (_peer, circle, _origin, from, to) => { fetched.push({ circle, from, to }); return serve(from, to) },
       log: silent,
       signal: stop.signal
-    })
+    }
+    p = new PendingEntries(components)
   })
+  let components: PendingComponents
   afterEach(async () => { await h.close() })
 
   it('releases the held run that follows a stored entry, in order', async () => {
@@ -69,6 +74,45 @@ describe('PendingEntries', () => {
     expect(p.held(CIRCLE, origin)).toBe(MAX_PENDING_PER_LOG)
     p.hold({ circle: CIRCLE, origin: 'cd'.repeat(32), seq: 2 })
     expect(p.held(CIRCLE, 'cd'.repeat(32))).toBe(1)
+    expect(p.size.dropped).toBe(8)
+  })
+
+  it('holds at most `entries` and `bytes` in all, and `perLogBytes` per log', () => {
+    const q = new PendingEntries({ ...components, limits: { entries: 5, bytes: 10_000, perLogBytes: 3_100 } })
+    const pad = 'x'.repeat(900)
+    for (let o = 0; o < 4; o++) for (let seq = 2; seq < 6; seq++) q.hold({ circle: CIRCLE, origin: String(o).repeat(64), seq, pad })
+    // per log: 3 of ~1 KB fit in 3,100 bytes; in all: 5 entries
+    expect(q.held(CIRCLE, '0'.repeat(64))).toBe(3)
+    expect(q.held(CIRCLE, '1'.repeat(64))).toBe(2)
+    expect(q.size.entries).toBe(5)
+    expect(q.size.bytes).toBeLessThanOrEqual(10_000)
+    const r = new PendingEntries({ ...components, limits: { bytes: 2_500 } })
+    for (let seq = 2; seq < 6; seq++) r.hold({ circle: CIRCLE, origin: 'ab'.repeat(32), seq, pad })
+    expect(r.size.entries).toBe(2)
+    expect(DEFAULT_PENDING_LIMITS).toMatchObject({ perLogEntries: MAX_PENDING_PER_LOG })
+  })
+
+  it('drops what it held longer than maxAgeMs', async () => {
+    const q = new PendingEntries({ ...components, limits: { maxAgeMs: 50 } })
+    q.hold({ circle: CIRCLE, origin: 'ab'.repeat(32), seq: 3 })
+    q.hold({ circle: CIRCLE, origin: 'cd'.repeat(32), seq: 3 })
+    await sleep(80)
+    q.hold({ circle: CIRCLE, origin: 'ab'.repeat(32), seq: 4 })
+    expect(q.held(CIRCLE, 'ab'.repeat(32))).toBe(1)
+    expect(q.held(CIRCLE, 'cd'.repeat(32))).toBe(0)
+    expect(q.size).toMatchObject({ entries: 1, dropped: 2 })
+  })
+
+  it('a flood of gaps in one log costs one fill, and fills of one log are GAP_FILL_INTERVAL_MS apart', async () => {
+    const origin = 'ab'.repeat(32)
+    for (let got = 3; got < 500; got++) p.gap(CIRCLE, origin, { have: 0, got }, relay)
+    await sleep(GAP_FILL_DELAY_MS * 2)
+    expect(syncs).toEqual([{ circle: CIRCLE, origin, to: 498 }])
+    p.gap(CIRCLE, origin, { have: 0, got: 600 }, relay)
+    await sleep(GAP_FILL_DELAY_MS * 2)
+    expect(syncs).toHaveLength(1)
+    await sleep(GAP_FILL_INTERVAL_MS)
+    expect(syncs).toEqual([{ circle: CIRCLE, origin, to: 498 }, { circle: CIRCLE, origin, to: 599 }])
   })
 
   it('a data log\'s gap still open after the delay is synced from the relay, up to the seq before the early entry', async () => {

@@ -38,6 +38,7 @@ describe('GossipValidator', () => {
   let h: StoreHarness
   let v: GossipValidator
   let early: Array<{ raw: any, gap: { have?: number, got?: number }, from?: string }>
+  let gaps: Array<{ circle: string, origin: string, gap: { have: number, got: number }, from?: string }>
   let log: RemoteLog
   const member = randomKey()
   const outsider = randomKey()
@@ -62,6 +63,7 @@ describe('GossipValidator', () => {
     // the policy a node applies: only members of the circle may write to it
     h = await openStore({ policy: { check: (e) => { if (e.origin !== member.publicKeyHex && e.origin !== removed.publicKeyHex) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'not a member') } } })
     early = []
+    gaps = []
     v = new GossipValidator({
       circles: {
         circleKey: (c, epoch) => c === CIRCLE && (epoch === undefined || epoch === EPOCH) ? circleKey : null,
@@ -69,7 +71,8 @@ describe('GossipValidator', () => {
       },
       ingest: h.ingest,
       log: pino({ level: 'silent' }),
-      onEarly: (raw, gap, f) => { early.push({ raw, gap, from: f?.toString() }) }
+      onEarly: (raw, gap, f) => { early.push({ raw, gap, from: f?.toString() }) },
+      onGap: (circle, origin, gap, f) => { gaps.push({ circle, origin, gap, from: f?.toString() }) }
     })
     log = new RemoteLog(member, CIRCLE)
   })
@@ -93,13 +96,37 @@ describe('GossipValidator', () => {
       expectVerdict(await v.validate(CIRCLE, message(e, null), from), TopicValidatorResult.Accept, 'stored')
     })
 
-    it('early: an entry after a gap is relayed and handed on with the gap and the relaying peer', async () => {
+    it('stored-ahead: a data-log entry after a gap is stored at once and relayed, and the gap handed on with the relaying peer', async () => {
       log.next([ind('one.example')])
       const e2 = log.next([ind('two.example')])
       const got = await v.validate(CIRCLE, message(e2), from)
-      expectVerdict(got, TopicValidatorResult.Accept, 'early', 'PX_ERR_SEQ_GAP')
-      expect(early).toEqual([{ raw: JSON.parse(canonicalJson(e2)), gap: { circle: CIRCLE, origin: member.publicKeyHex, have: 0, got: 2 }, from: from.toString() }])
+      expectVerdict(got, TopicValidatorResult.Accept, 'stored-ahead')
+      expect(got.hash).toBe(entryHash(e2))
+      expect(gaps).toEqual([{ circle: CIRCLE, origin: member.publicKeyHex, gap: { have: 0, got: 2 }, from: from.toString() }])
+      expect(early).toEqual([])
       expect(h.store.head(CIRCLE, member.publicKeyHex)).toBeUndefined()
+      expect(h.store.getEntry(CIRCLE, member.publicKeyHex, 2)).toEqual(e2)
+    })
+
+    it('early: an entry after a gap in a log read in order (a membership log) is relayed and handed on to be held', async () => {
+      const inOrder = await openStore({ policy: { check () {}, inOrder: (l) => l === membershipLogOf(CIRCLE) } })
+      try {
+        const w = new GossipValidator({
+          circles: { circleKey: () => circleKey, admit: () => null },
+          ingest: inOrder.ingest,
+          log: pino({ level: 'silent' }),
+          onEarly: (raw, gap, f) => { early.push({ raw, gap, from: f?.toString() }) }
+        })
+        const ml = new RemoteLog(member, membershipLogOf(CIRCLE))
+        ml.next([ind('m1.example')])
+        const e2 = ml.next([ind('m2.example')])
+        const got = await w.validate(CIRCLE, message(e2), from)
+        expectVerdict(got, TopicValidatorResult.Accept, 'early', 'PX_ERR_SEQ_GAP')
+        expect(early).toEqual([{ raw: JSON.parse(canonicalJson(e2)), gap: { circle: membershipLogOf(CIRCLE), origin: member.publicKeyHex, have: 0, got: 2 }, from: from.toString() }])
+        expect(inOrder.store.head(membershipLogOf(CIRCLE), member.publicKeyHex)).toBeUndefined()
+      } finally {
+        await inOrder.close()
+      }
     })
 
     it('a batch is accepted when one of its entries is new, and counted once', async () => {
