@@ -12,8 +12,8 @@ import { createLogger, childLogger } from './log.js'
 import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, BoxKey, type Identity } from './identity/index.js'
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
-import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR } from './store/index.js'
-import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, nodeEntryPolicy, type Operations } from './operations/index.js'
+import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR, queryIndicators } from './store/index.js'
+import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, nodeEntryPolicy, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -88,7 +88,8 @@ export class PhalanxNode {
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, publish: this.config.publish }),
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
-      taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') })
+      taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),
+      exports: new Exports({ query: async (f) => await queryIndicators(this.store, f), lastCursor: () => this.store.lastCursor() })
     }
     this.startedAt = new Date().toISOString()
     this.#started = true

@@ -3,7 +3,17 @@
  * process (tests) without mixing their figures.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { PhalanxNode } from '../node.js'
+import type { StoreCounts } from '../store/index.js'
+
+/** what the gauges read when scraped (narrow: the node's figures, not the node) */
+export interface MetricSources {
+  /** the store's counts, or undefined when the store is closed */
+  counts: () => StoreCounts | undefined
+  /** records waiting to be written */
+  queuedItems: () => number
+  /** gossip verdicts since start, or undefined without a network */
+  gossipCounts: () => { accepted: number, ignored: number, rejected: number } | undefined
+}
 
 export interface ApiMetrics {
   registry: Registry
@@ -13,21 +23,21 @@ export interface ApiMetrics {
   lookups: Counter<'result'>
 }
 
-export function createMetrics (node: PhalanxNode): ApiMetrics {
+export function createMetrics (src: MetricSources): ApiMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'phalanx_process_' })
-  const counts = (k: 'entries' | 'indicators' | 'revoked' | 'sightings') => function (this: Gauge) { this.set(node.store.isOpen ? node.store.counts()[k] : 0) }
+  const counts = (k: 'entries' | 'indicators' | 'revoked' | 'sightings') => function (this: Gauge) { this.set(src.counts()?.[k] ?? 0) }
   new Gauge({ name: 'phalanx_store_entries', help: 'entries stored', registers: [registry], collect: counts('entries') })
   new Gauge({ name: 'phalanx_store_indicators', help: 'indicators stored (current versions)', registers: [registry], collect: counts('indicators') })
   new Gauge({ name: 'phalanx_store_revoked', help: 'indicators revoked by their origin', registers: [registry], collect: counts('revoked') })
-  new Gauge({ name: 'phalanx_ingest_queue_items', help: 'records waiting to be written', registers: [registry], collect () { this.set(node.ingest.queuedItems) } })
+  new Gauge({ name: 'phalanx_ingest_queue_items', help: 'records waiting to be written', registers: [registry], collect () { this.set(src.queuedItems()) } })
   new Gauge({
     name: 'phalanx_gossip_messages',
     help: 'gossip messages judged since start, by verdict (rejected: refused and penalized; ignored: not relayed)',
     labelNames: ['verdict'],
     registers: [registry],
     collect () {
-      const c = node.network?.gossipCounts
+      const c = src.gossipCounts()
       for (const v of ['accepted', 'ignored', 'rejected'] as const) this.set({ verdict: v }, c?.[v] ?? 0)
     }
   })

@@ -112,7 +112,11 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   })
   const expected = Buffer.from(node.token)
   const readTokens = new ReadTokens(node.dataDir)
-  const metrics = createMetrics(node)
+  const metrics = createMetrics({
+    counts: () => node.store.isOpen ? node.store.counts() : undefined,
+    queuedItems: () => node.ingest.queuedItems,
+    gossipCounts: () => node.network?.gossipCounts
+  })
 
   // bodies are JSON (or NDJSON for bulk publishes) only: fastify's built-in text/plain
   // parser would hand a string to the routes instead of answering 415
@@ -179,7 +183,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerNodeRoutes(app, node.ops)
   registerIndicatorRoutes(app, node.ops, metrics)
   registerCircleRoutes(app, node.ops)
-  registerExportRoutes(app, node)
+  registerExportRoutes(app, node.ops)
   registerTaxiiRoutes(app, node.ops, { bodyLimitBytes })
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))
   app.post('/v1/tokens', async (req, reply) => {

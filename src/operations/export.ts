@@ -6,7 +6,7 @@
  * asked for (src/tlp/policy.ts).
  */
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
-import type { QueryFilter, QueryPage } from '../store/index.js'
+import { cursorFromMicros, type QueryFilter, type QueryPage } from '../store/index.js'
 import { TLP_LEVELS, bulkExportLabels, mayBlocklist } from '../tlp/index.js'
 import { blocklistLines as renderBlocklist, checkBlocklistType, exportWriter, type BlocklistFormat, type ExportFormat } from '../interop/index.js'
 
@@ -84,4 +84,53 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
   }
   const tail = w.tail()
   if (tail !== '') yield tail
+}
+
+export interface ExportsComponents extends ExportComponents {
+  /** the cursor (microseconds) of the newest version stored: a stream starts after it */
+  lastCursor: () => number
+}
+
+/** one page of a stream of new versions */
+export interface StreamPage {
+  indicators: StoredIndicator[]
+  /** where the next page starts, or null when this page reached what is stored */
+  nextCursor: string | null
+}
+
+/** versions read per page of a stream */
+const STREAM_PAGE = 500
+
+/**
+ * The export use cases as the API routes call them (node.ops.exports): blocklists, exports of
+ * indicators, and the pages of the live stream of new versions (`GET /v1/stream`).
+ */
+export class Exports {
+  readonly #c: ExportsComponents
+
+  constructor (components: ExportsComponents) {
+    this.#c = components
+  }
+
+  blocklist (o: BlocklistOptions): AsyncGenerator<string> {
+    return blocklistLines(this.#c, o)
+  }
+
+  indicators (o: ExportOptions): AsyncGenerator<string> {
+    return exportIndicators(this.#c, o)
+  }
+
+  /** the store's cursor now: every version at or before it is readable */
+  lastCursor (): string {
+    return cursorFromMicros(this.#c.lastCursor())
+  }
+
+  /**
+   * The versions after `cursor` that pass `filter` (revoked ones too unless the filter says
+   * otherwise: a revocation is news), in store order, one page.
+   */
+  async changes (filter: QueryFilter, cursor: string): Promise<StreamPage> {
+    const page = await this.#c.query({ ...filter, limit: STREAM_PAGE, cursor })
+    return { indicators: page.indicators, nextCursor: page.nextCursor }
+  }
 }

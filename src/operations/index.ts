@@ -14,6 +14,8 @@ export { Status } from './status.js'
 export type { StatusComponents, NodeStatus, CircleStatus, NodeFacts } from './status.js'
 export { Taxii } from './taxii.js'
 export type { TaxiiComponents, TaxiiCaller, TaxiiQuery, TaxiiItem, TaxiiPage } from './taxii.js'
+export { Exports } from './export.js'
+export type { ExportComponents, ExportsComponents, BlocklistOptions, ExportOptions, StreamPage } from './export.js'
 export { nodeEntryPolicy, ownEntriesOnlyPolicy } from './entry-policy.js'
 export { bodyWith, resolveCircle } from './input.js'
 
@@ -22,6 +24,7 @@ import type { Sightings } from './sightings.js'
 import type { Circles } from './circles.js'
 import type { Status } from './status.js'
 import type { Taxii } from './taxii.js'
+import type { Exports } from './export.js'
 
 /** every use case of a node, as the API routes receive them */
 export interface Operations {
@@ -30,4 +33,5 @@ export interface Operations {
   circles: Circles
   status: Status
   taxii: Taxii
+  exports: Exports
 }

@@ -6,12 +6,11 @@
  */
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import type { PhalanxNode } from '../../node.js'
 import { ValidationError } from '../../errors.js'
 import { isIndicatorType } from '../../records/index.js'
-import { CURSOR_RE, cursorFromMicros, queryIndicators, type QueryFilter } from '../../store/index.js'
+import { CURSOR_RE } from '../../store/index.js'
 import { BLOCKLIST_FORMATS, EXPORT_FORMATS, EXPORT_MEDIA_TYPES, checkBlocklistType, type BlocklistFormat, type ExportFormat } from '../../interop/index.js'
-import { blocklistLines, exportIndicators, type ExportComponents } from '../../operations/export.js'
+import type { Operations } from '../../operations/index.js'
 import { bool, checkKnown, one, parseQueryFilter, type Query } from '../params.js'
 
 /** how often a stream looks for new versions when idle */
@@ -22,11 +21,10 @@ const STREAM_HEARTBEAT_MS = 15_000
 /** the filters of an export of indicators (those of GET /v1/indicators but paging), in the order a MISP event's title names them */
 const EXPORT_FILTERS = ['type', 'value', 'tag', 'tlp', 'origin', 'circle', 'since', 'until', 'include_revoked', 'include_expired'] as const
 
-export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): void {
+export function registerExportRoutes (app: FastifyInstance, ops: Operations): void {
   /** open streams: ended when the server closes (an open stream would hold the close forever) */
   const streams = new Set<() => void>()
   app.addHook('preClose', async () => { for (const end of streams) end() })
-  const exports: ExportComponents = { query: async (f) => await queryIndicators(node.store, f) }
 
   app.get('/v1/export/blocklist', async (req, reply) => {
     const q = req.query as Query
@@ -45,7 +43,7 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     const circle = one(q, 'circle')
     // RED is for named recipients: it is in a bulk list only when asked for by name
     const includeRed = bool(q, 'include_red') === true
-    const lines = blocklistLines(exports, {
+    const lines = ops.exports.blocklist({
       includeRed,
       type,
       format,
@@ -68,9 +66,9 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     const includeRed = bool(q, 'include_red') === true
     const filters: Query = {}
     for (const k of EXPORT_FILTERS) if (q[k] !== undefined) filters[k] = q[k]
-    const filter = parseQueryFilter(filters, (value, type) => node.ops.indicators.normalizeLookup(value, type))
+    const filter = parseQueryFilter(filters, (value, type) => ops.indicators.normalizeLookup(value, type))
     const given = EXPORT_FILTERS.flatMap(k => { const v = one(q, k); return v === undefined ? [] : [[k, v] as [string, string]] })
-    const chunks = exportIndicators(exports, { format, filter, includeRed, given })
+    const chunks = ops.exports.indicators({ format, filter, includeRed, given })
     void reply.header('content-type', EXPORT_MEDIA_TYPES[format])
     return await reply.send(Readable.from(chunks))
   })
@@ -82,9 +80,9 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     const resume = (req.headers['last-event-id'] as string | undefined) ?? one(q, 'last_event_id')
     delete q.last_event_id
     if (resume !== undefined && !CURSOR_RE.test(resume)) throw new ValidationError('last-event-id', 'Last-Event-ID must be the id of an event this stream sent')
-    const base = parseQueryFilter(q, (value, type) => node.ops.indicators.normalizeLookup(value, type))
+    const base = parseQueryFilter(q, (value, type) => ops.indicators.normalizeLookup(value, type))
     if (bool(q, 'include_revoked') === undefined) base.includeRevoked = true // a revocation is news
-    let cursor = resume ?? cursorFromMicros(node.store.lastCursor())
+    let cursor = resume ?? ops.exports.lastCursor()
 
     reply.hijack()
     const res = reply.raw
@@ -102,12 +100,12 @@ export function registerExportRoutes (app: FastifyInstance, node: PhalanxNode): 
     try {
       while (!closed) {
         // every version stored up to `upto` is in the store when the pages below read it
-        const upto = cursorFromMicros(node.store.lastCursor())
+        const upto = ops.exports.lastCursor()
         if (upto > cursor) {
           let c = cursor
           let sent = cursor
           for (;;) {
-            const page = await queryIndicators(node.store, { ...base, limit: 500, cursor: c } satisfies QueryFilter)
+            const page = await ops.exports.changes(base, c)
             for (const ind of page.indicators) {
               if (closed) break
               await write(`id: ${ind.cursor}\nevent: indicator\ndata: ${JSON.stringify(ind)}\n\n`)

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCAL_CIRCLE, parseIndicatorInput } from '../../../src/records/index.js'
 import { queryIndicators } from '../../../src/store/index.js'
-import { blocklistLines, exportIndicators, type ExportComponents } from '../../../src/operations/export.js'
+import { Exports, blocklistLines, exportIndicators, type ExportComponents } from '../../../src/operations/export.js'
 import { bulkExportLabels } from '../../../src/tlp/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
 
@@ -83,5 +83,28 @@ describe('blocklistLines', () => {
     pages = 0
     expect(() => blocklistLines(c, { type: 'md5', format: 'rpz' })).toThrow(expect.objectContaining({ code: 'PX_ERR_VALIDATION', field: 'type' }))
     expect(pages).toBe(0)
+  })
+})
+
+describe('Exports (node.ops.exports)', () => {
+  it('streams changes after a cursor a page at a time, and nothing after the last cursor', async () => {
+    const ex = new Exports({ ...c, lastCursor: () => h.store.lastCursor() })
+    const seen: string[] = []
+    let cursor = '0'.repeat(ex.lastCursor().length)
+    for (let i = 0; i < 10; i++) {
+      const page = await ex.changes({ limit: 1, includeRevoked: true, includeExpired: true }, cursor)
+      seen.push(...page.indicators.map(ind => ind.value))
+      if (page.nextCursor === null) break
+      cursor = page.nextCursor
+    }
+    expect(seen).toHaveLength(MANY + 2)
+    expect(seen[0]).toBe('bulk0.ops-export.example')
+    expect((await ex.changes({ limit: 1 }, ex.lastCursor())).indicators).toEqual([])
+  })
+
+  it('blocklist and indicators are the use cases above', async () => {
+    const ex = new Exports({ ...c, lastCursor: () => h.store.lastCursor() })
+    expect(lines(await text(ex.blocklist({ type: 'domain', format: 'plain', minConfidence: 91, includeRed: true })))).toEqual(['red.ops-export.example'])
+    expect(lines(await text(ex.indicators({ format: 'text', filter: { limit: 1, tlp: ['RED'] } })))).toEqual(['red.ops-export.example'])
   })
 })
