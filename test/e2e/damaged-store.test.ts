@@ -217,6 +217,11 @@ describe('own-tail recovery from a peer', () => {
     a = await startAt(aDir, 'Tail A')
     const late = await publish(a, 'late', 5, circle)
     await until('B to hold A\'s later entries', () => b.store.head(circle, origin)?.seq === 8, 20_000)
+    // and the membership entry A signed when it restarted (its new address): A's whole tail is at B
+    const members = `${circle}:members`
+    const signedMembers = a.store.head(members, origin)?.seq ?? 0
+    expect(signedMembers).toBeGreaterThan(3)
+    await until('B to hold A\'s membership entries', () => b.store.head(members, origin)?.seq === signedMembers, 20_000)
     await stop(a)
     // the old backup comes back (the own-seq file stays: it says seq 8 was signed)
     rmSync(join(aDir, STORE_DIR), { recursive: true })

@@ -40,7 +40,8 @@ describe('Status.status', () => {
       sync: null,
       multiaddrs: [],
       peers: 0,
-      ingestQueue: 0
+      ingestQueue: 0,
+      behindOwnTail: []
     })
   })
 
