@@ -22,6 +22,7 @@ import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
+import { registerCircleCommands } from './circle.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
 import type { StoredIndicator } from '../records/index.js'
 
@@ -302,98 +303,7 @@ export function buildProgram (): Command {
       print(r, () => `recorded; ${t(value)} sighted ${r.sightings.count} time(s) in all`)
     })
 
-  const circle = program.command('circle').description('trust circles: create, invite, join, members')
-
-  circle.command('create')
-    .description('create a circle with you as its first admin')
-    .argument('<name>', 'the circle\'s name')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ id: string, name: string }>('POST', '/v1/circles', { name })
-      print(r, () => `created circle "${t(r.name)}"\n  id: ${t(r.id)}`)
-    })
-
-  circle.command('list')
-    .description('circles this node is in')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ circles: Array<{ id: string, name: string, role: string, members: number, epoch: number }> }>('GET', '/v1/circles')
-      print(r, () => r.circles.length === 0 ? 'in no circle yet' : r.circles.map(c => `${t(c.id)}  ${t(c.name)}  (${t(c.role)}, ${c.members} member(s), key epoch ${c.epoch})`).join('\n'))
-    })
-
-  circle.command('invite')
-    .description('make a one-time invite code for another organization')
-    .argument('<circle>', 'circle id')
-    .option('--expires <duration>', 'validity, e.g. 30m, 24h, 7d', '24h')
-    .action(async (id: string, opts: { expires: string }, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ code: string, expires: string }>('POST', `/v1/circles/${encodeURIComponent(id)}/invites`, { expires: opts.expires })
-      print(r, () => `invite code (one use, expires ${r.expires}):\n${r.code}`)
-    })
-
-  circle.command('join')
-    .description('join a circle with an invite code')
-    .argument('<code>', 'the invite code')
-    .action(async (code: string, _opts: unknown, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ circle: { id: string, name: string }, inviter: { org: string, fingerprint: string, publicKey: string } }>('POST', '/v1/circles/join', { code })
-      print(r, () => `joined "${t(r.circle.name)}" (${t(r.circle.id)})\n  invited by: ${t(r.inviter.org)}\n  their fingerprint: ${t(r.inviter.fingerprint)}\ncompare it with them over another channel`)
-    })
-
-  circle.command('add')
-    .description('add an organization by public key (compare its fingerprint out of band first)')
-    .argument('<circle>', 'circle id')
-    .argument('<publicKey>', 'the org\'s public key (phalanx id shows it)')
-    .option('--org <name>', 'the organization\'s name')
-    .option('--role <role>', 'member or admin', 'member')
-    .action(async (id: string, key: string, opts: { org?: string, role: string }, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ org: string, fingerprint: string, publicKey: string, role: string }>('POST', `/v1/circles/${encodeURIComponent(id)}/members`, { publicKey: key, role: opts.role, ...(opts.org !== undefined ? { org: opts.org } : {}) })
-      print(r, () => `added ${r.org !== '' ? t(r.org) : '(no name)'} as ${t(r.role)}\n  fingerprint: ${t(r.fingerprint)}`)
-    })
-
-  circle.command('connect')
-    .description('after being added by key: fetch the circle from a member at this address')
-    .argument('<circle>', 'circle id')
-    .argument('<multiaddr>', 'a member\'s address, ending in /p2p/<peer id> (its phalanx status shows it)')
-    .action(async (id: string, addr: string, _opts: unknown, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ circle: { id: string, name: string }, peer: { org: string, fingerprint: string } }>('POST', `/v1/circles/${encodeURIComponent(id)}/connect`, { addr })
-      print(r, () => `in "${t(r.circle.name)}" (${t(r.circle.id)})\n  via: ${t(r.peer.org)} ${t(r.peer.fingerprint)}`)
-    })
-
-  circle.command('members')
-    .description('members of a circle: org, fingerprint, role, online')
-    .argument('<circle>', 'circle id')
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean, lastSeen: string | null }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
-      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${t(m.role).padEnd(6)}  ${t(m.fingerprint)}  ${t(m.org)}${m.online ? '' : `  (last seen ${m.lastSeen !== null ? t(m.lastSeen) : 'never, since this node started'})`}`).join('\n'))
-    })
-
-  circle.command('sync')
-    .description('anti-entropy sync of a circle now: with one member, or every connected member')
-    .argument('<circle>', 'circle id')
-    .option('--member <pubkey>', 'public key of the member to sync with')
-    .action(async (id: string, opts: { member?: string }, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ circle: string, syncs: Array<{ member: string, outcome: { entries: number, bytes: number, stored: number, forks: number, rejected: number, inSync: boolean, ms: number } | null }> }>('POST', `/v1/circles/${encodeURIComponent(id)}/sync`, opts.member !== undefined ? { member: opts.member } : {})
-      print(r, () => r.syncs.length === 0
-        ? 'no member of this circle is connected'
-        : r.syncs.map(s => s.outcome === null
-          ? `${s.member.slice(0, 16)}…  not reachable`
-          : `${s.member.slice(0, 16)}…  ${s.outcome.stored} new entries (${s.outcome.entries} received, ${s.outcome.bytes} bytes) in ${s.outcome.ms} ms; ${s.outcome.inSync ? 'in sync' : 'not in sync yet'}${s.outcome.forks > 0 ? `; ${s.outcome.forks} FORK(S)` : ''}${s.outcome.rejected > 0 ? `; ${s.outcome.rejected} refused` : ''}`).join('\n'))
-    })
-
-  circle.command('remove')
-    .description('remove a member; the circle key rotates so it reads nothing new')
-    .argument('<circle>', 'circle id')
-    .argument('<publicKey>', 'the member\'s public key')
-    .action(async (id: string, key: string, _opts: unknown, cmd: Command) => {
-      const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ removed: string }>('DELETE', `/v1/circles/${encodeURIComponent(id)}/members/${encodeURIComponent(key)}`)
-      print(r, () => `removed ${r.removed.slice(0, 16)}…; the circle key was rotated`)
-    })
+  registerCircleCommands(program, { print, globals, collect, intArg, t })
 
   program.command('peers')
     .description('connected peers: org, circles, latency')
@@ -453,7 +363,7 @@ export function buildProgram (): Command {
         : r.accepted.map(a => `accepted: ${a.log} lost seqs ${a.head + 1}..${a.signed}; it goes on at seq ${a.next} (seq ${a.signed + 1} stays unsigned)`).join('\n'))
     })
 
-  registerTransferCommands(program, { print, globals, collect, intArg })
+  registerTransferCommands(program, { print, globals, collect, intArg, t })
 
   const token = program.command('token').description('TAXII read tokens: a client reads the collections of the circles named, nothing else')
   token.command('create')

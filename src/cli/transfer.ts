@@ -23,6 +23,8 @@ export interface CliHelpers {
   globals: (cmd: Command) => { data?: string, json?: boolean }
   collect: (v: string, prev?: string[]) => string[]
   intArg: (name: string) => (v: string) => number
+  /** a text from the node (a name, an org, a tag, a value, a message) as one safe piece of a line */
+  t: (s: unknown) => string
 }
 
 /** what `import` reads: the file formats, and a TAXII collection (its URL in place of the file) */

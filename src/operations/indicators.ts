@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
-  LOCAL_CIRCLE, isRedLog, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
+  LOCAL_CIRCLE, indicatorId, isRedLog, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
   optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms, isObject, parseRecipients,
   type IndicatorType, type Item, type StoredIndicator
 } from '../records/index.js'
@@ -146,6 +146,9 @@ export class Indicators {
           if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
           if (j === 0) places.push([g, g.items.length])
           g.items.push(p.item)
+          // this org's version in another log: the new one must be later (PublishBatch.after)
+          const mine = this.#c.store.getIndicator(indicatorId(this.#c.identity.publicKey, p.item.type, p.item.value))
+          if (mine !== undefined && mine.circle !== circle && (g.after === undefined || mine.created > g.after)) g.after = mine.created
         })
       } catch (err) {
         throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`, { anyCode: true })

@@ -7,7 +7,7 @@ import { cpSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PhalanxError } from '../errors.js'
 import { API_URL_FILE } from '../identity/index.js'
-import { LevelStore, OWN_SEQ_FILE, STORE_DIR, inspectStoreDir, readOwnSeq, repairStoreDir, writeOwnSeqSync, type AcceptedLoss } from '../store/index.js'
+import { OWN_SEQ_FILE, readHeadsAt, STORE_DIR, inspectStoreDir, readOwnSeq, repairStoreDir, writeOwnSeqSync, type AcceptedLoss } from '../store/index.js'
 import { verifyDataDir, type VerifyReport } from './verify.js'
 
 export interface RepairReport {
@@ -67,26 +67,16 @@ export async function acceptLostTail (dataDir: string): Promise<AcceptReport> {
   const path = join(dataDir, OWN_SEQ_FILE)
   const rec = readOwnSeq(path)
   if (rec === undefined) return { accepted: [] }
-  const store = new LevelStore({ path: join(dataDir, STORE_DIR), existing: true, readCacheEntries: 0, valueFilterCapacity: 1 })
-  try {
-    await store.open()
-  } catch (err) {
-    if (err instanceof PhalanxError && err.code === 'PX_ERR_STORE_DAMAGED') throw err
-    throw new PhalanxError('PX_ERR_STORE', `cannot open the store of ${dataDir}: is the node running? stop it first (${(err as Error).message})`, { cause: err })
-  }
+  const heads = await readHeadsAt(join(dataDir, STORE_DIR), rec.origin, Object.keys(rec.logs))
   const accepted: AcceptReport['accepted'] = []
-  try {
-    const at = new Date().toISOString()
-    for (const [log, signed] of Object.entries(rec.logs)) {
-      const head = store.head(log, rec.origin)?.seq ?? 0
-      const known = rec.accepted?.[log]
-      if (head >= signed || (known !== undefined && known.signed >= signed)) continue
-      const a: AcceptedLoss = { head, signed, next: signed + 2, at }
-      rec.accepted = { ...(rec.accepted ?? {}), [log]: a }
-      accepted.push({ log, ...a })
-    }
-  } finally {
-    await store.close()
+  const at = new Date().toISOString()
+  for (const [log, signed] of Object.entries(rec.logs)) {
+    const head = heads.get(log) ?? 0
+    const known = rec.accepted?.[log]
+    if (head >= signed || (known !== undefined && known.signed >= signed)) continue
+    const a: AcceptedLoss = { head, signed, next: signed + 2, at }
+    rec.accepted = { ...(rec.accepted ?? {}), [log]: a }
+    accepted.push({ log, ...a })
   }
   if (accepted.length > 0) writeOwnSeqSync(path, rec)
   return { accepted }

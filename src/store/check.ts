@@ -43,8 +43,21 @@ export interface CheckOptions {
  * PX_ERR_STORE says so.
  */
 export async function verifyStoreAt (path: string, opts: CheckOptions = {}): Promise<CheckReport> {
+  return await withStoreAt(path, async (store) => await checkStore(store, opts))
+}
+
+/**
+ * The heads of `origin`'s logs in the store at `path`, read offline (opened and closed as
+ * verifyStoreAt does): what `phalanx recover` compares with the own-seq file.
+ */
+export async function readHeadsAt (path: string, origin: string, logs: string[]): Promise<Map<string, number>> {
+  return await withStoreAt(path, async (store) => new Map(logs.map(log => [log, store.head(log, origin)?.seq ?? 0])))
+}
+
+/** open the stopped node's store at `path` read-only in spirit (nothing is written on open), run `fn`, close it */
+async function withStoreAt<T> (path: string, fn: (store: LevelStore) => Promise<T>): Promise<T> {
   if (!existsSync(path)) throw new PhalanxError('PX_ERR_STORE', `no store at ${path}`)
-  const store = new LevelStore({ path, existing: true })
+  const store = new LevelStore({ path, existing: true, readCacheEntries: 0, valueFilterCapacity: 1 })
   try {
     await store.open()
   } catch (err) {
@@ -52,7 +65,7 @@ export async function verifyStoreAt (path: string, opts: CheckOptions = {}): Pro
     throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${path}: is the node running? stop it first (${(err as Error).message})`, { cause: err })
   }
   try {
-    return await checkStore(store, opts)
+    return await fn(store)
   } finally {
     await store.close()
   }

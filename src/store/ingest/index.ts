@@ -3,7 +3,9 @@
  * alike, and the store's one writer (the node's own state too: invites, the RED outbox). It
  * validates, verifies, checks the log position (chain.ts), derives the indicators and index
  * keys (derive.ts), and writes each entry with everything it implies in one atomic batch
- * (tx.ts). This file is the writer: its queue, the signing pipeline and group commit.
+ * (tx.ts). This file is the writer: its queue, the signing pipeline and group commit (a little
+ * over 500 lines: one class, kept whole so the order of sign, write, record and tell reads in
+ * one place; what it remembers of its own logs is in own-tail.ts).
  *
  * Guarantees:
  * - atomic: an entry, its indicators and all their index keys are written by one LevelDB
@@ -17,13 +19,16 @@ import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
 import type { OrgKey } from '../../identity/keys.js'
 import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../../signer/index.js'
-import { type Entry, ENTRY_VERSION, LOCAL_CIRCLE, isCircleId, isRedLog, checkEntry, describeEntry, packItems, assertCanonicalItems } from '../../records/index.js'
+import { type Entry, ENTRY_VERSION, isCircleId, checkEntry, describeEntry, packItems, assertCanonicalItems } from '../../records/index.js'
 import { META_KEY, SEP, seqKey } from '../keys.js'
 import type { InviteRecord, LevelStore } from '../level-store.js'
 import { ChainMovedError, applyPublish, runEntry, type ChainContext, type PlannedEntry } from './chain.js'
 import { PURGE_CHUNK, runPurge } from './purge.js'
 import { Tx, type State } from './tx.js'
-import { readOwnSeq, writeOwnSeq, type AcceptedLoss, type OwnSeqRecord } from '../own-seq.js'
+import type { AcceptedLoss } from '../own-seq.js'
+import { OwnTail, type BehindOwnTail } from './own-tail.js'
+
+export type { BehindOwnTail } from './own-tail.js'
 import type { EntryPolicy, ForkResult, IngestResult, PublishBatch, PublishResult, StoredEntry } from './types.js'
 
 export type { EntryPolicy, EntryReceipt, IngestResult, PublishBatch, PublishResult, StoredEntry } from './types.js'
@@ -58,15 +63,6 @@ export interface IngestComponents {
    * acknowledged. Without it a lost tail of an own log goes unnoticed (tests, benchmarks).
    */
   ownSeqPath?: string
-}
-
-/** an own log that ends below the seq this node last signed in it */
-export interface BehindOwnTail {
-  log: string
-  /** the own head the store holds */
-  head: number
-  /** the highest seq this node signed and stored in it (own-seq.json, or seen from peers) */
-  signed: number
 }
 
 /** a group of jobs whose own entries were handed to the signer */
@@ -110,14 +106,8 @@ export class Ingest {
   #ownSeq = new Map<string, number>()
   /** `created` of this origin's entries never goes backwards, even if the clock does */
   #lastCreated = 0
-  /** own log → the highest own seq the own-seq file records (or will at the next write) */
-  readonly #recorded = new Map<string, number>()
-  /** own logs behind their own tail: log → the seq to get back to before signing again */
-  readonly #behind = new Map<string, number>()
-  /** losses an operator accepted (own-seq.json `accepted`) */
-  readonly #accepted = new Map<string, AcceptedLoss>()
-  /** #recorded holds more than the file (written with the next group) */
-  #recordedDirty = false
+  /** what this node signed in its own logs, against what the store holds (own-tail.ts) */
+  readonly #tail: OwnTail
 
   constructor (components: IngestComponents, options: Partial<IngestOptions> = {}) {
     this.#c = components
@@ -126,12 +116,13 @@ export class Ingest {
     const { store } = components
     this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), pendingRemoved: [] }
     this.#signer = createSigner(components.key, components.seed)
-    this.#ctx = { pendingRevokes: new Set(), own: components.key.publicKeyHex, jumps: this.#accepted, ahead: new Set(), inOrder: components.policy.inOrder ?? (() => false) }
+    this.#tail = new OwnTail({ path: components.ownSeqPath, origin: components.key.publicKeyHex, head: (log) => store.head(log, components.key.publicKeyHex)?.seq ?? 0, log: components.log }, this.#o.sync)
+    this.#ctx = { pendingRevokes: new Set(), own: components.key.publicKeyHex, jumps: this.#tail.accepted, ahead: new Set(), inOrder: components.policy.inOrder ?? (() => false) }
   }
 
   async start (): Promise<void> {
     for (const k of await this.#c.store.pendingRevokeIds()) this.#ctx.pendingRevokes.add(k)
-    await this.#loadOwnSeq()
+    await this.#tail.load(new Map((await this.#c.store.heads()).filter(h => h.origin === this.#c.key.publicKeyHex).map(h => [h.circle, h.seq])))
     for (const k of await this.#c.store.pendingRelabelIds()) this.#ctx.pendingRevokes.add(k)
     for (const k of (await this.#c.store.aheadMarks()).keys()) this.#ctx.ahead.add(k)
     await this.#resync()
@@ -148,91 +139,20 @@ export class Ingest {
     const heads = (await this.#c.store.heads()).filter(h => h.origin === own)
     this.#ownSeq = new Map(heads.map(h => [h.circle, h.seq]))
     // past an accepted loss the log goes on at `next`, chained on the head the store holds
-    for (const [log, a] of this.#accepted) {
+    for (const [log, a] of this.#tail.accepted) {
       if ((this.#ownSeq.get(log) ?? 0) < a.next - 1) this.#ownSeq.set(log, a.next - 1)
     }
     this.#signer.reset(heads.map(h => [h.circle, h.hash]))
   }
 
-  /**
-   * Read the own-seq file and compare it with the store's own heads: a log whose head is
-   * below what the file says was signed and stored lost its tail, and signs nothing until
-   * its head gets back there (sync) or an operator accepted the loss.
-   */
-  async #loadOwnSeq (): Promise<void> {
-    const path = this.#c.ownSeqPath
-    if (path === undefined) return
-    const own = this.#c.key.publicKeyHex
-    let rec = readOwnSeq(path)
-    if (rec !== undefined && rec.origin !== own) {
-      this.#log.warn({ path, origin: rec.origin }, 'the own-seq file belongs to another identity: it is replaced')
-      rec = undefined
-    }
-    const heads = new Map((await this.#c.store.heads()).filter(h => h.origin === own).map(h => [h.circle, h.seq]))
-    for (const [log, a] of Object.entries(rec?.accepted ?? {})) this.#accepted.set(log, a)
-    for (const [log, signed] of Object.entries(rec?.logs ?? {})) {
-      this.#recorded.set(log, signed)
-      const head = heads.get(log) ?? 0
-      const a = this.#accepted.get(log)
-      if (head < signed && !(a !== undefined && a.signed >= signed)) this.#behind.set(log, signed)
-    }
-    // a store written before the file existed (or after a crash between the batch and the
-    // file): the file learns the heads
-    for (const [log, seq] of heads) {
-      if (seq > (this.#recorded.get(log) ?? 0)) { this.#recorded.set(log, seq); this.#recordedDirty = true }
-    }
-    if (rec === undefined) this.#recordedDirty = true
-    for (const b of this.behindOwnTail()) {
-      this.#log.error({ log: b.log, head: b.head, signed: b.signed, path }, `BEHIND OWN TAIL: ${behindMessage(b)}`)
-    }
-    if (this.#recordedDirty) await this.#writeOwnSeq()
-  }
-
   /** own logs that end below the seq this node last signed in them (status, publish) */
   behindOwnTail (): BehindOwnTail[] {
-    const own = this.#c.key.publicKeyHex
-    return [...this.#behind].map(([log, signed]) => ({ log, head: this.#c.store.head(log, own)?.seq ?? 0, signed }))
+    return this.#tail.behind()
   }
 
   /** losses of own entries an operator accepted (verify, status) */
   acceptedLosses (): Array<{ log: string } & AcceptedLoss> {
-    return [...this.#accepted].map(([log, a]) => ({ log, ...a }))
-  }
-
-  async #writeOwnSeq (): Promise<void> {
-    const path = this.#c.ownSeqPath
-    if (path === undefined) return
-    this.#recordedDirty = false
-    const rec: OwnSeqRecord = { v: 1, origin: this.#c.key.publicKeyHex, logs: Object.fromEntries(this.#recorded) }
-    if (this.#accepted.size > 0) rec.accepted = Object.fromEntries(this.#accepted)
-    await writeOwnSeq(path, rec, this.#o.sync)
-  }
-
-  /**
-   * A write group stored own entries (log → highest seq in it): the file learns them before
-   * anyone else does; a log behind its own tail that got back there signs again.
-   */
-  async #noteOwnStored (mine: Map<string, number>): Promise<void> {
-    for (const [log, seq] of mine) {
-      if (seq > (this.#recorded.get(log) ?? 0)) { this.#recorded.set(log, seq); this.#recordedDirty = true }
-      const behind = this.#behind.get(log)
-      if (behind !== undefined && (this.#c.store.head(log, this.#c.key.publicKeyHex)?.seq ?? 0) >= behind) {
-        this.#behind.delete(log)
-        this.#log.info({ log, seq: behind }, 'own log recovered up to the seq it last signed: signing in it again')
-      }
-    }
-    if (this.#recordedDirty) await this.#writeOwnSeq()
-  }
-
-  /** an own entry of `log` at `seq` exists elsewhere (a peer sent it ahead of our head) */
-  #learnOwnSeq (log: string, seq: number): void {
-    const head = this.#c.store.head(log, this.#c.key.publicKeyHex)?.seq ?? 0
-    if (seq <= head) return
-    if (seq > (this.#recorded.get(log) ?? 0)) { this.#recorded.set(log, seq); this.#recordedDirty = true }
-    if (seq > (this.#behind.get(log) ?? 0)) {
-      this.#behind.set(log, seq)
-      this.#log.error({ log, head, signed: seq }, 'BEHIND OWN TAIL: a peer holds an own entry past this node\'s head (an older backup?): signing in this log stops until sync brought the entries back')
-    }
+    return this.#tail.acceptedLosses()
   }
 
   /** finish queued work, then refuse new work */
@@ -265,10 +185,7 @@ export class Ingest {
       this.#c.policy.checkPublish?.(b)
     }
     for (const b of batches) {
-      if (this.#behind.has(b.circle)) {
-        const behind = this.behindOwnTail().find(x => x.log === b.circle)!
-        throw new PhalanxError('PX_ERR_OWN_LOG_BEHIND', behindMessage(behind), { meta: { ...behind } })
-      }
+      this.#tail.assertSigning(b.circle)
     }
     if (this.#closed) throw new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')
     return await new Promise<PublishResult>((resolve, reject) => {
@@ -303,7 +220,7 @@ export class Ingest {
       })
     } catch (err) {
       // an own entry ahead of our head: a peer holds what this node lost
-      if (entry.origin === this.#c.key.publicKeyHex && err instanceof PhalanxError && err.code === 'PX_ERR_SEQ_GAP') this.#learnOwnSeq(entry.circle, entry.seq)
+      if (entry.origin === this.#c.key.publicKeyHex && err instanceof PhalanxError && err.code === 'PX_ERR_SEQ_GAP') this.#tail.learn(entry.circle, entry.seq)
       throw err
     }
     if (r.status === 'fork') {
@@ -498,7 +415,7 @@ export class Ingest {
         for (const items of packItems(batch.items)) {
           const seq = (this.#ownSeq.get(batch.circle) ?? 0) + 1
           this.#ownSeq.set(batch.circle, seq)
-          this.#lastCreated = Math.max(Date.now(), this.#lastCreated)
+          this.#lastCreated = Math.max(Date.now(), this.#lastCreated, batch.after !== undefined ? Date.parse(batch.after) + 1 : 0)
           const entry: EntryToSeal = { v: ENTRY_VERSION, circle: batch.circle, origin, seq, tlp: batch.tlp, created: new Date(this.#lastCreated).toISOString(), items }
           plan.push({ batch, entry })
           toSeal.push(entry)
@@ -577,7 +494,7 @@ export class Ingest {
         // to a peer (RED); gossip is acknowledged to nobody, and sync fetches it again
         if (write) await tx.write(this.#o.sync && done.some(d => (d.job.kind !== 'entry' && d.job.kind !== 'state') || d.job.durable))
         // durable first, then recorded, then told to anyone (gossip, the publisher, a peer)
-        if (mine.size > 0 || this.#recordedDirty) await this.#noteOwnStored(mine)
+        await this.#tail.noteStored(mine)
       } catch (err) {
         group.failed = true
         this.#log.error({ err, jobs: done.length }, 'store batch write failed')
@@ -597,15 +514,4 @@ export class Ingest {
     })()
     return group
   }
-}
-
-/** why a log behind its own tail signs nothing, and what brings it back */
-export function behindMessage (b: BehindOwnTail): string {
-  const alone = b.log === LOCAL_CIRCLE || isRedLog(b.log)
-  return `this node's own log ${b.log} ends at seq ${b.head} but it had signed and stored up to seq ${b.signed} (own-seq.json): ` +
-    `${b.signed - b.head} own entr${b.signed - b.head === 1 ? 'y was' : 'ies were'} lost (a truncated write-ahead log, or an older backup). ` +
-    'Signing those seqs again would fork this node\'s log in every peer\'s eyes, so it signs nothing in this log until ' +
-    (alone
-      ? `an operator accepts the loss (${b.log === LOCAL_CIRCLE ? 'the private scope never leaves this node' : 'RED logs are not synced'}, no peer can bring it back): stop the node and run \`phalanx recover --accept-lost-tail\``
-      : 'sync brings them back from a peer (signing resumes by itself); if no peer holds them, stop the node and run `phalanx recover --accept-lost-tail`')
 }

@@ -69,6 +69,12 @@ export interface PublishBatch {
   circle: string
   tlp: Tlp
   items: Item[]
+  /**
+   * The entries' `created` is later than this: the newest own version of one of the records in
+   * another log (a re-share, a re-publish elsewhere). Versions in two logs are ordered by
+   * `created` alone, so the new one must not share the old one's millisecond.
+   */
+  after?: string
 }
 
 export interface PublishResult {

@@ -398,6 +398,17 @@ describe('reshare (an explicit operator action: reshareViolation)', () => {
     expect(h.indicators.getIndicator(id)).toMatchObject({ circle: 'c2', tlp: 'CLEAR', confidence: 80, description: 'seen in a campaign', reach: ['c1', 'c2'] })
   })
 
+  it('a re-share in the same millisecond as the version it copies is still the later version (created after it)', async () => {
+    // versions in two logs are ordered by created alone: a tie was a coin flip on the hashes
+    for (let i = 0; i < 40; i++) {
+      const id = await own({ value: `same-ms-${i}.example`, tlp: 'CLEAR', circle: 'c1' })
+      const before = h.indicators.getIndicator(id).created
+      await h.indicators.reshare(id, { circle: 'c2' })
+      const after = h.indicators.getIndicator(id)
+      expect({ i, circle: after.circle, later: after.created > before }).toEqual({ i, circle: 'c2', later: true })
+    }
+  })
+
   it('another organization\'s GREEN record may be re-shared explicitly: it becomes this org\'s record in the target', async () => {
     const theirs = await foreign('c1', 'green-theirs.example', 'GREEN')
     const r = await h.indicators.reshare(theirs, { circle: 'c2' })
