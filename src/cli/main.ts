@@ -32,6 +32,8 @@ const STDIN_CHUNK = 10_000
 interface GlobalOpts { data?: string, json?: boolean }
 
 let jsonMode = process.argv.includes('--json')
+/** `phalanx start`: a node runs in this process */
+let runningNode = false
 
 /** a text from the node (a name, an org, a tag, a value, a message) as one safe piece of a line */
 function t (s: unknown): string {
@@ -100,6 +102,8 @@ export function buildProgram (): Command {
     .option('--p2p-port <n>', 'peer-to-peer port (0 = any free port)', intArg('p2p-port'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts: { config?: string, org?: string, apiPort?: number, apiHost?: string, p2pPort?: number, logLevel?: string }, cmd: Command) => {
+      // a node keeps running when whoever read its first line closed the pipe
+      runningNode = true
       const g = globals(cmd)
       const flags: Record<string, unknown> = {}
       if (g.data !== undefined) flags.dataDir = g.data
@@ -402,7 +406,23 @@ export function buildProgram (): Command {
   return program
 }
 
+/**
+ * A reader that closed the pipe (`phalanx export … | head`) has what it wanted: the command
+ * ends quietly with exit 0, as `cat` under `head` does, whatever it was writing.
+ */
+function quietOnClosedPipe (): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err
+      if (!runningNode) process.exit(0)
+      // a running node stops writing to that stream, and runs on
+      stream.write = () => true
+    })
+  }
+}
+
 async function main (): Promise<void> {
+  quietOnClosedPipe()
   const program = buildProgram()
   try {
     await program.parseAsync(process.argv)

@@ -619,6 +619,28 @@ describe('phalanx against a running node', () => {
     expect((await fails(['token', 'revoke', made.id, '--data', data], 4)).error.code).toBe('PX_ERR_NOT_FOUND')
   })
 
+  it('a closed pipe (export | head, query | head) ends the command quietly with exit 0', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ value: `pipe${i}.head.example`, tags: ['pipe'] }))
+    expect((await ok(['publish', '-', '--data', data], { input: lines.join('\n') + '\n' })).count).toBe(3000)
+    stored += 3000
+    for (const args of [['export', '--format', 'csv', '--tag', 'pipe'], ['query', '--all', '--limit', '500', '--tag', 'pipe']]) {
+      const r = await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, ...args, '--data', data], { cwd: tmp, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+        let stdout = ''
+        let stderr = ''
+        // like `head -1`: read the first chunk, then close the read end of the pipe
+        child.stdout.once('data', (d: Buffer) => { stdout += d.toString('utf8'); child.stdout.destroy() })
+        child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+        const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
+        child.on('error', (err) => { clearTimeout(timer); reject(err) })
+        child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
+      })
+      const what = `phalanx ${args.join(' ')} | head`
+      expect(r.stdout.length, what).toBeGreaterThan(0)
+      expect({ what, code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ what, code: 0, signal: null, stderr: '' })
+    }
+  })
+
   it('export csv carries every modelled field, and importing it again changes none of them', async () => {
     const src = join(tmp, 'rt.csv')
     writeFileSync(src, 'value,type,tlp,confidence,tags,description,valid_until\n' +
