@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { PhalanxError, isPhalanxError } from '../errors.js'
-import { EXPORT_FORMATS, IMPORT_FORMATS, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress } from '../interop/index.js'
+import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress } from '../interop/index.js'
 import { importRows, type ImportSummary } from '../operations/import.js'
 import { indicatorId, isIndicatorType, normalizeValue } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
@@ -154,22 +154,44 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     })
 
   const exportCmd = program.command('export')
+    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson, stix (a STIX 2.1 bundle with the TLP 2.0 markings) or misp (a MISP event, an attribute per indicator), filters as in query; or a blocklist of one type: plain (a value per line), rpz (a DNS response-policy zone, domains) or suricata (rules; ipv4, ipv6, cidr, domain), live indicators only')
+    .requiredOption('--format <format>', `one of ${[...EXPORT_FORMATS, ...BLOCKLIST_FORMATS].join(', ')}`)
     .option('--include-red', 'also export TLP:RED indicators (left out unless asked for, or named with --tlp)')
-    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson, stix (a STIX 2.1 bundle with the TLP 2.0 markings) or misp (a MISP event, an attribute per indicator); filters as in query')
-    .requiredOption('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`)
+    .option('--min-confidence <n>', 'blocklists: only indicators at least this confident (0-100)', h.intArg('min-confidence'))
+    .option('--sid-base <n>', 'suricata: the first sid (default: a range per type, see docs/API.md)', h.intArg('sid-base'))
   filterOptions(exportCmd)
-    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
+    .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
       const format = opts.format as string
-      if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' })
+      const blocklist = (BLOCKLIST_FORMATS as readonly string[]).includes(format)
+      if (!blocklist && !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new PhalanxError('PX_ERR_VALIDATION', `--format must be one of ${[...EXPORT_FORMATS, ...BLOCKLIST_FORMATS].join(', ')}`, { field: 'format' })
+      // --json promises one JSON object on stdout: only a STIX bundle or a MISP event is one
+      if (h.globals(cmd).json === true && format !== 'stix' && format !== 'misp') {
+        throw new PhalanxError('PX_ERR_VALIDATION', `--json prints one JSON object, and --format ${format} is not one: use --format stix or misp (one JSON document), or --format ndjson without --json (a JSON object per line)`, { field: 'json' })
+      }
       const client = connect(resolveDataDir(h.globals(cmd).data))
-      const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }
       const qs = new URLSearchParams({ format })
-      for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+      let path: string
+      if (blocklist) {
+        // a blocklist takes its own filters; the others of query would be silently ignored
+        for (const k of ['tlp', 'origin', 'since', 'until', 'includeRevoked', 'includeExpired']) {
+          if (opts[k] !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} does not apply to a blocklist (live indicators of one --type; filters: --tag, --circle, --min-confidence, --include-red)`, { field: k })
+        }
+        const map: Record<string, string> = { type: 'type', tag: 'tag', circle: 'circle', minConfidence: 'min_confidence', sidBase: 'sid_base' }
+        for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+        path = '/v1/export/blocklist'
+      } else {
+        for (const k of ['minConfidence', 'sidBase']) {
+          if (opts[k] !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} applies to blocklists (--format ${BLOCKLIST_FORMATS.join('|')})`, { field: k })
+        }
+        const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }
+        for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+        path = '/v1/export/indicators'
+      }
       // RED is for named recipients: the node leaves it out unless asked for (or named with --tlp)
       if (opts.includeRed === true) qs.set('include_red', 'true')
       const out = (b: Uint8Array): Promise<void> | undefined => process.stdout.write(b) ? undefined : new Promise(resolve => process.stdout.once('drain', resolve))
       let bytes = 0
-      for await (const chunk of await client.stream(`/v1/export/indicators?${qs.toString()}`)) {
+      for await (const chunk of await client.stream(`${path}?${qs.toString()}`)) {
         bytes += chunk.length
         await out(chunk)
       }

@@ -19,8 +19,22 @@ const FORMAT_TYPES: Record<BlocklistFormat, readonly IndicatorType[]> = {
   suricata: ['ipv4', 'ipv6', 'cidr', 'domain']
 }
 
-/** the first Suricata sid when none is given */
-export const DEFAULT_SID_BASE = 9_100_000
+/**
+ * Suricata sids when none is given: each list type has its own range of SID_RANGE numbers, so
+ * the ipv4, ipv6, cidr and domain rule files can be loaded together without a sid twice.
+ */
+export const DEFAULT_SID_BASES: Readonly<Record<'ipv4' | 'ipv6' | 'cidr' | 'domain', number>> = {
+  ipv4: 10_000_000,
+  ipv6: 20_000_000,
+  cidr: 30_000_000,
+  domain: 40_000_000
+}
+export const SID_RANGE = 10_000_000
+
+/** the first sid of a list of `type` when none is given */
+export function defaultSidBase (type: IndicatorType): number {
+  return DEFAULT_SID_BASES[type as keyof typeof DEFAULT_SID_BASES] ?? DEFAULT_SID_BASES.ipv4
+}
 
 export interface BlocklistRenderOptions {
   type: IndicatorType
@@ -97,10 +111,15 @@ export function blocklistEntry (format: BlocklistFormat, type: IndicatorType, va
 export async function * blocklistLines (o: BlocklistRenderOptions, source: BlocklistSource): AsyncGenerator<string> {
   checkBlocklistType(o.format, o.type)
   yield blocklistHeader(o)
-  let sid = o.sidBase ?? DEFAULT_SID_BASE
+  const base = o.sidBase ?? defaultSidBase(o.type)
+  let sid = base
   // lines are gathered into chunks of ~64 KiB: a write per line costs more than the line
   let chunk = ''
   for await (const value of values(o.type, source)) {
+    if (o.format === 'suricata' && o.sidBase === undefined && sid >= base + SID_RANGE) {
+      // the next type's range starts here: a sid twice would make Suricata drop rules
+      throw new PhalanxError('PX_ERR_VALIDATION', `more than ${SID_RANGE} ${o.type} rules: give sid_base to number them from a range of your own`, { field: 'sid_base' })
+    }
     chunk += blocklistEntry(o.format, o.type, value, sid)
     if (o.format === 'suricata') sid++
     if (chunk.length >= CHUNK_CHARS) { yield chunk; chunk = '' }

@@ -18,7 +18,7 @@ export {
 } from './stix.js'
 export type { StixIndex } from './stix.js'
 export { streamObjects } from './stix-stream.js'
-export { BLOCKLIST_FORMATS, DEFAULT_SID_BASE, blocklistEntry, blocklistHeader, blocklistLines, checkBlocklistType } from './blocklist.js'
+export { BLOCKLIST_FORMATS, DEFAULT_SID_BASES, SID_RANGE, defaultSidBase, blocklistEntry, blocklistHeader, blocklistLines, checkBlocklistType } from './blocklist.js'
 export type { BlocklistFormat, BlocklistRenderOptions, BlocklistSource } from './blocklist.js'
 export {
   MAX_ADD_OBJECTS, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, acceptsTaxii, apiRootResource, collectionOf, collectionResource,

@@ -641,6 +641,39 @@ describe('phalanx against a running node', () => {
     }
   })
 
+  it('export --format plain|rpz|suricata writes blocklists; --json only for one JSON document (stix, misp)', async () => {
+    await ok(['publish', '--value', 'bl1.cli.example', '--tag', 'bl', '--data', data])
+    await ok(['publish', '--value', '198.51.100.77', '--tag', 'bl', '--data', data])
+    stored += 2
+    const body = (r: RunResult): string[] => r.stdout.split('\n').filter(l => l !== '' && !l.startsWith('#') && !l.startsWith(';'))
+    const plain = await run(['export', '--format', 'plain', '--type', 'domain', '--tag', 'bl', '--data', data])
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(body(plain)).toEqual(['bl1.cli.example'])
+    const rpz = await run(['export', '--format', 'rpz', '--tag', 'bl', '--data', data])
+    expect(body(rpz)).toContain('bl1.cli.example. CNAME .')
+    const sids = async (type: string): Promise<number[]> => {
+      const r = await run(['export', '--format', 'suricata', '--type', type, '--tag', 'bl', '--data', data])
+      expect(r.code, r.stderr).toBe(0)
+      return body(r).map(l => Number(/sid:(\d+);/.exec(l)![1]))
+    }
+    const ipv4 = await sids('ipv4')
+    const domain = await sids('domain')
+    expect(ipv4).toHaveLength(1)
+    expect(domain).toHaveLength(1)
+    expect(ipv4[0]).not.toBe(domain[0])
+    // a filter a blocklist does not take is named, not ignored
+    const since = await run(['export', '--format', 'plain', '--type', 'domain', '--since', '2026-01-01', '--data', data])
+    expect({ code: since.code, stdout: since.stdout }).toEqual({ code: 2, stdout: '' })
+    expect(since.stderr).toMatch(/--since does not apply to a blocklist/)
+    // --json: one JSON object, or a clear refusal (never CSV on stdout)
+    expect((await fails(['export', '--format', 'csv', '--data', data], 2)).error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'json' })
+    const stix = await run(['export', '--format', 'stix', '--tag', 'bl', '--json', '--data', data])
+    expect(stix.code, stix.stderr).toBe(0)
+    const bundle = JSON.parse(stix.stdout)
+    expect(bundle.type).toBe('bundle')
+    expect(bundle.objects.some((o: any) => o.type === 'indicator' && String(o.pattern).includes('bl1.cli.example'))).toBe(true)
+  })
+
   it('export csv carries every modelled field, and importing it again changes none of them', async () => {
     const src = join(tmp, 'rt.csv')
     writeFileSync(src, 'value,type,tlp,confidence,tags,description,valid_until\n' +

@@ -4,7 +4,7 @@
  * lines and headers, sids numbered from sid_base, types a format cannot carry refused.
  */
 import { describe, expect, it } from 'vitest'
-import { blocklistEntry, blocklistHeader, blocklistLines, checkBlocklistType, DEFAULT_SID_BASE, type BlocklistSource } from '../../../src/interop/index.js'
+import { blocklistEntry, blocklistHeader, blocklistLines, checkBlocklistType, DEFAULT_SID_BASES, defaultSidBase, type BlocklistSource } from '../../../src/interop/index.js'
 import type { IndicatorType, StoredIndicator } from '../../../src/records/index.js'
 
 /** a source that yields these values per type (the renderer reads only `value`) */
@@ -51,18 +51,31 @@ describe('blocklist renderers', () => {
       'evil.example. CNAME .\n*.evil.example. CNAME .\ndotted.example. CNAME .\n*.dotted.example. CNAME .\n')
   })
 
-  it('suricata: ip rules and dns rules, sids numbered from sid_base (default 9100000)', async () => {
+  it('suricata: ip rules and dns rules, sids numbered from sid_base (default: a range per type)', async () => {
     const s = source({ cidr: ['203.0.113.0/24'], ipv4: ['198.51.100.1'], domain: ['evil.example'] })
     expect(body(await text(blocklistLines({ type: 'ipv4', format: 'suricata', sidBase: 5000, now: NOW }, s.source)))).toEqual([
       'alert ip [203.0.113.0/24] any -> $HOME_NET any (msg:"Phalanx blocklist 203.0.113.0/24"; sid:5000; rev:1;)',
       'alert ip [198.51.100.1] any -> $HOME_NET any (msg:"Phalanx blocklist 198.51.100.1"; sid:5001; rev:1;)'
     ])
-    expect(DEFAULT_SID_BASE).toBe(9_100_000)
     expect(body(await text(blocklistLines({ type: 'domain', format: 'suricata', now: NOW }, s.source)))).toEqual([
-      'alert dns any any -> any any (msg:"Phalanx blocklist domain evil.example"; dns.query; content:"evil.example"; nocase; endswith; sid:9100000; rev:1;)'
+      'alert dns any any -> any any (msg:"Phalanx blocklist domain evil.example"; dns.query; content:"evil.example"; nocase; endswith; sid:40000000; rev:1;)'
     ])
     expect(blocklistHeader({ type: 'ipv4', format: 'suricata', now: NOW })).toBe('# Phalanx blocklist: ipv4, suricata, 2026-11-25T22:00:00.000Z\n')
     expect(blocklistEntry('plain', 'url', 'http://x.example/', 1)).toBe('http://x.example/\n')
+  })
+
+  it('suricata: the ipv4, ipv6, cidr and domain lists never share a sid (each type its own range)', async () => {
+    const s = source({ cidr: ['203.0.113.0/24', '2001:db8::/32'], ipv4: ['198.51.100.1'], ipv6: ['2001:db9::1'], domain: ['evil.example', 'bad.example'] })
+    const sids: number[] = []
+    for (const type of ['ipv4', 'ipv6', 'cidr', 'domain'] as const) {
+      const rules = body(await text(blocklistLines({ type, format: 'suricata', now: NOW }, s.source)))
+      expect(rules.length, type).toBeGreaterThan(0)
+      const mine = rules.map(r => Number(/sid:(\d+);/.exec(r)![1]))
+      expect(mine[0], type).toBe(defaultSidBase(type))
+      sids.push(...mine)
+    }
+    expect(new Set(sids).size).toBe(sids.length)
+    expect(Object.values(DEFAULT_SID_BASES)).toEqual([10_000_000, 20_000_000, 30_000_000, 40_000_000])
   })
 
   it('a long list comes in chunks of whole lines', async () => {
