@@ -141,7 +141,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
             q('min_confidence', 'only indicators with at least this confidence', { type: 'integer', minimum: 0, maximum: 100 }),
             q('tag', 'only indicators with this tag'),
             q('circle', 'only indicators of this circle (or "local")'),
-            q('sid_base', 'first Suricata sid (default 9100000)', { type: 'integer', minimum: 1 })
+            q('sid_base', 'first Suricata sid (default: a range per type: ipv4 10000000, ipv6 20000000, cidr 30000000, domain 40000000)', { type: 'integer', minimum: 1 })
           ],
           responses: { 200: { description: 'the list', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses(400, 401) }
         }

@@ -65,7 +65,7 @@ describe('GET /v1/export/blocklist', () => {
       'alert ip [198.51.100.2] any -> $HOME_NET any (msg:"Phalanx blocklist 198.51.100.2"; sid:5002; rev:1;)'
     ])
     const dns = lines((await t.api('/v1/export/blocklist?type=domain&format=suricata&tag=c2')).text)
-    expect(dns).toEqual(['alert dns any any -> any any (msg:"Phalanx blocklist domain evil.example"; dns.query; content:"evil.example"; nocase; endswith; sid:9100000; rev:1;)'])
+    expect(dns).toEqual(['alert dns any any -> any any (msg:"Phalanx blocklist domain evil.example"; dns.query; content:"evil.example"; nocase; endswith; sid:40000000; rev:1;)'])
   })
 
   it('names the field at fault', async () => {
