@@ -27,6 +27,18 @@ function readPackageVersion (): string {
   }
 }
 
+/**
+ * Why the p2p listener could not listen, from the error libp2p gives: its own
+ * UnsupportedListenAddressesError names the socket error only in its message.
+ */
+function listenFailure (err: unknown): 'EADDRINUSE' | 'EACCES' | 'EADDRNOTAVAIL' | undefined {
+  const e = err as NodeJS.ErrnoException | undefined
+  for (const code of ['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'] as const) {
+    if (e?.code === code || (e?.name === 'UnsupportedListenAddressesError' && String(e.message).includes(code))) return code
+  }
+  return undefined
+}
+
 export class PhalanxNode {
   readonly config: Readonly<PhalanxConfig>
   readonly log: Logger
@@ -115,8 +127,10 @@ export class PhalanxNode {
     try {
       await network.start()
     } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      if (e.code === 'EADDRINUSE') throw new PhalanxError('PX_ERR_CONFIG', `p2p port ${this.config.p2p.port} on ${this.config.p2p.host} is in use; choose another with --p2p-port`, { field: 'p2p.port', cause: err })
+      await network.stop().catch(() => {})
+      const listen = listenFailure(err)
+      if (listen === 'EADDRINUSE') throw new PhalanxError('PX_ERR_CONFIG', `p2p port ${this.config.p2p.port} on ${this.config.p2p.host} is in use (another node?); choose another with --p2p-port (0 = any free port)`, { field: 'p2p.port', cause: err })
+      if (listen !== undefined) throw new PhalanxError('PX_ERR_CONFIG', `cannot listen for peers on ${this.config.p2p.host} port ${this.config.p2p.port} (${listen}); check p2p.host and --p2p-port`, { field: listen === 'EADDRNOTAVAIL' ? 'p2p.host' : 'p2p.port', cause: err })
       throw err
     }
     this.network = network

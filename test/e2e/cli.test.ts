@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createServer, type AddressInfo } from 'node:net'
 import { ERROR_CODES } from '../../src/errors.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -256,6 +257,22 @@ describe('phalanx errors without a running node', () => {
     expect(port.stderr).toContain('api.port')
     const level = await fails(['start', '--data', dir, '--api-port', '0'], 2, { env: { PHALANX_LOG_LEVEL: 'loud' } })
     expect(level.stderr).toContain('logLevel')
+  })
+
+  it('start on a p2p port in use exits 2 with one line naming p2p.port (no libp2p stack trace)', async () => {
+    const dir = join(tmp, 'p2pinuse')
+    const blocker = createServer()
+    await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as AddressInfo).port
+    try {
+      const { error, stderr } = await fails(['start', '--data', dir, '--api-port', '0', '--p2p-port', String(port)], 2, { env: { PHALANX_P2P_HOST: '127.0.0.1', PHALANX_LOG_LEVEL: 'error' } })
+      expect(error).toMatchObject({ code: 'PX_ERR_CONFIG', field: 'p2p.port' })
+      expect(error.message).toMatch(new RegExp(`p2p port ${port} on 127\\.0\\.0\\.1 is in use`))
+      expect(stderr).not.toMatch(/faultTolerance|\n\s+at /)
+      expect(existsSync(join(dir, 'api.url'))).toBe(false)
+    } finally {
+      await new Promise(resolve => blocker.close(resolve))
+    }
   })
 
   it('start on a data dir whose identity.key is 0644 exits 9 (PX_ERR_KEY_PERMISSIONS)', async () => {
