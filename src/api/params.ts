@@ -37,8 +37,11 @@ export function checkKnown (q: Query, known: readonly string[]): void {
 
 export const QUERY_PARAMS = ['type', 'value', 'tag', 'tlp', 'origin', 'circle', 'since', 'until', 'limit', 'cursor', 'include_revoked', 'include_expired'] as const
 
-/** GET /v1/indicators parameters → a store filter; `normalize` resolves value+type */
-export function parseQueryFilter (q: Query, normalize: (value: string, type?: string) => { type: IndicatorType, value: string }): QueryFilter {
+/**
+ * GET /v1/indicators parameters → a store filter; `normalize` resolves value+type, `circleId`
+ * a circle named by its name (ops.circles.idOf)
+ */
+export function parseQueryFilter (q: Query, normalize: (value: string, type?: string) => { type: IndicatorType, value: string }, circleId: (ref: string) => string = (ref) => ref): QueryFilter {
   checkKnown(q, QUERY_PARAMS)
   const limitRaw = one(q, 'limit')
   let limit = QUERY_DEFAULT_LIMIT
@@ -71,7 +74,7 @@ export function parseQueryFilter (q: Query, normalize: (value: string, type?: st
     f.origin = origin
   }
   const circle = one(q, 'circle')
-  if (circle !== undefined) f.circle = circle
+  if (circle !== undefined) f.circle = circleId(circle)
   const since = one(q, 'since')
   if (since !== undefined) f.since = parseTime(since, 'since')
   const until = one(q, 'until')

@@ -187,7 +187,12 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerTaxiiRoutes(app, node.ops, { bodyLimitBytes })
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))
   app.post('/v1/tokens', async (req, reply) => {
-    const t = readTokens.create(req.body ?? {}, node.ops.circles.list().map(c => c.id))
+    // collections may name circles by name, as everywhere a circle id is taken
+    const body = req.body as { collections?: unknown } | null | undefined
+    const named = body !== null && typeof body === 'object' && Array.isArray(body.collections)
+      ? { ...body, collections: body.collections.map(c => typeof c === 'string' && c !== 'local' ? node.ops.circles.idOf(c) : c) }
+      : body
+    const t = readTokens.create(named ?? {}, node.ops.circles.list().map(c => c.id))
     void reply.status(201)
     return t
   })

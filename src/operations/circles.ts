@@ -11,7 +11,7 @@ import { membershipLogOf, parseDuration, type CircleManager, type CircleView, ty
 import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem } from '../p2p/index.js'
 import type { LevelStore } from '../store/index.js'
 import type { CircleAdmin } from './circle-admin.js'
-import { bodyWith } from './input.js'
+import { bodyWith, circleIdOf, requireCircle } from './input.js'
 
 export interface CircleComponents {
   store: LevelStore
@@ -29,6 +29,16 @@ export class Circles {
     this.#c = components
   }
 
+  /** a circle of this node by id or unique name (the route's `:id`, a CLI argument) */
+  #id (ref: string): string {
+    return requireCircle(this.#c.circles, ref, 'circle')
+  }
+
+  /** a circle's id when `ref` names one of this node's circles by name; otherwise `ref` as given (a filter may name a circle this node left) */
+  idOf (ref: string): string {
+    return circleIdOf(this.#c.circles, ref, 'circle') ?? ref
+  }
+
   #requireNetwork (): Network {
     const network = this.#c.network()
     if (network === undefined) throw new PhalanxError('PX_ERR_PEER', 'the network is not started on this node')
@@ -44,12 +54,14 @@ export class Circles {
 
   list (): CircleView[] { return this.#c.circles.mine().map(s => this.#c.circles.view(s)) }
 
-  get (id: string): CircleView & { memberList: Array<MemberView & { online: boolean, lastSeen: string | null }> } {
+  get (ref: string): CircleView & { memberList: Array<MemberView & { online: boolean, lastSeen: string | null }> } {
+    const id = this.#id(ref)
     const s = this.#c.circles.require(id)
     return { ...this.#c.circles.view(s), memberList: this.members(id) }
   }
 
-  members (id: string): Array<MemberView & { online: boolean, lastSeen: string | null }> {
+  members (ref: string): Array<MemberView & { online: boolean, lastSeen: string | null }> {
+    const id = this.#id(ref)
     const online = new Set((this.#c.network()?.connectedKeys() ?? []))
     const now = new Date().toISOString()
     return this.#c.circles.members(id).map(m => {
@@ -58,7 +70,8 @@ export class Circles {
     })
   }
 
-  async invite (id: string, raw: unknown): Promise<{ code: string, expires: string, circle: string }> {
+  async invite (ref: string, raw: unknown): Promise<{ code: string, expires: string, circle: string }> {
+    const id = this.#id(ref)
     const body = raw === undefined || raw === null ? {} : raw
     if (!isObject(body)) throw new ValidationError('', 'the body must be a JSON object')
     checkKeys(body, new Set(['expires']), '')
@@ -75,7 +88,9 @@ export class Circles {
     return await this.#requireNetwork().join(raw.code, this.#c.identity.org)
   }
 
-  async connect (id: string, raw: unknown): Promise<{ circle: CircleView, peer: { publicKey: string, org: string, fingerprint: string } }> {
+  async connect (ref: string, raw: unknown): Promise<{ circle: CircleView, peer: { publicKey: string, org: string, fingerprint: string } }> {
+    // not this node's circle yet (it was added by key and fetches the circle now): an id, or the name of one it is in
+    const id = this.idOf(ref)
     bodyWith(raw, new Set(['addr']))
     if (typeof raw.addr !== 'string') throw new ValidationError('addr', 'addr must be a multiaddr string')
     const r = await this.#requireNetwork().connect(id, raw.addr)
@@ -86,7 +101,8 @@ export class Circles {
    * Run anti-entropy sync of a circle now: with one member (`member`, a public key) or with
    * every member connected now. Returns what each sync brought (null: not reachable).
    */
-  async sync (id: string, raw: unknown): Promise<{ circle: string, syncs: Array<{ member: string, outcome: SyncOutcome | null }> }> {
+  async sync (ref: string, raw: unknown): Promise<{ circle: string, syncs: Array<{ member: string, outcome: SyncOutcome | null }> }> {
+    const id = this.#id(ref)
     bodyWith(raw ?? {}, new Set(['member']))
     const body = (raw ?? {}) as { member?: unknown }
     const s = this.#c.circles.require(id)
@@ -104,7 +120,8 @@ export class Circles {
     return { circle: id, syncs }
   }
 
-  async addMember (id: string, raw: unknown): Promise<MemberView> {
+  async addMember (ref: string, raw: unknown): Promise<MemberView> {
+    const id = this.#id(ref)
     bodyWith(raw, new Set(['publicKey', 'org', 'role']))
     if (!isPublicKeyHex(raw.publicKey)) throw new ValidationError('publicKey', 'publicKey must be 64 lower-case hex characters (phalanx id --json shows it)')
     if (raw.role !== undefined && raw.role !== 'admin' && raw.role !== 'member') throw new ValidationError('role', 'role must be admin or member')
@@ -112,7 +129,8 @@ export class Circles {
     return await this.#c.admin.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
   }
 
-  async removeMember (id: string, key: string): Promise<void> {
+  async removeMember (ref: string, key: string): Promise<void> {
+    const id = this.#id(ref)
     if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be 64 lower-case hex characters')
     await this.#c.admin.removeMember(id, key)
   }
@@ -122,7 +140,8 @@ export class Circles {
    * sorted. A head hash commits to its whole chain (prev links), so two nodes holding the same
    * entries return the same digest, and any difference changes it.
    */
-  async digest (id: string): Promise<{ circle: string, digest: string, entries: number, logs: Record<string, Record<string, number>> }> {
+  async digest (ref: string): Promise<{ circle: string, digest: string, entries: number, logs: Record<string, Record<string, number>> }> {
+    const id = this.#id(ref)
     this.#c.circles.require(id)
     const lines: string[] = []
     const logs: Record<string, Record<string, number>> = {}

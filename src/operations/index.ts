@@ -17,7 +17,7 @@ export type { TaxiiComponents, TaxiiCaller, TaxiiQuery, TaxiiItem, TaxiiPage } f
 export { Exports } from './export.js'
 export type { ExportComponents, ExportsComponents, BlocklistOptions, ExportOptions, StreamPage } from './export.js'
 export { nodeEntryPolicy, ownEntriesOnlyPolicy } from './entry-policy.js'
-export { bodyWith, resolveCircle } from './input.js'
+export { bodyWith, circleIdOf, requireCircle, resolveCircle } from './input.js'
 
 import type { Indicators } from './indicators.js'
 import type { Sightings } from './sightings.js'

@@ -1,6 +1,6 @@
 /**
- * Parsing of user input shared by the operations: request bodies and circle names. Each
- * refusal names its field (PX_ERR_VALIDATION, PX_ERR_UNKNOWN_CIRCLE).
+ * Parsing of user input shared by the operations: request bodies and circles named by id or
+ * by name. Each refusal names its field (PX_ERR_VALIDATION, PX_ERR_UNKNOWN_CIRCLE).
  */
 import { PhalanxError, ValidationError } from '../errors.js'
 import { LOCAL_CIRCLE, checkKeys, isObject } from '../records/index.js'
@@ -12,10 +12,43 @@ export function bodyWith (raw: unknown, keys: ReadonlySet<string>): asserts raw 
   checkKeys(raw, keys, '')
 }
 
-/** a circle this node is in, by id; absent or `local`: the private scope */
+/**
+ * The id of a circle this node is in, named by its id or by its name (exact, else ignoring
+ * case; it must be unique among this node's circles), or undefined when none matches. Two of
+ * this node's circles with that name: PX_ERR_VALIDATION on `field`, listing their ids.
+ */
+export function circleIdOf (circles: Pick<CircleManager, 'mine'>, ref: string, field: string): string | undefined {
+  const mine = circles.mine()
+  if (mine.some(s => s.id === ref)) return ref
+  const wanted = ref.trim()
+  for (const same of [(n: string) => n === wanted, (n: string) => n.toLowerCase() === wanted.toLowerCase()]) {
+    const named = mine.filter(s => same(s.name))
+    if (named.length === 1) return named[0].id
+    if (named.length > 1) {
+      throw new PhalanxError('PX_ERR_VALIDATION', `${named.length} of this node's circles are named "${wanted.slice(0, 140)}" (${named.map(s => s.id).join(', ')}): give the circle's id`, { field })
+    }
+  }
+  return undefined
+}
+
+/** what a user reads when a circle is not one of this node's: its circles by id and name */
+function unknownCircle (circles: Pick<CircleManager, 'mine'>, ref: string, field: string): PhalanxError {
+  const list = circles.mine().map(s => `${s.id} "${s.name}"`).join(', ')
+  return new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `this node is not in a circle with the id or name "${ref.slice(0, 140)}" (its circles: ${list === '' ? 'none' : list}; "${LOCAL_CIRCLE}" is the private scope)`, { field })
+}
+
+/** a circle this node is in, by id or unique name (circleIdOf); absent or `local`: the private scope */
 export function resolveCircle (circles: Pick<CircleManager, 'mine'>, circle: unknown, field: string): string {
   if (circle === undefined || circle === LOCAL_CIRCLE) return LOCAL_CIRCLE
   if (typeof circle !== 'string') throw new ValidationError(field, 'circle must be a string')
-  if (circles.mine().some(s => s.id === circle)) return circle
-  throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `this node is not in circle "${circle.slice(0, 140)}" (its circles: ${circles.mine().map(s => s.id).join(', ') || 'none'}; "${LOCAL_CIRCLE}" is the private scope)`, { field })
+  const id = circleIdOf(circles, circle, field)
+  if (id !== undefined) return id
+  throw unknownCircle(circles, circle, field)
+}
+
+/** a shared circle this node is in, by id or unique name (the private scope is not one) */
+export function requireCircle (circles: Pick<CircleManager, 'mine'>, ref: string, field: string): string {
+  const id = circleIdOf(circles, ref, field)
+  if (id !== undefined) return id
+  throw unknownCircle(circles, ref, field)
 }

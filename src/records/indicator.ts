@@ -11,7 +11,6 @@ import {
   type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, markCanonical, WELL_FORMED_MESSAGE, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
 } from './items.js'
 import { parseTlp, type Tlp } from '../tlp/index.js'
-import { isCircleId } from './entry.js'
 
 /** 128 bits of SHA-256: ids are compared, never trusted for integrity */
 export const ID_HEX_CHARS = 32
@@ -79,11 +78,15 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
   const out: ParsedIndicator = { item: markCanonical(item), tlp }
   if (raw.to !== undefined) out.to = parseRecipients(raw.to, 'to')
   if (raw.circle !== undefined) {
-    if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
+    // an id or a circle's name: the operations resolve it against this node's circles
+    if (typeof raw.circle !== 'string' || raw.circle.trim() === '' || raw.circle.length > CIRCLE_REF_MAX) throw new ValidationError('circle', `circle must be a circle id or name (at most ${CIRCLE_REF_MAX} characters)`)
     out.circle = raw.circle
   }
   return out
 }
+
+/** the longest circle id or name a request may give */
+const CIRCLE_REF_MAX = 200
 
 /** an indicator as the store keeps it: the current version, and the entry that proves it */
 export interface StoredIndicator extends Omit<IndicatorItem, 'kind'> {

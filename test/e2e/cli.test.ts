@@ -538,10 +538,15 @@ describe('phalanx against a running node', () => {
     expect(s.publicKey).toBe(identity.publicKey)
   })
 
-  it('circle create / invite / join / members / publish --circle between two nodes', async () => {
+  it('circle create / invite / join / members / publish --circle between two nodes (a circle named by id or by name)', async () => {
     const created = await ok(['circle', 'create', 'EU Finance ISAC', '--data', data])
     expect(created.id).toMatch(/^c-[0-9a-f]{20}$/)
-    const inv = await ok(['circle', 'invite', created.id, '--expires', '1h', '--data', data])
+    // its name where its id is taken
+    const inv = await ok(['circle', 'invite', 'EU Finance ISAC', '--expires', '1h', '--data', data])
+    expect(inv.circle).toBe(created.id)
+    const unknown = await fails(['circle', 'invite', 'EU Finance ISA', '--data', data], 4)
+    expect(unknown.error).toMatchObject({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'circle' })
+    expect(unknown.error.message).toContain(`${created.id} "EU Finance ISAC"`)
     expect(inv.code).toMatch(/^phx1\./)
     const dataB = join(tmp, 'node-b')
     const idB = await ok(['init', '--data', dataB, '--org', 'Bank B'])
@@ -550,10 +555,10 @@ describe('phalanx against a running node', () => {
       expect(b.first.multiaddrs.length).toBeGreaterThan(0)
       const joined = await ok(['circle', 'join', inv.code, '--data', dataB])
       expect(joined.inviter).toMatchObject({ org: 'ACME Bank', fingerprint: identity.fingerprint })
-      const members = await ok(['circle', 'members', created.id, '--data', data])
+      const members = await ok(['circle', 'members', 'eu finance isac', '--data', data])
       expect(members.members.map((m: any) => [m.org, m.fingerprint, m.role]).sort()).toEqual([['ACME Bank', identity.fingerprint, 'admin'], ['Bank B', idB.fingerprint, 'member']])
       expect(members.members.every((m: any) => typeof m.publicKey === 'string' && typeof m.online === 'boolean')).toBe(true)
-      await ok(['publish', '--circle', created.id, '--type', 'domain', '--value', 'shared.evil.example', '--tlp', 'GREEN', '--data', data])
+      await ok(['publish', '--circle', 'EU Finance ISAC', '--type', 'domain', '--value', 'shared.evil.example', '--tlp', 'GREEN', '--data', data])
       let found: any
       for (let i = 0; i < 100 && found?.found !== true; i++) {
         found = await ok(['lookup', 'shared.evil.example', '--data', dataB])
@@ -562,7 +567,9 @@ describe('phalanx against a running node', () => {
       expect(found.found).toBe(true)
       expect(found.matches[0].origin).toBe(identity.publicKey)
       // sync now with every connected member: in sync, nothing new
-      const synced = await ok(['circle', 'sync', created.id, '--data', dataB])
+      const synced = await ok(['circle', 'sync', 'EU Finance ISAC', '--data', dataB])
+      expect(synced.circle).toBe(created.id)
+      expect((await ok(['query', '--circle', 'EU Finance ISAC', '--data', dataB])).indicators.map((i: any) => i.value)).toEqual(['shared.evil.example'])
       expect(synced.syncs).toHaveLength(1)
       expect(synced.syncs[0]).toMatchObject({ member: identity.publicKey, outcome: { stored: 0, inSync: true, forks: 0 } })
       const human = await run(['circle', 'sync', created.id, '--data', dataB])

@@ -49,7 +49,7 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
       format,
       ...(mc !== undefined ? { minConfidence: Number(mc) } : {}),
       ...(tag !== undefined ? { tag } : {}),
-      ...(circle !== undefined ? { circle } : {}),
+      ...(circle !== undefined ? { circle: ops.circles.idOf(circle) } : {}),
       ...(sid !== undefined ? { sidBase: Number(sid) } : {})
     })
     void reply.type('text/plain; charset=utf-8')
@@ -66,7 +66,7 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
     const includeRed = bool(q, 'include_red') === true
     const filters: Query = {}
     for (const k of EXPORT_FILTERS) if (q[k] !== undefined) filters[k] = q[k]
-    const filter = parseQueryFilter(filters, (value, type) => ops.indicators.normalizeLookup(value, type))
+    const filter = parseQueryFilter(filters, (value, type) => ops.indicators.normalizeLookup(value, type), (ref) => ops.circles.idOf(ref))
     const given = EXPORT_FILTERS.flatMap(k => { const v = one(q, k); return v === undefined ? [] : [[k, v] as [string, string]] })
     const chunks = ops.exports.indicators({ format, filter, includeRed, given })
     void reply.header('content-type', EXPORT_MEDIA_TYPES[format])
@@ -80,7 +80,7 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
     const resume = (req.headers['last-event-id'] as string | undefined) ?? one(q, 'last_event_id')
     delete q.last_event_id
     if (resume !== undefined && !CURSOR_RE.test(resume)) throw new ValidationError('last-event-id', 'Last-Event-ID must be the id of an event this stream sent')
-    const base = parseQueryFilter(q, (value, type) => ops.indicators.normalizeLookup(value, type))
+    const base = parseQueryFilter(q, (value, type) => ops.indicators.normalizeLookup(value, type), (ref) => ops.circles.idOf(ref))
     if (bool(q, 'include_revoked') === undefined) base.includeRevoked = true // a revocation is news
     let cursor = resume ?? ops.exports.lastCursor()
 

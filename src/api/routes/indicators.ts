@@ -20,7 +20,7 @@ export function registerIndicatorRoutes (app: FastifyInstance, ops: Operations, 
   })
 
   app.get('/v1/indicators', async (req) => {
-    const filter = parseQueryFilter(req.query as Query, (value, type) => ops.indicators.normalizeLookup(value, type))
+    const filter = parseQueryFilter(req.query as Query, (value, type) => ops.indicators.normalizeLookup(value, type), (ref) => ops.circles.idOf(ref))
     return await ops.indicators.query(filter)
   })
 

@@ -59,7 +59,7 @@ describe('publishBody: a refused input names its field and stores nothing', () =
       ['a tag that is not a string', { value: 'evil.example', tags: ['ok', 7] }, 'tags[1]'],
       ['a description over 4096 characters', { value: 'evil.example', description: 'd'.repeat(4097) }, 'description'],
       ['a validUntil that is not a date', { value: 'evil.example', validUntil: 'someday' }, 'validUntil'],
-      ['a circle that is not a circle id', { value: 'evil.example', circle: 'Not A Circle' }, 'circle'],
+      ['a circle that is neither an id nor a name', { value: 'evil.example', circle: '' }, 'circle'],
       ['a malformed recipient', { value: 'evil.example', tlp: 'RED', to: 'not-a-key' }, 'to'],
       ['RED to this organization itself', { value: 'evil.example', tlp: 'RED', to: h.me }, 'to']
     ]

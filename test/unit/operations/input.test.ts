@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { PhalanxError } from '../../../src/errors.js'
 import { LOCAL_CIRCLE } from '../../../src/records/index.js'
-import { bodyWith, resolveCircle } from '../../../src/operations/index.js'
+import { bodyWith, circleIdOf, requireCircle, resolveCircle } from '../../../src/operations/index.js'
 import { FixedCircles } from '../../utils/ops.js'
 import { randomKey } from '../../utils/store.js'
 
@@ -75,8 +75,25 @@ describe('resolveCircle', () => {
   it('a circle this node is not in is PX_ERR_UNKNOWN_CIRCLE on the field given, listing the node\'s circles', () => {
     const err = thrown(() => resolveCircle(circles, 'c-nope', 'collection'))
     expect(err).toMatchObject({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'collection' })
-    expect(err.message).toBe('this node is not in circle "c-nope" (its circles: c1, c-two; "local" is the private scope)')
-    expect(thrown(() => resolveCircle(none, 'c1', 'circle')).message).toBe('this node is not in circle "c1" (its circles: none; "local" is the private scope)')
+    expect(err.message).toBe('this node is not in a circle with the id or name "c-nope" (its circles: c1 "Circle c1", c-two "Circle c-two"; "local" is the private scope)')
+    expect(thrown(() => resolveCircle(none, 'c1', 'circle')).message).toBe('this node is not in a circle with the id or name "c1" (its circles: none; "local" is the private scope)')
+  })
+
+  it('a circle may be named by its name: exact, else ignoring case, when unique among this node\'s circles', () => {
+    expect(resolveCircle(circles, 'Circle c1', 'circle')).toBe('c1')
+    expect(resolveCircle(circles, '  circle C-TWO ', 'circle')).toBe('c-two')
+    expect(requireCircle(circles, 'Circle c-two', 'circle')).toBe('c-two')
+    expect(circleIdOf(circles, 'no such name', 'circle')).toBeUndefined()
+    // an id wins over a name; two circles of one name need the id
+    const twins = new FixedCircles(randomKey().publicKeyHex)
+    twins.join('c-a')
+    twins.join('c-b')
+    twins.states.get('c-b')!.name = 'Circle c-a'
+    twins.states.get('c-a')!.name = 'Circle c-a'
+    const err = thrown(() => resolveCircle(twins, 'Circle c-a', 'circle'))
+    expect(err).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'circle' })
+    expect(err.message).toBe('2 of this node\'s circles are named "Circle c-a" (c-a, c-b): give the circle\'s id')
+    expect(resolveCircle(twins, 'c-b', 'circle')).toBe('c-b')
   })
 
   it('quotes at most 140 characters of an unknown circle name', () => {

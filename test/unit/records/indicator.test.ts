@@ -67,7 +67,9 @@ describe('parseIndicatorInput: each malformed field is named', () => {
     ['firstSeen malformed', { ...OK, firstSeen: 'soon' }, 'firstSeen'],
     ['unknown field confidnce', { ...OK, confidnce: 80 }, 'confidnce'],
     ['unknown field kind', { ...OK, kind: 'indicator' }, 'kind'],
-    ['circle malformed', { ...OK, circle: 'Not A Circle' }, 'circle']
+    ['circle malformed (empty)', { ...OK, circle: ' ' }, 'circle'],
+    ['circle malformed (not a string)', { ...OK, circle: 7 }, 'circle'],
+    ['circle malformed (too long)', { ...OK, circle: 'c'.repeat(201) }, 'circle']
   ]
 
   it.each(CASES)('%s', (_name, raw, field) => {
