@@ -152,7 +152,8 @@ export class HostPolicy {
       throw new ValidationError('host', `the Host header "${req.host.slice(0, 200)}" is not a host name with an optional port`)
     }
     if (!this.names.has(name)) {
-      throw new PhalanxError('PX_ERR_HOST', `this API does not serve the host "${name.slice(0, 200)}" (Host header); it answers to ${[...this.names].join(', ')}: add a name to api.allowedHosts`, { field: 'host' })
+      // the configured names stay out of the answer: a rebinding page reads it
+      throw new PhalanxError('PX_ERR_HOST', `this API does not serve the host "${name.slice(0, 200)}" (Host header): it answers to 127.0.0.1, localhost, [::1] and the names of its configuration (api.host, api.publicUrl, api.allowedHosts)`, { field: 'host' })
     }
     return { name, port: m[2] === undefined || m[2] === '' ? undefined : Number(m[2]) }
   }
