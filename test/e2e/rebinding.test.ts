@@ -204,6 +204,7 @@ describe('configured names and TAXII URLs', () => {
   })
 
   it('api.allowedHosts, api.host and api.publicUrl: those names pass, discovery uses publicUrl, its origin may call', async () => {
+    // bound to 127.0.0.2 (Linux routes all of 127/8 to loopback): an api.host outside the built-in names
     const n = await startTestNode({ flags: { api: { auth: false, host: '127.0.0.2', allowedHosts: ['Phalanx.Test.Example', '10.1.2.3'], publicUrl: 'https://phalanx.corp.example/px/' } } })
     try {
       const p = new URL(n.url).port
