@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   PX_ERR_BAD_JSON: { status: 400, exit: 2, description: 'The request body is not valid JSON.' },
   PX_ERR_UNAUTHORIZED: { status: 401, exit: 3, description: 'No bearer token, or the token does not match `<data>/api.token`.' },
   PX_ERR_FORBIDDEN: { status: 403, exit: 3, description: 'The caller may not do this (e.g. revoke another origin\'s indicator).' },
+  PX_ERR_ORIGIN: { status: 403, exit: 3, description: 'The request comes from a web page of another origin (`Origin` not this API\'s, or `Sec-Fetch-Site: cross-site`/`same-site`): the API answers no cross-origin request, with or without auth.' },
+  PX_ERR_HOST: { status: 421, exit: 3, description: 'The `Host` header names a host this API does not serve (DNS rebinding guard): only 127.0.0.1, localhost, [::1], `api.host`, the host of `api.publicUrl` and `api.allowedHosts`.' },
   PX_ERR_NOT_FOUND: { status: 404, exit: 4, description: 'No such indicator, entry or route.' },
   PX_ERR_NOT_ACCEPTABLE: { status: 406, exit: 2, description: 'The request accepts no media type this endpoint answers with (TAXII: application/taxii+json;version=2.1).' },
   PX_ERR_CONFLICT: { status: 409, exit: 5, description: 'The request conflicts with stored state (e.g. revoking an already revoked indicator).' },

@@ -8,8 +8,9 @@ import { TLP_LEVELS } from '../tlp/index.js'
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: unknown, description: string): Record<string, unknown> => ({ description, content: { 'application/json': { schema } } })
+/** the error answers of a route; every route can also answer 421 (a Host this API does not serve) and 403 (another origin's page) */
 const errorResponses = (...statuses: number[]): Record<string, unknown> =>
-  Object.fromEntries(statuses.map(s => [String(s), json(ref('Error'), Object.entries(ERROR_CODES).filter(([, v]) => v.status === s).map(([k]) => k).join(', '))]))
+  Object.fromEntries([...new Set([...statuses, 403, 421])].sort((a, b) => a - b).map(s => [String(s), json(ref('Error'), Object.entries(ERROR_CODES).filter(([, v]) => v.status === s).map(([k]) => k).join(', '))]))
 const q = (name: string, description: string, schema: unknown = { type: 'string' }, required = false): Record<string, unknown> =>
   ({ name, in: 'query', required, description, schema })
 
@@ -23,7 +24,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
     info: {
       title: 'Phalanx node API',
       version,
-      description: 'Local API of a Phalanx node. Every route except this document needs `Authorization: Bearer <token>` (the token is in `<data>/api.token`). Errors are `{"error":{"code","message","field"}}`; the codes are listed under components.schemas.ErrorCode.'
+      description: 'Local API of a Phalanx node. Every route except this document needs `Authorization: Bearer <token>` (the token is in `<data>/api.token`). Every route, this document included and with auth off too, answers only to the Host names 127.0.0.1, localhost, [::1] and those configured (api.host, api.publicUrl, api.allowedHosts; else 421 PX_ERR_HOST) and refuses requests from web pages of another origin (Origin, Sec-Fetch-Site: 403 PX_ERR_ORIGIN); no CORS. Errors are `{"error":{"code","message","field"}}`; the codes are listed under components.schemas.ErrorCode.'
     },
     servers: [{ url: 'http://127.0.0.1:7300' }],
     security: [{ bearer: [] }],
@@ -184,7 +185,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(400, 401) }
         }
       },
-      '/taxii2/': { get: { summary: 'TAXII 2.1 discovery (Basic auth with the API token as password, or Bearer; Accept application/taxii+json;version=2.1 or 406)', responses: { 200: taxii('discovery'), ...errorResponses(401, 406) } } },
+      '/taxii2/': { get: { summary: 'TAXII 2.1 discovery, its URLs built from api.publicUrl (else the listen address), never from the Host header (Basic auth with the API token as password, or Bearer; Accept application/taxii+json;version=2.1 or 406)', responses: { 200: taxii('discovery'), ...errorResponses(401, 406) } } },
       '/taxii2/api/': { get: { summary: 'TAXII 2.1 API root', responses: { 200: taxii('API root'), ...errorResponses(401, 406) } } },
       '/taxii2/api/collections/': { get: { summary: 'TAXII collections: one per circle this node is in, and the private scope', responses: { 200: taxii('collections'), ...errorResponses(401, 406) } } },
       '/taxii2/api/collections/{id}/': { get: { summary: 'One TAXII collection', responses: { 200: taxii('collection'), ...errorResponses(401, 404, 406) } } },
@@ -235,7 +236,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       },
       '/v1/peers': { get: { summary: 'Connected peers: org, circles, latency', responses: { 200: json({ type: 'object', properties: { peers: { type: 'array', items: { type: 'object' } } } }, 'peers'), ...errorResponses(401) } } },
       '/v1/outbox': { get: { summary: 'TLP:RED entries waiting for their recipient\'s acknowledgement (retried until then, across restarts)', responses: { 200: json({ type: 'object', properties: { outbox: { type: 'array', items: { type: 'object', properties: { recipient: { type: 'string' }, seq: { type: 'integer' }, hash: { type: 'string' }, attempts: { type: 'integer', description: 'failed attempts to this recipient since the last success' }, nextAttempt: { type: ['string', 'null'], format: 'date-time', description: 'retries back off from p2p.dialIntervalMs doubling up to 5 min; the recipient connecting resets it' } } } } } }, 'waiting entries'), ...errorResponses(401) } } },
-      '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' }, ...errorResponses() } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' }, ...errorResponses(401) } } }
     },
     components: {

@@ -1,6 +1,6 @@
 /**
- * The local node API (fastify): bearer-token auth on every route but the OpenAPI document,
- * JSON errors `{"error":{"code","message","field"}}` with the status from ERROR_CODES, a
+ * The local node API (fastify): the Host and Origin checks (hosts.ts) before anything else, with
+ * or without auth; bearer-token auth on every route but the OpenAPI document; no CORS; JSON errors `{"error":{"code","message","field"}}` with the status from ERROR_CODES, a
  * body limit answered with 413, and NDJSON accepted for bulk publishes.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -18,6 +18,7 @@ import { registerExportRoutes } from './routes/export.js'
 import { TAXII_MEDIA_TYPE, isTaxii, registerTaxiiRoutes, sendTaxiiError, taxiiBodyLimit } from './routes/taxii.js'
 import { DEFAULT_MAX_TLP, ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
+import { HostPolicy, publicBase, type RequestOrigin } from './hosts.js'
 
 /** routes reachable without a token: the API description only */
 const PUBLIC_ROUTES = new Set(['/v1/openapi.json'])
@@ -26,6 +27,15 @@ export interface ApiServer {
   app: FastifyInstance
   start: () => Promise<string>
   stop: () => Promise<void>
+}
+
+/** the headers the Host and Origin checks read */
+function requestOrigin (req: FastifyRequest): RequestOrigin {
+  const raw = req.raw.rawHeaders
+  let hostLines = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'host') hostLines++
+  const one = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v.join(', ') : v
+  return { host: req.headers.host, hostLines, httpVersion: req.raw.httpVersion, origin: one(req.headers.origin), secFetchSite: one(req.headers['sec-fetch-site']) }
 }
 
 /** constant-time token check; only the length can leak, and every token has the same length */
@@ -94,8 +104,13 @@ function sendClientError (err: Error & { code?: string }, socket: Duplex): void 
 
 export function createApiServer (node: PhalanxNode): ApiServer {
   const log = childLogger(node.log, 'api')
-  const { bodyLimitBytes, host, port, auth } = node.config.api
+  const { bodyLimitBytes, host, port, auth, allowedHosts, publicUrl } = node.config.api
+  const hosts = new HostPolicy({ host, allowedHosts, publicUrl })
+  /** the base of the absolute URLs the API answers with (TAXII): api.publicUrl, else the listen address once known */
+  let base = publicUrl === '' ? `http://127.0.0.1:${port}` : publicBase(publicUrl)
   const app = Fastify({
+    // a request without Host reaches the checks below (a JSON 400), not Node's bare 400
+    http: { requireHostHeader: false },
     bodyLimit: bodyLimitBytes,
     logger: false,
     return503OnClosing: true,
@@ -127,6 +142,10 @@ export function createApiServer (node: PhalanxNode): ApiServer {
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     metrics.requests.inc()
+    // no answer is a page to render: a browser never sniffs JSON or text into HTML
+    void reply.header('X-Content-Type-Options', 'nosniff')
+    // before auth and before any route: a rebinding page's Host, another origin's page
+    hosts.check(requestOrigin(req))
     if (!auth || PUBLIC_ROUTES.has(req.url.split('?')[0])) return
     const h = req.headers.authorization
     let m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null
@@ -184,7 +203,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerIndicatorRoutes(app, node.ops, metrics)
   registerCircleRoutes(app, node.ops)
   registerExportRoutes(app, node.ops)
-  registerTaxiiRoutes(app, node.ops, { bodyLimitBytes })
+  registerTaxiiRoutes(app, node.ops, { bodyLimitBytes, publicBase: () => base })
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))
   app.post('/v1/tokens', async (req, reply) => {
     // collections may name circles by name, as everywhere a circle id is taken
@@ -221,7 +240,8 @@ export function createApiServer (node: PhalanxNode): ApiServer {
       // show the bound address as a client would dial it
       const h = url.hostname === '[::]' || url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname
       const apiUrl = `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${url.port}`
-      log.info({ apiUrl }, 'API listening')
+      if (publicUrl === '') base = apiUrl
+      log.info({ apiUrl, publicUrl: base, hosts: [...hosts.names] }, 'API listening')
       if (!auth) {
         // without the token anyone who reaches the port reads, publishes, adds TAXII objects and makes read tokens
         const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost'

@@ -11,7 +11,7 @@ import { PhalanxError } from '../errors.js'
 import { configSchema, type PhalanxConfig } from './schema.js'
 
 /** env var → config path; the parser turns the text into the key's type */
-export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' | 'boolean' }> = {
+export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' | 'boolean' | 'list' }> = {
   PHALANX_DATA: { path: 'dataDir', kind: 'string' },
   PHALANX_ORG: { path: 'org', kind: 'string' },
   PHALANX_LOG_LEVEL: { path: 'logLevel', kind: 'string' },
@@ -19,6 +19,8 @@ export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' 
   PHALANX_API_PORT: { path: 'api.port', kind: 'number' },
   PHALANX_API_AUTH: { path: 'api.auth', kind: 'boolean' },
   PHALANX_API_BODY_LIMIT_BYTES: { path: 'api.bodyLimitBytes', kind: 'number' },
+  PHALANX_API_ALLOWED_HOSTS: { path: 'api.allowedHosts', kind: 'list' },
+  PHALANX_API_PUBLIC_URL: { path: 'api.publicUrl', kind: 'string' },
   PHALANX_P2P_HOST: { path: 'p2p.host', kind: 'string' },
   PHALANX_P2P_PORT: { path: 'p2p.port', kind: 'number' },
   PHALANX_P2P_DIAL_INTERVAL_MS: { path: 'p2p.dialIntervalMs', kind: 'number' },
@@ -94,6 +96,9 @@ export function envOverrides (env: NodeJS.ProcessEnv): Json {
     } else if (spec.kind === 'boolean') {
       if (!['true', 'false', '1', '0'].includes(raw)) throw new PhalanxError('PX_ERR_CONFIG', `${name} must be true or false, got "${raw}"`, { field: name })
       v = raw === 'true' || raw === '1'
+    } else if (spec.kind === 'list') {
+      // comma-separated; empty: an empty list
+      v = raw.split(',').map(s => s.trim()).filter(s => s !== '')
     }
     setPath(out, spec.path, v)
   }

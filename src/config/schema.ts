@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { LOG_LEVELS } from '../log.js'
 import { TLP_LEVELS } from '../tlp/index.js'
 import { unsafeCharOf, unsafeMessage } from '../records/text.js'
+import { MAX_ALLOWED_HOSTS, hostNameProblem, publicUrlProblem } from '../api/hosts.js'
 
 const port = z.number().int().min(0).max(65535)
 
@@ -29,7 +30,21 @@ export const configSchema = z.strictObject({
     /** largest request body; larger gets 413 */
     bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024 * 1024),
     /** records waiting to be written before publishes get 429 */
-    maxQueuedItems: z.number().int().min(1000)
+    maxQueuedItems: z.number().int().min(1000),
+    /**
+     * host names (besides 127.0.0.1, localhost, [::1], api.host and publicUrl's host) that a
+     * request's Host header may name: anything else is refused (DNS rebinding; docs/API.md,
+     * "Host and Origin")
+     */
+    allowedHosts: z.array(z.string().superRefine((s, ctx) => {
+      const why = hostNameProblem(s)
+      if (why !== undefined) ctx.addIssue({ code: 'custom', message: why })
+    })).max(MAX_ALLOWED_HOSTS),
+    /** the API's URL as its clients reach it (TAXII discovery URLs); empty: the listen address */
+    publicUrl: z.string().max(2048).superRefine((s, ctx) => {
+      const why = s === '' ? undefined : publicUrlProblem(s)
+      if (why !== undefined) ctx.addIssue({ code: 'custom', message: why })
+    })
   }),
   p2p: z.strictObject({
     host: z.string().min(1),

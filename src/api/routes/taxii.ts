@@ -78,6 +78,8 @@ function callerOf (req: FastifyRequest): TaxiiCaller {
 export interface TaxiiRouteOptions {
   /** the API's body limit (`api.bodyLimitBytes`): an add takes at most this, and at most 10 MiB */
   bodyLimitBytes: number
+  /** the base of absolute URLs (`api.publicUrl`, else the listen address): never the request's Host */
+  publicBase: () => string
 }
 
 export function registerTaxiiRoutes (app: FastifyInstance, ops: Operations, opts: TaxiiRouteOptions): void {
@@ -96,8 +98,7 @@ export function registerTaxiiRoutes (app: FastifyInstance, ops: Operations, opts
 
   app.get('/taxii2/', async (req, reply) => {
     checkAccept(req)
-    const base = `${req.protocol}://${req.headers.host ?? '127.0.0.1'}`
-    return send(reply, taxii.discovery(base))
+    return send(reply, taxii.discovery(opts.publicBase()))
   })
 
   app.get('/taxii2/api/', async (req, reply) => {

@@ -47,6 +47,8 @@ describe('loadConfig: defaults and precedence', () => {
     expect(c.api.auth).toBe(true)
     expect(c.api.bodyLimitBytes).toBe(16 * 1024 * 1024)
     expect(c.api.maxQueuedItems).toBe(50_000)
+    expect(c.api.allowedHosts).toEqual([])
+    expect(c.api.publicUrl).toBe('')
     expect(c.dataDir).toBe('./data')
     expect(c.logLevel).toBe('info')
     expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000, syncIntervalMs: 10000, connect: [], pending: { perLogEntries: 64, perLogBytes: 1048576, entries: 1024, bytes: 16777216, maxAgeMs: 60000 } })
@@ -238,5 +240,33 @@ describe('loadConfig: the org name is display-safe', () => {
     expect(expectConfigError({ env: {}, flags: { org: 'Bank\u202eB' } }, 'org').message).toContain('U+202E')
     expect(expectConfigError({ file: configFile({ org: 'Bank\u200bB' }, 'org.json'), env: {} }, 'org').message).toContain('U+200B')
     expect(loadConfig({ env: {}, flags: { org: 'Société Générale 銀行' } }).org).toBe('Société Générale 銀行')
+  })
+})
+
+describe('loadConfig: api.allowedHosts and api.publicUrl (Host and Origin checks)', () => {
+  it('takes host names and a public URL from the file, and a comma-separated list from the environment', () => {
+    const c = loadConfig({ file: configFile({ api: { allowedHosts: ['phalanx.corp.example', '10.0.0.5', 'fd00::5'], publicUrl: 'https://phalanx.corp.example/px' } }), env: {} })
+    expect(c.api.allowedHosts).toEqual(['phalanx.corp.example', '10.0.0.5', 'fd00::5'])
+    expect(c.api.publicUrl).toBe('https://phalanx.corp.example/px')
+    const e = loadConfig({ env: { PHALANX_API_ALLOWED_HOSTS: ' a.example , b.example,', PHALANX_API_PUBLIC_URL: 'http://a.example:7300' } })
+    expect(e.api.allowedHosts).toEqual(['a.example', 'b.example'])
+    expect(e.api.publicUrl).toBe('http://a.example:7300')
+    expect(loadConfig({ env: { PHALANX_API_ALLOWED_HOSTS: '' } }).api.allowedHosts).toEqual([])
+  })
+
+  it('refuses a wildcard, a port, a scheme or a bind-all address in allowedHosts, naming the entry', () => {
+    for (const bad of ['*', '*.corp.example', 'phalanx.corp.example:7300', 'http://phalanx.corp.example', '0.0.0.0', 'a b']) {
+      expectConfigError({ env: {}, flags: { api: { allowedHosts: ['ok.example', bad] } } }, 'api.allowedHosts.1')
+    }
+    expectConfigError({ env: { PHALANX_API_ALLOWED_HOSTS: 'ok.example,*' } }, 'api.allowedHosts.1')
+    expectConfigError({ env: {}, flags: { api: { allowedHosts: 'ok.example' } } }, 'api.allowedHosts')
+    expectConfigError({ env: {}, flags: { api: { allowedHosts: Array.from({ length: 65 }, (_, i) => `h${i}.example`) } } }, 'api.allowedHosts')
+  })
+
+  it('refuses a public URL that is not http(s), holds a user, query or fragment, or is not a URL', () => {
+    for (const bad of ['phalanx.corp.example', 'ftp://phalanx.corp.example', 'https://u:p@phalanx.corp.example', 'https://phalanx.corp.example/?a=1', 'https://phalanx.corp.example/#x']) {
+      expectConfigError({ env: {}, flags: { api: { publicUrl: bad } } }, 'api.publicUrl')
+    }
+    expectConfigError({ env: { PHALANX_API_PUBLIC_URL: 'nope' } }, 'api.publicUrl')
   })
 })
