@@ -46,7 +46,7 @@ const SCOPE = [
   { range: 'src/api/read-tokens.ts:59-61', at: 'const maxTlp = body.maxTlp', what: 'ReadTokens.create: maxTlp parsed, default AMBER, never RED (tokenCeilingViolation)' },
   { range: 'src/api/read-tokens.ts:64-67', at: 'const collections = [...new Set(', what: 'ReadTokens.create: collections only of circles this node is in (or local)' },
   { range: 'src/api/read-tokens.ts:84-88', at: 'match (token: string)', what: 'ReadTokens.match: prefix and constant-time hash match' },
-  { range: 'src/api/server.ts:141-148', at: 'if (m !== null && taxii && !tokenMatches', what: 'onRequest: a read token (TAXII only) sets the request\'s collections and maxTlp (default AMBER)' },
+  { range: 'src/api/server.ts:160-167', at: 'if (m !== null && taxii && !tokenMatches', what: 'onRequest: a read token (TAXII only) sets the request\'s collections and maxTlp (default AMBER)' },
   { range: 'src/api/routes/taxii.ts:75-75', at: 'return { scope: req.taxiiScope, maxTlp: req.taxiiMaxTlp }', what: 'callerOf: a read token\'s collections and cap (API token: neither)' },
   { range: 'src/operations/taxii.ts:113-113', at: '.filter(c => scope === undefined', what: 'Taxii.collections: only the read token\'s collections' },
   { range: 'src/operations/taxii.ts:118-119', at: 'const c = this.collections(caller).find', what: 'Taxii.collection: another collection is "not found"' },
