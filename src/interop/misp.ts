@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { PhalanxError } from '../errors.js'
-import type { IndicatorType, StoredIndicator } from '../records/index.js'
+import { lastChangeOf, type IndicatorType, type StoredIndicator } from '../records/index.js'
 import { parseTlp, type Tlp } from '../tlp/index.js'
 import { strictest } from '../tlp/policy.js'
 import type { Row } from './row.js'
@@ -153,7 +153,7 @@ export function toMispAttribute (ind: StoredIndicator): Record<string, unknown> 
     category,
     value: ind.value,
     to_ids: ind.confidence >= MISP_TO_IDS_CONFIDENCE,
-    timestamp: seconds(ind.created),
+    timestamp: seconds(lastChangeOf(ind)),
     Tag: [tlpTag(ind.tlp), ...ind.tags.map(name => ({ name }))]
   }
   if (ind.description !== undefined) a.comment = ind.description

@@ -15,7 +15,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { StoredIndicator } from '../records/index.js'
+import { lastChangeOf, type StoredIndicator } from '../records/index.js'
 import { parseTlp, TLP_LEVELS, type Tlp } from '../tlp/index.js'
 import { strictest } from '../tlp/policy.js'
 import type { Row } from './row.js'
@@ -351,7 +351,7 @@ export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> 
     spec_version: '2.1',
     id: stixIndicatorId(ind.id),
     created: ts(ind.created),
-    modified: ts(ind.created),
+    modified: ts(lastChangeOf(ind)),
     name: ind.value,
     pattern,
     pattern_type: 'stix',

@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
-  LOCAL_CIRCLE, indicatorId, isRedLog, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
+  LOCAL_CIRCLE, indicatorId, isRedLog, lastChangeOf, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
   optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms, isObject, parseRecipients,
   type IndicatorType, type Item, type StoredIndicator
 } from '../records/index.js'
@@ -234,7 +234,7 @@ export class Indicators {
     if (ind.revoked !== undefined) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already revoked (${ind.revoked.at})`, { field: 'id' })
     const item: Item = r === undefined ? { kind: 'revoke', id } : { kind: 'revoke', id, reason: r }
     // to every log the record went to (a re-share to another circle, RED to several recipients)
-    const res = await this.#c.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), ind.tlp), items: [item] })))
+    const res = await this.#c.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), ind.tlp), items: [item], after: lastChangeOf(ind) })))
     return { indicator: this.getIndicator(id), entry: res.entries[0] }
   }
 
@@ -248,7 +248,7 @@ export class Indicators {
     const tlp = parseTlp(rawTlp, 'tlp')
     refuse(relabelViolation(ind.tlp, tlp))
     // to every log the record went to; a recipient log carries RED entries only, a circle log the new label
-    const res = await this.#c.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), tlp), items: [{ kind: 'relabel', id, tlp }] })))
+    const res = await this.#c.ingest.publish(reachOf(ind).map(log => ({ circle: log, tlp: entryLabelFor(logKindOf(log), tlp), items: [{ kind: 'relabel', id, tlp }], after: lastChangeOf(ind) })))
     return { indicator: this.getIndicator(id), entry: res.entries[0] }
   }
 

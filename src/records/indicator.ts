@@ -85,6 +85,17 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
   return out
 }
 
+/**
+ * When this indicator last changed: its version's `created`, or a later revoke or relabel of
+ * it. What STIX calls `modified` and MISP `timestamp`: a client keyed on id + modified must see
+ * a relabel or a revoke as a new version.
+ */
+export function lastChangeOf (ind: Pick<StoredIndicator, 'created' | 'revoked' | 'relabeled'>): string {
+  let at = ind.created
+  for (const t of [ind.revoked?.at, ind.relabeled?.at]) if (t !== undefined && t > at) at = t
+  return at
+}
+
 /** the longest circle id or name a request may give */
 const CIRCLE_REF_MAX = 200
 

@@ -7,8 +7,9 @@
  * and purgeExpired. Entries of another organization come in through Ingest, signed by its key.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { LOCAL_CIRCLE, indicatorId, makeIndicatorItem, redLogOf, type IndicatorType } from '../../../src/records/index.js'
+import { LOCAL_CIRCLE, indicatorId, lastChangeOf, makeIndicatorItem, redLogOf, type IndicatorType } from '../../../src/records/index.js'
 import { MAX_BULK_INDICATORS } from '../../../src/operations/index.js'
+import { TLP2_MARKINGS, toStixIndicator } from '../../../src/interop/index.js'
 import type { QueryFilter } from '../../../src/store/index.js'
 import type { Tlp } from '../../../src/tlp/index.js'
 import { openOps, refusal, type OpsHarness } from '../../utils/ops.js'
@@ -387,6 +388,28 @@ describe('relabel (the origin only loosens: relabelViolation)', () => {
     expect(await refusal(async () => await h.indicators.relabelBody(id, { tlp: 'CLEAR', why: 'x' }))).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'why' })
     expect(await refusal(async () => await h.indicators.relabelBody(id, ['CLEAR']))).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'body' })
     expect(h.indicators.getIndicator(id)).toMatchObject({ tlp: 'AMBER', version: 1 })
+  })
+})
+
+describe('every new version is a new STIX modified (relabel, revoke), even in the same millisecond', () => {
+  it('a relabel and then a revoke right after a publish each move STIX modified forward (MISP's timestamp is the same lastChangeOf)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const id = await own({ value: `modified-${i}.example`, tlp: 'AMBER', circle: 'c1' })
+      const published = toStixIndicator(h.indicators.getIndicator(id))!
+      await h.indicators.relabel(id, 'GREEN')
+      const relabeled = toStixIndicator(h.indicators.getIndicator(id))!
+      await h.indicators.revoke(id)
+      const revoked = toStixIndicator(h.indicators.getIndicator(id))!
+      expect({ i, tlp: relabeled.object_marking_refs, later: (relabeled.modified as string) > (published.modified as string) }).toEqual({ i, tlp: [TLP2_MARKINGS.GREEN], later: true })
+      expect({ i, revoked: revoked.revoked, later: (revoked.modified as string) > (relabeled.modified as string) }).toEqual({ i, revoked: true, later: true })
+      expect(revoked.id).toBe(published.id)
+    }
+  })
+
+  it('lastChangeOf: the version, or a later relabel or revoke', () => {
+    expect(lastChangeOf({ created: '2026-01-01T00:00:00.000Z' })).toBe('2026-01-01T00:00:00.000Z')
+    expect(lastChangeOf({ created: '2026-01-01T00:00:00.000Z', relabeled: { at: '2026-01-02T00:00:00.000Z', tlp: 'GREEN', entry: 'e' }, revoked: { at: '2026-01-03T00:00:00.000Z', entry: 'f' } })).toBe('2026-01-03T00:00:00.000Z')
+    expect(lastChangeOf({ created: '2026-01-05T00:00:00.000Z', revoked: { at: '2026-01-03T00:00:00.000Z', entry: 'f' } })).toBe('2026-01-05T00:00:00.000Z')
   })
 })
 
