@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
-  LOCAL_CIRCLE, indicatorId, isRedLog, lastChangeOf, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
+  LOCAL_CIRCLE, indicatorId, isInLog, isRedLog, lastChangeOf, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
   optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms, isObject, parseRecipients,
   type IndicatorType, type Item, type StoredIndicator
 } from '../records/index.js'
@@ -90,8 +90,10 @@ export class Indicators {
     for (const [t, v] of sameAddressForms(type, value)) {
       for (const ind of this.#c.store.indicatorsOfValueUncached(t, v)) {
         if (ind.origin !== this.#c.identity.publicKey) {
-          held.push({ id: ind.id, tlp: ind.tlp, log: ind.circle, from: `org ${fingerprint(ind.origin)} ${isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`}` })
-        } else if (ind.circle === target && t === type && v === value) ownInTarget = true
+          // held from every log the record reached this node in (a re-share by its origin adds one)
+          const alsoIn = (ind.reach ?? []).filter(l => l !== ind.circle)
+          held.push({ id: ind.id, tlp: ind.tlp, log: ind.circle, ...(alsoIn.length > 0 ? { alsoIn } : {}), from: `org ${fingerprint(ind.origin)} ${isRedLog(ind.circle) ? 'directly (RED)' : `in circle ${ind.circle}`}` })
+        } else if (isInLog(ind, target) && t === type && v === value) ownInTarget = true
       }
     }
     return passOnViolation(held, { tlp, target, local: target === LOCAL_CIRCLE, explicit, ownInTarget })

@@ -14,7 +14,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError } from '../errors.js'
 import type { Identity } from '../identity/index.js'
 import type { CircleManager } from '../circles/index.js'
-import { LOCAL_CIRCLE, indicatorId, isIndicatorType, normalizeValue, parseIndicatorInput, type StoredIndicator } from '../records/index.js'
+import { LOCAL_CIRCLE, indicatorId, isInLog, isIndicatorType, normalizeValue, parseIndicatorInput, type StoredIndicator } from '../records/index.js'
 import { CURSOR_RE, cursorFromMicros, type LevelStore } from '../store/index.js'
 import {
   collectionOf, discoveryResource, idCandidatesOfStixId, microsOfTaxiiTime, statusResource, stixIndicatorId, stixRows,
@@ -204,7 +204,7 @@ export class Taxii {
       const sid = raw.toLowerCase()
       for (const id of idCandidatesOfStixId(sid) ?? []) {
         const ind = this.#c.store.scanIndicator(id)
-        if (ind !== undefined && ind.circle === c.circle && stixIndicatorId(ind.id) === sid) found.set(ind.id, ind)
+        if (ind !== undefined && isInLog(ind, c.circle) && stixIndicatorId(ind.id) === sid) found.set(ind.id, ind)
       }
     }
     return [...found.values()].sort((a, b) => a.cursor < b.cursor ? -1 : 1)
@@ -285,7 +285,7 @@ export class Taxii {
     let id: string
     try { id = indicatorId(this.#c.identity.publicKey, type, normalizeValue(type, value)) } catch (err) { return `revoked: ${reasonOf(err)}` }
     const ind = this.#c.store.getIndicator(id)
-    if (ind === undefined || ind.circle !== circle) return 'revoked by the source, and not stored in this collection by this node'
+    if (ind === undefined || !isInLog(ind, circle)) return 'revoked by the source, and not stored in this collection by this node'
     if (ind.revoked !== undefined) return null
     try {
       await this.#c.indicators.revoke(id, 'revoked in STIX (TAXII add objects)')

@@ -96,6 +96,15 @@ export function lastChangeOf (ind: Pick<StoredIndicator, 'created' | 'revoked' |
   return at
 }
 
+/**
+ * Did this indicator go to `log` (a circle, a recipient log, the private scope)? Its current
+ * version's log, or any log an earlier version of this origin's record went to (`reach`: a
+ * re-share keeps it in the circle it came from, and a revoke goes there too).
+ */
+export function isInLog (ind: Pick<StoredIndicator, 'circle' | 'reach'>, log: string): boolean {
+  return ind.circle === log || (ind.reach?.includes(log) ?? false)
+}
+
 /** the longest circle id or name a request may give */
 const CIRCLE_REF_MAX = 200
 

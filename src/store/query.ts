@@ -5,7 +5,7 @@
  * that existed when it started exactly once, and the new ones after them.
  */
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
-import { containingCidrs } from '../records/index.js'
+import { containingCidrs, isInLog } from '../records/index.js'
 import type { Tlp } from '../tlp/index.js'
 import { HIGH, cursorFromTime, originKey, postingPrefix } from './keys.js'
 import type { LevelStore, SightingSummary } from './level-store.js'
@@ -56,7 +56,7 @@ function matches (ind: StoredIndicator, f: QueryFilter, now: string): boolean {
   if (f.type !== undefined && ind.type !== f.type) return false
   if (f.value !== undefined && ind.value !== f.value) return false
   if (f.origin !== undefined && ind.origin !== f.origin) return false
-  if (f.circle !== undefined && ind.circle !== f.circle) return false
+  if (f.circle !== undefined && !isInLog(ind, f.circle)) return false
   if (f.tlp !== undefined && f.tlp.length > 0 && !f.tlp.includes(ind.tlp)) return false
   if (f.tag !== undefined) {
     const t = f.tag.toLowerCase()

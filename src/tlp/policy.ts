@@ -137,6 +137,8 @@ export interface HeldRecord {
   tlp: Tlp
   /** the log it came in (a circle id, a recipient log, the private scope) */
   log: string
+  /** every other log the same record came in (its origin re-shared it): it is held from each */
+  alsoIn?: readonly string[]
   /** how it reached this node, for messages: e.g. "org ABCD-… in circle isac" */
   from: string
 }
@@ -155,7 +157,7 @@ export function passOnViolation (held: readonly HeldRecord[], p: { tlp: Tlp, tar
   }
   if (p.ownInTarget) return null
   for (const h of held) {
-    if (p.local || h.log === p.target) continue
+    if (p.local || h.log === p.target || (h.alsoIn?.includes(p.target) ?? false)) continue
     if (mayPassOn(h.tlp, p.explicit)) continue
     return h.tlp === 'GREEN'
       ? `this value reached you as TLP:GREEN from ${h.from}: GREEN goes to another circle only by an explicit re-share (phalanx reshare ${h.id} --circle …)`

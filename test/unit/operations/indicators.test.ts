@@ -392,7 +392,7 @@ describe('relabel (the origin only loosens: relabelViolation)', () => {
 })
 
 describe('every new version is a new STIX modified (relabel, revoke), even in the same millisecond', () => {
-  it('a relabel and then a revoke right after a publish each move STIX modified forward (MISP's timestamp is the same lastChangeOf)', async () => {
+  it('a relabel and then a revoke right after a publish each move STIX modified forward (the MISP timestamp is the same lastChangeOf)', async () => {
     for (let i = 0; i < 20; i++) {
       const id = await own({ value: `modified-${i}.example`, tlp: 'AMBER', circle: 'c1' })
       const published = toStixIndicator(h.indicators.getIndicator(id))!
@@ -452,6 +452,14 @@ describe('reshare (an explicit operator action: reshareViolation)', () => {
     expect(h.store.head('c2', h.me)).toBeUndefined()
   })
 
+  it('after a re-share the indicator is in both circles for the circle filter (query, exports, blocklists, TAXII)', async () => {
+    const id = await own({ value: 'both-circles.example', tlp: 'CLEAR', circle: 'c1' })
+    await h.indicators.reshare(id, { circle: 'c2' })
+    for (const circle of ['c1', 'c2']) {
+      expect((await h.indicators.query({ circle, limit: 10 })).indicators.map(i => i.id), circle).toContain(id)
+    }
+  })
+
   it('refusals naming circle: none given, not this node\'s, the one it is already in, the private scope; an unknown body field by name', async () => {
     const id = await own({ value: 'target.example', tlp: 'CLEAR', circle: 'c1' })
     const cases: Array<[unknown, string, string]> = [
@@ -485,6 +493,17 @@ describe('publishing another organization\'s value (passOnViolation)', () => {
     expect(await refusedAs({ tlp: 'CLEAR' })).toMatch(/publish it at TLP:AMBER or stricter$/)
     expect((await h.indicators.publishBody({ value: 'amber-held.example', tlp: 'AMBER', circle: 'c1' })).ids).toEqual([idOf('amber-held.example')])
     expect((await h.indicators.publishBody({ value: 'amber-held.example', tlp: 'AMBER+STRICT' })).entries[0].circle).toBe(LOCAL_CIRCLE)
+  })
+
+  it('a GREEN value its origin re-shared from c1 into c2 is held from both: this node may publish it in either', async () => {
+    const key = randomKey()
+    const item = makeIndicatorItem({ type: 'domain', value: 'green-both.example', confidence: 70, tags: [] })
+    await h.ingest.ingest(new RemoteLog(key, 'c1').next([item], { tlp: 'GREEN' }), 'sync')
+    await h.ingest.ingest(new RemoteLog(key, 'c2').next([item], { tlp: 'GREEN', created: new Date(Date.now() + 1000).toISOString() }), 'sync')
+    expect(h.indicators.getIndicator(indicatorId(key.publicKeyHex, 'domain', 'green-both.example'))).toMatchObject({ circle: 'c2', reach: ['c1', 'c2'] })
+    for (const circle of ['c1', 'c2']) {
+      expect((await h.indicators.publishBody({ value: 'green-both.example', tlp: 'GREEN', circle })).entries[0].circle).toBe(circle)
+    }
   })
 
   it('GREEN goes to another circle only by an explicit re-share; CLEAR goes anywhere', async () => {

@@ -126,6 +126,15 @@ describe('TLP policy, cell by cell (DESIGN §2)', () => {
     it('GREEN without an explicit re-share names the command that does it', () => {
       expect(passOnViolation([held(GREEN)], { tlp: GREEN, target: 'y', local: false, explicit: false, ownInTarget: false })).toMatch(/phalanx reshare abab.* --circle/)
     })
+    it('a record its origin re-shared is held from each of its logs (alsoIn): publishing in any of them is not passing it on', () => {
+      for (const tlp of [GREEN, AMBER]) {
+        const h = { ...held(tlp), log: 'x', alsoIn: ['y'] }
+        expect(passOnViolation([h], { tlp, target: 'y', local: false, explicit: false, ownInTarget: false })).toBeNull()
+        expect(passOnViolation([h], { tlp, target: 'x', local: false, explicit: false, ownInTarget: false })).toBeNull()
+        expect(passOnViolation([h], { tlp, target: 'z', local: false, explicit: false, ownInTarget: false })).not.toBeNull()
+        expect(passOnViolation([h], { tlp: CLEAR, target: 'y', local: false, explicit: false, ownInTarget: false })).toMatch(/or stricter/)
+      }
+    })
     it('the strictest of several held records decides', () => {
       const v = passOnViolation([held(CLEAR), { ...held(AMBER), log: 'z' }], { tlp: CLEAR, target: 'y', local: false, explicit: true, ownInTarget: false })
       expect(v).toMatch(/TLP:AMBER/)
