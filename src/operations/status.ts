@@ -110,13 +110,16 @@ export class Status {
   async circleStatus (s: CircleView): Promise<CircleStatus> {
     const heads = Object.values(await this.#c.store.logHeadsOf(s.id))
     const sync = this.#c.network()?.syncState(s.id)
+    // in sync: the last sync with it found the same heads, and it is connected now (an offline
+    // member misses what was published since)
+    const online = new Set(this.#c.network()?.connectedKeys() ?? [])
     const others = (this.#c.circles.get(s.id)?.members ?? new Map()).values()
     let of = 0
     let members = 0
     for (const m of others) {
       if (m.removed !== undefined || m.key === this.#c.identity.publicKey) continue
       of++
-      if (sync?.peers.get(m.key)?.inSync === true) members++
+      if (sync?.peers.get(m.key)?.inSync === true && online.has(m.key)) members++
     }
     return {
       ...s,

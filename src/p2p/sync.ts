@@ -150,6 +150,13 @@ export class Sync {
     return { lastSync: this.#lastSync.get(circle) ?? null, peers: this.#peers.get(circle) ?? new Map() }
   }
 
+  /** a sync with `key` failed or could not start: it is not in sync (the circle's lastSync stays) */
+  #noteFailed (circle: string, key: string | null): void {
+    if (key === null) return
+    const m = this.#peers.get(circle)
+    if (m?.has(key) === true) m.set(key, { at: new Date().toISOString(), inSync: false })
+  }
+
   #note (circle: string, key: string | null, inSync: boolean): void {
     const at = new Date().toISOString()
     this.#lastSync.set(circle, at)
@@ -215,6 +222,7 @@ export class Sync {
       stream = await this.#c.open(peer, SYNC_PROTOCOL, signal)
     } catch (err) {
       this.#log.debug({ circle, peer: out.peer, err: (err as Error).message }, 'sync: peer not reachable')
+      this.#noteFailed(circle, this.#c.keyOf(peer))
       return null
     }
     this.stats.runs++
@@ -246,6 +254,7 @@ export class Sync {
       }
     } catch (err) {
       stream.abort(err as Error)
+      this.#noteFailed(circle, this.#c.keyOf(peer))
       // a node stopping (either side) ends its streams: not worth a warning
       this.#log[this.#stopped ? 'debug' : 'warn']({ circle, peer: out.peer, reason, err: (err as Error).message }, 'sync failed')
       return null

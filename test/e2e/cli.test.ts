@@ -588,6 +588,21 @@ describe('phalanx against a running node', () => {
       expect((await run(['forks', '--data', dataB])).stdout.trim()).toBe('no forks')
       const used = await run(['circle', 'join', inv.code, '--data', dataB, '--json'])
       expect(used.code).not.toBe(0)
+      // A was in sync with B; B stops: A no longer counts it in sync (it misses what comes next)
+      let inSync: any
+      for (let i = 0; i < 100; i++) {
+        inSync = (await ok(['status', '--data', data])).circles.find((c: any) => c.id === created.id).inSync
+        if (inSync.members === 1) break
+        await ok(['circle', 'sync', created.id, '--data', data])
+      }
+      expect(inSync).toEqual({ members: 1, of: 1 })
+      await stopNode(b)
+      for (let i = 0; i < 100; i++) {
+        inSync = (await ok(['status', '--data', data])).circles.find((c: any) => c.id === created.id).inSync
+        if (inSync.members === 0) break
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      expect(inSync).toEqual({ members: 0, of: 1 })
     } finally {
       b.child.kill('SIGTERM')
       await b.exited
