@@ -24,7 +24,7 @@ import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
 import { registerCircleCommands } from './circle.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
-import type { StoredIndicator } from '../records/index.js'
+import { RED_PREFIX, isRedLog, type StoredIndicator } from '../records/index.js'
 
 /** indicators per POST when reading NDJSON from stdin (the API's per-call maximum) */
 const STDIN_CHUNK = 10_000
@@ -66,6 +66,9 @@ function intArg (name: string) {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
+/** "1 record", "2 records" */
+function plural (n: number, noun: string): string { return `${n} ${noun}${n === 1 ? '' : 's'}` }
+
 function shortKey (k: string): string { return `${k.slice(0, 12)}…` }
 
 function formatIndicator (i: StoredIndicator & { match?: string }): string {
@@ -100,8 +103,9 @@ export function buildProgram (): Command {
     .option('--api-port <n>', 'API port (0 = any free port)', intArg('api-port'))
     .option('--api-host <host>', 'API bind address')
     .option('--p2p-port <n>', 'peer-to-peer port (0 = any free port)', intArg('p2p-port'))
+    .option('--p2p-host <host>', 'peer-to-peer listen address (default 0.0.0.0; 127.0.0.1 keeps peers on this machine)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (opts: { config?: string, org?: string, apiPort?: number, apiHost?: string, p2pPort?: number, logLevel?: string }, cmd: Command) => {
+    .action(async (opts: { config?: string, org?: string, apiPort?: number, apiHost?: string, p2pPort?: number, p2pHost?: string, logLevel?: string }, cmd: Command) => {
       // a node keeps running when whoever read its first line closed the pipe
       runningNode = true
       const g = globals(cmd)
@@ -113,7 +117,10 @@ export function buildProgram (): Command {
       if (opts.apiPort !== undefined) api.port = opts.apiPort
       if (opts.apiHost !== undefined) api.host = opts.apiHost
       if (Object.keys(api).length > 0) flags.api = api
-      if (opts.p2pPort !== undefined) flags.p2p = { port: opts.p2pPort }
+      const p2p: Record<string, unknown> = {}
+      if (opts.p2pPort !== undefined) p2p.port = opts.p2pPort
+      if (opts.p2pHost !== undefined) p2p.host = opts.p2pHost
+      if (Object.keys(p2p).length > 0) flags.p2p = p2p
       const config = loadConfig({ ...(opts.config !== undefined ? { file: opts.config } : {}), flags })
       const { PhalanxNode } = await import('../node.js')
       const node = new PhalanxNode(config)
@@ -143,7 +150,7 @@ export function buildProgram (): Command {
 
   program.command('publish')
     .description('publish an indicator, or NDJSON indicators from stdin with `publish -`')
-    .argument('[stdin]', '"-" to read NDJSON (one indicator object per line) from stdin')
+    .argument('[value]', 'the indicator (defanged forms accepted), or "-" to read NDJSON (one indicator object per line) from stdin')
     .option('--type <type>', 'ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, cve, asn, ja3 (detected if omitted)')
     .option('--value <value>', 'the indicator (defanged forms accepted)')
     .option('--tlp <tlp>', 'CLEAR, GREEN, AMBER, AMBER+STRICT, RED')
@@ -202,9 +209,11 @@ export function buildProgram (): Command {
         print({ count: total, entries }, () => `published ${total} indicators in ${entries} signed entries`)
         return
       }
-      if (stdin !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `unexpected argument "${stdin}"; use --value VALUE, or "-" for NDJSON on stdin`, { field: 'value' })
-      if (opts.value === undefined) throw new PhalanxError('PX_ERR_VALIDATION', '--value is required (or "-" to read NDJSON from stdin)', { field: 'value' })
-      const body: Record<string, unknown> = { value: opts.value }
+      // `phalanx publish VALUE` or `phalanx publish --value VALUE`
+      if (stdin !== undefined && opts.value !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `two values: "${stdin}" and --value; give one`, { field: 'value' })
+      const value = opts.value ?? stdin
+      if (value === undefined) throw new PhalanxError('PX_ERR_VALIDATION', 'a value is required: phalanx publish VALUE (or --value VALUE, or "-" to read NDJSON from stdin)', { field: 'value' })
+      const body: Record<string, unknown> = { value }
       if (opts.type !== undefined) body.type = opts.type
       if (opts.tlp !== undefined) body.tlp = opts.tlp
       if (opts.tag !== undefined) body.tags = opts.tag
@@ -214,7 +223,10 @@ export function buildProgram (): Command {
       if (opts.circle !== undefined) body.circle = opts.circle
       if (opts.to !== undefined) body.to = opts.to
       const r = await client.request<{ id: string, entries: Array<{ hash: string, seq: number, circle: string }> }>('POST', '/v1/indicators', body)
-      print({ id: r.id, entry: r.entries[0], entries: r.entries }, () => `published ${r.id} (entry ${r.entries.map(e => `${e.circle}#${e.seq}`).join(', ')})`)
+      const where = (e: { circle: string }): string => e.circle === 'local'
+        ? 'kept private (the private scope: this node only; --circle shares it)'
+        : isRedLog(e.circle) ? `to recipient ${t(e.circle.slice(RED_PREFIX.length, RED_PREFIX.length + 16))}…, delivered directly` : `to circle ${t(e.circle)}`
+      print({ id: r.id, entry: r.entries[0], entries: r.entries }, () => `published ${r.id} ${[...new Set(r.entries.map(where))].join('; ')} (entry ${r.entries.map(e => `${t(e.circle)}#${e.seq}`).join(', ')})`)
     })
 
   program.command('lookup')
@@ -398,7 +410,7 @@ export function buildProgram (): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, warnings: string[], circles: Array<{ id: string, name: string, members: number, records: number, origins: number, lastSync: string | null, inSync: { members: number, of: number } }> }>('GET', '/v1/status')
-      const circles = s.circles.map(c => `\n  ${t(c.name)} (${t(c.id)}): ${c.members} members, ${c.records ?? '?'} records from ${c.origins} origins, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${c.inSync.of} members`).join('')
+      const circles = s.circles.map(c => `\n  ${t(c.name)} (${t(c.id)}): ${plural(c.members, 'member')}, ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')}, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${plural(c.inSync.of, 'member')}`).join('')
       print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
         s.warnings.map(w => `\nWARNING:     ${t(w)}`).join(''))
     })

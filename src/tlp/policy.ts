@@ -76,7 +76,7 @@ export function isSealedInTransit (tlp: Tlp): boolean {
  */
 export function publishViolation (tlp: Tlp, route: { to: 'circle' | 'local' } | { to: 'recipients', circleNamed: boolean }): Violation | null {
   if (route.to === 'recipients') {
-    if (!goesToRecipients(tlp)) return { field: 'to', message: `"to" names the recipients of TLP:RED; a ${tlp} indicator goes to a circle` }
+    if (!goesToRecipients(tlp)) return { field: 'to', message: `"to" names the recipients of TLP:RED; a TLP:${tlp} indicator goes to a circle` }
     if (route.circleNamed) return { field: 'circle', message: 'TLP:RED goes to named recipients ("to"), never to a circle' }
     return null
   }

@@ -369,6 +369,17 @@ describe('phalanx against a running node', () => {
     expect(human.stdout).toContain(p.id)
   })
 
+  it('publish takes the value as its argument, and says where it went (private scope without --circle)', async () => {
+    const r = await run(['publish', 'positional[.]cli.example', '--tag', 'pos', '--data', data])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^published [0-9a-f]{32} kept private \(the private scope: this node only; --circle shares it\) \(entry local#\d+\)\n$/)
+    stored++
+    expect((await ok(['lookup', 'positional.cli.example', '--data', data])).found).toBe(true)
+    const both = await run(['publish', 'a.cli.example', '--value', 'b.cli.example', '--data', data, '--json'])
+    expect(both.code).toBe(2)
+    expect(JSON.parse(both.stdout).error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'value' })
+  })
+
   it('an unknown value is not found', async () => {
     const l = await ok(['lookup', '203.0.113.7', '--data', data])
     expect(l.found).toBe(false)
@@ -582,8 +593,8 @@ describe('phalanx against a running node', () => {
       expect(st).toMatchObject({ forks: 0, warnings: [] })
       expect(st.multiaddrs.length).toBeGreaterThan(0)
       const humanStatus = await run(['status', '--data', dataB])
-      expect(humanStatus.stdout).toContain('1 records from 1 origins')
-      expect(humanStatus.stdout).toContain('in sync with 1/1 members')
+      expect(humanStatus.stdout).toContain('1 record from 1 origin')
+      expect(humanStatus.stdout).toContain('in sync with 1/1 member')
       expect(await ok(['forks', '--data', dataB])).toEqual({ forks: [] })
       expect((await run(['forks', '--data', dataB])).stdout.trim()).toBe('no forks')
       const used = await run(['circle', 'join', inv.code, '--data', dataB, '--json'])
