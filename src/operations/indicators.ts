@@ -308,7 +308,10 @@ export class Indicators {
   async purgeExpired (raw: unknown = {}): Promise<{ scanned: number, purged: number, expiredBefore: string }> {
     bodyWith(raw ?? {}, new Set(['expiredBefore']))
     const body = (raw ?? {}) as { expiredBefore?: unknown }
-    const expiredBefore = body.expiredBefore === undefined ? new Date().toISOString() : parseTime(body.expiredBefore, 'expiredBefore')
+    const now = new Date().toISOString()
+    const expiredBefore = body.expiredBefore === undefined ? now : parseTime(body.expiredBefore, 'expiredBefore')
+    // a purge removes expired indicators only: a date ahead of now would remove live ones
+    if (expiredBefore > now) throw new ValidationError('expiredBefore', `expiredBefore ${expiredBefore} is in the future: a purge removes expired indicators only (validUntil before now), never live ones`)
     const log = this.#c.log
     // one purge at a time: a request waits for the one running, then runs its own
     const run = async (): Promise<{ scanned: number, purged: number, expiredBefore: string }> => {

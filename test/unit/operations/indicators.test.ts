@@ -570,4 +570,12 @@ describe('purgeExpired', () => {
     expect(await refusal(async () => await h.indicators.purgeExpired({ expiredBefore: 'yesterday' }))).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'expiredBefore' })
     expect(await refusal(async () => await h.indicators.purgeExpired('2020-01-01'))).toMatchObject({ code: 'PX_ERR_VALIDATION', field: '' })
   })
+
+  it('never purges a live indicator: a date after now is refused (expiredBefore), nothing removed', async () => {
+    const id = await own({ value: 'still-valid.example', validUntil: '2999-01-01' })
+    const err = await refusal(async () => await h.indicators.purgeExpired({ expiredBefore: '3000-01-01' }))
+    expect(err).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'expiredBefore' })
+    expect(err.message).toMatch(/in the future: a purge removes expired indicators only/)
+    expect(h.indicators.getIndicator(id).value).toBe('still-valid.example')
+  })
 })
