@@ -241,10 +241,13 @@ export function buildProgram (): Command {
       if (opts.type !== undefined) qs.set('type', opts.type)
       if (opts.includeRevoked === true) qs.set('include_revoked', 'true')
       if (opts.includeExpired === true) qs.set('include_expired', 'true')
-      const r = await client.request<{ type: string, value: string, found: boolean, matches: StoredIndicator[], sightings: { count: number, lastSeen: string } | null }>('GET', `/v1/lookup?${qs.toString()}`)
+      const r = await client.request<{ type: string, value: string, found: boolean, matches: StoredIndicator[], sightings: { count: number, lastSeen: string } | null, hidden?: Array<{ id: string, origin: string, match: string, why: 'revoked' | 'expired', at: string, reason?: string }> }>('GET', `/v1/lookup?${qs.toString()}`)
+      // what was left out, and how to see it: a revoked value is not "unknown"
+      const hidden = (r.hidden ?? []).map(h => `\n  ${h.why === 'revoked' ? `REVOKED by its origin at ${t(h.at)}${h.reason !== undefined ? ` (${t(h.reason)})` : ''}` : `EXPIRED since ${t(h.at)}`}${h.match === 'cidr' ? ' via CIDR' : ''}  origin ${shortKey(t(h.origin))}  id ${t(h.id)}`).join('')
+      const flags = [...new Set((r.hidden ?? []).map(h => `--include-${h.why}`))].join(' ')
       print(r, () => r.found
-        ? `${t(r.type)} ${t(r.value)}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${r.sightings !== null ? `\n  sightings: ${r.sightings.count}, last ${r.sightings.lastSeen}` : ''}`
-        : `${t(r.type)} ${t(r.value)}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}`)
+        ? `${t(r.type)} ${t(r.value)}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${r.sightings !== null ? `\n  sightings: ${r.sightings.count}, last ${r.sightings.lastSeen}` : ''}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
+        : `${t(r.type)} ${t(r.value)}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}`)
     })
 
   filterOptions(program.command('query')

@@ -122,25 +122,53 @@ export interface LookupResult {
   found: boolean
   matches: LookupMatch[]
   sightings: SightingSummary | null
+  /**
+   * Records of the value left out because they are revoked or expired (what `include_revoked`
+   * / `include_expired` would show), so "not found" can say why; absent when none
+   */
+  hidden?: HiddenMatch[]
+}
+
+/** a record a lookup left out: revoked (when, why) or expired (since when) */
+export interface HiddenMatch {
+  id: string
+  origin: string
+  match: 'exact' | 'cidr'
+  why: 'revoked' | 'expired'
+  /** when it was revoked, or its validUntil */
+  at: string
+  reason?: string
+}
+
+function hiddenOf (ind: StoredIndicator, match: 'exact' | 'cidr'): HiddenMatch {
+  return ind.revoked !== undefined
+    ? { id: ind.id, origin: ind.origin, match, why: 'revoked', at: ind.revoked.at, ...(ind.revoked.reason !== undefined ? { reason: ind.revoked.reason } : {}) }
+    : { id: ind.id, origin: ind.origin, match, why: 'expired', at: ind.validUntil ?? '' }
 }
 
 /** everything known about one normalized value; an IP also matches stored CIDRs */
 export function lookupValue (store: LevelStore, type: IndicatorType, value: string, opts: VisibilityOptions = {}): LookupResult {
   store.assertOpen()
   const matchesOut: LookupMatch[] = []
+  const hidden: HiddenMatch[] = []
+  const now = new Date().toISOString()
   const rec = store.valueRecord(type, value)
   for (const ind of store.getIndicators(rec?.ids ?? [])) {
-    if (ind !== undefined && isVisible(ind, opts)) matchesOut.push({ ...ind, match: 'exact' })
+    if (ind === undefined) continue
+    if (isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'exact' })
+    else hidden.push(hiddenOf(ind, 'exact'))
   }
   if (type === 'ipv4' || type === 'ipv6') {
     const lens = store.cidrLengths()[type === 'ipv4' ? 'v4' : 'v6']
     if (lens.length > 0) {
       for (const cidr of containingCidrs(value, type === 'ipv4' ? 4 : 6, lens)) {
         for (const ind of store.getIndicators(store.idsByValue('cidr', cidr))) {
-          if (ind !== undefined && isVisible(ind, opts)) matchesOut.push({ ...ind, match: 'cidr' })
+          if (ind === undefined) continue
+          if (isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'cidr' })
+          else hidden.push(hiddenOf(ind, 'cidr'))
         }
       }
     }
   }
-  return { type, value, found: matchesOut.length > 0, matches: matchesOut, sightings: rec?.sightings ?? null }
+  return { type, value, found: matchesOut.length > 0, matches: matchesOut, sightings: rec?.sightings ?? null, ...(hidden.length > 0 ? { hidden } : {}) }
 }

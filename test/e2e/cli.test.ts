@@ -501,6 +501,10 @@ describe('phalanx against a running node', () => {
 
     const hidden = await ok(['lookup', 'revoke-me.example', '--data', data])
     expect(hidden.found).toBe(false)
+    // not found, but it says the value is known and revoked: when, why, by whom
+    expect(hidden.hidden).toEqual([{ id: p.id, origin: identity.publicKey, match: 'exact', why: 'revoked', at: r.revoked.at, reason: 'false positive' }])
+    const humanHidden = await run(['lookup', 'revoke-me.example', '--data', data])
+    expect(humanHidden.stdout).toContain(`not found, but known and left out (--include-revoked shows them):\n  REVOKED by its origin at ${r.revoked.at} (false positive)`)
     const shown = await ok(['lookup', 'revoke-me.example', '--include-revoked', '--data', data])
     expect(shown.found).toBe(true)
     expect(shown.matches[0].id).toBe(p.id)
