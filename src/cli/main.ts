@@ -386,8 +386,9 @@ export function buildProgram (): Command {
 
   const token = program.command('token').description('TAXII read tokens: a client reads the collections of the circles named, nothing else')
   token.command('create')
+    .description('a TAXII read token for the collections named (printed once; the node keeps only its hash)')
     .argument('<name>', 'who uses it (a label)')
-    .requiredOption('--collection <circle>', 'a circle id, or "local" for the private scope (repeatable)', collect)
+    .requiredOption('--collection <circle>', 'a circle id or name, or "local" for the private scope (repeatable)', collect)
     .option('--max-tlp <tlp>', 'the strictest TLP it reads (default AMBER; AMBER+STRICT only for your own organization\'s tools)')
     .action(async (name: string, opts: { collection: string[], maxTlp?: string }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
@@ -395,12 +396,14 @@ export function buildProgram (): Command {
       print(r, () => `read token ${r.id} for ${r.collections.join(', ')}, up to TLP:${r.maxTlp} (shown once; TAXII clients use it as the Basic auth password):\n${r.token}`)
     })
   token.command('list')
+    .description('the read tokens: id, name, collections, TLP ceiling (never the token itself)')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ tokens: Array<{ id: string, name: string, collections: string[], maxTlp?: string, created: string }> }>('GET', '/v1/tokens')
       print(r, () => r.tokens.length === 0 ? 'no read tokens' : r.tokens.map(k => `${t(k.id)}  ${t(k.name)}  ${k.collections.map(t).join(', ')}  up to TLP:${k.maxTlp ?? DEFAULT_TOKEN_CEILING}  (${t(k.created)})`).join('\n'))
     })
   token.command('revoke')
+    .description('revoke a read token: its next request is refused')
     .argument('<id>', 'the token id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))

@@ -130,19 +130,24 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       const pass = async (stream: Readable, phase: string, send: boolean): Promise<ImportSummary> => {
         bar?.start(size, 0, { phase, imported: 0, skipped: 0 })
         let rows = 0
+        /** the counts the bar shows last: the final ones, not those of the last thousandth row */
+        let last = { imported: 0, skipped: 0 }
         try {
           if (streamed) stream.destroy()
           const source = streamed ? streamStixRows(open) : rowsOf(format, stream, opts.confidence !== undefined ? { confidence: opts.confidence } : {})
-          return await importRows(source, {
+          const summary = await importRows(source, {
             defaults,
             ...(send ? { revoke } : {}),
             ...(send ? { send: sendBatch } : {}),
             onRow: (s) => {
-              if (bar !== undefined && ++rows % 1000 === 0) bar.update((stream as { bytesRead?: number }).bytesRead ?? 0, { imported: s.imported, skipped: s.skipped })
+              last = { imported: s.imported, skipped: s.skipped }
+              if (bar !== undefined && ++rows % 1000 === 0) bar.update((stream as { bytesRead?: number }).bytesRead ?? 0, last)
             }
           })
+          last = { imported: summary.imported, skipped: summary.skipped }
+          return summary
         } finally {
-          if (bar !== undefined) { bar.update(size); bar.stop() }
+          if (bar !== undefined) { bar.update(size, last); bar.stop() }
         }
       }
       // a large STIX bundle is streamed; its first read (the index) is its check

@@ -86,7 +86,7 @@ export function collectionResource (c: TaxiiCollection, canWrite: boolean): Reco
 
 /** the discovery resource (section 4.1): one API root at `<base>/taxii2/api/` */
 export function discoveryResource (org: string, base: string): Record<string, unknown> {
-  return { title: `Phalanx node ${org}`, description: 'TAXII 2.1 (read) over this node\'s indicators', default: `${base}/taxii2/api/`, api_roots: [`${base}/taxii2/api/`] }
+  return { title: `Phalanx node ${org}`, description: 'TAXII 2.1 over this node\'s indicators: read (the API token, or a read token for its collections) and add objects (the API token)', default: `${base}/taxii2/api/`, api_roots: [`${base}/taxii2/api/`] }
 }
 
 /** the API root resource (section 4.2) */

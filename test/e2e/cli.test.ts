@@ -649,6 +649,26 @@ describe('phalanx against a running node', () => {
     expect((await fails(['import', join(tmp, 'missing.txt'), '--format', 'text', '--data', data], 2)).error.field).toBe('file')
   })
 
+  it('import on a terminal: the progress bar ends on the final counts (not 0 ok at 100 %)', async () => {
+    const file = join(tmp, 'tty-feed.txt')
+    writeFileSync(file, ['tty1.example', 'tty2.example', 'tty3.example', 'not a value at all !!'].join('\n') + '\n')
+    // `script` gives the CLI a terminal, so it draws its progress bar on stderr
+    const cmd = [process.execPath, CLI, 'import', file, '--format', 'text', '--data', data].map(a => `'${a}'`).join(' ')
+    const r = await new Promise<RunResult>((resolve, reject) => {
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: tmp, env: childEnv({ TERM: 'xterm' }), stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+      const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
+      child.on('error', (err) => { clearTimeout(timer); reject(err) })
+      child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr: '' }) })
+    })
+    expect(r.code, r.stdout).toBe(0)
+    stored += 3
+    const counts = [...r.stdout.matchAll(/(\d+) ok, (\d+) skipped/g)].map(m => `${m[1]} ok, ${m[2]} skipped`)
+    expect(counts.length, r.stdout).toBeGreaterThan(0)
+    expect(counts[counts.length - 1]).toBe('3 ok, 1 skipped')
+  })
+
   it('import misp: an event\'s attributes with TLP from its tags; a later event marking one deleted revokes it', async () => {
     const fixtures = join(ROOT, 'test/fixtures')
     const r = await ok(['import', join(fixtures, 'misp-event.json'), '--format', 'misp', '--data', data])

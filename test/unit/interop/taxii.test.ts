@@ -49,7 +49,7 @@ describe('TAXII resources', () => {
     expect(c).toEqual({ id: stableUuid('phalanx-collection:c-0123'), circle: 'c-0123', title: 'Finance', description: 'trust circle c-0123' })
     expect(collectionOf('c-0123', 'x', 'y').id).toBe(c.id)
     expect(collectionResource(c, false)).toEqual({ id: c.id, title: 'Finance', description: 'trust circle c-0123', can_read: true, can_write: false, media_types: [STIX_MEDIA_TYPE] })
-    expect(discoveryResource('Org A', 'http://h:1')).toEqual({ title: 'Phalanx node Org A', description: 'TAXII 2.1 (read) over this node\'s indicators', default: 'http://h:1/taxii2/api/', api_roots: ['http://h:1/taxii2/api/'] })
+    expect(discoveryResource('Org A', 'http://h:1')).toEqual({ title: 'Phalanx node Org A', description: 'TAXII 2.1 over this node\'s indicators: read (the API token, or a read token for its collections) and add objects (the API token)', default: 'http://h:1/taxii2/api/', api_roots: ['http://h:1/taxii2/api/'] })
     expect(apiRootResource(1024)).toMatchObject({ versions: [TAXII_MEDIA_TYPE], max_content_length: 1024 })
   })
 
