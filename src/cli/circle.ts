@@ -80,7 +80,7 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
   circle.command('sync')
     .description('anti-entropy sync of a circle now: with one member, or every connected member')
     .argument('<circle>', 'circle id')
-    .option('--member <pubkey>', 'public key of the member to sync with')
+    .option('--member <key>', 'the member to sync with, by public key or fingerprint')
     .action(async (id: string, opts: { member?: string }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ circle: string, syncs: Array<{ member: string, outcome: { entries: number, bytes: number, stored: number, forks: number, rejected: number, inSync: boolean, ms: number } | null }> }>('POST', `/v1/circles/${encodeURIComponent(id)}/sync`, opts.member !== undefined ? { member: opts.member } : {})
@@ -94,7 +94,7 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
   circle.command('remove')
     .description('remove a member; the circle key rotates so it reads nothing new')
     .argument('<circle>', 'circle id')
-    .argument('<publicKey>', 'the member\'s public key')
+    .argument('<member>', 'the member\'s public key or fingerprint (circle members shows it)')
     .action(async (id: string, key: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ removed: string }>('DELETE', `/v1/circles/${encodeURIComponent(id)}/members/${encodeURIComponent(key)}`)

@@ -159,7 +159,7 @@ export function buildProgram (): Command {
     .option('--description <text>', 'free text')
     .option('--valid-until <time>', 'ISO 8601 date or time')
     .option('--circle <id>', 'target circle (default: the private scope)')
-    .option('--to <publicKey>', 'TLP:RED recipient, delivered directly (repeatable)', collect)
+    .option('--to <key>', 'TLP:RED recipient by public key or fingerprint, delivered directly (repeatable)', collect)
     .action(async (stdin: string | undefined, opts: { type?: string, value?: string, tlp?: string, tag?: string[], confidence?: number, description?: string, validUntil?: string, circle?: string, to?: string[] }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       if (stdin === '-') {

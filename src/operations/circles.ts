@@ -11,7 +11,7 @@ import { membershipLogOf, parseDuration, type CircleManager, type CircleView, ty
 import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem } from '../p2p/index.js'
 import type { LevelStore } from '../store/index.js'
 import type { CircleAdmin } from './circle-admin.js'
-import { bodyWith, circleIdOf, requireCircle } from './input.js'
+import { bodyWith, circleIdOf, orgKeyOf, requireCircle } from './input.js'
 
 export interface CircleComponents {
   store: LevelStore
@@ -104,7 +104,9 @@ export class Circles {
   async sync (ref: string, raw: unknown): Promise<{ circle: string, syncs: Array<{ member: string, outcome: SyncOutcome | null }> }> {
     const id = this.#id(ref)
     bodyWith(raw ?? {}, new Set(['member']))
-    const body = (raw ?? {}) as { member?: unknown }
+    const given = (raw ?? {}) as { member?: unknown }
+    // the member by key or fingerprint
+    const body = given.member === undefined ? given : { member: orgKeyOf(this.#c.circles, given.member, 'member') }
     const s = this.#c.circles.require(id)
     const network = this.#requireNetwork()
     if (body.member !== undefined && (typeof body.member !== 'string' || !isPublicKeyHex(body.member))) throw new ValidationError('member', 'member must be a public key (64 hex)')
@@ -129,10 +131,14 @@ export class Circles {
     return await this.#c.admin.addMember(id, raw.publicKey, org, (raw.role ?? 'member') as 'admin' | 'member')
   }
 
-  async removeMember (ref: string, key: string): Promise<void> {
+  /** remove a member (by key or fingerprint) and rotate the circle key; the removed key and the circle's id */
+  async removeMember (ref: string, member: string): Promise<{ removed: string, circle: string }> {
     const id = this.#id(ref)
-    if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be 64 lower-case hex characters')
+    // the member by key or fingerprint
+    const key = orgKeyOf(this.#c.circles, member, 'key')
+    if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be the member\'s public key (64 lower-case hex characters) or its fingerprint')
     await this.#c.admin.removeMember(id, key)
+    return { removed: key, circle: id }
   }
 
   /**

@@ -17,7 +17,7 @@ import {
   lookupValue, queryIndicators, type Ingest, type LevelStore, type LookupResult, type QueryFilter,
   type QueryPage, type EntryReceipt, type PublishBatch
 } from '../store/index.js'
-import { bodyWith, resolveCircle } from './input.js'
+import { bodyWith, recipientKeysOf, resolveCircle } from './input.js'
 
 /** indicators per POST /v1/indicators (issue #2: up to 10,000) */
 export const MAX_BULK_INDICATORS = 10_000
@@ -121,7 +121,8 @@ export class Indicators {
     defaultTo?.forEach((r, j) => { this.#checkRecipient(r, defaultTo.length === 1 ? 'to' : `to[${j}]`) })
     inputs.forEach((raw, i) => {
       try {
-        const p = parseIndicatorInput(raw, defaults)
+        // a recipient may be named by its fingerprint too
+        const p = parseIndicatorInput(isObject(raw) && raw.to !== undefined ? { ...raw, to: recipientKeysOf(this.#c.circles, raw.to, 'to') } : raw, defaults)
         const to = p.to ?? opts.defaults?.to
         let targets: string[]
         if (to !== undefined) {
@@ -187,7 +188,7 @@ export class Indicators {
         if (typeof body.circle !== 'string') throw new ValidationError('circle', 'circle must be a string')
         defaults.circle = body.circle
       }
-      if (body.to !== undefined) defaults.to = parseRecipients(body.to, 'to')
+      if (body.to !== undefined) defaults.to = parseRecipients(recipientKeysOf(this.#c.circles, body.to, 'to'), 'to')
       inputs = body.indicators
       prefix = 'indicators'
     } else if (isObject(body)) {

@@ -3,6 +3,7 @@
  * by name. Each refusal names its field (PX_ERR_VALIDATION, PX_ERR_UNKNOWN_CIRCLE).
  */
 import { PhalanxError, ValidationError } from '../errors.js'
+import { fingerprint } from '../identity/index.js'
 import { LOCAL_CIRCLE, checkKeys, isObject } from '../records/index.js'
 import type { CircleManager } from '../circles/index.js'
 
@@ -51,4 +52,27 @@ export function requireCircle (circles: Pick<CircleManager, 'mine'>, ref: string
   const id = circleIdOf(circles, ref, field)
   if (id !== undefined) return id
   throw unknownCircle(circles, ref, field)
+}
+
+const FINGERPRINT_RE = /^[A-Z2-7]{4}(-?[A-Z2-7]{4}){7}$/
+
+/**
+ * An organization named by its public key or by its fingerprint (what `circle members` and
+ * `peers` print, what people compare by phone): a fingerprint becomes the key of the member of
+ * this node's circles that has it; anything else is returned as given, for the caller's own
+ * check. A fingerprint no member has: PX_ERR_NOT_MEMBER on `field`.
+ */
+export function orgKeyOf (circles: Pick<CircleManager, 'mine'>, ref: unknown, field: string): unknown {
+  if (typeof ref !== 'string' || !FINGERPRINT_RE.test(ref.trim().toUpperCase())) return ref
+  const wanted = ref.trim().toUpperCase().replace(/-/g, '')
+  for (const s of circles.mine()) {
+    for (const key of s.members.keys()) if (fingerprint(key).replace(/-/g, '') === wanted) return key
+  }
+  throw new PhalanxError('PX_ERR_NOT_MEMBER', `no member of this node's circles has the fingerprint ${ref.trim().slice(0, 60)} (circle members shows each member's)`, { field })
+}
+
+/** `to` (one recipient or a list), each named by key or fingerprint (orgKeyOf) */
+export function recipientKeysOf (circles: Pick<CircleManager, 'mine'>, to: unknown, field: string): unknown {
+  if (Array.isArray(to)) return to.map((r, i) => orgKeyOf(circles, r, `${field}[${i}]`))
+  return orgKeyOf(circles, to, field)
 }

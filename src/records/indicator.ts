@@ -143,7 +143,7 @@ export function parseRecipients (raw: unknown, field: string): string[] {
   const list = typeof raw === 'string' ? [raw] : raw
   if (!Array.isArray(list) || list.length === 0 || list.length > 64) throw new ValidationError(field, `${field} must be a public key or a list of 1 to 64 public keys`)
   list.forEach((k, i) => {
-    if (typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)) throw new ValidationError(typeof raw === 'string' ? field : `${field}[${i}]`, 'a recipient is a public key: 64 lower-case hex characters (phalanx id --json shows it)')
+    if (typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)) throw new ValidationError(typeof raw === 'string' ? field : `${field}[${i}]`, 'a recipient is a public key (64 lower-case hex characters; phalanx id --json shows it) or the fingerprint of a member of this node\'s circles')
   })
   return [...new Set(list as string[])]
 }

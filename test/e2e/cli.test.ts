@@ -618,6 +618,10 @@ describe('phalanx against a running node', () => {
         await new Promise(resolve => setTimeout(resolve, 100))
       }
       expect(inSync).toEqual({ members: 0, of: 1 })
+      // a member is named by its fingerprint where its key is taken (what circle members prints)
+      const removed = await ok(['circle', 'remove', 'EU Finance ISAC', idB.fingerprint, '--data', data])
+      expect(removed.removed).toBe(idB.publicKey)
+      expect((await fails(['circle', 'remove', 'EU Finance ISAC', 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA', '--data', data], 8)).error).toMatchObject({ code: 'PX_ERR_NOT_MEMBER', field: 'key' })
     } finally {
       b.child.kill('SIGTERM')
       await b.exited

@@ -44,8 +44,7 @@ export function registerCircleRoutes (app: FastifyInstance, ops: Operations): vo
 
   app.delete('/v1/circles/:id/members/:key', async (req) => {
     const p = req.params as IdParams & { key: string }
-    await ops.circles.removeMember(p.id, p.key)
-    return { removed: p.key, circle: p.id }
+    return await ops.circles.removeMember(p.id, p.key)
   })
 
   app.post('/v1/circles/:id/sync', async (req) => await ops.circles.sync((req.params as IdParams).id, req.body))

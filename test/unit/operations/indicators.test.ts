@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LOCAL_CIRCLE, indicatorId, lastChangeOf, makeIndicatorItem, redLogOf, type IndicatorType } from '../../../src/records/index.js'
 import { MAX_BULK_INDICATORS } from '../../../src/operations/index.js'
+import { fingerprint } from '../../../src/identity/index.js'
 import { TLP2_MARKINGS, toStixIndicator } from '../../../src/interop/index.js'
 import type { QueryFilter } from '../../../src/store/index.js'
 import type { Tlp } from '../../../src/tlp/index.js'
@@ -185,6 +186,16 @@ describe('publish', () => {
     expect(second).toBe(first)
     expect(h.indicators.getIndicator(first)).toMatchObject({ confidence: 90, version: 2 })
     expect(h.store.counts()).toMatchObject({ entries: 2, indicators: 1 })
+  })
+
+  it('a RED recipient may be named by its fingerprint (with or without dashes, any case), alone or in a bulk envelope', async () => {
+    const fp = fingerprint(peer)
+    const r = await h.indicators.publishBody({ value: 'red-fp.example', tlp: 'RED', to: fp })
+    expect(r.entries.map(e => e.circle)).toEqual([redLogOf(peer)])
+    const bulk = await h.indicators.publishBody({ indicators: [{ value: 'red-fp2.example' }], tlp: 'RED', to: [fp.toLowerCase().replace(/-/g, '')] })
+    expect(bulk.entries.map(e => e.circle)).toEqual([redLogOf(peer)])
+    const unknown = await refusal(async () => await h.indicators.publishBody({ value: 'red-fp3.example', tlp: 'RED', to: [fp, fingerprint(randomKey().publicKeyHex)] }))
+    expect(unknown).toMatchObject({ code: 'PX_ERR_NOT_MEMBER', field: 'to[1]' })
   })
 
   it('RED to named recipients: one recipient log each, never a circle; RED without recipients stays in the private scope', async () => {
