@@ -5,13 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { canonicalJson, entryHash, type IndicatorItem } from '../../../../src/records/index.js'
+import { MAX_OPAQUE_DEPTH } from '../../../../src/records/entry.js'
+import { PURPOSE, canonicalBytes, canonicalJson, entryHash, type IndicatorItem } from '../../../../src/records/index.js'
 import { admissionViolation, circleOfLog, type CircleState } from '../../../../src/circles/index.js'
 import { encodeEnvelope } from '../../../../src/p2p/envelope.js'
 import { GossipValidator } from '../../../../src/p2p/gossip/validator.js'
 import { peerIdOfKey } from '../../../../src/p2p/host.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../../utils/store.js'
 import { silent } from '../../../utils/p2p.js'
+import { deepJson } from './fuzz.js'
 
 const CIRCLE = 'c-regress'
 const circleKey = { epoch: 1, key: randomBytes(32) }
@@ -57,5 +59,40 @@ describe('gossip validator: an entry field that String() cannot print', () => {
       expect(v.counts.rejected).toBe(before + 1)
     }
     expect(h.store.counts().entries).toBe(0)
+  })
+})
+
+describe('an entry of a later version whose record cannot be canonicalized', () => {
+  const member = randomKey()
+  let h: StoreHarness
+  beforeAll(async () => { h = await openStore() })
+  afterAll(async () => { await h?.close() })
+
+  /** an entry of CIRCLE with one record of a kind this code does not know, holding `x` (JSON text) */
+  function future (x: string, seq: number): Record<string, unknown> {
+    const raw = JSON.parse(`{"v":1,"circle":"${CIRCLE}","origin":"${member.publicKeyHex}","seq":${seq},"prev":null,"tlp":"GREEN","created":"2026-01-01T00:00:00.000Z","items":[{"kind":"future","x":${x}}]}`) as Record<string, unknown>
+    if (seq !== 1) raw.prev = 'ab'.repeat(32)
+    let sig = 'cd'.repeat(64)
+    try { sig = member.sign(canonicalBytes(PURPOSE.ENTRY_SIG, raw)).toString('hex') } catch {}
+    return { ...raw, sig }
+  }
+
+  // canonical JSON of an unread record nested ~5,000 deep overflowed the stack: ingest threw a
+  // RangeError, which every path took for a store failure (gossip: IGNORE "store-failed",
+  // unpenalized, logged as an error; RED and the request protocols: PX_ERR_INTERNAL)
+  it.each([5_000, 30_000])('an unread record nested %i deep is a malformed entry (PX_ERR_BAD_ENTRY), not a RangeError', async (n) => {
+    await expect(h.ingest.ingest(future(deepJson(n), 1), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY' })
+    expect(h.store.counts().entries).toBe(0)
+  })
+
+  it(`an unread record nests at most ${MAX_OPAQUE_DEPTH} levels deep (the record itself is one)`, async () => {
+    await expect(h.ingest.ingest(future(deepJson(MAX_OPAQUE_DEPTH), 1), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY', message: expect.stringContaining('levels deep') })
+    const r = await h.ingest.ingest(future(deepJson(MAX_OPAQUE_DEPTH - 1), 1), 'gossip')
+    expect(r).toMatchObject({ status: 'stored', unknown: 'record kind "future"' })
+  })
+
+  // a lone surrogate has no canonical JSON form: canonicalJson's TypeError leaked the same way
+  it('an unread record holding a lone surrogate is a malformed entry (PX_ERR_BAD_ENTRY), not a TypeError', async () => {
+    await expect(h.ingest.ingest(future('"\\ud800"', 2), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY' })
   })
 })
