@@ -144,3 +144,16 @@ export const randomBytesArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 64 }),
   fc.uint8Array({ minLength: 64, maxLength: 4096 })
 )
+
+/** an unsigned varint (the length prefix of @libp2p/utils' lpStream), up to 2^53 */
+export function varint (n: number): Uint8Array {
+  const out: number[] = []
+  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80) }
+  out.push(n)
+  return Uint8Array.from(out)
+}
+
+/** one length-prefixed frame */
+export function frame (body: Uint8Array): Uint8Array {
+  return Buffer.concat([varint(body.length), body])
+}
