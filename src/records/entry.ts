@@ -158,7 +158,7 @@ export function checkEntry (raw: unknown, opts: ItemCheckOptions = {}): { entry:
     /** why this code cannot read the entry (a later entry version, a record it does not know) */
     let unknown: string | undefined
     if (raw.v !== ENTRY_VERSION) {
-      if (!isLaterVersion(raw.v, ENTRY_VERSION)) throw new ValidationError('v', `unsupported entry version ${JSON.stringify(raw.v)}`)
+      if (!isLaterVersion(raw.v, ENTRY_VERSION)) throw new ValidationError('v', `unsupported entry version ${typeof raw.v === 'object' && raw.v !== null ? 'of type object' : String(JSON.stringify(raw.v)).slice(0, 40)}`)
       unknown = `entry version ${raw.v}`
     }
     if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { PhalanxError } from '../../../../src/errors.js'
 import { MAX_OPAQUE_DEPTH } from '../../../../src/records/entry.js'
 import { PURPOSE, canonicalBytes, canonicalJson, entryHash, type IndicatorItem } from '../../../../src/records/index.js'
 import { admissionViolation, circleOfLog, type CircleState } from '../../../../src/circles/index.js'
@@ -89,6 +90,19 @@ describe('an entry of a later version whose record cannot be canonicalized', () 
     await expect(h.ingest.ingest(future(deepJson(MAX_OPAQUE_DEPTH), 1), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY', message: expect.stringContaining('levels deep') })
     const r = await h.ingest.ingest(future(deepJson(MAX_OPAQUE_DEPTH - 1), 1), 'gossip')
     expect(r).toMatchObject({ status: 'stored', unknown: 'record kind "future"' })
+  })
+
+  // the message of an unsupported version printed the value with JSON.stringify: a `v` nested
+  // ~5,000 deep overflowed the stack there (found by a longer fuzz run, FUZZ_RUNS=1500)
+  it.each([
+    ['an array nested 20,000 deep', deepJson(20_000)],
+    ['an object nested 20,000 deep', deepJson(20_000, 'object')],
+    ['a string of 50,000 characters', '"' + 'x'.repeat(50_000) + '"']
+  ])('an entry whose v is %s is a malformed entry (PX_ERR_BAD_ENTRY) with a short message', async (_, v) => {
+    const raw = { ...JSON.parse(`{"v":${v}}`) as object, circle: CIRCLE, origin: member.publicKeyHex, seq: 1, prev: null, tlp: 'GREEN', created: '2026-01-01T00:00:00.000Z', items: [ind('v.example')], sig: 'cd'.repeat(64) }
+    const err = await h.ingest.ingest(raw, 'gossip').then(() => null, (e: unknown) => e as PhalanxError)
+    expect(err).toMatchObject({ code: 'PX_ERR_BAD_ENTRY', field: 'entry.v' })
+    expect(err!.message.length).toBeLessThan(200)
   })
 
   // a lone surrogate has no canonical JSON form: canonicalJson's TypeError leaked the same way
