@@ -151,6 +151,26 @@ export class RawPeer {
     }
   }
 
+  /**
+   * Raw bytes on a fresh stream of `protocol` (length-prefixed or not, as the test makes
+   * them), then the write side closed: the first frame the node answers, parsed, or null when
+   * it answers nothing parsable or aborts the stream. Rejects only when the stream cannot be
+   * opened.
+   */
+  async rawRequest (t: Target, protocol: string, bytes: Uint8Array): Promise<any> {
+    const signal = AbortSignal.timeout(15_000)
+    const stream = await this.#p2p.dialProtocol(multiaddr(addrOf(t)), protocol, { signal })
+    try {
+      if (bytes.length > 0) stream.send(bytes)
+      await stream.close({ signal })
+      const lp = lpStream(stream, { maxDataLength: 8 * 1024 * 1024 })
+      return JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
+    } catch (err) {
+      stream.abort(err as Error)
+      return null
+    }
+  }
+
   /** redeem an invite code as a node would; keeps the circle's membership state */
   async join (code: string, org: string): Promise<{ circle: string, entries: Entry[] }> {
     const invite = parseInvite(code)

@@ -14,6 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { pino } from 'pino'
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -88,7 +89,8 @@ describe('fuzz: the gossip validator', () => {
         admit: raw => admissionViolation(circleOfLog(raw.circle) === CIRCLE ? state : undefined, raw)
       },
       ingest: h.ingest,
-      log: silent,
+      // PX_TEST_LOG=error shows why an entry was taken for a store failure
+      log: process.env.PX_TEST_LOG !== undefined ? pino({ level: process.env.PX_TEST_LOG }) : silent,
       onEarly: (raw, gap, f) => { pending.early(raw, gap, f) },
       onGap: (circle, origin, gap, f) => { pending.gap(circle, origin, gap, f) }
     })

@@ -187,8 +187,9 @@ describe('fuzz: anti-entropy sync', () => {
         fetched = answer
         await pull(frames)
       }), fuzzOptions(RUNS))
-      // the fuzz reached ingest: valid batches were stored, mutated ones refused
-      expect(sync.stats.stored).toBeGreaterThan(0)
+      // the fuzz reached ingest: valid batches were stored (or found stored: the fork check's
+      // answer may have brought them first), mutated ones refused
+      expect(sync.stats.stored + sync.stats.duplicates).toBeGreaterThan(0)
       expect(sync.stats.rejected).toBeGreaterThan(0)
     })
   })
