@@ -5,6 +5,9 @@
  * The other end writes raw bytes: valid requests mutated as JSON and as bytes, random frames,
  * lying length prefixes, then closes its side.
  *
+ * The requesting side too: `exchange` reading a hostile peer's reply bytes, and
+ * `takeControlLog` (a joiner taking the circle's log) fed hostile entries.
+ *
  * Properties: the server never throws and always ends its stream; an answer, when there is
  * one, is JSON: a reply, or `{error: {code}}` with a known PX_ERR_* code that is never
  * PX_ERR_INTERNAL (an untyped error leaking); nothing but the valid RED entry is ever stored,
@@ -19,8 +22,8 @@ import { ERROR_CODES, PhalanxError } from '../../../../src/errors.js'
 import { BoxKey, OrgKey } from '../../../../src/identity/index.js'
 import { canonicalJson, entryHash, redLogOf, type Entry, type IndicatorItem } from '../../../../src/records/index.js'
 import { membershipLogOf, type CircleState } from '../../../../src/circles/index.js'
-import { MAX_REQUEST_FRAME, serveRequest, type RequestHandler } from '../../../../src/p2p/protocols/framing.js'
-import { controlHandler } from '../../../../src/p2p/protocols/control.js'
+import { MAX_REQUEST_FRAME, exchange, serveRequest, type RequestHandler } from '../../../../src/p2p/protocols/framing.js'
+import { controlHandler, takeControlLog } from '../../../../src/p2p/protocols/control.js'
 import { entriesHandler } from '../../../../src/p2p/protocols/entries.js'
 import { joinHandler } from '../../../../src/p2p/protocols/join.js'
 import { redHandler } from '../../../../src/p2p/protocols/red.js'
@@ -188,6 +191,38 @@ describe('fuzz: the request/response protocols (join, control, entries, RED)', (
     await fc.assert(fc.asyncProperty(bytes, fc.boolean(), async (b, fromMember) => {
       const a = await serve(handlers.red, fromMember ? member.peer : outsider.peer, b)
       if (a?.ack !== undefined) expect(a.ack).toBe(entryHash(red))
+      storedOnlyValid()
+    }), fuzzOptions(RUNS))
+  })
+
+  it('the requesting side: any reply a hostile peer writes gives a parsed reply or a PhalanxError (exchange)', async () => {
+    const replies = requests([{ entries: valid }, { org: 'Inviter', entries: valid.slice(3, 4) }, { error: { code: 'PX_ERR_NOT_MEMBER', message: 'no' } }, { error: { code: { toString: 1 }, message: { toString: 1 } } }])
+    await fc.assert(fc.asyncProperty(replies, async (bytes) => {
+      const [client, server] = await streamPair()
+      const answering = (async () => {
+        try {
+          await lpStream(server).read({ signal: AbortSignal.timeout(5_000) })
+          if (bytes.length > 0) server.send(bytes)
+          await server.close()
+        } catch (err) { server.abort(err as Error) }
+      })()
+      const got = await exchange(client, { circle: CIRCLE }, AbortSignal.timeout(5_000)).then(r => ({ r }), (e: unknown) => ({ e }))
+      await answering
+      if ('e' in got) {
+        expect(got.e).toBeInstanceOf(PhalanxError)
+        expect(Object.keys(ERROR_CODES)).toContain((got.e as PhalanxError).code)
+      }
+    }), fuzzOptions(RUNS))
+  })
+
+  it('the joining side: a hostile circle log (takeControlLog) is refused with a PhalanxError and stores nothing unsigned', async () => {
+    const control = valid[3]
+    const log = fc.array(fc.oneof(fc.constant<unknown>(control), mutatedJson(control).map(t => JSON.parse(t) as unknown), hostileValue), { maxLength: 4 })
+    const c = { circles: { expect: () => {}, get: () => undefined, mine: () => [] }, ingest: h.ingest }
+    await fc.assert(fc.asyncProperty(fc.oneof(log, hostileValue), async (entries) => {
+      const err = await takeControlLog(c, CIRCLE, entries).then(() => null, (e: unknown) => e)
+      // this node is never made a member here: every log is refused, and always by a typed error
+      expect(err).toBeInstanceOf(PhalanxError)
       storedOnlyValid()
     }), fuzzOptions(RUNS))
   })
