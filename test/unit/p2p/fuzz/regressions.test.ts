@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PhalanxError } from '../../../../src/errors.js'
+import { ERROR_CODES, PhalanxError } from '../../../../src/errors.js'
+import { lpStream, streamPair } from '@libp2p/utils'
+import { exchange } from '../../../../src/p2p/protocols/framing.js'
 import { MAX_OPAQUE_DEPTH } from '../../../../src/records/entry.js'
 import { PURPOSE, canonicalBytes, canonicalJson, entryHash, type IndicatorItem } from '../../../../src/records/index.js'
 import { admissionViolation, circleOfLog, type CircleState } from '../../../../src/circles/index.js'
@@ -108,5 +110,35 @@ describe('an entry of a later version whose record cannot be canonicalized', () 
   // a lone surrogate has no canonical JSON form: canonicalJson's TypeError leaked the same way
   it('an unread record holding a lone surrogate is a malformed entry (PX_ERR_BAD_ENTRY), not a TypeError', async () => {
     await expect(h.ingest.ingest(future('"\\ud800"', 2), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY' })
+  })
+})
+
+describe('exchange: a refusal whose code is not one of ours', () => {
+  /** the error `exchange` gives for a peer that answers `reply` */
+  async function refusal (reply: unknown): Promise<PhalanxError> {
+    const [client, server] = await streamPair()
+    void (async () => {
+      const lp = lpStream(server)
+      await lp.read()
+      await lp.write(Buffer.from(JSON.stringify(reply)))
+      await server.close()
+    })()
+    return await exchange(client, {}, AbortSignal.timeout(5000)).then(() => { throw new Error('resolved') }, (e: unknown) => e as PhalanxError)
+  }
+
+  // any code starting with PX_ERR_ was passed on: a made-up one has no row in ERROR_CODES, so
+  // its `status` and `exitCode` getters threw a TypeError where the API and the CLI map errors
+  // (`circle join` against a hostile inviter, say); found by the fuzz of the requesting side
+  it.each(['PX_ERR_MADE_UP', 'PX_ERR_NOT\ufffdMEMBER', 'PX_ERR_', 'PX_ERR_\u001b[2J'])('%j comes back as PX_ERR_PEER, with a status and an exit code', async (code) => {
+    const err = await refusal({ error: { code, message: 'no' } })
+    expect(err).toBeInstanceOf(PhalanxError)
+    expect(err.code).toBe('PX_ERR_PEER')
+    expect(err.status).toBe(ERROR_CODES.PX_ERR_PEER.status)
+    expect(err.exitCode).toBe(ERROR_CODES.PX_ERR_PEER.exit)
+  })
+
+  it('a code of ours is kept; a message that is not a string is not printed', async () => {
+    expect(await refusal({ error: { code: 'PX_ERR_NOT_MEMBER', message: 'you are not a member' } })).toMatchObject({ code: 'PX_ERR_NOT_MEMBER', message: 'the peer refused: you are not a member' })
+    expect(await refusal({ error: { code: 'PX_ERR_NOT_MEMBER', message: { toString: 1 } } })).toMatchObject({ code: 'PX_ERR_NOT_MEMBER', message: 'the peer refused: no reason given' })
   })
 })
