@@ -10,6 +10,7 @@
  * replays that one run.
  */
 import fc from 'fast-check'
+import { pino, type Logger } from 'pino'
 
 /** runs per property (each file scales it to its cost) */
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 200)
@@ -157,3 +158,11 @@ export function varint (n: number): Uint8Array {
 export function frame (body: Uint8Array): Uint8Array {
   return Buffer.concat([varint(body.length), body])
 }
+
+/**
+ * The logger of the code under fuzz: every level, so that what a log line evaluates and
+ * serializes runs too, written to /dev/null (PX_TEST_LOG=<level> shows them on stdout).
+ */
+export const fuzzLog: Logger = process.env.PX_TEST_LOG !== undefined
+  ? pino({ level: process.env.PX_TEST_LOG })
+  : pino({ level: 'trace' }, pino.destination({ dest: '/dev/null', sync: true }))

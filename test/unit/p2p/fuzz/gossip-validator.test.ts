@@ -14,7 +14,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { pino } from 'pino'
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -29,8 +28,7 @@ import { MEMBERSHIP_LOG_LABEL } from '../../../../src/tlp/index.js'
 import { peerIdOfKey } from '../../../../src/p2p/host.js'
 import { checkStore } from '../../../../src/store/check.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../../utils/store.js'
-import { silent } from '../../../utils/p2p.js'
-import { RUNS, fuzzOptions, mutatedBytes, mutatedJson, randomBytesArb } from './fuzz.js'
+import { RUNS, fuzzOptions, mutatedBytes, mutatedJson, randomBytesArb, fuzzLog } from './fuzz.js'
 
 const CIRCLE = 'c-fuzz'
 const EPOCH = 2
@@ -80,7 +78,7 @@ describe('fuzz: the gossip validator', () => {
       syncGap: (...args) => { syncGaps.push(args) },
       // no peer to fetch from: the gap stays open and the buffer has to bound itself
       fetchEntries: async () => [],
-      log: silent,
+      log: fuzzLog,
       signal: stop.signal
     })
     v = new GossipValidator({
@@ -89,8 +87,7 @@ describe('fuzz: the gossip validator', () => {
         admit: raw => admissionViolation(circleOfLog(raw.circle) === CIRCLE ? state : undefined, raw)
       },
       ingest: h.ingest,
-      // PX_TEST_LOG=error shows why an entry was taken for a store failure
-      log: process.env.PX_TEST_LOG !== undefined ? pino({ level: process.env.PX_TEST_LOG }) : silent,
+      log: fuzzLog,
       onEarly: (raw, gap, f) => { pending.early(raw, gap, f) },
       onGap: (circle, origin, gap, f) => { pending.gap(circle, origin, gap, f) }
     })
@@ -110,7 +107,7 @@ describe('fuzz: the gossip validator', () => {
     const publisher = new GossipPublisher({
       circles: { circleKey: () => circleKey },
       topics: { has: () => true, publish: async (_c, data) => { messages.push(data) } },
-      log: silent,
+      log: fuzzLog,
       signal: stop.signal
     })
     const sealed = (e: Entry): { entry: Entry, hash: string, source: string } => ({ entry: e, hash: entryHash(e), source: 'local' })

@@ -30,8 +30,8 @@ import { redHandler } from '../../../../src/p2p/protocols/red.js'
 import { MEMBERSHIP_LOG_LABEL } from '../../../../src/tlp/index.js'
 import { checkStore } from '../../../../src/store/check.js'
 import { RemoteLog, openStore, type StoreHarness } from '../../../utils/store.js'
-import { circleState, orgPeerId, silent } from '../../../utils/p2p.js'
-import { RUNS, frame, fuzzOptions, hostileValue, mutatedBytes, mutatedJson, randomBytesArb, varint } from './fuzz.js'
+import { circleState, orgPeerId } from '../../../utils/p2p.js'
+import { RUNS, frame, fuzzOptions, hostileValue, mutatedBytes, mutatedJson, randomBytesArb, varint, fuzzLog } from './fuzz.js'
 
 const CIRCLE = 'c-proto-fuzz'
 const ind = (value: string): IndicatorItem => ({ kind: 'indicator', type: 'ipv4', value, confidence: 70, tags: [] })
@@ -52,7 +52,7 @@ const asFrame = (json: string): Uint8Array => frame(Buffer.from(json))
  */
 async function serve (handle: RequestHandler, peer: PeerId, bytes: Uint8Array): Promise<any> {
   const [client, server] = await streamPair()
-  const serving = serveRequest(server, { remotePeer: peer }, 'fuzz', silent, handle)
+  const serving = serveRequest(server, { remotePeer: peer }, 'fuzz', fuzzLog, handle)
   let answer: any = null
   try {
     if (bytes.length > 0) client.send(bytes)
@@ -130,7 +130,7 @@ describe('fuzz: the request/response protocols (join, control, entries, RED)', (
       join: joinHandler({
         admin: { redeemInvite: async (circle, secret, key, o) => { redeemed.push({ circle, secret, key, org: o }); throw new PhalanxError('PX_ERR_INVITE', 'no such invite') } },
         identity: { org: 'Self' },
-        log: silent
+        log: fuzzLog
       }),
       control: controlHandler(circles),
       entries: entriesHandler({ circles, store: h.store }),

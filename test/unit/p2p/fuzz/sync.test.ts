@@ -24,8 +24,8 @@ import { publicKeyOfPeer } from '../../../../src/p2p/host.js'
 import { Sync, SYNC_BATCH_BYTES } from '../../../../src/p2p/sync.js'
 import { checkStore } from '../../../../src/store/check.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../../utils/store.js'
-import { circleState, orgPeerId, silent } from '../../../utils/p2p.js'
-import { RUNS, frame, fuzzOptions, hostileValue, mutatedBytes, mutatedJson, randomBytesArb, varint } from './fuzz.js'
+import { circleState, orgPeerId } from '../../../utils/p2p.js'
+import { RUNS, frame, fuzzOptions, hostileValue, mutatedBytes, mutatedJson, randomBytesArb, varint, fuzzLog } from './fuzz.js'
 import { randomBytes } from 'node:crypto'
 import { OrgKey } from '../../../../src/identity/index.js'
 
@@ -62,7 +62,7 @@ describe('fuzz: anti-entropy sync', () => {
     sync = new Sync({
       store: h.store,
       ingest: h.ingest,
-      log: silent,
+      log: fuzzLog,
       open: async () => { const o = nextOpen; nextOpen = undefined; if (o === undefined) throw new Error('no stream'); return await o() },
       authorize: (circle, key) => circleForMember(circles, circle, key).id,
       keyOf: (peer) => publicKeyOfPeer(peer),
