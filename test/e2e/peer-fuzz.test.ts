@@ -100,6 +100,8 @@ describe('fuzz: the peer protocols against a real node', () => {
       await stillServes()
     }), fuzzOptions(RUNS))
     storedOnlyValid()
+    // the node ended every stream it was sent junk on (none left open, holding a slot or a buffer)
+    await until('the fuzzed streams to be closed', () => !m.openStreams(a.node.identity.publicKey).includes(PROTOCOLS[name]), 10_000)
   })
 
   it('RED: mutated entries sealed to the node by M, mutated boxes, random requests', async () => {
@@ -114,6 +116,7 @@ describe('fuzz: the peer protocols against a real node', () => {
       await stillServes()
     }), fuzzOptions(RUNS))
     storedOnlyValid()
+    await until('the fuzzed streams to be closed', () => !m.openStreams(a.node.identity.publicKey).includes(PROTOCOLS.red), 10_000)
   })
 
   it('gossip: mutated messages on the circle\'s topic are judged, none stored; the node keeps serving', async () => {

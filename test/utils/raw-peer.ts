@@ -99,6 +99,12 @@ export class RawPeer {
     return this.#p2p.getConnections().some(c => c.remotePeer.toString() === id && c.status === 'open')
   }
 
+  /** streams still open on this peer's connections to the org with this key (protocol ids) */
+  openStreams (publicKey: string): string[] {
+    const id = peerIdOfKey(publicKey)
+    return this.#p2p.getConnections().filter(c => c.remotePeer.toString() === id).flatMap(c => c.streams.filter(s => s.status === 'open').map(s => s.protocol ?? ''))
+  }
+
   /**
    * Subscribe to a circle's topic. Every message is recorded and then ignored: this peer never
    * relays what others sent (its score at the nodes reflects only its own messages).
