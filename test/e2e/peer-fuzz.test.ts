@@ -123,6 +123,8 @@ describe('fuzz: the peer protocols against a real node', () => {
     const key = m.circleKey(X, 1)
     expect(key).not.toBeNull()
     const e = mX.peek([domain('m-gossip.example')])
+    // a mutation may leave the message as it was (a swap of a field with itself): then it is stored
+    signed.push(e)
     const valid = encodeEnvelope(canonicalJson(e), entryHash(e), key)
     // a copy: the network's counts are live
     const before = { ...a.node.network!.gossipCounts }
@@ -136,7 +138,6 @@ describe('fuzz: the peer protocols against a real node', () => {
     await stillServes()
     expect((await a.api('/v1/status')).status).toBe(200)
     storedOnlyValid()
-    expect(a.node.store.hasEntryHash(entryHash(e))).toBe(false)
   })
 
   it('the node\'s store checks clean and it still answers lookups', async () => {
