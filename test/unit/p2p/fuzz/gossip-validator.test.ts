@@ -1,10 +1,10 @@
 /**
  * Fuzz of the gossip validator (src/p2p/gossip/validator.ts) with the real ingest path behind
  * it (a real LevelDB in a temp dir), the membership pre-check over a circle's state, and the
- * real bounded buffer of early membership entries (pending.ts). Inputs: the messages the real
+ * real bounded buffer of early membership entries and its gap fills (pending.ts). Inputs: the messages the real
  * publisher makes (sealed single entry, sealed batch, CLEAR in the clear, a membership entry
  * ahead of its gap), mutated byte by byte and as JSON (re-sealed with the circle key, so they
- * reach the parser and ingest), mutated entries re-signed by the member (a valid signature
+ * reach the parser and ingest), gap fills answered with junk, mutated entries re-signed by the member (a valid signature
  * over a malformed entry), and random bytes.
  *
  * Properties: validate never throws and always gives a known verdict; nothing but the valid
@@ -28,7 +28,7 @@ import { MEMBERSHIP_LOG_LABEL } from '../../../../src/tlp/index.js'
 import { peerIdOfKey } from '../../../../src/p2p/host.js'
 import { checkStore } from '../../../../src/store/check.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../../utils/store.js'
-import { RUNS, fuzzOptions, mutatedBytes, mutatedJson, randomBytesArb, fuzzLog } from './fuzz.js'
+import { RUNS, fuzzOptions, hostileValue, mutatedBytes, mutatedJson, randomBytesArb, fuzzLog } from './fuzz.js'
 
 const CIRCLE = 'c-fuzz'
 const EPOCH = 2
@@ -53,11 +53,14 @@ describe('fuzz: the gossip validator', () => {
     entries: 1
   }
   const from = peerIdFromString(peerIdOfKey(member.publicKeyHex))
+  const memberPeer = from
+  const outsiderPeer = peerIdFromString(peerIdOfKey(outsider.publicKeyHex))
   const stop = new AbortController()
   let h: StoreHarness
   let v: GossipValidator
   let pending: PendingEntries
   const syncGaps: unknown[] = []
+  let fetchAnswer: unknown[] = []
   /** the valid entries the publisher sent: the only ones that may ever be stored */
   const valid: Entry[] = []
   /** the publisher's messages */
@@ -76,8 +79,9 @@ describe('fuzz: the gossip validator', () => {
       store: h.store,
       judge: async (raw, source) => await v.judge(raw, source),
       syncGap: (...args) => { syncGaps.push(args) },
-      // no peer to fetch from: the gap stays open and the buffer has to bound itself
-      fetchEntries: async () => [],
+      // what a (hostile) member answers a gap fill with; none at first: the gap stays open and
+      // the buffer has to bound itself
+      fetchEntries: async () => fetchAnswer,
       log: fuzzLog,
       signal: stop.signal
     })
@@ -206,6 +210,18 @@ describe('fuzz: the gossip validator', () => {
     expect((await judge(encodeEnvelope(canonicalJson(e), entryHash(e), circleKey))).result).toBe(TopicValidatorResult.Reject)
     expect(pending.held(membershipLogOf(CIRCLE), outsider.publicKeyHex)).toBe(0)
     expect(syncGaps.length).toBeLessThanOrEqual(MAX_GAPS_TRACKED)
+  })
+
+  it('gap fills answered by a hostile member: the valid entry, mutated ones, junk', async () => {
+    const log = membershipLogOf(CIRCLE)
+    const m2 = valid.at(-1)!
+    const answer = fc.array(fc.oneof(fc.constant<unknown>(m2), mutatedJson(m2).map(t => JSON.parse(t) as unknown), hostileValue), { maxLength: 6 })
+    await fc.assert(fc.asyncProperty(answer, fc.integer({ min: 1, max: 3 }), async (entries, from) => {
+      fetchAnswer = entries
+      await expect(pending.fill(log, member.publicKeyHex, from, from + 2, from === 1 ? outsiderPeer : memberPeer)).resolves.toBeUndefined()
+      expect(stored()).toBe(validStored())
+    }), fuzzOptions(RUNS))
+    fetchAnswer = []
   })
 
   it('the store holds only the valid entries, and checks clean', async () => {
