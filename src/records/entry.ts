@@ -158,7 +158,7 @@ export function checkEntry (raw: unknown, opts: ItemCheckOptions = {}): { entry:
     /** why this code cannot read the entry (a later entry version, a record it does not know) */
     let unknown: string | undefined
     if (raw.v !== ENTRY_VERSION) {
-      if (!isLaterVersion(raw.v, ENTRY_VERSION)) throw new ValidationError('v', `unsupported entry version ${JSON.stringify(raw.v)}`)
+      if (!isLaterVersion(raw.v, ENTRY_VERSION)) throw new ValidationError('v', `unsupported entry version ${typeof raw.v === 'object' && raw.v !== null ? 'of type object' : String(JSON.stringify(raw.v)).slice(0, 40)}`)
       unknown = `entry version ${raw.v}`
     }
     if (!isCircleId(raw.circle)) throw new ValidationError('circle', 'circle must be a circle id')
@@ -181,7 +181,9 @@ export function checkEntry (raw: unknown, opts: ItemCheckOptions = {}): { entry:
       v: raw.v as number, circle: raw.circle, origin: raw.origin, seq: raw.seq, prev: raw.prev as string | null,
       tlp: raw.tlp, created: raw.created, items, sig: raw.sig
     }
-    const text = canonicalJson(unsignedOf(entry))
+    let text: string
+    // a record kept unread may hold what canonical JSON cannot carry (a lone surrogate)
+    try { text = canonicalJson(unsignedOf(entry)) } catch (err) { throw new ValidationError('items', `no canonical form: ${(err as Error).message}`) }
     const size = Buffer.byteLength(text) + SIG_FIELD_BYTES
     if (size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry is ${size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
     return unknown === undefined ? { entry, text } : { entry, text, unknown }
@@ -240,10 +242,30 @@ export function packItems<T extends Item> (items: T[], maxItems = MAX_ENTRY_ITEM
   return groups
 }
 
+/**
+ * How deep a record this code cannot read may nest (objects and arrays, the record itself
+ * being 1): far more than any record needs, far less than a recursive reader's stack holds
+ * (canonical JSON of ~5,000 levels overflows it; a 64 KiB entry can nest 32,000 deep).
+ */
+export const MAX_OPAQUE_DEPTH = 64
+
+/** whether a JSON value nests deeper than `max` (walked without recursion) */
+function nestsDeeper (v: unknown, max: number): boolean {
+  const todo: Array<[unknown, number]> = [[v, 1]]
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [x, depth] = next
+    if (x === null || typeof x !== 'object') continue
+    if (depth > max) return true
+    for (const c of Array.isArray(x) ? x : Object.values(x)) todo.push([c, depth + 1])
+  }
+  return false
+}
+
 /** the records of an entry this code cannot read: objects with a kind, kept as they are */
 function opaqueItems (raw: unknown[]): Item[] {
   raw.forEach((it, i) => {
     if (!isObject(it) || typeof it.kind !== 'string') throw new ValidationError(`items[${i}]`, 'a record is an object with a kind')
+    if (nestsDeeper(it, MAX_OPAQUE_DEPTH)) throw new ValidationError(`items[${i}]`, `a record nests at most ${MAX_OPAQUE_DEPTH} levels deep`)
   })
   return raw as Item[]
 }

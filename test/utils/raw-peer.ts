@@ -99,6 +99,12 @@ export class RawPeer {
     return this.#p2p.getConnections().some(c => c.remotePeer.toString() === id && c.status === 'open')
   }
 
+  /** streams still open on this peer's connections to the org with this key (protocol ids) */
+  openStreams (publicKey: string): string[] {
+    const id = peerIdOfKey(publicKey)
+    return this.#p2p.getConnections().filter(c => c.remotePeer.toString() === id).flatMap(c => c.streams.filter(s => s.status === 'open').map(s => s.protocol ?? ''))
+  }
+
   /**
    * Subscribe to a circle's topic. Every message is recorded and then ignored: this peer never
    * relays what others sent (its score at the nodes reflects only its own messages).
@@ -148,6 +154,26 @@ export class RawPeer {
     } catch (err) {
       stream.abort(err as Error)
       throw err
+    }
+  }
+
+  /**
+   * Raw bytes on a fresh stream of `protocol` (length-prefixed or not, as the test makes
+   * them), then the write side closed: the first frame the node answers, parsed, or null when
+   * it answers nothing parsable or aborts the stream. Rejects only when the stream cannot be
+   * opened.
+   */
+  async rawRequest (t: Target, protocol: string, bytes: Uint8Array): Promise<any> {
+    const signal = AbortSignal.timeout(15_000)
+    const stream = await this.#p2p.dialProtocol(multiaddr(addrOf(t)), protocol, { signal })
+    try {
+      if (bytes.length > 0) stream.send(bytes)
+      await stream.close({ signal })
+      const lp = lpStream(stream, { maxDataLength: 8 * 1024 * 1024 })
+      return JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
+    } catch (err) {
+      stream.abort(err as Error)
+      return null
     }
   }
 

@@ -59,6 +59,16 @@ export interface GossipValidatorComponents {
   onGap?: (circle: string, origin: string, gap: { have: number, got: number }, from?: PeerId) => void
 }
 
+/**
+ * A field of a received entry for a log line, at most `max` characters. A hostile entry's
+ * field may be any JSON: `String()` throws on an object like `{"toString": 1}` (a throwing
+ * validator is an IGNORE to gossipsub: no penalty, no count).
+ */
+function brief (v: unknown, max: number): string {
+  if (typeof v === 'string') return v.slice(0, max)
+  try { return String(JSON.stringify(v)).slice(0, max) } catch { return typeof v }
+}
+
 const accept = (reason: GossipReason, hash?: string): GossipVerdict => ({ result: TopicValidatorResult.Accept, reason, ...(hash !== undefined ? { hash } : {}) })
 const ignore = (reason: GossipReason, code?: ErrorCode, hash?: string): GossipVerdict => ({ result: TopicValidatorResult.Ignore, reason, ...(code !== undefined ? { code } : {}), ...(hash !== undefined ? { hash } : {}) })
 const reject = (reason: GossipReason, code: ErrorCode): GossipVerdict => ({ result: TopicValidatorResult.Reject, reason, code })
@@ -109,11 +119,11 @@ export class GossipValidator {
     const raws: any[] = batch ? body : [body]
     for (const raw of raws) {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return refuse('not-an-entry', 'PX_ERR_BAD_ENTRY', 'body is not an entry')
-      if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return refuse('other-circle', 'PX_ERR_BAD_ENTRY', 'entry of another circle on this topic', { entryCircle: String(raw.circle).slice(0, 140) })
-      if (!env.sealed && isSealedInTransit(raw.tlp)) return refuse('sent-in-the-clear', 'PX_ERR_TLP_VIOLATION', `a ${String(raw.tlp).slice(0, 16)} entry sent in the clear`)
+      if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return refuse('other-circle', 'PX_ERR_BAD_ENTRY', 'entry of another circle on this topic', { entryCircle: brief(raw.circle, 140) })
+      if (!env.sealed && isSealedInTransit(raw.tlp)) return refuse('sent-in-the-clear', 'PX_ERR_TLP_VIOLATION', `a ${brief(raw.tlp, 16)} entry sent in the clear`)
       // before any signature is verified: the origin may write to this log, the label fits it
       const denied = this.#c.circles.admit(raw)
-      if (denied !== null) return refuse(denied.code === 'PX_ERR_TLP_VIOLATION' ? 'label-not-allowed' : 'not-member', denied.code, denied.message, { origin: String(raw.origin).slice(0, 16), seq: raw.seq })
+      if (denied !== null) return refuse(denied.code === 'PX_ERR_TLP_VIOLATION' ? 'label-not-allowed' : 'not-member', denied.code, denied.message, { origin: brief(raw.origin, 16), seq: raw.seq })
     }
     if (!batch) return await this.judge(raws[0], 'gossip', env.hash, from)
     // a batch: queue every entry (in order, one write group), then judge the message by them
@@ -158,7 +168,7 @@ export class GossipValidator {
         this.#log.error({ err, source }, 'remote entry could not be stored')
         return ignore('store-failed', code)
       }
-      this.#log.warn({ code, message: (err as Error).message, source, circle: String(raw?.circle).slice(0, 140), origin: String(raw?.origin).slice(0, 16), seq: raw?.seq }, 'remote entry rejected')
+      this.#log.warn({ code, message: (err as Error).message, source, circle: brief(raw?.circle, 140), origin: brief(raw?.origin, 16), seq: raw?.seq }, 'remote entry rejected')
       return reject('refused', code)
     }
   }

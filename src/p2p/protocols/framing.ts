@@ -5,14 +5,14 @@
  * Guarantees: a request frame is at most MAX_REQUEST_FRAME bytes and a reply at most
  * MAX_FRAME, each side gives up after REQUEST_TIMEOUT_MS; a refusal travels as
  * `{error: {code, message}}` and comes back as a PhalanxError with that code (PX_ERR_PEER
- * when the code is not ours); any failure aborts the stream, and the caller sees a
+ * when the code is not one of ERROR_CODES); any failure aborts the stream, and the caller sees a
  * PhalanxError (PX_ERR_PEER unless the peer named a code). A handler's own error reaches the
  * peer as its code and message; an unexpected one as PX_ERR_INTERNAL with no detail.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { Logger } from 'pino'
-import { PhalanxError } from '../../errors.js'
+import { ERROR_CODES, PhalanxError, type ErrorCode } from '../../errors.js'
 import { publicKeyOfPeer } from '../host.js'
 
 /** a reply at most (entries replies stop adding entries at half of it) */
@@ -37,8 +37,10 @@ export async function exchange (stream: Stream, body: unknown, signal: AbortSign
     const reply = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'))
     await stream.close().catch(() => {})
     if (reply?.error !== undefined) {
-      const code = typeof reply.error.code === 'string' && reply.error.code.startsWith('PX_ERR_') ? reply.error.code : 'PX_ERR_PEER'
-      throw new PhalanxError(code, `the peer refused: ${String(reply.error.message)}`)
+      // only a code of our table: one made up (`PX_ERR_` and anything) has no status or exit code
+      const code: ErrorCode = typeof reply.error?.code === 'string' && Object.hasOwn(ERROR_CODES, reply.error.code) ? reply.error.code : 'PX_ERR_PEER'
+      const message: unknown = reply.error?.message
+      throw new PhalanxError(code, `the peer refused: ${typeof message === 'string' ? message.slice(0, 1000) : 'no reason given'}`)
     }
     return reply
   } catch (err) {
