@@ -82,7 +82,9 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         ...(opts.type !== undefined ? { type: opts.type } : {}),
         ...(opts.tlp !== undefined ? { tlp: opts.tlp } : {}),
         ...(opts.confidence !== undefined ? { confidence: opts.confidence } : {}),
-        ...(opts.tag !== undefined ? { tags: opts.tag } : {})
+        ...(opts.tag !== undefined ? { tags: opts.tag } : {}),
+        // a RED row is skipped (with its reason) rather than refused with its whole batch
+        ...(opts.circle !== undefined && opts.circle !== 'local' ? { toCircle: true } : {})
       }
       let size = 0
       if (file !== '-' && format !== 'taxii') {

@@ -9,6 +9,7 @@
 import { PhalanxError } from '../errors.js'
 import { describeUnsafe, normalizeTags, parseIndicatorInput, unsafeCharOf } from '../records/index.js'
 import type { Row } from '../interop/index.js'
+import { publishViolation } from '../tlp/index.js'
 
 export interface ImportDefaults {
   type?: string
@@ -16,6 +17,8 @@ export interface ImportDefaults {
   confidence?: number
   /** added to every row's own tags */
   tags?: string[]
+  /** the rows go to a circle (`--circle`), not the private scope: a TLP:RED row is skipped */
+  toCircle?: boolean
 }
 
 export interface ImportSummary {
@@ -141,9 +144,15 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
       dropUnsafeFields(input, why => dropped.push(why))
       try {
         // the node's own validation: what passes here passes there
-        parseIndicatorInput(input, { tlp: 'CLEAR', confidence: 50 })
-        batch.push(input)
-        for (const why of dropped) drop(why)
+        const parsed = parseIndicatorInput(input, { tlp: 'CLEAR', confidence: 50 })
+        // and its route rule, so a dry run and the import agree (a RED row never enters a circle)
+        const v = publishViolation(parsed.tlp, { to: o.defaults.toCircle === true ? 'circle' : 'local' })
+        if (v !== null) {
+          skip(`${v.field}: TLP:${parsed.tlp} never goes to a circle (import it without --circle to keep it in the private scope)`)
+        } else {
+          batch.push(input)
+          for (const why of dropped) drop(why)
+        }
       } catch (err) {
         skip(reasonOf(err))
       }

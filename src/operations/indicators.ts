@@ -27,7 +27,7 @@ export interface PublishOutcome {
   ids: string[]
   entries: EntryReceipt[]
   /** inputs left out because publishing them would break TLP (only with skipTlpViolations) */
-  skipped?: Array<{ index: number, code: string, message: string }>
+  skipped?: Array<{ index: number, code: string, message: string, field: string }>
 }
 
 /** what a publish request is answered with (a bulk call also gets `count`) */
@@ -112,7 +112,7 @@ export class Indicators {
     const defaults = { tlp: opts.defaults?.tlp ?? this.#c.publish.defaultTlp, confidence: this.#c.publish.defaultConfidence }
     const groups = new Map<string, PublishBatch>()
     /** inputs left out as TLP violations (only with skipTlpViolations) */
-    const skipped: Array<{ index: number, code: string, message: string }> = []
+    const skipped: Array<{ index: number, code: string, message: string, field: string }> = []
     // where each input lands: its batch and position, to give ids back in input order
     const places: Array<[PublishBatch, number]> = []
     // the defaults are the envelope's: a bad one is named as the envelope's field, once
@@ -131,7 +131,13 @@ export class Indicators {
           targets = to.map((r, j) => { this.#checkRecipient(r, to.length === 1 ? 'to' : `to[${j}]`); return redLogOf(r) })
         } else {
           const circle = resolveCircle(this.#c.circles, p.circle ?? opts.defaults?.circle, 'circle')
-          refuse(publishViolation(p.tlp, { to: circle === LOCAL_CIRCLE ? 'local' : 'circle' }))
+          const denied = publishViolation(p.tlp, { to: circle === LOCAL_CIRCLE ? 'local' : 'circle' })
+          // an import (skipTlpViolations) leaves a RED row out with its reason, not the whole batch
+          if (denied !== null && opts.skipTlpViolations === true) {
+            skipped.push({ index: i, code: 'PX_ERR_TLP_VIOLATION', message: denied.message, field: denied.field })
+            return
+          }
+          refuse(denied)
           targets = [circle]
         }
         for (const circle of targets) {
@@ -139,7 +145,7 @@ export class Indicators {
           if (why !== null) {
             const e = new PhalanxError('PX_ERR_TLP_VIOLATION', why, { field: 'value' })
             if (opts.skipTlpViolations !== true) throw e
-            skipped.push({ index: i, code: e.code, message: why })
+            skipped.push({ index: i, code: e.code, message: why, field: 'value' })
             return
           }
         }
@@ -197,7 +203,7 @@ export class Indicators {
       throw new ValidationError('body', 'the body must be an indicator object or {"indicators":[…]}')
     }
     const out = await this.publishIndicators(inputs, { ...(prefix !== undefined ? { fieldPrefix: prefix } : {}), defaults, skipTlpViolations: skip })
-    const skipped = skip ? { skipped: (out.skipped ?? []).map(x => ({ ...x, field: prefix !== undefined ? `${prefix}[${x.index}].value` : 'value' })) } : {}
+    const skipped = skip ? { skipped: (out.skipped ?? []).map(x => ({ ...x, field: prefix !== undefined ? `${prefix}[${x.index}].${x.field}` : x.field })) } : {}
     return prefix === undefined
       ? { id: out.ids[0] ?? null, ids: out.ids, entries: out.entries, ...skipped }
       : { count: out.ids.length, ids: out.ids, entries: out.entries, ...skipped }

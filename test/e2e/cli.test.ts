@@ -688,6 +688,30 @@ describe('phalanx against a running node', () => {
     expect((await fails(['import', notJson, '--format', 'misp', '--data', data], 2)).error).toMatchObject({ code: 'PX_ERR_BAD_JSON', field: 'file' })
   })
 
+  it('import misp into a circle: a tlp:red attribute is skipped with its reason, and the dry run says the same', async () => {
+    const circle = (await ok(['circle', 'create', 'Red Import ISAC', '--data', data])).id as string
+    const event = join(tmp, 'misp-red.json')
+    writeFileSync(event, JSON.stringify({
+      Event: {
+        info: 'one red attribute', Tag: [{ name: 'tlp:amber' }],
+        Attribute: [
+          { type: 'domain', value: 'red-import-1.example', to_ids: true },
+          { type: 'domain', value: 'red-import-2.example', to_ids: true },
+          { type: 'domain', value: 'red-import-3.example', to_ids: true, Tag: [{ name: 'tlp:red' }] },
+          { type: 'ip-dst', value: '198.51.100.99', to_ids: true }
+        ]
+      }
+    }))
+    const reason = 'tlp: TLP:RED never goes to a circle (import it without --circle to keep it in the private scope)'
+    const dry = await ok(['import', event, '--format', 'misp', '--circle', circle, '--dry-run', '--data', data])
+    expect(dry).toMatchObject({ read: 4, imported: 3, skipped: 1, reasons: { [reason]: 1 } })
+    const real = await ok(['import', event, '--format', 'misp', '--circle', circle, '--data', data])
+    expect(real).toMatchObject({ read: 4, imported: 3, skipped: 1, reasons: { [reason]: 1 } })
+    stored += 3
+    expect((await ok(['lookup', 'red-import-1.example', '--data', data])).matches[0].circle).toBe(circle)
+    expect((await ok(['lookup', 'red-import-3.example', '--data', data])).found).toBe(false)
+  })
+
   it('token create / list / revoke: a TAXII read token for the private scope', async () => {
     const made = await ok(['token', 'create', 'siem', '--collection', 'local', '--data', data])
     expect(made).toMatchObject({ name: 'siem', collections: ['local'], token: expect.stringMatching(/^pxr_/) })

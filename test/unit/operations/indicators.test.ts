@@ -547,6 +547,15 @@ describe('publishing another organization\'s value (passOnViolation)', () => {
     const one = await h.indicators.publishBody({ value: 'skip-held.example', circle: 'c2' }, { skipTlpViolations: true })
     expect(one).toMatchObject({ id: null, ids: [], entries: [], skipped: [{ index: 0, field: 'value' }] })
   })
+
+  it('skipTlpViolations leaves a RED item bound for a circle out with its reason (tlp), the others stored', async () => {
+    const r = await h.indicators.publishBody({ circle: 'c1', indicators: [{ value: 'red-skip-1.example', tlp: 'AMBER' }, { value: 'red-skip-2.example', tlp: 'RED' }] }, { skipTlpViolations: true })
+    expect(r.ids).toEqual([idOf('red-skip-1.example')])
+    expect(r.skipped).toEqual([{ index: 1, code: 'PX_ERR_TLP_VIOLATION', field: 'indicators[1].tlp', message: expect.stringContaining('TLP:RED never goes to a circle') }])
+    expect(h.indicators.lookup('red-skip-2.example').found).toBe(false)
+    // without it the call is refused whole
+    expect(await refusal(async () => await h.indicators.publishBody({ circle: 'c1', indicators: [{ value: 'red-skip-3.example', tlp: 'AMBER' }, { value: 'red-skip-4.example', tlp: 'RED' }] }))).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'indicators[1].tlp' })
+  })
 })
 
 describe('purgeExpired', () => {
