@@ -517,6 +517,29 @@ describe('publishing another organization\'s value (passOnViolation)', () => {
     }
   })
 
+  it('this org\'s own record of a held AMBER value in c1 does not open c2 to it (own record only counts in the target)', async () => {
+    await foreign('c1', 'own-too.example', 'AMBER')
+    expect((await h.indicators.publishBody({ value: 'own-too.example', tlp: 'AMBER', circle: 'c1' })).entries[0].circle).toBe('c1')
+    const err = await refusal(async () => await h.indicators.publishBody({ value: 'own-too.example', tlp: 'AMBER', circle: 'c2' }))
+    expect(err).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'value' })
+    expect(h.store.head('c2', h.me)).toBeUndefined()
+  })
+
+  it('an own record of another written form in the target does not open it: an own /32 in c2, then a held AMBER IPv4 from c1; the IPv4 into c2 is refused', async () => {
+    expect((await h.indicators.publishBody({ type: 'cidr', value: '198.51.100.77/32', tlp: 'AMBER', circle: 'c2' })).entries[0].circle).toBe('c2')
+    await foreign('c1', '198.51.100.77', 'AMBER', 'ipv4')
+    const err = await refusal(async () => await h.indicators.publishBody({ type: 'ipv4', value: '198.51.100.77', tlp: 'AMBER', circle: 'c2' }))
+    expect(err).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'value' })
+  })
+
+  it('updating this org\'s own record in the target is not passing on: a GREEN value held from c1, explicitly re-shared into c2, then published again into c2', async () => {
+    const theirs = await foreign('c1', 'green-update.example', 'GREEN')
+    await h.indicators.reshare(theirs, { circle: 'c2' })
+    const again = await h.indicators.publishBody({ value: 'green-update.example', tlp: 'GREEN', circle: 'c2', confidence: 90 })
+    expect(again.entries[0].circle).toBe('c2')
+    expect(h.indicators.getIndicator(idOf('green-update.example')).confidence).toBe(90)
+  })
+
   it('GREEN goes to another circle only by an explicit re-share; CLEAR goes anywhere', async () => {
     await foreign('c1', 'green-held.example', 'GREEN')
     await foreign('c1', 'clear-held.example', 'CLEAR')

@@ -165,6 +165,13 @@ describe('Sightings.record: a sighting passes on no more than a publish of its v
     expect(h.indicators.lookup('held.example').sightings?.origins[h.me]?.count).toBe(2)
   })
 
+  it('a GREEN value held from c1 is not sighted into c2 (a sighting is never an explicit re-share)', async () => {
+    await foreign([makeIndicatorItem({ type: 'domain', value: 'green-held.example', confidence: 70, tags: [] })], 'GREEN')
+    const err = await refusal(async () => await h.sightings.record({ value: 'green-held.example', circle: 'c2', tlp: 'GREEN' }))
+    expect(err).toMatchObject({ code: 'PX_ERR_TLP_VIOLATION', field: 'value' })
+    expect((await h.sightings.record({ value: 'green-held.example', circle: 'c1', tlp: 'GREEN' })).entry.circle).toBe('c1')
+  })
+
   it('a CLEAR value held from c1 may be sighted in any circle', async () => {
     await foreign([makeIndicatorItem({ type: 'domain', value: 'clear-held.example', confidence: 70, tags: [] })], 'CLEAR')
     expect((await h.sightings.record({ value: 'clear-held.example', circle: 'c2', tlp: 'CLEAR' })).entry.circle).toBe('c2')
