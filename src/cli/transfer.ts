@@ -40,7 +40,8 @@ function summaryText (s: ImportSummary, file: string): string {
     ...(s.revoked > 0 ? [`${s.dryRun ? 'would revoke' : 'revoked'} ${s.revoked}`] : []),
     ...(kept > 0 ? [`kept as context ${kept} (${context.map(([k, n]) => `${k} ${n}`).join(', ')})`] : [])
   ].map(x => `, ${x}`).join('')
-  return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}${droppedText}`
+  const lines = s.skippedLines.length === 0 ? '' : `\nskipped rows${s.skipped > s.skippedLines.length ? ` (the first ${s.skippedLines.length})` : ''}:${s.skippedLines.map(l => `\n  line ${l.line}: ${l.reason}`).join('')}`
+  return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}${lines}${droppedText}`
 }
 
 /** the filters of `query` and `export` (GET /v1/indicators parameters) */
@@ -109,11 +110,11 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
           throw err
         }
       }
-      const sendBatch = async (batch: Array<Record<string, unknown>>): Promise<{ count: number, entries: number, skipped: string[] }> => {
+      const sendBatch = async (batch: Array<Record<string, unknown>>): Promise<{ count: number, entries: number, skipped: Array<{ index: number, reason: string }> }> => {
         // rows whose value another organization shared with us (TLP keeps it from this target)
         // are left out by the node and counted as skipped, with the reason
-        const r = await client.request<{ count: number, entries: unknown[], skipped?: Array<{ message: string }> }>('POST', '/v1/indicators?skip_tlp_violations=true', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
-        return { count: r.count, entries: r.entries.length, skipped: (r.skipped ?? []).map(x => `TLP: ${x.message.replace(/[0-9a-f]{32}/g, 'ID')}`) }
+        const r = await client.request<{ count: number, entries: unknown[], skipped?: Array<{ index: number, message: string }> }>('POST', '/v1/indicators?skip_tlp_violations=true', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
+        return { count: r.count, entries: r.entries.length, skipped: (r.skipped ?? []).map(x => ({ index: x.index, reason: `TLP: ${x.message.replace(/[0-9a-f]{32}/g, 'ID')}` })) }
       }
       if (format === 'taxii') {
         // a collection is read once, page by page, and sent in batches as rows come: an error

@@ -28,6 +28,8 @@ export interface ImportSummary {
   skipped: number
   /** why rows were skipped: reason → count */
   reasons: Record<string, number>
+  /** the first skipped rows (up to SKIPPED_LINES), by their line in the file, with the reason */
+  skippedLines: Array<{ line: number, reason: string }>
   /** fields dropped from rows that were kept (a tag or description that is not display-safe): reason → count */
   dropped: Record<string, number>
   /** signed entries the imported indicators went into */
@@ -47,17 +49,30 @@ export interface ImportOptions {
    * publish a batch; absent: a dry run (validate and count only). `skipped`: why the node
    * left rows out (a value another organization shared, which TLP keeps from this target)
    */
-  send?: (batch: Array<Record<string, unknown>>) => Promise<{ count: number, entries: number, skipped?: string[] }>
+  send?: (batch: Array<Record<string, unknown>>) => Promise<{ count: number, entries: number, skipped?: Array<string | { index: number, reason: string }> }>
   /** revoke this node's indicator of (type, value); false when there is none */
   revoke?: (type: string, value: string) => Promise<boolean>
   /** called after each row (progress) */
   onRow?: (summary: ImportSummary) => void
 }
 
-/** a skip reason without the row's own value, so that reasons group */
-function reasonOf (err: unknown): string {
+/** skipped rows named by line in a summary */
+const SKIPPED_LINES = 20
+
+/** at most `max` characters, cut at a word boundary with an ellipsis (mid-word only in a word longer than half of `max`) */
+export function clip (text: string, max: number): string {
+  if (text.length <= max) return text
+  const cut = text.slice(0, max - 1)
+  // the cut ends a word when a space follows it
+  if (text[max - 1] === ' ') return `${cut}…`
+  const space = cut.lastIndexOf(' ')
+  return `${space > max / 2 ? cut.slice(0, space) : cut}…`
+}
+
+/** a skip reason without the row's own value, so that reasons group (`withValue`: as it is, for a line of its own) */
+function reasonOf (err: unknown, withValue = false): string {
   if (!(err instanceof PhalanxError)) return 'invalid row'
-  const message = err.message.replace(/"[^"]*"/g, '…').replace(/\s+/g, ' ').slice(0, 120)
+  const message = clip((withValue ? err.message : err.message.replace(/"[^"]*"/g, '…')).replace(/\s+/g, ' '), 160)
   return err.field !== undefined && err.field !== '' ? `${err.field}: ${message}` : message
 }
 
@@ -90,11 +105,17 @@ function dropUnsafeFields (input: Record<string, unknown>, drop: (reason: string
 export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): Promise<ImportSummary> {
   // the tags added to every row are the user's own: a bad one stops the import before it starts
   normalizeTags(o.defaults.tags, 'tag')
-  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, dropped: {}, entries: 0, revoked: 0, context: {}, dryRun: o.send === undefined }
-  const skip = (reason: string): void => { s.skipped++; s.reasons[reason] = (s.reasons[reason] ?? 0) + 1 }
+  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, skippedLines: [], dropped: {}, entries: 0, revoked: 0, context: {}, dryRun: o.send === undefined }
+  const skip = (reason: string, line: number | undefined, lineReason = reason): void => {
+    s.skipped++
+    s.reasons[reason] = (s.reasons[reason] ?? 0) + 1
+    if (line !== undefined && s.skippedLines.length < SKIPPED_LINES) s.skippedLines.push({ line, reason: lineReason })
+  }
   const drop = (reason: string): void => { s.dropped[reason] = (s.dropped[reason] ?? 0) + 1 }
   const size = o.batchSize ?? 5000
   let batch: Array<Record<string, unknown>> = []
+  /** the file line of each row in `batch` */
+  let batchLines: number[] = []
   /** batches sent and not yet answered: two in flight, so reading the file and storing overlap */
   const inFlight: Array<Promise<void>> = []
   let failure: unknown
@@ -105,7 +126,9 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return
     const sent = batch
+    const lines = batchLines
     batch = []
+    batchLines = []
     if (o.send === undefined) { s.imported += sent.length; return }
     const send = o.send
     inFlight.push((async () => {
@@ -113,7 +136,10 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
         const r = await send(sent)
         s.entries += r.entries
         s.imported += sent.length - (r.skipped?.length ?? 0)
-        for (const why of r.skipped ?? []) skip(why)
+        for (const why of r.skipped ?? []) {
+          if (typeof why === 'string') skip(why, undefined)
+          else skip(why.reason, lines[why.index])
+        }
       } catch (err) {
         failure ??= new PhalanxError(err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL',
           `importing stopped: a batch of ${sent.length} was refused (${(err as Error).message}); ${s.imported} indicators before it were imported`, { cause: err })
@@ -123,7 +149,7 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   }
   for await (const row of rows) {
     s.read++
-    if ('skip' in row) skip(row.skip)
+    if ('skip' in row) skip(row.skip, row.line)
     else if ('context' in row) s.context[row.context] = (s.context[row.context] ?? 0) + 1
     else if ('revoke' in row) {
       if (o.send === undefined || o.revoke === undefined) s.revoked++
@@ -132,7 +158,7 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
         await flush()
         await settle(true)
         if (await o.revoke(row.revoke.type, row.revoke.value)) s.revoked++
-        else skip('withdrawn by the source, and not stored here')
+        else skip('withdrawn by the source, and not stored here', row.line)
       }
     } else {
       const input: Record<string, unknown> = { ...row.input }
@@ -148,13 +174,14 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
         // and its route rule, so a dry run and the import agree (a RED row never enters a circle)
         const v = publishViolation(parsed.tlp, { to: o.defaults.toCircle === true ? 'circle' : 'local' })
         if (v !== null) {
-          skip(`${v.field}: TLP:${parsed.tlp} never goes to a circle (import it without --circle to keep it in the private scope)`)
+          skip(`${v.field}: TLP:${parsed.tlp} never goes to a circle (import it without --circle to keep it in the private scope)`, row.line)
         } else {
           batch.push(input)
+          batchLines.push(row.line)
           for (const why of dropped) drop(why)
         }
       } catch (err) {
-        skip(reasonOf(err))
+        skip(reasonOf(err), row.line, reasonOf(err, true))
       }
       if (batch.length >= size) await flush()
     }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { Readable } from 'node:stream'
 import { csvRows, textRows, type Row } from '../../../src/interop/index.js'
-import { importRows } from '../../../src/operations/import.js'
+import { clip, importRows } from '../../../src/operations/import.js'
 
 const from = (text: string): Readable => Readable.from([Buffer.from(text)])
 
@@ -37,6 +37,18 @@ describe('importRows', () => {
       send: async (batch) => ({ count: batch.length - 1, entries: 1, skipped: ['TLP: this value reached you as TLP:AMBER from org B'] })
     })
     expect(s).toMatchObject({ read: 3, imported: 2, skipped: 1, reasons: { 'TLP: this value reached you as TLP:AMBER from org B': 1 } })
+  })
+
+  it('names the first skipped rows by their line, those the node leaves out too; a long reason is cut at a word, not mid-word', async () => {
+    const text = ['# a comment', '1.2.3.4', 'not-an-ip', '', '5.6.7.8', '10.0.0.9'].join('\n') + '\n'
+    const s = await importRows(textRows(from(text)), {
+      defaults: { type: 'ipv4' },
+      send: async (batch) => ({ count: batch.length - 1, entries: 1, skipped: [{ index: 2, reason: 'TLP: held from org B' }] })
+    })
+    expect(s.skippedLines).toEqual([{ line: 3, reason: expect.stringMatching(/^value: not an IPv4 address/) }, { line: 6, reason: 'TLP: held from org B' }])
+    const words = 'the quick brown fox jumps over the lazy dog '.repeat(6).trim()
+    expect(clip(words, 60)).toBe('the quick brown fox jumps over the lazy dog the quick brown…')
+    expect(clip('short', 60)).toBe('short')
   })
 
   it('a dry run validates and counts but sends nothing; a refused batch stops with what was imported', async () => {
