@@ -13,17 +13,21 @@ import { PendingEntries, type PendingLimits } from './pending.js'
 import { GossipPublisher } from './publisher.js'
 import { GossipTopics } from './topic.js'
 import { GossipValidator, type GossipVerdict } from './validator.js'
+import { MemberQuotas, type OverQuota, type QuotaOptions } from './quota.js'
+import { PeerPenalties, type JunkOptions, type PeerJunk } from './junk.js'
 
 export { topicOf, GossipTopics } from './topic.js'
 export { GossipValidator } from './validator.js'
 export type { GossipVerdict, GossipReason, GossipValidatorComponents } from './validator.js'
 export { GossipPublisher } from './publisher.js'
+export { MemberQuotas, TokenBucket, DEFAULT_QUOTA_OPTIONS, MAX_TRACKED_ORIGINS, type QuotaOptions, type OverQuota } from './quota.js'
+export { PeerPenalties, RateLimitedLog, DEFAULT_JUNK_OPTIONS, MAX_EPOCHS_AHEAD, type JunkOptions, type JunkReason, type PeerJunk } from './junk.js'
 export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS, DEFAULT_PENDING_LIMITS, type PendingLimits } from './pending.js'
 
 export interface GossipComponents {
   pubsub: GossipSubRuntime
-  circles: Pick<CircleManager, 'circleKey' | 'admit'>
-  ingest: Pick<Ingest, 'ingest'>
+  circles: Pick<CircleManager, 'circleKey' | 'admit' | 'get'>
+  ingest: Pick<Ingest, 'ingest' | 'queuedItems'>
   store: Pick<LevelStore, 'head'>
   /** a partial sync of a data log: `origin`'s entries up to `to` from `peer` */
   syncGap: (circle: string, peer: PeerId, origin: string, to: number) => void
@@ -33,11 +37,19 @@ export interface GossipComponents {
   signal: AbortSignal
   /** bounds of the out-of-order buffer (config p2p.pending) */
   pending?: Partial<PendingLimits>
+  /** per-member quotas and the gossip queue bound (config p2p.quota) */
+  quota?: Partial<QuotaOptions>
+  /** what junk costs a peer (tests shorten the grace and half-life) */
+  junk?: Partial<JunkOptions>
+  /** close a peer's connection (it kept sending junk) */
+  hangUp?: (peerId: string) => void
 }
 
 export class Gossip {
   readonly topics: GossipTopics
   readonly validator: GossipValidator
+  readonly quotas: MemberQuotas
+  readonly penalties: PeerPenalties
   readonly #publisher: GossipPublisher
   readonly #pending: PendingEntries
 
@@ -51,10 +63,15 @@ export class Gossip {
       signal: c.signal,
       ...(c.pending !== undefined ? { limits: c.pending } : {})
     })
+    const log = c.log.child({ component: 'phalanx:p2p:gossip:validator' })
+    this.quotas = new MemberQuotas(c.quota)
+    this.penalties = new PeerPenalties({ log: c.log.child({ component: 'phalanx:p2p:gossip:junk' }), ...(c.hangUp !== undefined ? { hangUp: c.hangUp } : {}) }, c.junk)
     this.validator = new GossipValidator({
       circles: c.circles,
       ingest: c.ingest,
-      log: c.log.child({ component: 'phalanx:p2p:gossip:validator' }),
+      quotas: this.quotas,
+      penalties: this.penalties,
+      log,
       onEarly: (raw, gap, from) => { this.#pending.early(raw, gap, from) },
       onGap: (circle, origin, gap, from) => { this.#pending.gap(circle, origin, gap, from) }
     })
@@ -64,6 +81,15 @@ export class Gossip {
 
   /** gossip messages judged since start, by verdict */
   get counts (): { accepted: number, ignored: number, rejected: number } { return this.validator.counts }
+
+  /** origins past their quota now (dropped a message within the hold time) */
+  overQuota (origin: string): OverQuota | null { return this.quotas.overQuota(origin) }
+
+  /** what junk cost a peer */
+  junkOf (peerId: string): PeerJunk { return this.penalties.of(peerId) }
+
+  /** gossipsub's application-specific score (P5) of a peer */
+  appSpecificScore (peerId: string): number { return this.penalties.appSpecificScore(peerId) }
 
   /** gossip own entries of one circle stored together */
   async publish (circle: string, list: StoredEntry[]): Promise<void> { await this.#publisher.publish(circle, list) }

@@ -100,6 +100,8 @@ export class Ingest {
   readonly #o: IngestOptions
   readonly #log: Logger
   #queue: Job[] = []
+  /** records in #queue (kept as jobs enter and leave it: read on every gossip message) */
+  #queuedItems = 0
   #draining: Promise<void> | undefined
   #state: State
   #closed = false
@@ -248,7 +250,7 @@ export class Ingest {
   get queueLength (): number { return this.#queue.length }
 
   /** records waiting in the queue (the API answers 429 above a limit) */
-  get queuedItems (): number { return this.#queue.reduce((n, j) => n + j.items, 0) }
+  get queuedItems (): number { return this.#queuedItems }
 
   /**
    * Sign and store records published by this node. Records are packed into entries of at
@@ -397,6 +399,7 @@ export class Ingest {
   #enqueue (job: Job): void {
     if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
     this.#queue.push(job)
+    this.#queuedItems += job.items
     this.#kick()
   }
 
@@ -465,7 +468,9 @@ export class Ingest {
       if (replan.length > 0) {
         // own entries signed on a chain the store no longer ends with: sign them again,
         // after the store and the signer agree on where this origin's logs end
-        this.#queue.unshift(...replan, ...ahead.flatMap(p => p.jobs))
+        const back = [...replan, ...ahead.flatMap(p => p.jobs)]
+        this.#queue.unshift(...back)
+        this.#queuedItems += back.reduce((n, j) => n + j.items, 0)
         ahead = []
         await prev.done
         if (!prev.failed) prev = undefined
@@ -483,6 +488,7 @@ export class Ingest {
       items += this.#queue[n].items
       n++
     }
+    this.#queuedItems -= items
     return this.#queue.splice(0, n)
   }
 
