@@ -97,7 +97,7 @@ export class PeerPenalties {
     let p = this.#peers.get(peerId)
     if (p === undefined) {
       if (this.#peers.size >= MAX_TRACKED_PEERS) this.#forget(now)
-      p = { penalty: 0, at: now, counts: {}, disconnects: 0, lastDisconnect: 0 }
+      p = { penalty: 0, at: now, counts: {}, disconnects: 0, lastDisconnect: -Infinity }
       this.#peers.set(peerId, p)
     }
     p.penalty = Math.min(this.options.cap, this.#decayed(p, now) + weight)

@@ -11,7 +11,8 @@
  *
  * Guarantees: O(1) per check; at most MAX_TRACKED_ORIGINS buckets (origins are members: the
  * validator charges only after the membership pre-check); a charge for an entry that turns
- * out not to be the origin's (a bad signature) or nothing new (a duplicate) is refunded.
+ * out not to be surely the origin's (rejected: a bad signature, a forgery) or nothing new (a
+ * duplicate) is refunded.
  */
 
 export interface QuotaOptions {
@@ -185,14 +186,17 @@ export class MemberQuotas {
     return q
   }
 
-  /** forget full buckets of origins not over quota (a new bucket starts full: nothing lost); else the oldest */
+  /**
+   * forget full buckets of origins not over quota (a new bucket starts full: nothing lost);
+   * else the oldest origin not over quota; else the oldest
+   */
   #forget (now: number): void {
+    let oldestUnder: string | undefined
     for (const [origin, q] of this.#origins) {
-      if (q.entries.full(now) && q.bytes.full(now) && this.overQuota(origin, now) === null) this.#origins.delete(origin)
+      if (this.overQuota(origin, now) !== null) continue
+      if (q.entries.full(now) && q.bytes.full(now)) this.#origins.delete(origin)
+      else oldestUnder ??= origin
     }
-    if (this.#origins.size >= MAX_TRACKED_ORIGINS) {
-      const first = this.#origins.keys().next()
-      if (first.done !== true) this.#origins.delete(first.value)
-    }
+    if (this.#origins.size >= MAX_TRACKED_ORIGINS) this.#origins.delete(oldestUnder ?? this.#origins.keys().next().value!)
   }
 }

@@ -152,9 +152,10 @@ export class GossipValidator {
     const bound = this.#bound(raws, data.length, from)
     if (bound !== null) return bound
     const share = data.length / raws.length
-    /** give an origin back what an entry that brought nothing of its own cost it */
+    /** give an origin back what an entry that brought nothing new, or not surely its own, cost it */
     const settle = (raw: any, r: GossipVerdict): GossipVerdict => {
-      if (r.reason === 'duplicate' || (r.reason === 'refused' && r.code === 'PX_ERR_BAD_SIGNATURE')) this.quotas.refund(String(raw.origin), 1, share)
+      // a rejected entry may not be the origin's at all (a forgery): its sender pays in score
+      if (r.reason === 'duplicate' || r.result === TopicValidatorResult.Reject) this.quotas.refund(String(raw.origin), 1, share)
       return r
     }
     if (!batch) return settle(raws[0], await this.judge(raws[0], 'gossip', env.hash, from))
