@@ -32,17 +32,18 @@ export interface QuotaOptions {
 
 /**
  * Defaults. A bulk publish packs ≤ 1,000 records / 64 KiB per entry, and one node ingests
- * ~40–55k records/s (../shared/STACK.md): a burst of 2,000 entries and 128 MiB lets an import
- * of up to ~2,000 such entries (up to 2 million records) through untouched; sustained, 100
- * entries/s and 2 MiB/s (~32 bulk entries/s, ~32k records/s at most) leave the node time for
- * lookups and other members. The gossip queue bound is below api.maxQueuedItems (50,000) so a
- * flood never makes local publishes wait (429).
+ * ~40–55k records/s (../shared/STACK.md). A burst of 2,000 entries and 64 MiB lets a bulk
+ * publish of up to ~1,000 full entries (~1 million records) through untouched; sustained, 100
+ * entries/s and 1 MiB/s (~16 full entries, ~16k records a second at most) leave the node time
+ * for lookups and other members. Past the burst a larger import is a flood like any other:
+ * what gossip drops, sync brings at this node's own pace. The gossip queue bound is below
+ * api.maxQueuedItems (50,000) so a flood never makes local publishes wait (429).
  */
 export const DEFAULT_QUOTA_OPTIONS: QuotaOptions = Object.freeze({
   entriesPerSecond: 100,
-  bytesPerSecond: 2 * 1024 * 1024,
+  bytesPerSecond: 1024 * 1024,
   burstEntries: 2000,
-  burstBytes: 128 * 1024 * 1024,
+  burstBytes: 64 * 1024 * 1024,
   holdMs: 30_000,
   maxQueuedItems: 20_000
 })

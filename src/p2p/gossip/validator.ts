@@ -10,8 +10,8 @@
  * the circle's state and the TLP policy, before any signature is verified); then ingest
  * (schema, signature, the full entry policy, log position) judges each entry, and the header hash
  * must name the entries. Before ingest, two bounds: the ingest queue holds fewer than
- * `maxQueuedItems` records (else IGNORE, `queue-full`: this node is behind, not the sender's
- * fault) and each origin is within its quota (quota.ts; else IGNORE, `over-quota`, and the
+ * `maxQueuedItems` records, of which one origin's gossip at most half (else IGNORE,
+ * `queue-full`: this node is behind, not the sender's fault) and each origin is within its quota (quota.ts; else IGNORE, `over-quota`, and the
  * sender is penalized, junk.ts). Verdicts: REJECT costs the sender score (what no honest member
  * sends); IGNORE relays nothing and penalizes only junk no peer is entitled to send (over a
  * quota, a key epoch unknown past its grace); else not the sender's fault: a
@@ -36,6 +36,11 @@ import { PeerPenalties } from './junk.js'
 export const OVER_QUOTA_PENALTY = { origin: 1, relay: 0.2 } as const
 /** what a message sealed with a key epoch past its grace costs its sender */
 export const UNKNOWN_EPOCH_PENALTY = 1
+/** the part of the gossip queue bound one origin's entries may hold */
+export const ORIGIN_QUEUE_SHARE = 0.5
+
+/** the records an entry claims to carry (checked later; 1 for what is not a list) */
+function itemsOf (raw: any): number { return Array.isArray(raw?.items) ? raw.items.length : 1 }
 
 /** why a message or entry was judged as it was */
 export type GossipReason =
@@ -91,6 +96,8 @@ export class GossipValidator {
   readonly counts = { accepted: 0, ignored: 0, rejected: 0 }
   /** gossip messages ignored since start because of a bound: the queue was full, the origin over quota */
   readonly drops = { queueFull: 0, overQuota: 0 }
+  /** origin → records of its gossip entries handed to ingest and not yet judged (written or refused) */
+  readonly #queued = new Map<string, number>()
 
   constructor (c: GossipValidatorComponents) {
     this.#c = c
@@ -152,15 +159,27 @@ export class GossipValidator {
     const bound = this.#bound(raws, data.length, from)
     if (bound !== null) return bound
     const share = data.length / raws.length
-    /** give an origin back what an entry that brought nothing new, or not surely its own, cost it */
-    const settle = (raw: any, r: GossipVerdict): GossipVerdict => {
-      // a rejected entry may not be the origin's at all (a forgery): its sender pays in score
-      if (r.reason === 'duplicate' || r.result === TopicValidatorResult.Reject) this.quotas.refund(String(raw.origin), 1, share)
+    /** judge one entry, counted in its origin's share of the queue while it waits there */
+    const run = async (raw: any, claimedHash?: string): Promise<GossipVerdict> => {
+      const origin = String(raw.origin)
+      const items = itemsOf(raw)
+      this.#queued.set(origin, (this.#queued.get(origin) ?? 0) + items)
+      let r: GossipVerdict
+      try {
+        r = await this.judge(raw, 'gossip', claimedHash, from)
+      } finally {
+        const left = (this.#queued.get(origin) ?? items) - items
+        if (left <= 0) this.#queued.delete(origin)
+        else this.#queued.set(origin, left)
+      }
+      // give an origin back what an entry that brought nothing new, or not surely its own,
+      // cost it (a rejected entry may be a forgery: its sender pays in score)
+      if (r.reason === 'duplicate' || r.result === TopicValidatorResult.Reject) this.quotas.refund(origin, 1, share)
       return r
     }
-    if (!batch) return settle(raws[0], await this.judge(raws[0], 'gossip', env.hash, from))
+    if (!batch) return await run(raws[0], env.hash)
     // a batch: queue every entry (in order, one write group), then judge the message by them
-    const results = await Promise.all(raws.map(async raw => settle(raw, await this.judge(raw, 'gossip', undefined, from))))
+    const results = await Promise.all(raws.map(async raw => await run(raw)))
     const rejected = results.find(r => r.result === TopicValidatorResult.Reject)
     if (rejected !== undefined) return rejected
     if (results.every(r => r.hash !== undefined) && batchHash(results.map(r => r.hash!)) !== env.hash) return refuse('header-hash', 'PX_ERR_BAD_ENTRY', 'batch header names other entries')
@@ -174,15 +193,21 @@ export class GossipValidator {
    */
   #bound (raws: any[], bytes: number, from: PeerId): GossipVerdict | null {
     const peer = from.toString()
-    const items = raws.reduce((n, raw) => n + (Array.isArray(raw.items) ? raw.items.length : 1), 0)
+    const bound = this.quotas.options.maxQueuedItems
+    const byOrigin = new Map<string, number>()
+    let items = 0
+    for (const raw of raws) {
+      byOrigin.set(String(raw.origin), (byOrigin.get(String(raw.origin)) ?? 0) + 1)
+      items += itemsOf(raw)
+    }
     const queued = this.#c.ingest.queuedItems ?? 0
-    if (queued + items > this.quotas.options.maxQueuedItems) {
+    // one origin holds at most a share of the queue: another member's entries still find room
+    const mine = Math.max(...[...byOrigin.keys()].map(o => this.#queued.get(o) ?? 0))
+    if (queued + items > bound || mine + items > bound * ORIGIN_QUEUE_SHARE) {
       this.drops.queueFull++
-      this.penalties.note('*', 'queue-full', 'gossip ignored: the ingest queue is full (this node is behind; sync brings what is dropped)', { queued, bound: this.quotas.options.maxQueuedItems, dropped: this.drops.queueFull })
+      this.penalties.note('*', 'queue-full', 'gossip ignored: the ingest queue is full, or the origin\'s share of it (this node is behind; sync brings what is dropped)', { queued, origin: String(raws[0].origin).slice(0, 16), originQueued: mine, bound, dropped: this.drops.queueFull })
       return ignore('queue-full', 'PX_ERR_RATE_LIMITED')
     }
-    const byOrigin = new Map<string, number>()
-    for (const raw of raws) byOrigin.set(String(raw.origin), (byOrigin.get(String(raw.origin)) ?? 0) + 1)
     const share = bytes / raws.length
     const taken: Array<[string, number]> = []
     for (const [origin, n] of byOrigin) {

@@ -56,9 +56,9 @@ describe('GossipValidator bounds', () => {
   const fromMember = peerIdFromString(peerIdOfKey(member.publicKeyHex))
   const fromRelay = peerIdFromString(peerIdOfKey(relay.publicKeyHex))
 
-  const make = async (ingest: { maxGroupItems?: number, maxGroupJobs?: number } = {}): Promise<void> => {
+  const make = async (ingest: { maxGroupItems?: number, maxGroupJobs?: number } = {}, burstEntries = 3): Promise<void> => {
     h = await openStore({ policy: { check: (e) => { if (!state.members.has(e.origin)) throw new PhalanxError('PX_ERR_NOT_MEMBER', 'not a member') } }, ingest })
-    quotas = new MemberQuotas({ entriesPerSecond: 1, bytesPerSecond: 64 * 1024, burstEntries: 3, burstBytes: 1024 * 1024, holdMs: 60_000, maxQueuedItems: 1000 })
+    quotas = new MemberQuotas({ entriesPerSecond: 1, bytesPerSecond: 64 * 1024, burstEntries, burstBytes: 1024 * 1024, holdMs: 60_000, maxQueuedItems: 1000 })
     penalties = new PeerPenalties({ log: pino({ level: 'silent' }) }, { epochGraceMs: 60_000 })
     v = new GossipValidator({
       circles: {
@@ -133,6 +133,22 @@ describe('GossipValidator bounds', () => {
     expect(h.ingest.queuedItems).toBe(0)
     // room again: the member's next entry is within its quota (the dropped one cost nothing)
     expect((await v.validate(CIRCLE, message(log.next([ind('room.example')])), fromMember)).result).toBe(TopicValidatorResult.Accept)
+  })
+
+  it('queue-full: one origin\'s gossip holds at most half the bound; another member\'s entry still finds room', async () => {
+    await h.close()
+    await make({}, 1000)
+    const log = new RemoteLog(member, CIRCLE)
+    const big = (k: number): Entry => log.next(Array.from({ length: 60 }, (_, i) => ind(`share${k}-${i}.example`)))
+    // ten entries of 60 records at once: 8 fit in the origin's 500, the rest are dropped
+    const verdicts = await Promise.all(Array.from({ length: 10 }, (_, k) => v.validate(CIRCLE, message(big(k)), fromMember)))
+    expect(verdicts.map(x => x.reason)).toEqual([...Array(8).fill('stored'), 'queue-full', 'queue-full'])
+    expect(penalties.appSpecificScore(fromMember.toString())).toBe(0)
+    // while the member's share is taken, another member's entry goes in
+    const more = Array.from({ length: 9 }, (_, k) => v.validate(CIRCLE, message(big(10 + k)), fromMember))
+    const others = await v.validate(CIRCLE, message(new RemoteLog(other, CIRCLE).next(Array.from({ length: 60 }, (_, i) => ind(`other-${i}.example`)))), fromMember)
+    expect(others.reason).toBe('stored')
+    expect((await Promise.all(more)).filter(x => x.reason === 'queue-full').length).toBeGreaterThan(0)
   })
 
   it('unknown key epoch: honest in a rotation\'s grace, junk far ahead', async () => {
