@@ -132,7 +132,7 @@ export class Network {
       ...(this.#o.pending !== undefined ? { pending: this.#o.pending } : {}),
       ...(this.#o.quota !== undefined ? { quota: this.#o.quota } : {}),
       ...(this.#o.junk !== undefined ? { junk: this.#o.junk } : {}),
-      hangUp: (id) => { if (!signal.aborted) void this.#p2p.hangUp(peerIdFromString(id)).catch(() => {}) }
+      hangUp: (id, ms) => { if (!signal.aborted) this.#connections.suspend(id, ms) }
     })
     this.#red = new RedDelivery({ identity, box, store, ingest, requester: this.#requester, log: this.#log.child({ component: 'phalanx:p2p:red' }), signal, baseDelayMs: this.#o.dialIntervalMs })
     this.#control = new ControlPull({ requester: this.#requester, pickMember: (turn) => this.#connections.pickMember(turn), judge: async (raw, source) => await this.#gossip.judge(raw, source), log: this.#log, signal })

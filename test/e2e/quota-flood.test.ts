@@ -144,6 +144,7 @@ describe('quota flood: a member pushes valid entries as fast as it can', () => {
         if (r.status !== 200) failedStatus++
         statusMs.push(r.ms)
         maxQueued = Math.max(maxQueued, await metric('phalanx_ingest_queue_items'))
+        if (process.env.PX_DEBUG_FLOOD !== undefined) console.log(Date.now() % 100000, Math.round(r.ms), await metric('phalanx_ingest_queue_items'), await metric('phalanx_process_nodejs_eventloop_lag_max_seconds'), Math.round(await metric('phalanx_process_nodejs_heap_size_used_bytes') / 1e6), JSON.stringify(r.body.gossipDrops), r.body.counts?.entries)
       } catch { failedStatus++ }
     }
     // the probes run beside the flood, one at a time (bounded by the flood's end)

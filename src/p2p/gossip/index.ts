@@ -41,8 +41,8 @@ export interface GossipComponents {
   quota?: Partial<QuotaOptions>
   /** what junk costs a peer (tests shorten the grace and half-life) */
   junk?: Partial<JunkOptions>
-  /** close a peer's connection (it kept sending junk) */
-  hangUp?: (peerId: string) => void
+  /** close a peer's connection and refuse it for `ms` (it kept sending junk) */
+  hangUp?: (peerId: string, ms: number) => void
 }
 
 export class Gossip {
@@ -71,6 +71,7 @@ export class Gossip {
       ingest: c.ingest,
       quotas: this.quotas,
       penalties: this.penalties,
+      signal: c.signal,
       log,
       onEarly: (raw, gap, from) => { this.#pending.early(raw, gap, from) },
       onGap: (circle, origin, gap, from) => { this.#pending.gap(circle, origin, gap, from) }

@@ -7,8 +7,8 @@
  *
  * The penalty is gossipsub's application-specific score (P5: `appSpecificScore`, weight 1):
  * past -10 the peer gets no gossip from us, past -80 (gossipsub's graylist) its messages are
- * dropped before validation; past `disconnectAt` its connection is closed (at most once per
- * `disconnectCooldownMs`). Log lines about junk (and rejected messages) are rate-limited:
+ * dropped before validation; past `disconnectAt` its connection is closed and it is refused
+ * for `disconnectCooldownMs` (its entries still arrive through other members and sync). Log lines about junk (and rejected messages) are rate-limited:
  * one line per peer and reason per `logIntervalMs`, with the count since the last one.
  */
 import type { Logger } from 'pino'
@@ -20,7 +20,7 @@ export interface JunkOptions {
   cap: number
   /** close the peer's connection above this penalty */
   disconnectAt: number
-  /** closed at most once per this (ms) */
+  /** closed at most once per this (ms), and refused (gater) for as long */
   disconnectCooldownMs: number
   /** one log line per peer and reason per this (ms) */
   logIntervalMs: number
@@ -52,8 +52,8 @@ export type JunkReason = 'over-quota' | 'unknown-key-epoch'
 
 export interface JunkComponents {
   log: Logger
-  /** close the connection of a peer whose penalty passed `disconnectAt` */
-  hangUp?: (peerId: string) => void
+  /** close the connection of a peer whose penalty passed `disconnectAt` and refuse it for `ms` */
+  hangUp?: (peerId: string, ms: number) => void
 }
 
 export interface PeerJunk {
@@ -107,8 +107,8 @@ export class PeerPenalties {
     if (p.penalty > this.options.disconnectAt && now - p.lastDisconnect >= this.options.disconnectCooldownMs && this.#c.hangUp !== undefined) {
       p.lastDisconnect = now
       p.disconnects++
-      this.#c.log.warn({ peer: peerId, penalty: Math.round(p.penalty), counts: p.counts }, 'closing the connection of a peer that keeps sending junk')
-      this.#c.hangUp(peerId)
+      this.#c.log.warn({ peer: peerId, penalty: Math.round(p.penalty), counts: p.counts, refusedForMs: this.options.disconnectCooldownMs }, 'closing the connection of a peer that keeps sending junk; refused for a while')
+      this.#c.hangUp(peerId, this.options.disconnectCooldownMs)
     }
   }
 

@@ -31,19 +31,21 @@ export interface QuotaOptions {
 }
 
 /**
- * Defaults. A bulk publish packs ≤ 1,000 records / 64 KiB per entry, and one node ingests
- * ~40–55k records/s (../shared/STACK.md). A burst of 2,000 entries and 64 MiB lets a bulk
- * publish of up to ~1,000 full entries (~1 million records) through untouched; sustained, 100
- * entries/s and 1 MiB/s (~16 full entries, ~16k records a second at most) leave the node time
- * for lookups and other members. Past the burst a larger import is a flood like any other:
- * what gossip drops, sync brings at this node's own pace. The gossip queue bound is below
+ * Defaults. A bulk publish packs ≤ 1,000 records / 64 KiB per entry; one node ingests such
+ * entries at ~12–50k records/s depending on the records and the machine (../shared/STACK.md,
+ * `npm run bench`). The burst, 2,000 entries and 16 MiB, lets a bulk publish as large as one
+ * API request may be (api.bodyLimitBytes, 16 MiB: ~100–250k records in ~250 full entries)
+ * through untouched; sustained, 100 entries/s and 256 KiB/s (~4 full entries, ~2.5–4k
+ * records a second) leave the node time for lookups and other members even while one member
+ * floods at its maximum. Past that a larger import is a flood like any other: what gossip
+ * drops, sync brings at this node's own pace. The gossip queue bound is below
  * api.maxQueuedItems (50,000) so a flood never makes local publishes wait (429).
  */
 export const DEFAULT_QUOTA_OPTIONS: QuotaOptions = Object.freeze({
   entriesPerSecond: 100,
-  bytesPerSecond: 1024 * 1024,
+  bytesPerSecond: 256 * 1024,
   burstEntries: 2000,
-  burstBytes: 64 * 1024 * 1024,
+  burstBytes: 16 * 1024 * 1024,
   holdMs: 30_000,
   maxQueuedItems: 20_000
 })
@@ -143,12 +145,21 @@ export class MemberQuotas {
       q.bytes.take(bytes, now)
       return true
     }
+    this.drop(origin, entries, bytes, now)
+    return false
+  }
+
+  /**
+   * Record that `origin`'s entries were dropped for sending more than this node takes (past
+   * its buckets, or past its share of the ingest queue): it shows as over quota.
+   */
+  drop (origin: string, entries: number, bytes: number, now: number = Date.now()): void {
+    const q = this.#quota(origin, now)
     this.dropped += entries
     if (q.over === undefined || now - q.over.last > this.options.holdMs) q.over = { since: now, last: now, dropped: 0, droppedBytes: 0 }
     q.over.last = now
     q.over.dropped += entries
     q.over.droppedBytes += bytes
-    return false
   }
 
   /** give back a charge (a bad signature, a duplicate: nothing the origin sent us) */

@@ -10,8 +10,8 @@
  * the circle's state and the TLP policy, before any signature is verified); then ingest
  * (schema, signature, the full entry policy, log position) judges each entry, and the header hash
  * must name the entries. Before ingest, two bounds: the ingest queue holds fewer than
- * `maxQueuedItems` records, of which one origin's gossip at most half (else IGNORE,
- * `queue-full`: this node is behind, not the sender's fault) and each origin is within its quota (quota.ts; else IGNORE, `over-quota`, and the
+ * `maxQueuedItems` records (else IGNORE, `queue-full`: this node is behind, not the sender's
+ * fault), of which one origin's gossip at most half, and each origin is within its quota (quota.ts; else IGNORE, `over-quota`, and the
  * sender is penalized, junk.ts). Verdicts: REJECT costs the sender score (what no honest member
  * sends); IGNORE relays nothing and penalizes only junk no peer is entitled to send (over a
  * quota, a key epoch unknown past its grace); else not the sender's fault: a
@@ -31,6 +31,7 @@ import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, o
 import { publicKeyOfPeer } from '../host.js'
 import { MemberQuotas } from './quota.js'
 import { PeerPenalties } from './junk.js'
+import { Pacer } from './pacer.js'
 
 /** what an over-quota message costs the peer that sent it: the origin itself pays in full */
 export const OVER_QUOTA_PENALTY = { origin: 1, relay: 0.2 } as const
@@ -38,6 +39,8 @@ export const OVER_QUOTA_PENALTY = { origin: 1, relay: 0.2 } as const
 export const UNKNOWN_EPOCH_PENALTY = 1
 /** the part of the gossip queue bound one origin's entries may hold */
 export const ORIGIN_QUEUE_SHARE = 0.5
+/** past its share of the queue an origin pays this part of the over-quota penalty (an honest bulk publish may outrun a slower node) */
+export const SHARE_PENALTY_FACTOR = 0.25
 
 /** the records an entry claims to carry (checked later; 1 for what is not a list) */
 function itemsOf (raw: any): number { return Array.isArray(raw?.items) ? raw.items.length : 1 }
@@ -73,6 +76,8 @@ export interface GossipValidatorComponents {
   quotas?: MemberQuotas
   /** what junk costs a peer; rate-limited log lines (a default set when left out) */
   penalties?: PeerPenalties
+  /** aborted when the network stops: a message still waiting for its turn is then ignored */
+  signal?: AbortSignal
   /**
    * A member's entry of a log read in order (a membership log) that came before the entries
    * preceding it (`have` is the head this node holds, `got` the entry's seq): keep it
@@ -96,6 +101,7 @@ export class GossipValidator {
   readonly counts = { accepted: 0, ignored: 0, rejected: 0 }
   /** gossip messages ignored since start because of a bound: the queue was full, the origin over quota */
   readonly drops = { queueFull: 0, overQuota: 0 }
+  readonly #pacer = new Pacer()
   /** origin → records of its gossip entries handed to ingest and not yet judged (written or refused) */
   readonly #queued = new Map<string, number>()
 
@@ -106,8 +112,18 @@ export class GossipValidator {
     this.penalties = c.penalties ?? new PeerPenalties({ log: c.log })
   }
 
-  /** gossipsub's topic validator: judge a message and count the verdict */
+  /** gossipsub's topic validator: wait for a turn (pacer.ts), judge a message and count the verdict */
   async validateMessage (circle: string, data: Uint8Array, from: PeerId): Promise<TopicValidatorResult> {
+    // judging is main-thread work: take a turn (pacer.ts), or drop the message when too many wait
+    const turn = this.#pacer.turn()
+    if (turn === false) {
+      this.drops.queueFull++
+      this.counts.ignored++
+      this.penalties.note('*', 'queue-full', 'gossip ignored: too many messages wait to be judged (this node is behind; sync brings what is dropped)', { waiting: this.#pacer.waiting, dropped: this.drops.queueFull })
+      return TopicValidatorResult.Ignore
+    }
+    if (turn !== true) await turn
+    if (this.#c.signal?.aborted === true) { this.counts.ignored++; return TopicValidatorResult.Ignore }
     const { result } = await this.validate(circle, data, from)
     this.counts[result === TopicValidatorResult.Accept ? 'accepted' : result === TopicValidatorResult.Reject ? 'rejected' : 'ignored']++
     return result
@@ -201,21 +217,31 @@ export class GossipValidator {
       items += itemsOf(raw)
     }
     const queued = this.#c.ingest.queuedItems ?? 0
-    // one origin holds at most a share of the queue: another member's entries still find room
-    const mine = Math.max(...[...byOrigin.keys()].map(o => this.#queued.get(o) ?? 0))
-    if (queued + items > bound || mine + items > bound * ORIGIN_QUEUE_SHARE) {
+    if (queued + items > bound) {
+      // this node is behind (every origin's entries, local publishes): nobody's fault
       this.drops.queueFull++
-      this.penalties.note('*', 'queue-full', 'gossip ignored: the ingest queue is full, or the origin\'s share of it (this node is behind; sync brings what is dropped)', { queued, origin: String(raws[0].origin).slice(0, 16), originQueued: mine, bound, dropped: this.drops.queueFull })
+      this.penalties.note('*', 'queue-full', 'gossip ignored: the ingest queue is full (this node is behind; sync brings what is dropped)', { queued, bound, dropped: this.drops.queueFull })
       return ignore('queue-full', 'PX_ERR_RATE_LIMITED')
     }
     const share = bytes / raws.length
+    const overQuota = (origin: string, n: number, weight: number, why: string): GossipVerdict => {
+      this.drops.overQuota++
+      this.penalties.junk(peer, 'over-quota', weight * (publicKeyOfPeer(from) === origin ? OVER_QUOTA_PENALTY.origin : OVER_QUOTA_PENALTY.relay), { origin: origin.slice(0, 16), entries: n, why })
+      return ignore('over-quota', 'PX_ERR_OVER_QUOTA')
+    }
+    // one origin holds at most a share of the queue: it sends faster than this node takes its
+    // entries (over quota in effect, at a lesser penalty), and other members' still find room
+    for (const [origin, n] of byOrigin) {
+      const mine = this.#queued.get(origin) ?? 0
+      if (mine + items <= bound * ORIGIN_QUEUE_SHARE) continue
+      this.quotas.drop(origin, n, n * share)
+      return overQuota(origin, n, SHARE_PENALTY_FACTOR, 'its share of the ingest queue is full')
+    }
     const taken: Array<[string, number]> = []
     for (const [origin, n] of byOrigin) {
       if (this.quotas.take(origin, n, n * share)) { taken.push([origin, n]); continue }
       for (const [o, k] of taken) this.quotas.refund(o, k, k * share)
-      this.drops.overQuota++
-      this.penalties.junk(peer, 'over-quota', publicKeyOfPeer(from) === origin ? OVER_QUOTA_PENALTY.origin : OVER_QUOTA_PENALTY.relay, { origin: origin.slice(0, 16), entries: n })
-      return ignore('over-quota', 'PX_ERR_OVER_QUOTA')
+      return overQuota(origin, n, 1, 'past its quota')
     }
     return null
   }

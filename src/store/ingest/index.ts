@@ -94,6 +94,11 @@ type Job =
 
 /** groups the signer may be sealing ahead of the one being applied */
 const SIGN_AHEAD = 3
+/**
+ * main-thread time (ms) the writer derives records for before it lets I/O in: a lookup waits
+ * at most about one slice plus one job behind a long group (lookup p99 target 50 ms, issue 13)
+ */
+const APPLY_SLICE_MS = 10
 
 export class Ingest {
   readonly #c: IngestComponents
@@ -463,7 +468,7 @@ export class Ingest {
       }
       // keep the signer busy while this group is applied
       fill()
-      const { group, replan } = this.#apply(cur, sealed, prev)
+      const { group, replan } = await this.#apply(cur, sealed, prev)
       prev = group
       if (replan.length > 0) {
         // own entries signed on a chain the store no longer ends with: sign them again,
@@ -524,14 +529,21 @@ export class Ingest {
    * the publish jobs to plan again: once one own entry cannot be stored, every later own
    * entry of the group was chained on it.
    */
-  #apply (cur: Prepared, sealed: SealedOut[], prev: Group | undefined): { group: Group, replan: Job[] } {
+  async #apply (cur: Prepared, sealed: SealedOut[], prev: Group | undefined): Promise<{ group: Group, replan: Job[] }> {
     const tx = new Tx(this.#c.store, prev?.tx.state ?? this.#state, prev?.tx)
     tx.state.pendingRemoved = []
     const done: Array<{ job: Job, result: unknown }> = []
     const replan: Job[] = []
     let broken = false
     let offset = 0
+    let slice = performance.now()
     for (const job of cur.jobs) {
+      // derivation is the writer's main-thread work: between jobs, let I/O (lookups, the
+      // API) in once a slice is used up, so a long group never holds the event loop
+      if (performance.now() - slice > APPLY_SLICE_MS) {
+        await new Promise(resolve => setImmediate(resolve))
+        slice = performance.now()
+      }
       const plan = job.kind === 'publish' ? cur.plans.get(job) ?? [] : []
       const outs = sealed.slice(offset, offset + plan.length)
       offset += plan.length

@@ -12,7 +12,7 @@ import { PhalanxError } from '../../../../src/errors.js'
 import { canonicalJson, entryHash, type Entry, type IndicatorItem } from '../../../../src/records/index.js'
 import { admissionViolation, circleOfLog, type CircleState } from '../../../../src/circles/index.js'
 import { encodeEnvelope } from '../../../../src/p2p/envelope.js'
-import { GossipValidator, OVER_QUOTA_PENALTY } from '../../../../src/p2p/gossip/validator.js'
+import { GossipValidator, OVER_QUOTA_PENALTY, SHARE_PENALTY_FACTOR } from '../../../../src/p2p/gossip/validator.js'
 import { MemberQuotas } from '../../../../src/p2p/gossip/quota.js'
 import { PeerPenalties } from '../../../../src/p2p/gossip/junk.js'
 import { peerIdOfKey } from '../../../../src/p2p/host.js'
@@ -135,20 +135,22 @@ describe('GossipValidator bounds', () => {
     expect((await v.validate(CIRCLE, message(log.next([ind('room.example')])), fromMember)).result).toBe(TopicValidatorResult.Accept)
   })
 
-  it('queue-full: one origin\'s gossip holds at most half the bound; another member\'s entry still finds room', async () => {
+  it('over-quota: one origin\'s gossip holds at most half the queue bound; another member\'s entry still finds room', async () => {
     await h.close()
     await make({}, 1000)
     const log = new RemoteLog(member, CIRCLE)
     const big = (k: number): Entry => log.next(Array.from({ length: 60 }, (_, i) => ind(`share${k}-${i}.example`)))
     // ten entries of 60 records at once: 8 fit in the origin's 500, the rest are dropped
     const verdicts = await Promise.all(Array.from({ length: 10 }, (_, k) => v.validate(CIRCLE, message(big(k)), fromMember)))
-    expect(verdicts.map(x => x.reason)).toEqual([...Array(8).fill('stored'), 'queue-full', 'queue-full'])
-    expect(penalties.appSpecificScore(fromMember.toString())).toBe(0)
+    expect(verdicts.map(x => x.reason)).toEqual([...Array(8).fill('stored'), 'over-quota', 'over-quota'])
+    // past its share an origin is over quota in effect, at a lesser penalty
+    expect(quotas.overQuota(member.publicKeyHex)).toMatchObject({ dropped: 2 })
+    expect(penalties.appSpecificScore(fromMember.toString())).toBeCloseTo(-2 * SHARE_PENALTY_FACTOR, 1)
     // while the member's share is taken, another member's entry goes in
     const more = Array.from({ length: 9 }, (_, k) => v.validate(CIRCLE, message(big(10 + k)), fromMember))
     const others = await v.validate(CIRCLE, message(new RemoteLog(other, CIRCLE).next(Array.from({ length: 60 }, (_, i) => ind(`other-${i}.example`)))), fromMember)
     expect(others.reason).toBe('stored')
-    expect((await Promise.all(more)).filter(x => x.reason === 'queue-full').length).toBeGreaterThan(0)
+    expect((await Promise.all(more)).filter(x => x.reason === 'over-quota').length).toBeGreaterThan(0)
   })
 
   it('unknown key epoch: honest in a rotation\'s grace, junk far ahead', async () => {
