@@ -9,9 +9,10 @@
  *            process with the node's own stack, signing full bulk entries (620 records,
  *            ~62 KB, just under the 64 KiB limit) of its log as fast as it can and gossiping
  *            each to the victim
- *   phases   the burst: what the flooder's quota lets through at once (a bulk publish's worth)
+ *   phases   a baseline: the same lookups with no flood (this run's machine speed); the
+ *            burst: what the flooder's quota lets through at once (a bulk publish's worth)
  *            is ingested at full speed, as a local import would be, until the victim shows the
- *            flooder over quota (lookup figures under `burst`); then the steady flood, the
+ *            flooder over quota and has written what it took (lookup figures under `burst`); then the steady flood, the
  *            member flooding at its maximum past its quota, for QUOTA_SECONDS
  *   figures  lookup req/s, p50 and p99 in the steady flood (target ≤ 50 ms); the victim's peak
  *            RSS (target ≤ 500 MB); what was offered, what the victim stored and dropped,
@@ -44,6 +45,8 @@ import { api, startChild, untilTrue, type Child } from './propagation.js'
 const say = (msg: string): void => { process.stderr.write(`[quota] ${msg}\n`) }
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const SECONDS = Number(process.env.BENCH_QUOTA_SECONDS ?? '20')
+/** the no-flood baseline lasts this long (s) */
+const BASELINE_SECONDS = 10
 /** the burst phase lasts at most this long (s) */
 const BURST_MAX_SECONDS = 60
 /** at most this many entries offered, whatever the time (memory of the bench, not the victim) */
@@ -128,7 +131,7 @@ export async function benchQuotaFlood (storeSize: number): Promise<Record<string
     // the flood: entries in log order, as fast as this process signs and sends them
     let offered = 0
     let prev: string | null = null
-    const flood = (async () => {
+    const startFlood = async (): Promise<void> => {
       const deadline = Date.now() + (SECONDS + BURST_MAX_SECONDS + 10) * 1000
       while (flooding && offered < MAX_FLOOD_ENTRIES && Date.now() < deadline) {
         const e: Entry = signEntry({ v: ENTRY_VERSION, circle, origin: flooder.key.publicKeyHex, seq: offered + 1, prev, tlp: 'CLEAR', created: new Date().toISOString(), items: bulkItems(offered) }, flooder.key)
@@ -138,7 +141,8 @@ export async function benchQuotaFlood (storeSize: number): Promise<Record<string
         // one macrotask turn per entry: the flooder's own queues drain (its memory, not the victim's)
         await new Promise(resolve => setImmediate(resolve))
       }
-    })()
+    }
+    let flood: Promise<void> = Promise.resolve()
     /** lookups under load until stopped or `seconds` passed */
     const load = (seconds: number): { done: Promise<autocannon.Result>, stop: () => void } => {
       let inst: { stop: () => void } | undefined
@@ -154,18 +158,25 @@ export async function benchQuotaFlood (storeSize: number): Promise<Record<string
       })
       return { done, stop: () => { inst?.stop() } }
     }
-    type Status = { overQuota: Array<{ origin: string, dropped: number }>, gossipDrops: unknown, counts: { entries: number } }
+    type Status = { overQuota: Array<{ origin: string, dropped: number }>, gossipDrops: unknown, counts: { entries: number }, ingestQueue: number }
     const over = (st: Status): boolean => st.overQuota.some(o => o.origin === flooder.key.publicKeyHex)
+    // phase 0, the baseline: the same lookups with no flood (the machine's speed this run)
+    say(`baseline: autocannon ${BASELINE_SECONDS}s on /v1/lookup, no flood…`)
+    const baseline = await load(BASELINE_SECONDS).done
     const entriesBefore = (await api<Status>(victim, '/v1/status')).counts.entries
     // phase 1, the burst: what the quota lets through at once is ingested at full speed (as a
-    // local import would be), until the victim shows the flooder over quota
+    // local import would be), until the victim shows the flooder over quota and has written it
     say(`flood; lookups until the flooder is over quota (at most ${BURST_MAX_SECONDS}s)…`)
     const t0 = Date.now()
+    flood = startFlood()
     const burst = load(BURST_MAX_SECONDS)
     let overAt: number | null = null
     while (Date.now() - t0 < BURST_MAX_SECONDS * 1000) {
       await sleep(500)
-      if (over(await api<Status>(victim, '/v1/status'))) { overAt = Date.now(); break }
+      const st = await api<Status>(victim, '/v1/status')
+      if (overAt === null && over(st)) overAt = Date.now()
+      // the burst ends when the flooder is over quota and what its quota let through is written
+      if (overAt !== null && st.ingestQueue === 0) break
     }
     burst.stop()
     const burstResult = await burst.done
@@ -186,9 +197,11 @@ export async function benchQuotaFlood (storeSize: number): Promise<Record<string
       lookupReqPerSec: Math.round(steady.requests.average),
       lookupP50ms: steady.latency.p50,
       lookupP99ms: steady.latency.p99,
-      lookupErrors: steady.errors + steady.non2xx + burstResult.errors + burstResult.non2xx,
+      lookupErrors: steady.errors + steady.non2xx + burstResult.errors + burstResult.non2xx + baseline.errors + baseline.non2xx,
+      baseline: { lookupReqPerSec: Math.round(baseline.requests.average), lookupP50ms: baseline.latency.p50, lookupP99ms: baseline.latency.p99 },
       burst: {
         secondsToOverQuota: overAt === null ? null : Number(((overAt - t0) / 1000).toFixed(1)),
+        seconds: Number(((t1 - t0) / 1000).toFixed(1)),
         lookupReqPerSec: Math.round(burstResult.requests.average),
         lookupP50ms: burstResult.latency.p50,
         lookupP99ms: burstResult.latency.p99

@@ -77,7 +77,7 @@ export class Gossip {
       onGap: (circle, origin, gap, from) => { this.#pending.gap(circle, origin, gap, from) }
     })
     this.topics = new GossipTopics(c.pubsub, async (circle, data, from) => await this.validator.validateMessage(circle, data, from))
-    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal })
+    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal, ...(c.quota !== undefined ? { quota: c.quota } : {}) })
   }
 
   /** gossip messages judged since start, by verdict */

@@ -33,9 +33,9 @@ export interface QuotaOptions {
 /**
  * Defaults. A bulk publish packs ≤ 1,000 records / 64 KiB per entry; one node ingests such
  * entries at ~12–50k records/s depending on the records and the machine (../shared/STACK.md,
- * `npm run bench`). The burst, 2,000 entries and 16 MiB, lets a bulk publish as large as one
- * API request may be (api.bodyLimitBytes, 16 MiB: ~100–250k records in ~250 full entries)
- * through untouched; sustained, 100 entries/s and 256 KiB/s (~4 full entries, ~2.5–4k
+ * `npm run bench`). The burst, 2,000 entries and 8 MiB (~130 full entries, ~80–130k
+ * records: several bulk requests of 10,000 records, as `phalanx import` sends them) lets a bulk
+ * publish through untouched; sustained, 100 entries/s and 256 KiB/s (~4 full entries, ~2.5–4k
  * records a second) leave the node time for lookups and other members even while one member
  * floods at its maximum. Past that a larger import is a flood like any other: what gossip
  * drops, sync brings at this node's own pace. The gossip queue bound is below
@@ -45,7 +45,7 @@ export const DEFAULT_QUOTA_OPTIONS: QuotaOptions = Object.freeze({
   entriesPerSecond: 100,
   bytesPerSecond: 256 * 1024,
   burstEntries: 2000,
-  burstBytes: 16 * 1024 * 1024,
+  burstBytes: 8 * 1024 * 1024,
   holdMs: 30_000,
   maxQueuedItems: 20_000
 })

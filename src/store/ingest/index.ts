@@ -98,7 +98,7 @@ const SIGN_AHEAD = 3
  * main-thread time (ms) the writer derives records for before it lets I/O in: a lookup waits
  * at most about one slice plus one job behind a long group (lookup p99 target 50 ms, issue 13)
  */
-const APPLY_SLICE_MS = 10
+const APPLY_SLICE_MS = 5
 
 export class Ingest {
   readonly #c: IngestComponents

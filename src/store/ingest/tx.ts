@@ -33,7 +33,7 @@ export function cloneState (s: State): State {
  * so that a job refused half-way leaves nothing behind.
  */
 /** main-thread time (ms) spent building a write batch before I/O gets in (lookups wait at most about this) */
-const WRITE_SLICE_MS = 10
+const WRITE_SLICE_MS = 5
 
 export class Tx {
   overlay = new Map<string, unknown>()
