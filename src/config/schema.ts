@@ -69,7 +69,7 @@ export const configSchema = z.strictObject({
     junk: z.strictObject({
       /** the penalty halves this often (ms) */
       halfLifeMs: z.number().int().min(1000).max(86_400_000),
-      /** close a peer's connection above this penalty (gossipsub graylists at 80) */
+      /** close a peer's connection above this penalty and refuse it for a minute (gossipsub graylists at ~90, and counts no junk after) */
       disconnectAt: z.number().min(1).max(1000),
       /** an unknown key epoch is honest this long after this node first saw it (ms) */
       epochGraceMs: z.number().int().min(0).max(86_400_000)

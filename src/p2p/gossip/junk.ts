@@ -6,9 +6,9 @@
  * each adds to the peer's penalty, which decays exponentially (`halfLifeMs`) and is capped.
  *
  * The penalty is gossipsub's application-specific score (P5: `appSpecificScore`, weight 1):
- * past -10 the peer gets no gossip from us, past -80 (gossipsub's graylist) its messages are
- * dropped before validation; past `disconnectAt` its connection is closed and it is refused
- * for `disconnectCooldownMs` (its entries still arrive through other members and sync). Log lines about junk (and rejected messages) are rate-limited:
+ * past `disconnectAt` its connection is closed and it is refused for `disconnectCooldownMs`
+ * (its entries still arrive through other members and sync); past -10 the peer gets no
+ * gossip from us, past -80 (gossipsub's graylist) its messages are dropped before validation. Log lines about junk (and rejected messages) are rate-limited:
  * one line per peer and reason per `logIntervalMs`, with the count since the last one.
  */
 import type { Logger } from 'pino'
@@ -29,15 +29,18 @@ export interface JunkOptions {
 }
 
 /**
- * Defaults: gossipsub's graylist is -80 (its defaults, @libp2p/gossipsub score thresholds): 80
- * junk messages in a short while graylist a peer for about 3.6 half-lives (~4 minutes from
- * the cap); 200 close its connection. A rotation's key reaches members with the membership
- * entry that carries it, within seconds: five minutes of grace leave room for a slow one.
+ * Defaults: a peer's score is its penalty's negative plus at most +10 from its topics
+ * (gossipsub's topicScoreCap); past -10 it gets no gossip from us, past -80 (gossipsub's
+ * graylist) its messages are dropped unread, and then no more junk is counted: the
+ * disconnect comes first, at 50 (~50 over-quota messages within a minute, an honest node
+ * sends none: its own gossip keeps within the quota, publisher.ts), for a minute. The
+ * penalty halves every minute. A rotation's key reaches members with the membership entry
+ * that carries it, within seconds: five minutes of grace leave room for a slow one.
  */
 export const DEFAULT_JUNK_OPTIONS: JunkOptions = Object.freeze({
   halfLifeMs: 60_000,
   cap: 1000,
-  disconnectAt: 200,
+  disconnectAt: 50,
   disconnectCooldownMs: 60_000,
   logIntervalMs: 10_000,
   epochGraceMs: 5 * 60_000
