@@ -6,38 +6,46 @@
  * run back to back for at most `sliceMs`, then I/O gets in (one setImmediate) before the next
  * slice. Turns keep arrival order (an origin's entries stay in log order).
  *
- * Guarantees: at most `maxWaiting` messages wait for a turn (beyond that `turn` says no, and
- * the validator ignores the message: this node is behind); no timer runs while none waits.
+ * Guarantees: at most `maxWaiting` messages and `maxWaitingBytes` bytes wait for a turn
+ * (beyond that `turn` says no, and the validator ignores the message: this node is behind);
+ * no timer runs while none waits.
  */
 
 /** main-thread time (ms) the validator judges messages for before it lets I/O in */
 export const PACER_SLICE_MS = 5
-/** messages waiting for a turn at most (≤ 64 KiB each: ≤ 4 MiB held) */
-export const PACER_MAX_WAITING = 64
+/** messages waiting for a turn at most (a burst of small messages from one RPC fits) */
+export const PACER_MAX_WAITING = 1024
+/** bytes of messages waiting for a turn at most (about 256 full messages of 64 KiB) */
+export const PACER_MAX_WAITING_BYTES = 16 * 1024 * 1024
 
 export class Pacer {
   readonly sliceMs: number
   readonly maxWaiting: number
-  readonly #waiting: Array<() => void> = []
+  readonly maxWaitingBytes: number
+  readonly #waiting: Array<{ wake: () => void, bytes: number }> = []
+  #waitingBytes = 0
   #sliceStart = 0
   #scheduled = false
 
-  constructor (opts: { sliceMs?: number, maxWaiting?: number } = {}) {
+  constructor (opts: { sliceMs?: number, maxWaiting?: number, maxWaitingBytes?: number } = {}) {
     this.sliceMs = opts.sliceMs ?? PACER_SLICE_MS
     this.maxWaiting = opts.maxWaiting ?? PACER_MAX_WAITING
+    this.maxWaitingBytes = opts.maxWaitingBytes ?? PACER_MAX_WAITING_BYTES
   }
 
   /** messages waiting for a turn */
   get waiting (): number { return this.#waiting.length }
 
   /**
-   * Take a turn: `true` when the caller may run now (within the current slice), a promise
-   * that resolves when its turn comes, or `false` when too many wait already.
+   * Take a turn for a message of `bytes`: `true` when the caller may run now (within the
+   * current slice), a promise that resolves when its turn comes, or `false` when too many
+   * (or too many bytes) wait already.
    */
-  turn (): true | false | Promise<void> {
+  turn (bytes = 0): true | false | Promise<void> {
     if (this.#waiting.length === 0 && !this.#scheduled && performance.now() - this.#sliceStart < this.sliceMs) return true
-    if (this.#waiting.length >= this.maxWaiting) return false
-    const p = new Promise<void>(resolve => { this.#waiting.push(resolve) })
+    if (this.#waiting.length >= this.maxWaiting || this.#waitingBytes + bytes > this.maxWaitingBytes) return false
+    this.#waitingBytes += bytes
+    const p = new Promise<void>(resolve => { this.#waiting.push({ wake: resolve, bytes }) })
     this.#schedule()
     return p
   }
@@ -51,10 +59,14 @@ export class Pacer {
   /** one slice: wake waiters one at a time (each runs its synchronous part) until the slice is used */
   async #run (): Promise<void> {
     this.#sliceStart = performance.now()
-    while (this.#waiting.length > 0 && performance.now() - this.#sliceStart < this.sliceMs) {
-      this.#waiting.shift()!()
+    // at least one per slice, whatever the slice length
+    while (this.#waiting.length > 0) {
+      const w = this.#waiting.shift()!
+      this.#waitingBytes -= w.bytes
+      w.wake()
       // the woken caller's continuation is queued first: it runs to its next await before this resumes
       await null
+      if (performance.now() - this.#sliceStart >= this.sliceMs) break
     }
     this.#scheduled = false
     if (this.#waiting.length > 0) this.#schedule()

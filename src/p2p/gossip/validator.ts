@@ -115,7 +115,7 @@ export class GossipValidator {
   /** gossipsub's topic validator: wait for a turn (pacer.ts), judge a message and count the verdict */
   async validateMessage (circle: string, data: Uint8Array, from: PeerId): Promise<TopicValidatorResult> {
     // judging is main-thread work: take a turn (pacer.ts), or drop the message when too many wait
-    const turn = this.#pacer.turn()
+    const turn = this.#pacer.turn(data.length)
     if (turn === false) {
       this.drops.queueFull++
       this.counts.ignored++
