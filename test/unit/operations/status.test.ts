@@ -40,7 +40,10 @@ describe('Status.status', () => {
       sync: null,
       multiaddrs: [],
       peers: 0,
-      ingestQueue: 0
+      ingestQueue: 0,
+      behindOwnTail: [],
+      overQuota: [],
+      gossipDrops: null
     })
   })
 
