@@ -1,7 +1,9 @@
 /**
  * Gossip of circle entries: one topic per circle (topic.ts), every message judged before it
- * is accepted or relayed (validator.ts), own entries sealed and batched (publisher.ts), gaps
- * filled and early entries of in-order logs held, bounded (pending.ts). Entries reach the store only through ingest.
+ * is accepted or relayed (validator.ts) in paced turns (pacer.ts), within each member's quota
+ * (quota.ts), junk costing its sender (junk.ts); own entries sealed, batched and kept within
+ * the quota (publisher.ts); gaps filled and early entries of in-order logs held, bounded
+ * (pending.ts). Entries reach the store only through ingest.
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'

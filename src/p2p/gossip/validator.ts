@@ -9,15 +9,19 @@
  * (a member; a removed one only up to its removal) and its label fits the log (pure checks over
  * the circle's state and the TLP policy, before any signature is verified); then ingest
  * (schema, signature, the full entry policy, log position) judges each entry, and the header hash
- * must name the entries. Before ingest, two bounds: the ingest queue holds fewer than
- * `maxQueuedItems` records (else IGNORE, `queue-full`: this node is behind, not the sender's
- * fault), of which one origin's gossip at most half, and each origin is within its quota (quota.ts; else IGNORE, `over-quota`, and the
- * sender is penalized, junk.ts). Verdicts: REJECT costs the sender score (what no honest member
- * sends); IGNORE relays nothing and penalizes only junk no peer is entitled to send (over a
- * quota, a key epoch unknown past its grace); else not the sender's fault: a
- * fork, a key not yet held, a store failure, an entry of a later version kept unread); ACCEPT relays (stored;
- * stored ahead of a gap in its log, which is then fetched from the relaying peer; or, in a
- * log read in order (a membership log), early: held, bounded, until its gap fills, see pending.ts).
+ * must name the entries. Each message first waits for a turn of main-thread time (pacer.ts).
+ * Before ingest, two bounds: the ingest queue holds fewer than `maxQueuedItems` records (else
+ * IGNORE, `queue-full`: this node is behind, nobody's fault), one origin's gossip entries at
+ * most half of that, and each origin is within its quota (quota.ts; else IGNORE, `over-quota`,
+ * the sender penalized, junk.ts).
+ *
+ * Verdicts: REJECT costs the sender gossipsub score (what no honest member sends). IGNORE
+ * relays nothing and penalizes only junk no peer is entitled to send (over quota, a key epoch
+ * past its grace or implausibly far ahead); the rest is not the sender's fault: a duplicate, a
+ * fork, a key not yet held, a full queue, a store failure, an entry of a later version kept
+ * unread. ACCEPT relays: stored; stored ahead of a gap in its log, which is then fetched from
+ * the relaying peer; or, in a log read in order (a membership log), early: held, bounded,
+ * until its gap fills (pending.ts).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'

@@ -11,7 +11,9 @@
  * - durable on acknowledgement: a job's promise resolves only after its batch is written
  *   (with `sync: true` by default, also through power loss);
  * - serialized: one writer. Jobs queued while a batch is written are grouped into the next
- *   batch (group commit), so the fsync cost is shared by everyone waiting.
+ *   batch (group commit), so the fsync cost is shared by everyone waiting;
+ * - sliced: deriving a group and building its batch let I/O in every few milliseconds
+ *   (APPLY_SLICE_MS, tx.ts WRITE_SLICE_MS), so a large group never holds lookups for long.
  */
 import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
