@@ -15,10 +15,13 @@
  *                push of 100,000 objects (scripts/interop.ts; BENCH_INTEROP=0 skips it)
  *   sync         catch-up of a node that missed 100,000 indicators of a 5-node circle, and
  *                the heal of a 3/3 partition (scripts/catchup.ts)
+ *   quotaFlood   a member floods a node at its maximum while autocannon runs lookups against
+ *                it: lookup p99 and the node's peak RSS (scripts/quota.ts)
  *
  * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time;
- * BENCH_ONLY=ingest stops after the in-process figures; BENCH_PROPAGATION=0 skips propagation;
- * BENCH_SYNC=0 skips the sync figures.
+ * BENCH_ONLY=ingest stops after the in-process figures; BENCH_ONLY=quota runs only the quota
+ * flood; BENCH_PROPAGATION=0 skips propagation; BENCH_SYNC=0 skips the sync figures;
+ * BENCH_QUOTA=0 skips the quota flood (BENCH_QUOTA_SECONDS sets its length).
  */
 import '../src/polyfill.js'
 import { execSync, spawn, type ChildProcess } from 'node:child_process'
@@ -38,6 +41,7 @@ import { benchPropagation } from './propagation.js'
 import { benchCatchUp, benchPartitionHeal } from './catchup.js'
 import { benchDurability } from './durability.js'
 import { benchInterop } from './interop.js'
+import { benchQuotaFlood } from './quota.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -274,6 +278,12 @@ async function benchLookup (node: ChildNode): Promise<Record<string, number>> {
 
 async function main (): Promise<void> {
   const out: Record<string, unknown> = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, scale: SCALE }
+  if (process.env.BENCH_ONLY === 'quota') {
+    say('quota flood: a member floods at its maximum while autocannon runs lookups…')
+    out.quotaFlood = await benchQuotaFlood(n(100_000))
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+    return
+  }
   say('crypto baselines…')
   const crypto = benchCrypto()
   say('raw LevelDB batched puts of the input objects…')
@@ -323,6 +333,10 @@ async function main (): Promise<void> {
     say('sync: catch-up of 100,000 indicators, then a 3/3 partition heal…')
     out.sync = { catchUp: await benchCatchUp(n(100_000)), partitionHeal: await benchPartitionHeal(n(5000)) }
   }
+  if (process.env.BENCH_QUOTA !== '0') {
+    say('quota flood: a member floods at its maximum while autocannon runs lookups…')
+    out.quotaFlood = await benchQuotaFlood(n(100_000))
+  }
   const catchUp = (out.sync as any)?.catchUp
   const p10 = (out.propagation as any)?.nodes10
   const p25 = (out.propagation as any)?.nodes25
@@ -343,7 +357,9 @@ async function main (): Promise<void> {
     stixImportRssUnder500mb: (out.interop as any)?.stixImport?.cliPeakRssMb !== undefined ? (out.interop as any).stixImport.cliPeakRssMb <= 500 && (out.interop as any).stixImport.nodePeakRssMb <= 500 : null,
     taxiiPull20kPerSec: (out.interop as any)?.taxiiPull?.perSec !== undefined ? (out.interop as any).taxiiPull.perSec >= 20_000 : null,
     catchUp100kUnder5s: catchUp?.secondsToEqualDigest !== undefined && catchUp.indicators >= 100_000 ? catchUp.secondsToEqualDigest <= 5 : null,
-    catchUpBytesUnder1_2xMissing: catchUp?.bytesVsMissing !== undefined ? catchUp.bytesVsMissing <= 1.2 : null
+    catchUpBytesUnder1_2xMissing: catchUp?.bytesVsMissing !== undefined ? catchUp.bytesVsMissing <= 1.2 : null,
+    quotaFloodLookupP99Under50ms: (out.quotaFlood as any)?.lookupP99ms !== undefined ? (out.quotaFlood as any).lookupP99ms <= 50 : null,
+    quotaFloodRssUnder500mb: (out.quotaFlood as any)?.victimPeakRssMb !== undefined ? (out.quotaFlood as any).victimPeakRssMb <= 500 : null
   }
   if (p10?.throughput?.perSecToEveryNode !== undefined) (out.propagation as any).nodes10.throughput.timesNodesVsRawLevel = Number((p10.throughput.perSecToEveryNode * 10 / (out.raw as any).levelBatchedPutsPerSec).toFixed(2))
   process.stdout.write(JSON.stringify(out, null, 2) + '\n')

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   PX_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2, description: 'The request body is not `application/json` (or NDJSON where accepted).' },
   PX_ERR_PAYLOAD_TOO_LARGE: { status: 413, exit: 2, description: 'The request body, the indicator list or an entry is over its size limit.' },
   PX_ERR_RATE_LIMITED: { status: 429, exit: 6, description: 'Too many requests; retry after the `Retry-After` seconds.' },
+  PX_ERR_OVER_QUOTA: { status: 429, exit: 6, description: 'A member\'s gossip past its quota (`p2p.quota`: entries/s, bytes/s) was ignored, not relayed; sync brings its entries at this node\'s own pace.' },
   PX_ERR_BAD_SIGNATURE: { status: 400, exit: 7, description: 'An entry\'s Ed25519 signature does not verify against its origin key.' },
   PX_ERR_BAD_ENTRY: { status: 400, exit: 7, description: 'An entry is malformed: schema, hash chain (`seq`/`prev`) or size.' },
   PX_ERR_SEQ_GAP: { status: 409, exit: 7, description: 'An entry arrived before the entries that precede it in its origin\'s log.' },

@@ -73,8 +73,9 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
     .argument('<circle>', 'circle id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean, lastSeen: string | null }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
-      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${t(m.role).padEnd(6)}  ${t(m.fingerprint)}  ${t(m.org)}${m.online ? '' : `  (last seen ${m.lastSeen !== null ? t(m.lastSeen) : 'never, since this node started'})`}`).join('\n'))
+      const r = await client.request<{ members: Array<{ publicKey: string, org: string, fingerprint: string, role: string, online: boolean, lastSeen: string | null, overQuota?: boolean, quota?: { since: string, dropped: number } | null }> }>('GET', `/v1/circles/${encodeURIComponent(id)}/members`)
+      print(r, () => r.members.map(m => `${m.online ? 'online ' : 'offline'}  ${t(m.role).padEnd(6)}  ${t(m.fingerprint)}  ${t(m.org)}${m.online ? '' : `  (last seen ${m.lastSeen !== null ? t(m.lastSeen) : 'never, since this node started'})`}` +
+        (m.overQuota === true && m.quota != null ? `  OVER QUOTA since ${t(m.quota.since)} (${m.quota.dropped} entries ignored)` : '')).join('\n'))
     })
 
   circle.command('sync')

@@ -64,6 +64,30 @@ export const configSchema = z.strictObject({
       entries: z.number().int().min(1).max(1_000_000),
       bytes: z.number().int().min(64 * 1024).max(4 * 1024 * 1024 * 1024),
       maxAgeMs: z.number().int().min(1000).max(86_400_000)
+    }),
+    /**
+     * per-member gossip quota (a token bucket per origin, src/p2p/gossip/quota.ts) and the
+     * bound of the ingest queue for gossip; sync is not charged (docs/PROTOCOL.md, Limits)
+     */
+    quota: z.strictObject({
+      entriesPerSecond: z.number().min(1).max(1_000_000),
+      bytesPerSecond: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024),
+      /** at least a full batch message (256 entries) */
+      burstEntries: z.number().int().min(256).max(10_000_000),
+      /** at least two full messages */
+      burstBytes: z.number().int().min(128 * 1024).max(16 * 1024 * 1024 * 1024),
+      holdMs: z.number().int().min(1000).max(86_400_000),
+      /** at least one full entry (1,000 records) */
+      maxQueuedItems: z.number().int().min(1000).max(10_000_000)
+    }),
+    /** what ignored junk (over quota, unknown key epochs past the grace) costs a peer (src/p2p/gossip/junk.ts) */
+    junk: z.strictObject({
+      /** the penalty halves this often (ms) */
+      halfLifeMs: z.number().int().min(1000).max(86_400_000),
+      /** close a peer's connection above this penalty and refuse it for a minute (gossipsub graylists at ~90, and counts no junk after) */
+      disconnectAt: z.number().min(1).max(1000),
+      /** an unknown key epoch is honest this long after this node first saw it (ms) */
+      epochGraceMs: z.number().int().min(0).max(86_400_000)
     })
   }),
   store: z.strictObject({

@@ -8,7 +8,7 @@ import { PhalanxError, ValidationError } from '../errors.js'
 import { fingerprint, isPublicKeyHex, type Identity } from '../identity/index.js'
 import { CIRCLE_LIMITS, checkKeys, isObject, optionalName } from '../records/index.js'
 import { membershipLogOf, parseDuration, type CircleManager, type CircleView, type MemberView } from '../circles/index.js'
-import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem } from '../p2p/index.js'
+import type { Network, PeerView, JoinOutcome, SyncOutcome, OutboxItem, OverQuota } from '../p2p/index.js'
 import type { LevelStore } from '../store/index.js'
 import type { CircleAdmin } from './circle-admin.js'
 import { bodyWith, circleIdOf, orgKeyOf, requireCircle } from './input.js'
@@ -20,6 +20,16 @@ export interface CircleComponents {
   identity: Pick<Identity, 'publicKey' | 'org'>
   /** the network once started (undefined before, and on a node started without it) */
   network: () => Network | undefined
+}
+
+/** a member as `circle members` shows it: online, last seen, and whether it is past its gossip quota */
+export interface MemberStatus extends MemberView {
+  online: boolean
+  lastSeen: string | null
+  /** its gossip went past its quota (p2p.quota) within the hold time: messages past it are ignored */
+  overQuota: boolean
+  /** since when, and what was dropped; null when not over quota */
+  quota: OverQuota | null
 }
 
 export class Circles {
@@ -54,19 +64,21 @@ export class Circles {
 
   list (): CircleView[] { return this.#c.circles.mine().map(s => this.#c.circles.view(s)) }
 
-  get (ref: string): CircleView & { memberList: Array<MemberView & { online: boolean, lastSeen: string | null }> } {
+  get (ref: string): CircleView & { memberList: MemberStatus[] } {
     const id = this.#id(ref)
     const s = this.#c.circles.require(id)
     return { ...this.#c.circles.view(s), memberList: this.members(id) }
   }
 
-  members (ref: string): Array<MemberView & { online: boolean, lastSeen: string | null }> {
+  members (ref: string): MemberStatus[] {
     const id = this.#id(ref)
-    const online = new Set((this.#c.network()?.connectedKeys() ?? []))
+    const network = this.#c.network()
+    const online = new Set((network?.connectedKeys() ?? []))
     const now = new Date().toISOString()
     return this.#c.circles.members(id).map(m => {
       const self = m.publicKey === this.#c.identity.publicKey
-      return { ...m, online: self || online.has(m.publicKey), lastSeen: self ? now : this.#c.network()?.lastSeen(m.publicKey) ?? null }
+      const quota = self ? null : network?.overQuota(m.publicKey) ?? null
+      return { ...m, online: self || online.has(m.publicKey), lastSeen: self ? now : network?.lastSeen(m.publicKey) ?? null, overQuota: quota !== null, quota }
     })
   }
 

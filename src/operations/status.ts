@@ -4,7 +4,7 @@
  */
 import { fingerprint, type Identity } from '../identity/index.js'
 import type { CircleManager, CircleView } from '../circles/index.js'
-import type { Network, SyncStats } from '../p2p/index.js'
+import type { Network, OverQuota, SyncStats } from '../p2p/index.js'
 import { behindMessage, type BehindOwnTail, type ForkEvidence, type Ingest, type LevelStore, type StoreCounts } from '../store/index.js'
 
 export interface NodeStatus {
@@ -34,6 +34,20 @@ export interface NodeStatus {
    * Empty when all is well.
    */
   behindOwnTail: BehindOwnTail[]
+  /**
+   * members whose gossip went past their quota (p2p.quota) within its hold time: their
+   * messages past it are ignored (not relayed) and their peers penalized. Empty when all is well.
+   */
+  overQuota: OverQuotaMember[]
+  /** gossip messages ignored since start because of a bound, and the gossip queue bound; null without the network */
+  gossipDrops: { queueFull: number, overQuota: number, maxQueuedItems: number } | null
+}
+
+export interface OverQuotaMember extends OverQuota {
+  origin: string
+  fingerprint: string
+  /** the org name its circles know it by ('' if none) */
+  org: string
 }
 
 export interface CircleStatus extends CircleView {
@@ -77,6 +91,7 @@ export class Status {
     const forks = await this.#c.store.forkPositions()
     const flagged = [...new Set(forks.map(f => f.origin))]
     const behind = this.#c.ingest.behindOwnTail()
+    const over = this.overQuota()
     return {
       version: this.#c.about().version,
       apiUrl: this.#c.about().apiUrl,
@@ -91,14 +106,26 @@ export class Status {
       forks: forks.length,
       warnings: [
         ...behind.map(b => `BEHIND OWN TAIL: ${behindMessage(b)}`),
-        ...flagged.map(o => `FORK: origin ${fingerprint(o)} signed two different entries for one log position (${forks.filter(f => f.origin === o).length} known); see GET /v1/forks`)
+        ...flagged.map(o => `FORK: origin ${fingerprint(o)} signed two different entries for one log position (${forks.filter(f => f.origin === o).length} known); see GET /v1/forks`),
+        ...over.map(o => `OVER QUOTA: member ${o.fingerprint}${o.org !== '' ? ` (${o.org})` : ''} sends more gossip than its quota (p2p.quota) since ${o.since}: ${o.dropped} entries (${o.droppedBytes} bytes) ignored; sync brings them at this node's pace`)
       ],
       sync: this.#c.network()?.syncStats ?? null,
       multiaddrs: this.#c.network()?.multiaddrs() ?? [],
       peers: this.#c.network()?.connectedKeys().length ?? 0,
       ingestQueue: this.#c.ingest.queueLength,
-      behindOwnTail: behind
+      behindOwnTail: behind,
+      overQuota: over,
+      gossipDrops: this.#c.network()?.gossipDrops ?? null
     }
+  }
+
+  /** members past their gossip quota now, with the org name their circles know */
+  overQuota (): OverQuotaMember[] {
+    const list = this.#c.network()?.overQuotaAll() ?? []
+    if (list.length === 0) return []
+    const orgs = new Map<string, string>()
+    for (const c of this.#c.circles.mine()) for (const m of c.members.values()) if (m.org !== '') orgs.set(m.key, m.org)
+    return list.map(o => ({ ...o, fingerprint: fingerprint(o.origin), org: orgs.get(o.origin) ?? '' }))
   }
 
   /** forks this node holds evidence of (both signed entries each) */

@@ -34,6 +34,9 @@ export interface PeerView {
   latencyMs: number | null
 }
 
+/** peers suspended for junk at once at most (members: a circle is tens of orgs) */
+const MAX_SUSPENDED = 1024
+
 export interface ConnectionsComponents {
   circles: Pick<CircleManager, 'mine' | 'peerKeys' | 'hasOpenInvites'>
   /** this node's org key */
@@ -53,6 +56,8 @@ export class Connections {
   /** orgs this node is dialling for a request (a join): let through though not members */
   readonly #dialingOutsider = new Set<string>()
   readonly #backoff = new Map<string, { next: number, delay: number }>()
+  /** peer id → until when (ms) it is refused: it kept sending junk (gossip/junk.ts) */
+  readonly #suspended = new Map<string, number>()
   readonly #latency = new Map<string, number>()
   /** public key → when this node last had a connection to it (since this process started) */
   readonly #lastSeen = new Map<string, string>()
@@ -72,11 +77,11 @@ export class Connections {
 
   /** the connection gater to create the host with */
   gater (): HostGater {
-    const allowed = (peer: PeerId): boolean => this.#allowed.has(peer.toString()) && !this.#blocked.has(peer.toString())
+    const allowed = (peer: PeerId): boolean => this.#allowed.has(peer.toString()) && !this.#blocked.has(peer.toString()) && !this.suspended(peer.toString())
     return {
       denyDialPeer: (peer) => !allowed(peer) && !this.#dialingOutsider.has(peer.toString()),
       // while an invite is open, an unknown org may connect to redeem it (hung up after a grace)
-      denyInboundEncryptedConnection: (peer) => !allowed(peer) && (this.#blocked.has(peer.toString()) || !this.#c.circles.hasOpenInvites()),
+      denyInboundEncryptedConnection: (peer) => !allowed(peer) && (this.#blocked.has(peer.toString()) || this.suspended(peer.toString()) || !this.#c.circles.hasOpenInvites()),
       denyOutboundEncryptedConnection: (peer) => !allowed(peer) && !this.#dialingOutsider.has(peer.toString())
     }
   }
@@ -103,6 +108,30 @@ export class Connections {
     const id = peerIdOfKey(publicKeyHex)
     this.#blocked.add(id)
     for (const conn of this.#p2p.getConnections()) if (conn.remotePeer.toString() === id) void conn.close().catch(() => {})
+  }
+
+  /**
+   * Close the connections of the peer with PeerId `id` and refuse it (both ways) for `ms`: it
+   * kept sending gossip junk (gossip/junk.ts). Its entries still arrive through other members
+   * and sync.
+   */
+  suspend (id: string, ms: number): void {
+    const now = Date.now()
+    if (!this.#suspended.has(id) && this.#suspended.size >= MAX_SUSPENDED) {
+      for (const [k, until] of this.#suspended) if (until <= now) this.#suspended.delete(k)
+      if (this.#suspended.size >= MAX_SUSPENDED) this.#suspended.delete(this.#suspended.keys().next().value!)
+    }
+    this.#suspended.set(id, now + ms)
+    for (const conn of this.#p2p.getConnections()) if (conn.remotePeer.toString() === id) void conn.close().catch(() => {})
+  }
+
+  /** whether the peer with PeerId `id` is refused for now (junk) */
+  suspended (id: string): boolean {
+    const until = this.#suspended.get(id)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.#suspended.delete(id)
+    return false
   }
 
   unblock (publicKeyHex: string): void {
@@ -150,7 +179,7 @@ export class Connections {
       for (const m of s.members.values()) {
         if (m.removed !== undefined || m.key === this.#c.self || m.addrs.length === 0) continue
         const id = peerIdOfKey(m.key)
-        if (connected.has(id) || this.#blocked.has(id)) continue
+        if (connected.has(id) || this.#blocked.has(id) || this.suspended(id)) continue
         const b = this.#backoff.get(id)
         if (b !== undefined && b.next > now) continue
         connected.add(id)

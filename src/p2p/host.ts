@@ -28,6 +28,9 @@ export interface HostOptions {
   port: number
 }
 
+/** what this node thinks of a peer, besides gossipsub's own counters: gossipsub's P5 (weight 1) */
+export type AppScore = (peerId: string) => number
+
 export type Host = Libp2p<{ pubsub: GossipSub, ping: { ping: (peer: PeerId) => Promise<number> }, identify: unknown }>
 
 /** runtime methods the exported GossipSub type leaves out (see ../shared/STACK.md) */
@@ -41,7 +44,7 @@ export type GossipSubRuntime = GossipSub & {
 export type HostGater = Required<Pick<ConnectionGater, 'denyDialPeer' | 'denyInboundEncryptedConnection' | 'denyOutboundEncryptedConnection'>>
 
 /** a started libp2p host with the org key of `seed` as its PeerId, listening on host:port */
-export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostGater): Promise<Host> {
+export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostGater, appScore: AppScore = () => 0): Promise<Host> {
   const privateKey = await libp2pPrivateKeyFromSeed(seed)
   return await createLibp2p({
     privateKey,
@@ -70,7 +73,10 @@ export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostG
         D: 4,
         Dlo: 3,
         Dhi: 8,
-        Dout: 2
+        Dout: 2,
+        // junk a peer cannot be entitled to send (gossip/junk.ts) lowers its score one point a
+        // message: past -10 it gets no gossip from us, past -80 its messages are dropped unread
+        scoreParams: { appSpecificScore: appScore, appSpecificWeight: 1 }
       })
     }
   }) as any

@@ -17,7 +17,7 @@ import { circleOfLog, type CircleManager, type CircleState } from '../circles/in
 import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js'
 import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type Host } from './host.js'
 import { Connections, type PeerView } from './connections.js'
-import { Gossip, type PendingLimits } from './gossip/index.js'
+import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
   RED_MAX_INBOUND_STREAMS, RED_PROTOCOL, RedDelivery, Requester, circleForMember, connectAt, controlHandler, entriesHandler, fetchEntries, fetchEntry,
@@ -44,6 +44,10 @@ export interface NetworkOptions {
   connect?: ReadonlyArray<{ circle: string, addr: string }>
   /** bounds of the out-of-order buffer of membership entries (config p2p.pending) */
   pending?: Partial<PendingLimits>
+  /** per-member gossip quotas and the gossip queue bound (config p2p.quota) */
+  quota?: Partial<QuotaOptions>
+  /** what junk costs a peer (config p2p.junk) */
+  junk?: Partial<JunkOptions>
 }
 
 /** the circle admin work the network needs (src/operations/circle-admin.ts) */
@@ -97,7 +101,7 @@ export class Network {
     const { identity, circles, ingest, store, box } = this.#c
     const signal = this.#stop.signal
     this.#connections.refreshAllowed()
-    this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater())
+    this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater(), (id) => this.#gossip?.appSpecificScore(id) ?? 0)
     this.#connections.attach(this.#p2p)
     this.#requester = new Requester({ host: this.#p2p, connections: this.#connections, circles, signal })
     await this.#handle(JOIN_PROTOCOL, 'join', JOIN_MAX_INBOUND_STREAMS, joinHandler({ admin: this.#c.admin, identity, log: this.#log }))
@@ -125,7 +129,10 @@ export class Network {
       fetchEntries: async (peer, circle, origin, from, to) => await fetchEntries(this.#requester, peer, circle, origin, from, to),
       log: this.#log,
       signal,
-      ...(this.#o.pending !== undefined ? { pending: this.#o.pending } : {})
+      ...(this.#o.pending !== undefined ? { pending: this.#o.pending } : {}),
+      ...(this.#o.quota !== undefined ? { quota: this.#o.quota } : {}),
+      ...(this.#o.junk !== undefined ? { junk: this.#o.junk } : {}),
+      hangUp: (id, ms) => { if (!signal.aborted) this.#connections.suspend(id, ms) }
     })
     this.#red = new RedDelivery({ identity, box, store, ingest, requester: this.#requester, log: this.#log.child({ component: 'phalanx:p2p:red' }), signal, baseDelayMs: this.#o.dialIntervalMs })
     this.#control = new ControlPull({ requester: this.#requester, pickMember: (turn) => this.#connections.pickMember(turn), judge: async (raw, source) => await this.#gossip.judge(raw, source), log: this.#log, signal })
@@ -204,6 +211,20 @@ export class Network {
 
   /** gossipsub's score of the org with this key (negative after invalid messages) */
   peerScore (key: string): number { return this.#gossip.topics.score(peerIdOfKey(key)) }
+
+  /** the member with this key is past its gossip quota now: since when, what was dropped; null if not */
+  overQuota (key: string): OverQuota | null { return this.#gossip.overQuota(key) }
+
+  /** every member past its gossip quota now */
+  overQuotaAll (): Array<{ origin: string } & OverQuota> { return this.#gossip.quotas.overQuotaAll() }
+
+  /** gossip messages ignored because of a bound (queue full, over quota), and the queue bound */
+  get gossipDrops (): { queueFull: number, overQuota: number, maxQueuedItems: number } {
+    return { ...this.#gossip.validator.drops, maxQueuedItems: this.#gossip.quotas.options.maxQueuedItems }
+  }
+
+  /** what junk (ignored messages no peer is entitled to send) cost the org with this key */
+  junkOf (key: string): PeerJunk { return this.#gossip.junkOf(peerIdOfKey(key)) }
 
   /** peers subscribed to a circle's topic, as gossipsub sees them */
   topicPeers (circle: string): number { return this.#gossip.topics.peers(circle) }

@@ -14,8 +14,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canonicalJson, entryHash, type Item } from '../../src/records/index.js'
 import { encodeEnvelope } from '../../src/p2p/index.js'
@@ -97,7 +97,14 @@ describe('gap flood: a member sends seq 2.. of its log and never seq 1', () => {
     dir = makeTempDir('phalanx-flood-')
     const data = join(dir, 'victim')
     await runCli(['init', '--data', data, '--org', 'Victim'])
-    child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', CLI, 'start', '--data', data, '--api-port', '0', '--p2p-port', '0', '--log-level', 'warn', '--json'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
+    // this test is about what early entries cost in memory, not about quotas: a build with
+    // per-member quotas (issue 13, part 2; quota-flood.test.ts) lets this member's whole flood in
+    const config: string[] = []
+    if (existsSync(join(dirname(CLI), '../p2p/gossip/quota.js'))) {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ p2p: { quota: { entriesPerSecond: 1_000_000, bytesPerSecond: 1024 * 1024 * 1024, burstEntries: 10_000_000, burstBytes: 16 * 1024 * 1024 * 1024, holdMs: 30_000, maxQueuedItems: 20_000 } } }))
+      config.push('--config', join(dir, 'config.json'))
+    }
+    child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', CLI, 'start', '--data', data, ...config, '--api-port', '0', '--p2p-port', '0', '--log-level', 'warn', '--json'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
     child.on('exit', (code, signal) => { exited = { code, signal } })
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-20_000) })
     let stdout = ''
@@ -180,7 +187,10 @@ describe('gap flood: a member sends seq 2.. of its log and never seq 1', () => {
     const verdicts = exited === undefined ? await metric('phalanx_gossip_messages') : []
     console.log(`gap flood: RSS idle ${mib(idle)}, peak ${mib(peak)}; settled heap ${mib(heap)}; gossip verdicts accepted/ignored/rejected ${verdicts.join('/')}`)
     expect(exited, `the victim died (RSS idle ${mib(idle)}, peak ${mib(peak)}); stderr:\n${stderr.slice(-3000)}`).toBeUndefined()
-    expect(verdicts[0], 'the flood reached the victim').toBeGreaterThanOrEqual(FLOOD * 0.9)
+    // the flood reached the victim: judged, and mostly stored (a build with a bounded gossip
+    // queue ignores what comes faster than it writes: sync would bring it)
+    expect(verdicts[0] + verdicts[1], 'the flood reached the victim').toBeGreaterThanOrEqual(FLOOD * 0.9)
+    expect(verdicts[0], 'the flood was stored').toBeGreaterThanOrEqual(FLOOD * 0.5)
     expect(heap, `live heap after the flood ${mib(heap)}`).toBeLessThan(SETTLED_HEAP_BOUND)
     expect(peak, `RSS grew from ${mib(idle)} to ${mib(peak)}`).toBeLessThan(RSS_BOUND)
     expect(failedLookups).toBe(0)

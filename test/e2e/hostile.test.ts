@@ -231,7 +231,7 @@ describe('hostile peers against a circle', () => {
     let p = await fresh()
     // not an envelope at all
     expect(await verdict(p, new Uint8Array([9, 9, 9]))).toBe('rejected')
-    // sealed with a key epoch C does not hold: not judged, not relayed, no penalty
+    // sealed with a key epoch C does not hold: not judged, not relayed (epoch 99, no rotation reaches it: a point of junk penalty)
     expect(await verdict(p, encodeEnvelope('{}', 'ef'.repeat(32), { epoch: 99, key: p.circleKey(X, 1)!.key }))).toBe('ignored')
     // a batch whose body is not an array
     expect(await verdict(p, sealedJson(p, '{"circle":"x"}', 'ab'.repeat(32), BATCH_ENVELOPE_VERSION))).toBe('rejected')

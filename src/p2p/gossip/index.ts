@@ -1,7 +1,9 @@
 /**
  * Gossip of circle entries: one topic per circle (topic.ts), every message judged before it
- * is accepted or relayed (validator.ts), own entries sealed and batched (publisher.ts), gaps
- * filled and early entries of in-order logs held, bounded (pending.ts). Entries reach the store only through ingest.
+ * is accepted or relayed (validator.ts) in paced turns (pacer.ts), within each member's quota
+ * (quota.ts), junk costing its sender (junk.ts); own entries sealed, batched and kept within
+ * the quota (publisher.ts); gaps filled and early entries of in-order logs held, bounded
+ * (pending.ts). Entries reach the store only through ingest.
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -13,17 +15,21 @@ import { PendingEntries, type PendingLimits } from './pending.js'
 import { GossipPublisher } from './publisher.js'
 import { GossipTopics } from './topic.js'
 import { GossipValidator, type GossipVerdict } from './validator.js'
+import { MemberQuotas, type OverQuota, type QuotaOptions } from './quota.js'
+import { PeerPenalties, type JunkOptions, type PeerJunk } from './junk.js'
 
 export { topicOf, GossipTopics } from './topic.js'
 export { GossipValidator } from './validator.js'
 export type { GossipVerdict, GossipReason, GossipValidatorComponents } from './validator.js'
 export { GossipPublisher } from './publisher.js'
+export { MemberQuotas, TokenBucket, DEFAULT_QUOTA_OPTIONS, MAX_TRACKED_ORIGINS, type QuotaOptions, type OverQuota } from './quota.js'
+export { PeerPenalties, RateLimitedLog, DEFAULT_JUNK_OPTIONS, MAX_EPOCHS_AHEAD, type JunkOptions, type JunkReason, type PeerJunk } from './junk.js'
 export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS, DEFAULT_PENDING_LIMITS, type PendingLimits } from './pending.js'
 
 export interface GossipComponents {
   pubsub: GossipSubRuntime
-  circles: Pick<CircleManager, 'circleKey' | 'admit'>
-  ingest: Pick<Ingest, 'ingest'>
+  circles: Pick<CircleManager, 'circleKey' | 'admit' | 'get'>
+  ingest: Pick<Ingest, 'ingest' | 'queuedItems'>
   store: Pick<LevelStore, 'head'>
   /** a partial sync of a data log: `origin`'s entries up to `to` from `peer` */
   syncGap: (circle: string, peer: PeerId, origin: string, to: number) => void
@@ -33,11 +39,19 @@ export interface GossipComponents {
   signal: AbortSignal
   /** bounds of the out-of-order buffer (config p2p.pending) */
   pending?: Partial<PendingLimits>
+  /** per-member quotas and the gossip queue bound (config p2p.quota) */
+  quota?: Partial<QuotaOptions>
+  /** what junk costs a peer (tests shorten the grace and half-life) */
+  junk?: Partial<JunkOptions>
+  /** close a peer's connection and refuse it for `ms` (it kept sending junk) */
+  hangUp?: (peerId: string, ms: number) => void
 }
 
 export class Gossip {
   readonly topics: GossipTopics
   readonly validator: GossipValidator
+  readonly quotas: MemberQuotas
+  readonly penalties: PeerPenalties
   readonly #publisher: GossipPublisher
   readonly #pending: PendingEntries
 
@@ -51,19 +65,34 @@ export class Gossip {
       signal: c.signal,
       ...(c.pending !== undefined ? { limits: c.pending } : {})
     })
+    const log = c.log.child({ component: 'phalanx:p2p:gossip:validator' })
+    this.quotas = new MemberQuotas(c.quota)
+    this.penalties = new PeerPenalties({ log: c.log.child({ component: 'phalanx:p2p:gossip:junk' }), ...(c.hangUp !== undefined ? { hangUp: c.hangUp } : {}) }, c.junk)
     this.validator = new GossipValidator({
       circles: c.circles,
       ingest: c.ingest,
-      log: c.log.child({ component: 'phalanx:p2p:gossip:validator' }),
+      quotas: this.quotas,
+      penalties: this.penalties,
+      signal: c.signal,
+      log,
       onEarly: (raw, gap, from) => { this.#pending.early(raw, gap, from) },
       onGap: (circle, origin, gap, from) => { this.#pending.gap(circle, origin, gap, from) }
     })
     this.topics = new GossipTopics(c.pubsub, async (circle, data, from) => await this.validator.validateMessage(circle, data, from))
-    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal })
+    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal, ...(c.quota !== undefined ? { quota: c.quota } : {}) })
   }
 
   /** gossip messages judged since start, by verdict */
   get counts (): { accepted: number, ignored: number, rejected: number } { return this.validator.counts }
+
+  /** origins past their quota now (dropped a message within the hold time) */
+  overQuota (origin: string): OverQuota | null { return this.quotas.overQuota(origin) }
+
+  /** what junk cost a peer */
+  junkOf (peerId: string): PeerJunk { return this.penalties.of(peerId) }
+
+  /** gossipsub's application-specific score (P5) of a peer */
+  appSpecificScore (peerId: string): number { return this.penalties.appSpecificScore(peerId) }
 
   /** gossip own entries of one circle stored together */
   async publish (circle: string, list: StoredEntry[]): Promise<void> { await this.#publisher.publish(circle, list) }

@@ -6,7 +6,10 @@
  * (logged; sync carries it to members later); a key rotation (a removal with its new key) is
  * sealed with the key it replaces, which the remaining members hold. Entries stored together
  * go in as few messages as envelope.ts packs them, in log order, except membership entries:
- * one per message, each judged against the state before it.
+ * one per message, each judged against the state before it. Own gossip keeps within the
+ * quota every member grants (quota.ts, the same defaults): what is past it is not gossiped
+ * and reaches members by sync, so an honest bulk publish never looks like a flood. Membership
+ * entries are always gossiped.
  */
 import type { Logger } from 'pino'
 import { canonicalJson } from '../../records/index.js'
@@ -15,6 +18,8 @@ import type { StoredEntry } from '../../store/index.js'
 import { isSealedInTransit } from '../../tlp/policy.js'
 import { encodeEntries } from '../envelope.js'
 import type { GossipTopics } from './topic.js'
+import { DEFAULT_QUOTA_OPTIONS, TokenBucket, type QuotaOptions } from './quota.js'
+import { RateLimitedLog } from './junk.js'
 
 export interface GossipPublisherComponents {
   circles: Pick<CircleManager, 'circleKey'>
@@ -22,13 +27,34 @@ export interface GossipPublisherComponents {
   log: Logger
   /** aborted when the network stops */
   signal: AbortSignal
+  /** the quota to keep own gossip within (the defaults members grant each other) */
+  quota?: Partial<QuotaOptions>
 }
+
+/** one line per this long (ms) about own gossip left to sync */
+const LEFT_TO_SYNC_LOG_MS = 10_000
+/** own gossip keeps to this part of the quota members grant */
+const OWN_QUOTA_MARGIN = 0.9
 
 export class GossipPublisher {
   readonly #c: GossipPublisherComponents
+  readonly #entries: TokenBucket
+  readonly #bytes: TokenBucket
+  readonly #logs = new RateLimitedLog()
+  /** own entries (or messages of them) not gossiped since start, past the quota: members fetch them by sync */
+  leftToSync = 0
 
   constructor (c: GossipPublisherComponents) {
     this.#c = c
+    // a margin under what members grant: their buckets see the messages a little later
+    const q = { ...DEFAULT_QUOTA_OPTIONS, ...c.quota }
+    this.#entries = new TokenBucket(q.entriesPerSecond * OWN_QUOTA_MARGIN, q.burstEntries * OWN_QUOTA_MARGIN)
+    this.#bytes = new TokenBucket(q.bytesPerSecond * OWN_QUOTA_MARGIN, q.burstBytes * OWN_QUOTA_MARGIN)
+  }
+
+  #leftToSync (circle: string, n: number): void {
+    this.leftToSync += n
+    this.#logs.note(this.#c.log, 'left-to-sync', LEFT_TO_SYNC_LOG_MS, 'info', { circle, leftToSync: this.leftToSync }, 'own gossip past the quota members grant (p2p.quota): these entries reach them by sync')
   }
 
   /** gossip own entries of one circle, stored together, in log order */
@@ -49,8 +75,18 @@ export class GossipPublisher {
       if (g === undefined) groups.set(k, g = { key, entries: [] })
       g.entries.push({ json: canonicalJson(entry), hash })
     }
-    for (const g of groups.values()) {
+    for (const [k, g] of groups) {
+      // within the quota members grant (membership entries always go: they change who may write)
+      const paced = !k.startsWith('m')
+      if (paced && !this.#entries.take(g.entries.length)) {
+        this.#leftToSync(circle, g.entries.length)
+        continue
+      }
       for (const data of encodeEntries(g.entries, g.key)) {
+        if (paced && !this.#bytes.take(data.length)) {
+          this.#leftToSync(circle, 1)
+          continue
+        }
         try {
           await this.#c.topics.publish(circle, data)
         } catch (err) {

@@ -13,7 +13,9 @@
  * - durable on acknowledgement: a job's promise resolves only after its batch is written
  *   (with `sync: true` by default, also through power loss);
  * - serialized: one writer. Jobs queued while a batch is written are grouped into the next
- *   batch (group commit), so the fsync cost is shared by everyone waiting.
+ *   batch (group commit), so the fsync cost is shared by everyone waiting;
+ * - sliced: deriving a group and building its batch let I/O in every few milliseconds
+ *   (APPLY_SLICE_MS, tx.ts WRITE_SLICE_MS), so a large group never holds lookups for long.
  */
 import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
@@ -90,12 +92,19 @@ type Job =
 
 /** groups the signer may be sealing ahead of the one being applied */
 const SIGN_AHEAD = 3
+/**
+ * main-thread time (ms) the writer derives records for before it lets I/O in: a lookup waits
+ * at most about one slice plus one job behind a long group (lookup p99 target 50 ms, issue 13)
+ */
+const APPLY_SLICE_MS = 5
 
 export class Ingest {
   readonly #c: IngestComponents
   readonly #o: IngestOptions
   readonly #log: Logger
   #queue: Job[] = []
+  /** records in #queue (kept as jobs enter and leave it: read on every gossip message) */
+  #queuedItems = 0
   #draining: Promise<void> | undefined
   #state: State
   #closed = false
@@ -168,7 +177,7 @@ export class Ingest {
   get queueLength (): number { return this.#queue.length }
 
   /** records waiting in the queue (the API answers 429 above a limit) */
-  get queuedItems (): number { return this.#queue.reduce((n, j) => n + j.items, 0) }
+  get queuedItems (): number { return this.#queuedItems }
 
   /**
    * Sign and store records published by this node. Records are packed into entries of at
@@ -314,6 +323,7 @@ export class Ingest {
   #enqueue (job: Job): void {
     if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
     this.#queue.push(job)
+    this.#queuedItems += job.items
     this.#kick()
   }
 
@@ -377,12 +387,14 @@ export class Ingest {
       }
       // keep the signer busy while this group is applied
       fill()
-      const { group, replan } = this.#apply(cur, sealed, prev)
+      const { group, replan } = await this.#apply(cur, sealed, prev)
       prev = group
       if (replan.length > 0) {
         // own entries signed on a chain the store no longer ends with: sign them again,
         // after the store and the signer agree on where this origin's logs end
-        this.#queue.unshift(...replan, ...ahead.flatMap(p => p.jobs))
+        const back = [...replan, ...ahead.flatMap(p => p.jobs)]
+        this.#queue.unshift(...back)
+        this.#queuedItems += back.reduce((n, j) => n + j.items, 0)
         ahead = []
         await prev.done
         if (!prev.failed) prev = undefined
@@ -400,6 +412,7 @@ export class Ingest {
       items += this.#queue[n].items
       n++
     }
+    this.#queuedItems -= items
     return this.#queue.splice(0, n)
   }
 
@@ -435,14 +448,21 @@ export class Ingest {
    * the publish jobs to plan again: once one own entry cannot be stored, every later own
    * entry of the group was chained on it.
    */
-  #apply (cur: Prepared, sealed: SealedOut[], prev: Group | undefined): { group: Group, replan: Job[] } {
+  async #apply (cur: Prepared, sealed: SealedOut[], prev: Group | undefined): Promise<{ group: Group, replan: Job[] }> {
     const tx = new Tx(this.#c.store, prev?.tx.state ?? this.#state, prev?.tx)
     tx.state.pendingRemoved = []
     const done: Array<{ job: Job, result: unknown }> = []
     const replan: Job[] = []
     let broken = false
     let offset = 0
+    let slice = performance.now()
     for (const job of cur.jobs) {
+      // derivation is the writer's main-thread work: between jobs, let I/O (lookups, the
+      // API) in once a slice is used up, so a long group never holds the event loop
+      if (performance.now() - slice > APPLY_SLICE_MS) {
+        await new Promise(resolve => setImmediate(resolve))
+        slice = performance.now()
+      }
       const plan = job.kind === 'publish' ? cur.plans.get(job) ?? [] : []
       const outs = sealed.slice(offset, offset + plan.length)
       offset += plan.length

@@ -32,6 +32,9 @@ export function cloneState (s: State): State {
  * written twice in a group is written once. Children (one per job) commit into the group
  * so that a job refused half-way leaves nothing behind.
  */
+/** main-thread time (ms) spent building a write batch before I/O gets in (lookups wait at most about this) */
+const WRITE_SLICE_MS = 5
+
 export class Tx {
   overlay = new Map<string, unknown>()
   /** write-only keys (entry bodies, hash index): flat [key, value, key, value…], in order */
@@ -118,14 +121,25 @@ export class Tx {
 
   async write (sync: boolean): Promise<void> {
     const batch = writeBatch(this.store)
+    // building a large group's batch is main-thread work: let I/O in between slices
+    let slice = performance.now()
+    let n = 0
+    /** every 1,024 keys: has the slice been used up? */
+    const due = (): boolean => (++n & 1023) === 0 && performance.now() - slice >= WRITE_SLICE_MS
+    const pace = async (): Promise<void> => {
+      await new Promise(resolve => setImmediate(resolve))
+      slice = performance.now()
+    }
     const log = this.log
     for (let i = 0; i < log.length; i += 2) {
       const v = log[i + 1]
       if (v === undefined) batch.del(log[i] as string)
       else batch.put(log[i] as string, v instanceof RawJson ? v.text : JSON.stringify(v))
+      if (due()) await pace()
     }
     for (const list of this.postings.values()) {
       for (const [key, block] of blocksOf(list)) batch.put(LevelStore.fullKey(list.bucket, key), JSON.stringify(block))
+      if (due()) await pace()
     }
     const valuePrefix = LevelStore.VALUE_PREFIX
     const valueKeys: string[] = []
@@ -135,6 +149,7 @@ export class Tx {
         batch.put(k, JSON.stringify(v))
         if (k.startsWith(valuePrefix)) valueKeys.push(k)
       }
+      if (due()) await pace()
     }
     this.store.stageValueKeys(valueKeys)
     try {

@@ -41,7 +41,9 @@ describe('Status.status', () => {
       multiaddrs: [],
       peers: 0,
       ingestQueue: 0,
-      behindOwnTail: []
+      behindOwnTail: [],
+      overQuota: [],
+      gossipDrops: null
     })
   })
 
