@@ -180,6 +180,8 @@ export class GossipValidator {
     const raws: any[] = batch ? body : [body]
     for (const raw of raws) {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return refuse('not-an-entry', 'PX_ERR_BAD_ENTRY', 'body is not an entry')
+      // the origin keys quotas and counts below: a string, or the message is refused here
+      if (typeof raw.origin !== 'string') return refuse('not-an-entry', 'PX_ERR_BAD_ENTRY', 'an entry\'s origin is a public key string', { origin: brief(raw.origin, 16) })
       if (typeof raw.circle !== 'string' || circleOfLog(raw.circle) !== circle) return refuse('other-circle', 'PX_ERR_BAD_ENTRY', 'entry of another circle on this topic', { entryCircle: brief(raw.circle, 140) })
       if (!env.sealed && isSealedInTransit(raw.tlp)) return refuse('sent-in-the-clear', 'PX_ERR_TLP_VIOLATION', `a ${brief(raw.tlp, 16)} entry sent in the clear`)
       // before any signature is verified: the origin may write to this log, the label fits it
