@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
-  LOCAL_CIRCLE, indicatorId, isInLog, isRedLog, lastChangeOf, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
+  LOCAL_CIRCLE, isInLog, isRedLog, lastChangeOf, redLogOf, detectType, normalizeValue, parseIndicatorInput, parseTime, isIndicatorType,
   optionalText, LIMITS, isIndicatorId, WELL_FORMED_MESSAGE, sameAddressForms, isObject, parseRecipients,
   type IndicatorType, type Item, type StoredIndicator
 } from '../records/index.js'
@@ -104,7 +104,7 @@ export class Indicators {
    * one bad input refuses the whole call (nothing stored) with the field named, e.g.
    * `indicators[3].value`. The call is written in one atomic batch.
    */
-  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] }, explicitReshare?: boolean, skipTlpViolations?: boolean } = {}): Promise<PublishOutcome> {
+  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] }, explicitReshare?: boolean, skipTlpViolations?: boolean, after?: string } = {}): Promise<PublishOutcome> {
     if (inputs.length > MAX_BULK_INDICATORS) {
       throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per call; got ${inputs.length}`, { field: 'indicators' })
     }
@@ -155,9 +155,9 @@ export class Indicators {
           if (g === undefined) { g = { circle, tlp: p.tlp, items: [] }; groups.set(k, g) }
           if (j === 0) places.push([g, g.items.length])
           g.items.push(p.item)
-          // this org's version in another log: the new one must be later (PublishBatch.after)
-          const mine = this.#c.store.getIndicator(indicatorId(this.#c.identity.publicKey, p.item.type, p.item.value))
-          if (mine !== undefined && mine.circle !== circle && (g.after === undefined || mine.created > g.after)) g.after = mine.created
+          // a re-share copies this org's version in another log: the new one must be later
+          // (PublishBatch.after; read only for a re-share, not for every published item)
+          if (opts.after !== undefined && (g.after === undefined || opts.after > g.after)) g.after = opts.after
         })
       } catch (err) {
         throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`, { anyCode: true })
@@ -276,7 +276,8 @@ export class Indicators {
     if (target === LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_VALIDATION', 're-share targets a circle', { field: 'circle' })
     const input: Record<string, unknown> = { type: ind.type, value: ind.value, tlp: ind.tlp, confidence: ind.confidence, tags: ind.tags, circle: target }
     for (const k of ['description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) if (ind[k] !== undefined) input[k] = ind[k]
-    const out = await this.publishIndicators([input], { explicitReshare: true })
+    // the copy is a later version than the one it copies, even in the same millisecond
+    const out = await this.publishIndicators([input], { explicitReshare: true, after: lastChangeOf(ind) })
     return { ...out, from: ind.circle, to: target }
   }
 

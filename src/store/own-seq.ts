@@ -81,11 +81,18 @@ export async function writeOwnSeq (path: string, record: OwnSeqRecord, sync: boo
     await fh.close()
   }
   await rename(tmp, path)
-  if (sync) {
+  // the directory is synced once per process (the file's first rename): a later rename that a
+  // power loss undoes leaves the previous record, a lower seq — the safe side (a lost tail
+  // may go unnoticed, never a false one); an fsync per write group halved single publishes
+  if (sync && !dirSynced.has(path)) {
     const dir = await open(dirname(path), 'r')
     try { await dir.sync() } finally { await dir.close() }
+    dirSynced.add(path)
   }
 }
+
+/** own-seq files whose directory was synced after their first rename by this process */
+const dirSynced = new Set<string>()
 
 /** the same, blocking (offline commands) */
 export function writeOwnSeqSync (path: string, record: OwnSeqRecord): void {
