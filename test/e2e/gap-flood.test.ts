@@ -13,7 +13,6 @@
  * held in memory waiting for seq 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +21,7 @@ import { encodeEnvelope } from '../../src/p2p/index.js'
 import { RawPeer } from '../utils/raw-peer.js'
 import { RemoteLog, makeTempDir, removeTempDir, sleep } from '../utils/store.js'
 import { until } from '../utils/wait.js'
+import { CliVictim } from '../utils/victim.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** PX_FLOOD_CLI: another build to try (e.g. the code before the fix) */
@@ -52,20 +52,6 @@ function rssOf (pid: number): number {
   return m === null ? 0 : Number(m[1]) * 1024
 }
 
-function childEnv (): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PHALANX_')) env[k] = v
-  return { ...env, PHALANX_P2P_HOST: '127.0.0.1' }
-}
-
-async function runCli (args: string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: childEnv(), stdio: 'ignore' })
-    c.on('error', reject)
-    c.on('exit', (code) => { code === 0 ? resolve() : reject(new Error(`phalanx ${args.join(' ')} exited ${String(code)}`)) })
-  })
-}
-
 /** ~62 KB of canonical entry (the limit is 64 KiB): 58 indicators with a 950-character description each */
 function bigItems (n: number): Item[] {
   const description = 'x'.repeat(950)
@@ -74,29 +60,14 @@ function bigItems (n: number): Item[] {
 
 describe('gap flood: a member sends seq 2.. of its log and never seq 1', () => {
   let dir: string
-  let child: ChildProcessWithoutNullStreams
-  let exited: { code: number | null, signal: NodeJS.Signals | null } | undefined
-  let stderr = ''
-  let apiUrl: string
-  let token: string
+  let v: CliVictim
   let m: RawPeer
 
-  const api = async (path: string, json?: unknown): Promise<{ status: number, body: any, ms: number }> => {
-    const t0 = performance.now()
-    const r = await fetch(apiUrl + path, {
-      method: json === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: json === undefined ? undefined : JSON.stringify(json),
-      signal: AbortSignal.timeout(30_000)
-    })
-    return { status: r.status, body: await r.json(), ms: performance.now() - t0 }
-  }
+  const api = async (path: string, json?: unknown): Promise<{ status: number, body: any, ms: number }> => await v.api(path, json)
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the project first (npm run build)`)
     dir = makeTempDir('phalanx-flood-')
     const data = join(dir, 'victim')
-    await runCli(['init', '--data', data, '--org', 'Victim'])
     // this test is about what early entries cost in memory, not about quotas: a build with
     // per-member quotas (issue 13, part 2; quota-flood.test.ts) lets this member's whole flood in
     const config: string[] = []
@@ -104,29 +75,12 @@ describe('gap flood: a member sends seq 2.. of its log and never seq 1', () => {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ p2p: { quota: { entriesPerSecond: 1_000_000, bytesPerSecond: 1024 * 1024 * 1024, burstEntries: 10_000_000, burstBytes: 16 * 1024 * 1024 * 1024, holdMs: 30_000, maxQueuedItems: 20_000 } } }))
       config.push('--config', join(dir, 'config.json'))
     }
-    child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', CLI, 'start', '--data', data, ...config, '--api-port', '0', '--p2p-port', '0', '--log-level', 'warn', '--json'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
-    child.on('exit', (code, signal) => { exited = { code, signal } })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-20_000) })
-    let stdout = ''
-    const first = await new Promise<any>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`the victim did not start; stderr:\n${stderr}`)) }, 30_000)
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d
-        const nl = stdout.indexOf('\n')
-        if (nl >= 0) { clearTimeout(timer); resolve(JSON.parse(stdout.slice(0, nl))) }
-      })
-    })
-    apiUrl = first.apiUrl
-    token = readFileSync(join(data, 'api.token'), 'utf8').trim()
+    v = await CliVictim.start(CLI, data, config)
   }, 60_000)
 
   afterAll(async () => {
     await m?.stop()
-    if (child !== undefined && exited === undefined) {
-      child.kill('SIGTERM')
-      await Promise.race([new Promise(resolve => child.once('exit', resolve)), sleep(15_000)])
-      if (exited === undefined) child.kill('SIGKILL')
-    }
+    await v?.stop()
     if (dir !== undefined) removeTempDir(dir)
   })
 
@@ -143,7 +97,7 @@ describe('gap flood: a member sends seq 2.. of its log and never seq 1', () => {
     await until('M to see the victim on X\'s topic', () => m.seesOnTopic(X, victimKey), 15_000)
     await sleep(1500) // the victim's side of the subscription and mesh
 
-    const pid = child.pid!
+    const pid = v.child.pid!
     const idle = rssOf(pid)
     let peak = idle
     const lookups: number[] = []
@@ -163,30 +117,30 @@ describe('gap flood: a member sends seq 2.. of its log and never seq 1', () => {
     log.next([{ kind: 'indicator', type: 'domain', value: 'never-sent.example', confidence: 50, tags: [] }], { tlp: 'CLEAR' }) // seq 1, kept back
     const deadline = Date.now() + FLOOD_DEADLINE_MS
     let lastProbe = 0
-    for (let i = 0; i < FLOOD && Date.now() < deadline && exited === undefined; i++) {
+    for (let i = 0; i < FLOOD && Date.now() < deadline && v.exited === undefined; i++) {
       const e = log.next(bigItems(i), { tlp: 'CLEAR' })
       await m.publish(X, encodeEnvelope(canonicalJson(e), entryHash(e), null))
       if (i % 25 === 24) await sleep(30) // let gossipsub's queues drain (the flooder's memory, not the victim's)
       if (Date.now() - lastProbe > 1000) { lastProbe = Date.now(); await probe() }
     }
     // what is still in flight lands; then the victim must still answer
-    for (let i = 0; i < 10 && exited === undefined; i++) { await sleep(1000); await probe() }
+    for (let i = 0; i < 10 && v.exited === undefined; i++) { await sleep(1000); await probe() }
 
     const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`
     const metric = async (name: string): Promise<number[]> => {
-      const text = await (await fetch(apiUrl + '/metrics', { headers: { authorization: `Bearer ${token}` } })).text()
+      const text = await (await fetch(v.apiUrl + '/metrics', { headers: { authorization: `Bearer ${v.token}` } })).text()
       return text.split('\n').filter(l => l.startsWith(name)).map(l => Number(l.split(' ').pop()))
     }
     // the live heap once the flood is over: the lowest of a few samples, 2 s apart (bounded)
     let heap = Infinity
-    for (let i = 0; i < 15 && exited === undefined && heap >= SETTLED_HEAP_BOUND; i++) {
+    for (let i = 0; i < 15 && v.exited === undefined && heap >= SETTLED_HEAP_BOUND; i++) {
       await sleep(2000)
       heap = Math.min(heap, ...(await metric('phalanx_process_nodejs_heap_size_used_bytes')))
       await probe()
     }
-    const verdicts = exited === undefined ? await metric('phalanx_gossip_messages') : []
+    const verdicts = v.exited === undefined ? await metric('phalanx_gossip_messages') : []
     console.log(`gap flood: RSS idle ${mib(idle)}, peak ${mib(peak)}; settled heap ${mib(heap)}; gossip verdicts accepted/ignored/rejected ${verdicts.join('/')}`)
-    expect(exited, `the victim died (RSS idle ${mib(idle)}, peak ${mib(peak)}); stderr:\n${stderr.slice(-3000)}`).toBeUndefined()
+    expect(v.exited, `the victim died (RSS idle ${mib(idle)}, peak ${mib(peak)}); stderr:\n${v.stderr.slice(-3000)}`).toBeUndefined()
     // the flood reached the victim: judged, and mostly stored (a build with a bounded gossip
     // queue ignores what comes faster than it writes: sync would bring it)
     expect(verdicts[0] + verdicts[1], 'the flood reached the victim').toBeGreaterThanOrEqual(FLOOD * 0.9)

@@ -18,8 +18,6 @@
  * in time (FLOOD_DEADLINE_MS).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canonicalJson, entryHash, type Item } from '../../src/records/index.js'
@@ -27,6 +25,7 @@ import { encodeEnvelope } from '../../src/p2p/index.js'
 import { RawPeer } from '../utils/raw-peer.js'
 import { RemoteLog, makeTempDir, removeTempDir, sleep } from '../utils/store.js'
 import { until } from '../utils/wait.js'
+import { CliVictim } from '../utils/victim.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** PX_FLOOD_CLI: another build to try (e.g. the code before the fix) */
@@ -42,20 +41,6 @@ const STATUS_BOUND_MS = 2_000
 /** entries the honest member publishes during the flood */
 const HONEST = 10
 
-function childEnv (): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PHALANX_')) env[k] = v
-  return { ...env, PHALANX_P2P_HOST: '127.0.0.1' }
-}
-
-async function runCli (args: string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: childEnv(), stdio: 'ignore' })
-    c.on('error', reject)
-    c.on('exit', (code) => { code === 0 ? resolve() : reject(new Error(`phalanx ${args.join(' ')} exited ${String(code)}`)) })
-  })
-}
-
 /** a full bulk entry, ~62 KB of canonical entry (the limit is 64 KiB): 620 short domain indicators */
 function bigItems (n: number): Item[] {
   return Array.from({ length: 620 }, (_, i) => ({ kind: 'indicator', type: 'domain', value: `quota-${n}-${i}.example`, confidence: 50, tags: [] }) as Item)
@@ -63,59 +48,27 @@ function bigItems (n: number): Item[] {
 
 describe('quota flood: a member pushes valid entries as fast as it can', () => {
   let dir: string
-  let child: ChildProcessWithoutNullStreams
-  let exited: { code: number | null, signal: NodeJS.Signals | null } | undefined
-  let stderr = ''
-  let apiUrl: string
-  let token: string
+  let v: CliVictim
   let m: RawPeer
   let honest: RawPeer
 
-  const api = async (path: string, json?: unknown): Promise<{ status: number, body: any, ms: number }> => {
-    const t0 = performance.now()
-    const r = await fetch(apiUrl + path, {
-      method: json === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: json === undefined ? undefined : JSON.stringify(json),
-      signal: AbortSignal.timeout(30_000)
-    })
-    return { status: r.status, body: await r.json(), ms: performance.now() - t0 }
-  }
+  const api = async (path: string, json?: unknown): Promise<{ status: number, body: any, ms: number }> => await v.api(path, json)
   const metric = async (name: string): Promise<number> => {
-    const text = await (await fetch(apiUrl + '/metrics', { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) })).text()
+    const text = await (await fetch(v.apiUrl + '/metrics', { headers: { authorization: `Bearer ${v.token}` }, signal: AbortSignal.timeout(30_000) })).text()
     const line = text.split('\n').find(l => l.startsWith(name))
     return line === undefined ? Number.NaN : Number(line.split(' ').pop())
   }
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the project first (npm run build)`)
     dir = makeTempDir('phalanx-quota-')
     const data = join(dir, 'victim')
-    await runCli(['init', '--data', data, '--org', 'Victim'])
-    child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', CLI, 'start', '--data', data, '--api-port', '0', '--p2p-port', '0', '--log-level', 'warn', '--json'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
-    child.on('exit', (code, signal) => { exited = { code, signal } })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-20_000) })
-    let stdout = ''
-    const first = await new Promise<any>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`the victim did not start; stderr:\n${stderr}`)) }, 30_000)
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d
-        const nl = stdout.indexOf('\n')
-        if (nl >= 0) { clearTimeout(timer); resolve(JSON.parse(stdout.slice(0, nl))) }
-      })
-    })
-    apiUrl = first.apiUrl
-    token = readFileSync(join(data, 'api.token'), 'utf8').trim()
+    v = await CliVictim.start(CLI, data)
   }, 60_000)
 
   afterAll(async () => {
     await m?.stop()
     await honest?.stop()
-    if (child !== undefined && exited === undefined) {
-      child.kill('SIGTERM')
-      await Promise.race([new Promise(resolve => child.once('exit', resolve)), sleep(15_000)])
-      if (exited === undefined) child.kill('SIGKILL')
-    }
+    await v?.stop()
     if (dir !== undefined) removeTempDir(dir)
   })
 
@@ -148,7 +101,7 @@ describe('quota flood: a member pushes valid entries as fast as it can', () => {
     }
     // the probes run beside the flood, one at a time (bounded by the flood's end)
     let flooding = true
-    const prober = (async () => { while (flooding && exited === undefined) { await probe(); await sleep(250) } })()
+    const prober = (async () => { while (flooding && v.exited === undefined) { await probe(); await sleep(250) } })()
 
     // the honest member's entries, one every few hundred flooded ones
     const honestLog = new RemoteLog(honest.key, X)
@@ -156,7 +109,7 @@ describe('quota flood: a member pushes valid entries as fast as it can', () => {
     const log = new RemoteLog(m.key, X)
     expect(canonicalJson(log.peek(bigItems(FLOOD), { tlp: 'CLEAR', seq: 99_999 })).length).toBeLessThan(64 * 1024)
     const deadline = Date.now() + FLOOD_DEADLINE_MS
-    for (let i = 0; i < FLOOD && Date.now() < deadline && exited === undefined; i++) {
+    for (let i = 0; i < FLOOD && Date.now() < deadline && v.exited === undefined; i++) {
       const e = log.next(bigItems(i), { tlp: 'CLEAR' })
       await m.publish(X, encodeEnvelope(canonicalJson(e), entryHash(e), null))
       if (i % 25 === 24) await sleep(30) // let gossipsub's queues drain (the flooder's memory, not the victim's)
@@ -167,14 +120,14 @@ describe('quota flood: a member pushes valid entries as fast as it can', () => {
     }
     flooding = false
     await prober
-    expect(exited, `the victim died; stderr:\n${stderr.slice(-3000)}`).toBeUndefined()
+    expect(v.exited, `the victim died; stderr:\n${v.stderr.slice(-3000)}`).toBeUndefined()
     // the flooder is over quota while the flood lasts: read what the victim says now
     const during = await api('/v1/status')
     const members = await api(`/v1/circles/${X}/members`)
-    for (let i = 0; i < 3 && exited === undefined; i++) { await sleep(1000); await probe() }
+    for (let i = 0; i < 3 && v.exited === undefined; i++) { await sleep(1000); await probe() }
 
     console.log(`quota flood: max queued records ${maxQueued}, status ms max ${Math.round(Math.max(...statusMs))} (n=${statusMs.length}), over quota ${JSON.stringify(during.body.overQuota)}, drops ${JSON.stringify(during.body.gossipDrops)}`)
-    expect(exited, `the victim died; stderr:\n${stderr.slice(-3000)}`).toBeUndefined()
+    expect(v.exited, `the victim died; stderr:\n${v.stderr.slice(-3000)}`).toBeUndefined()
     expect(failedStatus).toBe(0)
     expect(statusMs.length).toBeGreaterThan(5)
     expect(Math.max(...statusMs), `status times ${statusMs.map(Math.round).join(' ')}`).toBeLessThan(STATUS_BOUND_MS)
