@@ -13,7 +13,7 @@ import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, Bo
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
 import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR, queryIndicators } from './store/index.js'
-import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, nodeEntryPolicy, type Operations } from './operations/index.js'
+import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -58,6 +58,7 @@ export class PhalanxNode {
   /** the use cases, built once the core started */
   ops!: Operations
   #box!: BoxKey
+  #withdrawals: Withdrawals | undefined
   #api: { start: () => Promise<string>, stop: () => Promise<void> } | undefined
   #started = false
 
@@ -83,7 +84,7 @@ export class PhalanxNode {
       seed: this.identity.seed,
       // the private scope takes only our own entries; RED only delivered to us; a circle, what its log allows
       policy: nodeEntryPolicy(this.identity.publicKey, () => this.circles),
-      onStored: (stored) => { this.circles.noteStored(stored); this.network?.noteStored(stored) },
+      onStored: (stored) => { this.circles.noteStored(stored); this.network?.noteStored(stored); this.#withdrawals?.noteStored(stored) },
       log: childLogger(this.log, 'store:ingest'),
       // the last own seq of each log, outside LevelDB: a lost tail is seen, never signed again
       ownSeqPath: join(this.dataDir, OWN_SEQ_FILE)
@@ -94,7 +95,10 @@ export class PhalanxNode {
     this.admin = new CircleAdmin({ circles: this.circles, ingest: this.ingest, store: this.store, key: this.identity.key, box: this.#box })
     await this.ingest.start()
     const network = (): Network | undefined => this.network
-    const indicators = new Indicators({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, publish: this.config.publish, maxQueuedItems: this.config.api.maxQueuedItems, log: childLogger(this.log, 'indicators') })
+    const indicators = new Indicators({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, publish: this.config.publish, maxQueuedItems: this.config.api.maxQueuedItems, log: childLogger(this.log, 'indicators'), reshared: () => { void this.#withdrawals?.sweep() } })
+    // a re-shared copy follows its source's revoke; a revoke stored while the node was down is found by the sweep
+    this.#withdrawals = new Withdrawals({ store: this.store, own: this.identity.publicKey, revoke: async (id, reason) => await indicators.revoke(id, reason), log: childLogger(this.log, 'withdrawals') })
+    void this.#withdrawals.sweep()
     this.ops = {
       indicators,
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, publish: this.config.publish }),
@@ -170,6 +174,7 @@ export class PhalanxNode {
       this.network = undefined
     }
     this.circles.close()
+    await this.#withdrawals?.close()
     await this.ingest.stop()
     await this.store.close()
     childLogger(this.log, 'node').info('node stopped')

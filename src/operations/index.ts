@@ -16,6 +16,8 @@ export { Taxii } from './taxii.js'
 export type { TaxiiComponents, TaxiiCaller, TaxiiQuery, TaxiiItem, TaxiiPage } from './taxii.js'
 export { Exports } from './export.js'
 export type { ExportComponents, ExportsComponents, BlocklistOptions, ExportOptions, StreamPage } from './export.js'
+export { Withdrawals } from './withdrawals.js'
+export type { WithdrawalComponents } from './withdrawals.js'
 export { nodeEntryPolicy, ownEntriesOnlyPolicy } from './entry-policy.js'
 export { bodyWith, circleIdOf, requireCircle, resolveCircle } from './input.js'
 

@@ -50,6 +50,8 @@ export interface IndicatorComponents {
   /** records queued for writing above which a publish is refused (429) */
   maxQueuedItems: number
   log: Logger
+  /** told after this node re-shared another origin's indicator (Withdrawals.sweep: a revoke may have come in meanwhile) */
+  reshared?: () => void
 }
 
 export class Indicators {
@@ -104,7 +106,7 @@ export class Indicators {
    * one bad input refuses the whole call (nothing stored) with the field named, e.g.
    * `indicators[3].value`. The call is written in one atomic batch.
    */
-  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] }, explicitReshare?: boolean, skipTlpViolations?: boolean, after?: string } = {}): Promise<PublishOutcome> {
+  async publishIndicators (inputs: unknown[], opts: { fieldPrefix?: string, defaults?: { tlp?: Tlp, circle?: string, to?: string[] }, explicitReshare?: boolean, skipTlpViolations?: boolean, after?: string, reshareOf?: string } = {}): Promise<PublishOutcome> {
     if (inputs.length > MAX_BULK_INDICATORS) {
       throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `at most ${MAX_BULK_INDICATORS} indicators per call; got ${inputs.length}`, { field: 'indicators' })
     }
@@ -158,6 +160,7 @@ export class Indicators {
           // a re-share copies this org's version in another log: the new one must be later
           // (PublishBatch.after; read only for a re-share, not for every published item)
           if (opts.after !== undefined && (g.after === undefined || opts.after > g.after)) g.after = opts.after
+          if (opts.reshareOf !== undefined) g.reshareOf = opts.reshareOf
         })
       } catch (err) {
         throw opts.fieldPrefix === undefined ? err : withFieldPrefix(err, `${opts.fieldPrefix}[${i}]`, { anyCode: true })
@@ -264,7 +267,8 @@ export class Indicators {
   /**
    * Share an indicator this node holds into another of its circles, as this org's own record
    * (same value, TLP and context). TLP decides (DESIGN §2): CLEAR may go anywhere, GREEN only
-   * by this explicit call, AMBER, AMBER+STRICT and RED never leave their circle.
+   * by this explicit call, AMBER, AMBER+STRICT and RED never leave their circle. A copy of
+   * another origin's record is withdrawn when that origin revokes it (withdrawals.ts).
    */
   async reshare (id: string, raw: unknown): Promise<PublishOutcome & { from: string, to: string }> {
     bodyWith(raw, new Set(['circle']))
@@ -273,11 +277,15 @@ export class Indicators {
     const target = resolveCircle(this.#c.circles, raw.circle, 'circle')
     if (target === ind.circle) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} is already in ${target}`, { field: 'circle' })
     refuse(reshareViolation(ind.tlp))
+    if (ind.revoked !== undefined) throw new PhalanxError('PX_ERR_CONFLICT', `indicator ${id} was revoked (${ind.revoked.at}${ind.revoked.reason !== undefined ? `: ${ind.revoked.reason}` : ''}); a revoked indicator is not re-shared`, { field: 'id' })
     if (target === LOCAL_CIRCLE) throw new PhalanxError('PX_ERR_VALIDATION', 're-share targets a circle', { field: 'circle' })
     const input: Record<string, unknown> = { type: ind.type, value: ind.value, tlp: ind.tlp, confidence: ind.confidence, tags: ind.tags, circle: target }
     for (const k of ['description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'] as const) if (ind[k] !== undefined) input[k] = ind[k]
-    // the copy is a later version than the one it copies, even in the same millisecond
-    const out = await this.publishIndicators([input], { explicitReshare: true, after: lastChangeOf(ind) })
+    // the copy is a later version than the one it copies, even in the same millisecond; of
+    // another origin's record, the store remembers the copy (withdrawn when the source is revoked)
+    const theirs = ind.origin !== this.#c.identity.publicKey
+    const out = await this.publishIndicators([input], { explicitReshare: true, after: lastChangeOf(ind), ...(theirs ? { reshareOf: id } : {}) })
+    if (theirs) this.#c.reshared?.()
     return { ...out, from: ind.circle, to: target }
   }
 

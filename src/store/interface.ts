@@ -83,6 +83,18 @@ export interface AheadMark {
   max: number
 }
 
+/** an own record that re-shares another origin's indicator (the `copies` bucket): when it was made */
+export interface CopyLink {
+  at: string
+}
+
+/** a re-share link read back: the source indicator, the own copy, the circle it went to */
+export interface Copy extends CopyLink {
+  source: string
+  copy: string
+  circle: string
+}
+
 /** a relabel that arrived before its indicator (the latest one, by created and log position) */
 export interface PendingRelabel {
   origin: string

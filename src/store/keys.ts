@@ -41,6 +41,12 @@ export const BUCKET = {
   forks: 'f',
   /** ids of indicators purged after expiry (their entries stay): id → when */
   purged: 'u',
+  /**
+   * this node's re-shares of other organizations' indicators: source id \0 copy id \0 circle
+   * → { at } (written with the copy; operations/withdrawals.ts withdraws the copy when the
+   * source is revoked)
+   */
+  copies: 'w',
   /** store metadata: format version, counters, cidr prefix lengths */
   meta: 'm'
 } as const
@@ -76,6 +82,11 @@ export function entryKey (circle: string, origin: string, seq: number): string {
 
 export function headKey (circle: string, origin: string): string {
   return `${circle}${SEP}${origin}`
+}
+
+/** an own record (`copy`) that re-shares another origin's indicator (`source`) into `circle` */
+export function copyKey (source: string, copy: string, circle: string): string {
+  return `${source}${SEP}${copy}${SEP}${circle}`
 }
 
 /**

@@ -14,9 +14,9 @@ import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
 import { damagedStore, inspectStoreDir } from './store-dir.js'
-import type { AheadMark, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
+import type { AheadMark, Copy, CopyLink, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
 
-export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, PendingRelabel, AheadMark, StoreOptions } from './interface.js'
+export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, ValueRecord, PendingRevoke, PendingRelabel, AheadMark, StoreOptions, Copy, CopyLink } from './interface.js'
 import { BUCKET, HIGH, META_KEY, ROOT_PREFIX, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -425,6 +425,21 @@ export class LevelStore {
   async * scanIndicators (): AsyncGenerator<[id: string, indicator: StoredIndicator]> {
     this.assertOpen()
     for await (const [id, v] of this.#b.indicators.iterator()) yield [id, v as StoredIndicator]
+  }
+
+  /**
+   * this node's re-shares of other origins' indicators (operations/withdrawals.ts): of one
+   * source indicator, or all of them (few: each is an operator's explicit re-share)
+   */
+  async copies (source?: string): Promise<Copy[]> {
+    this.assertOpen()
+    const out: Copy[] = []
+    const range = source === undefined ? {} : { gt: source + SEP, lt: source + SEP + HIGH }
+    for await (const [k, v] of this.#b.copies.iterator(range)) {
+      const [src, copy, circle] = (k as string).split(SEP)
+      out.push({ source: src, copy, circle, at: (v as CopyLink).at })
+    }
+    return out
   }
 
   /** ids with a revocation that arrived before its indicator */

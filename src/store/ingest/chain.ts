@@ -17,8 +17,8 @@
 import { PhalanxError } from '../../errors.js'
 import { type Entry, MAX_ENTRY_BYTES, entryHash, isRedLog } from '../../records/index.js'
 import type { EntryToSeal, SealedOut } from '../../signer/index.js'
-import { META_KEY, SEP, entryKey, headKey, seqKey } from '../keys.js'
-import type { AheadMark, ForkEvidence, LogHead } from '../level-store.js'
+import { META_KEY, SEP, copyKey, entryKey, headKey, seqKey } from '../keys.js'
+import type { AheadMark, CopyLink, ForkEvidence, LogHead } from '../level-store.js'
 import { applyEntry, type DeriveContext } from './derive.js'
 import type { AcceptedLoss } from '../own-seq.js'
 import type { Tx } from './tx.js'
@@ -73,7 +73,13 @@ export function applyPublish (tx: Tx, ctx: ChainContext, plan: PlannedEntry[], o
     // packItems keeps every entry under the limit; a bigger one would break the chain
     if (out.size > MAX_ENTRY_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `entry would be ${out.size} bytes; the limit is ${MAX_ENTRY_BYTES}`)
     const entry: Entry = { ...e, prev: out.prev, sig: out.sig }
+    const first = result.ids.length
     applyEntry(tx, ctx, entry, out.hash, 'local', result.ids, out.json, head)
+    const source = plan[i].batch.reshareOf
+    if (source !== undefined) {
+      // which own records copy another origin's indicator, written with them (withdrawals.ts)
+      for (const copy of result.ids.slice(first)) if (copy !== null) tx.put('copies', copyKey(source, copy, entry.circle), { at: entry.created } satisfies CopyLink)
+    }
     result.entries.push({ hash: out.hash, circle: entry.circle, origin: entry.origin, seq: entry.seq, items: entry.items.length })
   })
   return result

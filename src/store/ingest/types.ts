@@ -75,6 +75,12 @@ export interface PublishBatch {
    * `created` alone, so the new one must not share the old one's millisecond.
    */
   after?: string
+  /**
+   * The batch re-shares another origin's indicator (its id): the store remembers which own
+   * records copy it (the `copies` bucket, in the same write), so that this node can withdraw
+   * them when the source is revoked (operations/withdrawals.ts).
+   */
+  reshareOf?: string
 }
 
 export interface PublishResult {
