@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream'
 import { PhalanxError } from '../errors.js'
+import { jsonErrorAt } from './json-error.js'
 import { csvRows } from './csv.js'
 import { mispRows } from './misp.js'
 import type { Row } from './row.js'
@@ -26,10 +27,11 @@ async function * jsonFileRows (input: Readable, rows: (doc: unknown) => Generato
     chunks.push(c as Buffer)
   }
   let doc: unknown
+  const text = Buffer.concat(chunks).toString('utf8')
   try {
-    doc = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    doc = JSON.parse(text)
   } catch (err) {
-    throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON: ${(err as Error).message}`, { field: 'file' })
+    throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON at ${jsonErrorAt(text)}: ${(err as Error).message}`, { field: 'file' })
   }
   yield * rows(doc)
 }

@@ -2,10 +2,11 @@
  * The objects of a STIX bundle read from a stream, one at a time: a bundle of a million
  * indicators (~400 MB) never sits in memory. A byte scanner finds each element of the
  * top-level `objects` array (or of a top-level array; or the one top-level object) and hands
- * its bytes to JSON.parse. Anything that is not well-formed JSON is an error naming the offset.
+ * its bytes to JSON.parse. Anything that is not well-formed JSON is an error naming its line and column.
  */
 import type { Readable } from 'node:stream'
 import { PhalanxError } from '../errors.js'
+import { jsonErrorAt } from './json-error.js'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -14,6 +15,7 @@ const CLOSE_OBJ = 0x7d
 const OPEN_ARR = 0x5b
 const CLOSE_ARR = 0x5d
 const COLON = 0x3a
+const NEWLINE = 0x0a
 
 /** one element is at most this large (a STIX object of 16 MiB is not an indicator) */
 const MAX_ELEMENT = 16 * 1024 * 1024
@@ -37,12 +39,19 @@ export async function * streamObjects (input: Readable): AsyncGenerator<Record<s
   let start = -1
   let seenTop = false
   let sawObjects = false
+  /** the line being read (1-based) and the offset it starts at; where the element being read starts */
+  let line = 1
+  let lineStart = 0
+  let startLine = 1
+  let startColumn = 1
+  const here = (at: number): string => `line ${line}, column ${at - lineStart + 1}`
 
-  const parse = (bytes: Buffer, at: number): Record<string, unknown> => {
+  const parse = (bytes: Buffer): Record<string, unknown> => {
+    const text = bytes.toString('utf8')
     try {
-      return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>
+      return JSON.parse(text) as Record<string, unknown>
     } catch (err) {
-      throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON near byte ${at}: ${(err as Error).message}`, { field: 'file' })
+      throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON at ${jsonErrorAt(text, startLine, startColumn)}: ${(err as Error).message}`, { field: 'file' })
     }
   }
 
@@ -66,6 +75,7 @@ export async function * streamObjects (input: Readable): AsyncGenerator<Record<s
         keyStart = depth === 1 && start < 0 ? i + 1 : -1
         continue
       }
+      if (c === NEWLINE) { line++; lineStart = offset + i + 1; continue }
       if (c === COLON && depth === 1) { lastKey = pendingKey; continue }
       if (c === OPEN_OBJ || c === OPEN_ARR) {
         if (!seenTop) {
@@ -77,19 +87,23 @@ export async function * streamObjects (input: Readable): AsyncGenerator<Record<s
           sawObjects = true
         }
         depth++
-        if (depth === elementDepth + 1 && start < 0 && c === OPEN_OBJ) start = i
+        if (depth === elementDepth + 1 && start < 0 && c === OPEN_OBJ) {
+          start = i
+          startLine = line
+          startColumn = offset + i - lineStart + 1
+        }
         continue
       }
       if (c === CLOSE_OBJ || c === CLOSE_ARR) {
         depth--
-        if (depth < 0) throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON near byte ${offset + i}: unbalanced ${String.fromCharCode(c)}`, { field: 'file' })
+        if (depth < 0) throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON at ${here(offset + i)}: unbalanced ${String.fromCharCode(c)}`, { field: 'file' })
         if (start >= 0 && depth === elementDepth && c === CLOSE_OBJ) {
           const piece = buf.subarray(start, i + 1)
           const bytes = parts.length === 0 ? piece : Buffer.concat([...parts, piece])
           parts = []
           partsSize = 0
           start = -1
-          yield parse(bytes, offset + i)
+          yield parse(bytes)
         } else if (depth === elementDepth - 1 && c === CLOSE_ARR && elementDepth === 2) {
           elementDepth = -1 // the objects array ended
         }
@@ -104,12 +118,12 @@ export async function * streamObjects (input: Readable): AsyncGenerator<Record<s
       const piece = buf.subarray(start)
       parts.push(Buffer.from(piece))
       partsSize += piece.length
-      if (partsSize > MAX_ELEMENT) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a STIX object larger than ${MAX_ELEMENT / 1024 / 1024} MiB near byte ${offset}`, { field: 'file' })
+      if (partsSize > MAX_ELEMENT) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a STIX object larger than ${MAX_ELEMENT / 1024 / 1024} MiB at line ${startLine}`, { field: 'file' })
       start = 0 // the element goes on at the start of the next chunk
     }
     offset += buf.length
   }
-  if (inString || depth !== 0) throw new PhalanxError('PX_ERR_BAD_JSON', `the file ends inside a JSON value (byte ${offset}): truncated?`, { field: 'file' })
+  if (inString || depth !== 0) throw new PhalanxError('PX_ERR_BAD_JSON', `the file ends inside a JSON value (at line ${line}): truncated?`, { field: 'file' })
   if (!seenTop) throw new PhalanxError('PX_ERR_BAD_JSON', 'the file holds no JSON value', { field: 'file' })
   if (topIsObject && !sawObjects) {
     throw new PhalanxError('PX_ERR_VALIDATION', 'a large STIX file must be a bundle (an object with an "objects" array) or an array of objects', { field: 'file' })
