@@ -23,6 +23,7 @@ import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../iden
 import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
 import { registerCircleCommands } from './circle.js'
+import { registerWatchCommand } from './watch.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
 import { RED_PREFIX, isRedLog, type StoredIndicator } from '../records/index.js'
 
@@ -383,6 +384,7 @@ export function buildProgram (): Command {
     })
 
   registerTransferCommands(program, { print, globals, collect, intArg, t })
+  registerWatchCommand(program, { print, globals, collect, intArg, t })
 
   const token = program.command('token').description('TAXII read tokens: a client reads the collections of the circles named, nothing else')
   token.command('create')

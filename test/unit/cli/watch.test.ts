@@ -1,0 +1,57 @@
+/**
+ * The pieces of `phalanx watch` (src/cli/watch.ts): the event-stream parser (any chunking of
+ * the same bytes gives the same events) and the one-line form of an indicator event (names,
+ * colour only when asked, everything a peer chose escaped).
+ */
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { EventStreamParser, formatIndicatorEvent } from '../../../src/cli/watch.js'
+import type { StoredIndicator } from '../../../src/records/index.js'
+
+describe('EventStreamParser', () => {
+  const text = 'retry: 2000\n: phalanx stream from 0\n\nid: 01\nevent: indicator\ndata: {"a":1}\n\n: ping\n\nid: 02\r\nevent: indicator\r\ndata: line one\r\ndata: line two\r\n\r\ndata:no space\n\n'
+  const expected = [
+    { id: '01', event: 'indicator', data: '{"a":1}' },
+    { id: '02', event: 'indicator', data: 'line one\nline two' },
+    { id: '02', event: 'message', data: 'no space' }
+  ]
+
+  it('reads ids, event names, multi-line data, comments and retry', () => {
+    const p = new EventStreamParser()
+    expect(p.push(text)).toEqual(expected)
+    expect(p.retryMs).toBe(2000)
+  })
+
+  it('gives the same events however the bytes are cut into chunks', () => {
+    fc.assert(fc.property(fc.array(fc.nat(text.length), { maxLength: 12 }), (cuts) => {
+      const at = [...new Set(cuts)].sort((a, b) => a - b)
+      const p = new EventStreamParser()
+      const got = []
+      let from = 0
+      for (const c of [...at, text.length]) { got.push(...p.push(text.slice(from, c))); from = c }
+      expect(got).toEqual(expected)
+    }))
+  })
+})
+
+describe('formatIndicatorEvent', () => {
+  const own = 'a'.repeat(64)
+  const peer = 'b'.repeat(64)
+  const names = { own, orgs: new Map([[peer, 'Bank\u001b[2K B']]), circles: new Map([['c1', 'EU ISAC']]) }
+  const base: StoredIndicator = { id: 'f'.repeat(32), origin: peer, circle: 'c1', type: 'domain', value: 'evil.example', tlp: 'AMBER', confidence: 80, tags: ['phishing'], created: '2026-12-04T10:11:12.000Z', received: '2026-12-04T10:11:13.000Z', cursor: '01', entry: { hash: 'h', seq: 1 }, version: 1 }
+
+  it('names the org and the circle; says NEW, UPDATED or REVOKED with the reason', () => {
+    expect(formatIndicatorEvent(base, names, false)).toBe(`10:11:13  NEW      TLP:AMBER  domain evil.example  conf 80  [phishing]  from Bank\\x1b[2K B in EU ISAC  id ${'f'.repeat(32)}`)
+    expect(formatIndicatorEvent({ ...base, version: 2 }, names, false)).toMatch(/^10:11:13 {2}UPDATED /)
+    expect(formatIndicatorEvent({ ...base, origin: own, circle: 'local', revoked: { at: 'x', entry: 'h', reason: 'fp' } }, names, false)).toMatch(/ REVOKED .* from us private .*\(fp\)$/)
+    expect(formatIndicatorEvent({ ...base, circle: 'red:' + own, tlp: 'RED' }, names, false)).toMatch(/from Bank.* RED, direct/)
+    expect(formatIndicatorEvent({ ...base, origin: 'c'.repeat(64), circle: 'unknown' }, names, false)).toMatch(/from c{12}… in unknown/)
+  })
+
+  it('colours the TLP only when asked', () => {
+    expect(formatIndicatorEvent(base, names, true)).toContain('\u001b[33mTLP:AMBER\u001b[0m')
+    expect(formatIndicatorEvent({ ...base, tlp: 'RED' }, names, true)).toContain('\u001b[31mTLP:RED\u001b[0m')
+    // the only escape sequences are the colour's own
+    expect(formatIndicatorEvent({ ...base, value: 'x\u001b]0;pwned\u0007' }, names, true).replace(/\u001b\[(3\d|0)m/g, '')).not.toMatch(/[\u0000-\u001f]/)
+  })
+})
