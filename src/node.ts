@@ -101,7 +101,7 @@ export class PhalanxNode {
     void this.#withdrawals.sweep()
     this.ops = {
       indicators,
-      sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, publish: this.config.publish }),
+      sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, identity: this.identity, publish: this.config.publish }),
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
       taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),

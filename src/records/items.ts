@@ -41,14 +41,49 @@ export interface RevokeItem {
   reason?: string
 }
 
+/** what an organization did about a value it sighted (a sighting's `action`; absent: seen) */
+export const SIGHTING_ACTIONS = ['seen', 'blocked', 'false-positive', 'investigating', 'mitigated'] as const
+export type SightingAction = typeof SIGHTING_ACTIONS[number]
+
+export function isSightingAction (a: unknown): a is SightingAction {
+  return typeof a === 'string' && (SIGHTING_ACTIONS as readonly string[]).includes(a)
+}
+
+/**
+ * The record version of a sighting with an action other than `seen`: a node from before
+ * actions keeps such a record as signed and does not read it (unknownRecord), rather than
+ * counting a false positive as a sighting. A plain `seen` stays version 1, which every node reads.
+ */
+export const SIGHTING_ACTION_VERSION = 2
+
 export interface SightingItem {
   kind: 'sighting'
+  /** SIGHTING_ACTION_VERSION exactly when `action` is present */
+  v?: typeof SIGHTING_ACTION_VERSION
   type: IndicatorType
   value: string
   count: number
   firstSeen: string
   lastSeen: string
   note?: string
+  /** what the sighter did; absent: seen */
+  action?: Exclude<SightingAction, 'seen'>
+}
+
+/** a sighting record: `seen` as version 1 (no action), any other action as version 2 */
+export function makeSightingItem (s: Omit<SightingItem, 'kind' | 'v' | 'action'> & { action?: SightingAction }): SightingItem {
+  const { action, note, ...rest } = s
+  return {
+    kind: 'sighting',
+    ...rest,
+    ...(note !== undefined ? { note } : {}),
+    ...(action !== undefined && action !== 'seen' ? { v: SIGHTING_ACTION_VERSION, action } : {})
+  }
+}
+
+/** the action of a sighting record */
+export function sightingAction (s: SightingItem): SightingAction {
+  return s.action ?? 'seen'
 }
 
 export interface RelabelItem {
@@ -218,7 +253,7 @@ function isObject (x: unknown): x is Record<string, unknown> {
 
 const INDICATOR_KEYS = new Set(['kind', 'type', 'value', 'confidence', 'tags', 'description', 'validFrom', 'validUntil', 'firstSeen', 'lastSeen'])
 const REVOKE_KEYS = new Set(['kind', 'id', 'reason'])
-const SIGHTING_KEYS = new Set(['kind', 'type', 'value', 'count', 'firstSeen', 'lastSeen', 'note'])
+const SIGHTING_KEYS = new Set(['kind', 'v', 'type', 'value', 'count', 'firstSeen', 'lastSeen', 'note', 'action'])
 const RELABEL_KEYS = new Set(['kind', 'id', 'tlp'])
 const CIRCLE_KEYS = new Set(['kind', 'name'])
 const MEMBER_KEYS = new Set(['kind', 'op', 'key', 'role', 'org', 'upTo'])
@@ -337,10 +372,12 @@ export function validateItem (raw: unknown, opts: ItemCheckOptions = {}): Item {
       const firstSeen = canonicalTime(raw, 'firstSeen')
       const lastSeen = canonicalTime(raw, 'lastSeen')
       if (lastSeen < firstSeen) throw new ValidationError('lastSeen', 'lastSeen must not be before firstSeen')
-      const item: SightingItem = { kind: 'sighting', type, value, count: raw.count, firstSeen, lastSeen }
+      if (raw.v !== undefined || raw.action !== undefined) {
+        if (raw.v !== SIGHTING_ACTION_VERSION) throw new ValidationError('v', `a sighting with an action is record version ${SIGHTING_ACTION_VERSION}`)
+        if (!isSightingAction(raw.action) || raw.action === 'seen') throw new ValidationError('action', `action must be one of ${SIGHTING_ACTIONS.filter(a => a !== 'seen').join(', ')} (seen is a version 1 sighting without one)`)
+      }
       const note = canonicalText(raw, 'note', LIMITS.REASON_MAX, textRule)
-      if (note !== undefined) item.note = note
-      return item
+      return makeSightingItem({ type, value, count: raw.count, firstSeen, lastSeen, ...(note !== undefined ? { note } : {}), ...(isSightingAction(raw.action) ? { action: raw.action } : {}) })
     }
     case 'relabel': {
       checkKeys(raw, RELABEL_KEYS, '')
@@ -408,6 +445,8 @@ export function validateItem (raw: unknown, opts: ItemCheckOptions = {}): Item {
 export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 'sighting', 'relabel', ...CONTROL_KINDS])
 /** the version of every record kind this code reads: a record without `v` is version 1 */
 export const RECORD_VERSION = 1
+/** kinds whose records this code reads at a later version than RECORD_VERSION */
+const KIND_VERSION: Readonly<Record<string, number>> = { sighting: SIGHTING_ACTION_VERSION }
 /** a record kind a later version may add: lower-case, short */
 const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/
 /** a later version number (entries and records): an integer above ours, bounded */
@@ -423,7 +462,7 @@ export function isLaterVersion (v: unknown, ours: number): v is number {
 export function unknownRecord (raw: unknown): string | undefined {
   if (!isObject(raw) || typeof raw.kind !== 'string') return undefined
   if (!KNOWN_KINDS.has(raw.kind)) return KIND_RE.test(raw.kind) ? `record kind "${raw.kind}"` : undefined
-  return isLaterVersion(raw.v, RECORD_VERSION) ? `"${raw.kind}" record version ${raw.v}` : undefined
+  return isLaterVersion(raw.v, KIND_VERSION[raw.kind] ?? RECORD_VERSION) ? `"${raw.kind}" record version ${raw.v}` : undefined
 }
 
 export function validateItems (raw: unknown, opts: ItemCheckOptions = {}): Item[] {

@@ -3,7 +3,7 @@
  * records, and the node's own state (invites, outbox, control index); the store's options.
  * level-store.ts re-exports them.
  */
-import type { Entry } from '../records/index.js'
+import type { Entry, SightingAction } from '../records/index.js'
 
 /**
  * An invite this node made, as kept under the hash of its one-time secret. Its rules (who
@@ -66,7 +66,23 @@ export interface SightingSummary {
   firstSeen: string
   lastSeen: string
   /** per reporting origin */
-  origins: Record<string, { count: number, firstSeen: string, lastSeen: string }>
+  origins: Record<string, OriginSightings>
+}
+
+/** one origin's sightings of a value (summaries written before actions have no action: seen) */
+export interface OriginSightings {
+  count: number
+  firstSeen: string
+  lastSeen: string
+  /**
+   * the action of its latest sighting: the greatest (lastSeen, action in SIGHTING_ACTIONS
+   * order, note), so that arrival order does not matter
+   */
+  action?: SightingAction
+  /** that sighting's note */
+  note?: string
+  /** per action: the sightings counted and the last time */
+  actions?: Partial<Record<SightingAction, { count: number, lastSeen: string }>>
 }
 
 /** what the node knows about one (type, value): the indicators that carry it, its sightings */

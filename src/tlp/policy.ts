@@ -19,7 +19,8 @@
  * `entryLabelFor`. Direct delivery: `directDeliveryViolation` (the handover), `redDeliveryViolation`
  * (what the store accepts). Relabel: `relabelViolation` (the
  * origin asks), `relabelApplies` (a receiver folds). Revoke and relabel reach: `reachOf`.
- * Anything derived from records (a sighting) is never looser: `looserThanViolation`.
+ * Anything derived from records (a sighting) is never looser: `looserThanViolation`; a
+ * sighting's label: `sightingLabelFor`, `sightingLabelViolation`.
  */
 import { PhalanxError } from '../errors.js'
 import { TLP_LEVELS, tlpRank, type Tlp } from './labels.js'
@@ -169,6 +170,30 @@ export function passOnViolation (held: readonly HeldRecord[], p: { tlp: Tlp, tar
 /** re-sharing a record by id (an explicit operator action): only CLEAR and GREEN move */
 export function reshareViolation (tlp: Tlp): Violation | null {
   return mayPassOn(tlp, true) ? null : { field: 'id', message: `TLP:${tlp} is never re-shared to another circle (only CLEAR, and GREEN by an explicit re-share, may be)` }
+}
+
+/** the least a sighting is labelled in a circle unless its sighter asks stricter: AMBER (issue 15) */
+export const SIGHTING_FLOOR: Tlp = 'AMBER'
+
+/**
+ * The label of a sighting sent to a log of `kind`, where this node holds records of the value
+ * at `heldThere`: to the origin of a RED record, RED; elsewhere the stricter of AMBER and the
+ * strictest record it names there. The sighter may choose stricter (sightingLabelViolation).
+ */
+export function sightingLabelFor (kind: LogKind, heldThere: readonly Tlp[]): Tlp {
+  if (kind === 'red') return 'RED'
+  return strictest([SIGHTING_FLOOR, ...heldThere]) ?? SIGHTING_FLOOR
+}
+
+/**
+ * Why a sighting labelled `tlp` may not go to a log of `kind` holding records of the value at
+ * `heldThere`: never looser than the strictest of them there; RED only to the origin of a RED
+ * record (its direct log), never into a circle; a direct log takes RED only.
+ */
+export function sightingLabelViolation (kind: LogKind, heldThere: readonly Tlp[], tlp: Tlp): Violation | null {
+  if (kind === 'red') return tlp === 'RED' ? null : { field: 'tlp', message: `a sighting of a RED indicator goes only to its origin, as TLP:RED (not TLP:${tlp})` }
+  if (kind === 'circle' && !mayEnterCircle(tlp)) return { field: 'tlp', message: 'TLP:RED never goes to a circle: a sighting of a RED indicator goes to its origin only (leave out circle)' }
+  return looserThanViolation(tlp, strictest(heldThere), 'a sighting of this value here')
 }
 
 /** a record derived from others (a sighting) is never looser than `floor` */

@@ -5,12 +5,12 @@
  */
 import { PhalanxError, withFieldPrefix } from '../../errors.js'
 import {
-  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE
+  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, type SightingAction, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE, SIGHTING_ACTIONS, sightingAction
 } from '../../records/index.js'
 import { reachWith, relabelApplies, type Tlp } from '../../tlp/index.js'
 import { SEP, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
 import { pair, postingTags } from '../postings.js'
-import type { LogHead, PendingRelabel, PendingRevoke, SightingSummary, ValueRecord } from '../level-store.js'
+import type { LogHead, OriginSightings, PendingRelabel, PendingRevoke, SightingSummary, ValueRecord } from '../level-store.js'
 import { RawJson, type Tx } from './tx.js'
 
 /** what derivation keeps across groups */
@@ -261,10 +261,37 @@ function applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
   if (item.firstSeen < s.firstSeen) s.firstSeen = item.firstSeen
   if (item.lastSeen > s.lastSeen) s.lastSeen = item.lastSeen
   const o = s.origins[entry.origin]
-  s.origins[entry.origin] = o === undefined
+  const action = sightingAction(item)
+  const next: OriginSightings = o === undefined
     ? { count: item.count, firstSeen: item.firstSeen, lastSeen: item.lastSeen }
-    : { count: o.count + item.count, firstSeen: item.firstSeen < o.firstSeen ? item.firstSeen : o.firstSeen, lastSeen: item.lastSeen > o.lastSeen ? item.lastSeen : o.lastSeen }
+    : { ...o, count: o.count + item.count, firstSeen: item.firstSeen < o.firstSeen ? item.firstSeen : o.firstSeen, lastSeen: item.lastSeen > o.lastSeen ? item.lastSeen : o.lastSeen }
+  // the origin's stance is its latest sighting's action (and note), whatever order they arrive in
+  const prevAction = o === undefined ? undefined : latestOf(o)
+  if (prevAction === undefined || laterSighting(item.lastSeen, action, item.note, prevAction.lastSeen, prevAction.action, prevAction.note)) {
+    next.action = action
+    if (item.note !== undefined) next.note = item.note
+    else delete next.note
+  }
+  const per = o?.actions ?? (o === undefined ? {} : { seen: { count: o.count, lastSeen: o.lastSeen } })
+  const a = per[action]
+  next.actions = { ...per, [action]: a === undefined ? { count: item.count, lastSeen: item.lastSeen } : { count: a.count + item.count, lastSeen: item.lastSeen > a.lastSeen ? item.lastSeen : a.lastSeen } }
+  s.origins[entry.origin] = next
   tx.put('byValue', vk, { ...rec, sightings: s } satisfies ValueRecord)
+}
+
+/** the sighting an origin's stance comes from: its action, the last time of that action, its note */
+function latestOf (o: OriginSightings): { lastSeen: string, action: SightingAction, note?: string } {
+  // the stance's sighting has the greatest lastSeen of all (a summary from before actions: seen)
+  return { lastSeen: o.lastSeen, action: o.action ?? 'seen', ...(o.note !== undefined ? { note: o.note } : {}) }
+}
+
+/** is sighting A later than B: lastSeen, then the action's place in SIGHTING_ACTIONS, then the note */
+function laterSighting (atA: string, actionA: SightingAction, noteA: string | undefined, atB: string, actionB: SightingAction, noteB: string | undefined): boolean {
+  if (atA !== atB) return atA > atB
+  const ra = SIGHTING_ACTIONS.indexOf(actionA)
+  const rb = SIGHTING_ACTIONS.indexOf(actionB)
+  if (ra !== rb) return ra > rb
+  return (noteA ?? '') > (noteB ?? '')
 }
 
 function applyRelabel (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, id: string, tlp: Tlp, received: string, ahead: boolean): void {

@@ -133,8 +133,8 @@ describe('Sightings.record: what is written', () => {
       firstSeen: '2026-01-01T00:00:00.000Z',
       lastSeen: '2026-01-04T00:00:00.000Z',
       origins: {
-        [other]: { count: 10, firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-03T00:00:00.000Z' },
-        [h.me]: { count: 2, firstSeen: '2026-01-02T00:00:00.000Z', lastSeen: '2026-01-04T00:00:00.000Z' }
+        [other]: { count: 10, firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-03T00:00:00.000Z', action: 'seen', actions: { seen: { count: 10, lastSeen: '2026-01-03T00:00:00.000Z' } } },
+        [h.me]: { count: 2, firstSeen: '2026-01-02T00:00:00.000Z', lastSeen: '2026-01-04T00:00:00.000Z', action: 'seen', actions: { seen: { count: 2, lastSeen: '2026-01-04T00:00:00.000Z' } } }
       }
     })
     await h.sightings.record({ value: '192.0.2.44', type: 'ipv4', count: 3, firstSeen: '2025-12-31', lastSeen: '2026-01-01' })
@@ -153,11 +153,11 @@ describe('Sightings.record: what is written', () => {
 })
 
 describe('Sightings.record: a sighting passes on no more than a publish of its value', () => {
-  it('another org\'s AMBER value from c1: a sighting in c1 or the private scope at AMBER is taken; in c2, or looser, it is PX_ERR_TLP_VIOLATION on value', async () => {
+  it('another org\'s AMBER value from c1: a sighting in c1 or the private scope at AMBER is taken; in c2 it is PX_ERR_TLP_VIOLATION on value, looser on tlp', async () => {
     await foreign([makeIndicatorItem({ type: 'domain', value: 'held.example', confidence: 70, tags: [] })], 'AMBER')
-    for (const body of [{ circle: 'c2', tlp: 'AMBER' }, { circle: 'c1', tlp: 'GREEN' }, { tlp: 'CLEAR' }]) {
+    for (const [body, field] of [[{ circle: 'c2', tlp: 'AMBER' }, 'value'], [{ circle: 'c1', tlp: 'GREEN' }, 'tlp'], [{ tlp: 'CLEAR' }, 'tlp'], [{ circle: 'local', tlp: 'GREEN' }, 'value']] as const) {
       const err = await refusal(async () => await h.sightings.record({ value: 'held.example', ...body }))
-      expect({ body, code: err.code, field: err.field }).toEqual({ body, code: 'PX_ERR_TLP_VIOLATION', field: 'value' })
+      expect({ body, code: err.code, field: err.field }).toEqual({ body, code: 'PX_ERR_TLP_VIOLATION', field })
     }
     expect(h.store.head('c2', h.me)).toBeUndefined()
     expect((await h.sightings.record({ value: 'held.example', circle: 'c1', tlp: 'AMBER' })).entry.circle).toBe('c1')

@@ -547,8 +547,8 @@ describe('sightings', () => {
       firstSeen: '2026-01-05T00:00:00.000Z',
       lastSeen: '2026-01-20T00:00:00.000Z',
       origins: {
-        [h.key.publicKeyHex]: { count: 5, firstSeen: '2026-01-10T00:00:00.000Z', lastSeen: '2026-01-20T00:00:00.000Z' },
-        [remote.origin]: { count: 15, firstSeen: '2026-01-05T00:00:00.000Z', lastSeen: '2026-01-11T00:00:00.000Z' }
+        [h.key.publicKeyHex]: { count: 5, firstSeen: '2026-01-10T00:00:00.000Z', lastSeen: '2026-01-20T00:00:00.000Z', action: 'seen', actions: { seen: { count: 5, lastSeen: '2026-01-20T00:00:00.000Z' } } },
+        [remote.origin]: { count: 15, firstSeen: '2026-01-05T00:00:00.000Z', lastSeen: '2026-01-11T00:00:00.000Z', action: 'seen', actions: { seen: { count: 15, lastSeen: '2026-01-11T00:00:00.000Z' } } }
       }
     })
     expect(lookupValue(h.store, 'ipv4', '198.51.100.8').sightings).toMatchObject({ count: 1 })
