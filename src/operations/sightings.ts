@@ -14,7 +14,7 @@ import { resolveCircle } from './input.js'
 export interface SightingComponents {
   store: Pick<LevelStore, 'sightings'>
   ingest: Pick<Ingest, 'publish'>
-  circles: Pick<CircleManager, 'mine'>
+  circles: Pick<CircleManager, 'mine' | 'formerError'>
   indicators: Pick<Indicators, 'normalizeLookup' | 'reshareViolation'>
   publish: { defaultTlp: Tlp }
 }
