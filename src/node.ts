@@ -94,6 +94,12 @@ export class PhalanxNode {
     await this.circles.load()
     this.admin = new CircleAdmin({ circles: this.circles, ingest: this.ingest, store: this.store, key: this.identity.key, box: this.#box })
     await this.ingest.start()
+    // after a leave, the designated admin's node rotates the circle key, as a removal does
+    const rotate = (id: string): void => {
+      this.admin.rotateAfterLeave(id).catch((err) => { if (this.#started) log.warn({ err, circle: id }, 'could not rotate the circle key after a leave') })
+    }
+    this.#offRotate = this.circles.onChange((s) => { if (s.rekey.length > 0) rotate(s.id) })
+    for (const s of this.circles.all()) if (s.rekey.length > 0) rotate(s.id)
     const network = (): Network | undefined => this.network
     const indicators = new Indicators({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, publish: this.config.publish, maxQueuedItems: this.config.api.maxQueuedItems, log: childLogger(this.log, 'indicators'), reshared: () => { void this.#withdrawals?.sweep() } })
     // a re-shared copy follows its source's revoke; a revoke stored while the node was down is found by the sweep
@@ -165,6 +171,7 @@ export class PhalanxNode {
     if (!this.#started) return
     this.#started = false
     for (const t of this.#purgeTimers) clearTimeout(t)
+    this.#offRotate?.()
     if (this.#api !== undefined) {
       try { rmSync(join(this.dataDir, API_URL_FILE), { force: true }) } catch { /* gone already */ }
       await this.#api.stop()
@@ -181,4 +188,5 @@ export class PhalanxNode {
   }
 
   readonly #purgeTimers: NodeJS.Timeout[] = []
+  #offRotate: (() => void) | undefined
 }

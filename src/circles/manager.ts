@@ -13,7 +13,7 @@ import { entryLabelViolation, refuse } from '../tlp/index.js'
 import { LOCAL_CIRCLE, type Entry, type MemberRole } from '../records/index.js'
 import type { LevelStore, StoredEntry } from '../store/index.js'
 import { isOpenInvite } from './invite.js'
-import { applyControlEntry, checkDataEntry, circleOfLog, isMembershipLog, membershipLogOf, currentMembers, isCurrentMember, admissionViolation, type CircleState, type ReceivedEntryFields, type Member } from './state.js'
+import { applyControlEntry, checkDataEntry, circleOfLog, isMembershipLog, membershipLogOf, currentMembers, hasLeft, isCurrentMember, admissionViolation, type CircleState, type ReceivedEntryFields, type Member } from './state.js'
 
 /** the longest delay setTimeout takes */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -34,6 +34,8 @@ export interface MemberView {
   addedBy: string
   addrs: string[]
   removed?: { at: string, by: string }
+  /** removed by itself (a leave record) rather than by an admin */
+  left?: true
 }
 
 export interface CircleView {
@@ -44,6 +46,10 @@ export interface CircleView {
   epoch: number
   role: MemberRole | null
   members: number
+  /** this node's place in it: a current member, removed by an admin, or left by itself */
+  status: 'member' | 'removed' | 'left'
+  /** when removed or left: when, and by whom (the admin's key and fingerprint; this node's own when it left) */
+  removed?: { at: string, by: string, byFingerprint: string }
 }
 
 export type CircleListener = (circle: CircleState, entry: Entry) => void
@@ -96,17 +102,47 @@ export class CircleManager {
     return [...this.#circles.values()].filter(s => isCurrentMember(s, this.#c.key.publicKeyHex))
   }
 
+  /** circles this node was a member of and is no more: removed by an admin, or left */
+  former (): CircleState[] {
+    return [...this.#circles.values()].filter(s => s.members.get(this.#c.key.publicKeyHex)?.removed !== undefined)
+  }
+
   all (): CircleState[] { return [...this.#circles.values()] }
+
+  /**
+   * The refusal for a circle this node was removed from or left, named by id or by name
+   * (ignoring case): PX_ERR_NOT_MEMBER saying when and by whom; null when `ref` names none.
+   */
+  formerError (ref: string): PhalanxError | null {
+    const wanted = ref.trim().toLowerCase()
+    const s = this.former().find(x => x.id === ref) ?? this.former().find(x => x.name.toLowerCase() === wanted)
+    return s === undefined ? null : formerCircleError(s, this.#c.key.publicKeyHex)
+  }
 
   require (circle: string): CircleState {
     const s = this.#circles.get(circle)
+    if (s !== undefined && !isCurrentMember(s, this.#c.key.publicKeyHex)) {
+      const gone = formerCircleError(s, this.#c.key.publicKeyHex)
+      if (gone !== null) throw gone
+    }
     if (s === undefined || !isCurrentMember(s, this.#c.key.publicKeyHex)) throw new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `this node is not in circle "${circle}"`, { field: 'circle' })
     return s
   }
 
   view (s: CircleState): CircleView {
     const me = s.members.get(this.#c.key.publicKeyHex)
-    return { id: s.id, name: s.name, founder: s.founder, created: s.created, epoch: s.epoch, role: me !== undefined && me.removed === undefined ? me.role : null, members: currentMembers(s).length }
+    const gone = me?.removed
+    return {
+      id: s.id,
+      name: s.name,
+      founder: s.founder,
+      created: s.created,
+      epoch: s.epoch,
+      role: me !== undefined && me.removed === undefined ? me.role : null,
+      members: currentMembers(s).length,
+      status: me === undefined || gone === undefined ? 'member' : hasLeft(me) ? 'left' : 'removed',
+      ...(gone !== undefined ? { removed: { at: gone.at, by: gone.by, byFingerprint: fingerprint(gone.by) } } : {})
+    }
   }
 
   members (circle: string, includeRemoved = false): MemberView[] {
@@ -235,6 +271,17 @@ export class CircleManager {
   }
 }
 
+/**
+ * What a user reads about a circle this node is no longer in (removed by an admin, or left):
+ * PX_ERR_NOT_MEMBER naming when and by whom; null when `me` is a current member or a stranger.
+ */
+export function formerCircleError (s: CircleState, me: string): PhalanxError | null {
+  const m = s.members.get(me)
+  if (m?.removed === undefined) return null
+  const how = hasLeft(m) ? 'this node left' : `this node was removed from it by the admin ${fingerprint(m.removed.by)}`
+  return new PhalanxError('PX_ERR_NOT_MEMBER', `circle "${s.name}" (${s.id}): ${how} at ${m.removed.at}; it can no longer publish or sync there (what it stored stays)`, { field: 'circle' })
+}
+
 export function memberView (m: Member): MemberView {
   return {
     publicKey: m.key,
@@ -244,6 +291,7 @@ export function memberView (m: Member): MemberView {
     addedAt: m.addedAt,
     addedBy: m.addedBy,
     addrs: m.addrs,
-    ...(m.removed !== undefined ? { removed: { at: m.removed.at, by: m.removed.by } } : {})
+    ...(m.removed !== undefined ? { removed: { at: m.removed.at, by: m.removed.by } } : {}),
+    ...(hasLeft(m) ? { left: true as const } : {})
   }
 }

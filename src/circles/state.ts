@@ -27,7 +27,7 @@ export interface Member {
   role: MemberRole
   addedBy: string
   addedAt: string
-  /** set once removed; entries of its log up to `upTo` still stand */
+  /** set once removed (or left: `by` is the member itself); entries of its log up to `upTo` still stand */
   removed?: { at: string, by: string, upTo: number }
   /** the multiaddrs it announced last */
   addrs: string[]
@@ -51,6 +51,11 @@ export interface CircleState {
   epoch: number
   /** control entries folded so far */
   entries: number
+  /**
+   * members that left since the last key rotation: the circle key must rotate (an admin's node
+   * does it, `rotator`), as on a removal
+   */
+  rekey: string[]
 }
 
 export function isCurrentMember (s: CircleState, key: string): boolean {
@@ -63,6 +68,22 @@ export function isAdmin (s: CircleState, key: string): boolean {
   return m !== undefined && m.removed === undefined && m.role === 'admin'
 }
 
+/** did the member leave by itself (a `leave` record), rather than being removed by an admin? */
+export function hasLeft (m: Member): boolean {
+  return m.removed !== undefined && m.removed.by === m.key
+}
+
+/**
+ * The admin whose node rotates the circle key after a leave: the current admin with the
+ * lowest public key. One designated admin, not every admin: two rotations of one epoch made
+ * concurrently by two admins would leave members holding different keys for it. Undefined
+ * when no rotation is due.
+ */
+export function rotator (s: CircleState): string | undefined {
+  if (s.rekey.length === 0) return undefined
+  return currentMembers(s).filter(m => m.role === 'admin').map(m => m.key).sort()[0]
+}
+
 export function currentMembers (s: CircleState): Member[] {
   return [...s.members.values()].filter(m => m.removed === undefined)
 }
@@ -71,7 +92,8 @@ function cloneState (s: CircleState): CircleState {
   return {
     ...s,
     members: new Map([...s.members].map(([k, m]) => [k, { ...m, addrs: [...m.addrs] }])),
-    keys: new Map([...s.keys].map(([e, m]) => [e, new Map(m)]))
+    keys: new Map([...s.keys].map(([e, m]) => [e, new Map(m)])),
+    rekey: [...s.rekey]
   }
 }
 
@@ -86,7 +108,7 @@ function notMember (message: string): PhalanxError {
 export function applyControlEntry (state: CircleState | undefined, entry: Entry): CircleState {
   const items = entry.items
   if (!isMembershipLog(entry.circle)) throw new ValidationError('circle', 'membership records go to the circle\'s membership log')
-  if (items.length === 0 || !items.every(isControlItem)) throw new ValidationError('items', 'a membership log entry holds only circle, member, key and address records')
+  if (items.length === 0 || !items.every(isControlItem)) throw new ValidationError('items', 'a membership log entry holds only circle, member, key, address, leave and rename records')
   const circle = circleOfLog(entry.circle)
   const control = items as ControlItem[]
   let s: CircleState
@@ -106,7 +128,8 @@ export function applyControlEntry (state: CircleState | undefined, entry: Entry)
       members: new Map([[entry.origin, { key: entry.origin, org: self.org ?? '', role: 'admin', addedBy: entry.origin, addedAt: entry.created, addrs: [] }]]),
       keys: new Map(),
       epoch: 0,
-      entries: 0
+      entries: 0,
+      rekey: []
     }
     rest = control.slice(2)
   } else {
@@ -125,7 +148,11 @@ export function applyControlEntry (state: CircleState | undefined, entry: Entry)
         if (item.op === 'add') {
           if (m !== undefined && m.removed === undefined) throw new ValidationError(at, `${item.key.slice(0, 16)}… is already a member`)
           s.members.set(item.key, { key: item.key, org: item.org ?? m?.org ?? '', role: item.role!, addedBy: entry.origin, addedAt: entry.created, addrs: m?.addrs ?? [] })
+          s.rekey = s.rekey.filter(k => k !== item.key)
         } else if (item.op === 'remove') {
+          // the rotation after a leave also removes the member that left (nodes before leave
+          // records read the removal): the leave stands as it is
+          if (m !== undefined && hasLeft(m)) break
           if (m === undefined || m.removed !== undefined) throw new ValidationError(at, `${item.key.slice(0, 16)}… is not a member`)
           if (m.role === 'admin' && currentMembers(s).filter(x => x.role === 'admin').length === 1) throw new ValidationError(at, 'the last admin cannot be removed')
           m.removed = { at: entry.created, by: entry.origin, upTo: item.upTo ?? 0 }
@@ -148,6 +175,7 @@ export function applyControlEntry (state: CircleState | undefined, entry: Entry)
           const missing = currentMembers(s).filter(m => item.sealed[m.key] === undefined)
           if (missing.length > 0) throw new ValidationError(`${at}.sealed`, `a new epoch is sealed to every member; ${missing.length} missing`)
           s.epoch = item.epoch
+          s.rekey = []
         }
         let byMember = s.keys.get(item.epoch)
         if (byMember === undefined) s.keys.set(item.epoch, byMember = new Map())
@@ -158,6 +186,24 @@ export function applyControlEntry (state: CircleState | undefined, entry: Entry)
         const m = s.members.get(entry.origin)
         if (m === undefined || m.removed !== undefined) throw notMember(`${entry.origin.slice(0, 16)}… is not a member of circle ${circle}`)
         m.addrs = [...item.addrs]
+        break
+      }
+      case 'leave': {
+        const m = s.members.get(entry.origin)
+        if (m === undefined || m.removed !== undefined) throw notMember(`${entry.origin.slice(0, 16)}… is not a member of circle ${circle}`)
+        const admins = currentMembers(s).filter(x => x.role === 'admin')
+        if (m.role === 'admin' && admins.length === 1 && currentMembers(s).length > 1) {
+          throw new ValidationError(at, 'the last admin cannot leave while other members remain: make another member an admin first')
+        }
+        m.removed = { at: entry.created, by: entry.origin, upTo: item.upTo }
+        if (currentMembers(s).length > 0) s.rekey.push(entry.origin)
+        break
+      }
+      case 'rename': {
+        if (!isAdmin(s, entry.origin)) throw notMember(`${entry.origin.slice(0, 16)}… is not an admin of circle ${circle}`)
+        const m = s.members.get(item.key)
+        if (m === undefined || m.removed !== undefined) throw new ValidationError(`${at}.key`, `${item.key.slice(0, 16)}… is not a member`)
+        m.org = item.org
         break
       }
     }

@@ -1,11 +1,18 @@
 /**
- * `phalanx circle …`: create, list, invite, join, add, connect, members, sync, remove. Every
+ * `phalanx circle …`: create, list, invite, join, add, connect, members, sync, remove, leave,
+ * rename-member. Every
  * name and org a node or a peer chose is escaped (`t`) before it reaches the terminal: the
  * fingerprint people compare by phone must stay on its own line.
  */
 import type { Command } from 'commander'
 import { connect, resolveDataDir } from './client.js'
 import type { CliHelpers } from './transfer.js'
+
+/** "REMOVED by admin ABCD-… at …" or "LEFT at …": a circle this node is no longer in */
+export function formerCircle (c: { status?: string, removed?: { at: string, byFingerprint: string } }, t: (s: unknown) => string): string {
+  if (c.removed === undefined) return t(String(c.status ?? '').toUpperCase())
+  return c.status === 'left' ? `LEFT at ${t(c.removed.at)}` : `REMOVED by admin ${t(c.removed.byFingerprint)} at ${t(c.removed.at)}`
+}
 
 export function registerCircleCommands (program: Command, { print, globals, t }: CliHelpers): void {
   const circle = program.command('circle').description('trust circles: create, invite, join, members')
@@ -23,8 +30,12 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
     .description('circles this node is in')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const r = await client.request<{ circles: Array<{ id: string, name: string, role: string, members: number, epoch: number }> }>('GET', '/v1/circles')
-      print(r, () => r.circles.length === 0 ? 'in no circle yet' : r.circles.map(c => `${t(c.id)}  ${t(c.name)}  (${t(c.role)}, ${c.members} member(s), key epoch ${c.epoch})`).join('\n'))
+      const r = await client.request<{ circles: Array<{ id: string, name: string, role: string | null, members: number, epoch: number, status?: string, removed?: { at: string, byFingerprint: string } }> }>('GET', '/v1/circles')
+      print(r, () => r.circles.length === 0
+        ? 'in no circle yet'
+        : r.circles.map(c => c.status === 'removed' || c.status === 'left'
+          ? `${t(c.id)}  ${t(c.name)}  (${formerCircle(c, t)}; what this node stored stays)`
+          : `${t(c.id)}  ${t(c.name)}  (${t(c.role)}, ${c.members} member(s), key epoch ${c.epoch})`).join('\n'))
     })
 
   circle.command('invite')
@@ -100,5 +111,25 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ removed: string }>('DELETE', `/v1/circles/${encodeURIComponent(id)}/members/${encodeURIComponent(key)}`)
       print(r, () => `removed ${r.removed.slice(0, 16)}…; the circle key was rotated`)
+    })
+
+  circle.command('leave')
+    .description('leave a circle: your signed leave record tells the others, and an admin rotates the circle key')
+    .argument('<circle>', 'circle id or name')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ circle: string, name: string, upTo: number }>('POST', `/v1/circles/${encodeURIComponent(id)}/leave`, {})
+      print(r, () => `left "${t(r.name)}" (${t(r.circle)}); what you stored stays, and your entries up to seq ${r.upTo} still stand for the others`)
+    })
+
+  circle.command('rename-member')
+    .description('record a member\'s organization name anew (admin only): every member then shows it')
+    .argument('<circle>', 'circle id or name')
+    .argument('<member>', 'the member\'s public key or fingerprint (circle members shows it)')
+    .argument('<org>', 'the organization name to show')
+    .action(async (id: string, key: string, org: string, _opts: unknown, cmd: Command) => {
+      const client = connect(resolveDataDir(globals(cmd).data))
+      const r = await client.request<{ org: string, fingerprint: string }>('PATCH', `/v1/circles/${encodeURIComponent(id)}/members/${encodeURIComponent(key)}`, { org })
+      print(r, () => `${t(r.fingerprint)} is now "${t(r.org)}" in this circle`)
     })
 }

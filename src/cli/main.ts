@@ -22,7 +22,7 @@ import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
-import { registerCircleCommands } from './circle.js'
+import { formerCircle, registerCircleCommands } from './circle.js'
 import { registerWatchCommand } from './watch.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
 import { RED_PREFIX, isRedLog, type StoredIndicator } from '../records/index.js'
@@ -94,7 +94,11 @@ export function buildProgram (): Command {
       const existed = hasIdentity(dataDir)
       const { identity, created } = initIdentity(dataDir, opts.org ?? 'unnamed organization')
       const obj = { created, dataDir, org: identity.org, publicKey: identity.publicKey, fingerprint: identity.fingerprint, peerId: await peerIdFromSeed(identity.seed), token: `${dataDir}/api.token` }
-      print(obj, () => `${existed ? 'Identity already exists (unchanged)' : 'Created identity'} in ${dataDir}\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  public key:  ${obj.publicKey}\n  peer id:     ${obj.peerId}\n  API token:   ${obj.token}`)
+      // an existing identity keeps its org: the name others see is the one their admin recorded
+      const renameHint = existed && opts.org !== undefined && opts.org !== identity.org
+        ? `\n--org was not applied: the identity exists (org "${t(identity.org)}"). The name other members see is the one\ntheir circle's admin recorded when adding you; an admin changes it with\n  phalanx circle rename-member CIRCLE ${identity.fingerprint} NEWNAME\n(a member cannot rename itself in others' eyes)`
+        : ''
+      print({ ...obj, ...(renameHint !== '' ? { orgUnchanged: true } : {}) }, () => `${existed ? 'Identity already exists (unchanged)' : 'Created identity'} in ${dataDir}\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  public key:  ${obj.publicKey}\n  peer id:     ${obj.peerId}\n  API token:   ${obj.token}${renameHint}`)
     })
 
   program.command('start')
@@ -417,8 +421,10 @@ export function buildProgram (): Command {
     .description('the running node: identity, API address, store counts')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
-      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, warnings: string[], circles: Array<{ id: string, name: string, members: number, records: number, origins: number, lastSync: string | null, inSync: { members: number, of: number } }> }>('GET', '/v1/status')
-      const circles = s.circles.map(c => `\n  ${t(c.name)} (${t(c.id)}): ${plural(c.members, 'member')}, ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')}, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${plural(c.inSync.of, 'member')}`).join('')
+      const s = await client.request<{ org: string, fingerprint: string, peerId: string, publicKey: string, apiUrl: string, dataDir: string, startedAt: string, counts: Record<string, number>, multiaddrs: string[], peers: number, warnings: string[], circles: Array<{ id: string, name: string, members: number, records: number, origins: number, lastSync: string | null, inSync: { members: number, of: number }, status?: string, removed?: { at: string, byFingerprint: string } }> }>('GET', '/v1/status')
+      const circles = s.circles.map(c => c.status === 'removed' || c.status === 'left'
+        ? `\n  ${t(c.name)} (${t(c.id)}): ${formerCircle(c, t)}; ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')} kept`
+        : `\n  ${t(c.name)} (${t(c.id)}): ${plural(c.members, 'member')}, ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')}, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${plural(c.inSync.of, 'member')}`).join('')
       print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
         s.warnings.map(w => `\nWARNING:     ${t(w)}`).join(''))
     })

@@ -1,13 +1,16 @@
 /**
  * The admin work of a circle: create it, add a member (sealing it the current circle key),
- * remove one (rotating the key to every remaining member), change a role, announce this
- * node's addresses, create an invite and redeem one for a joiner. Each is an ordinary publish
+ * remove one (rotating the key to every remaining member), change a role or a member's org
+ * name, rotate the key after members left, announce this node's addresses, leave, create an
+ * invite and redeem one for a joiner. Each is an ordinary publish
  * of control entries (or an invite write) through the one ingest path; the membership rules
  * are src/circles' (the fold checks every control entry, local or remote, before it is stored).
  *
  * Guarantees: a joiner is added once per invite (redemptions run one at a time, the check and
  * the mark run in the store's writer); a removal names the removed member's last entry (`upTo`)
- * and seals the next key only to the members that remain.
+ * and seals the next key only to the members that remain; after a leave, only the designated
+ * admin (`rotator`: the lowest key among current admins) rotates, once, so no two admins
+ * make two keys of one epoch.
  */
 import { randomBytes } from 'node:crypto'
 import { PhalanxError, ValidationError } from '../errors.js'
@@ -15,13 +18,13 @@ import { SECRETBOX_KEY_BYTES, type BoxKey, type OrgKey } from '../identity/index
 import { validateItem, type ControlItem, type Entry, type Item, type MemberRole } from '../records/index.js'
 import { MEMBERSHIP_LOG_LABEL } from '../tlp/index.js'
 import {
-  currentMembers, inviteSecretHash, isAdmin, isCurrentMember, makeInvite, memberView, membershipLogOf, useKeptInvite,
+  currentMembers, hasLeft, inviteSecretHash, isAdmin, rotator, isCurrentMember, makeInvite, memberView, membershipLogOf, useKeptInvite,
   type CircleManager, type CircleState, type CircleView, type MemberView
 } from '../circles/index.js'
 import type { Ingest, LevelStore } from '../store/index.js'
 
 export interface CircleAdminComponents {
-  circles: Pick<CircleManager, 'require' | 'view' | 'circleKey' | 'controlEntries' | 'refreshOpenInvites'>
+  circles: Pick<CircleManager, 'require' | 'get' | 'view' | 'circleKey' | 'controlEntries' | 'refreshOpenInvites'>
   ingest: Pick<Ingest, 'publish' | 'createInvite' | 'useInvite'>
   store: Pick<LevelStore, 'head'>
   key: OrgKey
@@ -31,6 +34,8 @@ export interface CircleAdminComponents {
 export class CircleAdmin {
   readonly #c: CircleAdminComponents
   #redeeming: Promise<unknown> = Promise.resolve()
+  /** rotations after a leave run one at a time (each re-reads the state) */
+  #rotating: Promise<unknown> = Promise.resolve()
 
   constructor (c: CircleAdminComponents) {
     this.#c = c
@@ -78,6 +83,51 @@ export class CircleAdmin {
     const s = this.#requireAdmin(circle)
     if (!isCurrentMember(s, key)) throw new PhalanxError('PX_ERR_NOT_FOUND', `${key.slice(0, 16)}… is not a member of circle ${circle}`, { field: 'key' })
     await this.#publishControl(circle, [item({ kind: 'member', op: 'role', key, role }, 'role')])
+  }
+
+  /** record a member's organization name anew (the name every member's node shows for it) */
+  async renameMember (circle: string, key: string, org: string): Promise<MemberView> {
+    const s = this.#requireAdmin(circle)
+    if (!isCurrentMember(s, key)) throw new PhalanxError('PX_ERR_NOT_FOUND', `${key.slice(0, 16)}… is not a member of circle ${circle}`, { field: 'key' })
+    await this.#publishControl(circle, [item({ kind: 'rename', key, org }, 'org')])
+    return memberView(this.#c.circles.require(circle).members.get(key)!)
+  }
+
+  /**
+   * This node leaves the circle: a signed leave record naming its last entry (`upTo`). The
+   * last admin cannot leave while other members remain. Returns the leave's `upTo`.
+   */
+  async leave (circle: string): Promise<{ upTo: number }> {
+    const s = this.#c.circles.require(circle)
+    const me = this.#c.key.publicKeyHex
+    const others = currentMembers(s).filter(m => m.key !== me)
+    if (isAdmin(s, me) && others.length > 0 && !others.some(m => m.role === 'admin')) {
+      throw new PhalanxError('PX_ERR_CONFLICT', `this node is the last admin of circle ${circle}: make another member an admin first (or remove the other members)`, { field: 'circle' })
+    }
+    const upTo = this.#c.store.head(circle, me)?.seq ?? 0
+    await this.#publishControl(circle, [item({ kind: 'leave', upTo })])
+    return { upTo }
+  }
+
+  /**
+   * After members left, rotate the circle key as a removal does, when this node is the
+   * designated admin (`rotator`): the new key sealed to the members that remain, with a
+   * `remove` of each member that left (nodes of versions before leave records read that).
+   * One at a time; does nothing when no rotation is due or another admin is designated.
+   */
+  async rotateAfterLeave (circle: string): Promise<boolean> {
+    const run = this.#rotating.then(async () => {
+      const s = this.#c.circles.get(circle)
+      if (s === undefined || rotator(s) !== this.#c.key.publicKeyHex) return false
+      const next = randomBytes(SECRETBOX_KEY_BYTES)
+      const sealed: Record<string, string> = {}
+      for (const m of currentMembers(s)) sealed[m.key] = this.#c.box.seal(m.key, next)
+      const removes = s.rekey.map(k => s.members.get(k)!).filter(hasLeft).map(m => item({ kind: 'member', op: 'remove', key: m.key, upTo: m.removed!.upTo }))
+      await this.#publishControl(circle, [...removes, item({ kind: 'key', epoch: s.epoch + 1, sealed })])
+      return true
+    })
+    this.#rotating = run.catch(() => {})
+    return await run
   }
 
   /** announce where this node can be dialled, when that changed */

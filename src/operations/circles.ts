@@ -1,6 +1,6 @@
 /**
- * Circle use cases: create, list, members, invites, join, connect, sync, add and remove
- * members, digest; the peers and the RED outbox. Circle state and its rules are src/circles'
+ * Circle use cases: create, list, members, invites, join, connect, sync, add, remove and
+ * rename members, leave, digest; the peers and the RED outbox. Circle state and its rules are src/circles'
  * (pure folds of the membership log); the network does the talking.
  */
 import { createHash } from 'node:crypto'
@@ -15,8 +15,8 @@ import { bodyWith, circleIdOf, orgKeyOf, requireCircle } from './input.js'
 
 export interface CircleComponents {
   store: LevelStore
-  circles: Pick<CircleManager, 'mine' | 'require' | 'view' | 'members'>
-  admin: Pick<CircleAdmin, 'create' | 'createInvite' | 'addMember' | 'removeMember'>
+  circles: Pick<CircleManager, 'mine' | 'former' | 'formerError' | 'require' | 'view' | 'members'>
+  admin: Pick<CircleAdmin, 'create' | 'createInvite' | 'addMember' | 'removeMember' | 'renameMember' | 'leave'>
   identity: Pick<Identity, 'publicKey' | 'org'>
   /** the network once started (undefined before, and on a node started without it) */
   network: () => Network | undefined
@@ -62,7 +62,8 @@ export class Circles {
     return await this.#c.admin.create(name, this.#c.identity.org)
   }
 
-  list (): CircleView[] { return this.#c.circles.mine().map(s => this.#c.circles.view(s)) }
+  /** this node's circles, then those it was removed from or left (`status`, `removed`: when and by whom) */
+  list (): CircleView[] { return [...this.#c.circles.mine(), ...this.#c.circles.former()].map(s => this.#c.circles.view(s)) }
 
   get (ref: string): CircleView & { memberList: MemberStatus[] } {
     const id = this.#id(ref)
@@ -151,6 +152,32 @@ export class Circles {
     if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be the member\'s public key (64 lower-case hex characters) or its fingerprint')
     await this.#c.admin.removeMember(id, key)
     return { removed: key, circle: id }
+  }
+
+  /**
+   * An admin records a member's org name anew (`{org}`, the same name rules as an add); every
+   * member's node shows it from then on. A member cannot rename itself in others' eyes.
+   */
+  async renameMember (ref: string, member: string, raw: unknown): Promise<MemberView> {
+    const id = this.#id(ref)
+    const key = orgKeyOf(this.#c.circles, member, 'key')
+    if (!isPublicKeyHex(key)) throw new ValidationError('key', 'key must be the member\'s public key (64 lower-case hex characters) or its fingerprint')
+    bodyWith(raw, new Set(['org']))
+    const org = optionalName(raw.org, 'org', CIRCLE_LIMITS.ORG_MAX)
+    if (org === undefined) throw new ValidationError('org', 'org must be the organization name to show (not empty)')
+    return await this.#c.admin.renameMember(id, key, org)
+  }
+
+  /**
+   * This node leaves the circle: it signs a leave record the others apply, stops dialling and
+   * syncing the circle, and keeps what it stored; an admin's node rotates the circle key.
+   */
+  async leave (ref: string, raw: unknown): Promise<{ circle: string, name: string, upTo: number }> {
+    const id = this.#id(ref)
+    bodyWith(raw ?? {}, new Set())
+    const name = this.#c.circles.require(id).name
+    const { upTo } = await this.#c.admin.leave(id)
+    return { circle: id, name, upTo }
   }
 
   /**

@@ -44,7 +44,7 @@ const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
 export interface IndicatorComponents {
   store: LevelStore
   ingest: Ingest
-  circles: Pick<CircleManager, 'mine' | 'peerKeys'>
+  circles: Pick<CircleManager, 'mine' | 'peerKeys' | 'formerError'>
   identity: Pick<Identity, 'publicKey'>
   publish: { defaultTlp: Tlp, defaultConfidence: number }
   /** records queued for writing above which a publish is refused (429) */

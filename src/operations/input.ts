@@ -32,14 +32,22 @@ export function circleIdOf (circles: Pick<CircleManager, 'mine'>, ref: string, f
   return undefined
 }
 
-/** what a user reads when a circle is not one of this node's: its circles by id and name */
-function unknownCircle (circles: Pick<CircleManager, 'mine'>, ref: string, field: string): PhalanxError {
+/** the circles a lookup reads: this node's, and (when given) those it was removed from or left */
+type Circles = Pick<CircleManager, 'mine'> & Partial<Pick<CircleManager, 'formerError'>>
+
+/**
+ * What a user reads when a circle is not one of this node's: that this node was removed from
+ * it or left it (PX_ERR_NOT_MEMBER: when, by whom), else its circles by id and name.
+ */
+function unknownCircle (circles: Circles, ref: string, field: string): PhalanxError {
+  const gone = circles.formerError?.(ref)
+  if (gone != null) return new PhalanxError(gone.code, gone.message, { field })
   const list = circles.mine().map(s => `${s.id} "${s.name}"`).join(', ')
   return new PhalanxError('PX_ERR_UNKNOWN_CIRCLE', `this node is not in a circle with the id or name "${ref.slice(0, 140)}" (its circles: ${list === '' ? 'none' : list}; "${LOCAL_CIRCLE}" is the private scope)`, { field })
 }
 
 /** a circle this node is in, by id or unique name (circleIdOf); absent or `local`: the private scope */
-export function resolveCircle (circles: Pick<CircleManager, 'mine'>, circle: unknown, field: string): string {
+export function resolveCircle (circles: Circles, circle: unknown, field: string): string {
   if (circle === undefined || circle === LOCAL_CIRCLE) return LOCAL_CIRCLE
   if (typeof circle !== 'string') throw new ValidationError(field, 'circle must be a string')
   const id = circleIdOf(circles, circle, field)
@@ -48,7 +56,7 @@ export function resolveCircle (circles: Pick<CircleManager, 'mine'>, circle: unk
 }
 
 /** a shared circle this node is in, by id or unique name (the private scope is not one) */
-export function requireCircle (circles: Pick<CircleManager, 'mine'>, ref: string, field: string): string {
+export function requireCircle (circles: Circles, ref: string, field: string): string {
   const id = circleIdOf(circles, ref, field)
   if (id !== undefined) return id
   throw unknownCircle(circles, ref, field)

@@ -21,7 +21,7 @@ import { resolveCircle } from './input.js'
 export interface SightingComponents {
   store: Pick<LevelStore, 'sightings' | 'indicatorsOfValueUncached'>
   ingest: Pick<Ingest, 'publish'>
-  circles: Pick<CircleManager, 'mine'>
+  circles: Pick<CircleManager, 'mine' | 'formerError'>
   indicators: Pick<Indicators, 'normalizeLookup' | 'reshareViolation'>
   identity: { publicKey: string }
   publish: { defaultTlp: Tlp }

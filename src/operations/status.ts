@@ -74,7 +74,7 @@ export interface NodeFacts {
 export interface StatusComponents {
   store: LevelStore
   ingest: Pick<Ingest, 'queueLength' | 'behindOwnTail'>
-  circles: Pick<CircleManager, 'mine' | 'view' | 'get'>
+  circles: Pick<CircleManager, 'mine' | 'former' | 'view' | 'get'>
   identity: Pick<Identity, 'publicKey' | 'fingerprint' | 'org'>
   network: () => Network | undefined
   about: () => NodeFacts
@@ -102,7 +102,8 @@ export class Status {
       dataDir: this.#c.about().dataDir,
       startedAt: this.#c.about().startedAt,
       counts: this.#c.store.counts(),
-      circles: await Promise.all(this.#c.circles.mine().map(s => this.#c.circles.view(s)).map(async c => await this.circleStatus(c))),
+      // the circles this node is in, then those it was removed from or left (shown as such, with when and by whom)
+      circles: await Promise.all([...this.#c.circles.mine(), ...this.#c.circles.former()].map(s => this.#c.circles.view(s)).map(async c => await this.circleStatus(c))),
       forks: forks.length,
       warnings: [
         ...behind.map(b => `BEHIND OWN TAIL: ${behindMessage(b)}`),
@@ -144,6 +145,8 @@ export class Status {
     let of = 0
     let members = 0
     for (const m of others) {
+      // a circle this node is no longer in: no member to be in sync with
+      if (s.status !== 'member') break
       if (m.removed !== undefined || m.key === this.#c.identity.publicKey) continue
       of++
       if (sync?.peers.get(m.key)?.inSync === true && online.has(m.key)) members++

@@ -61,6 +61,8 @@ export class Connections {
   readonly #latency = new Map<string, number>()
   /** public key → when this node last had a connection to it (since this process started) */
   readonly #lastSeen = new Map<string, string>()
+  /** public key → member dials started (since this process started) */
+  readonly #dials = new Map<string, number>()
 
   constructor (c: ConnectionsComponents) {
     this.#c = c
@@ -185,6 +187,7 @@ export class Connections {
         connected.add(id)
         const delay = Math.min((b?.delay ?? DIAL_BACKOFF_BASE_MS) * 2, DIAL_BACKOFF_MAX_MS)
         this.#backoff.set(id, { next: now + delay, delay })
+        this.#dials.set(m.key, (this.#dials.get(m.key) ?? 0) + 1)
         const addrs = m.addrs.map(a => multiaddr(`${a}/p2p/${id}`))
         this.#p2p.dial(addrs).catch((err: Error) => { this.#c.log.debug({ peer: id, err: err.message }, 'dial failed; backing off') })
       }
@@ -206,6 +209,9 @@ export class Connections {
       }
     }
   }
+
+  /** member dials started to the org with this key since this process started */
+  dialAttempts (key: string): number { return this.#dials.get(key) ?? 0 }
 
   /** whether a connection to the org with PeerId `id` is open */
   isConnected (id: string): boolean {

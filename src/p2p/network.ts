@@ -21,7 +21,7 @@ import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLi
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
   RED_MAX_INBOUND_STREAMS, RED_PROTOCOL, RedDelivery, Requester, circleForMember, connectAt, controlHandler, entriesHandler, fetchEntries, fetchEntry,
-  joinHandler, joinWithInvite, redHandler, serveRequest, type InviteRedeemer, type JoinOutcome, type OutboxItem, type RequestHandler
+  joinHandler, joinWithInvite, redHandler, serveRequest, NOTICE_PROTOCOL, NOTICE_MAX_INBOUND_STREAMS, NoticeDelivery, noticeHandler, type InviteRedeemer, type JoinOutcome, type OutboxItem, type RequestHandler
 } from './protocols/index.js'
 
 /** sync with a member this long after connecting to it (identify and gossip settle first) */
@@ -78,6 +78,7 @@ export class Network {
   #sync!: Sync
   #red!: RedDelivery
   #control!: ControlPull
+  #notices!: NoticeDelivery
   #dialTimer: NodeJS.Timeout | undefined
   #syncTimer: NodeJS.Timeout | undefined
   #syncTurn = 0
@@ -108,6 +109,7 @@ export class Network {
     await this.#handle(CONTROL_PROTOCOL, 'control', CONTROL_MAX_INBOUND_STREAMS, controlHandler(circles))
     await this.#handle(ENTRIES_PROTOCOL, 'entries', ENTRIES_MAX_INBOUND_STREAMS, entriesHandler({ circles, store }))
     await this.#handle(RED_PROTOCOL, 'red', RED_MAX_INBOUND_STREAMS, redHandler({ identity, box, ingest }))
+    await this.#handle(NOTICE_PROTOCOL, 'notice', NOTICE_MAX_INBOUND_STREAMS, noticeHandler({ circles, ingest, self: identity.publicKey, log: this.#log.child({ component: 'phalanx:p2p:notice' }) }))
     this.#sync = new Sync({
       store,
       ingest,
@@ -135,6 +137,7 @@ export class Network {
       hangUp: (id, ms) => { if (!signal.aborted) this.#connections.suspend(id, ms) }
     })
     this.#red = new RedDelivery({ identity, box, store, ingest, requester: this.#requester, log: this.#log.child({ component: 'phalanx:p2p:red' }), signal, baseDelayMs: this.#o.dialIntervalMs })
+    this.#notices = new NoticeDelivery({ circles, requester: this.#requester, self: identity.publicKey, log: this.#log.child({ component: 'phalanx:p2p:notice' }), signal })
     this.#control = new ControlPull({ requester: this.#requester, pickMember: (turn) => this.#connections.pickMember(turn), judge: async (raw, source) => await this.#gossip.judge(raw, source), log: this.#log, signal })
     this.#p2p.addEventListener('peer:disconnect', (evt) => { this.#connections.onDisconnect(evt.detail) })
     this.#p2p.addEventListener('peer:connect', (evt) => { this.#onConnect(evt.detail) })
@@ -148,6 +151,7 @@ export class Network {
       void this.#connections.dialMembers()
       void this.deliverRed()
       void this.#control.pull()
+      void this.#notices.deliver()
     }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
     this.#syncTimer = setInterval(() => { void this.#syncTick() }, this.#o.syncIntervalMs)
@@ -235,6 +239,9 @@ export class Network {
   /** public keys of the peers connected now */
   connectedKeys (): string[] { return this.#connections.connectedKeys() }
 
+  /** member dials this node started to the org with this key since it started (its circles' members only) */
+  dialAttempts (key: string): number { return this.#connections.dialAttempts(key) }
+
   async peers (): Promise<PeerView[]> { return await this.#connections.peers() }
 
   #onCircleChange (s: CircleState): void {
@@ -247,6 +254,8 @@ export class Network {
     }
     this.#connections.hangUpRemoved(s)
     void this.#connections.dialMembers()
+    // a removal or a leave: tell the org it is about (notice.ts)
+    void this.#notices.deliver()
   }
 
   async #announce (circle: string): Promise<void> {

@@ -122,6 +122,23 @@ export interface KeyItem {
   sealed: Record<string, string>
 }
 
+/**
+ * A member leaves the circle: its own record (the entry's origin is the one leaving). Its data
+ * entries up to `upTo` (its own last seq in the circle's data log) still stand.
+ */
+export interface LeaveItem {
+  kind: 'leave'
+  upTo: number
+}
+
+/** an admin records a member's organization name anew (the name the circle shows for it) */
+export interface RenameItem {
+  kind: 'rename'
+  /** the member's Ed25519 public key (hex) */
+  key: string
+  org: string
+}
+
 /** where a member can be dialled: its own announcement */
 export interface AddressItem {
   kind: 'address'
@@ -129,7 +146,7 @@ export interface AddressItem {
 }
 
 /** records of a circle's membership log (control entries): never mixed with indicator records */
-export type ControlItem = CircleItem | MemberItem | KeyItem | AddressItem
+export type ControlItem = CircleItem | MemberItem | KeyItem | AddressItem | LeaveItem | RenameItem
 export type DataItem = IndicatorItem | RevokeItem | SightingItem | RelabelItem
 export type Item = DataItem | ControlItem
 export type ItemKind = Item['kind']
@@ -259,9 +276,11 @@ const CIRCLE_KEYS = new Set(['kind', 'name'])
 const MEMBER_KEYS = new Set(['kind', 'op', 'key', 'role', 'org', 'upTo'])
 const KEY_KEYS = new Set(['kind', 'epoch', 'sealed'])
 const ADDRESS_KEYS = new Set(['kind', 'addrs'])
+const LEAVE_KEYS = new Set(['kind', 'upTo'])
+const RENAME_KEYS = new Set(['kind', 'key', 'org'])
 const HEX64_RE = /^[0-9a-f]{64}$/
 const SEALED_RE = /^[A-Za-z0-9+/]{40,200}={0,2}$/
-export const CONTROL_KINDS: ReadonlySet<string> = new Set(['circle', 'member', 'key', 'address'])
+export const CONTROL_KINDS: ReadonlySet<string> = new Set(['circle', 'member', 'key', 'address', 'leave', 'rename'])
 export const CIRCLE_LIMITS = { NAME_MAX: 200, ORG_MAX: 200, MEMBERS_MAX: 1000, ADDRS_MAX: 16, ADDR_MAX: 256 } as const
 
 export function isControlItem (item: Item): item is ControlItem {
@@ -436,8 +455,21 @@ export function validateItem (raw: unknown, opts: ItemCheckOptions = {}): Item {
       })
       return { kind: 'address', addrs }
     }
+    case 'leave': {
+      checkKeys(raw, LEAVE_KEYS, '')
+      if (typeof raw.upTo !== 'number' || !Number.isSafeInteger(raw.upTo) || raw.upTo < 0) throw new ValidationError('upTo', 'upTo must be a seq (integer ≥ 0)')
+      return { kind: 'leave', upTo: raw.upTo }
+    }
+    case 'rename': {
+      checkKeys(raw, RENAME_KEYS, '')
+      if (typeof raw.key !== 'string' || !HEX64_RE.test(raw.key)) throw new ValidationError('key', 'key must be a public key: 64 lower-case hex characters')
+      // the same rule as the org an add names (hostile names: no control, bidirectional or invisible character)
+      const org = canonicalText(raw, 'org', CIRCLE_LIMITS.ORG_MAX, nameRule)
+      if (org === undefined) throw new ValidationError('org', 'a rename names the org')
+      return { kind: 'rename', key: raw.key, org }
+    }
     default:
-      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, circle, member, key or address`)
+      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, circle, member, key, address, leave or rename`)
   }
 }
 

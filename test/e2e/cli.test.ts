@@ -193,6 +193,14 @@ describe('phalanx init / id', () => {
     expect(b.fingerprint).toBe(a.fingerprint)
     expect(b.org).toBe('ACME Bank')
     expect(readFileSync(join(dir, 'api.token'), 'utf8').trim()).toBe(token)
+    // --org on an existing identity: not applied, and the output says how the name others see changes
+    expect(b.orgUnchanged).toBe(true)
+    const again = await run(['init', '--data', dir, '--org', 'Someone Else'])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('--org was not applied')
+    expect(again.stdout).toContain(`phalanx circle rename-member CIRCLE ${a.fingerprint} NEWNAME`)
+    expect(again.stdout).toContain('a member cannot rename itself in others\' eyes')
+    expect((await run(['init', '--data', dir, '--org', 'ACME Bank'])).stdout).not.toContain('rename-member')
 
     const id = await ok(['id', '--data', dir])
     expect(id).toEqual({ org: 'ACME Bank', publicKey: a.publicKey, fingerprint: a.fingerprint, peerId: a.peerId })
@@ -202,7 +210,7 @@ describe('phalanx init / id', () => {
 
     // human output
     const human = await run(['id', '--data', dir])
-    expect(human.code).toBe(0)
+    expect(again.code).toBe(0)
     expect(human.stdout).toContain(a.fingerprint)
     expect(human.stdout).toContain('ACME Bank')
   })
@@ -363,7 +371,7 @@ describe('phalanx against a running node', () => {
 
     // human output
     const human = await run(['lookup', 'evil.example', '--data', data])
-    expect(human.code).toBe(0)
+    expect(again.code).toBe(0)
     expect(human.stdout).toContain('FOUND')
     expect(human.stdout).toContain('phishing')
     expect(human.stdout).toContain(p.id)
@@ -386,7 +394,7 @@ describe('phalanx against a running node', () => {
     expect(l.type).toBe('ipv4')
     expect(l.matches).toEqual([])
     const human = await run(['lookup', '203.0.113.7', '--data', data])
-    expect(human.code).toBe(0)
+    expect(again.code).toBe(0)
     expect(human.stdout).toContain('not found')
     expect(human.stdout).not.toContain('FOUND')
   })
@@ -539,7 +547,7 @@ describe('phalanx against a running node', () => {
     expect(s.counts.revoked).toBe(1)
     expect(s.counts.sightings).toBeGreaterThanOrEqual(1)
     const human = await run(['status', '--data', data])
-    expect(human.code).toBe(0)
+    expect(again.code).toBe(0)
     expect(human.stdout).toContain(identity.fingerprint)
     expect(human.stdout).toContain(`${stored} indicators`)
   })
@@ -637,7 +645,7 @@ describe('phalanx against a running node', () => {
     const found = await ok(['lookup', '198.18.0.1', '--data', data])
     expect(found.matches[0]).toMatchObject({ tlp: 'CLEAR', tags: ['scanner'], description: 'listed by 5 blocklists (ipsum)' })
     const human = await run(['import', txt, '--format', 'text', '--type', 'ipv4', '--dry-run', '--data', data])
-    expect(human.code).toBe(0)
+    expect(again.code).toBe(0)
     expect(human.stdout).toMatch(/^dry run \(nothing stored\): .*read 4, would import 3, skipped 1\n {2}1 {2}value: /)
 
     const dry = join(tmp, 'dry.csv')

@@ -29,11 +29,11 @@ export function circleState (id: string, me: string, others: readonly string[] =
   members.set(me, member(me, false))
   for (const k of others) members.set(k, member(k, false))
   for (const k of removed) members.set(k, member(k, true))
-  return { id, name: `Circle ${id}`, founder: me, created, members, keys: new Map(), epoch: 1, entries: members.size }
+  return { id, name: `Circle ${id}`, founder: me, created, members, keys: new Map(), epoch: 1, entries: members.size, rekey: [] }
 }
 
-/** the membership view the use cases ask (mine, peerKeys, view, get), over states a test sets */
-export class FixedCircles implements Pick<CircleManager, 'mine' | 'peerKeys' | 'view' | 'get'> {
+/** the membership view the use cases ask (mine, former, peerKeys, view, get), over states a test sets */
+export class FixedCircles implements Pick<CircleManager, 'mine' | 'former' | 'formerError' | 'peerKeys' | 'view' | 'get'> {
   readonly states = new Map<string, CircleState>()
 
   constructor (readonly me: string) {}
@@ -47,8 +47,13 @@ export class FixedCircles implements Pick<CircleManager, 'mine' | 'peerKeys' | '
 
   mine (): CircleState[] { return [...this.states.values()] }
 
+  /** this node is a current member of every circle a test sets */
+  former (): CircleState[] { return [] }
+
+  formerError (): null { return null }
+
   view (s: CircleState): CircleView {
-    return { id: s.id, name: s.name, founder: s.founder, created: s.created, epoch: s.epoch, role: 'admin', members: currentMembers(s).length }
+    return { id: s.id, name: s.name, founder: s.founder, created: s.created, epoch: s.epoch, role: 'admin', members: currentMembers(s).length, status: 'member' }
   }
 
   peerKeys (): Set<string> {

@@ -1,6 +1,6 @@
 /**
- * Circle and peer routes: create, list, show, invite, join, connect, add and remove
- * members; sync now; forks; connected peers.
+ * Circle and peer routes: create, list, show, invite, join, connect, add, remove and
+ * rename members, leave; sync now; forks; connected peers.
  */
 import type { FastifyInstance } from 'fastify'
 import type { Operations } from '../../operations/index.js'
@@ -46,6 +46,13 @@ export function registerCircleRoutes (app: FastifyInstance, ops: Operations): vo
     const p = req.params as IdParams & { key: string }
     return await ops.circles.removeMember(p.id, p.key)
   })
+
+  app.patch('/v1/circles/:id/members/:key', async (req) => {
+    const p = req.params as IdParams & { key: string }
+    return await ops.circles.renameMember(p.id, p.key, req.body)
+  })
+
+  app.post('/v1/circles/:id/leave', async (req) => await ops.circles.leave((req.params as IdParams).id, req.body))
 
   app.post('/v1/circles/:id/sync', async (req) => await ops.circles.sync((req.params as IdParams).id, req.body))
 

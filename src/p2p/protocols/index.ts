@@ -12,3 +12,5 @@ export { CONTROL_PROTOCOL, CONTROL_MAX_INBOUND_STREAMS, controlHandler, takeCont
 export { ENTRIES_PROTOCOL, ENTRIES_MAX_INBOUND_STREAMS, MAX_ENTRIES_PER_REQUEST, entriesHandler, fetchEntries, fetchEntry } from './entries.js'
 export { RED_PROTOCOL, RED_MAX_INBOUND_STREAMS, RED_MAX_BACKOFF_MS, RedDelivery, redHandler, checkRedRoute } from './red.js'
 export type { OutboxItem } from './red.js'
+export { NOTICE_PROTOCOL, NOTICE_MAX_INBOUND_STREAMS, NOTICE_MAX_ENTRIES, NOTICE_MAX_AGE_MS, NoticeDelivery, noticeHandler } from './notice.js'
+export type { NoticeReply } from './notice.js'

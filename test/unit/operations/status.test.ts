@@ -79,6 +79,7 @@ describe('Status.status', () => {
       epoch: 1,
       role: 'admin',
       members: 3,
+      status: 'member',
       records: 6,
       entries: 3,
       origins: 2,
