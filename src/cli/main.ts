@@ -72,9 +72,27 @@ function plural (n: number, noun: string): string { return `${n} ${noun}${n === 
 
 function shortKey (k: string): string { return `${k.slice(0, 12)}…` }
 
-function formatIndicator (i: StoredIndicator & { match?: string }): string {
+/** a lookup's sightings by organization (the API's `sighted`) */
+interface Sighted {
+  orgs: number
+  byAction: Record<string, number>
+  count: number
+  lastSeen: string
+  perOrg: Array<{ publicKey: string, org: string | null, action: string, count: number, lastSeen: string, note?: string }>
+}
+
+/** "sightings: 3 orgs (blocked 2, seen 1, false-positive 0 …), last …" and a line per org */
+function sightedText (s: Sighted | null | undefined): string {
+  if (s === null || s === undefined) return ''
+  const by = Object.entries(s.byAction).map(([a, n]) => `${t(a)} ${n}`).join(', ')
+  const rows = s.perOrg.map(o => `\n    ${(o.org !== null ? t(o.org) : shortKey(t(o.publicKey))).padEnd(24)} ${t(o.action).padEnd(15)} ${String(o.count).padStart(6)}  last ${t(o.lastSeen)}${o.note !== undefined ? `  "${t(o.note)}"` : ''}`).join('')
+  return `\n  sightings: ${plural(s.orgs, 'org')} (${by}), ${s.count} in all, last ${t(s.lastSeen)}${rows}`
+}
+
+function formatIndicator (i: StoredIndicator & { match?: string, effectiveConfidence?: number }): string {
   const flags = [i.revoked !== undefined ? 'REVOKED' : '', i.match === 'cidr' ? 'via CIDR' : ''].filter(Boolean).join(' ')
-  return `${t(i.type).padEnd(7)} ${t(i.value)}  TLP:${t(i.tlp)}  conf ${i.confidence}${i.tags.length > 0 ? `  [${i.tags.map(t).join(', ')}]` : ''}  origin ${shortKey(t(i.origin))}  id ${t(i.id)}${flags !== '' ? `  ${flags}` : ''}`
+  const effective = i.effectiveConfidence !== undefined && i.effectiveConfidence !== i.confidence ? ` (effective ${i.effectiveConfidence}: false positives reported)` : ''
+  return `${t(i.type).padEnd(7)} ${t(i.value)}  TLP:${t(i.tlp)}  conf ${i.confidence}${effective}${i.tags.length > 0 ? `  [${i.tags.map(t).join(', ')}]` : ''}  origin ${shortKey(t(i.origin))}  id ${t(i.id)}${flags !== '' ? `  ${flags}` : ''}`
 }
 
 export function buildProgram (): Command {
@@ -246,13 +264,13 @@ export function buildProgram (): Command {
       if (opts.type !== undefined) qs.set('type', opts.type)
       if (opts.includeRevoked === true) qs.set('include_revoked', 'true')
       if (opts.includeExpired === true) qs.set('include_expired', 'true')
-      const r = await client.request<{ type: string, value: string, found: boolean, matches: StoredIndicator[], sightings: { count: number, lastSeen: string } | null, hidden?: Array<{ id: string, origin: string, match: string, why: 'revoked' | 'expired', at: string, reason?: string }> }>('GET', `/v1/lookup?${qs.toString()}`)
+      const r = await client.request<{ type: string, value: string, found: boolean, matches: Array<StoredIndicator & { effectiveConfidence?: number }>, sightings: { count: number, lastSeen: string } | null, sighted?: Sighted | null, hidden?: Array<{ id: string, origin: string, match: string, why: 'revoked' | 'expired', at: string, reason?: string }> }>('GET', `/v1/lookup?${qs.toString()}`)
       // what was left out, and how to see it: a revoked value is not "unknown"
       const hidden = (r.hidden ?? []).map(h => `\n  ${h.why === 'revoked' ? `REVOKED by its origin at ${t(h.at)}${h.reason !== undefined ? ` (${t(h.reason)})` : ''}` : `EXPIRED since ${t(h.at)}`}${h.match === 'cidr' ? ' via CIDR' : ''}  origin ${shortKey(t(h.origin))}  id ${t(h.id)}`).join('')
       const flags = [...new Set((r.hidden ?? []).map(h => `--include-${h.why}`))].join(' ')
       print(r, () => r.found
-        ? `${t(r.type)} ${t(r.value)}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${r.sightings !== null ? `\n  sightings: ${r.sightings.count}, last ${r.sightings.lastSeen}` : ''}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
-        : `${t(r.type)} ${t(r.value)}: not found${r.sightings !== null ? ` (sighted ${r.sightings.count} times)` : ''}${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}`)
+        ? `${t(r.type)} ${t(r.value)}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${sightedText(r.sighted)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
+        : `${t(r.type)} ${t(r.value)}: not found${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}${sightedText(r.sighted)}`)
     })
 
   filterOptions(program.command('query')
@@ -308,23 +326,22 @@ export function buildProgram (): Command {
     })
 
   program.command('sighting')
-    .description('report that your organization saw a value')
+    .description('report that your organization saw a value, and what it did about it; sent where this node holds the value (a RED indicator: to its origin only)')
     .argument('<value>', 'the value seen')
+    .option('--action <action>', 'seen (default), blocked, false-positive, investigating or mitigated')
+    .option('--circle <circle>', 'send it to this circle (name or id) only')
+    .option('--note <text>', 'a short note, e.g. "our CDN"')
     .option('--type <type>', 'indicator type (detected if omitted)')
     .option('--count <n>', 'times seen (default 1)', intArg('count'))
     .option('--first-seen <time>', 'ISO 8601')
     .option('--last-seen <time>', 'ISO 8601')
-    .option('--tlp <tlp>', 'TLP of the sighting record')
-    .action(async (value: string, opts: { type?: string, count?: number, firstSeen?: string, lastSeen?: string, tlp?: string }, cmd: Command) => {
+    .option('--tlp <tlp>', 'TLP of the sighting (default: the stricter of AMBER and the records it names there; never looser)')
+    .action(async (value: string, opts: { action?: string, circle?: string, note?: string, type?: string, count?: number, firstSeen?: string, lastSeen?: string, tlp?: string }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const body: Record<string, unknown> = { value }
-      if (opts.type !== undefined) body.type = opts.type
-      if (opts.count !== undefined) body.count = opts.count
-      if (opts.firstSeen !== undefined) body.firstSeen = opts.firstSeen
-      if (opts.lastSeen !== undefined) body.lastSeen = opts.lastSeen
-      if (opts.tlp !== undefined) body.tlp = opts.tlp
-      const r = await client.request<{ sightings: { count: number } }>('POST', '/v1/sightings', body)
-      print(r, () => `recorded; ${t(value)} sighted ${r.sightings.count} time(s) in all`)
+      for (const k of ['action', 'circle', 'note', 'type', 'count', 'firstSeen', 'lastSeen', 'tlp'] as const) if (opts[k] !== undefined) body[k] = opts[k]
+      const r = await client.request<{ sent: Array<{ to: string, tlp: string }>, sightings: { count: number, origins: Record<string, unknown> } }>('POST', '/v1/sightings', body)
+      print(r, () => `recorded: ${t(opts.action ?? 'seen')} ${t(value)}, sent to ${r.sent.map(s => `${t(s.to)} (TLP:${t(s.tlp)})`).join(', ')}\n  ${t(value)} is sighted by ${plural(Object.keys(r.sightings.origins).length, 'organization')}, ${r.sightings.count} time(s) in all (phalanx lookup shows who did what)`)
     })
 
   registerCircleCommands(program, { print, globals, collect, intArg, t })

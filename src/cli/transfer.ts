@@ -167,6 +167,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     .option('--include-red', 'also export TLP:RED indicators (left out unless asked for, or named with --tlp)')
     .option('--min-confidence <n>', 'blocklists: only indicators at least this confident (0-100)', h.intArg('min-confidence'))
     .option('--sid-base <n>', 'suricata: the first sid (default: a range per type, see docs/API.md)', h.intArg('sid-base'))
+    .option('--include-false-positives', 'blocklists: keep values an organization reported as a false positive (left out by default)')
   filterOptions(exportCmd)
     .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
       const format = opts.format as string
@@ -186,9 +187,10 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         }
         const map: Record<string, string> = { type: 'type', tag: 'tag', circle: 'circle', minConfidence: 'min_confidence', sidBase: 'sid_base' }
         for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
+        if (opts.includeFalsePositives === true) qs.set('exclude_false_positives', 'false')
         path = '/v1/export/blocklist'
       } else {
-        for (const k of ['minConfidence', 'sidBase']) {
+        for (const k of ['minConfidence', 'sidBase', 'includeFalsePositives']) {
           if (opts[k] !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} applies to blocklists (--format ${BLOCKLIST_FORMATS.join('|')})`, { field: k })
         }
         const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', since: 'since', until: 'until', includeRevoked: 'include_revoked', includeExpired: 'include_expired' }

@@ -5,14 +5,17 @@
  * What goes in is decided here: live indicators, the caller's filters, and TLP:RED only when
  * asked for (src/tlp/policy.ts).
  */
+import { effectiveConfidence, hasFalsePositive } from './sighting-view.js'
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
-import { cursorFromMicros, type QueryFilter, type QueryPage } from '../store/index.js'
+import { cursorFromMicros, type QueryFilter, type QueryPage, type SightingSummary } from '../store/index.js'
 import { TLP_LEVELS, bulkExportLabels, mayBlocklist } from '../tlp/index.js'
 import { blocklistLines as renderBlocklist, checkBlocklistType, exportWriter, type BlocklistFormat, type ExportFormat } from '../interop/index.js'
 
 export interface ExportComponents {
   /** one page of the store's indicators that pass a filter (queryIndicators) */
   query: (filter: QueryFilter) => Promise<QueryPage>
+  /** the sightings of values (blocklists leave out false positives): whether there are any, and of one value */
+  sightings?: { any: () => boolean, of: (type: string, value: string) => SightingSummary | undefined }
 }
 
 /** indicators read per page */
@@ -38,6 +41,11 @@ export interface BlocklistOptions {
   sidBase?: number
   /** RED indicators too (left out unless asked for: RED is never in a bulk export by default) */
   includeRed?: boolean
+  /**
+   * values an organization reported as a false positive too (left out unless asked for); the
+   * confidence compared with minConfidence is the effective one (sighting-view.ts)
+   */
+  includeFalsePositives?: boolean
 }
 
 /**
@@ -50,7 +58,14 @@ export function blocklistLines (c: ExportComponents, o: BlocklistOptions): Async
   const source = async function * (type: IndicatorType): AsyncGenerator<StoredIndicator> {
     const f: QueryFilter = { type, limit: PAGE_SIZE, ...(o.tag !== undefined ? { tag: o.tag } : {}), ...(o.circle !== undefined ? { circle: o.circle } : {}) }
     for await (const page of pages(c, f)) {
-      for (const ind of page) if (ind.confidence >= (o.minConfidence ?? 0) && mayBlocklist(ind.tlp, includeRed)) yield ind
+      // sightings matter only once there are any (one read per value then)
+      const sighted = c.sightings?.any() === true ? c.sightings : undefined
+      for (const ind of page) {
+        if (!mayBlocklist(ind.tlp, includeRed)) continue
+        const s = sighted?.of(ind.type, ind.value)
+        if (s !== undefined && o.includeFalsePositives !== true && hasFalsePositive(s)) continue
+        if (effectiveConfidence(ind.confidence, s) >= (o.minConfidence ?? 0)) yield ind
+      }
     }
   }
   return renderBlocklist({ type: o.type, format: o.format, ...(o.sidBase !== undefined ? { sidBase: o.sidBase } : {}) }, source)

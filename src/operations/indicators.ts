@@ -4,6 +4,7 @@
  * the TLP policy's (src/tlp/policy.ts); Ingest still checks every entry it writes.
  */
 import type { Logger } from 'pino'
+import { effectiveConfidence, sightedView, type SightedView } from './sighting-view.js'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
@@ -40,6 +41,12 @@ export interface PublishAnswer {
 }
 
 const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
+
+/** a lookup as the API answers it: the store's result, each match's effective confidence, the sightings by organization */
+export interface LookupAnswer extends LookupResult {
+  matches: Array<LookupResult['matches'][number] & { effectiveConfidence: number }>
+  sighted: SightedView | null
+}
 
 export interface IndicatorComponents {
   store: LevelStore
@@ -308,9 +315,28 @@ export class Indicators {
     return { type, value: normalizeValue(type, rawValue) }
   }
 
-  lookup (rawValue: unknown, rawType?: unknown, opts: { includeRevoked?: boolean, includeExpired?: boolean } = {}): LookupResult {
+  /**
+   * Is the value known? Its matches (an exact match's `effectiveConfidence` counts the false
+   * positives reported: sighting-view.ts), and who sighted it and what they did (`sighted`).
+   */
+  lookup (rawValue: unknown, rawType?: unknown, opts: { includeRevoked?: boolean, includeExpired?: boolean } = {}): LookupAnswer {
     const { type, value } = this.normalizeLookup(rawValue, rawType)
-    return lookupValue(this.#c.store, type, value, opts)
+    const r = lookupValue(this.#c.store, type, value, opts)
+    const s = r.sightings ?? undefined
+    if (s === undefined) return { ...r, matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.confidence })), sighted: null }
+    const names = this.#orgNames()
+    return {
+      ...r,
+      matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.match === 'exact' ? effectiveConfidence(m.confidence, s) : m.confidence })),
+      sighted: sightedView(s, k => names.get(k))
+    }
+  }
+
+  /** organization names as this node's circles recorded them, by public key */
+  #orgNames (): Map<string, string> {
+    const out = new Map<string, string>()
+    for (const c of this.#c.circles.mine()) for (const m of c.members.values()) if (!out.has(m.key)) out.set(m.key, m.org)
+    return out
   }
 
   async query (filter: QueryFilter): Promise<QueryPage> {

@@ -9,8 +9,9 @@
  * so it passes on no more than a publish of it would (Indicators.reshareViolation).
  */
 import { PhalanxError, ValidationError } from '../errors.js'
+import { fingerprint } from '../identity/index.js'
 import {
-  LOCAL_CIRCLE, SIGHTING_ACTIONS, checkKeys, isInLog, isObject, isRedLog, isSightingAction, makeSightingItem, optionalText, parseTime, redLogOf, LIMITS
+  LOCAL_CIRCLE, RED_PREFIX, SIGHTING_ACTIONS, checkKeys, isInLog, isObject, isRedLog, isSightingAction, makeSightingItem, optionalText, parseTime, redLogOf, LIMITS
 } from '../records/index.js'
 import { parseTlp, reachOf, refuse, sightingLabelFor, sightingLabelViolation, type LogKind, type Tlp } from '../tlp/index.js'
 import type { CircleManager } from '../circles/index.js'
@@ -31,6 +32,8 @@ export interface SightingComponents {
 export interface SightingSent {
   circle: string
   tlp: Tlp
+  /** where that is, for people: a circle's name, "the private scope", "org <fingerprint> (RED, directly)" */
+  to: string
 }
 
 const SIGHTING_FIELDS = new Set(['type', 'value', 'count', 'firstSeen', 'lastSeen', 'note', 'tlp', 'circle', 'action'])
@@ -100,6 +103,8 @@ export class Sightings {
       return { circle: log, tlp, items: [item] }
     })
     const res = await this.#c.ingest.publish(batches)
-    return { entry: res.entries[0], entries: res.entries, sent: batches.map(b => ({ circle: b.circle, tlp: b.tlp })), sightings: this.#c.store.sightings(type, value) }
+    const names = new Map(this.#c.circles.mine().map(c => [c.id, c.name]))
+    const to = (log: string): string => log === LOCAL_CIRCLE ? 'the private scope' : isRedLog(log) ? `org ${fingerprint(log.slice(RED_PREFIX.length))} (RED, directly)` : `circle ${names.get(log) ?? log}`
+    return { entry: res.entries[0], entries: res.entries, sent: batches.map(b => ({ circle: b.circle, tlp: b.tlp, to: to(b.circle) })), sightings: this.#c.store.sightings(type, value) }
   }
 }

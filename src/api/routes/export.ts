@@ -28,7 +28,7 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
 
   app.get('/v1/export/blocklist', async (req, reply) => {
     const q = req.query as Query
-    checkKnown(q, ['type', 'format', 'min_confidence', 'tag', 'circle', 'sid_base', 'include_red'])
+    checkKnown(q, ['type', 'format', 'min_confidence', 'tag', 'circle', 'sid_base', 'include_red', 'exclude_false_positives'])
     const format = (one(q, 'format') ?? 'plain') as BlocklistFormat
     if (!BLOCKLIST_FORMATS.includes(format)) throw new ValidationError('format', `format must be one of ${BLOCKLIST_FORMATS.join(', ')}`)
     const type = one(q, 'type') ?? (format === 'rpz' ? 'domain' : undefined)
@@ -43,8 +43,11 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
     const circle = one(q, 'circle')
     // RED is for named recipients: it is in a bulk list only when asked for by name
     const includeRed = bool(q, 'include_red') === true
+    // a value an organization reported as a false positive stays out unless asked for
+    const includeFalsePositives = bool(q, 'exclude_false_positives') === false
     const lines = ops.exports.blocklist({
       includeRed,
+      includeFalsePositives,
       type,
       format,
       ...(mc !== undefined ? { minConfidence: Number(mc) } : {}),

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { indicatorId, type Entry, type Item, type StoredIndicator } from '../../../src/records/index.js'
+import { SIGHTING_ACTIONS, indicatorId, makeSightingItem, type Entry, type Item, type StoredIndicator } from '../../../src/records/index.js'
 import { checkStore, lookupValue } from '../../../src/store/index.js'
 import type { Tlp } from '../../../src/tlp/index.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../utils/store.js'
@@ -20,13 +20,13 @@ type Op =
   | { kind: 'publish', v: number, tlp: number, confidence: number, step: number }
   | { kind: 'revoke', v: number, step: number }
   | { kind: 'relabel', v: number, by: number, step: number }
-  | { kind: 'sighting', v: number, count: number, step: number }
+  | { kind: 'sighting', v: number, count: number, action: number, note: number, step: number }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('publish' as const), v: fc.nat(2), tlp: fc.nat(1), confidence: fc.nat(100), step: fc.nat(1) }),
   fc.record({ kind: fc.constant('revoke' as const), v: fc.nat(2), step: fc.nat(1) }),
   fc.record({ kind: fc.constant('relabel' as const), v: fc.nat(2), by: fc.integer({ min: 1, max: 3 }), step: fc.nat(1) }),
-  fc.record({ kind: fc.constant('sighting' as const), v: fc.nat(2), count: fc.integer({ min: 1, max: 5 }), step: fc.nat(1) })
+  fc.record({ kind: fc.constant('sighting' as const), v: fc.nat(2), count: fc.integer({ min: 1, max: 5 }), action: fc.nat(SIGHTING_ACTIONS.length - 1), note: fc.nat(2), step: fc.nat(1) })
 )
 
 /** the origin's log as its node would sign it (a relabel only loosens, of a record it holds) */
@@ -59,7 +59,8 @@ function buildLog (ops: Op[]): Entry[] {
         break
       }
       case 'sighting':
-        item = { kind: 'sighting', type: 'domain', value, count: op.count, firstSeen: created, lastSeen: created }
+        // an action and a note: the origin's stance (its latest sighting's) must not depend on arrival
+        item = makeSightingItem({ type: 'domain', value, count: op.count, firstSeen: created, lastSeen: created, action: SIGHTING_ACTIONS[op.action], ...(op.note > 0 ? { note: `n${op.note}` } : {}) })
         break
     }
     out.push(log.next([item], { tlp, created }))
