@@ -13,7 +13,7 @@ import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, Bo
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
 import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR, queryIndicators } from './store/index.js'
-import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, type Operations } from './operations/index.js'
+import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, orgNamesOf, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -111,7 +111,7 @@ export class PhalanxNode {
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
       taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),
-      exports: new Exports({ query: async (f) => await queryIndicators(this.store, f), lastCursor: () => this.store.lastCursor(), sightings: { any: () => this.store.counts().sightings > 0, of: (type, value) => this.store.sightings(type, value) } })
+      exports: new Exports({ query: async (f) => await queryIndicators(this.store, f), lastCursor: () => this.store.lastCursor(), sightings: { any: () => this.store.counts().sightings > 0, of: (type, value) => this.store.sightings(type, value), orgNames: () => orgNamesOf(this.circles) } })
     }
     this.startedAt = new Date().toISOString()
     this.#started = true

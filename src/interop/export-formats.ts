@@ -22,10 +22,26 @@ export const EXPORT_MEDIA_TYPES: Record<ExportFormat, string> = {
   misp: 'application/json; charset=utf-8'
 }
 
+/** one organization's sightings of an exported value (operations/sighting-view.ts OrgSighting) */
+export interface ExportSighting {
+  publicKey: string
+  /** its name as the exporting node knows it */
+  org: string | null
+  /** seen, blocked, false-positive, investigating, mitigated */
+  action: string
+  count: number
+  firstSeen: string
+  lastSeen: string
+  note?: string
+}
+
 export interface IndicatorWriter {
   head: () => string
-  /** the text of one indicator ('' when the format cannot carry it) */
-  indicator: (ind: StoredIndicator) => string
+  /**
+   * the text of one indicator ('' when the format cannot carry it), with the sightings of its
+   * value (STIX: `sighting` objects and the sighters' `identity`; MISP: the attribute's `Sighting`)
+   */
+  indicator: (ind: StoredIndicator, sightings?: readonly ExportSighting[]) => string
   tail: () => string
 }
 
@@ -47,11 +63,11 @@ export function exportWriter (format: ExportFormat, o: ExportWriterOptions = {})
     case 'ndjson': return { head: () => '', indicator: ndjsonLine, tail: () => '' }
     case 'stix': {
       const w = new StixBundleWriter()
-      return { head: () => w.head(), indicator: ind => w.indicator(ind), tail: () => w.tail() }
+      return { head: () => w.head(), indicator: (ind, s) => w.indicator(ind, s), tail: () => w.tail() }
     }
     case 'misp': {
       const w = new MispEventWriter(exportTitle(o.filters))
-      return { head: () => w.head(), indicator: ind => w.attribute(ind), tail: () => w.tail() }
+      return { head: () => w.head(), indicator: (ind, s) => w.attribute(ind, s), tail: () => w.tail() }
     }
   }
 }

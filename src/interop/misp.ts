@@ -143,8 +143,26 @@ function tlpTag (tlp: Tlp): { name: string } {
 
 const seconds = (iso: string): string => String(Math.floor(Date.parse(iso) / 1000))
 
-/** one indicator as a MISP attribute */
-export function toMispAttribute (ind: StoredIndicator): Record<string, unknown> {
+/** one organization's sightings of a value, as an export gives them (interop ExportSighting) */
+export interface MispSightingOf {
+  publicKey: string
+  org: string | null
+  action: string
+  lastSeen: string
+}
+
+/**
+ * An organization's sightings as a MISP sighting: type "1" (false positive) for a false
+ * positive, "0" (sighting) for any other action, which goes in `source` (MISP has no field for
+ * it); dated at its last sighting, and by organization name.
+ */
+export function toMispSighting (s: MispSightingOf): Record<string, unknown> {
+  const org = s.org ?? `org ${s.publicKey.slice(0, 16)}`
+  return { type: s.action === 'false-positive' ? '1' : '0', date_sighting: seconds(s.lastSeen), source: `phalanx:${s.action}`, Organisation: { name: org } }
+}
+
+/** one indicator as a MISP attribute (with its value's sightings by organization) */
+export function toMispAttribute (ind: StoredIndicator, sightings: readonly MispSightingOf[] = []): Record<string, unknown> {
   const [type, category] = MISP_TYPE[ind.type]
   const a: Record<string, unknown> = {
     // the STIX id's UUID: the same indicator keeps it across exports and versions
@@ -160,6 +178,7 @@ export function toMispAttribute (ind: StoredIndicator): Record<string, unknown> 
   if (ind.firstSeen !== undefined) a.first_seen = ind.firstSeen
   if (ind.lastSeen !== undefined) a.last_seen = ind.lastSeen
   if (ind.revoked !== undefined) a.deleted = true
+  if (sightings.length > 0) a.Sighting = sightings.map(toMispSighting)
   return a
 }
 
@@ -189,9 +208,9 @@ export class MispEventWriter {
   }
 
   /** an attribute, with the comma it needs */
-  attribute (ind: StoredIndicator): string {
+  attribute (ind: StoredIndicator, sightings: readonly MispSightingOf[] = []): string {
     this.#strictest = strictest([this.#strictest, ind.tlp])
-    return `${this.#count++ === 0 ? '' : ',\n'}${JSON.stringify(toMispAttribute(ind))}`
+    return `${this.#count++ === 0 ? '' : ',\n'}${JSON.stringify(toMispAttribute(ind, sightings))}`
   }
 
   tail (): string {

@@ -367,6 +367,58 @@ export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> 
   return o
 }
 
+/** one organization's sightings of a value, as an export gives them (interop ExportSighting) */
+export interface StixSightingOf {
+  publicKey: string
+  org: string | null
+  action: string
+  count: number
+  firstSeen: string
+  lastSeen: string
+  note?: string
+}
+
+/** the STIX identity of an organization: a stable id from its public key, its name as this node knows it */
+export function toStixIdentity (publicKey: string, org: string | null): Record<string, unknown> {
+  return {
+    type: 'identity',
+    spec_version: '2.1',
+    id: `identity--${stableUuid(`phalanx-org:${publicKey}`)}`,
+    created: EPOCH,
+    modified: EPOCH,
+    name: org ?? `org ${publicKey.slice(0, 16)}`,
+    identity_class: 'organization',
+    x_phalanx_public_key: publicKey
+  }
+}
+
+/** the identities' timestamps: an identity here is a name for a key, not a dated statement */
+const EPOCH = '1970-01-01T00:00:00.000Z'
+
+/**
+ * One organization's sightings of an indicator's value as a STIX sighting: `where_sighted_refs`
+ * its identity, the count and times; what it did in `x_phalanx_action` (STIX has no field for
+ * it), its note as the description. The same id for the same indicator and organization.
+ */
+export function toStixSighting (ind: StoredIndicator, s: StixSightingOf, identityId: string): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    type: 'sighting',
+    spec_version: '2.1',
+    id: `sighting--${stableUuid(`phalanx-sighting:${ind.id}:${s.publicKey}`)}`,
+    created: ts(s.firstSeen),
+    modified: ts(s.lastSeen),
+    first_seen: ts(s.firstSeen),
+    last_seen: ts(s.lastSeen),
+    count: s.count,
+    sighting_of_ref: stixIndicatorId(ind.id),
+    where_sighted_refs: [identityId],
+    object_marking_refs: [TLP2_MARKINGS[ind.tlp]],
+    x_phalanx_action: s.action
+  }
+  if (s.note !== undefined) o.description = s.note
+  return o
+}
+
 /**
  * A streamed STIX 2.1 bundle: `head()` (the bundle and the five TLP 2.0 marking
  * definitions), then `indicator()` per stored indicator (nothing for a type STIX patterns do
@@ -379,11 +431,27 @@ export class StixBundleWriter {
     return `{"type":"bundle","id":"${this.id}","objects":[\n` + TLP_LEVELS.map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n')
   }
 
-  /** an indicator, with the comma it needs ('' for a type STIX patterns do not cover) */
-  indicator (ind: StoredIndicator): string {
+  /** organizations whose identity is already in the bundle */
+  #identities = new Set<string>()
+
+  /**
+   * an indicator, with the comma it needs ('' for a type STIX patterns do not cover), and a
+   * `sighting` per organization that sighted its value (after that organization's `identity`)
+   */
+  indicator (ind: StoredIndicator, sightings: readonly StixSightingOf[] = []): string {
     const o = toStixIndicator(ind)
     // the marking definitions come first: every indicator follows an object
-    return o === null ? '' : `,\n${JSON.stringify(o)}`
+    if (o === null) return ''
+    let text = `,\n${JSON.stringify(o)}`
+    for (const s of sightings) {
+      const identity = toStixIdentity(s.publicKey, s.org)
+      if (!this.#identities.has(identity.id as string)) {
+        this.#identities.add(identity.id as string)
+        text += `,\n${JSON.stringify(identity)}`
+      }
+      text += `,\n${JSON.stringify(toStixSighting(ind, s, identity.id as string))}`
+    }
+    return text
   }
 
   tail (): string {

@@ -5,7 +5,7 @@
  * What goes in is decided here: live indicators, the caller's filters, and TLP:RED only when
  * asked for (src/tlp/policy.ts).
  */
-import { effectiveConfidence, hasFalsePositive } from './sighting-view.js'
+import { effectiveConfidence, hasFalsePositive, sightedView } from './sighting-view.js'
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
 import { cursorFromMicros, type QueryFilter, type QueryPage, type SightingSummary } from '../store/index.js'
 import { TLP_LEVELS, bulkExportLabels, mayBlocklist } from '../tlp/index.js'
@@ -15,7 +15,7 @@ export interface ExportComponents {
   /** one page of the store's indicators that pass a filter (queryIndicators) */
   query: (filter: QueryFilter) => Promise<QueryPage>
   /** the sightings of values (blocklists leave out false positives): whether there are any, and of one value */
-  sightings?: { any: () => boolean, of: (type: string, value: string) => SightingSummary | undefined }
+  sightings?: { any: () => boolean, of: (type: string, value: string) => SightingSummary | undefined, orgNames: () => ReadonlyMap<string, string> }
 }
 
 /** indicators read per page */
@@ -93,8 +93,14 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
   const head = w.head()
   if (head !== '') yield head
   for await (const page of pages(c, filter)) {
+    // sightings matter only once there are any (one read per value then)
+    const sighted = c.sightings?.any() === true ? c.sightings : undefined
+    const names = sighted?.orgNames()
     let text = ''
-    for (const ind of page) text += w.indicator(ind)
+    for (const ind of page) {
+      const s = sighted?.of(ind.type, ind.value)
+      text += w.indicator(ind, s === undefined ? undefined : sightedView(s, k => names?.get(k))?.perOrg)
+    }
     if (text !== '') yield text
   }
   const tail = w.tail()

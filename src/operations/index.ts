@@ -19,7 +19,7 @@ export type { ExportComponents, ExportsComponents, BlocklistOptions, ExportOptio
 export { Withdrawals } from './withdrawals.js'
 export type { WithdrawalComponents } from './withdrawals.js'
 export { nodeEntryPolicy, ownEntriesOnlyPolicy } from './entry-policy.js'
-export { bodyWith, circleIdOf, requireCircle, resolveCircle } from './input.js'
+export { bodyWith, circleIdOf, orgNamesOf, requireCircle, resolveCircle } from './input.js'
 
 import type { Indicators } from './indicators.js'
 import type { Sightings } from './sightings.js'

@@ -4,7 +4,7 @@
  * the TLP policy's (src/tlp/policy.ts); Ingest still checks every entry it writes.
  */
 import type { Logger } from 'pino'
-import { effectiveConfidence, sightedView, type SightedView } from './sighting-view.js'
+import { effectiveConfidence, sightedView, stanceCounts, type SightedView } from './sighting-view.js'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { fingerprint, type Identity } from '../identity/index.js'
 import {
@@ -18,7 +18,7 @@ import {
   lookupValue, queryIndicators, type Ingest, type LevelStore, type LookupResult, type QueryFilter,
   type QueryPage, type EntryReceipt, type PublishBatch
 } from '../store/index.js'
-import { bodyWith, recipientKeysOf, resolveCircle } from './input.js'
+import { bodyWith, orgNamesOf, recipientKeysOf, resolveCircle } from './input.js'
 
 /** indicators per POST /v1/indicators (issue #2: up to 10,000) */
 export const MAX_BULK_INDICATORS = 10_000
@@ -324,7 +324,7 @@ export class Indicators {
     const r = lookupValue(this.#c.store, type, value, opts)
     const s = r.sightings ?? undefined
     if (s === undefined) return { ...r, matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.confidence })), sighted: null }
-    const names = this.#orgNames()
+    const names = orgNamesOf(this.#c.circles)
     return {
       ...r,
       matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.match === 'exact' ? effectiveConfidence(m.confidence, s) : m.confidence })),
@@ -332,15 +332,22 @@ export class Indicators {
     }
   }
 
-  /** organization names as this node's circles recorded them, by public key */
-  #orgNames (): Map<string, string> {
-    const out = new Map<string, string>()
-    for (const c of this.#c.circles.mine()) for (const m of c.members.values()) if (!out.has(m.key)) out.set(m.key, m.org)
-    return out
-  }
 
+  /**
+   * A page of indicators. An indicator whose value was sighted also carries `sighted` (how many
+   * organizations, and how many per stance) and `effectiveConfidence` (sighting-view.ts).
+   */
   async query (filter: QueryFilter): Promise<QueryPage> {
-    return await queryIndicators(this.#c.store, filter)
+    const page = await queryIndicators(this.#c.store, filter)
+    if (this.#c.store.counts().sightings === 0) return page
+    return {
+      ...page,
+      indicators: page.indicators.map(ind => {
+        const s = this.#c.store.sightings(ind.type, ind.value)
+        if (s === undefined) return ind
+        return { ...ind, effectiveConfidence: effectiveConfidence(ind.confidence, s), sighted: { orgs: Object.keys(s.origins).length, byAction: stanceCounts(s), count: s.count, lastSeen: s.lastSeen } }
+      })
+    }
   }
 
   /**

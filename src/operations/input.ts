@@ -84,3 +84,10 @@ export function recipientKeysOf (circles: Pick<CircleManager, 'mine'>, to: unkno
   if (Array.isArray(to)) return to.map((r, i) => orgKeyOf(circles, r, `${field}[${i}]`))
   return orgKeyOf(circles, to, field)
 }
+
+/** organization names as this node's circles recorded them, by public key (the first circle that names one wins) */
+export function orgNamesOf (circles: Pick<CircleManager, 'mine'>): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const c of circles.mine()) for (const m of c.members.values()) if (!out.has(m.key)) out.set(m.key, m.org)
+  return out
+}

@@ -104,4 +104,18 @@ describe('sightings with actions across a circle', () => {
     await until('A has C\'s new stance', () => a.node.store.sightings('domain', 'maybe-cdn.example')?.origins[cc.node.identity.publicKey]?.action === 'blocked', 20_000, 50)
     expect(await list(a)).toContain('maybe-cdn.example')
   })
+
+  it('STIX and MISP exports carry the sightings by organization', async () => {
+    const stix = JSON.parse((await a.api('/v1/export/indicators?format=stix&type=domain')).text)
+    const ind = stix.objects.find((o: any) => o.type === 'indicator' && o.name === 'sighted.example')
+    const sightings = stix.objects.filter((o: any) => o.type === 'sighting' && o.sighting_of_ref === ind.id)
+    const identities = new Map(stix.objects.filter((o: any) => o.type === 'identity').map((o: any) => [o.id, o.name]))
+    expect(sightings.map((s: any) => [identities.get(s.where_sighted_refs[0]), s.x_phalanx_action, s.count]).sort()).toEqual([['Org B', 'blocked', 12], ['Org C', 'seen', 3]])
+    // each identity once in the bundle, before the sightings that name it
+    const ids = stix.objects.filter((o: any) => o.type === 'identity').map((o: any) => o.id)
+    expect(new Set(ids).size).toBe(ids.length)
+    const misp = JSON.parse((await a.api('/v1/export/indicators?format=misp&type=domain')).text)
+    const attr = misp.Event.Attribute.find((x: any) => x.value === 'sighted.example')
+    expect(attr.Sighting.map((x: any) => [x.Organisation.name, x.type, x.source]).sort()).toEqual([['Org B', '0', 'phalanx:blocked'], ['Org C', '0', 'phalanx:seen']])
+  })
 })

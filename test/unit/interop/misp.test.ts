@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { readFileSync, existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { MispEventWriter, mispRows, toMispAttribute } from '../../../src/interop/misp.js'
+import { MispEventWriter, mispRows, toMispAttribute, toMispSighting } from '../../../src/interop/misp.js'
 import { importRows } from '../../../src/operations/import.js'
 import { INDICATOR_TYPES, LOCAL_CIRCLE, parseIndicatorInput, type StoredIndicator } from '../../../src/records/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
@@ -152,5 +152,12 @@ describe('MISP rows', () => {
     expect(await count('event_obj_attr_tag.json')).toMatchObject({ read: 2, imported: 1, skipped: 1 })
     // sighting.json is a sighting, not an event
     expect(() => [...mispRows(JSON.parse(readFileSync(resolve(MISP_DATA, 'sighting.json'), 'utf8')))]).toThrow(/not a MISP event/)
+  })
+})
+
+describe('MISP sightings', () => {
+  it('a false positive is MISP sighting type 1, any other action type 0 with the action as its source, by organization and date', () => {
+    expect(toMispSighting({ publicKey: 'ab'.repeat(32), org: 'Bank B', action: 'false-positive', lastSeen: '2026-01-02T00:00:00.000Z' })).toEqual({ type: '1', date_sighting: '1767312000', source: 'phalanx:false-positive', Organisation: { name: 'Bank B' } })
+    expect(toMispSighting({ publicKey: 'ab'.repeat(32), org: null, action: 'blocked', lastSeen: '2026-01-02T00:00:00.000Z' })).toMatchObject({ type: '0', source: 'phalanx:blocked', Organisation: { name: `org ${'ab'.repeat(8)}` } })
   })
 })

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { resolve, join } from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { StixBundleWriter, idCandidatesOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/interop/stix.js'
+import { StixBundleWriter, idCandidatesOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIdentity, toStixIndicator, toStixSighting, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/interop/stix.js'
 import { streamObjects } from '../../../src/interop/stix-stream.js'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
@@ -187,14 +187,17 @@ describe('STIX export', () => {
       for (const f of readdirSync(join(DATA, 'schemas', dir))) ajv.addSchema(JSON.parse(readFileSync(join(DATA, 'schemas', dir, f), 'utf8')))
     }
     const base = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas'
-    const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!)]
+    const identity = toStixIdentity('ab'.repeat(32), 'Bank B')
+    const sighting = toStixSighting(inds[0], { publicKey: 'ab'.repeat(32), org: 'Bank B', action: 'blocked', count: 12, firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-02T00:00:00.000Z', note: 'at the proxy' }, identity.id as string)
+    const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!), identity, sighting]
     const bundle = { type: 'bundle', id: 'bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', objects }
     const check = (id: string, doc: unknown): void => {
       const validate = ajv.getSchema(id)!
       expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
     }
     check(`${base}/common/bundle.json`, bundle)
-    for (const o of objects) check(`${base}/${o.type === 'indicator' ? 'sdos/indicator' : 'common/marking-definition'}.json`, o)
+    const schemaOf: Record<string, string> = { indicator: 'sdos/indicator', identity: 'sdos/identity', sighting: 'sros/sighting' }
+    for (const o of objects) check(`${base}/${schemaOf[o.type as string] ?? 'common/marking-definition'}.json`, o)
     // and the schemas do bite: an indicator without its pattern, or with a bad id, fails
     const { pattern: _p, ...noPattern } = objects[5] as Record<string, unknown>
     expect(ajv.getSchema(`${base}/sdos/indicator.json`)!(noPattern)).toBe(false)
