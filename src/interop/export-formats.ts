@@ -7,6 +7,9 @@ import type { StoredIndicator } from '../records/index.js'
 import { csvHeader, csvLine } from './csv.js'
 import { MispEventWriter } from './misp.js'
 import { StixBundleWriter } from './stix.js'
+import type { ExportSighting } from './sighting.js'
+
+export type { ExportSighting } from './sighting.js'
 import { STIX_MEDIA_TYPE } from './taxii.js'
 import { ndjsonLine, textLine } from './text.js'
 
@@ -20,19 +23,6 @@ export const EXPORT_MEDIA_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson; charset=utf-8',
   stix: STIX_MEDIA_TYPE,
   misp: 'application/json; charset=utf-8'
-}
-
-/** one organization's sightings of an exported value (operations/sighting-view.ts OrgSighting) */
-export interface ExportSighting {
-  publicKey: string
-  /** its name as the exporting node knows it */
-  org: string | null
-  /** seen, blocked, false-positive, investigating, mitigated */
-  action: string
-  count: number
-  firstSeen: string
-  lastSeen: string
-  note?: string
 }
 
 export interface IndicatorWriter {

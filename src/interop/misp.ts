@@ -15,6 +15,7 @@
  * carries the strictest TLP of its attributes. Written in pieces (head, attributes, tail) so
  * that an export of any size is streamed.
  */
+import type { ExportSighting } from './sighting.js'
 import { randomUUID } from 'node:crypto'
 import { PhalanxError } from '../errors.js'
 import { lastChangeOf, type IndicatorType, type StoredIndicator } from '../records/index.js'
@@ -143,13 +144,8 @@ function tlpTag (tlp: Tlp): { name: string } {
 
 const seconds = (iso: string): string => String(Math.floor(Date.parse(iso) / 1000))
 
-/** one organization's sightings of a value, as an export gives them (interop ExportSighting) */
-export interface MispSightingOf {
-  publicKey: string
-  org: string | null
-  action: string
-  lastSeen: string
-}
+/** what a MISP sighting takes of an organization's sightings */
+export type MispSightingOf = Pick<ExportSighting, 'publicKey' | 'org' | 'action' | 'lastSeen'>
 
 /**
  * An organization's sightings as a MISP sighting: type "1" (false positive) for a false

@@ -13,6 +13,7 @@
  * marking definitions it uses; a bundle written in pieces ({@link StixBundleWriter}) so that
  * an export of any size is streamed.
  */
+import type { ExportSighting } from './sighting.js'
 import { createHash, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { lastChangeOf, type StoredIndicator } from '../records/index.js'
@@ -367,17 +368,6 @@ export function toStixIndicator (ind: StoredIndicator): Record<string, unknown> 
   return o
 }
 
-/** one organization's sightings of a value, as an export gives them (interop ExportSighting) */
-export interface StixSightingOf {
-  publicKey: string
-  org: string | null
-  action: string
-  count: number
-  firstSeen: string
-  lastSeen: string
-  note?: string
-}
-
 /** the STIX identity of an organization: a stable id from its public key, its name as this node knows it */
 export function toStixIdentity (publicKey: string, org: string | null): Record<string, unknown> {
   return {
@@ -400,7 +390,7 @@ const EPOCH = '1970-01-01T00:00:00.000Z'
  * its identity, the count and times; what it did in `x_phalanx_action` (STIX has no field for
  * it), its note as the description. The same id for the same indicator and organization.
  */
-export function toStixSighting (ind: StoredIndicator, s: StixSightingOf, identityId: string): Record<string, unknown> {
+export function toStixSighting (ind: StoredIndicator, s: ExportSighting, identityId: string): Record<string, unknown> {
   const o: Record<string, unknown> = {
     type: 'sighting',
     spec_version: '2.1',
@@ -438,7 +428,7 @@ export class StixBundleWriter {
    * an indicator, with the comma it needs ('' for a type STIX patterns do not cover), and a
    * `sighting` per organization that sighted its value (after that organization's `identity`)
    */
-  indicator (ind: StoredIndicator, sightings: readonly StixSightingOf[] = []): string {
+  indicator (ind: StoredIndicator, sightings: readonly ExportSighting[] = []): string {
     const o = toStixIndicator(ind)
     // the marking definitions come first: every indicator follows an object
     if (o === null) return ''
