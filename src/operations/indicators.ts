@@ -52,7 +52,7 @@ export interface IndicatorComponents {
   store: LevelStore
   ingest: Ingest
   circles: Pick<CircleManager, 'mine' | 'peerKeys' | 'formerError'>
-  identity: Pick<Identity, 'publicKey'>
+  identity: Pick<Identity, 'publicKey' | 'org'>
   publish: { defaultTlp: Tlp, defaultConfidence: number }
   /** records queued for writing above which a publish is refused (429) */
   maxQueuedItems: number
@@ -324,7 +324,7 @@ export class Indicators {
     const r = lookupValue(this.#c.store, type, value, opts)
     const s = r.sightings ?? undefined
     if (s === undefined) return { ...r, matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.confidence })), sighted: null }
-    const names = orgNamesOf(this.#c.circles)
+    const names = orgNamesOf(this.#c.circles, this.#c.identity)
     return {
       ...r,
       matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.match === 'exact' ? effectiveConfidence(m.confidence, s) : m.confidence })),

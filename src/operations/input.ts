@@ -85,9 +85,13 @@ export function recipientKeysOf (circles: Pick<CircleManager, 'mine'>, to: unkno
   return orgKeyOf(circles, to, field)
 }
 
-/** organization names as this node's circles recorded them, by public key (the first circle that names one wins) */
-export function orgNamesOf (circles: Pick<CircleManager, 'mine'>): Map<string, string> {
+/**
+ * organization names by public key: this node's own (`own`), then as this node's circles
+ * recorded them (the first circle that names one wins)
+ */
+export function orgNamesOf (circles: Pick<CircleManager, 'mine'>, own?: { publicKey: string, org: string }): Map<string, string> {
   const out = new Map<string, string>()
+  if (own !== undefined) out.set(own.publicKey, own.org)
   for (const c of circles.mine()) for (const m of c.members.values()) if (!out.has(m.key)) out.set(m.key, m.org)
   return out
 }

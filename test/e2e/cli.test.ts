@@ -210,7 +210,7 @@ describe('phalanx init / id', () => {
 
     // human output
     const human = await run(['id', '--data', dir])
-    expect(again.code).toBe(0)
+    expect(human.code).toBe(0)
     expect(human.stdout).toContain(a.fingerprint)
     expect(human.stdout).toContain('ACME Bank')
   })
@@ -371,7 +371,7 @@ describe('phalanx against a running node', () => {
 
     // human output
     const human = await run(['lookup', 'evil.example', '--data', data])
-    expect(again.code).toBe(0)
+    expect(human.code).toBe(0)
     expect(human.stdout).toContain('FOUND')
     expect(human.stdout).toContain('phishing')
     expect(human.stdout).toContain(p.id)
@@ -394,7 +394,7 @@ describe('phalanx against a running node', () => {
     expect(l.type).toBe('ipv4')
     expect(l.matches).toEqual([])
     const human = await run(['lookup', '203.0.113.7', '--data', data])
-    expect(again.code).toBe(0)
+    expect(human.code).toBe(0)
     expect(human.stdout).toContain('not found')
     expect(human.stdout).not.toContain('FOUND')
   })
@@ -533,7 +533,13 @@ describe('phalanx against a running node', () => {
     expect(l.sightings).not.toBeNull()
     expect(l.sightings.count).toBe(3)
     const human = await run(['lookup', '203.0.113.7', '--data', data])
-    expect(human.stdout).toContain('sighted 3 times')
+    expect(human.stdout).toMatch(/not found\n {2}sightings: 1 org \(seen 1, blocked 0, false-positive 0, investigating 0, mitigated 0\), 3 in all, last /)
+    expect(human.stdout).toContain('ACME Bank')
+    // an action and a note; the answer says where it went
+    const said = await run(['sighting', '203.0.113.7', '--action', 'false-positive', '--note', 'our scanner', '--data', data])
+    expect(said.stdout).toMatch(/^recorded: false-positive 203\.0\.113\.7, sent to the private scope \(TLP:AMBER\)/)
+    expect((await ok(['lookup', '203.0.113.7', '--data', data])).sighted).toMatchObject({ orgs: 1, byAction: { 'false-positive': 1 }, perOrg: [{ action: 'false-positive', note: 'our scanner', count: 4 }] })
+    expect((await fails(['sighting', '203.0.113.7', '--action', 'nuked', '--data', data], 2)).error.field).toBe('action')
   })
 
   it('status shows the identity, API URL and store counts', async () => {
@@ -547,7 +553,7 @@ describe('phalanx against a running node', () => {
     expect(s.counts.revoked).toBe(1)
     expect(s.counts.sightings).toBeGreaterThanOrEqual(1)
     const human = await run(['status', '--data', data])
-    expect(again.code).toBe(0)
+    expect(human.code).toBe(0)
     expect(human.stdout).toContain(identity.fingerprint)
     expect(human.stdout).toContain(`${stored} indicators`)
   })
@@ -645,7 +651,7 @@ describe('phalanx against a running node', () => {
     const found = await ok(['lookup', '198.18.0.1', '--data', data])
     expect(found.matches[0]).toMatchObject({ tlp: 'CLEAR', tags: ['scanner'], description: 'listed by 5 blocklists (ipsum)' })
     const human = await run(['import', txt, '--format', 'text', '--type', 'ipv4', '--dry-run', '--data', data])
-    expect(again.code).toBe(0)
+    expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/^dry run \(nothing stored\): .*read 4, would import 3, skipped 1\n {2}1 {2}value: /)
 
     const dry = join(tmp, 'dry.csv')

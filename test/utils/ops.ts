@@ -91,7 +91,7 @@ export async function openOps (opts: OpsHarnessOptions = {}): Promise<OpsHarness
   const circles = new FixedCircles(me)
   const publish = { defaultTlp: opts.defaultTlp ?? 'AMBER', defaultConfidence: opts.defaultConfidence ?? 50 }
   const log = pino({ level: 'silent' })
-  const indicators = new Indicators({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me }, publish, maxQueuedItems: opts.maxQueuedItems ?? 50_000, log })
+  const indicators = new Indicators({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me, org: OPS_ORG }, publish, maxQueuedItems: opts.maxQueuedItems ?? 50_000, log })
   const sightings = new Sightings({ store: h.store, ingest: h.ingest, circles, indicators, identity: { publicKey: me }, publish })
   const facts: NodeFacts = { version: '0.0.0-test', apiUrl: null, peerId: 'peer-under-test', dataDir: h.dir, startedAt: '2026-01-01T00:00:00.000Z' }
   const status = new Status({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me, fingerprint: fingerprint(me), org: OPS_ORG }, network: () => undefined, about: () => facts })

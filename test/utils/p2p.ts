@@ -24,7 +24,7 @@ export function circleState (id: string, members: OrgKey[], removed: OrgKey[] = 
   const m = (k: OrgKey, gone: boolean): [string, CircleState['members'] extends Map<string, infer V> ? V : never] => [k.publicKeyHex, {
     key: k.publicKeyHex, org: 'org', role: 'member', addedBy: k.publicKeyHex, addedAt: at, addrs: [], ...(gone ? { removed: { at, by: k.publicKeyHex, upTo: 0 } } : {})
   }]
-  return { id, name: id, founder: members[0]?.publicKeyHex ?? '', created: at, members: new Map([...members.map(k => m(k, false)), ...removed.map(k => m(k, true))]), keys: new Map(), epoch: 1, entries: 1 }
+  return { id, name: id, founder: members[0]?.publicKeyHex ?? '', created: at, members: new Map([...members.map(k => m(k, false)), ...removed.map(k => m(k, true))]), keys: new Map(), epoch: 1, entries: 1, rekey: [] }
 }
 
 /** one request to `handle` as the org with PeerId `from`, through the protocols' framing */

@@ -50,7 +50,7 @@ describe('fuzz: the gossip validator', () => {
     members: new Map([[member.publicKeyHex, { key: member.publicKeyHex, org: 'M', role: 'admin', addedBy: member.publicKeyHex, addedAt: at, addrs: [] }]]),
     keys: new Map(),
     epoch: EPOCH,
-    entries: 1
+    entries: 1, rekey: []
   }
   const from = peerIdFromString(peerIdOfKey(member.publicKeyHex))
   const memberPeer = from

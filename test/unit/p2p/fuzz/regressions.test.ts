@@ -28,7 +28,7 @@ describe('gossip validator: an entry field that String() cannot print', () => {
   const state: CircleState = {
     id: CIRCLE, name: 'r', founder: member.publicKeyHex, created: at,
     members: new Map([[member.publicKeyHex, { key: member.publicKeyHex, org: 'M', role: 'admin', addedBy: member.publicKeyHex, addedAt: at, addrs: [] }]]),
-    keys: new Map(), epoch: 1, entries: 1
+    keys: new Map(), epoch: 1, entries: 1, rekey: []
   }
   let h: StoreHarness
   let v: GossipValidator

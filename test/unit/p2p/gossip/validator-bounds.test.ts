@@ -51,7 +51,7 @@ describe('GossipValidator bounds', () => {
     ]),
     keys: new Map(),
     epoch: EPOCH,
-    entries: 3
+    entries: 3, rekey: []
   }
   const fromMember = peerIdFromString(peerIdOfKey(member.publicKeyHex))
   const fromRelay = peerIdFromString(peerIdOfKey(relay.publicKeyHex))

@@ -55,7 +55,7 @@ describe('GossipValidator', () => {
     ]),
     keys: new Map(),
     epoch: EPOCH,
-    entries: 3
+    entries: 3, rekey: []
   }
   const from = peerIdFromString(peerIdOfKey(member.publicKeyHex))
 
