@@ -59,10 +59,14 @@ describe('phalanx watch', () => {
       return w.lines.length > 0
     }, 20_000, 500)
     expect(w.lines[0]).toMatch(/^\d\d:\d\d:\d\d {2}(NEW|UPDATED) +TLP:GREEN {2}domain first\.example {2}conf \d+ {2}\[phishing\] {2}from us private {2}id [0-9a-f]{32}$/)
+    // the stream tells the current version: an update and a revoke stored before it looks are one
+    // event, so each is awaited before the next
+    await until('the first publishes are all printed', async () => { const n = w.lines.length; await new Promise(resolve => setTimeout(resolve, 1500)); return w.lines.length === n }, 20_000, 0)
     const before = w.lines.length
     await node.api('/v1/indicators', { type: 'domain', value: 'first.example', tlp: 'GREEN', tags: ['phishing'], confidence: 99 })
+    await until('the update', () => w.lines.length >= before + 1, 20_000, 50)
     await node.api(`/v1/indicators/${id}/revoke`, { reason: 'sinkholed' })
-    await until('the update and the revocation', () => w.lines.length >= before + 2, 20_000, 50)
+    await until('the revocation', () => w.lines.length >= before + 2, 20_000, 50)
     expect(w.lines[before]).toMatch(/ UPDATED +TLP:GREEN {2}domain first\.example {2}conf 99 /)
     expect(w.lines[before + 1]).toMatch(/ REVOKED +TLP:GREEN {2}domain first\.example .*\(sinkholed\)$/)
     expect(w.out).not.toContain('\u001b') // no colour when stdout is not a terminal
