@@ -13,7 +13,7 @@ import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, Bo
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
 import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR, queryIndicators } from './store/index.js'
-import { CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, type Operations } from './operations/index.js'
+import { Advisories, CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -108,6 +108,7 @@ export class PhalanxNode {
     this.ops = {
       indicators,
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, identity: this.identity, publish: this.config.publish }),
+      advisories: new Advisories({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity }),
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
       taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),

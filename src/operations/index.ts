@@ -7,6 +7,8 @@ export type { IndicatorComponents, PublishOutcome } from './indicators.js'
 export { Sightings } from './sightings.js'
 export type { SightingComponents } from './sightings.js'
 export { Circles } from './circles.js'
+export { Advisories } from './advisories.js'
+export type { AdvisoryComponents, AdvisoryView, AdvisorySummary, OrgRef } from './advisories.js'
 export { CircleAdmin } from './circle-admin.js'
 export type { CircleAdminComponents } from './circle-admin.js'
 export type { CircleComponents } from './circles.js'
@@ -23,6 +25,7 @@ export { bodyWith, circleIdOf, requireCircle, resolveCircle } from './input.js'
 
 import type { Indicators } from './indicators.js'
 import type { Sightings } from './sightings.js'
+import type { Advisories } from './advisories.js'
 import type { Circles } from './circles.js'
 import type { Status } from './status.js'
 import type { Taxii } from './taxii.js'
@@ -32,6 +35,7 @@ import type { Exports } from './export.js'
 export interface Operations {
   indicators: Indicators
   sightings: Sightings
+  advisories: Advisories
   circles: Circles
   status: Status
   taxii: Taxii
