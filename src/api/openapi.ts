@@ -197,10 +197,11 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       },
       '/v1/stream': {
         get: {
-          summary: 'Server-sent events: one `indicator` event (data: the stored indicator, id: its cursor) per new version that passes the filters; a reconnect with Last-Event-ID (or last_event_id) resumes right after that event, so nothing is missed or repeated. Revocations are included unless include_revoked=false',
+          summary: 'Server-sent events, each with its store cursor as id, in the order stored: `indicator` (data: the stored indicator) per new version that passes the filters; `advisory` (data: the advisory as GET /v1/advisories/{id} reads), `ack` (advisory, title, mine, circle, circleName, publicKey, org, at) and `sighting` (another organization\'s sighting of a value this node has its own indicator of: type, value, circle, circleName, publicKey, org, action, count, lastSeen, note). circle and origin select every kind; the other filters select indicators. A reconnect with Last-Event-ID (or last_event_id) resumes right after that event, so nothing is missed or repeated. Revocations are included unless include_revoked=false',
           parameters: [
             q('type', 'indicator type', ref('IndicatorType')), q('tag', 'tag'), q('tlp', 'TLP levels, comma-separated'), q('origin', 'origin public key'), q('circle', 'circle id'),
             q('include_revoked', 'default true', { type: 'boolean' }), q('include_expired', 'default false', { type: 'boolean' }),
+            q('events', 'event kinds, comma-separated: indicator, sighting, advisory, ack (default all)'),
             q('last_event_id', 'resume after this event id (for clients that cannot send the Last-Event-ID header)'),
             { name: 'Last-Event-ID', in: 'header', required: false, description: 'resume after this event id', schema: { type: 'string' } }
           ],

@@ -3,7 +3,9 @@
  * and O, who is not in X. A's advisory reaches B and C by gossip and their signed acks come
  * back: A's node shows who acknowledged and who has not. C, stopped while A sends another,
  * gets it by sync when it returns and acknowledges it then. O, connected to A through Y, sees
- * none of it. An advisory naming an AMBER indicator cannot be GREEN.
+ * none of it. An advisory naming an AMBER indicator cannot be GREEN. A's SSE stream tells its
+ * indicator, B's sighting of it, B's advisory and the acks in the order stored, and resumes by
+ * Last-Event-ID.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { PhalanxNode } from '../../src/node.js'
 import { cluster } from '../utils/cluster.js'
 import { apiCall } from '../utils/node.js'
+import { EventStreamParser, type StreamEvent } from '../../src/cli/watch.js'
 import { until } from '../utils/wait.js'
 import type { TestNode } from '../utils/node.js'
 
@@ -28,7 +31,26 @@ async function cli (n: TestNode, args: string[]): Promise<{ code: number, stdout
   })
 }
 const restarted: PhalanxNode[] = []
-afterAll(async () => { for (const n of restarted) await n.stop() })
+const streams: AbortController[] = []
+afterAll(async () => {
+  for (const s of streams) s.abort()
+  for (const n of restarted) await n.stop()
+})
+
+/** follow a node's SSE stream (from now, or after `lastEventId`); events collect in the array */
+async function follow (n: TestNode, lastEventId?: string): Promise<StreamEvent[]> {
+  const ac = new AbortController()
+  streams.push(ac)
+  const res = await fetch(`${n.url}/v1/stream`, { headers: { authorization: `Bearer ${n.token}`, ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) }, signal: ac.signal })
+  expect(res.status).toBe(200)
+  const parser = new EventStreamParser()
+  const decoder = new TextDecoder()
+  const got: StreamEvent[] = []
+  void (async () => {
+    try { for await (const chunk of res.body as AsyncIterable<Uint8Array>) got.push(...parser.push(decoder.decode(chunk, { stream: true }))) } catch { /* aborted */ }
+  })()
+  return got
+}
 
 describe('advisories and acks across a circle', () => {
   let a: TestNode, b: TestNode, cc: TestNode, o: TestNode
@@ -141,5 +163,44 @@ describe('advisories and acks across a circle', () => {
     expect(show.stdout).toContain('  The vendor confirmed the issue.')
     expect(show.stdout).toContain('CVEs: CVE-2026-9999')
     expect(show.stdout).toMatch(/acknowledged by 1 of 2:\n {2}Org B at \S+\nnot yet: Org C/)
+  })
+
+  it('A\'s stream tells, in the order stored: its indicator, B\'s sighting of it, B\'s advisory, the acks; a reconnect with Last-Event-ID resumes exactly after', async () => {
+    const live = await follow(a)
+    const mine = await a.api('/v1/indicators', { json: { type: 'domain', value: 'watched.example', tlp: 'GREEN', circle: X } })
+    expect(mine.status, mine.text).toBe(201)
+    await until('B holds A\'s indicator', () => b.node.store.getIndicator(mine.body.id) !== undefined, 20_000, 20)
+    // B sights A's indicator (news for A), and a value A has no indicator of (no news)
+    expect((await b.api('/v1/sightings', { json: { value: 'watched.example', action: 'blocked', count: 3 } })).status).toBe(201)
+    expect((await b.api('/v1/sightings', { json: { value: 'not-ours.example', circle: X } })).status).toBe(201)
+    await until('A has B\'s sighting', () => a.node.store.sightings('domain', 'watched.example') !== undefined && a.node.store.sightings('domain', 'not-ours.example') !== undefined, 20_000, 20)
+    const adv = await b.api('/v1/advisories', { json: { circle: X, title: 'B warns', tlp: 'GREEN' } })
+    const id = adv.body.id as string
+    await until('A holds B\'s advisory', () => a.node.store.advisory(id) !== undefined, 20_000, 20)
+    expect((await a.api(`/v1/advisories/${id}/ack`, { method: 'POST', json: {} })).status).toBe(201)
+    await until('the stream told all four', () => live.length >= 4, 20_000, 50)
+
+    expect(live.map(e => e.event)).toEqual(['indicator', 'sighting', 'advisory', 'ack'])
+    const ids = live.map(e => e.id as string)
+    expect([...ids].sort()).toEqual(ids)
+    const data = live.map(e => JSON.parse(e.data))
+    expect(data[0]).toMatchObject({ id: mine.body.id, cursor: ids[0] })
+    expect(data[1]).toMatchObject({ type: 'domain', value: 'watched.example', circle: X, org: 'Org B', action: 'blocked', count: 3 })
+    expect(data[2]).toMatchObject({ id, org: 'Org B', title: 'B warns', tlp: 'GREEN', mine: false })
+    expect(data[3]).toMatchObject({ advisory: id, title: 'B warns', org: 'Org A', publicKey: a.node.identity.publicKey, mine: false })
+
+    // resumed after the second event: the rest, once each, and what comes next
+    const resumed = await follow(a, ids[1])
+    await until('the resumed stream caught up', () => resumed.length >= 2, 20_000, 50)
+    const later = await b.api('/v1/indicators', { json: { type: 'domain', value: 'later.example', tlp: 'GREEN', circle: X } })
+    await until('A holds B\'s later indicator', () => a.node.store.getIndicator(later.body.id) !== undefined, 20_000, 20)
+    await until('both streams told it', () => live.length >= 5 && resumed.length >= 3, 20_000, 50)
+    expect(resumed.map(e => e.id)).toEqual(live.slice(2).map(e => e.id))
+    expect(resumed.map(e => e.event)).toEqual(['advisory', 'ack', 'indicator'])
+
+    // events= picks kinds; a bad one is a 400 naming events
+    const bad = await a.api('/v1/stream?events=advisory,report')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'events' })
   })
 })
