@@ -9,7 +9,8 @@
  *   lookup     GET /v1/lookup req/s and latency (autocannon, keep-alive) on 1,000,000 indicators
  *   rss        peak RSS of the node process
  *
- *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts)
+ *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts): latency,
+ *                bulk throughput, advisory delivery and acks
  *   durability   publishes with store.sync (fsync) on and off (scripts/durability.ts)
  *   interop      phalanx import of 1,000,000-indicator CSV and STIX files, a TAXII pull and a TAXII
  *                push of 100,000 objects (scripts/interop.ts; BENCH_INTEROP=0 skips it)
@@ -350,6 +351,7 @@ async function main (): Promise<void> {
     lookupP99Under5ms: (out.lookup as any).p99ms <= 5,
     rssUnder500mb: (out.rss as any).nodePeakMb <= 500,
     propagationP99Under250msAt25: p25?.latency?.p99ms !== undefined ? p25.latency.p99ms <= 250 : null,
+    advisoryP99Under1sAt10: p10?.advisories?.p99ms !== undefined ? p10.advisories.p99ms <= 1000 : null,
     propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null,
     csvImport20kPerSec: (out.interop as any)?.csvImport?.perSec !== undefined ? (out.interop as any).csvImport.perSec >= 20_000 : null,
     csvImportRssUnder500mb: (out.interop as any)?.csvImport?.cliPeakRssMb !== undefined ? (out.interop as any).csvImport.cliPeakRssMb <= 500 && (out.interop as any).csvImport.nodePeakRssMb <= 500 : null,

@@ -8,6 +8,10 @@
  *               processes run on this machine.
  *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
  *               node; indicators/s until every node holds them all.
+ *   advisories  50 advisories from one node, one every 100 ms (issue 15: target p99 ≤ 1 s at
+ *               10 nodes): for every other node, `created` at the author to `received` there;
+ *               then every other node acknowledges the last one at once: the time until the
+ *               author's node shows no member pending.
  */
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -136,6 +140,30 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
   return { publishes: count, perSecTarget: perSec, sendSeconds: Number(sendSeconds.toFixed(2)), samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1], perNodeP50P99MaxMs: perNode as any }
 }
 
+async function advisories (nodes: Child[], circle: string, count: number): Promise<Record<string, unknown>> {
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    ids.push((await api<{ id: string }>(nodes[0], '/v1/advisories', { circle, title: `bench advisory ${i}`, severity: 'high' })).id)
+    await sleep(100)
+  }
+  type Listed = { advisories: Array<{ id: string, created: string, received: string }> }
+  const mine = new Set(ids)
+  await untilTrue('every node to hold every advisory', async () => {
+    for (const n of nodes.slice(1)) if ((await api<Listed>(n, `/v1/advisories?circle=${circle}`)).advisories.filter(a => mine.has(a.id)).length < count) return false
+    return true
+  }, 60_000)
+  const lat: number[] = []
+  for (const n of nodes.slice(1)) {
+    for (const a of (await api<Listed>(n, `/v1/advisories?circle=${circle}`)).advisories) if (mine.has(a.id)) lat.push(Date.parse(a.received) - Date.parse(a.created))
+  }
+  lat.sort((a, b) => a - b)
+  const last = ids[ids.length - 1]
+  const t0 = Date.now()
+  await Promise.all(nodes.slice(1).map(async n => await api(n, `/v1/advisories/${last}/ack`, {})))
+  await untilTrue('the author to see every ack', async () => (await api<{ pending: unknown[] }>(nodes[0], `/v1/advisories/${last}`)).pending.length === 0, 60_000)
+  return { advisories: count, samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1], allAcksBackMs: Date.now() - t0 }
+}
+
 async function throughput (nodes: Child[], circle: string, count: number, base: number): Promise<Record<string, number>> {
   const inputs = Array.from({ length: count }, (_, i) => ({ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, tags: ['bulk'], confidence: 60 }))
   const t0 = Date.now()
@@ -162,7 +190,7 @@ async function throughput (nodes: Child[], circle: string, count: number, base: 
   return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)) }
 }
 
-export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number } = {}): Promise<Record<string, unknown>> {
+export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number, advisoryCount?: number } = {}): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const size of sizes) {
     say(`forming a circle of ${size} nodes…`)
@@ -171,6 +199,8 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
       say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
       const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
       const entry: Record<string, unknown> = { latency: lat }
+      say(`advisories: ${opts.advisoryCount ?? 50}, one every 100 ms, and the acks of the last…`)
+      entry.advisories = await advisories(nodes, circle, opts.advisoryCount ?? 50)
       if (size === (opts.bulkAt ?? 10)) {
         say(`throughput: bulk ${opts.bulkCount ?? 200_000}…`)
         entry.throughput = await throughput(nodes, circle, opts.bulkCount ?? 200_000, opts.latencyCount ?? 2000)

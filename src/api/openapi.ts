@@ -97,6 +97,27 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           responses: { 201: json({ type: 'object' }, 'recorded; the value\'s sighting summary'), ...errorResponses(400, 401, 413) }
         }
       },
+      '/v1/advisories': {
+        post: {
+          summary: 'Send an advisory to a circle: every member gets it (gossip, or sync on return) and acknowledges it. Default TLP AMBER; never RED; never looser than the indicators it names (each held in that circle, else 400 naming indicators[i])',
+          requestBody: { required: true, content: { 'application/json': { schema: ref('AdvisoryInput') } } },
+          responses: { 201: json({ type: 'object', properties: { id: { type: 'string' }, entry: { type: 'object' }, advisory: ref('Advisory') } }, 'sent'), ...errorResponses(400, 401, 403, 404) }
+        },
+        get: {
+          summary: 'The advisories this node holds, newest first, each with its acks counted (acked of expected)',
+          parameters: [q('circle', 'circle id or name')],
+          responses: { 200: json({ type: 'object', properties: { advisories: { type: 'array', items: ref('AdvisorySummary') } } }, 'advisories'), ...errorResponses(400, 401, 404) }
+        }
+      },
+      '/v1/advisories/{id}': {
+        get: { summary: 'One advisory, with who acknowledged it (acks) and which current members of its circle have not yet (pending)', responses: { 200: json(ref('Advisory'), 'the advisory'), ...errorResponses(400, 401, 404) } }
+      },
+      '/v1/advisories/{id}/ack': {
+        post: {
+          summary: 'Acknowledge a member\'s advisory (a signed ack in this node\'s log of its circle, at the advisory\'s TLP). 409: this node\'s own advisory, or already acknowledged; 403: not a member of its circle',
+          responses: { 201: json({ type: 'object', properties: { advisory: { type: 'string' }, entry: { type: 'object' } } }, 'acknowledged'), ...errorResponses(400, 401, 403, 404, 409) }
+        }
+      },
       '/v1/circles': {
         get: { summary: 'Circles this node is in, then those it was removed from or left (status removed or left, with when and by whom)', responses: { 200: json({ type: 'object', properties: { circles: { type: 'array', items: ref('Circle') } } }, 'circles'), ...errorResponses(401) } },
         post: {
@@ -176,10 +197,11 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       },
       '/v1/stream': {
         get: {
-          summary: 'Server-sent events: one `indicator` event (data: the stored indicator, id: its cursor) per new version that passes the filters; a reconnect with Last-Event-ID (or last_event_id) resumes right after that event, so nothing is missed or repeated. Revocations are included unless include_revoked=false',
+          summary: 'Server-sent events, each with its store cursor as id, in the order stored: `indicator` (data: the stored indicator) per new version that passes the filters; `advisory` (data: the advisory as GET /v1/advisories/{id} reads), `ack` (advisory, title, mine, circle, circleName, publicKey, org, at) and `sighting` (another organization\'s sighting of a value this node has its own indicator of: type, value, circle, circleName, publicKey, org, action, count, lastSeen, note). circle and origin select every kind; the other filters select indicators. A reconnect with Last-Event-ID (or last_event_id) resumes right after that event, so nothing is missed or repeated. Revocations are included unless include_revoked=false',
           parameters: [
             q('type', 'indicator type', ref('IndicatorType')), q('tag', 'tag'), q('tlp', 'TLP levels, comma-separated'), q('origin', 'origin public key'), q('circle', 'circle id'),
             q('include_revoked', 'default true', { type: 'boolean' }), q('include_expired', 'default false', { type: 'boolean' }),
+            q('events', 'event kinds, comma-separated: indicator, sighting, advisory, ack (default all)'),
             q('last_event_id', 'resume after this event id (for clients that cannot send the Last-Event-ID header)'),
             { name: 'Last-Event-ID', in: 'header', required: false, description: 'resume after this event id', schema: { type: 'string' } }
           ],
@@ -289,6 +311,9 @@ export function buildOpenApi (version: string): Record<string, unknown> {
         LookupResult: { type: 'object', properties: { type: ref('IndicatorType'), value: { type: 'string' }, found: { type: 'boolean' }, matches: { type: 'array', items: { allOf: [ref('Indicator'), { type: 'object', properties: { match: { enum: ['exact', 'cidr'] }, effectiveConfidence: { type: 'integer', description: 'confidence once false positives are counted: round(C × (1 + c) / (1 + c + 2f))' } } }] } }, sightings: { type: ['object', 'null'] }, sighted: { type: ['object', 'null'], description: 'who sighted the value and what each did', properties: { orgs: { type: 'integer' }, byAction: { type: 'object' }, count: { type: 'integer' }, lastSeen: time, perOrg: { type: 'array', items: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: ['string', 'null'] }, action: ref('SightingAction'), count: { type: 'integer' }, firstSeen: time, lastSeen: time, note: { type: 'string' } } } } } } } },
         SightingAction: { enum: ['seen', 'blocked', 'false-positive', 'investigating', 'mitigated'] },
         SightingInput: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: ref('IndicatorType'), value: { type: 'string' }, count: { type: 'integer', minimum: 1 }, firstSeen: time, lastSeen: time, note: { type: 'string' }, tlp: ref('Tlp'), circle: { type: 'string', description: 'default: where this node holds the value (a RED record: its origin only)' }, action: ref('SightingAction') } },
+        AdvisoryInput: { type: 'object', required: ['circle', 'title'], additionalProperties: false, properties: { circle: { type: 'string', description: 'circle id or name' }, title: { type: 'string', maxLength: 200, description: 'one line' }, text: { type: 'string', maxLength: 4096, description: 'default: the title' }, tlp: ref('Tlp'), severity: { enum: ['low', 'medium', 'high', 'critical'] }, cves: { type: 'array', maxItems: 50, items: { type: 'string', description: 'CVE-YYYY-NNNN…' } }, indicators: { type: 'array', maxItems: 100, items: { type: 'string', description: 'id of an indicator held in that circle' } } } },
+        Advisory: { type: 'object', properties: { id: { type: 'string' }, circle: { type: 'string' }, circleName: { type: ['string', 'null'] }, publicKey: { type: 'string', description: 'its author' }, org: { type: ['string', 'null'] }, mine: { type: 'boolean' }, tlp: ref('Tlp'), title: { type: 'string' }, text: { type: 'string' }, severity: { enum: ['low', 'medium', 'high', 'critical'] }, cves: { type: 'array', items: { type: 'string' } }, indicators: { type: 'array', items: { type: 'string' } }, created: time, received: time, acks: { type: 'array', items: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: ['string', 'null'] }, at: time } } }, pending: { type: 'array', description: 'current members of its circle, the author aside, that have not acknowledged it', items: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: ['string', 'null'] } } } }, ackedByMe: { type: 'boolean' } } },
+        AdvisorySummary: { type: 'object', description: 'an Advisory without text, acks and pending, with acked and expected counts', properties: { id: { type: 'string' }, circle: { type: 'string' }, org: { type: ['string', 'null'] }, tlp: ref('Tlp'), title: { type: 'string' }, created: time, acked: { type: 'integer' }, expected: { type: 'integer' } } },
         Circle: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, founder: { type: 'string' }, created: time, epoch: { type: 'integer', description: 'circle key epoch (rotates on removal)' }, role: { enum: ['admin', 'member', null] }, members: { type: 'integer' }, status: { enum: ['member', 'removed', 'left'], description: 'removed: an admin removed this node (its node was told by a signed removal notice); left: this node left' }, removed: { type: 'object', description: 'when removed or left', properties: { at: time, by: { type: 'string', description: 'the admin\'s public key (this node\'s own when it left)' }, byFingerprint: { type: 'string' } } } } },
         Member: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: 'string' }, fingerprint: { type: 'string' }, role: { enum: ['admin', 'member'] }, online: { type: 'boolean' }, lastSeen: { type: ['string', 'null'], format: 'date-time', description: 'when this node last had a connection to it (since this node started)' }, addedAt: time, addedBy: { type: 'string' }, addrs: { type: 'array', items: { type: 'string' } }, overQuota: { type: 'boolean', description: 'its gossip went past its quota (p2p.quota) within the hold time' }, quota: { type: ['object', 'null'], description: 'when over quota: since, last, dropped (entries), droppedBytes' }, removed: { type: 'object', description: 'a former member (in the state only): at, by' }, left: { const: true, description: 'it left by itself (a leave record)' } } },
         Fork: { type: 'object', properties: { circle: { type: 'string', description: 'the log (circle id, or <circle>:members)' }, origin: { type: 'string' }, seq: { type: 'integer' }, kind: { enum: ['seq', 'prev'], description: 'seq: two entries with the same seq; prev: an entry whose prev names another entry at seq - 1' }, detected: time, source: { type: 'string' }, entries: { type: 'array', minItems: 2, maxItems: 2, description: 'the entry this node holds, then the conflicting one; both verify against origin' } } },

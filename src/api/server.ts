@@ -15,6 +15,7 @@ import { registerIndicatorRoutes } from './routes/indicators.js'
 import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
+import { registerAdvisoryRoutes } from './routes/advisories.js'
 import { TAXII_MEDIA_TYPE, isTaxii, registerTaxiiRoutes, sendTaxiiError, taxiiBodyLimit } from './routes/taxii.js'
 import { DEFAULT_MAX_TLP, ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
@@ -202,6 +203,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerNodeRoutes(app, node.ops)
   registerIndicatorRoutes(app, node.ops, metrics)
   registerCircleRoutes(app, node.ops)
+  registerAdvisoryRoutes(app, node.ops)
   registerExportRoutes(app, node.ops)
   registerTaxiiRoutes(app, node.ops, { bodyLimitBytes, publicBase: () => base })
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))

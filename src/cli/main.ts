@@ -24,6 +24,7 @@ import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
 import { formerCircle, registerCircleCommands } from './circle.js'
 import { registerWatchCommand } from './watch.js'
+import { registerAdvisoryCommands } from './advisory.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
 import { RED_PREFIX, isRedLog, type StoredIndicator } from '../records/index.js'
 
@@ -345,6 +346,7 @@ export function buildProgram (): Command {
     })
 
   registerCircleCommands(program, { print, globals, collect, intArg, t })
+  registerAdvisoryCommands(program, { print, globals, collect, intArg, t })
 
   program.command('peers')
     .description('connected peers: org, circles, latency')

@@ -1,6 +1,7 @@
 /**
  * `phalanx watch`: the node's live stream (`GET /v1/stream`, server-sent events) as one line per
- * event, for an analyst's terminal: new indicators, updates and revocations, with the org and
+ * event, for an analyst's terminal: new indicators, updates and revocations, advisories and
+ * their acks, and other organizations' sightings of this node's own indicators, with the org and
  * circle by name and the TLP in colour on a terminal (`NO_COLOR` turns colour off); `--json`
  * prints each event as one JSON line for machines. It follows the stream until interrupted:
  * when the node goes away (a restart, a new API port) it reconnects every few seconds, reading
@@ -98,17 +99,69 @@ export function formatIndicatorEvent (i: StoredIndicator, names: Names, colour: 
   return `${time}  ${what.padEnd(7)}  ${tlpText}  ${t(i.type)} ${t(i.value)}  conf ${i.confidence}${i.tags.length > 0 ? `  [${i.tags.map(t).join(', ')}]` : ''}  from ${who} ${where}  id ${t(i.id)}${tail}`
 }
 
+/** an advisory as the stream tells it (GET /v1/advisories/:id) */
+interface AdvisoryEventData { id: string, circle: string, publicKey: string, org: string | null, mine: boolean, tlp: string, title: string, severity?: string, cves: string[], acks: unknown[], pending: unknown[] }
+/** an ack as the stream tells it */
+interface AckEventData { advisory: string, title: string | null, mine: boolean, circle: string, publicKey: string, org: string | null, at: string }
+/** another org's sighting of a value this node has its own indicator of */
+interface SightingEventData { type: string, value: string, circle: string, publicKey: string, org: string | null, action: string, count: number, lastSeen: string, note?: string }
+
+/** when the node stored an event: its id is a store cursor (microseconds since the epoch, hex) */
+function timeOfEvent (id: string | undefined): string {
+  const micros = id === undefined ? NaN : parseInt(id, 16)
+  return (Number.isFinite(micros) ? new Date(Math.floor(micros / 1000)) : new Date()).toISOString().slice(11, 19)
+}
+
+function orgOf (d: { publicKey: string, org: string | null }, names: Names): string {
+  const t = (s: unknown): string => escapeForTerminal(String(s))
+  if (d.publicKey === names.own) return 'us'
+  const org = d.org ?? names.orgs.get(d.publicKey)
+  return org !== undefined ? t(org) : `${t(d.publicKey.slice(0, 12))}…`
+}
+
+function whereOf (circle: string, names: Names): string {
+  return circle === 'local' ? 'private' : isRedLog(circle) ? 'RED, direct' : `in ${escapeForTerminal(names.circles.get(circle) ?? circle)}`
+}
+
+function tlpOf (tlp: string, colour: boolean): string {
+  const s = `TLP:${escapeForTerminal(tlp)}`
+  return colour ? `\x1b[${TLP_COLOUR[tlp] ?? '0'}m${s}\x1b[0m` : s
+}
+
+/** how an event other than an indicator reads: one line; undefined for an event this version does not know */
+export function formatOtherEvent (event: string, id: string | undefined, data: unknown, names: Names, colour: boolean): string | undefined {
+  const t = (s: unknown): string => escapeForTerminal(String(s))
+  const time = timeOfEvent(id)
+  switch (event) {
+    case 'advisory': {
+      const a = data as AdvisoryEventData
+      return `${time}  ${'ADVISORY'.padEnd(8)}  ${tlpOf(a.tlp, colour)}${a.severity !== undefined ? `  ${t(a.severity.toUpperCase())}` : ''}  "${t(a.title)}"${a.cves.length > 0 ? `  ${a.cves.map(t).join(', ')}` : ''}  from ${orgOf(a, names)} ${whereOf(a.circle, names)}  id ${t(a.id)}${a.mine ? '' : `  (phalanx advisory ack ${t(a.id)})`}`
+    }
+    case 'ack': {
+      const k = data as AckEventData
+      const what = k.title !== null ? `"${t(k.title)}"` : `advisory ${t(k.advisory)}`
+      return `${time}  ${'ACK'.padEnd(8)}  ${orgOf(k, names)} acknowledged ${k.mine ? 'our' : 'the'} advisory ${what} ${whereOf(k.circle, names)}  id ${t(k.advisory)}`
+    }
+    case 'sighting': {
+      const x = data as SightingEventData
+      return `${time}  ${'SIGHTED'.padEnd(8)}  ${orgOf(x, names)} ${t(x.action)} our ${t(x.type)} ${t(x.value)}  ×${x.count} (last ${t(x.lastSeen)}) ${whereOf(x.circle, names)}${x.note !== undefined ? `  (${t(x.note)})` : ''}`
+    }
+    default: return undefined
+  }
+}
+
 const RECONNECT_MS = 2000
 const RECONNECT_MAX_MS = 15_000
 
 export function registerWatchCommand (program: Command, { globals, t }: CliHelpers): void {
   program.command('watch')
-    .description('follow new indicators, updates and revocations live, one line each (reconnects and resumes)')
+    .description('follow new indicators, updates and revocations, advisories and acks, and sightings of your own indicators live, one line each (reconnects and resumes)')
     .option('--type <type>', 'indicator type')
     .option('--tag <tag>', 'a tag')
     .option('--tlp <list>', 'comma-separated TLP labels')
     .option('--origin <key>', 'origin public key')
     .option('--circle <circle>', 'circle name or id')
+    .option('--events <list>', 'comma-separated: indicator, sighting, advisory, ack (default all)')
     .option('--no-revoked', 'leave revocations out')
     .option('--include-expired', 'include expired indicators')
     .option('--after <id>', 'start after this event id (what --json printed as id), not at the end')
@@ -117,7 +170,7 @@ export function registerWatchCommand (program: Command, { globals, t }: CliHelpe
       const json = g.json === true
       const colour = !json && process.stdout.isTTY && process.env.NO_COLOR === undefined
       const qs = new URLSearchParams()
-      const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', includeExpired: 'include_expired' }
+      const map: Record<string, string> = { type: 'type', tag: 'tag', tlp: 'tlp', origin: 'origin', circle: 'circle', includeExpired: 'include_expired', events: 'events' }
       for (const [k, p] of Object.entries(map)) if (opts[k] !== undefined) qs.set(p, String(opts[k]))
       if (opts.revoked === false) qs.set('include_revoked', 'false')
       let last = typeof opts.after === 'string' ? opts.after : undefined
@@ -151,7 +204,9 @@ export function registerWatchCommand (program: Command, { globals, t }: CliHelpe
                 if (names !== undefined && !names.orgs.has(ind.origin) && ind.origin !== names.own && Date.now() - namesAt > 60_000) { names = await namesOf(client); namesAt = Date.now() }
                 process.stdout.write(formatIndicatorEvent(ind, names!, colour) + '\n')
               } else {
-                process.stdout.write(`${t(e.event)}  ${t(e.data.slice(0, 500))}\n`)
+                let line: string | undefined
+                try { line = formatOtherEvent(e.event, e.id, JSON.parse(e.data), names!, colour) } catch { /* printed raw below */ }
+                process.stdout.write((line ?? `${t(e.event)}  ${t(e.data.slice(0, 500))}`) + '\n')
               }
             }
             if (parser.retryMs !== undefined) wait = Math.min(Math.max(parser.retryMs, 250), RECONNECT_MAX_MS)

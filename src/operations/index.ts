@@ -7,6 +7,10 @@ export type { IndicatorComponents, PublishOutcome } from './indicators.js'
 export { Sightings } from './sightings.js'
 export type { SightingComponents } from './sightings.js'
 export { Circles } from './circles.js'
+export { Advisories } from './advisories.js'
+export { StreamEvents, STREAM_EVENT_KINDS } from './stream-events.js'
+export type { StreamEvent, StreamEventKind, StreamEventFilter, StreamEventComponents } from './stream-events.js'
+export type { AdvisoryComponents, AdvisoryView, AdvisorySummary, OrgRef } from './advisories.js'
 export { CircleAdmin } from './circle-admin.js'
 export type { CircleAdminComponents } from './circle-admin.js'
 export type { CircleComponents } from './circles.js'
@@ -23,6 +27,8 @@ export { bodyWith, circleIdOf, orgNamesOf, requireCircle, resolveCircle } from '
 
 import type { Indicators } from './indicators.js'
 import type { Sightings } from './sightings.js'
+import type { Advisories } from './advisories.js'
+import type { StreamEvents } from './stream-events.js'
 import type { Circles } from './circles.js'
 import type { Status } from './status.js'
 import type { Taxii } from './taxii.js'
@@ -32,6 +38,9 @@ import type { Exports } from './export.js'
 export interface Operations {
   indicators: Indicators
   sightings: Sightings
+  advisories: Advisories
+  /** the stream's events besides indicator versions */
+  events: StreamEvents
   circles: Circles
   status: Status
   taxii: Taxii

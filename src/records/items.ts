@@ -8,6 +8,7 @@ import { isIndicatorType, type IndicatorType } from './indicator-types.js'
 import { normalizeValue } from './normalize.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 import { assertDisplaySafeName, assertDisplaySafeText } from './text.js'
+import { ADVISORY_LIMITS, isAdvisoryNonce, isAdvisorySeverity, normalizeCves, normalizeIds, sameList, ADVISORY_SEVERITIES, type AckItem, type AdvisoryItem } from './advisory.js'
 
 /** limits on one record; with them a single record always fits in one entry */
 export const LIMITS = {
@@ -147,7 +148,7 @@ export interface AddressItem {
 
 /** records of a circle's membership log (control entries): never mixed with indicator records */
 export type ControlItem = CircleItem | MemberItem | KeyItem | AddressItem | LeaveItem | RenameItem
-export type DataItem = IndicatorItem | RevokeItem | SightingItem | RelabelItem
+export type DataItem = IndicatorItem | RevokeItem | SightingItem | RelabelItem | AdvisoryItem | AckItem
 export type Item = DataItem | ControlItem
 export type ItemKind = Item['kind']
 
@@ -278,6 +279,8 @@ const KEY_KEYS = new Set(['kind', 'epoch', 'sealed'])
 const ADDRESS_KEYS = new Set(['kind', 'addrs'])
 const LEAVE_KEYS = new Set(['kind', 'upTo'])
 const RENAME_KEYS = new Set(['kind', 'key', 'org'])
+const ADVISORY_KEYS = new Set(['kind', 'nonce', 'title', 'text', 'severity', 'cves', 'indicators'])
+const ACK_KEYS = new Set(['kind', 'advisory'])
 const HEX64_RE = /^[0-9a-f]{64}$/
 const SEALED_RE = /^[A-Za-z0-9+/]{40,200}={0,2}$/
 export const CONTROL_KINDS: ReadonlySet<string> = new Set(['circle', 'member', 'key', 'address', 'leave', 'rename'])
@@ -468,13 +471,42 @@ export function validateItem (raw: unknown, opts: ItemCheckOptions = {}): Item {
       if (org === undefined) throw new ValidationError('org', 'a rename names the org')
       return { kind: 'rename', key: raw.key, org }
     }
+    case 'advisory': {
+      checkKeys(raw, ADVISORY_KEYS, '')
+      if (!isAdvisoryNonce(raw.nonce)) throw new ValidationError('nonce', 'nonce must be 32 lower-case hex characters')
+      const title = canonicalText(raw, 'title', ADVISORY_LIMITS.TITLE_MAX, nameRule)
+      if (title === undefined) throw new ValidationError('title', 'an advisory has a title')
+      const body = canonicalText(raw, 'text', ADVISORY_LIMITS.TEXT_MAX, textRule)
+      if (body === undefined) throw new ValidationError('text', 'an advisory has a text')
+      const item: AdvisoryItem = { kind: 'advisory', nonce: raw.nonce, title, text: body }
+      if (raw.severity !== undefined) {
+        if (!isAdvisorySeverity(raw.severity)) throw new ValidationError('severity', `severity must be one of ${ADVISORY_SEVERITIES.join(', ')}`)
+        item.severity = raw.severity
+      }
+      if (raw.cves !== undefined) {
+        const cves = normalizeCves(raw.cves, 'cves')
+        if (cves.length === 0 || !sameList(cves, raw.cves)) throw new ValidationError('cves', 'cves are not in canonical form (upper-case, unique, sorted, not empty)')
+        item.cves = cves
+      }
+      if (raw.indicators !== undefined) {
+        const ids = normalizeIds(raw.indicators, 'indicators', ADVISORY_LIMITS.INDICATORS_MAX)
+        if (ids.length === 0 || !sameList(ids, raw.indicators)) throw new ValidationError('indicators', 'indicators are not in canonical form (unique, sorted, not empty)')
+        item.indicators = ids
+      }
+      return item
+    }
+    case 'ack': {
+      checkKeys(raw, ACK_KEYS, '')
+      if (!isIndicatorId(raw.advisory)) throw new ValidationError('advisory', 'advisory must be an advisory id: 32 lower-case hex characters')
+      return { kind: 'ack', advisory: raw.advisory }
+    }
     default:
-      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, circle, member, key, address, leave or rename`)
+      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, advisory, ack, circle, member, key, address, leave or rename`)
   }
 }
 
 /** the record kinds this code reads (DESIGN §3 Versions: others are kept for sync, not read) */
-export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 'sighting', 'relabel', ...CONTROL_KINDS])
+export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 'sighting', 'relabel', 'advisory', 'ack', ...CONTROL_KINDS])
 /** the version of every record kind this code reads: a record without `v` is version 1 */
 export const RECORD_VERSION = 1
 /** kinds whose records this code reads at a later version than RECORD_VERSION */

@@ -4,7 +4,7 @@
  * batch; indexes never point at missing records (checkStore proves it).
  */
 export { LevelStore, STORE_DIR } from './level-store.js'
-export type { StoreOptions, StoreCounts, SightingSummary, OriginSightings, LogHead, ValueRecord, ForkEvidence, InviteRecord, OutboxRecord, ControlRecord, Copy } from './level-store.js'
+export type { StoreOptions, StoreCounts, SightingSummary, OriginSightings, LogHead, ValueRecord, ForkEvidence, InviteRecord, OutboxRecord, ControlRecord, Copy, StoredAdvisory, Ack, StoreEvent } from './level-store.js'
 export { Ingest, defaultIngestOptions } from './ingest/index.js'
 export { behindMessage } from './ingest/own-tail.js'
 export type { BehindOwnTail } from './ingest/own-tail.js'

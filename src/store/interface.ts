@@ -3,7 +3,8 @@
  * records, and the node's own state (invites, outbox, control index); the store's options.
  * level-store.ts re-exports them.
  */
-import type { Entry, SightingAction } from '../records/index.js'
+import type { AdvisorySeverity, Entry, SightingAction } from '../records/index.js'
+import type { Tlp } from '../tlp/index.js'
 
 /**
  * An invite this node made, as kept under the hash of its one-time secret. Its rules (who
@@ -145,3 +146,45 @@ export interface StoreOptions {
    */
   existing?: boolean
 }
+
+/** an advisory as the store keeps it (the `advisories` bucket, by id): its record and where it came from */
+export interface StoredAdvisory {
+  id: string
+  origin: string
+  circle: string
+  tlp: Tlp
+  title: string
+  text: string
+  severity?: AdvisorySeverity
+  cves?: string[]
+  indicators?: string[]
+  /** its entry's `created` */
+  created: string
+  /** when this node stored it */
+  received: string
+  entry: { hash: string, seq: number }
+}
+
+/** an ack (the `acks` bucket, by advisory id \0 circle \0 acker): the earliest the acker made */
+export interface AckRecord {
+  /** its entry's `created` */
+  at: string
+  /** its entry's hash */
+  entry: string
+}
+
+/** an ack read back: who acknowledged, when */
+export interface Ack extends AckRecord {
+  origin: string
+}
+
+/**
+ * What the stream tells besides indicator versions (the `events` bucket, by cursor: the same
+ * counter that orders indicator versions, so both interleave in the order stored). An event
+ * names what it is about; the stream reads the rest when it sends it.
+ */
+export type StoreEvent =
+  | { kind: 'advisory', id: string }
+  | { kind: 'ack', advisory: string, circle: string, origin: string, at: string }
+  /** another organization's sighting of a value this node has its own indicator of */
+  | { kind: 'sighting', type: string, value: string, circle: string, origin: string, action: SightingAction, count: number, lastSeen: string, note?: string }

@@ -47,6 +47,20 @@ export const BUCKET = {
    * source is revoked)
    */
   copies: 'w',
+  /** advisories (issue 15): advisory id → StoredAdvisory (few: listed by a scan) */
+  advisories: 'ad',
+  /**
+   * acks of advisories: advisory id \0 circle \0 acker → AckRecord; kept by advisory id
+   * whether or not the advisory has arrived (an ack may come first), counted only in the
+   * advisory's own circle
+   */
+  acks: 'ak',
+  /**
+   * the stream's events other than indicator versions (advisories, acks, sightings of this
+   * node's own indicators): cursor → StoreEvent, the cursor from the counter that orders the
+   * change feed, written in the same batch as what it tells
+   */
+  events: 'ev',
   /** store metadata: format version, counters, cidr prefix lengths */
   meta: 'm'
 } as const
@@ -85,6 +99,11 @@ export function headKey (circle: string, origin: string): string {
 }
 
 /** an own record (`copy`) that re-shares another origin's indicator (`source`) into `circle` */
+/** an ack of `advisory` in `circle` by `origin` (the acks bucket) */
+export function ackKey (advisory: string, circle: string, origin: string): string {
+  return `${advisory}${SEP}${circle}${SEP}${origin}`
+}
+
 export function copyKey (source: string, copy: string, circle: string): string {
   return `${source}${SEP}${copy}${SEP}${circle}`
 }

@@ -14,9 +14,9 @@ import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import { upgradeToReach } from './upgrade.js'
 import { damagedStore, inspectStoreDir } from './store-dir.js'
-import type { AheadMark, Copy, CopyLink, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
+import type { Ack, AckRecord, AheadMark, Copy, CopyLink, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreEvent, StoreOptions, StoredAdvisory, ValueRecord } from './interface.js'
 
-export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, OriginSightings, ValueRecord, PendingRevoke, PendingRelabel, AheadMark, StoreOptions, Copy, CopyLink } from './interface.js'
+export type { InviteRecord, OutboxRecord, ControlRecord, LogHead, ForkEvidence, StoreCounts, SightingSummary, OriginSightings, ValueRecord, PendingRevoke, PendingRelabel, AheadMark, StoreOptions, Copy, CopyLink, StoredAdvisory, AckRecord, Ack, StoreEvent } from './interface.js'
 import { BUCKET, HIGH, META_KEY, ROOT_PREFIX, SEP, STORE_FORMAT_VERSION, entryKey, headKey, valueKey, type BucketName } from './keys.js'
 
 /**
@@ -439,6 +439,40 @@ export class LevelStore {
       const [src, copy, circle] = (k as string).split(SEP)
       out.push({ source: src, copy, circle, at: (v as CopyLink).at })
     }
+    return out
+  }
+
+  /** an advisory by id */
+  advisory (id: string): StoredAdvisory | undefined {
+    this.assertOpen()
+    return this.readUncached<StoredAdvisory>('advisories', id)
+  }
+
+  /** every advisory this node holds, of one circle or all, newest first (few: a scan) */
+  async advisories (circle?: string): Promise<StoredAdvisory[]> {
+    this.assertOpen()
+    const out: StoredAdvisory[] = []
+    for await (const v of this.#b.advisories.values()) {
+      const a = v as StoredAdvisory
+      if (circle === undefined || a.circle === circle) out.push(a)
+    }
+    return out.sort((a, b) => (a.created === b.created ? (a.id < b.id ? 1 : -1) : a.created < b.created ? 1 : -1))
+  }
+
+  /** the acks of an advisory made in `circle` (its own circle), earliest first */
+  async acksOf (advisory: string, circle: string): Promise<Ack[]> {
+    this.assertOpen()
+    const p = advisory + SEP + circle + SEP
+    const out: Ack[] = []
+    for await (const [k, v] of this.#b.acks.iterator({ gt: p, lt: p + HIGH })) out.push({ origin: (k as string).slice(p.length), ...(v as AckRecord) })
+    return out.sort((a, b) => (a.at === b.at ? (a.origin < b.origin ? -1 : 1) : a.at < b.at ? -1 : 1))
+  }
+
+  /** stream events after cursor `after` up to `upto` (inclusive), in cursor order, at most `limit` */
+  async events (after: string, upto: string, limit: number): Promise<Array<{ cursor: string, event: StoreEvent }>> {
+    this.assertOpen()
+    const out: Array<{ cursor: string, event: StoreEvent }> = []
+    for await (const [k, v] of this.#b.events.iterator({ gt: after, lte: upto, limit })) out.push({ cursor: k as string, event: v as StoreEvent })
     return out
   }
 

@@ -20,7 +20,8 @@
  * (what the store accepts). Relabel: `relabelViolation` (the
  * origin asks), `relabelApplies` (a receiver folds). Revoke and relabel reach: `reachOf`.
  * Anything derived from records (a sighting) is never looser: `looserThanViolation`; a
- * sighting's label: `sightingLabelFor`, `sightingLabelViolation`.
+ * sighting's label: `sightingLabelFor`, `sightingLabelViolation`. Advisories and their acks:
+ * `advisoryLabelViolation`, `ackLabelFor`.
  */
 import { PhalanxError } from '../errors.js'
 import { TLP_LEVELS, tlpRank, type Tlp } from './labels.js'
@@ -199,6 +200,27 @@ export function sightingLabelViolation (kind: LogKind, heldThere: readonly Tlp[]
 /** a record derived from others (a sighting) is never looser than `floor` */
 export function looserThanViolation (tlp: Tlp, floor: Tlp | undefined, what: string): Violation | null {
   return floor !== undefined && isLooser(tlp, floor) ? { field: 'tlp', message: `${what} is never looser than TLP:${floor}` } : null
+}
+
+// --- advisories and acks --------------------------------------------------------------------
+
+/** an advisory's label when its author names none (issue 15: alerts within the circle) */
+export const ADVISORY_DEFAULT_TLP: Tlp = 'AMBER'
+
+/**
+ * Why an advisory labelled `tlp` may not go to a circle whose records it links (the indicators
+ * it names, held in that circle) are labelled `linked`: it goes only into a circle (never RED:
+ * RED advisories to named recipients are not supported), and is never looser than the
+ * strictest indicator it names there.
+ */
+export function advisoryLabelViolation (tlp: Tlp, linked: readonly Tlp[]): Violation | null {
+  if (!mayEnterCircle(tlp)) return { field: 'tlp', message: 'an advisory goes to a circle, and TLP:RED never does (RED advisories to named recipients are not supported): label it AMBER+STRICT or looser' }
+  return looserThanViolation(tlp, strictest(linked), 'an advisory naming these indicators')
+}
+
+/** the label of an ack of an advisory at `advisory`: the advisory's own (it says who read what) */
+export function ackLabelFor (advisory: Tlp): Tlp {
+  return advisory
 }
 
 // --- relabel and revoke ---------------------------------------------------------------------

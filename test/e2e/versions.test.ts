@@ -43,14 +43,14 @@ describe('entries of a later version between nodes', () => {
     const before = { ...a.node.network!.gossipCounts }
     const later = mX.next([{ kind: 'indicator', type: 'domain', value: 'later-version.example', confidence: 50, tags: [], score: 3 } as unknown as Item], { v: 2 })
     await send(later)
-    const advisory = mX.next([{ kind: 'advisory', title: 'patch now' } as unknown as Item])
-    await send(advisory)
+    const playbook = mX.next([{ kind: 'playbook', title: 'patch now' } as unknown as Item])
+    await send(playbook)
     const marker = mX.next([domain('after-later.example')])
     await send(marker)
     await until('A to store M\'s marker', () => a.node.ops.indicators.lookup('after-later.example').found, 15_000)
     // both kept as signed, neither read
     expect(entryHash(a.node.store.getEntry(X, m.publicKey, 1)!)).toBe(entryHash(later))
-    expect(entryHash(a.node.store.getEntry(X, m.publicKey, 2)!)).toBe(entryHash(advisory))
+    expect(entryHash(a.node.store.getEntry(X, m.publicKey, 2)!)).toBe(entryHash(playbook))
     expect(a.node.ops.indicators.lookup('later-version.example').found).toBe(false)
     // ignored (not relayed), never rejected; M's score did not fall
     const after = a.node.network!.gossipCounts
@@ -60,7 +60,7 @@ describe('entries of a later version between nodes', () => {
     // B, not on M's mesh path for these (A does not relay them), gets them by sync from A
     await b.api(`/v1/circles/${X}/sync`, { json: { member: a.node.identity.publicKey } })
     await until('B to hold M\'s log up to the marker', () => b.node.ops.indicators.lookup('after-later.example').found && b.node.store.getEntry(X, m.publicKey, 1) !== undefined, 15_000)
-    expect(entryHash(b.node.store.getEntry(X, m.publicKey, 2)!)).toBe(entryHash(advisory))
+    expect(entryHash(b.node.store.getEntry(X, m.publicKey, 2)!)).toBe(entryHash(playbook))
     expect(b.node.ops.indicators.lookup('later-version.example').found).toBe(false)
   })
 })

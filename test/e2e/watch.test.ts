@@ -1,6 +1,6 @@
 /**
  * `phalanx watch` (src/cli/watch.ts) against a node started from the built CLI: one line per
- * new indicator, update and revocation, `--json` one JSON object per event; and when the node
+ * new indicator, update, revocation and advisory, `--json` one JSON object per event; and when the node
  * restarts (on another API port), watch reconnects and resumes after the last event it printed:
  * what was stored before it reconnected is printed once, nothing twice.
  */
@@ -96,6 +96,23 @@ describe('phalanx watch', () => {
     expect(w.err).toMatch(/trying again every 2 s/)
     expect(w.err).toMatch(/connected again to http:\/\/127\.0\.0\.1:\d+, resuming after [0-9a-f]+/)
   }, 90_000)
+
+  it('prints an advisory to a circle as one line, interleaved with indicators in the order stored', async () => {
+    const circle = (await node.api('/v1/circles', { name: 'Solo' })).body.id as string
+    const w = new Watch(['--data', data])
+    watches.push(w)
+    await until('watch prints a first advisory', async () => {
+      if (w.lines.length === 0) await node.api('/v1/advisories', { circle, title: 'Solo alert', severity: 'high', cves: ['CVE-2026-4242'] })
+      return w.lines.length > 0
+    }, 20_000, 500)
+    expect(w.lines[0]).toMatch(/^\d\d:\d\d:\d\d {2}ADVISORY {2}TLP:AMBER {2}HIGH {2}"Solo alert" {2}CVE-2026-4242 {2}from us in Solo {2}id [0-9a-f]{32}$/)
+    const before = w.lines.length
+    await node.api('/v1/indicators', { type: 'domain', value: 'between.example', tlp: 'GREEN', circle })
+    await node.api('/v1/advisories', { circle, title: 'Second alert', text: 'more\nlines' })
+    await until('the indicator and the second advisory', () => w.lines.length >= before + 2, 20_000, 50)
+    expect(w.lines[before]).toMatch(/ NEW +TLP:GREEN {2}domain between\.example .* from us in Solo /)
+    expect(w.lines[before + 1]).toMatch(/ ADVISORY {2}TLP:AMBER {2}"Second alert" {2}from us in Solo /)
+  }, 60_000)
 
   it('a bad filter is refused once, not retried', async () => {
     const w = new Watch(['--data', data, '--type', 'colour'])

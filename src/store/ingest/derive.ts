@@ -5,18 +5,20 @@
  */
 import { PhalanxError, withFieldPrefix } from '../../errors.js'
 import {
-  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, type SightingAction, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE, SIGHTING_ACTIONS, sightingAction
+  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, type SightingAction, type AdvisoryItem, type AckItem, advisoryId, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE, SIGHTING_ACTIONS, sightingAction
 } from '../../records/index.js'
 import { reachWith, relabelApplies, type Tlp } from '../../tlp/index.js'
-import { SEP, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
+import { SEP, ackKey, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
 import { pair, postingTags } from '../postings.js'
-import type { LogHead, OriginSightings, PendingRelabel, PendingRevoke, SightingSummary, ValueRecord } from '../level-store.js'
+import type { AckRecord, LogHead, OriginSightings, PendingRelabel, PendingRevoke, SightingSummary, StoreEvent, StoredAdvisory, ValueRecord } from '../level-store.js'
 import { RawJson, type Tx } from './tx.js'
 
 /** what derivation keeps across groups */
 export interface DeriveContext {
   /** ids with a revoke or relabel that arrived before the indicator (rare; loaded at start; a hint) */
   pendingRevokes: Set<string>
+  /** this node's origin: sightings of its own indicators are stream events */
+  own?: string
 }
 
 export function nextCursor (tx: Tx): string {
@@ -65,7 +67,9 @@ export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: stri
         // not `ids?.push(applyIndicator(…))`: optional chaining would skip the call when ids is undefined
         case 'indicator': { const id = applyIndicator(tx, ctx, entry, hash, item, received); ids?.push(id); return }
         case 'revoke': applyRevoke(tx, ctx, entry, hash, item.id, item.reason, received); break
-        case 'sighting': applySighting(tx, entry, item); break
+        case 'sighting': applySighting(tx, ctx, entry, item); break
+        case 'advisory': applyAdvisory(tx, entry, hash, item, received); break
+        case 'ack': applyAck(tx, entry, hash, item); break
         case 'relabel': applyRelabel(tx, ctx, entry, hash, item.id, item.tlp, received, ahead); break
         // circle, member, key, address: the membership log, folded by src/circles
         default: break
@@ -249,7 +253,7 @@ function applyRevoke (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, id
   reindex(tx, next)
 }
 
-function applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
+function applySighting (tx: Tx, ctx: DeriveContext, entry: Entry, item: SightingItem): void {
   const vk = valueKey(item.type, item.value)
   const rec = tx.get<ValueRecord>('byValue', vk) ?? { ids: [] }
   const prev = rec.sightings
@@ -277,6 +281,48 @@ function applySighting (tx: Tx, entry: Entry, item: SightingItem): void {
   next.actions = { ...per, [action]: a === undefined ? { count: item.count, lastSeen: item.lastSeen } : { count: a.count + item.count, lastSeen: item.lastSeen > a.lastSeen ? item.lastSeen : a.lastSeen } }
   s.origins[entry.origin] = next
   tx.put('byValue', vk, { ...rec, sightings: s } satisfies ValueRecord)
+  // another organization sighted a value this node has its own indicator of: news for the stream
+  if (ctx.own !== undefined && entry.origin !== ctx.own && rec.ids.includes(indicatorId(ctx.own, item.type, item.value))) {
+    tx.append('events', nextCursor(tx), {
+      kind: 'sighting', type: item.type, value: item.value, circle: entry.circle, origin: entry.origin, action, count: item.count, lastSeen: item.lastSeen, ...(item.note !== undefined ? { note: item.note } : {})
+    } satisfies StoreEvent)
+  }
+}
+
+/**
+ * An advisory, by its id (origin and nonce): the first stored is kept (an origin's second
+ * record with the same nonce, in another entry, is the same advisory), the earliest `created`
+ * winning whatever order they arrive in. Its acks are kept apart (applyAck): they may come first.
+ */
+function applyAdvisory (tx: Tx, entry: Entry, hash: string, item: AdvisoryItem, received: string): void {
+  const id = advisoryId(entry.origin, item.nonce)
+  const prev = tx.get<StoredAdvisory>('advisories', id)
+  if (prev !== undefined && !recordAfter(tx, prev.created, prev.entry.hash, entry.created, hash)) return
+  const next: StoredAdvisory = {
+    id,
+    origin: entry.origin,
+    circle: entry.circle,
+    tlp: entry.tlp,
+    title: item.title,
+    text: item.text,
+    ...(item.severity !== undefined ? { severity: item.severity } : {}),
+    ...(item.cves !== undefined ? { cves: item.cves } : {}),
+    ...(item.indicators !== undefined ? { indicators: item.indicators } : {}),
+    created: entry.created,
+    received,
+    entry: { hash, seq: entry.seq }
+  }
+  tx.put('advisories', id, next)
+  if (prev === undefined) tx.append('events', nextCursor(tx), { kind: 'advisory', id } satisfies StoreEvent)
+}
+
+/** an ack, kept by advisory id (known or not yet), circle and acker: the earliest one counts */
+function applyAck (tx: Tx, entry: Entry, hash: string, item: AckItem): void {
+  const k = ackKey(item.advisory, entry.circle, entry.origin)
+  const prev = tx.get<AckRecord>('acks', k)
+  if (prev !== undefined && !recordAfter(tx, prev.at, prev.entry, entry.created, hash)) return
+  tx.put('acks', k, { at: entry.created, entry: hash } satisfies AckRecord)
+  if (prev === undefined) tx.append('events', nextCursor(tx), { kind: 'ack', advisory: item.advisory, circle: entry.circle, origin: entry.origin, at: entry.created } satisfies StoreEvent)
 }
 
 /** the sighting an origin's stance comes from: its action, the last time of that action, its note */

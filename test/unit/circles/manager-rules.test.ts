@@ -169,7 +169,7 @@ describe('CircleManager on a real node', () => {
   })
 
   describe('check, entries of a later version (kept unread)', () => {
-    const later = (value: string): Item => ({ kind: 'advisory', title: value } as unknown as Item)
+    const later = (value: string): Item => ({ kind: 'playbook', title: value } as unknown as Item)
     it('a member\'s entry is kept, in the data log and in the membership log; a non-member\'s, an unknown circle\'s and a wrong label are refused', async () => {
       const a = newOrg()
       const x = newOrg()

@@ -1,11 +1,11 @@
 /**
  * The pieces of `phalanx watch` (src/cli/watch.ts): the event-stream parser (any chunking of
- * the same bytes gives the same events) and the one-line form of an indicator event (names,
- * colour only when asked, everything a peer chose escaped).
+ * the same bytes gives the same events) and the one-line form of an indicator, advisory, ack
+ * or sighting event (names, colour only when asked, everything a peer chose escaped).
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { EventStreamParser, formatIndicatorEvent } from '../../../src/cli/watch.js'
+import { EventStreamParser, formatIndicatorEvent, formatOtherEvent } from '../../../src/cli/watch.js'
 import type { StoredIndicator } from '../../../src/records/index.js'
 
 describe('EventStreamParser', () => {
@@ -53,5 +53,37 @@ describe('formatIndicatorEvent', () => {
     expect(formatIndicatorEvent({ ...base, tlp: 'RED' }, names, true)).toContain('\u001b[31mTLP:RED\u001b[0m')
     // the only escape sequences are the colour's own
     expect(formatIndicatorEvent({ ...base, value: 'x\u001b]0;pwned\u0007' }, names, true).replace(/\u001b\[(3\d|0)m/g, '')).not.toMatch(/[\u0000-\u001f]/)
+  })
+})
+
+describe('formatOtherEvent: advisories, acks, sightings of our indicators', () => {
+  const own = 'a'.repeat(64)
+  const peer = 'b'.repeat(64)
+  const names = { own, orgs: new Map([[peer, 'Bank B']]), circles: new Map([['c1', 'EU ISAC']]) }
+  // 2026-12-04T10:11:13.000Z in microseconds, as a store cursor
+  const id = (Date.UTC(2026, 11, 4, 10, 11, 13) * 1000).toString(16).padStart(14, '0')
+  const adv = { id: 'f'.repeat(32), circle: 'c1', publicKey: peer, org: 'Bank B', mine: false, tlp: 'AMBER', title: 'Patch now', severity: 'critical', cves: ['CVE-2026-1234'], acks: [], pending: [] }
+
+  it('an advisory: time stored, TLP, severity, title, CVEs, from whom and where, and how to ack it', () => {
+    expect(formatOtherEvent('advisory', id, adv, names, false)).toBe(`10:11:13  ADVISORY  TLP:AMBER  CRITICAL  "Patch now"  CVE-2026-1234  from Bank B in EU ISAC  id ${'f'.repeat(32)}  (phalanx advisory ack ${'f'.repeat(32)})`)
+    expect(formatOtherEvent('advisory', id, { ...adv, publicKey: own, org: 'Us', mine: true, severity: undefined, cves: [] }, names, false)).toBe(`10:11:13  ADVISORY  TLP:AMBER  "Patch now"  from us in EU ISAC  id ${'f'.repeat(32)}`)
+  })
+
+  it('an ack: who acknowledged which advisory', () => {
+    expect(formatOtherEvent('ack', id, { advisory: 'f'.repeat(32), title: 'Patch now', mine: true, circle: 'c1', publicKey: peer, org: null, at: 'x' }, names, false))
+      .toBe(`10:11:13  ACK       Bank B acknowledged our advisory "Patch now" in EU ISAC  id ${'f'.repeat(32)}`)
+    expect(formatOtherEvent('ack', id, { advisory: 'e'.repeat(32), title: null, mine: false, circle: 'c1', publicKey: 'c'.repeat(64), org: null, at: 'x' }, names, false))
+      .toMatch(/ACK {7}c{12}… acknowledged the advisory advisory e{32} in EU ISAC/)
+  })
+
+  it('a sighting of our indicator: who, what it did, the value, how often, the note', () => {
+    expect(formatOtherEvent('sighting', id, { type: 'domain', value: 'evil.example', circle: 'c1', publicKey: peer, org: 'Bank B', action: 'blocked', count: 12, lastSeen: '2026-12-04T10:00:00.000Z', note: 'at the proxy' }, names, false))
+      .toBe('10:11:13  SIGHTED   Bank B blocked our domain evil.example  ×12 (last 2026-12-04T10:00:00.000Z) in EU ISAC  (at the proxy)')
+  })
+
+  it('escapes what peers chose, colours only the TLP, and leaves unknown events to the caller', () => {
+    const line = formatOtherEvent('advisory', id, { ...adv, title: 'x\u001b]0;pwned\u0007\u202e', org: 'Evil\u001b[2J' }, names, true)!
+    expect(line.replace(/\u001b\[(3\d|0)m/g, '')).not.toMatch(/[\u0000-\u001f\u202e]/)
+    expect(formatOtherEvent('report', id, {}, names, false)).toBeUndefined()
   })
 })

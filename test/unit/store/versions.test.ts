@@ -48,8 +48,8 @@ describe('entries and records of a later version', () => {
   it('a record kind this code does not know: the entry is kept, none of its records read', async () => {
     const h = await store()
     const log = new RemoteLog(undefined, 'x')
-    const e = log.next([indicator('beside.example'), future({ kind: 'advisory', title: 'patch now', text: 'CVE-2026-1234' })])
-    expect(await h.ingest.ingest(e, 'gossip')).toMatchObject({ status: 'stored', unknown: 'record kind "advisory"' })
+    const e = log.next([indicator('beside.example'), future({ kind: 'playbook', title: 'patch now', text: 'CVE-2026-1234' })])
+    expect(await h.ingest.ingest(e, 'gossip')).toMatchObject({ status: 'stored', unknown: 'record kind "playbook"' })
     expect(h.store.counts()).toMatchObject({ entries: 1, indicators: 0 })
     expect(h.store.getEntry('x', log.origin, 1)!.items).toEqual(e.items)
   })
@@ -65,10 +65,10 @@ describe('entries and records of a later version', () => {
   it('what a later version is still checked for: signature, envelope, size, route', async () => {
     const h = await store()
     const log = new RemoteLog(undefined, 'x')
-    const e2 = log.peek([future({ kind: 'advisory', title: 't' })], { v: 2 })
+    const e2 = log.peek([future({ kind: 'playbook', title: 't' })], { v: 2 })
     await expect(h.ingest.ingest({ ...e2, sig: 'ab'.repeat(64) }, 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_SIGNATURE' })
     await expect(h.ingest.ingest({ ...e2, extra: 1 }, 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY', field: 'entry.extra' })
-    await expect(h.ingest.ingest(log.peek([future({ kind: 'advisory', body: 'x'.repeat(70_000) })], { v: 2 }), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_PAYLOAD_TOO_LARGE' })
+    await expect(h.ingest.ingest(log.peek([future({ kind: 'playbook', body: 'x'.repeat(70_000) })], { v: 2 }), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_PAYLOAD_TOO_LARGE' })
     await expect(h.ingest.ingest(log.peek(['not a record' as unknown as Item], { v: 2 }), 'gossip')).rejects.toMatchObject({ code: 'PX_ERR_BAD_ENTRY', field: 'entry.items[0]' })
     // the policy refuses an unreadable entry as any other (e.g. a non-member origin)
     const refusing = await openStore({ policy: { check () { throw Object.assign(new Error('not a member'), { code: 'PX_ERR_NOT_MEMBER' }) } } })

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { isPhalanxError } from '../../../src/errors.js'
 import {
-  DEFAULT_TOKEN_CEILING, MEMBERSHIP_LOG_LABEL, bulkExportLabels, directDeliveryViolation, TLP_LEVELS, entryLabelFor, entryLabelViolation, goesToRecipients, isLooser, isSealedInTransit,
+  ADVISORY_DEFAULT_TLP, DEFAULT_TOKEN_CEILING, MEMBERSHIP_LOG_LABEL, ackLabelFor, advisoryLabelViolation, bulkExportLabels, directDeliveryViolation, TLP_LEVELS, entryLabelFor, entryLabelViolation, goesToRecipients, isLooser, isSealedInTransit,
   looserThanViolation, mayBlocklist, mayBulkExport, mayEnterCircle, mayPassOn, passOnViolation, publishViolation, reachOf, reachWith,
   redDeliveryViolation, refuse, relabelApplies, relabelViolation, reshareViolation, strictest, tokenCeilingViolation, withinCeiling,
   type HeldRecord, type LogKind, type Tlp
@@ -311,4 +311,34 @@ describe('TLP policy, property: no call sequence widens the audience or loosens 
     }), { numRuns: 2000 })
   })
 
+})
+
+describe('advisories and acks (issue 15)', () => {
+  // an advisory at each label (rows) naming indicators at these labels (columns: none, CLEAR … AMBER+STRICT): may it go?
+  const table: Record<Tlp, [boolean, boolean, boolean, boolean, boolean]> = {
+    CLEAR: [Y, Y, N, N, N],
+    GREEN: [Y, Y, Y, N, N],
+    AMBER: [Y, Y, Y, Y, N],
+    'AMBER+STRICT': [Y, Y, Y, Y, Y],
+    RED: [N, N, N, N, N]
+  }
+  const linked: Array<Tlp[]> = [[], [CLEAR], [GREEN, CLEAR], [AMBER], [GREEN, STRICT]]
+  const rows = Object.entries(table).flatMap(([tlp, col]) => col.map((ok, i) => [tlp as Tlp, linked[i], ok] as [Tlp, Tlp[], boolean]))
+  it.each(rows)('an advisory at %s naming indicators at %j: allowed %s', (tlp, held, ok) => {
+    const v = advisoryLabelViolation(tlp, held)
+    expect(v === null).toBe(ok)
+    if (v !== null) expect(v.field).toBe('tlp')
+  })
+
+  it('a RED advisory is refused with a message saying so', () => {
+    expect(advisoryLabelViolation(RED, [])?.message).toMatch(/RED/)
+  })
+
+  it.each(TLP_LEVELS.filter(mayEnterCircle))('an ack of an advisory at %s carries its label', (tlp) => {
+    expect(ackLabelFor(tlp)).toBe(tlp)
+  })
+
+  it('an advisory with no label given is AMBER', () => {
+    expect(ADVISORY_DEFAULT_TLP).toBe(AMBER)
+  })
 })
