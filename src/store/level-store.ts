@@ -12,7 +12,8 @@ import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
-import { upgradeToReach } from './upgrade.js'
+import type { HostRecord } from './hosts.js'
+import { upgradeToHosts, upgradeToReach } from './upgrade.js'
 import { damagedStore, inspectStoreDir } from './store-dir.js'
 import type { AheadMark, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreOptions, ValueRecord } from './interface.js'
 
@@ -144,9 +145,10 @@ export class LevelStore {
       }
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
-    } else if (format === 2) {
-      // v0.1's store: add what this version keeps (src/store/upgrade.ts)
-      await upgradeToReach(this.#db)
+    } else if (format === 2 || format === 3) {
+      // an older store (v0.1: 2, v0.2: 3): add what this version keeps (src/store/upgrade.ts)
+      if (format === 2) await upgradeToReach(this.#db)
+      await upgradeToHosts(this.#db)
     } else if (format !== STORE_FORMAT_VERSION) {
       await this.#db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
@@ -296,6 +298,12 @@ export class LevelStore {
   valueRecord (type: string, value: string): ValueRecord | undefined {
     this.assertOpen()
     return this.read<ValueRecord>('byValue', valueKey(type, value))
+  }
+
+  /** the urls, emails and domains filed under a host or parent domain (hosts.ts); not cached */
+  hostRecord (host: string): HostRecord | undefined {
+    this.assertOpen()
+    return this.read<HostRecord>('byHost', host)
   }
 
   sightings (type: string, value: string): SightingSummary | undefined {
