@@ -143,7 +143,7 @@ export interface LookupResult {
   value: string
   /** whether anything matched: the value, a containing CIDR or a related record (see `match`) */
   found: boolean
-  /** exact and CIDR matches first, then related ones, nearest first */
+  /** exact and CIDR matches first, then related ones: on the host and below it, then parent domains (each nearest first) */
   matches: LookupMatch[]
   sightings: SightingSummary | null
   /**
@@ -195,13 +195,14 @@ class Collected {
   readonly hidden: HiddenMatch[] = []
   #related = 0
   truncated = false
-  readonly #now = new Date().toISOString()
+  /** the time visibility is judged at, read at the first record found (a miss never needs it: ~0.8 µs) */
+  #now: string | undefined
 
   constructor (readonly store: LevelStore, readonly opts: VisibilityOptions) {}
 
   /** the records of (type, value), matched as `match`; false once RELATED_MAX related ones are in */
   add (type: string, value: string, match: MatchKind, below?: number): boolean {
-    return this.addIds(this.store.idsByValue(type, value), match, below)
+    return this.addIds(match === 'cidr' ? this.store.idsByValue(type, value) : this.store.relatedIds(type, value), match, below)
   }
 
   addIds (ids: string[], match: MatchKind, below?: number): boolean {
@@ -209,6 +210,7 @@ class Collected {
     for (const ind of this.store.getIndicators(ids)) {
       if (ind === undefined) continue
       if (related && this.#related++ >= RELATED_MAX) { this.truncated = true; return false }
+      this.#now ??= new Date().toISOString()
       if (isVisible(ind, this.opts, this.#now)) this.matches.push(below === undefined ? { ...ind, match } : { ...ind, match, below })
       else this.hidden.push(hiddenOf(ind, match))
     }

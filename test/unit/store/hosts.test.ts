@@ -5,7 +5,9 @@
  * out; the index and the answer stay bounded. Real LevelDB in a temp dir.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { IndicatorItem, IndicatorType } from '../../../src/records/index.js'
+import fc from 'fast-check'
+import { ValidationError } from '../../../src/errors.js'
+import { normalizeValue, type IndicatorItem, type IndicatorType } from '../../../src/records/index.js'
 import { HOST_DEPTH, HOST_LIST_MAX, RELATED_MAX, checkStore, lookupValue, type LookupResult } from '../../../src/store/index.js'
 import { hostKeysOf, hostOf, parentDomains, withHostValue, withoutHostValue } from '../../../src/store/hosts.js'
 import { damageStore } from '../../utils/raw-store.js'
@@ -31,6 +33,25 @@ describe('host index keys', () => {
     expect(hostKeysOf('url', 'http://intranet/x')).toEqual([])
     expect(hostKeysOf('ipv4', '192.0.2.7')).toEqual([])
     expect(hostOf('sha256', 'ab')).toBeUndefined()
+  })
+
+  it('reads the host of a normalized URL as the WHATWG parser does (without brackets and trailing dot)', () => {
+    const whatwg = (url: string): string => new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '')
+    const same = (raw: string): void => {
+      let url: string
+      try {
+        url = normalizeValue('url', raw)
+      } catch (err) {
+        if (err instanceof ValidationError) return
+        throw err
+      }
+      expect(hostOf('url', url), `${raw} → ${url}`).toBe(whatwg(url))
+    }
+    for (const raw of [
+      'hxxps://login-micros0ft[.]example/auth', 'http://a%40b:p%2Fw@evil.example:81/x?y=@z#@w', 'http://u:p@[2001:db8::1]:8080/',
+      'ftps://user@files.example:990', 'wss://x.example?q=/', 'http://evil.example.#frag', 'http://192.0.2.7:8080', 'http://@evil.example/'
+    ]) same(raw)
+    fc.assert(fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true, authoritySettings: { withUserInfo: true, withPort: true, withIPv4: true, withIPv6: true } }), same), { numRuns: 200 })
   })
 
   it(`reaches at most ${HOST_DEPTH} labels above a host`, () => {
