@@ -21,7 +21,7 @@
  *
  * BENCH_SCALE=0.1 shrinks every size (a quick check); BENCH_LOOKUP_SECONDS sets the load time;
  * BENCH_ONLY=ingest stops after the in-process figures; BENCH_ONLY=quota runs only the quota
- * flood; BENCH_PROPAGATION=0 skips propagation; BENCH_SYNC=0 skips the sync figures;
+ * flood; BENCH_ONLY=lookup runs only the lookup figures (a fresh node filled to 1,000,000); BENCH_PROPAGATION=0 skips propagation; BENCH_SYNC=0 skips the sync figures;
  * BENCH_QUOTA=0 skips the quota flood (BENCH_QUOTA_SECONDS sets its length).
  */
 import '../src/polyfill.js'
@@ -282,6 +282,17 @@ async function main (): Promise<void> {
   if (process.env.BENCH_ONLY === 'quota') {
     say('quota flood: a member floods at its maximum while autocannon runs lookups…')
     out.quotaFlood = await benchQuotaFlood(n(100_000))
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+    return
+  }
+  if (process.env.BENCH_ONLY === 'lookup') {
+    const node = await startChildNode()
+    try {
+      out.lookup = await benchLookup(node)
+    } finally {
+      node.proc.kill('SIGTERM')
+      await new Promise(resolve => node.proc.once('exit', resolve))
+    }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
     return
   }

@@ -4,6 +4,7 @@
  */
 import { ERROR_CODES } from '../errors.js'
 import { INDICATOR_TYPES } from '../records/index.js'
+import { MATCH_KINDS, RELATED_MAX } from '../store/index.js'
 import { TLP_LEVELS } from '../tlp/index.js'
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` })
@@ -84,7 +85,7 @@ export function buildOpenApi (version: string): Record<string, unknown> {
       },
       '/v1/lookup': {
         get: {
-          summary: 'Is this value known? An IP also matches stored CIDRs',
+          summary: 'Is this value known? An IP also matches stored CIDRs; a domain or IP the URLs and emails on it, a URL or email its host (stored indicators only, no DNS)',
           parameters: [q('value', 'the value, defanged or not', { type: 'string' }, true), q('type', 'indicator type (detected if not given)', ref('IndicatorType')),
             q('include_revoked', 'include revoked', { type: 'boolean' }), q('include_expired', 'include expired', { type: 'boolean' })],
           responses: { 200: json(ref('LookupResult'), 'found or not (never 404 for an unknown value)'), ...errorResponses(400, 401) }
@@ -308,7 +309,19 @@ export function buildOpenApi (version: string): Record<string, unknown> {
           }
         },
         PublishResult: { type: 'object', properties: { id: { type: 'string' }, count: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } }, entries: { type: 'array', items: { type: 'object', properties: { hash: { type: 'string' }, circle: { type: 'string' }, origin: { type: 'string' }, seq: { type: 'integer' }, items: { type: 'integer' } } } } } },
-        LookupResult: { type: 'object', properties: { type: ref('IndicatorType'), value: { type: 'string' }, found: { type: 'boolean' }, matches: { type: 'array', items: { allOf: [ref('Indicator'), { type: 'object', properties: { match: { enum: ['exact', 'cidr'] }, effectiveConfidence: { type: 'integer', description: 'confidence once false positives are counted: round(C × (1 + c) / (1 + c + 2f))' } } }] } }, sightings: { type: ['object', 'null'] }, sighted: { type: ['object', 'null'], description: 'who sighted the value and what each did', properties: { orgs: { type: 'integer' }, byAction: { type: 'object' }, count: { type: 'integer' }, lastSeen: time, perOrg: { type: 'array', items: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: ['string', 'null'] }, action: ref('SightingAction'), count: { type: 'integer' }, firstSeen: time, lastSeen: time, note: { type: 'string' } } } } } } } },
+        LookupResult: {
+          type: 'object',
+          properties: {
+            type: ref('IndicatorType'),
+            value: { type: 'string' },
+            found: { type: 'boolean', description: 'anything matched: the value, a containing CIDR or a record related through a host' },
+            matches: { type: 'array', items: { allOf: [ref('Indicator'), { type: 'object', properties: { match: { enum: [...MATCH_KINDS] }, below: { type: 'integer', description: 'subdomain matches: labels below the looked-up domain' }, effectiveConfidence: { type: 'integer', description: 'confidence once false positives are counted: round(C × (1 + c) / (1 + c + 2f))' } } }] } },
+            sightings: { type: ['object', 'null'] },
+            sighted: { type: ['object', 'null'], description: 'who sighted the value and what each did', properties: { orgs: { type: 'integer' }, byAction: { type: 'object' }, count: { type: 'integer' }, lastSeen: time, perOrg: { type: 'array', items: { type: 'object', properties: { publicKey: { type: 'string' }, org: { type: ['string', 'null'] }, action: ref('SightingAction'), count: { type: 'integer' }, firstSeen: time, lastSeen: time, note: { type: 'string' } } } } } },
+            hidden: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, origin: { type: 'string' }, type: ref('IndicatorType'), value: { type: 'string' }, match: { enum: [...MATCH_KINDS] }, why: { enum: ['revoked', 'expired'] }, at: { type: 'string' }, reason: { type: 'string' } } } },
+            truncated: { type: 'boolean', description: `related records were left out (more than ${RELATED_MAX}, or more on one host than its index record lists)` }
+          }
+        },
         SightingAction: { enum: ['seen', 'blocked', 'false-positive', 'investigating', 'mitigated'] },
         SightingInput: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: ref('IndicatorType'), value: { type: 'string' }, count: { type: 'integer', minimum: 1 }, firstSeen: time, lastSeen: time, note: { type: 'string' }, tlp: ref('Tlp'), circle: { type: 'string', description: 'default: where this node holds the value (a RED record: its origin only)' }, action: ref('SightingAction') } },
         AdvisoryInput: { type: 'object', required: ['circle', 'title'], additionalProperties: false, properties: { circle: { type: 'string', description: 'circle id or name' }, title: { type: 'string', maxLength: 200, description: 'one line' }, text: { type: 'string', maxLength: 4096, description: 'default: the title' }, tlp: ref('Tlp'), severity: { enum: ['low', 'medium', 'high', 'critical'] }, cves: { type: 'array', maxItems: 50, items: { type: 'string', description: 'CVE-YYYY-NNNN…' } }, indicators: { type: 'array', maxItems: 100, items: { type: 'string', description: 'id of an indicator held in that circle' } } } },

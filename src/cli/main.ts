@@ -96,6 +96,41 @@ function formatIndicator (i: StoredIndicator & { match?: string, effectiveConfid
   return `${t(i.type).padEnd(7)} ${t(i.value)}  TLP:${t(i.tlp)}  conf ${i.confidence}${effective}${i.tags.length > 0 ? `  [${i.tags.map(t).join(', ')}]` : ''}  origin ${shortKey(t(i.origin))}  id ${t(i.id)}${flags !== '' ? `  ${flags}` : ''}`
 }
 
+/** what GET /v1/lookup answers (docs/API.md) */
+interface LookupAnswer {
+  type: string
+  value: string
+  found: boolean
+  matches: Array<StoredIndicator & { match: string, below?: number, effectiveConfidence?: number }>
+  sightings: { count: number, lastSeen: string } | null
+  sighted?: Sighted | null
+  hidden?: Array<{ id: string, origin: string, type?: string, value?: string, match: string, why: 'revoked' | 'expired', at: string, reason?: string }>
+  truncated?: boolean
+}
+
+/** a related match's kind, as `phalanx lookup` names it */
+function relatedLabel (m: { match: string, below?: number }): string {
+  return `${m.match}${m.below !== undefined ? ` (${m.below} below)` : ''}`
+}
+
+/** `phalanx lookup`: the value's own records, then those related through a host, each saying how it matched */
+function formatLookup (r: LookupAnswer): string {
+  const own = r.matches.filter(m => m.match === 'exact' || m.match === 'cidr')
+  const related = r.matches.filter(m => m.match !== 'exact' && m.match !== 'cidr')
+  // what was left out, and how to see it: a revoked value is not "unknown"
+  const hidden = (r.hidden ?? []).map(h => `\n  ${h.why === 'revoked' ? `REVOKED by its origin at ${t(h.at)}${h.reason !== undefined ? ` (${t(h.reason)})` : ''}` : `EXPIRED since ${t(h.at)}`}${h.match === 'cidr' ? ' via CIDR' : h.match !== 'exact' ? ` related ${t(h.match)}: ${t(h.type ?? '')} ${t(h.value ?? '')}` : ''}  origin ${shortKey(t(h.origin))}  id ${t(h.id)}`).join('')
+  const flags = [...new Set((r.hidden ?? []).map(h => `--include-${h.why}`))].join(' ')
+  const lines = own.map(m => '  ' + formatIndicator(m))
+  if (related.length > 0) {
+    lines.push(`  related through a host (stored indicators, no DNS):${r.truncated === true ? ` the first ${related.length}, more are known` : ''}`)
+    const width = Math.max(...related.map(m => relatedLabel(m).length))
+    for (const m of related) lines.push(`  ${relatedLabel(m).padEnd(width)}  ${formatIndicator(m)}`)
+  }
+  return r.found
+    ? `${t(r.type)} ${t(r.value)}: FOUND (${own.length} own, ${related.length} related)\n${lines.join('\n')}${sightedText(r.sighted)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
+    : `${t(r.type)} ${t(r.value)}: not found${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}${sightedText(r.sighted)}`
+}
+
 export function buildProgram (): Command {
   const program = new Command('phalanx')
     .description('Peer-to-peer sharing of signed, TLP-tagged indicators of compromise')
@@ -254,7 +289,7 @@ export function buildProgram (): Command {
     })
 
   program.command('lookup')
-    .description('is this value known? (an IP also matches stored CIDRs)')
+    .description('is this value known? (an IP also matches stored CIDRs; a domain the URLs and emails on it, a URL its host)')
     .argument('<value>', 'the value, defanged or not')
     .option('--type <type>', 'indicator type (detected if omitted)')
     .option('--include-revoked', 'show revoked indicators too')
@@ -265,13 +300,8 @@ export function buildProgram (): Command {
       if (opts.type !== undefined) qs.set('type', opts.type)
       if (opts.includeRevoked === true) qs.set('include_revoked', 'true')
       if (opts.includeExpired === true) qs.set('include_expired', 'true')
-      const r = await client.request<{ type: string, value: string, found: boolean, matches: Array<StoredIndicator & { effectiveConfidence?: number }>, sightings: { count: number, lastSeen: string } | null, sighted?: Sighted | null, hidden?: Array<{ id: string, origin: string, match: string, why: 'revoked' | 'expired', at: string, reason?: string }> }>('GET', `/v1/lookup?${qs.toString()}`)
-      // what was left out, and how to see it: a revoked value is not "unknown"
-      const hidden = (r.hidden ?? []).map(h => `\n  ${h.why === 'revoked' ? `REVOKED by its origin at ${t(h.at)}${h.reason !== undefined ? ` (${t(h.reason)})` : ''}` : `EXPIRED since ${t(h.at)}`}${h.match === 'cidr' ? ' via CIDR' : ''}  origin ${shortKey(t(h.origin))}  id ${t(h.id)}`).join('')
-      const flags = [...new Set((r.hidden ?? []).map(h => `--include-${h.why}`))].join(' ')
-      print(r, () => r.found
-        ? `${t(r.type)} ${t(r.value)}: FOUND (${r.matches.length})\n${r.matches.map(m => '  ' + formatIndicator(m)).join('\n')}${sightedText(r.sighted)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
-        : `${t(r.type)} ${t(r.value)}: not found${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}${sightedText(r.sighted)}`)
+      const r = await client.request<LookupAnswer>('GET', `/v1/lookup?${qs.toString()}`)
+      print(r, () => formatLookup(r))
     })
 
   filterOptions(program.command('query')

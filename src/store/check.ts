@@ -1,17 +1,21 @@
 /**
  * Offline consistency check of a store: every entry well-formed, signed and chained; every
- * indicator proven by a stored entry and fully indexed; every index key pointing at a
- * record that agrees with it; counters equal to what is stored. Used by tests (crash
- * safety) and, through `verifyStoreAt`, by `phalanx verify`. It reads past the lookup cache
- * (a whole-store scan would only churn it).
+ * indicator proven by a stored entry and fully indexed (its value filed by host, too); every
+ * index key pointing at a record that agrees with it; counters equal to what is stored. Used
+ * by tests (crash safety) and, through `verifyStoreAt`, by `phalanx verify`. It reads past the
+ * lookup cache (a whole-store scan would only churn it).
  */
 import { existsSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
-import { headKey, originKey, postingPrefix, valueKey } from './keys.js'
+import { HOST_LIST_MAX, hostKeysOf, namesHost, type HostRecord } from './hosts.js'
+import { SEP, headKey, originKey, postingPrefix, valueKey } from './keys.js'
 import { POSTING_BUCKETS, findPosting, pairsOf, postingTags, type PostingBucket } from './postings.js'
 import type { OwnSeqRecord } from './own-seq.js'
 import { LevelStore, readBucket, type LogHead, type StoreCounts, type ValueRecord } from './level-store.js'
+
+/** host records the check keeps parsed while it walks the value index */
+const HOST_CHECK_CACHE = 1024
 
 export interface StoreProblem {
   /** tail: an own log ends below the seq the own-seq file says was signed and stored (a lost tail) */
@@ -213,9 +217,36 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
       }
     }
   }
+  // the value index, and the host index filing each value that lists an indicator (hosts.ts)
+  const hostRecords = new Map<string, HostRecord | undefined>()
+  const hostRecord = (host: string): HostRecord | undefined => {
+    if (hostRecords.has(host)) return hostRecords.get(host)
+    // values of one host sort together: a few recent records serve nearly every read
+    if (hostRecords.size >= HOST_CHECK_CACHE) hostRecords.clear()
+    const rec = store.readUncached<HostRecord>('byHost', host)
+    hostRecords.set(host, rec)
+    return rec
+  }
   for await (const [k, rec] of readBucket(store, 'byValue').iterator()) {
     indexKeys++
-    for (const id of (rec as ValueRecord).ids) if (store.scanIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
+    const ids = (rec as ValueRecord).ids
+    for (const id of ids) if (store.scanIndicator(id) === undefined) add({ kind: 'index', key: `byValue:${k}`, message: `points at missing indicator ${id}` })
+    const [type, value] = k.split(SEP)
+    if (ids.length === 0 || !namesHost(type)) continue
+    for (const [host] of hostKeysOf(type, value)) {
+      const h = hostRecord(host)
+      // a full record counts what it cannot list
+      if (h === undefined || (h.n === h.v.length && !h.v.some(x => x[1] === value && x[0] === type))) add({ kind: 'index', key: `byHost:${host}`, message: `host index misses ${type} ${value}` })
+    }
+  }
+  for await (const [host, raw] of readBucket(store, 'byHost').iterator()) {
+    indexKeys++
+    const rec = raw as HostRecord
+    if (rec.v.length > rec.n || rec.v.length > HOST_LIST_MAX) add({ kind: 'index', key: `byHost:${host}`, message: `lists ${rec.v.length} values and counts ${rec.n}` })
+    for (const [type, value, below] of rec.v) {
+      if ((store.readUncached<ValueRecord>('byValue', valueKey(type, value))?.ids.length ?? 0) === 0) add({ kind: 'index', key: `byHost:${host}`, message: `lists ${type} ${value}, which no indicator carries` })
+      else if (!hostKeysOf(type, value).some(([key, b]) => key === host && b === below)) add({ kind: 'index', key: `byHost:${host}`, message: `lists ${type} ${value}, which does not belong under it ${below} labels down` })
+    }
   }
 
   // 4. counters

@@ -15,6 +15,11 @@ export const BUCKET = {
   indicators: 'i',
   /** value index: type \0 value → ValueRecord { ids, sightings? } (one getSync per lookup) */
   byValue: 'xv',
+  /**
+   * host index (hosts.ts): a host or parent domain → HostRecord { n, v: [type, value, below][] },
+   * the urls, emails and domains filed under it (format 4; one getSync per domain lookup)
+   */
+  byHost: 'xh',
   /** tag index, posting blocks (postings.ts): lower-cased tag \0 first cursor → pairs */
   byTag: 'pt',
   /** origin index, posting blocks: originKey(origin) \0 first cursor → pairs */
@@ -75,7 +80,7 @@ export const SEP = '\x00'
 export const HIGH = '\xff'
 
 /** the on-disk format this code reads and writes; checked on open */
-export const STORE_FORMAT_VERSION = 3
+export const STORE_FORMAT_VERSION = 4
 
 export const META_KEY = {
   format: 'format',

@@ -12,7 +12,8 @@ import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import type { Entry, StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
-import { upgradeToReach } from './upgrade.js'
+import type { HostRecord } from './hosts.js'
+import { upgradeToHosts, upgradeToReach } from './upgrade.js'
 import { damagedStore, inspectStoreDir } from './store-dir.js'
 import type { Ack, AckRecord, AheadMark, Copy, CopyLink, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreEvent, StoreOptions, StoredAdvisory, ValueRecord } from './interface.js'
 
@@ -33,6 +34,9 @@ const CACHED_BUCKETS = new Set<BucketName>(['indicators', 'byValue'])
 const READ_CACHE_ENTRIES = 20_000
 /** the cached mark of a key read and found absent */
 const ABSENT = Object.freeze({})
+/** buckets whose keys the value filter holds: the value index and the host index */
+const FILTERED = new Set<BucketName>(['byValue', 'byHost'])
+const FILTERED_PREFIXES = [ROOT_PREFIX.byValue, ROOT_PREFIX.byHost] as const
 /** the value filter is sized for at least this many keys (~5 MB): a rebuild is rare */
 const VALUE_FILTER_MIN_KEYS = 4 << 20
 
@@ -144,9 +148,10 @@ export class LevelStore {
       }
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
-    } else if (format === 2) {
-      // v0.1's store: add what this version keeps (src/store/upgrade.ts)
-      await upgradeToReach(this.#db)
+    } else if (format === 2 || format === 3) {
+      // an older store (v0.1: 2, v0.2: 3): add what this version keeps (src/store/upgrade.ts)
+      if (format === 2) await upgradeToReach(this.#db)
+      await upgradeToHosts(this.#db)
     } else if (format !== STORE_FORMAT_VERSION) {
       await this.#db.close()
       throw new PhalanxError('PX_ERR_STORE', `the store at ${this.options.path} has format version ${String(format)}; this Phalanx reads version ${STORE_FORMAT_VERSION}`)
@@ -175,24 +180,29 @@ export class LevelStore {
   /** value-index keys of batches staged and not yet written (a rebuild's scan cannot see them) */
   readonly #stagedValueKeys = new Set<string[]>()
 
-  /** a new value filter of `capacity` keys, filled from the value index in the background */
+  /**
+   * A new value filter of `capacity` keys, filled from the value and host indexes in the
+   * background (a domain lookup reads a host key that usually does not exist, as a new value's
+   * read does: the filter answers both)
+   */
   #fillValueFilter (capacity: number): void {
     const filter = new KeyFilter(capacity, () => { if (this.#valueFilter === filter) this.#fillValueFilter(capacity * 4) })
     this.#valueFilter = filter
     for (const keys of this.#stagedValueKeys) for (const k of keys) filter.add(k)
-    const prefix = ROOT_PREFIX.byValue
     void (async () => {
-      // keys in batches (one await per thousand keys, not per key): a million in about a second
-      const it = this.#db.keys({ gte: prefix, lt: prefix + HIGH })
-      try {
-        for (;;) {
-          const keys = await it.nextv(1000)
-          if (keys.length === 0) break
-          if (!this.#open || this.#valueFilter !== filter) return
-          for (const k of keys) filter.add(k)
+      for (const prefix of FILTERED_PREFIXES) {
+        // keys in batches (one await per thousand keys, not per key): a million in about a second
+        const it = this.#db.keys({ gte: prefix, lt: prefix + HIGH })
+        try {
+          for (;;) {
+            const keys = await it.nextv(1000)
+            if (keys.length === 0) break
+            if (!this.#open || this.#valueFilter !== filter) return
+            for (const k of keys) filter.add(k)
+          }
+        } finally {
+          await it.close()
         }
-      } finally {
-        await it.close()
       }
       if (this.#open && this.#valueFilter === filter) filter.ready = true
     })().catch(() => { /* the store closed during the scan: the filter stays "maybe" */ })
@@ -215,8 +225,8 @@ export class LevelStore {
     this.#stagedValueKeys.delete(fullKeys)
   }
 
-  /** the root-key prefix of the value index (the writer stages its keys: stageValueKeys) */
-  static readonly VALUE_PREFIX = ROOT_PREFIX.byValue
+  /** the root-key prefixes of the value and host indexes (the writer stages their keys: stageValueKeys) */
+  static readonly FILTERED_PREFIXES = FILTERED_PREFIXES
 
   async close (): Promise<void> {
     this.#open = false
@@ -229,22 +239,26 @@ export class LevelStore {
     return ROOT_PREFIX[bucket] + key
   }
 
-  /** synchronous read of a JSON value (~1 µs; an async get costs ~40 µs here) */
-  read<T> (bucket: BucketName, key: string): T | undefined {
+  /**
+   * Synchronous read of a JSON value (~1 µs; an async get costs ~40 µs here). `cacheAbsent`
+   * false: a key found absent is not remembered (a lookup's probes of related values mostly
+   * find nothing, and would push records that exist out of the cache).
+   */
+  read<T> (bucket: BucketName, key: string, cacheAbsent = true): T | undefined {
     const k = ROOT_PREFIX[bucket] + key
     const cache = CACHED_BUCKETS.has(bucket) ? this.#cache : undefined
     const hit = cache?.get(k)
     if (hit !== undefined) return (hit === ABSENT ? undefined : hit) as T | undefined
-    const s = bucket === 'byValue' && !this.#valueFilter.mightHave(k) ? undefined : this.#db.getSync(k) as string | undefined
+    const s = FILTERED.has(bucket) && !this.#valueFilter.mightHave(k) ? undefined : this.#db.getSync(k) as string | undefined
     const v = s === undefined ? undefined : JSON.parse(s) as T
-    cache?.set(k, v ?? ABSENT)
+    if (v !== undefined || cacheAbsent) cache?.set(k, v ?? ABSENT)
     return v
   }
 
   /** read straight from LevelDB, leaving the cache alone (the writer's reads) */
   readUncached<T> (bucket: BucketName, key: string): T | undefined {
     const k = ROOT_PREFIX[bucket] + key
-    if (bucket === 'byValue' && !this.#valueFilter.mightHave(k)) return undefined
+    if (FILTERED.has(bucket) && !this.#valueFilter.mightHave(k)) return undefined
     const s = this.#db.getSync(k) as string | undefined
     return s === undefined ? undefined : JSON.parse(s) as T
   }
@@ -293,9 +307,21 @@ export class LevelStore {
     return this.read<ValueRecord>('byValue', valueKey(type, value))?.ids ?? []
   }
 
+  /** idsByValue for a value a lookup probes as related (a parent domain, a URL's host): an absence is not cached */
+  relatedIds (type: string, value: string): string[] {
+    this.assertOpen()
+    return this.read<ValueRecord>('byValue', valueKey(type, value), false)?.ids ?? []
+  }
+
   valueRecord (type: string, value: string): ValueRecord | undefined {
     this.assertOpen()
     return this.read<ValueRecord>('byValue', valueKey(type, value))
+  }
+
+  /** the urls, emails and domains filed under a host or parent domain (hosts.ts); not cached */
+  hostRecord (host: string): HostRecord | undefined {
+    this.assertOpen()
+    return this.read<HostRecord>('byHost', host)
   }
 
   sightings (type: string, value: string): SightingSummary | undefined {

@@ -1,12 +1,14 @@
 /**
- * Reads over the derived indicators: lookups of one value (synchronous, microseconds) and
- * filtered queries paged along the change feed. Pages follow the cursor order in which the
- * node stored each version, so a client paging while new records arrive sees every record
- * that existed when it started exactly once, and the new ones after them.
+ * Reads over the derived indicators: lookups of one value and of what is related to it through
+ * a host (synchronous, microseconds) and filtered queries paged along the change feed. Pages
+ * follow the cursor order in which the node stored each version, so a client paging while new
+ * records arrive sees every record that existed when it started exactly once, and the new ones
+ * after them.
  */
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
-import { containingCidrs, isInLog } from '../records/index.js'
+import { containingCidrs, ipFamily, isInLog } from '../records/index.js'
 import type { Tlp } from '../tlp/index.js'
+import { hostOf, isIpHost, parentDomains } from './hosts.js'
 import { HIGH, cursorFromTime, originKey, postingPrefix } from './keys.js'
 import type { LevelStore, SightingSummary } from './level-store.js'
 import { scanPostings, type PostingBucket, type PostingRange } from './postings.js'
@@ -111,15 +113,37 @@ export async function queryIndicators (store: LevelStore, f: QueryFilter): Promi
   return { indicators: out, nextCursor: null }
 }
 
+/**
+ * How a record matched a lookup: the value itself (`exact`), a stored CIDR containing the IP
+ * (`cidr`), or a record related through a host (docs/API.md, "GET /v1/lookup"):
+ * - a domain or IP lookup: a URL on that host (`url-host`), an email at that domain
+ *   (`email-domain`); a domain lookup also a URL or email on a host up to HOST_DEPTH labels
+ *   below it (`subdomain-url`, `subdomain-email`), a stored domain below it (`subdomain`) and a
+ *   stored domain above it (`parent-domain`);
+ * - a url or email lookup: the stored domain or IP its host is (`host-domain`, `host-ip`), a
+ *   stored CIDR containing its IP host (`host-cidr`), a stored domain above its host
+ *   (`parent-domain`).
+ */
+export const MATCH_KINDS = [
+  'exact', 'cidr', 'url-host', 'email-domain', 'subdomain-url', 'subdomain-email', 'subdomain', 'parent-domain',
+  'host-domain', 'host-ip', 'host-cidr'
+] as const
+
+export type MatchKind = typeof MATCH_KINDS[number]
+
 export interface LookupMatch extends StoredIndicator {
-  /** how the value matched: the same value, or an IP inside a stored CIDR */
-  match: 'exact' | 'cidr'
+  /** how the record matched: the value itself, an IP in a stored CIDR, or a related record */
+  match: MatchKind
+  /** a `subdomain…` match: how many labels below the looked-up domain its host is */
+  below?: number
 }
 
 export interface LookupResult {
   type: IndicatorType
   value: string
+  /** whether anything matched: the value, a containing CIDR or a related record (see `match`) */
   found: boolean
+  /** exact and CIDR matches first, then related ones: on the host and below it, then parent domains (each nearest first) */
   matches: LookupMatch[]
   sightings: SightingSummary | null
   /**
@@ -127,48 +151,138 @@ export interface LookupResult {
    * / `include_expired` would show), so "not found" can say why; absent when none
    */
   hidden?: HiddenMatch[]
+  /**
+   * true when related records were left out: more than RELATED_MAX, or more on one host than
+   * its index record lists (HOST_LIST_MAX); absent otherwise
+   */
+  truncated?: true
 }
 
 /** a record a lookup left out: revoked (when, why) or expired (since when) */
 export interface HiddenMatch {
   id: string
   origin: string
-  match: 'exact' | 'cidr'
+  /** the record's type and value when it is a related record (its match is not `exact`) */
+  type?: IndicatorType
+  value?: string
+  match: MatchKind
   why: 'revoked' | 'expired'
   /** when it was revoked, or its validUntil */
   at: string
   reason?: string
 }
 
-function hiddenOf (ind: StoredIndicator, match: 'exact' | 'cidr'): HiddenMatch {
+/** related records (matches and hidden ones) a lookup returns at most: a Phalanx choice that bounds the answer */
+export const RELATED_MAX = 100
+
+function hiddenOf (ind: StoredIndicator, match: MatchKind): HiddenMatch {
+  const what = match === 'exact' || match === 'cidr' ? {} : { type: ind.type, value: ind.value }
   return ind.revoked !== undefined
-    ? { id: ind.id, origin: ind.origin, match, why: 'revoked', at: ind.revoked.at, ...(ind.revoked.reason !== undefined ? { reason: ind.revoked.reason } : {}) }
-    : { id: ind.id, origin: ind.origin, match, why: 'expired', at: ind.validUntil ?? '' }
+    ? { id: ind.id, origin: ind.origin, ...what, match, why: 'revoked', at: ind.revoked.at, ...(ind.revoked.reason !== undefined ? { reason: ind.revoked.reason } : {}) }
+    : { id: ind.id, origin: ind.origin, ...what, match, why: 'expired', at: ind.validUntil ?? '' }
 }
 
-/** everything known about one normalized value; an IP also matches stored CIDRs */
+/** the kind of a value filed under the looked-up host */
+function onHostKind (type: IndicatorType, below: number): MatchKind {
+  if (type === 'domain') return 'subdomain'
+  if (below === 0) return type === 'url' ? 'url-host' : 'email-domain'
+  return type === 'url' ? 'subdomain-url' : 'subdomain-email'
+}
+
+/** one lookup's answer as it is collected: visible records to `matches`, others to `hidden` */
+class Collected {
+  readonly matches: LookupMatch[] = []
+  readonly hidden: HiddenMatch[] = []
+  #related = 0
+  truncated = false
+  /** the time visibility is judged at, read at the first record found (a miss never needs it: ~0.8 µs) */
+  #now: string | undefined
+
+  constructor (readonly store: LevelStore, readonly opts: VisibilityOptions) {}
+
+  /** the records of (type, value), matched as `match`; false once RELATED_MAX related ones are in */
+  add (type: string, value: string, match: MatchKind, below?: number): boolean {
+    return this.addIds(match === 'cidr' ? this.store.idsByValue(type, value) : this.store.relatedIds(type, value), match, below)
+  }
+
+  addIds (ids: string[], match: MatchKind, below?: number): boolean {
+    const related = match !== 'exact' && match !== 'cidr'
+    for (const ind of this.store.getIndicators(ids)) {
+      if (ind === undefined) continue
+      if (related && this.#related++ >= RELATED_MAX) { this.truncated = true; return false }
+      this.#now ??= new Date().toISOString()
+      if (isVisible(ind, this.opts, this.#now)) this.matches.push(below === undefined ? { ...ind, match } : { ...ind, match, below })
+      else this.hidden.push(hiddenOf(ind, match))
+    }
+    return true
+  }
+}
+
+/** the stored domains above `domain` (nearest first), matched as `parent-domain` */
+function addParents (c: Collected, domain: string): void {
+  for (const parent of parentDomains(domain)) if (!c.add('domain', parent, 'parent-domain')) return
+}
+
+/** the values filed under `host` in the host index (hosts.ts), nearest first */
+function addOnHost (c: Collected, host: string): void {
+  const rec = c.store.hostRecord(host)
+  if (rec === undefined) return
+  if (rec.n > rec.v.length) c.truncated = true
+  const list = rec.v.length > 1 ? rec.v.slice().sort((a, b) => a[2] - b[2]) : rec.v
+  for (const [type, value, below] of list) {
+    if (!c.add(type, value, onHostKind(type, below), type === 'domain' || below > 0 ? below : undefined)) return
+  }
+}
+
+/** a url's or email's host: the stored domain or IP it is (and what contains the IP), the domains above it */
+function addHostOf (c: Collected, type: IndicatorType, value: string): void {
+  const host = hostOf(type, value)
+  if (host === undefined || host === '') return
+  if (isIpHost(host)) {
+    const family = host.includes(':') ? 6 : 4
+    c.add(family === 4 ? 'ipv4' : 'ipv6', host, 'host-ip')
+    addCidrs(c, host, family, 'host-cidr')
+    return
+  }
+  c.add('domain', host, 'host-domain')
+  addParents(c, host)
+}
+
+/** the stored CIDRs that contain an IP */
+function addCidrs (c: Collected, ip: string, family: 4 | 6, match: 'cidr' | 'host-cidr'): void {
+  const lens = c.store.cidrLengths()[family === 4 ? 'v4' : 'v6']
+  if (lens.length === 0) return
+  for (const cidr of containingCidrs(ip, family, lens)) if (!c.add('cidr', cidr, match)) return
+}
+
+/**
+ * Everything known about one normalized value: its records; for an IP the stored CIDRs that
+ * contain it; and the records related through a host (MatchKind), all from stored indicators
+ * (no DNS). Synchronous: a domain lookup reads one host-index key more, a url or email lookup
+ * the value records of its host and parent domains (the value filter answers most of them).
+ */
 export function lookupValue (store: LevelStore, type: IndicatorType, value: string, opts: VisibilityOptions = {}): LookupResult {
   store.assertOpen()
-  const matchesOut: LookupMatch[] = []
-  const hidden: HiddenMatch[] = []
-  const now = new Date().toISOString()
+  const c = new Collected(store, opts)
   const rec = store.valueRecord(type, value)
-  for (const ind of store.getIndicators(rec?.ids ?? [])) {
-    if (ind === undefined) continue
-    if (isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'exact' })
-    else hidden.push(hiddenOf(ind, 'exact'))
+  c.addIds(rec?.ids ?? [], 'exact')
+  const family = ipFamily(type)
+  if (family !== undefined) {
+    addCidrs(c, value, family, 'cidr')
+    addOnHost(c, value)
+  } else if (type === 'domain') {
+    addOnHost(c, value)
+    addParents(c, value)
+  } else if (type === 'url' || type === 'email') {
+    addHostOf(c, type, value)
   }
-  if (type === 'ipv4' || type === 'ipv6') {
-    const lens = store.cidrLengths()[type === 'ipv4' ? 'v4' : 'v6']
-    if (lens.length > 0) {
-      for (const cidr of containingCidrs(value, type === 'ipv4' ? 4 : 6, lens)) {
-        for (const ind of store.getIndicators(store.idsByValue('cidr', cidr))) {
-          if (ind === undefined) continue
-          if (isVisible(ind, opts, now)) matchesOut.push({ ...ind, match: 'cidr' })
-          else hidden.push(hiddenOf(ind, 'cidr'))
-        }
-      }
-    }
+  return {
+    type,
+    value,
+    found: c.matches.length > 0,
+    matches: c.matches,
+    sightings: rec?.sightings ?? null,
+    ...(c.hidden.length > 0 ? { hidden: c.hidden } : {}),
+    ...(c.truncated ? { truncated: true as const } : {})
   }
-  return { type, value, found: matchesOut.length > 0, matches: matchesOut, sightings: rec?.sightings ?? null, ...(hidden.length > 0 ? { hidden } : {}) }
 }

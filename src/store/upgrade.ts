@@ -9,11 +9,18 @@
  * reaches all of them (src/tlp/policy.ts `reachOf`). Only ids found in more than one log get the
  * field; memory holds one origin's ids at a time.
  *
+ * Format 3 → 4 (after v0.2): the host index (hosts.ts), built from the value index: every url,
+ * email and domain value that lists an indicator is filed under its host and parent domains.
+ * The step first clears the bucket (a crash half-way starts it again from nothing) and holds
+ * at most BATCH host records in memory.
+ *
  * This is the store's own format work: it writes below Ingest, which is not running yet.
  */
 import type { Level } from 'level'
-import { indicatorId, type Entry, type StoredIndicator } from '../records/index.js'
-import { HIGH, META_KEY, ROOT_PREFIX, SEP, headKey, type BucketName } from './keys.js'
+import { indicatorId, type Entry, type IndicatorType, type StoredIndicator } from '../records/index.js'
+import { hostKeysOf, withHostValue, type HostRecord } from './hosts.js'
+import type { ValueRecord } from './interface.js'
+import { HIGH, META_KEY, ROOT_PREFIX, SEP, headKey, valueKey, type BucketName } from './keys.js'
 
 const BATCH = 1000
 
@@ -63,4 +70,42 @@ export async function upgradeToReach (db: Root): Promise<{ indicators: number }>
   ops.push({ type: 'put', key: rootKey('meta', META_KEY.format), value: JSON.stringify(3) })
   await db.batch(ops, { sync: true })
   return { indicators: changed }
+}
+
+/** the value types the host index files (hosts.ts namesHost) */
+const HOST_TYPES: IndicatorType[] = ['domain', 'email', 'url']
+
+/** format 3 → 4: build the host index from the value index; writes format 4 */
+export async function upgradeToHosts (db: Root): Promise<{ values: number }> {
+  const hostPrefix = rootKey('byHost', '')
+  await db.clear({ gte: hostPrefix, lt: hostPrefix + HIGH })
+  let values = 0
+  // the records touched since the last write: read from the store once, written once
+  let touched = new Map<string, HostRecord>()
+  const flush = async (): Promise<void> => {
+    if (touched.size === 0) return
+    await db.batch([...touched].map(([key, rec]) => ({ type: 'put' as const, key, value: JSON.stringify(rec) })))
+    touched = new Map()
+  }
+  for (const type of HOST_TYPES) {
+    const prefix = rootKey('byValue', valueKey(type, ''))
+    for await (const [k, v] of db.iterator({ gt: prefix, lt: prefix + HIGH })) {
+      if ((JSON.parse(v as string) as ValueRecord).ids.length === 0) continue // sightings only
+      const value = k.slice(prefix.length)
+      for (const [host, below] of hostKeysOf(type, value)) {
+        const key = hostPrefix + host
+        let rec = touched.get(key)
+        if (rec === undefined) {
+          const raw = await db.get(key) as string | undefined
+          rec = raw === undefined ? undefined : JSON.parse(raw) as HostRecord
+        }
+        touched.set(key, withHostValue(rec, type, value, below))
+      }
+      values++
+      if (touched.size >= BATCH) await flush()
+    }
+  }
+  await flush()
+  await db.batch([{ type: 'put', key: rootKey('meta', META_KEY.format), value: JSON.stringify(4) }], { sync: true })
+  return { values }
 }

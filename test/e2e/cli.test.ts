@@ -411,6 +411,17 @@ describe('phalanx against a running node', () => {
     expect((await ok(['lookup', '11.1.2.3', '--data', data])).found).toBe(false)
   })
 
+  it('the README example: a lookup of a domain finds the URL published on it, and says how it matched', async () => {
+    const p = await ok(['publish', '--data', data, '--type', 'url', '--value', 'hxxps://login-micros0ft[.]example/auth', '--tlp', 'AMBER'])
+    stored++
+    const l = await ok(['lookup', 'login-micros0ft.example', '--data', data])
+    expect(l).toMatchObject({ type: 'domain', value: 'login-micros0ft.example', found: true })
+    expect(l.matches).toEqual([expect.objectContaining({ id: p.id, type: 'url', value: 'https://login-micros0ft.example/auth', match: 'url-host' })])
+    const human = await run(['lookup', 'login-micros0ft.example', '--data', data])
+    expect(human.stdout).toContain('FOUND (0 own, 1 related)')
+    expect(human.stdout).toMatch(/related through a host \(stored indicators, no DNS\):\n {2}url-host {2}url {5}https:\/\/login-micros0ft\.example\/auth/)
+  })
+
   it('publish - reads NDJSON from stdin (comments, blank lines, defanged values)', async () => {
     const lines: string[] = ['# bulk import test', '']
     for (let i = 0; i < IPV4_BULK; i++) {

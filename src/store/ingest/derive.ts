@@ -10,7 +10,9 @@ import {
 import { reachWith, relabelApplies, type Tlp } from '../../tlp/index.js'
 import { SEP, ackKey, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
 import { pair, postingTags } from '../postings.js'
+import { namesHost } from '../hosts.js'
 import type { AckRecord, LogHead, OriginSightings, PendingRelabel, PendingRevoke, SightingSummary, StoreEvent, StoredAdvisory, ValueRecord } from '../level-store.js'
+import { fileHostValue } from './host-index.js'
 import { RawJson, type Tx } from './tx.js'
 
 /** what derivation keeps across groups */
@@ -182,6 +184,8 @@ function applyIndicator (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string,
     tx.state.counts.indicators++
     if (rec === undefined) tx.put('byValue', vk, { ids: [id] } satisfies ValueRecord)
     else if (!known) tx.put('byValue', vk, { ...rec, ids: [...rec.ids, id] })
+    // the value's first indicator (a sighting alone makes a record without ids): file it by host
+    if ((rec === undefined || rec.ids.length === 0) && namesHost(item.type)) fileHostValue(tx, item.type, item.value)
     if (item.type === 'cidr') noteCidrLength(tx, item.value)
     if (ctx.pendingRevokes.has(id)) {
       const relabel = tx.get<PendingRelabel>('pendingRelabels', id)

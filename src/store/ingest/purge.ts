@@ -1,11 +1,13 @@
 /**
- * Purging expired indicators: the derived record, its id in the value index and the counters
- * go; the signed entries stay (sync and verify need them), and so do the index pairs, which
- * readers skip and the `purged` bucket accounts for.
+ * Purging expired indicators: the derived record, its id in the value index (with the last id,
+ * the value in the host index too) and the counters go; the signed entries stay (sync and
+ * verify need them), and so do the index pairs, which readers skip and the `purged` bucket
+ * accounts for.
  */
 import type { StoredIndicator } from '../../records/index.js'
 import { valueKey } from '../keys.js'
 import type { ValueRecord } from '../level-store.js'
+import { unfileHostValue } from './host-index.js'
 import type { Tx } from './tx.js'
 
 /** indicators deleted per write group by a purge */
@@ -24,6 +26,7 @@ export function runPurge (tx: Tx, job: { ids: string[], before: string, at: stri
       const rest = rec.ids.filter(x => x !== id)
       if (rest.length === 0 && rec.sightings === undefined) tx.del('byValue', vk)
       else tx.put('byValue', vk, { ...rec, ids: rest })
+      if (rest.length === 0 && rec.ids.length > 0) unfileHostValue(tx, ind.type, ind.value)
     }
     tx.put('purged', id, job.at)
     tx.state.counts.indicators--

@@ -141,13 +141,13 @@ export class Tx {
       for (const [key, block] of blocksOf(list)) batch.put(LevelStore.fullKey(list.bucket, key), JSON.stringify(block))
       if (due()) await pace()
     }
-    const valuePrefix = LevelStore.VALUE_PREFIX
+    const [valuePrefix, hostPrefix] = LevelStore.FILTERED_PREFIXES
     const valueKeys: string[] = []
     for (const [k, v] of this.overlay) {
       if (v === undefined) batch.del(k)
       else {
         batch.put(k, JSON.stringify(v))
-        if (k.startsWith(valuePrefix)) valueKeys.push(k)
+        if (k.startsWith(valuePrefix) || k.startsWith(hostPrefix)) valueKeys.push(k)
       }
       if (due()) await pace()
     }

@@ -130,6 +130,28 @@ describe('node, circle and token routes', () => {
     expect(t.body.maxTlp ?? 'AMBER').toBe('AMBER')
   })
 
+  it('a read token never reaches a lookup: a URL related to a domain stays with those who read its circle', async () => {
+    const c = (await call('POST', '/v1/circles', { name: 'Unread circle' })).body.id as string
+    expect((await call('POST', '/v1/indicators', { type: 'url', value: 'hxxps://unread-circle[.]example/kit', tlp: 'GREEN', circle: c })).status).toBe(201)
+    // the API token sees the relation
+    expect((await call('GET', '/v1/lookup?value=unread-circle.example')).body.matches).toEqual([expect.objectContaining({ match: 'url-host', circle: c, value: 'https://unread-circle.example/kit' })])
+    const token = (await call('POST', '/v1/tokens', { name: 'siem-local', collections: ['local'] })).body.token as string
+    const as = { authorization: `Bearer ${token}` }
+    for (const url of ['/v1/lookup?value=unread-circle.example', '/v1/lookup?value=https://unread-circle.example/', '/v1/lookup?value=unread-circle.example&include_revoked=true']) {
+      const r = await app.inject({ method: 'GET', url, headers: as })
+      expect(r.statusCode, url).toBe(401)
+      expect(JSON.parse(r.body).error).toMatchObject({ code: 'PX_ERR_UNAUTHORIZED' })
+      expect(r.body).not.toContain('unread-circle.example/kit')
+    }
+    // what it does read, the private scope's TAXII collection, holds nothing of the circle
+    const cols = await app.inject({ method: 'GET', url: '/taxii2/api/collections/', headers: as })
+    const ids = (JSON.parse(cols.body).collections as Array<{ id: string }>).map(x => x.id)
+    expect(ids).toHaveLength(1)
+    const objs = await app.inject({ method: 'GET', url: `/taxii2/api/collections/${ids[0]}/objects/`, headers: as })
+    expect(objs.statusCode).toBe(200)
+    expect(objs.body).not.toContain('unread-circle')
+  })
+
   it('no token: 401', async () => {
     const r = await app.inject({ method: 'GET', url: '/v1/status' })
     expect(r.statusCode).toBe(401)

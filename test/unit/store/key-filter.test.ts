@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { KeyFilter } from '../../../src/store/key-filter.js'
 import { Ingest, LevelStore, lookupValue } from '../../../src/store/index.js'
-import { LOCAL_CIRCLE, makeIndicatorItem, markCanonical } from '../../../src/records/index.js'
+import { LOCAL_CIRCLE, makeIndicatorItem, markCanonical, type IndicatorType } from '../../../src/records/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
 import { until } from '../../utils/wait.js'
 
-const ind = (value: string) => markCanonical(makeIndicatorItem({ type: 'domain', value, confidence: 50, tags: [] }))
+const ind = (value: string, type: IndicatorType = 'domain') => markCanonical(makeIndicatorItem({ type, value, confidence: 50, tags: [] }))
 
 let h: StoreHarness | undefined
 afterEach(async () => { await h?.close(); h = undefined })
@@ -51,7 +51,7 @@ describe('the store\'s value filter', () => {
     const values = Array.from({ length: 1500 }, (_, i) => `v${i}.filter.example`)
     // 1,500 keys into a filter sized for 64: it is rebuilt larger (x4) while values arrive
     for (let i = 0; i < values.length; i += 100) {
-      await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp: 'GREEN', items: values.slice(i, i + 100).map(ind) }])
+      await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp: 'GREEN', items: values.slice(i, i + 100).map(v => ind(v)) }])
       for (const v of values.slice(0, i + 100)) expect(lookupValue(h.store, 'domain', v).found, v).toBe(true)
     }
     await until('the rebuilt filter', () => h!.store.valueFilterReady)
@@ -74,5 +74,24 @@ describe('the store\'s value filter', () => {
     expect(lookupValue(store, 'domain', values[3]).matches.map(m => m.version)).toEqual([2])
     expect(lookupValue(store, 'domain', 'new.filter.example').found).toBe(true)
     expect(store.counts().indicators).toBe(1501)
+  })
+
+  it('holds the host index too: a domain finds every URL on it after a reopen and through rebuilds', async () => {
+    h = await openStore({ ingest: { sync: false }, valueFilterCapacity: 64 })
+    await until('the filter of the empty store', () => h!.store.valueFilterReady)
+    const hosts = Array.from({ length: 300 }, (_, i) => `h${i}.filter.example`)
+    for (let i = 0; i < hosts.length; i += 50) {
+      await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp: 'GREEN', items: hosts.slice(i, i + 50).map(x => ind(`http://${x}/`, 'url')) }])
+      for (const x of hosts.slice(0, i + 50)) expect(lookupValue(h.store, 'domain', x).matches.map(m => m.match), x).toEqual(['url-host'])
+    }
+    await h.ingest.stop()
+    await h.store.close()
+    const store = new LevelStore({ path: join(h.dir, 'db'), valueFilterCapacity: 64 })
+    await store.open()
+    h = { ...h, store, ingest: new Ingest({ store, key: h.key, policy: { check () {} }, log: pino({ level: 'silent' }) }, { sync: false }) }
+    await h.ingest.start()
+    await until('the filled filter', () => store.valueFilterReady)
+    for (const x of hosts) expect(lookupValue(store, 'domain', x).found, x).toBe(true)
+    expect(lookupValue(store, 'domain', 'absent.filter.example').found).toBe(false)
   })
 })
