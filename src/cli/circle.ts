@@ -45,7 +45,8 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
     .action(async (id: string, opts: { expires: string }, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ code: string, expires: string }>('POST', `/v1/circles/${encodeURIComponent(id)}/invites`, { expires: opts.expires })
-      print(r, () => `invite code (one use, expires ${r.expires}):\n${r.code}`)
+      // the code alone on stdout (CODE=$(phalanx circle invite …) works); what it is on stderr
+      print(r, () => { process.stderr.write(`invite code (one use, expires ${r.expires}):\n`); return r.code })
     })
 
   circle.command('join')
@@ -119,7 +120,7 @@ export function registerCircleCommands (program: Command, { print, globals, t }:
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ circle: string, name: string, upTo: number }>('POST', `/v1/circles/${encodeURIComponent(id)}/leave`, {})
-      print(r, () => `left "${t(r.name)}" (${t(r.circle)}); what you stored stays, and your entries up to seq ${r.upTo} still stand for the others`)
+      print(r, () => `left "${t(r.name)}" (${t(r.circle)}); what you stored stays${r.upTo > 0 ? `, and your entries up to seq ${r.upTo} still stand for the others` : ''}`)
     })
 
   circle.command('rename-member')

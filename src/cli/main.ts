@@ -127,7 +127,7 @@ function formatLookup (r: LookupAnswer): string {
     for (const m of related) lines.push(`  ${relatedLabel(m).padEnd(width)}  ${formatIndicator(m)}`)
   }
   return r.found
-    ? `${t(r.type)} ${t(r.value)}: FOUND (${own.length} own, ${related.length} related)\n${lines.join('\n')}${sightedText(r.sighted)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
+    ? `${t(r.type)} ${t(r.value)}: FOUND (${own.length} exact, ${related.length} related)\n${lines.join('\n')}${sightedText(r.sighted)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
     : `${t(r.type)} ${t(r.value)}: not found${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}${sightedText(r.sighted)}`
 }
 
@@ -474,7 +474,7 @@ export function buildProgram (): Command {
       const circles = s.circles.map(c => c.status === 'removed' || c.status === 'left'
         ? `\n  ${t(c.name)} (${t(c.id)}): ${formerCircle(c, t)}; ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')} kept`
         : `\n  ${t(c.name)} (${t(c.id)}): ${plural(c.members, 'member')}, ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')}, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${plural(c.inSync.of, 'member')}`).join('')
-      print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}` +
+      print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k === 'sightings' ? 'sighted values' : k}`).join(', ')}` +
         s.warnings.map(w => `\nWARNING:     ${t(w)}`).join(''))
     })
 

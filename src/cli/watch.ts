@@ -14,7 +14,7 @@
 import type { Command } from 'commander'
 import { PhalanxError } from '../errors.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
-import { isRedLog, type StoredIndicator } from '../records/index.js'
+import { isRedLog, lastChangeOf, type StoredIndicator } from '../records/index.js'
 import { connect, resolveDataDir, type ApiClient } from './client.js'
 import type { CliHelpers } from './transfer.js'
 
@@ -89,7 +89,8 @@ const TLP_COLOUR: Record<string, string> = { RED: '31', 'AMBER+STRICT': '33', AM
 /** how an indicator event reads: time, what happened, TLP, type, value, confidence, tags, who and where */
 export function formatIndicatorEvent (i: StoredIndicator, names: Names, colour: boolean): string {
   const t = (s: unknown): string => escapeForTerminal(String(s))
-  const what = i.revoked !== undefined ? 'REVOKED' : i.version > 1 ? 'UPDATED' : 'NEW'
+  // a relabel is the latest change when its time is the record's last change (records lastChangeOf)
+  const what = i.revoked !== undefined ? 'REVOKED' : i.relabeled !== undefined && i.relabeled.at === lastChangeOf(i) ? 'RELABELED' : i.version > 1 ? 'UPDATED' : 'NEW'
   const tlp = `TLP:${t(i.tlp)}`
   const tlpText = colour ? `\x1b[${TLP_COLOUR[i.tlp] ?? '0'}m${tlp}\x1b[0m` : tlp
   const who = i.origin === names.own ? 'us' : names.orgs.has(i.origin) ? t(names.orgs.get(i.origin)) : `${t(i.origin.slice(0, 12))}…`
@@ -140,7 +141,7 @@ export function formatOtherEvent (event: string, id: string | undefined, data: u
     case 'ack': {
       const k = data as AckEventData
       const what = k.title !== null ? `"${t(k.title)}"` : `advisory ${t(k.advisory)}`
-      return `${time}  ${'ACK'.padEnd(8)}  ${orgOf(k, names)} acknowledged ${k.mine ? 'our' : 'the'} advisory ${what} ${whereOf(k.circle, names)}  id ${t(k.advisory)}`
+      return `${time}  ${'ACK'.padEnd(8)}  ${k.publicKey === names.own ? 'we' : orgOf(k, names)} acknowledged ${k.mine ? 'our' : 'the'} advisory ${what} ${whereOf(k.circle, names)}  id ${t(k.advisory)}`
     }
     case 'sighting': {
       const x = data as SightingEventData
@@ -200,8 +201,10 @@ export function registerWatchCommand (program: Command, { globals, t }: CliHelpe
                 process.stdout.write(escapeJsonText(JSON.stringify({ event: e.event, id: e.id ?? null, data })) + '\n')
               } else if (e.event === 'indicator') {
                 const ind = JSON.parse(e.data) as StoredIndicator
-                // a name this view does not know yet (a new member, a new circle): ask again, at most once a minute
-                if (names !== undefined && !names.orgs.has(ind.origin) && ind.origin !== names.own && Date.now() - namesAt > 60_000) { names = await namesOf(client); namesAt = Date.now() }
+                // a name this view does not know yet (a new member, a new circle): ask again, at most every 5 s
+                const unknownOrg = names !== undefined && !names.orgs.has(ind.origin) && ind.origin !== names.own
+                const unknownCircle = names !== undefined && ind.circle !== 'local' && !isRedLog(ind.circle) && !names.circles.has(ind.circle)
+                if ((unknownOrg || unknownCircle) && Date.now() - namesAt > 5_000) { names = await namesOf(client); namesAt = Date.now() }
                 process.stdout.write(formatIndicatorEvent(ind, names!, colour) + '\n')
               } else {
                 let line: string | undefined

@@ -102,7 +102,7 @@ export class Withdrawals {
     }
     const source = this.#c.store.getIndicator(links[0].source)
     const why = source?.revoked?.reason
-    const reason = clip(`withdrawn: the indicator this organization re-shared (${links[0].source}) was revoked by its origin${why !== undefined ? `: ${why}` : ''}`, LIMITS.REASON_MAX)
+    const reason = clip(`withdrawn: re-shared from indicator ${links[0].source}, which its origin revoked${why !== undefined ? `: ${why}` : ''}`, LIMITS.REASON_MAX)
     await this.#c.revoke(copy, reason)
     this.#c.log.info({ id: copy, source: links.map(l => l.source) }, 'withdrew a re-shared indicator: its source was revoked')
   }

@@ -418,7 +418,7 @@ describe('phalanx against a running node', () => {
     expect(l).toMatchObject({ type: 'domain', value: 'login-micros0ft.example', found: true })
     expect(l.matches).toEqual([expect.objectContaining({ id: p.id, type: 'url', value: 'https://login-micros0ft.example/auth', match: 'url-host' })])
     const human = await run(['lookup', 'login-micros0ft.example', '--data', data])
-    expect(human.stdout).toContain('FOUND (0 own, 1 related)')
+    expect(human.stdout).toContain('FOUND (0 exact, 1 related)')
     expect(human.stdout).toMatch(/related through a host \(stored indicators, no DNS\):\n {2}url-host {2}url {5}https:\/\/login-micros0ft\.example\/auth/)
   })
 
@@ -588,6 +588,11 @@ describe('phalanx against a running node', () => {
     expect(unknown.error).toMatchObject({ code: 'PX_ERR_UNKNOWN_CIRCLE', field: 'circle' })
     expect(unknown.error.message).toContain(`${created.id} "EU Finance ISAC"`)
     expect(inv.code).toMatch(/^phx1\./)
+    // without --json the code alone is on stdout (CODE=$(phalanx circle invite …)), what it is on stderr
+    const human = await run(['circle', 'invite', 'EU Finance ISAC', '--data', data])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/^phx1\.\S+\n$/)
+    expect(human.stderr).toMatch(/^invite code \(one use, expires /)
     const dataB = join(tmp, 'node-b')
     const idB = await ok(['init', '--data', dataB, '--org', 'Bank B'])
     const b = await startNode(['--data', dataB, '--api-port', '0', '--log-level', 'warn'])

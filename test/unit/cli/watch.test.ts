@@ -43,6 +43,9 @@ describe('formatIndicatorEvent', () => {
   it('names the org and the circle; says NEW, UPDATED or REVOKED with the reason', () => {
     expect(formatIndicatorEvent(base, names, false)).toBe(`10:11:13  NEW      TLP:AMBER  domain evil.example  conf 80  [phishing]  from Bank\\x1b[2K B in EU ISAC  id ${'f'.repeat(32)}`)
     expect(formatIndicatorEvent({ ...base, version: 2 }, names, false)).toMatch(/^10:11:13 {2}UPDATED /)
+    // a relabel that is the record's last change reads as one (a receiver's version count does not move)
+    expect(formatIndicatorEvent({ ...base, tlp: 'GREEN', relabeled: { at: '2026-12-04T10:12:00.000Z', tlp: 'GREEN', entry: 'h2' } }, names, false)).toMatch(/^10:11:13 {2}RELABELED {2}TLP:GREEN /)
+    expect(formatIndicatorEvent({ ...base, version: 2, created: '2026-12-04T10:13:00.000Z', relabeled: { at: '2026-12-04T10:12:00.000Z', tlp: 'AMBER', entry: 'h2' } }, names, false)).toMatch(/^10:11:13 {2}UPDATED /)
     expect(formatIndicatorEvent({ ...base, origin: own, circle: 'local', revoked: { at: 'x', entry: 'h', reason: 'fp' } }, names, false)).toMatch(/ REVOKED .* from us private .*\(fp\)$/)
     expect(formatIndicatorEvent({ ...base, circle: 'red:' + own, tlp: 'RED' }, names, false)).toMatch(/from Bank.* RED, direct/)
     expect(formatIndicatorEvent({ ...base, origin: 'c'.repeat(64), circle: 'unknown' }, names, false)).toMatch(/from c{12}… in unknown/)

@@ -50,7 +50,7 @@ describe('a re-shared copy follows its source\'s revoke', () => {
     await w.close()
     const ind = h.store.getIndicator(copy)!
     expect(ind.origin).toBe(h.me)
-    expect(ind.revoked?.reason).toBe(`withdrawn: the indicator this organization re-shared (${source}) was revoked by its origin: sinkholed`)
+    expect(ind.revoked?.reason).toBe(`withdrawn: re-shared from indicator ${source}, which its origin revoked: sinkholed`)
   })
 
   it('a revoke stored while no check ran (the node was down) is found by the sweep at start', async () => {
