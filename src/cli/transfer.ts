@@ -30,7 +30,12 @@ export interface CliHelpers {
 /** what `import` reads: the file formats, and a TAXII collection (its URL in place of the file) */
 const IMPORT_SOURCES = [...IMPORT_FORMATS, 'taxii'] as const
 
-function summaryText (s: ImportSummary, file: string): string {
+/** what a skipped row's number counts: a line of a text or CSV file, a STIX object, a MISP attribute */
+function rowUnit (format: string): string {
+  return format === 'stix' || format === 'taxii' ? 'object' : format === 'misp' ? 'attribute' : 'line'
+}
+
+function summaryText (s: ImportSummary, file: string, unit = 'line'): string {
   const reasons = Object.entries(s.reasons).sort((a, b) => b[1] - a[1]).map(([r, n]) => `\n  ${n}  ${r}`).join('')
   const dropped = Object.entries(s.dropped).sort((a, b) => b[1] - a[1])
   const droppedText = dropped.length === 0 ? '' : `\ndropped ${dropped.reduce((n, [, k]) => n + k, 0)} field(s) of imported rows (not display-safe):${dropped.map(([r, n]) => `\n  ${n}  ${r}`).join('')}`
@@ -40,7 +45,7 @@ function summaryText (s: ImportSummary, file: string): string {
     ...(s.revoked > 0 ? [`${s.dryRun ? 'would revoke' : 'revoked'} ${s.revoked}`] : []),
     ...(kept > 0 ? [`kept as context ${kept} (${context.map(([k, n]) => `${k} ${n}`).join(', ')})`] : [])
   ].map(x => `, ${x}`).join('')
-  const lines = s.skippedLines.length === 0 ? '' : `\nskipped rows${s.skipped > s.skippedLines.length ? ` (the first ${s.skippedLines.length})` : ''}:${s.skippedLines.map(l => `\n  line ${l.line}: ${l.reason}`).join('')}`
+  const lines = s.skippedLines.length === 0 ? '' : `\nskipped rows${s.skipped > s.skippedLines.length ? ` (the first ${s.skippedLines.length})` : ''}:${s.skippedLines.map(l => `\n  ${unit} ${l.line}: ${l.reason}`).join('')}`
   return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}${lines}${droppedText}`
 }
 
@@ -127,7 +132,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         const source = taxiiRows({ collection: file, ...(opts.user !== undefined ? { user: opts.user } : {}), ...(password !== undefined ? { password } : {}), ...(opts.addedAfter !== undefined ? { addedAfter: opts.addedAfter } : {}) }, progress)
         const summary = await importRows(source, { defaults, ...(opts.dryRun !== true ? { revoke, send: sendBatch } : {}) })
         h.print({ file, format, ...summary, pages: progress.pages, dateAddedLast: progress.dateAddedLast ?? null },
-          () => summaryText(summary, file) + `\n${progress.pages} pages${progress.dateAddedLast !== undefined ? `; go on from here with --added-after ${progress.dateAddedLast}` : ''}`)
+          () => summaryText(summary, file, 'object') + `\n${progress.pages} pages${progress.dateAddedLast !== undefined ? `; go on from here with --added-after ${progress.dateAddedLast}` : ''}`)
         return
       }
       const pass = async (stream: Readable, phase: string, send: boolean): Promise<ImportSummary> => {
@@ -158,7 +163,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       // a file is checked whole before anything is sent: a malformed one imports nothing
       let summary = file === '-' || (streamed && opts.dryRun !== true) ? undefined : await pass(open(), 'checking', false)
       if (opts.dryRun !== true) summary = await pass(open(), 'importing', true)
-      h.print({ file, format, ...summary }, () => summaryText(summary!, file))
+      h.print({ file, format, ...summary }, () => summaryText(summary!, file, rowUnit(format)))
     })
 
   const exportCmd = program.command('export')

@@ -666,6 +666,15 @@ describe('phalanx against a running node', () => {
     expect(Object.values(r.reasons)).toEqual([1])
     const found = await ok(['lookup', '198.18.0.1', '--data', data])
     expect(found.matches[0]).toMatchObject({ tlp: 'CLEAR', tags: ['scanner'], description: 'listed by 5 blocklists (ipsum)' })
+    // a STIX row is named by its object's place in the bundle, not as a line of the file
+    const stix = join(tmp, 'bundle.json')
+    writeFileSync(stix, JSON.stringify({ type: 'bundle', id: 'bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', objects: [
+      { type: 'indicator', spec_version: '2.1', id: 'indicator--6ba7b810-9dad-41d1-80b4-00c04fd430c1', created: '2026-01-01T00:00:00.000Z', modified: '2026-01-01T00:00:00.000Z', pattern: "[domain-name:value = 'ok-stix.example']", pattern_type: 'stix', valid_from: '2026-01-01T00:00:00.000Z' },
+      { type: 'indicator', spec_version: '2.1', id: 'indicator--6ba7b810-9dad-41d1-80b4-00c04fd430c2', created: '2026-01-01T00:00:00.000Z', modified: '2026-01-01T00:00:00.000Z', pattern: "[domain-name:value = 'a.example' AND ipv4-addr:value = '198.51.100.1']", pattern_type: 'stix', valid_from: '2026-01-01T00:00:00.000Z' }
+    ] }, null, 2))
+    const stixHuman = await run(['import', stix, '--format', 'stix', '--dry-run', '--data', data])
+    expect(stixHuman.code).toBe(0)
+    expect(stixHuman.stdout).toMatch(/\n {2}object 2: unsupported STIX pattern/)
     const human = await run(['import', txt, '--format', 'text', '--type', 'ipv4', '--dry-run', '--data', data])
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/^dry run \(nothing stored\): .*read 4, would import 3, skipped 1\n {2}1 {2}value: /)
