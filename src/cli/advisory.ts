@@ -14,24 +14,8 @@ import { escapeForTerminal } from '../records/text.js'
 import { connect, resolveDataDir } from './client.js'
 import type { CliHelpers } from './transfer.js'
 
-interface OrgRef { publicKey: string, org: string | null }
-interface AdvisoryView extends OrgRef {
-  id: string
-  circle: string
-  circleName: string | null
-  mine: boolean
-  tlp: string
-  title: string
-  text: string
-  severity?: string
-  cves: string[]
-  indicators: string[]
-  created: string
-  acks: Array<OrgRef & { at: string }>
-  pending: OrgRef[]
-  ackedByMe: boolean
-}
-type AdvisorySummary = Omit<AdvisoryView, 'acks' | 'pending' | 'text'> & { acked: number, expected: number }
+// what the API answers (the CLI reads it over HTTP; the types are the use case's own)
+import type { AdvisorySummary, AdvisoryView, OrgRef } from '../operations/index.js'
 
 /** the title and text of `phalanx advisory MESSAGE` (see the header) */
 export function titleAndText (message: string, text: string | undefined): { title: string, text?: string } {
