@@ -122,6 +122,36 @@ export function patternOf (type: string, value: string): string | null {
 
 // ---- import ------------------------------------------------------------------------------
 
+/** a file's hash names, lower-cased without quotes → our type */
+const HASHES: Record<string, string> = { md5: 'md5', 'sha-1': 'sha1', sha1: 'sha1', 'sha-256': 'sha256', sha256: 'sha256', 'sha-512': 'sha512', sha512: 'sha512' }
+
+/**
+ * The values of a STIX cyber observable (SCO: ipv4-addr, ipv6-addr, domain-name, url,
+ * email-addr, autonomous-system, a file's hashes) in our types; [] for any other object. A
+ * bundle of observables without indicators imports them as indicators.
+ */
+export function observableValues (o: Record<string, any>): Array<{ type: string, value: string }> {
+  switch (o.type) {
+    case 'ipv4-addr':
+    case 'ipv6-addr':
+      return typeof o.value === 'string' ? [{ type: o.value.includes('/') ? 'cidr' : o.value.includes(':') ? 'ipv6' : 'ipv4', value: o.value }] : []
+    case 'domain-name': return typeof o.value === 'string' ? [{ type: 'domain', value: o.value }] : []
+    case 'url': return typeof o.value === 'string' ? [{ type: 'url', value: o.value }] : []
+    case 'email-addr': return typeof o.value === 'string' ? [{ type: 'email', value: o.value }] : []
+    case 'autonomous-system': return Number.isSafeInteger(o.number) ? [{ type: 'asn', value: `AS${o.number as number}` }] : []
+    case 'file': {
+      if (o.hashes === null || typeof o.hashes !== 'object') return []
+      const out: Array<{ type: string, value: string }> = []
+      for (const [k, v] of Object.entries(o.hashes as Record<string, unknown>)) {
+        const type = HASHES[k.toLowerCase().replace(/'/g, '')]
+        if (type !== undefined && typeof v === 'string') out.push({ type, value: v })
+      }
+      return out
+    }
+    default: return []
+  }
+}
+
 type Obj = Record<string, any>
 
 function objectsOf (doc: unknown): Obj[] {
@@ -149,6 +179,8 @@ export interface StixIndex {
   context: Map<string, string[]>
   usedRel: Set<string>
   usedCtx: Set<string>
+  /** the bundle (or, over TAXII, any page so far) holds an indicator: its observables are not imported */
+  hasIndicators: boolean
 }
 
 /** builds a StixIndex from the objects, seen once each in any order */
@@ -158,6 +190,7 @@ class IndexBuilder {
   readonly importable = new Set<string>()
   readonly names = new Map<string, string>()
   readonly rels: Array<[string, string, string]> = []
+  hasIndicators = false
 
   add (o: Obj): void {
     if (o.type === 'marking-definition' && typeof o.id === 'string') {
@@ -173,6 +206,7 @@ class IndexBuilder {
       // a TLP marking we cannot read is in neither set: its indicators are skipped, never guessed
       else if (!isTlpMarking) this.otherMarkings.add(o.id)
     } else if (o.type === 'indicator') {
+      this.hasIndicators = true
       if (typeof o.id === 'string' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) this.importable.add(o.id)
     } else if (o.type === 'relationship') {
       if (typeof o.id === 'string' && typeof o.source_ref === 'string' && typeof o.target_ref === 'string') this.rels.push([o.id, o.source_ref, o.target_ref])
@@ -197,8 +231,21 @@ class IndexBuilder {
       if (tags === undefined) context.set(ind, [tag])
       else if (tags.length < MAX_CONTEXT_TAGS) tags.push(tag)
     }
-    return { markingTlp: this.markingTlp, otherMarkings: this.otherMarkings, context, usedRel, usedCtx }
+    return { markingTlp: this.markingTlp, otherMarkings: this.otherMarkings, context, usedRel, usedCtx, hasIndicators: this.hasIndicators }
   }
+}
+
+const UNREADABLE_MARKING = 'marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)'
+
+/**
+ * An object's TLP from its markings: the strictest when it carries several, undefined when none
+ * is a TLP; UNREADABLE_MARKING when one cannot be read (it may be a TLP stricter than any
+ * default: never guessed)
+ */
+function tlpOfMarkings (o: Obj, index: StixIndex): Tlp | undefined | typeof UNREADABLE_MARKING {
+  const refs: unknown[] = Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []
+  if (refs.some(m => typeof m !== 'string' || (!index.markingTlp.has(m) && !index.otherMarkings.has(m)))) return UNREADABLE_MARKING
+  return strictest((refs as string[]).map(m => index.markingTlp.get(m)))
 }
 
 /** the rows of one STIX object, given the bundle's index */
@@ -209,13 +256,8 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     if (o.pattern_type !== undefined && o.pattern_type !== 'stix') { yield { line, skip: `unsupported pattern type: ${String(o.pattern_type).slice(0, 30)}` }; return }
     const values = patternValues(o.pattern)
     if (values === null) { yield { line, skip: 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)' }; return }
-    const refs: unknown[] = Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []
-    // a marking we cannot read may be a TLP stricter than any default: never guess it
-    if (refs.some(m => typeof m !== 'string' || (!index.markingTlp.has(m) && !index.otherMarkings.has(m)))) {
-      yield { line, skip: 'marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)' }; return
-    }
-    // the strictest marking wins when an object carries several (found once per object)
-    const tlp = strictest((refs as string[]).map(m => index.markingTlp.get(m)))
+    const tlp = tlpOfMarkings(o, index)
+    if (tlp === UNREADABLE_MARKING) { yield { line, skip: UNREADABLE_MARKING }; return }
     const tags = [
       ...(Array.isArray(o.labels) ? o.labels : []),
       ...(Array.isArray(o.kill_chain_phases) ? o.kill_chain_phases.map((k: Obj) => `${String(k.kill_chain_name)}:${String(k.phase_name)}`) : []),
@@ -234,6 +276,14 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
       if (o.revoked === true) { yield { line, revoke: { type: v.type, value: v.value } }; continue }
       yield { line, input }
     }
+    return
+  }
+  // a bundle of observables only (no indicator): each observable's values are indicators
+  const observed = index.hasIndicators ? [] : observableValues(o)
+  if (observed.length > 0) {
+    const tlp = tlpOfMarkings(o, index)
+    if (tlp === UNREADABLE_MARKING) { yield { line, skip: UNREADABLE_MARKING }; return }
+    for (const v of observed) yield { line, input: { type: v.type, value: v.value, ...(tlp !== undefined ? { tlp } : {}) } }
     return
   }
   if (type === 'relationship' && index.usedRel.has(o.id)) { yield { line, context: 'relationship' }; return }
@@ -260,6 +310,8 @@ export class StixPages {
   readonly #markingTlp = new Map<string, Tlp>()
   readonly #otherMarkings = new Set<string>()
   #line = 0
+  /** an earlier page held an indicator: the collection is not observables only */
+  #sawIndicators = false
 
   /** the rows of one page's objects */
   rows (objects: unknown[]): Generator<Row> {
@@ -272,7 +324,9 @@ export class StixPages {
     for (const [id, tlp] of this.#markingTlp) b.markingTlp.set(id, tlp)
     for (const id of this.#otherMarkings) b.otherMarkings.add(id)
     for (const o of page) b.add(o)
+    b.hasIndicators ||= this.#sawIndicators
     const index = b.finish()
+    this.#sawIndicators = index.hasIndicators
     for (const [id, tlp] of index.markingTlp) if (this.#markingTlp.size < MAX_CARRIED_MARKINGS && !Object.hasOwn(MARKING_TLP, id)) this.#markingTlp.set(id, tlp)
     for (const id of index.otherMarkings) if (this.#otherMarkings.size < MAX_CARRIED_MARKINGS) this.#otherMarkings.add(id)
     for (const o of page) yield * rowsOfObject(o, ++this.#line, index)

@@ -133,14 +133,60 @@ describe('STIX import', () => {
     expect(campTags[0]).toEqual([expect.stringMatching(/^campaign:/)])
     // two indicators (IPv4, SHA-256) of a malware (a tag); the identity, the course of action and its relationship are not linked to an indicator
     expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 3, context: { malware: 1, relationship: 2 } })
-    // infrastructure, malware and observables only: nothing to import
-    expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 0, skipped: 10 })
+    // infrastructure, malware and observables, no indicator: the two observables (an IPv4
+    // address, a domain) import as indicators; the rest is skipped
+    expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 2, skipped: 8 })
     // a lone campaign object (not a bundle)
     expect(await summary(load('interop-objectmarking-test.json'))).toMatchObject({ read: 1, imported: 0, skipped: 1 })
     // two email-message MATCHES patterns: not ours; everything around them is skipped too
     const mail = await summary(load('malicious-email-indicator-with-attachment.json'))
     expect(mail).toMatchObject({ read: 6, imported: 0, skipped: 6 })
     expect(mail.reasons['unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)']).toBe(2)
+  })
+})
+
+describe('STIX import of observables only (issue 16: SCOs without indicators)', () => {
+  const sco = (o: Record<string, unknown>): Record<string, unknown> => ({ spec_version: '2.1', ...o })
+  const observables = [
+    sco({ type: 'ipv4-addr', id: 'ipv4-addr--1', value: '198.51.100.9', object_marking_refs: [TLP2_MARKINGS.GREEN] }),
+    sco({ type: 'ipv4-addr', id: 'ipv4-addr--2', value: '198.51.100.0/24' }),
+    sco({ type: 'ipv6-addr', id: 'ipv6-addr--1', value: '2001:db8::1' }),
+    sco({ type: 'domain-name', id: 'domain-name--1', value: 'observed.example', object_marking_refs: [TLP2_MARKINGS.AMBER] }),
+    sco({ type: 'url', id: 'url--1', value: 'http://observed.example/x' }),
+    sco({ type: 'email-addr', id: 'email-addr--1', value: 'bad@observed.example' }),
+    sco({ type: 'autonomous-system', id: 'autonomous-system--1', number: 64500 }),
+    sco({ type: 'file', id: 'file--1', hashes: { MD5: 'd41d8cd98f00b204e9800998ecf8427e', 'SHA-256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'x-other': 'zz' } }),
+    sco({ type: 'domain-name', id: 'domain-name--2', value: 'unknown-marking.example', object_marking_refs: ['marking-definition--99999999-9999-4999-8999-999999999999'] })
+  ]
+
+  it('each observable\'s values become indicator rows, with the TLP of its markings; an unreadable marking is skipped', () => {
+    const rows = [...stixRows({ type: 'bundle', id: 'bundle--00000000-0000-4000-8000-000000000002', objects: observables })]
+    const inputs = rows.flatMap(r => 'input' in r ? [r.input] : [])
+    expect(inputs).toEqual([
+      { type: 'ipv4', value: '198.51.100.9', tlp: 'GREEN' },
+      { type: 'cidr', value: '198.51.100.0/24' },
+      { type: 'ipv6', value: '2001:db8::1' },
+      { type: 'domain', value: 'observed.example', tlp: 'AMBER' },
+      { type: 'url', value: 'http://observed.example/x' },
+      { type: 'email', value: 'bad@observed.example' },
+      { type: 'asn', value: 'AS64500' },
+      { type: 'md5', value: 'd41d8cd98f00b204e9800998ecf8427e' },
+      { type: 'sha256', value: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }
+    ])
+    expect(rows.filter(r => 'skip' in r)).toEqual([{ line: 9, skip: expect.stringMatching(/^marking definition neither TLP/) }])
+  })
+
+  it('a bundle that holds an indicator imports its indicators only (observables there are data, not indicators)', () => {
+    const withIndicator = [...observables.slice(0, 2), { type: 'indicator', spec_version: '2.1', id: 'indicator--x', pattern: "[domain-name:value = 'ind.example']", pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z' }]
+    const inputs = [...stixRows({ type: 'bundle', id: 'bundle--00000000-0000-4000-8000-000000000003', objects: withIndicator })].flatMap(r => 'input' in r ? [r.input.value] : [])
+    expect(inputs).toEqual(['ind.example'])
+  })
+
+  it('streamed, the same rows', async () => {
+    const text = JSON.stringify({ type: 'bundle', id: 'bundle--00000000-0000-4000-8000-000000000004', objects: observables })
+    const rows = []
+    for await (const r of streamStixRows(() => Readable.from([Buffer.from(text)]))) rows.push(r)
+    expect(rows).toEqual([...stixRows(JSON.parse(text))])
   })
 })
 
