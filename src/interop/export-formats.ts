@@ -38,6 +38,8 @@ export interface IndicatorWriter {
 export interface ExportWriterOptions {
   /** the filters of the export as given (name, value), named in a MISP event's title */
   filters?: Array<[string, string]>
+  /** an organization's name by its public key, where the exporting node knows it (STIX identities) */
+  orgName?: (publicKey: string) => string | undefined
 }
 
 /** the title of an exported MISP event: `Phalanx export (tag=c2, tlp=AMBER)` */
@@ -52,7 +54,7 @@ export function exportWriter (format: ExportFormat, o: ExportWriterOptions = {})
     case 'text': return { head: () => '', indicator: textLine, tail: () => '' }
     case 'ndjson': return { head: () => '', indicator: ndjsonLine, tail: () => '' }
     case 'stix': {
-      const w = new StixBundleWriter()
+      const w = new StixBundleWriter(undefined, o.orgName)
       return { head: () => w.head(), indicator: (ind, s) => w.indicator(ind, s), tail: () => w.tail() }
     }
     case 'misp': {

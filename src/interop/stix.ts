@@ -190,6 +190,8 @@ class IndexBuilder {
   readonly importable = new Set<string>()
   readonly names = new Map<string, string>()
   readonly rels: Array<[string, string, string]> = []
+  /** identities an importable indicator names as its creator (created_by_ref): context, not skipped */
+  readonly creators = new Set<string>()
   hasIndicators = false
 
   add (o: Obj): void {
@@ -207,7 +209,10 @@ class IndexBuilder {
       else if (!isTlpMarking) this.otherMarkings.add(o.id)
     } else if (o.type === 'indicator') {
       this.hasIndicators = true
-      if (typeof o.id === 'string' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) this.importable.add(o.id)
+      if (typeof o.id === 'string' && typeof o.pattern === 'string' && (o.pattern_type === undefined || o.pattern_type === 'stix') && patternValues(o.pattern) !== null) {
+        this.importable.add(o.id)
+        if (typeof o.created_by_ref === 'string') this.creators.add(o.created_by_ref)
+      }
     } else if (o.type === 'relationship') {
       if (typeof o.id === 'string' && typeof o.source_ref === 'string' && typeof o.target_ref === 'string') this.rels.push([o.id, o.source_ref, o.target_ref])
     } else if (typeof o.id === 'string') {
@@ -219,7 +224,7 @@ class IndexBuilder {
   finish (): StixIndex {
     const context = new Map<string, string[]>()
     const usedRel = new Set<string>()
-    const usedCtx = new Set<string>()
+    const usedCtx = new Set<string>(this.creators)
     for (const [id, src, tgt] of this.rels) {
       const [ind, other] = this.importable.has(src) ? [src, tgt] : this.importable.has(tgt) ? [tgt, src] : [undefined, undefined]
       if (ind === undefined || other === undefined) continue
@@ -469,7 +474,7 @@ export function toStixSighting (ind: StoredIndicator, s: ExportSighting, identit
  * not cover), then `tail()`.
  */
 export class StixBundleWriter {
-  constructor (readonly id = `bundle--${randomUUID()}`) {}
+  constructor (readonly id = `bundle--${randomUUID()}`, readonly orgName?: (publicKey: string) => string | undefined) {}
 
   head (): string {
     return `{"type":"bundle","id":"${this.id}","objects":[\n` + TLP_LEVELS.map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n')
@@ -486,14 +491,21 @@ export class StixBundleWriter {
     const o = toStixIndicator(ind)
     // the marking definitions come first: every indicator follows an object
     if (o === null) return ''
-    let text = `,\n${JSON.stringify(o)}`
-    for (const s of sightings) {
-      const identity = toStixIdentity(s.publicKey, s.org)
+    // its origin's identity (once per bundle) before it: created_by_ref names it
+    let text = ''
+    const identityOf = (publicKey: string, org: string | null): string => {
+      const identity = toStixIdentity(publicKey, org)
       if (!this.#identities.has(identity.id as string)) {
         this.#identities.add(identity.id as string)
         text += `,\n${JSON.stringify(identity)}`
       }
-      text += `,\n${JSON.stringify(toStixSighting(ind, s, identity.id as string))}`
+      return identity.id as string
+    }
+    o.created_by_ref = identityOf(ind.origin, this.orgName?.(ind.origin) ?? null)
+    text += `,\n${JSON.stringify(o)}`
+    for (const s of sightings) {
+      const id = identityOf(s.publicKey, s.org)
+      text += `,\n${JSON.stringify(toStixSighting(ind, s, id))}`
     }
     return text
   }

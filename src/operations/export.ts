@@ -15,7 +15,9 @@ export interface ExportComponents {
   /** one page of the store's indicators that pass a filter (queryIndicators) */
   query: (filter: QueryFilter) => Promise<QueryPage>
   /** the sightings of values (blocklists leave out false positives): whether there are any, and of one value */
-  sightings?: { any: () => boolean, of: (type: string, value: string) => SightingSummary | undefined, orgNames: () => ReadonlyMap<string, string> }
+  sightings?: { any: () => boolean, of: (type: string, value: string) => SightingSummary | undefined }
+  /** organization names by public key (this node's own, then its circles'): STIX identities */
+  orgNames?: () => ReadonlyMap<string, string>
 }
 
 /** indicators read per page */
@@ -89,13 +91,13 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
     const tlps = bulkExportLabels(o.includeRed === true)
     if (tlps.length < TLP_LEVELS.length) filter.tlp = tlps
   }
-  const w = exportWriter(o.format, { filters: o.given ?? [] })
+  const names = c.orgNames?.()
+  const w = exportWriter(o.format, { filters: o.given ?? [], orgName: k => names?.get(k) })
   const head = w.head()
   if (head !== '') yield head
   for await (const page of pages(c, filter)) {
     // sightings matter only once there are any (one read per value then)
     const sighted = c.sightings?.any() === true ? c.sightings : undefined
-    const names = sighted?.orgNames()
     let text = ''
     for (const ind of page) {
       const s = sighted?.of(ind.type, ind.value)

@@ -111,9 +111,12 @@ describe('sightings with actions across a circle', () => {
     const sightings = stix.objects.filter((o: any) => o.type === 'sighting' && o.sighting_of_ref === ind.id)
     const identities = new Map(stix.objects.filter((o: any) => o.type === 'identity').map((o: any) => [o.id, o.name]))
     expect(sightings.map((s: any) => [identities.get(s.where_sighted_refs[0]), s.x_phalanx_action, s.count]).sort()).toEqual([['Org B', 'blocked', 12], ['Org C', 'seen', 3]])
-    // each identity once in the bundle, before the sightings that name it
+    // each identity once in the bundle, before the objects that name it; an indicator names its origin
     const ids = stix.objects.filter((o: any) => o.type === 'identity').map((o: any) => o.id)
     expect(new Set(ids).size).toBe(ids.length)
+    expect(identities.get(ind.created_by_ref)).toBe('Org A')
+    const at = (id: string): number => stix.objects.findIndex((o: any) => o.id === id)
+    expect(at(ind.created_by_ref)).toBeLessThan(at(ind.id))
     const misp = JSON.parse((await a.api('/v1/export/indicators?format=misp&type=domain')).text)
     const attr = misp.Event.Attribute.find((x: any) => x.value === 'sighted.example')
     expect(attr.Sighting.map((x: any) => [x.Organisation.name, x.type, x.source]).sort()).toEqual([['Org B', '0', 'phalanx:blocked'], ['Org C', '0', 'phalanx:seen']])

@@ -57,7 +57,12 @@ describe('export writers', () => {
     expect(bundle.type).toBe('bundle')
     expect(bundle.id).toMatch(/^bundle--[0-9a-f-]{36}$/)
     expect(bundle.objects.slice(0, 5).map((o: any) => o.id)).toEqual(Object.values(TLP2_MARKINGS))
-    expect(bundle.objects.slice(5).map((o: any) => o.pattern)).toEqual(["[domain-name:value = 'w1.example']", "[ipv4-addr:value = '198.51.100.9']"])
+    const indicators = bundle.objects.filter((o: any) => o.type === 'indicator')
+    expect(indicators.map((o: any) => o.pattern)).toEqual(["[domain-name:value = 'w1.example']", "[ipv4-addr:value = '198.51.100.9']"])
+    // each names its origin's identity, given once, before it
+    const identities = bundle.objects.filter((o: any) => o.type === 'identity')
+    expect(new Set(indicators.map((o: any) => o.created_by_ref))).toEqual(new Set(identities.map((o: any) => o.id)))
+    expect(bundle.objects.findIndex((o: any) => o.type === 'identity')).toBe(5)
     expect(text.endsWith('\n]}\n')).toBe(true)
     // a new writer, a new bundle id
     expect(JSON.parse(write('stix')).id).not.toBe(bundle.id)

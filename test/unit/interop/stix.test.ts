@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { resolve, join } from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { StixBundleWriter, idCandidatesOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIdentity, toStixIndicator, toStixSighting, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/interop/stix.js'
+import { StixBundleWriter, idCandidatesOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIdentity, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/interop/stix.js'
 import { streamObjects } from '../../../src/interop/stix-stream.js'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
@@ -131,8 +131,9 @@ describe('STIX import', () => {
     expect(camp).toMatchObject({ read: 3, imported: 1, skipped: 0, context: { campaign: 1, relationship: 1 } })
     const campTags = [...stixRows(load('indicator-to-campaign-relationship.json'))].flatMap(r => 'input' in r ? [r.input.tags] : [])
     expect(campTags[0]).toEqual([expect.stringMatching(/^campaign:/)])
-    // two indicators (IPv4, SHA-256) of a malware (a tag); the identity, the course of action and its relationship are not linked to an indicator
-    expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 3, context: { malware: 1, relationship: 2 } })
+    // two indicators (IPv4, SHA-256) of a malware (a tag); the identity that created them is
+    // context; the course of action and its relationship are not linked to an indicator
+    expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 2, context: { malware: 1, relationship: 2, identity: 1 } })
     // infrastructure, malware and observables, no indicator: the two observables (an IPv4
     // address, a domain) import as indicators; the rest is skipped
     expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 2, skipped: 8 })
@@ -233,10 +234,14 @@ describe('STIX export', () => {
       for (const f of readdirSync(join(DATA, 'schemas', dir))) ajv.addSchema(JSON.parse(readFileSync(join(DATA, 'schemas', dir, f), 'utf8')))
     }
     const base = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas'
-    const identity = toStixIdentity('ab'.repeat(32), 'Bank B')
-    const sighting = toStixSighting(inds[0], { publicKey: 'ab'.repeat(32), org: 'Bank B', action: 'blocked', count: 12, firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-02T00:00:00.000Z', note: 'at the proxy' }, identity.id as string)
-    const objects = [...(Object.keys(TLP2_MARKINGS) as Tlp[]).map(tlpMarkingObject), ...inds.map(i => toStixIndicator(i)!), identity, sighting]
-    const bundle = { type: 'bundle', id: 'bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', objects }
+    // as the writer streams it: the origin's identity (created_by_ref), indicators, and a sighting by another org
+    const w = new StixBundleWriter('bundle--6ba7b810-9dad-41d1-80b4-00c04fd430c8', k => (k === inds[0].origin ? 'Bank A' : undefined))
+    const sighting = { publicKey: 'cd'.repeat(32), org: 'Hospital C', action: 'blocked', count: 12, firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-02T00:00:00.000Z', note: 'at the proxy' }
+    const bundle = JSON.parse(w.head() + inds.map((i, k) => w.indicator(i, k === 0 ? [sighting] : [])).join('') + w.tail())
+    const objects = bundle.objects as Array<Record<string, unknown>>
+    expect(objects.map(o => o.type).filter(t => t !== 'marking-definition')).toEqual(['identity', 'indicator', 'identity', 'sighting', 'indicator', 'indicator', 'indicator', 'indicator'])
+    expect(objects.find(o => o.type === 'identity')).toMatchObject({ name: 'Bank A', identity_class: 'organization' })
+    expect(toStixIdentity(sighting.publicKey, null).name).toBe(`org ${'cd'.repeat(8)}`)
     const check = (id: string, doc: unknown): void => {
       const validate = ajv.getSchema(id)!
       expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
@@ -245,9 +250,10 @@ describe('STIX export', () => {
     const schemaOf: Record<string, string> = { indicator: 'sdos/indicator', identity: 'sdos/identity', sighting: 'sros/sighting' }
     for (const o of objects) check(`${base}/${schemaOf[o.type as string] ?? 'common/marking-definition'}.json`, o)
     // and the schemas do bite: an indicator without its pattern, or with a bad id, fails
-    const { pattern: _p, ...noPattern } = objects[5] as Record<string, unknown>
+    const first = objects.find(o => o.type === 'indicator')!
+    const { pattern: _p, ...noPattern } = first
     expect(ajv.getSchema(`${base}/sdos/indicator.json`)!(noPattern)).toBe(false)
-    expect(ajv.getSchema(`${base}/sdos/indicator.json`)!({ ...objects[5], id: 'indicator--nope' })).toBe(false)
+    expect(ajv.getSchema(`${base}/sdos/indicator.json`)!({ ...first, id: 'indicator--nope' })).toBe(false)
   })
 })
 
