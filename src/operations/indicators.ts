@@ -18,7 +18,7 @@ import {
   lookupValue, queryIndicators, type Ingest, type LevelStore, type LookupResult, type QueryFilter,
   type QueryPage, type EntryReceipt, type PublishBatch
 } from '../store/index.js'
-import { bodyWith, orgNamesOf, recipientKeysOf, resolveCircle } from './input.js'
+import { bodyWith, orgNameOf, recipientKeysOf, resolveCircle } from './input.js'
 
 /** indicators per POST /v1/indicators (issue #2: up to 10,000) */
 export const MAX_BULK_INDICATORS = 10_000
@@ -324,11 +324,10 @@ export class Indicators {
     const r = lookupValue(this.#c.store, type, value, opts)
     const s = r.sightings ?? undefined
     if (s === undefined) return { ...r, matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.confidence })), sighted: null }
-    const names = orgNamesOf(this.#c.circles, this.#c.identity)
     return {
       ...r,
       matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.match === 'exact' ? effectiveConfidence(m.confidence, s) : m.confidence })),
-      sighted: sightedView(s, k => names.get(k))
+      sighted: sightedView(s, k => orgNameOf(this.#c.circles, this.#c.identity, k))
     }
   }
 

@@ -95,3 +95,17 @@ export function orgNamesOf (circles: Pick<CircleManager, 'mine'>, own?: { public
   for (const c of circles.mine()) for (const m of c.members.values()) if (!out.has(m.key)) out.set(m.key, m.org)
   return out
 }
+
+/**
+ * one organization's name by public key (this node's own, else the first of this node's
+ * circles that names it): a lookup names the few orgs that sighted a value without building
+ * the map of every member
+ */
+export function orgNameOf (circles: Pick<CircleManager, 'mine'>, own: { publicKey: string, org: string }, key: string): string | undefined {
+  if (key === own.publicKey) return own.org
+  for (const c of circles.mine()) {
+    const m = c.members.get(key)
+    if (m !== undefined) return m.org
+  }
+  return undefined
+}
