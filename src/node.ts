@@ -13,7 +13,7 @@ import { initIdentity, loadIdentity, loadToken, peerIdFromSeed, API_URL_FILE, Bo
 import { CircleManager } from './circles/index.js'
 import type { Network } from './p2p/index.js'
 import { LevelStore, Ingest, OWN_SEQ_FILE, STORE_DIR, queryIndicators } from './store/index.js'
-import { Advisories, StreamEvents, CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, orgNamesOf, type Operations } from './operations/index.js'
+import { Advisories, Reports, StreamEvents, CircleAdmin, Circles, Indicators, Sightings, Status, Taxii, Exports, Withdrawals, nodeEntryPolicy, orgNamesOf, type Operations } from './operations/index.js'
 
 export { STORE_DIR }
 export { MAX_BULK_INDICATORS, ownEntriesOnlyPolicy } from './operations/index.js'
@@ -101,7 +101,8 @@ export class PhalanxNode {
     this.#offRotate = this.circles.onChange((s) => { if (s.rekey.length > 0) rotate(s.id) })
     for (const s of this.circles.all()) if (s.rekey.length > 0) rotate(s.id)
     const network = (): Network | undefined => this.network
-    const indicators = new Indicators({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, publish: this.config.publish, maxQueuedItems: this.config.api.maxQueuedItems, log: childLogger(this.log, 'indicators'), reshared: () => { void this.#withdrawals?.sweep() } })
+    const reports = new Reports({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity })
+    const indicators = new Indicators({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, publish: this.config.publish, reports, maxQueuedItems: this.config.api.maxQueuedItems, log: childLogger(this.log, 'indicators'), reshared: () => { void this.#withdrawals?.sweep() } })
     // a re-shared copy follows its source's revoke; a revoke stored while the node was down is found by the sweep
     this.#withdrawals = new Withdrawals({ store: this.store, own: this.identity.publicKey, revoke: async (id, reason) => await indicators.revoke(id, reason), log: childLogger(this.log, 'withdrawals') })
     void this.#withdrawals.sweep()
@@ -109,7 +110,8 @@ export class PhalanxNode {
     this.ops = {
       indicators,
       advisories,
-      events: new StreamEvents({ store: this.store, advisories, circles: this.circles, identity: this.identity }),
+      reports,
+      events: new StreamEvents({ store: this.store, advisories, reports, circles: this.circles, identity: this.identity }),
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, identity: this.identity, publish: this.config.publish }),
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),

@@ -16,6 +16,7 @@ import { registerNodeRoutes } from './routes/node.js'
 import { registerCircleRoutes } from './routes/circles.js'
 import { registerExportRoutes } from './routes/export.js'
 import { registerAdvisoryRoutes } from './routes/advisories.js'
+import { registerReportRoutes } from './routes/reports.js'
 import { TAXII_MEDIA_TYPE, isTaxii, registerTaxiiRoutes, sendTaxiiError, taxiiBodyLimit } from './routes/taxii.js'
 import { DEFAULT_MAX_TLP, ReadTokens } from './read-tokens.js'
 import { createMetrics } from './metrics.js'
@@ -204,6 +205,7 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   registerIndicatorRoutes(app, node.ops, metrics)
   registerCircleRoutes(app, node.ops)
   registerAdvisoryRoutes(app, node.ops)
+  registerReportRoutes(app, node.ops)
   registerExportRoutes(app, node.ops)
   registerTaxiiRoutes(app, node.ops, { bodyLimitBytes, publicBase: () => base })
   app.get('/v1/tokens', async () => ({ tokens: readTokens.list() }))

@@ -8,6 +8,8 @@ export { Sightings } from './sightings.js'
 export type { SightingComponents } from './sightings.js'
 export { Circles } from './circles.js'
 export { Advisories } from './advisories.js'
+export { Reports, attackUrl, MAX_ATTACK_TECHNIQUES } from './reports.js'
+export type { ReportComponents, ReportView, ReportSummary, ReportMention, TechniqueView, LinkedIndicatorView } from './reports.js'
 export { StreamEvents, STREAM_EVENT_KINDS } from './stream-events.js'
 export type { StreamEvent, StreamEventKind, StreamEventFilter, StreamEventComponents } from './stream-events.js'
 export type { AdvisoryComponents, AdvisoryView, AdvisorySummary, OrgRef } from './advisories.js'
@@ -28,6 +30,7 @@ export { bodyWith, circleIdOf, orgNamesOf, requireCircle, resolveCircle } from '
 import type { Indicators } from './indicators.js'
 import type { Sightings } from './sightings.js'
 import type { Advisories } from './advisories.js'
+import type { Reports } from './reports.js'
 import type { StreamEvents } from './stream-events.js'
 import type { Circles } from './circles.js'
 import type { Status } from './status.js'
@@ -39,6 +42,7 @@ export interface Operations {
   indicators: Indicators
   sightings: Sightings
   advisories: Advisories
+  reports: Reports
   /** the stream's events besides indicator versions */
   events: StreamEvents
   circles: Circles

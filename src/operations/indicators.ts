@@ -19,6 +19,7 @@ import {
   type QueryPage, type EntryReceipt, type PublishBatch
 } from '../store/index.js'
 import { bodyWith, orgNameOf, recipientKeysOf, resolveCircle } from './input.js'
+import type { ReportMention, Reports } from './reports.js'
 
 /** indicators per POST /v1/indicators (issue #2: up to 10,000) */
 export const MAX_BULK_INDICATORS = 10_000
@@ -46,6 +47,8 @@ const BULK_KEYS = new Set(['indicators', 'tlp', 'circle', 'to'])
 export interface LookupAnswer extends LookupResult {
   matches: Array<LookupResult['matches'][number] & { effectiveConfidence: number }>
   sighted: SightedView | null
+  /** the reports that link one of the value's exact matches (issue 16), newest first */
+  reports: ReportMention[]
 }
 
 export interface IndicatorComponents {
@@ -57,6 +60,8 @@ export interface IndicatorComponents {
   /** records queued for writing above which a publish is refused (429) */
   maxQueuedItems: number
   log: Logger
+  /** names the reports linking a lookup's exact matches */
+  reports?: Pick<Reports, 'mentioning'>
   /** told after this node re-shared another origin's indicator (Withdrawals.sweep: a revoke may have come in meanwhile) */
   reshared?: () => void
 }
@@ -323,9 +328,11 @@ export class Indicators {
     const { type, value } = this.normalizeLookup(rawValue, rawType)
     const r = lookupValue(this.#c.store, type, value, opts)
     const s = r.sightings ?? undefined
-    if (s === undefined) return { ...r, matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.confidence })), sighted: null }
+    const reports = this.#c.reports?.mentioning(r.matches.filter(m => m.match === 'exact').map(m => m.id)) ?? []
+    if (s === undefined) return { ...r, matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.confidence })), sighted: null, reports }
     return {
       ...r,
+      reports,
       matches: r.matches.map(m => ({ ...m, effectiveConfidence: m.match === 'exact' ? effectiveConfidence(m.confidence, s) : m.confidence })),
       sighted: sightedView(s, k => orgNameOf(this.#c.circles, this.#c.identity, k))
     }

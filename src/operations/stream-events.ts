@@ -1,6 +1,7 @@
 /**
- * The stream's events besides indicator versions (issue 15, part 4): new advisories, acks, and
- * other organizations' sightings of values this node has its own indicator of. The store keeps
+ * The stream's events besides indicator versions (issue 15, part 4): new advisories, acks,
+ * other organizations' sightings of values this node has its own indicator of, and report
+ * versions (issue 16: new, updated, revoked). The store keeps
  * them at cursors of the counter that orders the change feed (derive.ts, in the batch of what
  * they tell), so the stream interleaves them with indicator versions in the order stored and
  * resumes after any of them by Last-Event-ID. Here they are read a page at a time, filtered,
@@ -9,14 +10,16 @@
 import type { CircleManager } from '../circles/index.js'
 import type { LevelStore, StoreEvent } from '../store/index.js'
 import type { Advisories } from './advisories.js'
+import type { Reports } from './reports.js'
 
 /** the events `GET /v1/stream` sends (`events=` picks some; default all) */
-export const STREAM_EVENT_KINDS = ['indicator', 'sighting', 'advisory', 'ack'] as const
+export const STREAM_EVENT_KINDS = ['indicator', 'sighting', 'advisory', 'ack', 'report'] as const
 export type StreamEventKind = typeof STREAM_EVENT_KINDS[number]
 
 export interface StreamEventComponents {
   store: Pick<LevelStore, 'events' | 'advisory'>
   advisories: Pick<Advisories, 'get'>
+  reports: Pick<Reports, 'summary'>
   circles: Pick<CircleManager, 'get' | 'mine'>
   identity: { publicKey: string }
 }
@@ -87,6 +90,11 @@ export class StreamEvents {
             at: e.at
           }
         }
+      }
+      case 'report': {
+        const r = this.#c.reports.summary(e.id)
+        if (r === undefined) return undefined
+        return { publicKey: r.publicKey, circle: r.circle, data: { ...r, update: e.update === true } }
       }
       case 'sighting': {
         const { kind: _k, origin, ...rest } = e

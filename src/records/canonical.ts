@@ -14,6 +14,7 @@ export const PURPOSE = {
   ENTRY_HASH: 'phalanx/entry-hash/v1',
   INDICATOR_ID: 'phalanx/indicator-id/v1',
   ADVISORY_ID: 'phalanx/advisory-id/v1',
+  REPORT_ID: 'phalanx/report-id/v1',
   FINGERPRINT: 'phalanx/fingerprint/v1',
   INVITE_SIG: 'phalanx/invite-sig/v1'
 } as const

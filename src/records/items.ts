@@ -9,6 +9,8 @@ import { normalizeValue } from './normalize.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 import { assertDisplaySafeName, assertDisplaySafeText } from './text.js'
 import { ADVISORY_LIMITS, isAdvisoryNonce, isAdvisorySeverity, normalizeCves, normalizeIds, sameList, ADVISORY_SEVERITIES, type AckItem, type AdvisoryItem } from './advisory.js'
+import { REPORT_LIMITS, REPORT_NAME_LISTS, REPORT_TYPES, isReportType, normalizeAttackIds, normalizeReportIndicators, type ReportContent, type ReportItem } from './report.js'
+import { canonicalJson } from './canonical.js'
 
 /** limits on one record; with them a single record always fits in one entry */
 export const LIMITS = {
@@ -148,7 +150,7 @@ export interface AddressItem {
 
 /** records of a circle's membership log (control entries): never mixed with indicator records */
 export type ControlItem = CircleItem | MemberItem | KeyItem | AddressItem | LeaveItem | RenameItem
-export type DataItem = IndicatorItem | RevokeItem | SightingItem | RelabelItem | AdvisoryItem | AckItem
+export type DataItem = IndicatorItem | RevokeItem | SightingItem | RelabelItem | AdvisoryItem | AckItem | ReportItem
 export type Item = DataItem | ControlItem
 export type ItemKind = Item['kind']
 
@@ -281,6 +283,8 @@ const LEAVE_KEYS = new Set(['kind', 'upTo'])
 const RENAME_KEYS = new Set(['kind', 'key', 'org'])
 const ADVISORY_KEYS = new Set(['kind', 'nonce', 'title', 'text', 'severity', 'cves', 'indicators'])
 const ACK_KEYS = new Set(['kind', 'advisory'])
+const REPORT_KEYS = new Set(['kind', 'nonce', 'type', 'title', 'body', 'attack', 'actors', 'malware', 'campaigns', 'sectors', 'references', 'indicators', 'published'])
+const REPORT_REVOKE_KEYS = new Set(['kind', 'nonce', 'revoked', 'reason'])
 const HEX64_RE = /^[0-9a-f]{64}$/
 const SEALED_RE = /^[A-Za-z0-9+/]{40,200}={0,2}$/
 export const CONTROL_KINDS: ReadonlySet<string> = new Set(['circle', 'member', 'key', 'address', 'leave', 'rename'])
@@ -495,18 +499,33 @@ export function validateItem (raw: unknown, opts: ItemCheckOptions = {}): Item {
       }
       return item
     }
+    case 'report': {
+      if (!isAdvisoryNonce(raw.nonce)) throw new ValidationError('nonce', 'nonce must be 32 lower-case hex characters')
+      if (raw.revoked !== undefined) {
+        checkKeys(raw, REPORT_REVOKE_KEYS, '')
+        if (raw.revoked !== true) throw new ValidationError('revoked', 'revoked is true or absent')
+        const reason = canonicalText(raw, 'reason', REPORT_LIMITS.REASON_MAX, textRule)
+        return { kind: 'report', nonce: raw.nonce, revoked: true, ...(reason !== undefined ? { reason } : {}) }
+      }
+      checkKeys(raw, REPORT_KEYS, '')
+      if (raw.published !== undefined) canonicalTime(raw, 'published')
+      const item = makeReportItem(raw.nonce, raw, opts)
+      // what every node derives must be what its author signed: the record is in canonical form
+      if (canonicalJson(item) !== canonicalJson(raw)) throw new ValidationError('', 'a report is not in canonical form (trimmed text; lists sorted, unique, not empty)')
+      return item
+    }
     case 'ack': {
       checkKeys(raw, ACK_KEYS, '')
       if (!isIndicatorId(raw.advisory)) throw new ValidationError('advisory', 'advisory must be an advisory id: 32 lower-case hex characters')
       return { kind: 'ack', advisory: raw.advisory }
     }
     default:
-      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, advisory, ack, circle, member, key, address, leave or rename`)
+      throw new ValidationError('kind', `unknown record kind ${quoteInput(raw.kind)}; expected indicator, revoke, sighting, relabel, advisory, ack, report, circle, member, key, address, leave or rename`)
   }
 }
 
 /** the record kinds this code reads (DESIGN §3 Versions: others are kept for sync, not read) */
-export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 'sighting', 'relabel', 'advisory', 'ack', ...CONTROL_KINDS])
+export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 'sighting', 'relabel', 'advisory', 'ack', 'report', ...CONTROL_KINDS])
 /** the version of every record kind this code reads: a record without `v` is version 1 */
 export const RECORD_VERSION = 1
 /** kinds whose records this code reads at a later version than RECORD_VERSION */
@@ -527,6 +546,76 @@ export function unknownRecord (raw: unknown): string | undefined {
   if (!isObject(raw) || typeof raw.kind !== 'string') return undefined
   if (!KNOWN_KINDS.has(raw.kind)) return KIND_RE.test(raw.kind) ? `record kind "${raw.kind}"` : undefined
   return isLaterVersion(raw.v, KIND_VERSION[raw.kind] ?? RECORD_VERSION) ? `"${raw.kind}" record version ${raw.v}` : undefined
+}
+
+/**
+ * A list of names (actors, malware, campaigns, sectors) as a record holds it: trimmed,
+ * display-safe, unique (case-insensitive, the first spelling wins), sorted; errors name `field[i]`.
+ */
+export function normalizeNameList (raw: unknown, field: string, opts: ItemCheckOptions = {}): string[] {
+  const list = typeof raw === 'string' ? [raw] : raw
+  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of names`)
+  if (list.length > REPORT_LIMITS.NAMES_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.NAMES_MAX} names`)
+  const seen = new Map<string, string>()
+  list.forEach((n, i) => {
+    const at = typeof raw === 'string' ? field : `${field}[${i}]`
+    const s = text(n, at, REPORT_LIMITS.NAME_MAX, opts.stored === true ? 'stored' : 'name')
+    if (s !== undefined && !seen.has(s.toLowerCase())) seen.set(s.toLowerCase(), s)
+  })
+  return [...seen.values()].sort()
+}
+
+/** references (URLs or citations) as a record holds them: trimmed, display-safe, unique, in the given order */
+export function normalizeReferences (raw: unknown, field: string, opts: ItemCheckOptions = {}): string[] {
+  const list = typeof raw === 'string' ? [raw] : raw
+  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of URLs or citations`)
+  if (list.length > REPORT_LIMITS.REFERENCES_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.REFERENCES_MAX} references`)
+  const out: string[] = []
+  list.forEach((r, i) => {
+    const s = text(r, typeof raw === 'string' ? field : `${field}[${i}]`, REPORT_LIMITS.REFERENCE_MAX, opts.stored === true ? 'stored' : 'name')
+    if (s !== undefined && !out.includes(s)) out.push(s)
+  })
+  return out
+}
+
+/**
+ * A report version from loose input (API, import) or a received record: each field
+ * normalized (errors name the field), empty lists left out, the whole record bounded so that
+ * it fits in one entry. `raw.published` is a time as parseTime reads it.
+ */
+export function makeReportItem (nonce: string, raw: Record<string, unknown>, opts: ItemCheckOptions = {}): ReportItem & ReportContent {
+  const rule: TextRule = opts.stored === true ? 'stored' : 'text'
+  if (!isReportType(raw.type)) throw new ValidationError('type', `a report's type is one of ${REPORT_TYPES.join(', ')}`)
+  const title = text(raw.title, 'title', REPORT_LIMITS.TITLE_MAX, opts.stored === true ? 'stored' : 'name')
+  if (title === undefined) throw new ValidationError('title', `a report needs a title (one line, at most ${REPORT_LIMITS.TITLE_MAX} characters)`)
+  const item: ReportItem & ReportContent = { kind: 'report', nonce, type: raw.type, title }
+  if (raw.body !== undefined && raw.body !== null) {
+    if (typeof raw.body !== 'string') throw new ValidationError('body', 'body must be a string (Markdown)')
+    if (Buffer.byteLength(raw.body) > REPORT_LIMITS.BODY_MAX_BYTES) throw new ValidationError('body', `body has at most ${REPORT_LIMITS.BODY_MAX_BYTES} bytes (UTF-8); link a longer text in references`)
+    const body = text(raw.body, 'body', REPORT_LIMITS.BODY_MAX_BYTES, rule)
+    if (body !== undefined) item.body = body
+  }
+  if (raw.attack !== undefined && raw.attack !== null) {
+    const attack = normalizeAttackIds(raw.attack, 'attack')
+    if (attack.length > 0) item.attack = attack
+  }
+  for (const k of REPORT_NAME_LISTS) {
+    if (raw[k] === undefined || raw[k] === null) continue
+    const names = normalizeNameList(raw[k], k, opts)
+    if (names.length > 0) item[k] = names
+  }
+  if (raw.references !== undefined && raw.references !== null) {
+    const refs = normalizeReferences(raw.references, 'references', opts)
+    if (refs.length > 0) item.references = refs
+  }
+  if (raw.indicators !== undefined && raw.indicators !== null) {
+    const ids = normalizeReportIndicators(raw.indicators, 'indicators')
+    if (ids.length > 0) item.indicators = ids
+  }
+  if (raw.published !== undefined && raw.published !== null) item.published = parseTime(raw.published, 'published')
+  const size = Buffer.byteLength(canonicalJson(item))
+  if (size > REPORT_LIMITS.RECORD_MAX_BYTES) throw new ValidationError('body', `the report is ${size} bytes as signed; at most ${REPORT_LIMITS.RECORD_MAX_BYTES}: shorten its body or link fewer indicators`)
+  return item
 }
 
 export function validateItems (raw: unknown, opts: ItemCheckOptions = {}): Item[] {

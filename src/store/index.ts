@@ -5,6 +5,8 @@
  */
 export { LevelStore, STORE_DIR } from './level-store.js'
 export type { StoreOptions, StoreCounts, SightingSummary, OriginSightings, LogHead, ValueRecord, ForkEvidence, InviteRecord, OutboxRecord, ControlRecord, Copy, StoredAdvisory, Ack, StoreEvent } from './level-store.js'
+export type { StoredReport, AttackTechnique } from './interface.js'
+export { reportOf, reportsIn, reportsLinking, attackTechnique, attackTechniqueCount } from './reports.js'
 export { Ingest, defaultIngestOptions } from './ingest/index.js'
 export { behindMessage } from './ingest/own-tail.js'
 export type { BehindOwnTail } from './ingest/own-tail.js'

@@ -3,7 +3,7 @@
  * records, and the node's own state (invites, outbox, control index); the store's options.
  * level-store.ts re-exports them.
  */
-import type { AdvisorySeverity, Entry, SightingAction } from '../records/index.js'
+import type { AdvisorySeverity, Entry, ReportContent, SightingAction } from '../records/index.js'
 import type { Tlp } from '../tlp/index.js'
 
 /**
@@ -165,6 +165,32 @@ export interface StoredAdvisory {
   entry: { hash: string, seq: number }
 }
 
+/**
+ * A report as the store keeps it (the `reports` bucket, by id): its latest version and where
+ * it came from. A revoked report holds no content: its revocation is a version of its own.
+ */
+export type StoredReport = {
+  id: string
+  nonce: string
+  origin: string
+  circle: string
+  tlp: Tlp
+  /** its latest version's entry `created` */
+  created: string
+  /** when this node stored that version */
+  received: string
+  entry: { hash: string, seq: number }
+} & ({ revoked?: undefined } & ReportContent | { revoked: { at: string, reason?: string } })
+
+/** an ATT&CK technique as the operator's ATT&CK bundle names it (the `attack` bucket, by id) */
+export interface AttackTechnique {
+  name: string
+  /** tactics (kill chain phases), e.g. initial-access */
+  tactics?: string[]
+  /** deprecated or revoked in the bundle */
+  deprecated?: boolean
+}
+
 /** an ack (the `acks` bucket, by advisory id \0 circle \0 acker): the earliest the acker made */
 export interface AckRecord {
   /** its entry's `created` */
@@ -186,5 +212,7 @@ export interface Ack extends AckRecord {
 export type StoreEvent =
   | { kind: 'advisory', id: string }
   | { kind: 'ack', advisory: string, circle: string, origin: string, at: string }
+  /** a report's version (new, updated or revoked) */
+  | { kind: 'report', id: string, revoked?: boolean, update?: boolean }
   /** another organization's sighting of a value this node has its own indicator of */
   | { kind: 'sighting', type: string, value: string, circle: string, origin: string, action: SightingAction, count: number, lastSeen: string, note?: string }

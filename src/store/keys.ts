@@ -66,6 +66,15 @@ export const BUCKET = {
    * change feed, written in the same batch as what it tells
    */
   events: 'ev',
+  /** reports (issue 16): report id → StoredReport, the latest version (few: listed by a scan) */
+  reports: 'rp',
+  /**
+   * which reports link an indicator: indicator id → report ids (sorted), kept whether or not
+   * the indicator has arrived; one getSync per exact match of a lookup
+   */
+  reportLinks: 'rl',
+  /** ATT&CK technique names the operator imported (local, never shared): technique id → AttackTechnique */
+  attack: 'ta',
   /** store metadata: format version, counters, cidr prefix lengths */
   meta: 'm'
 } as const

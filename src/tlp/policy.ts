@@ -21,7 +21,7 @@
  * origin asks), `relabelApplies` (a receiver folds). Revoke and relabel reach: `reachOf`.
  * Anything derived from records (a sighting) is never looser: `looserThanViolation`; a
  * sighting's label: `sightingLabelFor`, `sightingLabelViolation`. Advisories and their acks:
- * `advisoryLabelViolation`, `ackLabelFor`.
+ * `advisoryLabelViolation`, `ackLabelFor`. Reports: `reportLabelViolation`.
  */
 import { PhalanxError } from '../errors.js'
 import { TLP_LEVELS, tlpRank, type Tlp } from './labels.js'
@@ -221,6 +221,26 @@ export function advisoryLabelViolation (tlp: Tlp, linked: readonly Tlp[]): Viola
 /** the label of an ack of an advisory at `advisory`: the advisory's own (it says who read what) */
 export function ackLabelFor (advisory: Tlp): Tlp {
   return advisory
+}
+
+// --- reports --------------------------------------------------------------------------------
+
+/** a report's label when its author names none: shared with the circle's organizations, need-to-know */
+export const REPORT_DEFAULT_TLP: Tlp = 'AMBER'
+
+/** a report's label when its author names none: AMBER, or the strictest indicator it links when that is stricter */
+export function reportLabelFor (linked: readonly Tlp[]): Tlp {
+  return strictest([REPORT_DEFAULT_TLP, ...linked]) ?? REPORT_DEFAULT_TLP
+}
+
+/**
+ * Why a report labelled `tlp` may not go where its linked indicators (held there) are labelled
+ * `linked`: into a circle never as RED (a RED report to named recipients is not supported; the
+ * private scope holds any label), and never looser than the strictest indicator it links there.
+ */
+export function reportLabelViolation (tlp: Tlp, linked: readonly Tlp[], to: 'circle' | 'local'): Violation | null {
+  if (to === 'circle' && !mayEnterCircle(tlp)) return { field: 'tlp', message: 'a report goes to a circle, and TLP:RED never does (RED reports to named recipients are not supported): label it AMBER+STRICT or looser, or keep it in the private scope' }
+  return looserThanViolation(tlp, strictest(linked), 'a report linking these indicators')
 }
 
 // --- relabel and revoke ---------------------------------------------------------------------

@@ -5,13 +5,14 @@
  */
 import { PhalanxError, withFieldPrefix } from '../../errors.js'
 import {
-  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, type SightingAction, type AdvisoryItem, type AckItem, advisoryId, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE, SIGHTING_ACTIONS, sightingAction
+  type Entry, type StoredIndicator, type IndicatorItem, type SightingItem, type SightingAction, type AdvisoryItem, type AckItem, type ReportItem, advisoryId, reportId, indicatorId, isControlItem, isRedLog, LOCAL_CIRCLE, SIGHTING_ACTIONS, sightingAction
 } from '../../records/index.js'
 import { reachWith, relabelApplies, type Tlp } from '../../tlp/index.js'
 import { SEP, ackKey, cursorFromMicros, entryKey, headKey, originKey, postingPrefix, seqKey, valueKey } from '../keys.js'
 import { pair, postingTags } from '../postings.js'
 import { namesHost } from '../hosts.js'
 import type { AckRecord, LogHead, OriginSightings, PendingRelabel, PendingRevoke, SightingSummary, StoreEvent, StoredAdvisory, ValueRecord } from '../level-store.js'
+import type { StoredReport } from '../interface.js'
 import { fileHostValue } from './host-index.js'
 import { RawJson, type Tx } from './tx.js'
 
@@ -72,6 +73,7 @@ export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: stri
         case 'sighting': applySighting(tx, ctx, entry, item); break
         case 'advisory': applyAdvisory(tx, entry, hash, item, received); break
         case 'ack': applyAck(tx, entry, hash, item); break
+        case 'report': applyReport(tx, entry, hash, item, received); break
         case 'relabel': applyRelabel(tx, ctx, entry, hash, item.id, item.tlp, received, ahead); break
         // circle, member, key, address: the membership log, folded by src/circles
         default: break
@@ -327,6 +329,40 @@ function applyAck (tx: Tx, entry: Entry, hash: string, item: AckItem): void {
   if (prev !== undefined && !recordAfter(tx, prev.at, prev.entry, entry.created, hash)) return
   tx.put('acks', k, { at: entry.created, entry: hash } satisfies AckRecord)
   if (prev === undefined) tx.append('events', nextCursor(tx), { kind: 'ack', advisory: item.advisory, circle: entry.circle, origin: entry.origin, at: entry.created } satisfies StoreEvent)
+}
+
+/**
+ * A report version, by its id (origin and nonce): the latest version is the report (a later
+ * `created`; a tie: the later place in the same log, else the larger hash), whatever order
+ * versions arrive in. The index of which reports link an indicator follows the kept version.
+ */
+function applyReport (tx: Tx, entry: Entry, hash: string, item: ReportItem, received: string): void {
+  const id = reportId(entry.origin, item.nonce)
+  const prev = tx.get<StoredReport>('reports', id)
+  if (prev !== undefined && !recordAfter(tx, entry.created, hash, prev.created, prev.entry.hash)) return
+  const head = { id, nonce: item.nonce, origin: entry.origin, circle: entry.circle, tlp: entry.tlp, created: entry.created, received, entry: { hash, seq: entry.seq } }
+  let next: StoredReport
+  if (item.revoked === true) {
+    next = { ...head, revoked: { at: entry.created, ...(item.reason !== undefined ? { reason: item.reason } : {}) } }
+  } else {
+    const { kind: _k, nonce: _n, revoked: _r, ...content } = item
+    next = { ...head, ...content }
+  }
+  const before = prev === undefined || prev.revoked !== undefined ? [] : prev.indicators ?? []
+  const after = next.revoked !== undefined ? [] : next.indicators ?? []
+  for (const ind of before) {
+    if (after.includes(ind)) continue
+    const left = (tx.get<string[]>('reportLinks', ind) ?? []).filter(r => r !== id)
+    if (left.length === 0) tx.del('reportLinks', ind)
+    else tx.put('reportLinks', ind, left)
+  }
+  for (const ind of after) {
+    if (before.includes(ind)) continue
+    const links = tx.get<string[]>('reportLinks', ind) ?? []
+    if (!links.includes(id)) tx.put('reportLinks', ind, [...links, id].sort())
+  }
+  tx.put('reports', id, next)
+  tx.append('events', nextCursor(tx), { kind: 'report', id, ...(next.revoked !== undefined ? { revoked: true } : {}), ...(prev !== undefined ? { update: true } : {}) } satisfies StoreEvent)
 }
 
 /** the sighting an origin's stance comes from: its action, the last time of that action, its note */

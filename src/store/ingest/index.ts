@@ -24,6 +24,7 @@ import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../
 import { type Entry, ENTRY_VERSION, isCircleId, checkEntry, describeEntry, packItems, assertCanonicalItems } from '../../records/index.js'
 import { META_KEY, SEP, seqKey } from '../keys.js'
 import type { InviteRecord, LevelStore } from '../level-store.js'
+import type { AttackTechnique } from '../interface.js'
 import { ChainMovedError, applyPublish, runEntry, type ChainContext, type PlannedEntry } from './chain.js'
 import { PURGE_CHUNK, runPurge } from './purge.js'
 import { Tx, type State } from './tx.js'
@@ -312,6 +313,13 @@ export class Ingest {
    */
   async removeFromOutbox (log: string, seq: number): Promise<void> {
     await this.#writeState(tx => { tx.del('outbox', `${log}${SEP}${seqKey(seq)}`) }, false)
+  }
+
+  /** keep ATT&CK technique names (the operator's ATT&CK bundle: local reference data, never shared) */
+  async putAttackTechniques (techniques: ReadonlyArray<{ id: string } & AttackTechnique>): Promise<void> {
+    await this.#writeState(tx => {
+      for (const { id, ...t } of techniques) tx.put('attack', id, t)
+    }, true)
   }
 
   async #writeState<T> (run: (tx: Tx) => T, durable: boolean): Promise<T> {
