@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { PhalanxError, isPhalanxError } from '../errors.js'
-import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress } from '../interop/index.js'
+import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress, type ReportRowInput } from '../interop/index.js'
 import { importRows, type ImportSummary } from '../operations/import.js'
 import { indicatorId, isIndicatorType, normalizeValue } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
@@ -43,7 +43,8 @@ function summaryText (s: ImportSummary, file: string, unit = 'line'): string {
   const kept = context.reduce((n, [, k]) => n + k, 0)
   const extra = [
     ...(s.revoked > 0 ? [`${s.dryRun ? 'would revoke' : 'revoked'} ${s.revoked}`] : []),
-    ...(kept > 0 ? [`kept as context ${kept} (${context.map(([k, n]) => `${k} ${n}`).join(', ')})`] : [])
+    ...(kept > 0 ? [`kept as context ${kept} (${context.map(([k, n]) => `${k} ${n}`).join(', ')})`] : []),
+    ...(s.reports > 0 ? [`${s.dryRun ? 'would share' : 'shared'} ${s.reports} report${s.reports === 1 ? '' : 's'}${s.reportLinksMissing > 0 ? ` (${s.reportLinksMissing} linked value${s.reportLinksMissing === 1 ? '' : 's'} not imported, left out)` : ''}`] : [])
   ].map(x => `, ${x}`).join('')
   const lines = s.skippedLines.length === 0 ? '' : `\nskipped rows${s.skipped > s.skippedLines.length ? ` (the first ${s.skippedLines.length})` : ''}:${s.skippedLines.map(l => `\n  ${unit} ${l.line}: ${l.reason}`).join('')}`
   return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}${lines}${droppedText}`
@@ -121,6 +122,16 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         const r = await client.request<{ count: number, entries: unknown[], skipped?: Array<{ index: number, message: string }> }>('POST', '/v1/indicators?skip_tlp_violations=true', { indicators: batch, ...(opts.circle !== undefined ? { circle: opts.circle } : {}) })
         return { count: r.count, entries: r.entries.length, skipped: (r.skipped ?? []).map(x => ({ index: x.index, reason: `TLP: ${x.message.replace(/[0-9a-f]{32}/g, 'ID')}` })) }
       }
+      /** a report of the file: shared after its indicators, linking them by value (those not imported are left out) */
+      const report = async (input: ReportRowInput): Promise<{ missing: number }> => {
+        const r = await client.request<{ missing?: string[] }>('POST', '/v1/reports', {
+          ...input,
+          ...(input.tlp === undefined && opts.tlp !== undefined ? { tlp: opts.tlp } : {}),
+          ...(opts.circle !== undefined ? { circle: opts.circle } : {}),
+          skipMissing: true
+        })
+        return { missing: r.missing?.length ?? 0 }
+      }
       if (format === 'taxii') {
         // a collection is read once, page by page, and sent in batches as rows come: an error
         // midway keeps what was sent before it (pull again with --added-after to go on)
@@ -130,7 +141,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         }
         const progress: TaxiiProgress = { pages: 0, objects: 0 }
         const source = taxiiRows({ collection: file, ...(opts.user !== undefined ? { user: opts.user } : {}), ...(password !== undefined ? { password } : {}), ...(opts.addedAfter !== undefined ? { addedAfter: opts.addedAfter } : {}) }, progress)
-        const summary = await importRows(source, { defaults, ...(opts.dryRun !== true ? { revoke, send: sendBatch } : {}) })
+        const summary = await importRows(source, { defaults, ...(opts.dryRun !== true ? { revoke, send: sendBatch, report } : {}) })
         h.print({ file, format, ...summary, pages: progress.pages, dateAddedLast: progress.dateAddedLast ?? null },
           () => summaryText(summary, file, 'object') + `\n${progress.pages} pages${progress.dateAddedLast !== undefined ? `; go on from here with --added-after ${progress.dateAddedLast}` : ''}`)
         return
@@ -146,7 +157,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
           const summary = await importRows(source, {
             defaults,
             ...(send ? { revoke } : {}),
-            ...(send ? { send: sendBatch } : {}),
+            ...(send ? { send: sendBatch, report } : {}),
             onRow: (s) => {
               last = { imported: s.imported, skipped: s.skipped }
               if (bar !== undefined && ++rows % 1000 === 0) bar.update((stream as { bytesRead?: number }).bytesRead ?? 0, last)

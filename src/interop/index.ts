@@ -4,7 +4,7 @@
  * blocklists (plain, RPZ, Suricata), TAXII 2.1 resources, and a TAXII client (fetch only).
  * Running an import or an export against a node is src/operations' work.
  */
-export type { Row } from './row.js'
+export type { Row, ReportRowInput } from './row.js'
 export { IMPORT_FORMATS, rowsOf } from './import-formats.js'
 export type { ImportFormat } from './import-formats.js'
 export { EXPORT_FORMATS, EXPORT_MEDIA_TYPES, exportTitle, exportWriter } from './export-formats.js'

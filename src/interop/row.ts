@@ -1,7 +1,7 @@
 /**
  * What every import parser yields: a row per value read, an indicator input as
  * POST /v1/indicators takes it, or a skip with its reason, a withdrawal, or an object kept as
- * context. The importer (src/operations/import.ts) validates and counts them.
+ * context, or a report. The importer (src/operations/import.ts) validates and counts them.
  */
 
 export type Row =
@@ -11,3 +11,28 @@ export type Row =
   | { line: number, revoke: { type: string, value: string } }
   /** an object kept as context of the indicators it is linked to (STIX), of this kind */
   | { line: number, context: string }
+  /** a report (a STIX report, a MISP event with its galaxies) linking values of the same file */
+  | { line: number, report: ReportRowInput }
+
+/**
+ * A report as an import gives it: POST /v1/reports's body without the circle (the import's
+ * target) — its linked indicators by value (imported from the same file, so held where the
+ * import sends them), its `nonce` from the source's UUID (a re-import is a new version of the
+ * same report, not a second one), its TLP when the source marks one.
+ */
+export interface ReportRowInput {
+  /** 32 lower-case hex characters: the source object's UUID without its dashes */
+  nonce?: string
+  type: 'incident' | 'analysis'
+  title: string
+  body?: string
+  attack?: string[]
+  actors?: string[]
+  malware?: string[]
+  campaigns?: string[]
+  sectors?: string[]
+  references?: string[]
+  published?: string
+  tlp?: string
+  values: Array<{ type: string, value: string }>
+}

@@ -8,7 +8,7 @@
  */
 import { PhalanxError } from '../errors.js'
 import { describeUnsafe, normalizeTags, parseIndicatorInput, unsafeCharOf } from '../records/index.js'
-import type { Row } from '../interop/index.js'
+import type { ReportRowInput, Row } from '../interop/index.js'
 import { publishViolation } from '../tlp/index.js'
 
 export interface ImportDefaults {
@@ -38,6 +38,10 @@ export interface ImportSummary {
   revoked: number
   /** objects kept as context tags of the indicators they are linked to (STIX), by kind */
   context: Record<string, number>
+  /** reports shared (a dry run: read), after the indicators they link */
+  reports: number
+  /** linked values a report left out: not imported (skipped rows) or not held where it went */
+  reportLinksMissing: number
   dryRun: boolean
 }
 
@@ -52,6 +56,11 @@ export interface ImportOptions {
   send?: (batch: Array<Record<string, unknown>>) => Promise<{ count: number, entries: number, skipped?: Array<string | { index: number, reason: string }> }>
   /** revoke this node's indicator of (type, value); false when there is none */
   revoke?: (type: string, value: string) => Promise<boolean>
+  /**
+   * share a report (after every indicator of the file is stored); `missing`: linked values it
+   * left out; throws (a PhalanxError) to skip it with the reason
+   */
+  report?: (input: ReportRowInput) => Promise<{ missing: number }>
   /** called after each row (progress) */
   onRow?: (summary: ImportSummary) => void
 }
@@ -105,7 +114,9 @@ function dropUnsafeFields (input: Record<string, unknown>, drop: (reason: string
 export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): Promise<ImportSummary> {
   // the tags added to every row are the user's own: a bad one stops the import before it starts
   normalizeTags(o.defaults.tags, 'tag')
-  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, skippedLines: [], dropped: {}, entries: 0, revoked: 0, context: {}, dryRun: o.send === undefined }
+  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, skippedLines: [], dropped: {}, entries: 0, revoked: 0, context: {}, reports: 0, reportLinksMissing: 0, dryRun: o.send === undefined }
+  /** reports wait until the indicators they link are stored */
+  const reports: Array<{ line: number, report: ReportRowInput }> = []
   const skip = (reason: string, line: number | undefined, lineReason = reason): void => {
     s.skipped++
     s.reasons[reason] = (s.reasons[reason] ?? 0) + 1
@@ -151,6 +162,10 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
     s.read++
     if ('skip' in row) skip(row.skip, row.line)
     else if ('context' in row) s.context[row.context] = (s.context[row.context] ?? 0) + 1
+    else if ('report' in row) {
+      if (reports.length >= MAX_REPORTS) skip(`an import shares at most ${MAX_REPORTS} reports`, row.line)
+      else reports.push(row)
+    }
     else if ('revoke' in row) {
       if (o.send === undefined || o.revoke === undefined) s.revoked++
       else {
@@ -189,8 +204,22 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   }
   await flush()
   await settle(true)
+  for (const r of reports) {
+    if (o.send === undefined || o.report === undefined) { s.reports++; continue }
+    try {
+      const { missing } = await o.report(r.report)
+      s.reports++
+      s.reportLinksMissing += missing
+    } catch (err) {
+      if (!(err instanceof PhalanxError) || err.code === 'PX_ERR_CLOSED' || err.code === 'PX_ERR_NODE_NOT_RUNNING' || err.code === 'PX_ERR_UNAUTHORIZED') throw err
+      skip(`report: ${reasonOf(err)}`, r.line, `report "${clip(r.report.title, 60)}": ${reasonOf(err, true)}`)
+    }
+  }
   return s
 }
+
+/** reports one import shares at most (each is one request) */
+const MAX_REPORTS = 10_000
 
 /** batches in flight to the node at once */
 const IN_FLIGHT = 2

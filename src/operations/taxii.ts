@@ -251,7 +251,7 @@ export class Taxii {
       const at = row.line - 1
       const out = outcomes[at]
       if ('skip' in row) out.problems.push(row.skip)
-      else if ('context' in row) out.context = true
+      else if ('context' in row || 'report' in row) out.context = true
       else if ('revoke' in row) {
         // an earlier object of the envelope may be what this withdraws: store those first
         await flush()
