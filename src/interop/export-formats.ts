@@ -8,6 +8,7 @@ import { csvHeader, csvLine } from './csv.js'
 import { MispEventWriter } from './misp.js'
 import { StixBundleWriter } from './stix.js'
 import type { ExportSighting } from './sighting.js'
+import type { ExportReport } from './report.js'
 
 export type { ExportSighting } from './sighting.js'
 import { STIX_MEDIA_TYPE } from './taxii.js'
@@ -32,6 +33,11 @@ export interface IndicatorWriter {
    * value (STIX: `sighting` objects and the sighters' `identity`; MISP: the attribute's `Sighting`)
    */
   indicator: (ind: StoredIndicator, sightings?: readonly ExportSighting[]) => string
+  /**
+   * the text of one report, after every indicator ('' or absent when the format cannot carry
+   * it): STIX a `report` with its objects, MISP an event of its own
+   */
+  report?: (r: ExportReport) => string
   tail: () => string
 }
 

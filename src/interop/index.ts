@@ -5,6 +5,8 @@
  * Running an import or an export against a node is src/operations' work.
  */
 export type { Row, ReportRowInput } from './row.js'
+export { uuidOfNonce, nonceOfUuid } from './report.js'
+export type { ExportReport } from './report.js'
 export { IMPORT_FORMATS, rowsOf } from './import-formats.js'
 export type { ImportFormat } from './import-formats.js'
 export { EXPORT_FORMATS, EXPORT_MEDIA_TYPES, exportTitle, exportWriter } from './export-formats.js'

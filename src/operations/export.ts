@@ -9,7 +9,7 @@ import { effectiveConfidence, hasFalsePositive, sightedView } from './sighting-v
 import type { IndicatorType, StoredIndicator } from '../records/index.js'
 import { cursorFromMicros, type QueryFilter, type QueryPage, type SightingSummary } from '../store/index.js'
 import { TLP_LEVELS, bulkExportLabels, mayBlocklist } from '../tlp/index.js'
-import { blocklistLines as renderBlocklist, checkBlocklistType, exportWriter, type BlocklistFormat, type ExportFormat } from '../interop/index.js'
+import { blocklistLines as renderBlocklist, checkBlocklistType, exportWriter, type BlocklistFormat, type ExportFormat, type ExportReport } from '../interop/index.js'
 
 export interface ExportComponents {
   /** one page of the store's indicators that pass a filter (queryIndicators) */
@@ -18,6 +18,8 @@ export interface ExportComponents {
   sightings?: { any: () => boolean, of: (type: string, value: string) => SightingSummary | undefined }
   /** organization names by public key (this node's own, then its circles'): STIX identities */
   orgNames?: () => ReadonlyMap<string, string>
+  /** the live reports this node holds (of one circle), as the writers take them */
+  reports?: (circle?: string) => Promise<ExportReport[]>
 }
 
 /** indicators read per page */
@@ -95,6 +97,8 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
   const w = exportWriter(o.format, { filters: o.given ?? [], orgName: k => names?.get(k) })
   const head = w.head()
   if (head !== '') yield head
+  /** ids of the indicators written (a report goes in when it links one of them) */
+  const written = w.report !== undefined && c.reports !== undefined ? new Set<string>() : undefined
   for await (const page of pages(c, filter)) {
     // sightings matter only once there are any (one read per value then)
     const sighted = c.sightings?.any() === true ? c.sightings : undefined
@@ -102,6 +106,20 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
     for (const ind of page) {
       const s = sighted?.of(ind.type, ind.value)
       text += w.indicator(ind, s === undefined ? undefined : sightedView(s, k => names?.get(k))?.perOrg)
+      written?.add(ind.id)
+    }
+    if (text !== '') yield text
+  }
+  if (written !== undefined && w.report !== undefined && c.reports !== undefined) {
+    // the reports whose label the export allows (the same labels as its indicators) that link
+    // an indicator it holds; with no filter on the indicators, every such report (the ones
+    // linking none too)
+    const unfiltered = filter.type === undefined && filter.value === undefined && filter.tag === undefined && filter.origin === undefined && filter.since === undefined && filter.until === undefined
+    let text = ''
+    for (const r of await c.reports(filter.circle)) {
+      if (filter.tlp !== undefined && !filter.tlp.includes(r.tlp)) continue
+      if (!unfiltered && !r.indicators.some(id => written.has(id))) continue
+      text += w.report(r)
     }
     if (text !== '') yield text
   }

@@ -22,6 +22,7 @@ import {
   type AttackTechnique, type EntryReceipt, type Ingest, type LevelStore, type StoredReport
 } from '../store/index.js'
 import { bodyWith, orgNameOf, resolveCircle } from './input.js'
+import type { ExportReport } from '../interop/index.js'
 import { stanceCounts } from './sighting-view.js'
 import type { SightingAction } from '../records/index.js'
 
@@ -210,6 +211,39 @@ export class Reports {
       }
     }
     return out.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).map(({ at: _at, ...m }) => m)
+  }
+
+  /** the live reports this node holds (of one circle: its id), as the export writers take them, newest first */
+  async forExport (circle?: string): Promise<ExportReport[]> {
+    const out: ExportReport[] = []
+    for (const r of await reportsIn(this.#c.store, circle)) {
+      if (r.revoked !== undefined) continue
+      const org = this.#orgOf(r.origin, r.circle)
+      out.push({
+        id: r.id,
+        nonce: r.nonce,
+        origin: r.origin,
+        ...(org !== null ? { org } : {}),
+        circle: r.circle,
+        tlp: r.tlp,
+        type: r.type,
+        title: r.title,
+        ...(r.body !== undefined ? { body: r.body } : {}),
+        attack: (r.attack ?? []).map(id => {
+          const name = attackTechnique(this.#c.store, id)?.name
+          return name !== undefined ? { id, name } : { id }
+        }),
+        actors: r.actors ?? [],
+        malware: r.malware ?? [],
+        campaigns: r.campaigns ?? [],
+        sectors: r.sectors ?? [],
+        references: r.references ?? [],
+        indicators: r.indicators ?? [],
+        ...(r.published !== undefined ? { published: r.published } : {}),
+        modified: r.created
+      })
+    }
+    return out
   }
 
   /** POST /v1/attack: keep ATT&CK technique names (from the operator's ATT&CK bundle, parsed by the CLI) */
