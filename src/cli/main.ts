@@ -25,6 +25,7 @@ import { filterOptions, registerTransferCommands } from './transfer.js'
 import { formerCircle, registerCircleCommands } from './circle.js'
 import { registerWatchCommand } from './watch.js'
 import { registerAdvisoryCommands } from './advisory.js'
+import { registerReportCommands } from './report.js'
 import { escapeForTerminal, escapeJsonText } from '../records/text.js'
 import { RED_PREFIX, isRedLog, type StoredIndicator } from '../records/index.js'
 
@@ -106,6 +107,14 @@ interface LookupAnswer {
   sighted?: Sighted | null
   hidden?: Array<{ id: string, origin: string, type?: string, value?: string, match: string, why: 'revoked' | 'expired', at: string, reason?: string }>
   truncated?: boolean
+  reports?: Array<{ id: string, title: string, type: string, tlp: string, circle: string, circleName: string | null, publicKey: string, org: string | null }>
+}
+
+/** `  in reports: TITLE (ORG, TLP:AMBER) ID`: the reports linking the value */
+function reportsText (r: LookupAnswer): string {
+  const list = r.reports ?? []
+  if (list.length === 0) return ''
+  return `\n  in reports:${list.map(x => `\n    ${t(x.title)} (${x.org !== null ? t(x.org) : `${x.publicKey.slice(0, 16)}…`}, TLP:${t(x.tlp)})  report ${t(x.id)}`).join('')}`
 }
 
 /** a related match's kind, as `phalanx lookup` names it */
@@ -127,7 +136,7 @@ function formatLookup (r: LookupAnswer): string {
     for (const m of related) lines.push(`  ${relatedLabel(m).padEnd(width)}  ${formatIndicator(m)}`)
   }
   return r.found
-    ? `${t(r.type)} ${t(r.value)}: FOUND (${own.length} exact, ${related.length} related)\n${lines.join('\n')}${sightedText(r.sighted)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
+    ? `${t(r.type)} ${t(r.value)}: FOUND (${own.length} exact, ${related.length} related)\n${lines.join('\n')}${sightedText(r.sighted)}${reportsText(r)}${hidden !== '' ? `\n  also known, left out (${flags} shows them):${hidden}` : ''}`
     : `${t(r.type)} ${t(r.value)}: not found${hidden !== '' ? `, but known and left out (${flags} shows them):${hidden}` : ''}${sightedText(r.sighted)}`
 }
 
@@ -377,6 +386,7 @@ export function buildProgram (): Command {
 
   registerCircleCommands(program, { print, globals, collect, intArg, t })
   registerAdvisoryCommands(program, { print, globals, collect, intArg, t })
+  registerReportCommands(program, { print, globals, collect, intArg, t })
 
   program.command('peers')
     .description('connected peers: org, circles, latency')

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { PhalanxError, isPhalanxError } from '../errors.js'
-import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress, type ReportRowInput } from '../interop/index.js'
+import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, attackTechniques, readJsonDocument, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress, type ReportRowInput } from '../interop/index.js'
 import { importRows, type ImportSummary } from '../operations/import.js'
 import { indicatorId, isIndicatorType, normalizeValue } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
@@ -28,7 +28,9 @@ export interface CliHelpers {
 }
 
 /** what `import` reads: the file formats, and a TAXII collection (its URL in place of the file) */
-const IMPORT_SOURCES = [...IMPORT_FORMATS, 'taxii'] as const
+const IMPORT_SOURCES = [...IMPORT_FORMATS, 'taxii', 'attack'] as const
+/** techniques per POST /v1/attack (the node takes up to 5,000) */
+const MAX_ATTACK_PER_CALL = 2000
 
 /** what a skipped row's number counts: a line of a text or CSV file, a STIX object, a MISP attribute */
 function rowUnit (format: string): string {
@@ -65,8 +67,33 @@ export function filterOptions (c: Command): Command {
 }
 
 export function registerTransferCommands (program: Command, h: CliHelpers): void {
+  /** `import FILE --format attack`: the technique names of an ATT&CK STIX bundle, kept by the node (local, never shared) */
+  const importAttack = async (file: string, opts: Record<string, unknown>, cmd: Command): Promise<void> => {
+    const other = ['type', 'tlp', 'confidence', 'tag', 'circle', 'user', 'passwordFile', 'addedAfter'].find(k => opts[k] !== undefined)
+    if (other !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `--format attack imports technique names only: --${other.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} does not apply`, { field: other })
+    let input: Readable
+    try {
+      input = file === '-' ? process.stdin : createReadStream(file)
+      if (file !== '-') statSync(file)
+    } catch (err) {
+      throw new PhalanxError('PX_ERR_VALIDATION', `cannot read ${file}: ${(err as Error).message}`, { field: 'file' })
+    }
+    const techniques = attackTechniques(await readJsonDocument(input))
+    const deprecated = techniques.filter(x => x.deprecated === true).length
+    if (opts.dryRun === true) {
+      h.print({ file, format: 'attack', dryRun: true, techniques: techniques.length, deprecated }, () => `dry run (nothing stored): ${file}: ${techniques.length} ATT&CK techniques (${deprecated} deprecated or revoked)`)
+      return
+    }
+    const client = connect(resolveDataDir(h.globals(cmd).data))
+    let total = 0
+    for (let i = 0; i < techniques.length; i += MAX_ATTACK_PER_CALL) {
+      total = (await client.request<{ stored: number, total: number }>('POST', '/v1/attack', { techniques: techniques.slice(i, i + MAX_ATTACK_PER_CALL) })).total
+    }
+    h.print({ file, format: 'attack', techniques: techniques.length, deprecated, total }, () => `${file}: kept ${techniques.length} ATT&CK technique names (${deprecated} deprecated or revoked); the node names ${total} in all. Reports now show them (phalanx report show ID).`)
+  }
+
   program.command('import')
-    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle); or from a TAXII 2.1 collection (--format taxii, FILE is the collection URL)')
+    .description('import indicators from a file (or - for stdin): text (a value per line, # comments, ipsum "value<TAB>count"), csv (a header names the columns), misp (event JSON) or stix (a STIX 2.1 bundle, its reports shared after their indicators); or from a TAXII 2.1 collection (--format taxii, FILE is the collection URL); or ATT&CK technique names (--format attack, FILE an ATT&CK STIX bundle such as enterprise-attack.json: kept locally, shown in reports)')
     .argument('<file>', 'the file, - for stdin, or a TAXII collection URL')
     .requiredOption('--format <format>', `one of ${IMPORT_SOURCES.join(', ')}`)
     .option('--type <type>', 'type of rows that do not name one (default: detected from the value)')
@@ -83,7 +110,11 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       if (opts.format !== 'taxii' && (opts.user !== undefined || opts.passwordFile !== undefined || opts.addedAfter !== undefined)) {
         throw new PhalanxError('PX_ERR_VALIDATION', '--user, --password-file and --added-after are for --format taxii', { field: opts.user !== undefined ? 'user' : opts.passwordFile !== undefined ? 'password-file' : 'added-after' })
       }
-      const format = opts.format as ImportFormat | 'taxii'
+      const format = opts.format as ImportFormat | 'taxii' | 'attack'
+      if (format === 'attack') {
+        await importAttack(file, opts, cmd)
+        return
+      }
       const client = connect(resolveDataDir(h.globals(cmd).data))
       const defaults = {
         ...(opts.type !== undefined ? { type: opts.type } : {}),

@@ -18,7 +18,8 @@ export type ImportFormat = typeof IMPORT_FORMATS[number]
 /** a JSON document is read whole (MISP events are): at most this many bytes */
 const MAX_JSON_BYTES = 256 * 1024 * 1024
 
-async function * jsonFileRows (input: Readable, rows: (doc: unknown) => Generator<Row>): AsyncGenerator<Row> {
+/** a JSON document read whole (at most MAX_JSON_BYTES); malformed JSON is refused naming its line and column */
+export async function readJsonDocument (input: Readable): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const c of input) {
@@ -26,14 +27,16 @@ async function * jsonFileRows (input: Readable, rows: (doc: unknown) => Generato
     if (size > MAX_JSON_BYTES) throw new PhalanxError('PX_ERR_PAYLOAD_TOO_LARGE', `a JSON file is read whole: at most ${MAX_JSON_BYTES / 1024 / 1024} MiB`, { field: 'file' })
     chunks.push(c as Buffer)
   }
-  let doc: unknown
   const text = Buffer.concat(chunks).toString('utf8')
   try {
-    doc = JSON.parse(text)
+    return JSON.parse(text)
   } catch (err) {
     throw new PhalanxError('PX_ERR_BAD_JSON', `the file is not valid JSON at ${jsonErrorAt(text)}: ${(err as Error).message}`, { field: 'file' })
   }
-  yield * rows(doc)
+}
+
+async function * jsonFileRows (input: Readable, rows: (doc: unknown) => Generator<Row>): AsyncGenerator<Row> {
+  yield * rows(await readJsonDocument(input))
 }
 
 /** the rows of a file in one of the {@link IMPORT_FORMATS} */

@@ -6,8 +6,10 @@
  */
 export type { Row, ReportRowInput } from './row.js'
 export { uuidOfNonce, nonceOfUuid } from './report.js'
+export { attackTechniques, attackIdOf } from './attack.js'
+export type { AttackTechniqueRow } from './attack.js'
 export type { ExportReport } from './report.js'
-export { IMPORT_FORMATS, rowsOf } from './import-formats.js'
+export { IMPORT_FORMATS, rowsOf, readJsonDocument } from './import-formats.js'
 export type { ImportFormat } from './import-formats.js'
 export { EXPORT_FORMATS, EXPORT_MEDIA_TYPES, exportTitle, exportWriter } from './export-formats.js'
 export type { ExportFormat, ExportWriterOptions, IndicatorWriter } from './export-formats.js'

@@ -1,5 +1,5 @@
 /**
- * Test helper: the use cases of src/operations (Indicators, Sightings, Advisories, Status) over a real
+ * Test helper: the use cases of src/operations (Indicators, Sightings, Advisories, Reports, Status) over a real
  * store (LevelDB in a temp dir, a started Ingest), wired the way node.ts wires them. In place
  * of the CircleManager they see a fixed membership view (`FixedCircles`): the circles this
  * node is in and their members, as plain data a test sets. No network: Status sees none.
@@ -9,7 +9,7 @@ import { pino } from 'pino'
 import { PhalanxError } from '../../src/errors.js'
 import { fingerprint } from '../../src/identity/index.js'
 import { currentMembers, type CircleManager, type CircleState, type CircleView, type Member } from '../../src/circles/index.js'
-import { Advisories, Indicators, Sightings, Status, type NodeFacts } from '../../src/operations/index.js'
+import { Advisories, Indicators, Reports, Sightings, Status, type NodeFacts } from '../../src/operations/index.js'
 import type { Tlp } from '../../src/tlp/index.js'
 import { openStore, randomKey, type StoreHarness } from './store.js'
 
@@ -68,6 +68,7 @@ export interface OpsHarness extends StoreHarness {
   indicators: Indicators
   sightings: Sightings
   advisories: Advisories
+  reports: Reports
   status: Status
   circles: FixedCircles
   /** this node's public key (hex) */
@@ -92,12 +93,13 @@ export async function openOps (opts: OpsHarnessOptions = {}): Promise<OpsHarness
   const circles = new FixedCircles(me)
   const publish = { defaultTlp: opts.defaultTlp ?? 'AMBER', defaultConfidence: opts.defaultConfidence ?? 50 }
   const log = pino({ level: 'silent' })
-  const indicators = new Indicators({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me, org: OPS_ORG }, publish, maxQueuedItems: opts.maxQueuedItems ?? 50_000, log })
+  const reports = new Reports({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me, org: OPS_ORG } })
+  const indicators = new Indicators({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me, org: OPS_ORG }, publish, maxQueuedItems: opts.maxQueuedItems ?? 50_000, log, reports })
   const sightings = new Sightings({ store: h.store, ingest: h.ingest, circles, indicators, identity: { publicKey: me }, publish })
   const advisories = new Advisories({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me } })
   const facts: NodeFacts = { version: '0.0.0-test', apiUrl: null, peerId: 'peer-under-test', dataDir: h.dir, startedAt: '2026-01-01T00:00:00.000Z' }
   const status = new Status({ store: h.store, ingest: h.ingest, circles, identity: { publicKey: me, fingerprint: fingerprint(me), org: OPS_ORG }, network: () => undefined, about: () => facts })
-  return { ...h, indicators, sightings, advisories, status, circles, me, facts }
+  return { ...h, indicators, sightings, advisories, reports, status, circles, me, facts }
 }
 
 /** the PhalanxError `run` throws or rejects with (fails the test when it ends otherwise) */

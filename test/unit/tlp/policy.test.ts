@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { isPhalanxError } from '../../../src/errors.js'
 import {
-  ADVISORY_DEFAULT_TLP, DEFAULT_TOKEN_CEILING, MEMBERSHIP_LOG_LABEL, ackLabelFor, advisoryLabelViolation, bulkExportLabels, directDeliveryViolation, TLP_LEVELS, entryLabelFor, entryLabelViolation, goesToRecipients, isLooser, isSealedInTransit,
+  ADVISORY_DEFAULT_TLP, REPORT_DEFAULT_TLP, reportLabelFor, reportLabelViolation, DEFAULT_TOKEN_CEILING, MEMBERSHIP_LOG_LABEL, ackLabelFor, advisoryLabelViolation, bulkExportLabels, directDeliveryViolation, TLP_LEVELS, entryLabelFor, entryLabelViolation, goesToRecipients, isLooser, isSealedInTransit,
   looserThanViolation, mayBlocklist, mayBulkExport, mayEnterCircle, mayPassOn, passOnViolation, publishViolation, reachOf, reachWith,
   redDeliveryViolation, refuse, relabelApplies, relabelViolation, reshareViolation, strictest, tokenCeilingViolation, withinCeiling,
   type HeldRecord, type LogKind, type Tlp
@@ -340,5 +340,37 @@ describe('advisories and acks (issue 15)', () => {
 
   it('an advisory with no label given is AMBER', () => {
     expect(ADVISORY_DEFAULT_TLP).toBe(AMBER)
+  })
+})
+
+describe('reports (issue 16)', () => {
+  // a report at each label (rows) linking indicators at these labels (columns: none, CLEAR … AMBER+STRICT), into a circle: may it go?
+  const table: Record<Tlp, [boolean, boolean, boolean, boolean, boolean]> = {
+    CLEAR: [Y, Y, N, N, N],
+    GREEN: [Y, Y, Y, N, N],
+    AMBER: [Y, Y, Y, Y, N],
+    'AMBER+STRICT': [Y, Y, Y, Y, Y],
+    RED: [N, N, N, N, N]
+  }
+  const linked: Array<Tlp[]> = [[], [CLEAR], [GREEN, CLEAR], [AMBER], [GREEN, STRICT]]
+  const rows = Object.entries(table).flatMap(([tlp, col]) => col.map((ok, i) => [tlp as Tlp, linked[i], ok] as [Tlp, Tlp[], boolean]))
+  it.each(rows)('a report at %s linking indicators at %j into a circle: allowed %s', (tlp, held, ok) => {
+    const v = reportLabelViolation(tlp, held, 'circle')
+    expect(v === null).toBe(ok)
+    if (v !== null) expect(v.field).toBe('tlp')
+  })
+
+  it('the private scope holds a RED report, and still never one looser than what it links', () => {
+    expect(reportLabelViolation(RED, [RED], 'local')).toBeNull()
+    expect(reportLabelViolation(AMBER, [RED], 'local')?.field).toBe('tlp')
+    expect(reportLabelViolation(RED, [], 'circle')?.message).toMatch(/RED/)
+  })
+
+  it('without a label a report is AMBER, or its strictest linked indicator when that is stricter', () => {
+    expect(REPORT_DEFAULT_TLP).toBe(AMBER)
+    expect(reportLabelFor([])).toBe(AMBER)
+    expect(reportLabelFor([CLEAR, GREEN])).toBe(AMBER)
+    expect(reportLabelFor([GREEN, STRICT])).toBe(STRICT)
+    for (const l of TLP_LEVELS) for (const m of TLP_LEVELS) expect(reportLabelViolation(reportLabelFor([l, m]), [l, m], 'local')).toBeNull()
   })
 })
