@@ -104,6 +104,8 @@ export function formatIndicatorEvent (i: StoredIndicator, names: Names, colour: 
 interface AdvisoryEventData { id: string, circle: string, publicKey: string, org: string | null, mine: boolean, tlp: string, title: string, severity?: string, cves: string[], acks: unknown[], pending: unknown[] }
 /** an ack as the stream tells it */
 interface AckEventData { advisory: string, title: string | null, mine: boolean, circle: string, publicKey: string, org: string | null, at: string }
+/** a report's version as the stream tells it (GET /v1/reports lists it so) */
+interface ReportEventData { id: string, circle: string, publicKey: string, org: string | null, mine: boolean, tlp: string, type?: string, title?: string, techniques: Array<{ id: string }>, actors: string[], indicatorCount: number, update: boolean, revoked?: { at: string, reason?: string } }
 /** another org's sighting of a value this node has its own indicator of */
 interface SightingEventData { type: string, value: string, circle: string, publicKey: string, org: string | null, action: string, count: number, lastSeen: string, note?: string }
 
@@ -143,6 +145,13 @@ export function formatOtherEvent (event: string, id: string | undefined, data: u
       const what = k.title !== null ? `"${t(k.title)}"` : `advisory ${t(k.advisory)}`
       return `${time}  ${'ACK'.padEnd(8)}  ${k.publicKey === names.own ? 'we' : orgOf(k, names)} acknowledged ${k.mine ? 'our' : 'the'} advisory ${what} ${whereOf(k.circle, names)}  id ${t(k.advisory)}`
     }
+    case 'report': {
+      const r = data as ReportEventData
+      if (r.revoked !== undefined) return `${time}  ${'REPORT'.padEnd(8)}  REVOKED by ${orgOf(r, names)} ${whereOf(r.circle, names)}${r.revoked.reason !== undefined ? `  (${t(r.revoked.reason)})` : ''}  id ${t(r.id)}`
+      const techniques = r.techniques.length > 0 ? `  ${r.techniques.map(x => t(x.id)).join(', ')}` : ''
+      const actors = r.actors.length > 0 ? `  actors ${r.actors.map(t).join(', ')}` : ''
+      return `${time}  ${'REPORT'.padEnd(8)}  ${tlpOf(r.tlp, colour)}  ${r.update ? 'updated ' : ''}${t(r.type ?? '')} "${t(r.title ?? '')}"${techniques}${actors}  ${r.indicatorCount} ind.  from ${orgOf(r, names)} ${whereOf(r.circle, names)}  id ${t(r.id)}  (phalanx report show ${t(r.id)})`
+    }
     case 'sighting': {
       const x = data as SightingEventData
       return `${time}  ${'SIGHTED'.padEnd(8)}  ${orgOf(x, names)} ${t(x.action)} our ${t(x.type)} ${t(x.value)}  ×${x.count} (last ${t(x.lastSeen)}) ${whereOf(x.circle, names)}${x.note !== undefined ? `  (${t(x.note)})` : ''}`
@@ -156,13 +165,13 @@ const RECONNECT_MAX_MS = 15_000
 
 export function registerWatchCommand (program: Command, { globals, t }: CliHelpers): void {
   program.command('watch')
-    .description('follow new indicators, updates and revocations, advisories and acks, and sightings of your own indicators live, one line each (reconnects and resumes)')
+    .description('follow new indicators, updates and revocations, advisories and acks, reports, and sightings of your own indicators live, one line each (reconnects and resumes)')
     .option('--type <type>', 'indicator type')
     .option('--tag <tag>', 'a tag')
     .option('--tlp <list>', 'comma-separated TLP labels')
     .option('--origin <key>', 'origin public key')
     .option('--circle <circle>', 'circle name or id')
-    .option('--events <list>', 'comma-separated: indicator, sighting, advisory, ack (default all)')
+    .option('--events <list>', 'comma-separated: indicator, sighting, advisory, ack, report (default all)')
     .option('--no-revoked', 'leave revocations out')
     .option('--include-expired', 'include expired indicators')
     .option('--after <id>', 'start after this event id (what --json printed as id), not at the end')

@@ -84,9 +84,16 @@ describe('formatOtherEvent: advisories, acks, sightings of our indicators', () =
       .toBe('10:11:13  SIGHTED   Bank B blocked our domain evil.example  ×12 (last 2026-12-04T10:00:00.000Z) in EU ISAC  (at the proxy)')
   })
 
+  it('a report: new or updated, its kind, title, techniques, actors and links, from whom, how to read it; a revocation', () => {
+    const rep = { id: 'd'.repeat(32), circle: 'c1', publicKey: peer, org: 'Bank B', mine: false, tlp: 'AMBER', type: 'incident', title: 'Phishing wave', techniques: [{ id: 'T1566.002' }], actors: ['TA505'], indicatorCount: 2, update: false }
+    expect(formatOtherEvent('report', id, rep, names, false)).toBe(`10:11:13  REPORT    TLP:AMBER  incident "Phishing wave"  T1566.002  actors TA505  2 ind.  from Bank B in EU ISAC  id ${'d'.repeat(32)}  (phalanx report show ${'d'.repeat(32)})`)
+    expect(formatOtherEvent('report', id, { ...rep, update: true, techniques: [], actors: [] }, names, false)).toBe(`10:11:13  REPORT    TLP:AMBER  updated incident "Phishing wave"  2 ind.  from Bank B in EU ISAC  id ${'d'.repeat(32)}  (phalanx report show ${'d'.repeat(32)})`)
+    expect(formatOtherEvent('report', id, { ...rep, revoked: { at: 'x', reason: 'dup' } }, names, false)).toBe(`10:11:13  REPORT    REVOKED by Bank B in EU ISAC  (dup)  id ${'d'.repeat(32)}`)
+  })
+
   it('escapes what peers chose, colours only the TLP, and leaves unknown events to the caller', () => {
     const line = formatOtherEvent('advisory', id, { ...adv, title: 'x\u001b]0;pwned\u0007\u202e', org: 'Evil\u001b[2J' }, names, true)!
     expect(line.replace(/\u001b\[(3\d|0)m/g, '')).not.toMatch(/[\u0000-\u001f\u202e]/)
-    expect(formatOtherEvent('report', id, {}, names, false)).toBeUndefined()
+    expect(formatOtherEvent('playbook', id, {}, names, false)).toBeUndefined()
   })
 })

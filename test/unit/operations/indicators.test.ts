@@ -242,7 +242,7 @@ describe('lookup', () => {
   })
 
   it('a value nobody published: found false, no matches, the value as normalized', () => {
-    expect(h.indicators.lookup('nobody[.]example')).toEqual({ type: 'domain', value: 'nobody.example', found: false, matches: [], sightings: null, sighted: null })
+    expect(h.indicators.lookup('nobody[.]example')).toEqual({ type: 'domain', value: 'nobody.example', found: false, matches: [], sightings: null, sighted: null, reports: [] })
   })
 
   it('an IP also matches a stored network that contains it', async () => {
