@@ -199,7 +199,7 @@ describe('advisories and acks across a circle', () => {
     expect(resumed.map(e => e.event)).toEqual(['advisory', 'ack', 'indicator'])
 
     // events= picks kinds; a bad one is a 400 naming events
-    const bad = await a.api('/v1/stream?events=advisory,report')
+    const bad = await a.api('/v1/stream?events=advisory,playbook')
     expect(bad.status).toBe(400)
     expect(bad.body.error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'events' })
   })
