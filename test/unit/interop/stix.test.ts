@@ -1,6 +1,6 @@
 /**
  * STIX 2.1 in and out: patterns of supported observables (OR-ed) become indicators, TLP from
- * the markings, context objects become tags; exported bundles validate against the official
+ * the markings, reports and their context objects become report rows; exported bundles validate against the official
  * schemas (when ../shared/data has them), and import(export(x)) keeps every modelled field.
  */
 import { afterEach, describe, expect, it } from 'vitest'
@@ -78,17 +78,23 @@ describe('STIX import', () => {
     ]
   }
 
-  it('indicators with TLP (TLP 1.0 definitions in the bundle, TLP 2.0 ids), tags from labels, kill chain and linked objects; the rest counted by reason', async () => {
+  it('indicators with TLP (TLP 1.0 definitions in the bundle, TLP 2.0 ids), tags from labels and kill chain; a linked malware goes in a report, not a tag; the rest counted by reason', async () => {
     const rows = [...stixRows(bundle)]
     const inputs = rows.flatMap(r => 'input' in r ? [r.input] : [])
     expect(inputs).toEqual([
-      { type: 'ipv4', value: '203.0.113.7', tlp: 'AMBER', confidence: 70, tags: ['c2', 'mitre-attack:command-and-control', 'malware:Poison Ivy'], description: 'C2 servers', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' },
-      { type: 'ipv4', value: '203.0.113.8', tlp: 'AMBER', confidence: 70, tags: ['c2', 'mitre-attack:command-and-control', 'malware:Poison Ivy'], description: 'C2 servers', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' },
+      { type: 'ipv4', value: '203.0.113.7', tlp: 'AMBER', confidence: 70, tags: ['c2', 'mitre-attack:command-and-control'], description: 'C2 servers', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' },
+      { type: 'ipv4', value: '203.0.113.8', tlp: 'AMBER', confidence: 70, tags: ['c2', 'mitre-attack:command-and-control'], description: 'C2 servers', validFrom: '2024-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z' },
       { type: 'domain', value: 'tlp2.example', tlp: 'GREEN', validFrom: '2024-01-01T00:00:00Z' }
     ])
     for (const i of inputs) parseIndicatorInput(i, { tlp: 'CLEAR', confidence: 50 })
+    // the malware the relationship links to the indicator: a report made for the bundle, linking its values
+    expect(rows.flatMap(r => 'report' in r ? [r] : [])).toEqual([{
+      line: 6,
+      made: true,
+      report: { type: 'analysis', title: 'STIX context: Poison Ivy', nonce: expect.stringMatching(/^[0-9a-f]{32}$/), body: expect.stringMatching(/^Made on import from a STIX bundle/), malware: ['Poison Ivy'], values: [{ type: 'ipv4', value: '203.0.113.7' }, { type: 'ipv4', value: '203.0.113.8' }] }
+    }])
     expect(await summary(bundle)).toMatchObject({
-      read: 9, imported: 3, skipped: 3,
+      read: 9, imported: 3, skipped: 3, reports: 1,
       context: { 'marking-definition': 1, malware: 1, relationship: 1 },
       reasons: { 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)': 1, 'unsupported pattern type: snort': 1, 'identity: not an indicator, and not linked to an imported one': 1 }
     })
@@ -126,14 +132,19 @@ describe('STIX import', () => {
     const load = (f: string): unknown => JSON.parse(readFileSync(join(DATA, f), 'utf8'))
     // one indicator of an IPv4 address, no markings
     expect(await summary(load('indicator-for-c2-ip-address.json'))).toMatchObject({ read: 1, imported: 1, skipped: 0 })
-    // the indicator, and the campaign it indicates (a tag) through the relationship
+    // the indicator, and the campaign it indicates through the relationship: context, kept in a
+    // report made for the bundle (not a tag)
     const camp = await summary(load('indicator-to-campaign-relationship.json'))
-    expect(camp).toMatchObject({ read: 3, imported: 1, skipped: 0, context: { campaign: 1, relationship: 1 } })
-    const campTags = [...stixRows(load('indicator-to-campaign-relationship.json'))].flatMap(r => 'input' in r ? [r.input.tags] : [])
-    expect(campTags[0]).toEqual([expect.stringMatching(/^campaign:/)])
-    // two indicators (IPv4, SHA-256) of a malware (a tag); the identity that created them is
-    // context; the course of action and its relationship are not linked to an indicator
-    expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 2, context: { malware: 1, relationship: 2, identity: 1 } })
+    expect(camp).toMatchObject({ read: 3, imported: 1, skipped: 0, reports: 1, context: { campaign: 1, relationship: 1 } })
+    const campRows = [...stixRows(load('indicator-to-campaign-relationship.json'))]
+    expect(campRows.flatMap(r => 'input' in r ? [r.input.tags] : [])).toEqual([undefined])
+    const campReport = campRows.flatMap(r => 'report' in r ? [r.report] : [])
+    expect(campReport).toHaveLength(1)
+    expect(campReport[0].campaigns).toHaveLength(1)
+    expect(campReport[0].values).toHaveLength(1)
+    // two indicators (IPv4, SHA-256) of a malware (in a report); the identity that created them
+    // is context; the course of action and its relationship are not linked to an indicator
+    expect(await summary(load('indicators-for-C2-with-COA.json'))).toMatchObject({ read: 8, imported: 2, skipped: 2, reports: 1, context: { malware: 1, relationship: 2, identity: 1 } })
     // infrastructure, malware and observables, no indicator: the two observables (an IPv4
     // address, a domain) import as indicators; the rest is skipped
     expect(await summary(load('infrastructure.json'))).toMatchObject({ read: 10, imported: 2, skipped: 8 })
@@ -329,6 +340,7 @@ describe('streaming a large bundle', () => {
     const streamed: unknown[] = []
     for await (const r of streamStixRows(() => chunked(text, [7, 13]))) streamed.push(r)
     expect(streamed).toEqual([...stixRows({ type: 'bundle', objects })])
-    expect(streamed).toContainEqual({ line: 3, input: { type: 'domain', value: 'streamed.example', tlp: 'RED', tags: ['malware:Late Name'] } })
+    expect(streamed).toContainEqual({ line: 3, input: { type: 'domain', value: 'streamed.example', tlp: 'RED' } })
+    expect(streamed).toContainEqual(expect.objectContaining({ line: 4, made: true, report: expect.objectContaining({ malware: ['Late Name'], values: [{ type: 'domain', value: 'streamed.example' }, { type: 'ipv4', value: '192.0.2.99' }] }) }))
   })
 })
