@@ -552,6 +552,8 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     for (const v of observed) yield { line, input: { type: v.type, value: v.value, ...(tlp !== undefined ? { tlp } : {}) } }
     return
   }
+  // an observable a report refers to: its values are the report's
+  if (values.length > 0 && index.reports.byRef.has(o.id)) { yield { line, context: type }; return }
   if (type === 'relationship' && index.usedRel.has(o.id)) { yield { line, context: 'relationship' }; return }
   if (index.usedCtx.has(o.id)) { yield { line, context: type }; return }
   if (type === 'marking-definition') { yield { line, context: 'marking-definition' }; return }

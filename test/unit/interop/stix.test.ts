@@ -13,7 +13,7 @@ import { streamObjects } from '../../../src/interop/stix-stream.js'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
 import { importRows } from '../../../src/operations/import.js'
-import { LOCAL_CIRCLE, makeIndicatorItem, markCanonical, parseIndicatorInput, type StoredIndicator } from '../../../src/records/index.js'
+import { LOCAL_CIRCLE, REPORT_LIMITS, makeIndicatorItem, makeReportItem, markCanonical, parseIndicatorInput, type StoredIndicator } from '../../../src/records/index.js'
 import type { Tlp } from '../../../src/tlp/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
 
@@ -154,6 +154,85 @@ describe('STIX import', () => {
     const mail = await summary(load('malicious-email-indicator-with-attachment.json'))
     expect(mail).toMatchObject({ read: 6, imported: 0, skipped: 6 })
     expect(mail.reasons['unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)']).toBe(2)
+  })
+})
+
+describe('STIX import of reports (issue 16: reports and context, not tags)', () => {
+  const FIXTURE = resolve(import.meta.dirname, '../../fixtures/stix-threat-report.json')
+  const threatReport = (): Record<string, any> => JSON.parse(readFileSync(FIXTURE, 'utf8'))
+
+  it('an OASIS-style threat report becomes a report with its techniques, actors, malware, campaign, references and the values of its indicators', async () => {
+    const rows = [...stixRows(threatReport())]
+    const reports = rows.flatMap(r => 'report' in r ? [r] : [])
+    expect(reports).toEqual([{
+      line: 2,
+      report: {
+        type: 'analysis',
+        // a title is one line
+        title: 'APT Example targets banks with spearphishing',
+        nonce: '84e4d88f44ea4bcdbbf3b2c1c320bcb3',
+        body: 'The group sends links to invoices.\nSee the indicators below.',
+        published: '2024-03-02T09:00:00.000Z',
+        references: ['https://blog.example/apt-example', 'internal: CASE-42'],
+        tlp: 'AMBER',
+        // T1566.002 referenced; T1071.001 through "threat-actor uses"; TA0001 is a tactic, not a technique
+        attack: ['T1071.001', 'T1566.002'],
+        // the intrusion set through "attributed-to" the referenced threat actor
+        actors: ['APT Example', 'Example Set'],
+        // through "indicator indicates malware"
+        malware: ['X-Agent'],
+        campaigns: ['Operation Invoice'],
+        // several values of one indicator; the observable's value once
+        values: [{ type: 'domain', value: 'invoice-portal.example' }, { type: 'ipv4', value: '198.51.100.23' }, { type: 'url', value: 'http://invoice-portal.example/pay' }]
+      }
+    }])
+    // no tag from any of them, and no report made for the bundle (the report covers them all)
+    expect(rows.flatMap(r => 'input' in r ? [r.input.tags] : [])).toEqual([undefined, undefined, undefined])
+    expect(await summary(threatReport())).toMatchObject({
+      imported: 3, skipped: 1, reports: 1,
+      reasons: { 'note: not an indicator, and not linked to an imported one': 1 },
+      context: { identity: 1, 'threat-actor': 1, 'intrusion-set': 1, 'attack-pattern': 3, malware: 1, campaign: 1, 'domain-name': 1, relationship: 4 }
+    })
+  })
+
+  it('streamed, the same rows (the report after every object, with the values met on the way)', async () => {
+    const text = JSON.stringify(threatReport(), null, 1)
+    const streamed: unknown[] = []
+    for await (const r of streamStixRows(() => Readable.from([Buffer.from(text)]))) streamed.push(r)
+    expect(streamed).toEqual([...stixRows(JSON.parse(text))])
+    expect(streamed.filter(r => typeof r === 'object' && r !== null && 'report' in r)).toHaveLength(1)
+  })
+
+  it('an incident report; long lists are cut to the record\'s limits and a long description is cut with a note, never a skipped row', async () => {
+    const doc = threatReport()
+    const objects = doc.objects as Array<Record<string, any>>
+    const report = objects.find(o => o.type === 'report')!
+    report.report_types = ['Incident']
+    report.description = 'é'.repeat(REPORT_LIMITS.BODY_MAX_BYTES)
+    report.external_references = Array.from({ length: 30 }, (_, i) => ({ source_name: 'x', url: `https://ref.example/${i}` }))
+    for (let i = 0; i < 120; i++) {
+      const id = `malware--00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
+      objects.push({ type: 'malware', spec_version: '2.1', id, name: `Family ${String(i).padStart(3, '0')}`, is_family: true })
+      report.object_refs.push(id)
+    }
+    const [row] = [...stixRows(doc)].flatMap(r => 'report' in r ? [r.report] : [])
+    expect(row.type).toBe('incident')
+    expect(row.malware).toHaveLength(REPORT_LIMITS.NAMES_MAX)
+    expect(row.references).toHaveLength(REPORT_LIMITS.REFERENCES_MAX)
+    expect(Buffer.byteLength(row.body!)).toBeLessThanOrEqual(REPORT_LIMITS.BODY_MAX_BYTES)
+    expect(row.body).toMatch(/^é+\n\n\[cut on import: the STIX description was 65536 bytes; a report body holds 32768\]$/)
+    // what the row holds is a report the node takes
+    expect(() => makeReportItem(row.nonce!, { ...row, values: undefined })).not.toThrow()
+  })
+
+  it('a report whose marking cannot be read is skipped with the reason; one without a name too', () => {
+    const doc = threatReport()
+    const report = (doc.objects as Array<Record<string, any>>).find(o => o.type === 'report')!
+    report.object_marking_refs = ['marking-definition--99999999-9999-4999-8999-999999999999']
+    expect([...stixRows(doc)].filter(r => r.line === 2)).toEqual([{ line: 2, skip: expect.stringMatching(/^report: marking definition neither TLP/) }])
+    delete report.object_marking_refs
+    delete report.name
+    expect([...stixRows(doc)].filter(r => r.line === 2)).toEqual([{ line: 2, skip: 'report without a name (a report needs a title)' }])
   })
 })
 
