@@ -363,13 +363,16 @@ class IndexBuilder {
     const types: unknown[] = Array.isArray(o.report_types) ? o.report_types : []
     const nonce = typeof o.id === 'string' ? nonceOfUuid(o.id.slice('report--'.length)) : undefined
     const references = referencesOf(o)
+    // the sectors a Phalanx export names (STIX has no field of a report for them)
+    const sectors = Array.isArray(o.x_phalanx_sectors) ? [...new Set((o.x_phalanx_sectors as unknown[]).filter((x): x is string => typeof x === 'string').map(x => oneLine(x, REPORT_LIMITS.NAME_MAX)).filter(x => x !== ''))].slice(0, REPORT_LIMITS.NAMES_MAX) : []
     p.fields = {
       type: types.some(t => typeof t === 'string' && t.toLowerCase() === 'incident') ? 'incident' : 'analysis',
       title,
       ...(nonce !== undefined ? { nonce } : {}),
       ...(typeof o.description === 'string' && o.description.trim() !== '' ? { body: bodyOf(o.description) } : {}),
       ...(typeof o.published === 'string' ? { published: o.published } : {}),
-      ...(references.length > 0 ? { references } : {})
+      ...(references.length > 0 ? { references } : {}),
+      ...(sectors.length > 0 ? { sectors } : {})
     }
     if (o.object_marking_refs !== undefined) p.markings = o.object_marking_refs
     return p
@@ -735,10 +738,78 @@ export function toStixSighting (ind: StoredIndicator, s: ExportSighting, identit
   return o
 }
 
+// ---- reports out (issue 16) ---------------------------------------------------------------
+
+/** the form every STIX identifier's UUID must have (the OASIS schemas' identifier.json) */
+const STIX_UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/**
+ * The STIX id of a report: its nonce as the UUID (so a report imported from STIX keeps the
+ * source's id, and an export imported back has the same nonce); a nonce that is not a UUID of
+ * STIX's form gets the version and variant bits set (stable too, 6 of its bits overwritten)
+ */
+export function stixReportId (nonce: string): string {
+  const uuid = uuidOfNonce(nonce)
+  return `report--${STIX_UUID_RE.test(uuid) ? uuid : uuidOfHex(nonce)}`
+}
+
+/** the ATT&CK page of a technique (T1566.002 → techniques/T1566/002/) */
+function attackTechniqueUrl (id: string): string {
+  return `https://attack.mitre.org/techniques/${id.replace('.', '/')}/`
+}
+
+/**
+ * An ATT&CK technique as a STIX attack-pattern: the same id for the same technique in every
+ * bundle of every node, its name when the node knows it (else its id), the `mitre-attack`
+ * external reference that tools key on
+ */
+export function toStixAttackPattern (t: { id: string, name?: string }): Record<string, unknown> {
+  return {
+    type: 'attack-pattern',
+    spec_version: '2.1',
+    id: `attack-pattern--${stableUuid(`phalanx-attack:${t.id}`)}`,
+    created: EPOCH,
+    modified: EPOCH,
+    name: t.name ?? t.id,
+    external_references: [{ source_name: 'mitre-attack', external_id: t.id, url: attackTechniqueUrl(t.id) }]
+  }
+}
+
+/** the STIX types of a report's names */
+const NAME_TYPES = { actors: 'threat-actor', malware: 'malware', campaigns: 'campaign' } as const
+
+/** a named threat actor, malware family or campaign: the same id for the same name (any case) everywhere */
+export function toStixNamed (type: 'threat-actor' | 'malware' | 'campaign', name: string): Record<string, unknown> {
+  return {
+    type,
+    spec_version: '2.1',
+    id: `${type}--${stableUuid(`phalanx-${type}:${name.toLowerCase()}`)}`,
+    created: EPOCH,
+    modified: EPOCH,
+    name,
+    ...(type === 'malware' ? { is_family: true } : {})
+  }
+}
+
+/** a report's reference as a STIX external reference: a URL, else "source: what" (our import's form) */
+function externalReferenceOf (ref: string): Record<string, string> {
+  if (/^https?:\/\/\S+$/i.test(ref)) {
+    try { return { source_name: new URL(ref).hostname || 'reference', url: ref } } catch { /* a citation */ }
+  }
+  const m = /^([^:]{1,100}): (.+)$/s.exec(ref)
+  // cve and capec references must carry an id of their form (the schemas' external-reference)
+  if (m !== null && !/^(cve|capec)$/.test(m[1])) return { source_name: m[1], description: m[2] }
+  return { source_name: 'reference', description: ref }
+}
+
+/** relationships one report gives at most (indicators × names can be large) */
+const MAX_REPORT_RELATIONSHIPS = 10_000
+
 /**
  * A streamed STIX 2.1 bundle: `head()` (the bundle and the five TLP 2.0 marking
  * definitions), then `indicator()` per stored indicator (nothing for a type STIX patterns do
- * not cover), then `tail()`.
+ * not cover), then `report()` per report, then `tail()`. It remembers the ids of the
+ * indicators it wrote (a report refers to those) and of the objects each given once.
  */
 export class StixBundleWriter {
   constructor (readonly id = `bundle--${randomUUID()}`, readonly orgName?: (publicKey: string) => string | undefined) {}
@@ -747,8 +818,18 @@ export class StixBundleWriter {
     return `{"type":"bundle","id":"${this.id}","objects":[\n` + TLP_LEVELS.map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n')
   }
 
-  /** organizations whose identity is already in the bundle */
-  #identities = new Set<string>()
+  /** ids of the objects already in the bundle (identities, attack patterns, threat actors, malware, campaigns, relationships) */
+  #written = new Set<string>()
+  /** ids of our indicators written (a report refers to those) */
+  #indicators = new Set<string>()
+
+  /** an object unless the bundle holds it already (its text with the comma it needs, or ''), and its id */
+  #once (o: Record<string, unknown>): [string, string] {
+    const id = o.id as string
+    if (this.#written.has(id)) return ['', id]
+    this.#written.add(id)
+    return [`,\n${JSON.stringify(o)}`, id]
+  }
 
   /**
    * an indicator, with the comma it needs ('' for a type STIX patterns do not cover), and a
@@ -758,23 +839,77 @@ export class StixBundleWriter {
     const o = toStixIndicator(ind)
     // the marking definitions come first: every indicator follows an object
     if (o === null) return ''
+    this.#indicators.add(ind.id)
     // its origin's identity (once per bundle) before it: created_by_ref names it
-    let text = ''
-    const identityOf = (publicKey: string, org: string | null): string => {
-      const identity = toStixIdentity(publicKey, org)
-      if (!this.#identities.has(identity.id as string)) {
-        this.#identities.add(identity.id as string)
-        text += `,\n${JSON.stringify(identity)}`
-      }
-      return identity.id as string
-    }
-    o.created_by_ref = identityOf(ind.origin, this.orgName?.(ind.origin) ?? null)
-    text += `,\n${JSON.stringify(o)}`
+    const [identity, by] = this.#once(toStixIdentity(ind.origin, this.orgName?.(ind.origin) ?? null))
+    o.created_by_ref = by
+    let text = `${identity},\n${JSON.stringify(o)}`
     for (const s of sightings) {
-      const id = identityOf(s.publicKey, s.org)
-      text += `,\n${JSON.stringify(toStixSighting(ind, s, id))}`
+      const [sighter, id] = this.#once(toStixIdentity(s.publicKey, s.org))
+      text += `${sighter},\n${JSON.stringify(toStixSighting(ind, s, id))}`
     }
     return text
+  }
+
+  /**
+   * A report (after the indicators): its author's identity, its ATT&CK techniques as
+   * attack-patterns, its threat actors, malware and campaigns (each once per bundle), the
+   * `report` referring to them and to the indicators it links that this bundle holds, and
+   * relationships marked with its TLP: each indicator `indicates` its malware, threat actors
+   * and campaigns; threat actors and campaigns `use` its attack patterns and malware.
+   */
+  report (r: ExportReport): string {
+    const marking = [TLP2_MARKINGS[r.tlp]]
+    const modified = ts(r.modified)
+    const [identity, by] = this.#once(toStixIdentity(r.origin, r.org ?? this.orgName?.(r.origin) ?? null))
+    let text = identity
+    const ids = (objects: Array<Record<string, unknown>>): string[] => objects.map(o => {
+      const [t, id] = this.#once(o)
+      text += t
+      return id
+    })
+    const techniques = ids(r.attack.map(toStixAttackPattern))
+    const named = {
+      actors: ids(r.actors.map(n => toStixNamed(NAME_TYPES.actors, n))),
+      malware: ids(r.malware.map(n => toStixNamed(NAME_TYPES.malware, n))),
+      campaigns: ids(r.campaigns.map(n => toStixNamed(NAME_TYPES.campaigns, n)))
+    }
+    const indicators = r.indicators.filter(id => this.#indicators.has(id)).map(stixIndicatorId)
+    const pairs: Array<[string, string, string]> = []
+    for (const ind of indicators) for (const target of [...named.malware, ...named.actors, ...named.campaigns]) pairs.push([ind, 'indicates', target])
+    for (const source of [...named.actors, ...named.campaigns]) for (const target of [...techniques, ...named.malware]) pairs.push([source, 'uses', target])
+    const relationships = ids(pairs.slice(0, MAX_REPORT_RELATIONSHIPS).map(([source, type, target]) => ({
+      type: 'relationship',
+      spec_version: '2.1',
+      // per report: its TLP marks it
+      id: `relationship--${stableUuid(`phalanx-relationship:${r.nonce}:${source}:${type}:${target}`)}`,
+      created: modified,
+      modified,
+      relationship_type: type,
+      source_ref: source,
+      target_ref: target,
+      created_by_ref: by,
+      object_marking_refs: marking
+    })))
+    const refs = [...indicators, ...techniques, ...named.actors, ...named.malware, ...named.campaigns, ...relationships]
+    const o: Record<string, unknown> = {
+      type: 'report',
+      spec_version: '2.1',
+      id: stixReportId(r.nonce),
+      created_by_ref: by,
+      created: modified,
+      modified,
+      name: r.title,
+      ...(r.body !== undefined ? { description: r.body } : {}),
+      report_types: r.type === 'incident' ? ['threat-report', 'incident'] : ['threat-report'],
+      published: ts(r.published ?? r.modified),
+      // a report refers to one object at least: its author when it has nothing else
+      object_refs: refs.length > 0 ? refs : [by],
+      object_marking_refs: marking
+    }
+    if (r.references.length > 0) o.external_references = r.references.map(externalReferenceOf)
+    if (r.sectors.length > 0) o.x_phalanx_sectors = r.sectors
+    return `${text},\n${JSON.stringify(o)}`
   }
 
   tail (): string {

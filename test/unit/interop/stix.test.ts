@@ -10,6 +10,8 @@ import Ajv2020 from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { StixBundleWriter, idCandidatesOfStixId, patternValues, stixIndicatorId, stixRows, streamStixRows, toStixIdentity, toStixIndicator, tlpMarkingObject, TLP2_MARKINGS } from '../../../src/interop/stix.js'
 import { streamObjects } from '../../../src/interop/stix-stream.js'
+import { exportWriter } from '../../../src/interop/export-formats.js'
+import type { ExportReport } from '../../../src/interop/report.js'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
 import { importRows } from '../../../src/operations/import.js'
@@ -344,6 +346,146 @@ describe('STIX export', () => {
     const { pattern: _p, ...noPattern } = first
     expect(ajv.getSchema(`${base}/sdos/indicator.json`)!(noPattern)).toBe(false)
     expect(ajv.getSchema(`${base}/sdos/indicator.json`)!({ ...first, id: 'indicator--nope' })).toBe(false)
+  })
+})
+
+describe('STIX export of reports (issue 16)', () => {
+  async function stored (): Promise<StoredIndicator[]> {
+    h = await openStore({ ingest: { sync: false } })
+    const out: StoredIndicator[] = []
+    for (const input of [
+      { type: 'ipv4', value: '198.51.100.7', tlp: 'AMBER' },
+      { type: 'sha256', value: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', tlp: 'GREEN' },
+      { type: 'cve', value: 'CVE-2024-3400', tlp: 'GREEN' }
+    ]) {
+      const p = parseIndicatorInput(input, { tlp: 'AMBER', confidence: 50 })
+      const r = await h.ingest.publish([{ circle: LOCAL_CIRCLE, tlp: p.tlp, items: [p.item] }])
+      out.push(h.store.getIndicator(r.ids[0]!)!)
+    }
+    return out
+  }
+
+  /** an incident linking the indicators (and one the bundle does not hold), and an analysis linking none, naming the same actor */
+  function reports (inds: StoredIndicator[]): ExportReport[] {
+    const incident: ExportReport = {
+      id: 'aa'.repeat(16),
+      nonce: '84e4d88f44ea4bcdbbf3b2c1c320bcb3',
+      origin: inds[0].origin,
+      org: 'Bank A',
+      circle: LOCAL_CIRCLE,
+      tlp: 'AMBER',
+      type: 'incident',
+      title: 'Invoice phishing at Bank A',
+      body: '## What happened\n\nLinks to *invoices*.',
+      attack: [{ id: 'T1071.001' }, { id: 'T1566.002', name: 'Spearphishing Link' }],
+      actors: ['APT Example'],
+      malware: ['X-Agent'],
+      campaigns: ['Operation Invoice'],
+      sectors: ['financial-services'],
+      references: ['https://blog.example/apt-example', 'internal: CASE-42'],
+      indicators: [inds[0].id, inds[1].id, inds[2].id, 'ff'.repeat(16)],
+      published: '2026-01-05T10:00:00.000Z',
+      modified: '2026-01-06T10:00:00.000Z'
+    }
+    const analysis: ExportReport = {
+      ...incident, id: 'bb'.repeat(16), nonce: '0'.repeat(32), type: 'analysis', title: 'APT Example, an overview', attack: [], malware: [], campaigns: [], sectors: [],
+      references: ['cve: not a CVE id', 'a citation without a source'], indicators: []
+    }
+    delete analysis.body
+    delete analysis.published
+    return [incident, analysis]
+  }
+
+  function exported (inds: StoredIndicator[]): Record<string, any> {
+    const w = exportWriter('stix', { orgName: k => (k === inds[0].origin ? 'Bank A' : undefined) })
+    return JSON.parse(w.head() + inds.map(i => w.indicator(i)).join('') + reports(inds).map(r => w.report!(r)).join('') + w.tail())
+  }
+
+  it('a report with its attack patterns, threat actor, malware, campaign and relationships, each once per bundle, referring to the indicators the bundle holds', async () => {
+    const inds = await stored()
+    const objects = exported(inds).objects as Array<Record<string, any>>
+    const count = (type: string): number => objects.filter(o => o.type === type).length
+    expect([count('report'), count('attack-pattern'), count('threat-actor'), count('malware'), count('campaign'), count('identity')]).toEqual([2, 2, 1, 1, 1, 1])
+    expect(new Set(objects.map(o => o.id)).size).toBe(objects.length)
+    const [incident, analysis] = objects.filter(o => o.type === 'report')
+    expect(incident).toMatchObject({
+      id: 'report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3', name: 'Invoice phishing at Bank A', report_types: ['threat-report', 'incident'], published: '2026-01-05T10:00:00.000Z', modified: '2026-01-06T10:00:00.000Z',
+      object_marking_refs: [TLP2_MARKINGS.AMBER], created_by_ref: objects.find(o => o.type === 'identity')!.id, x_phalanx_sectors: ['financial-services'],
+      external_references: [{ source_name: 'blog.example', url: 'https://blog.example/apt-example' }, { source_name: 'internal', description: 'CASE-42' }]
+    })
+    // the two STIX indicators written (a CVE has no STIX pattern; an indicator the bundle lacks is left out)
+    expect(incident.object_refs.filter((r: string) => r.startsWith('indicator--'))).toEqual([stixIndicatorId(inds[0].id), stixIndicatorId(inds[1].id)])
+    expect(objects.find(o => o.type === 'attack-pattern' && o.name === 'Spearphishing Link')).toMatchObject({
+      external_references: [{ source_name: 'mitre-attack', external_id: 'T1566.002', url: 'https://attack.mitre.org/techniques/T1566/002/' }]
+    })
+    // a technique without a known name is named by its id
+    expect(objects.find(o => o.type === 'attack-pattern' && o.name === 'T1071.001')).toBeDefined()
+    const rels = objects.filter(o => o.type === 'relationship').map(o => [objects.find(x => x.id === o.source_ref)!.type, o.relationship_type, objects.find(x => x.id === o.target_ref)!.type])
+    expect(rels.filter(r => r[1] === 'indicates')).toHaveLength(2 * 3)
+    expect(rels.filter(r => r[1] === 'uses')).toEqual([
+      ['threat-actor', 'uses', 'attack-pattern'], ['threat-actor', 'uses', 'attack-pattern'], ['threat-actor', 'uses', 'malware'],
+      ['campaign', 'uses', 'attack-pattern'], ['campaign', 'uses', 'attack-pattern'], ['campaign', 'uses', 'malware']
+    ])
+    // the analysis names the same actor (not written again) and, linking nothing, refers to it
+    expect(analysis.object_refs).toEqual([objects.find(o => o.type === 'threat-actor')!.id])
+    expect(analysis.id).toMatch(/^report--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(analysis.published).toBe(analysis.modified)
+  })
+
+  it('round trip: the report read back from the export has the same title, body, techniques, actors, malware, campaigns, values, nonce', async () => {
+    const inds = await stored()
+    const [incident] = reports(inds)
+    const rows = [...stixRows(exported(inds))]
+    const back = rows.flatMap(r => 'report' in r ? [r.report] : [])
+    expect(back).toHaveLength(2)
+    expect(back[0]).toEqual({
+      type: 'incident',
+      title: incident.title,
+      body: incident.body,
+      nonce: incident.nonce,
+      published: incident.published,
+      tlp: 'AMBER',
+      attack: incident.attack.map(t => t.id),
+      actors: incident.actors,
+      malware: incident.malware,
+      campaigns: incident.campaigns,
+      sectors: incident.sectors,
+      references: incident.references,
+      values: [{ type: inds[0].type, value: inds[0].value }, { type: inds[1].type, value: inds[1].value }]
+    })
+    // nothing of it becomes a tag, and no report is made for the bundle
+    expect(rows.flatMap(r => 'input' in r ? r.input.tags ?? [] : [])).toEqual([])
+    expect(rows.some(r => 'made' in r)).toBe(false)
+    expect(rows.filter(r => 'skip' in r)).toEqual([])
+  })
+
+  it.skipIf(!HAVE_SCHEMAS)(`an export with reports validates against the official STIX 2.1 schemas${skipped(HAVE_SCHEMAS, '../shared/data/stix/schemas')}`, async () => {
+    const inds = await stored()
+    const bundle = exported(inds)
+    const ajv = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false })
+    addFormats(ajv)
+    for (const dir of ['common', 'sdos', 'sros', 'observables']) {
+      for (const f of readdirSync(join(DATA, 'schemas', dir))) ajv.addSchema(JSON.parse(readFileSync(join(DATA, 'schemas', dir, f), 'utf8')))
+    }
+    const base = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas'
+    const check = (id: string, doc: unknown): void => {
+      const validate = ajv.getSchema(id)!
+      expect(validate(doc), `${id}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true)
+    }
+    check(`${base}/common/bundle.json`, bundle)
+    const objects = bundle.objects as Array<Record<string, unknown>>
+    const sdos = ['indicator', 'identity', 'report', 'attack-pattern', 'threat-actor', 'malware', 'campaign']
+    for (const o of objects) {
+      const type = o.type as string
+      check(`${base}/${sdos.includes(type) ? `sdos/${type}` : type === 'relationship' ? 'sros/relationship' : 'common/marking-definition'}.json`, o)
+    }
+    expect(new Set(objects.map(o => o.type))).toEqual(new Set(['marking-definition', ...sdos, 'relationship']))
+    // and the schemas do bite: a report without object_refs, or a malware without is_family, fails
+    const report = objects.find(o => o.type === 'report')!
+    const { object_refs: _r, ...noRefs } = report
+    expect(ajv.getSchema(`${base}/sdos/report.json`)!(noRefs)).toBe(false)
+    const { is_family: _f, ...noFamily } = objects.find(o => o.type === 'malware')!
+    expect(ajv.getSchema(`${base}/sdos/malware.json`)!(noFamily)).toBe(false)
   })
 })
 
