@@ -806,6 +806,61 @@ function externalReferenceOf (ref: string): Record<string, string> {
 const MAX_REPORT_RELATIONSHIPS = 10_000
 
 /**
+ * A report as STIX objects: its author's identity, its ATT&CK techniques as attack-patterns,
+ * its threat actors, malware and campaigns (ids from their names: the same in every bundle),
+ * relationships marked with its TLP (each indicator `indicates` its malware, threat actors and
+ * campaigns; threat actors and campaigns `use` its attack patterns and malware), and last the
+ * `report` referring to all of them and to `indicators` (the STIX ids of the linked indicators
+ * the receiver gets with it)
+ */
+export function toStixReportObjects (r: ExportReport, indicators: readonly string[], org: string | null): Array<Record<string, unknown>> {
+  const marking = [TLP2_MARKINGS[r.tlp]]
+  const modified = ts(r.modified)
+  const identity = toStixIdentity(r.origin, org)
+  const by = identity.id as string
+  const techniques = r.attack.map(toStixAttackPattern)
+  const actors = r.actors.map(n => toStixNamed(NAME_TYPES.actors, n))
+  const malware = r.malware.map(n => toStixNamed(NAME_TYPES.malware, n))
+  const campaigns = r.campaigns.map(n => toStixNamed(NAME_TYPES.campaigns, n))
+  const idsOf = (objects: Array<Record<string, unknown>>): string[] => objects.map(o => o.id as string)
+  const pairs: Array<[string, string, string]> = []
+  for (const ind of indicators) for (const target of idsOf([...malware, ...actors, ...campaigns])) pairs.push([ind, 'indicates', target])
+  for (const source of idsOf([...actors, ...campaigns])) for (const target of idsOf([...techniques, ...malware])) pairs.push([source, 'uses', target])
+  const relationships = pairs.slice(0, MAX_REPORT_RELATIONSHIPS).map(([source, type, target]) => ({
+    type: 'relationship',
+    spec_version: '2.1',
+    // per report: its TLP marks it
+    id: `relationship--${stableUuid(`phalanx-relationship:${r.nonce}:${source}:${type}:${target}`)}`,
+    created: modified,
+    modified,
+    relationship_type: type,
+    source_ref: source,
+    target_ref: target,
+    created_by_ref: by,
+    object_marking_refs: marking
+  }))
+  const refs = [...indicators, ...idsOf([...techniques, ...actors, ...malware, ...campaigns, ...relationships])]
+  const report: Record<string, unknown> = {
+    type: 'report',
+    spec_version: '2.1',
+    id: stixReportId(r.nonce),
+    created_by_ref: by,
+    created: modified,
+    modified,
+    name: r.title,
+    ...(r.body !== undefined ? { description: r.body } : {}),
+    report_types: r.type === 'incident' ? ['threat-report', 'incident'] : ['threat-report'],
+    published: ts(r.published ?? r.modified),
+    // a report refers to one object at least: its author when it has nothing else
+    object_refs: refs.length > 0 ? refs : [by],
+    object_marking_refs: marking
+  }
+  if (r.references.length > 0) report.external_references = r.references.map(externalReferenceOf)
+  if (r.sectors.length > 0) report.x_phalanx_sectors = r.sectors
+  return [identity, ...techniques, ...actors, ...malware, ...campaigns, ...relationships, report]
+}
+
+/**
  * A streamed STIX 2.1 bundle: `head()` (the bundle and the five TLP 2.0 marking
  * definitions), then `indicator()` per stored indicator (nothing for a type STIX patterns do
  * not cover), then `report()` per report, then `tail()`. It remembers the ids of the
@@ -852,64 +907,12 @@ export class StixBundleWriter {
   }
 
   /**
-   * A report (after the indicators): its author's identity, its ATT&CK techniques as
-   * attack-patterns, its threat actors, malware and campaigns (each once per bundle), the
-   * `report` referring to them and to the indicators it links that this bundle holds, and
-   * relationships marked with its TLP: each indicator `indicates` its malware, threat actors
-   * and campaigns; threat actors and campaigns `use` its attack patterns and malware.
+   * A report (after the indicators), its objects each once per bundle ({@link toStixReportObjects}),
+   * referring to the indicators it links that this bundle holds
    */
   report (r: ExportReport): string {
-    const marking = [TLP2_MARKINGS[r.tlp]]
-    const modified = ts(r.modified)
-    const [identity, by] = this.#once(toStixIdentity(r.origin, r.org ?? this.orgName?.(r.origin) ?? null))
-    let text = identity
-    const ids = (objects: Array<Record<string, unknown>>): string[] => objects.map(o => {
-      const [t, id] = this.#once(o)
-      text += t
-      return id
-    })
-    const techniques = ids(r.attack.map(toStixAttackPattern))
-    const named = {
-      actors: ids(r.actors.map(n => toStixNamed(NAME_TYPES.actors, n))),
-      malware: ids(r.malware.map(n => toStixNamed(NAME_TYPES.malware, n))),
-      campaigns: ids(r.campaigns.map(n => toStixNamed(NAME_TYPES.campaigns, n)))
-    }
     const indicators = r.indicators.filter(id => this.#indicators.has(id)).map(stixIndicatorId)
-    const pairs: Array<[string, string, string]> = []
-    for (const ind of indicators) for (const target of [...named.malware, ...named.actors, ...named.campaigns]) pairs.push([ind, 'indicates', target])
-    for (const source of [...named.actors, ...named.campaigns]) for (const target of [...techniques, ...named.malware]) pairs.push([source, 'uses', target])
-    const relationships = ids(pairs.slice(0, MAX_REPORT_RELATIONSHIPS).map(([source, type, target]) => ({
-      type: 'relationship',
-      spec_version: '2.1',
-      // per report: its TLP marks it
-      id: `relationship--${stableUuid(`phalanx-relationship:${r.nonce}:${source}:${type}:${target}`)}`,
-      created: modified,
-      modified,
-      relationship_type: type,
-      source_ref: source,
-      target_ref: target,
-      created_by_ref: by,
-      object_marking_refs: marking
-    })))
-    const refs = [...indicators, ...techniques, ...named.actors, ...named.malware, ...named.campaigns, ...relationships]
-    const o: Record<string, unknown> = {
-      type: 'report',
-      spec_version: '2.1',
-      id: stixReportId(r.nonce),
-      created_by_ref: by,
-      created: modified,
-      modified,
-      name: r.title,
-      ...(r.body !== undefined ? { description: r.body } : {}),
-      report_types: r.type === 'incident' ? ['threat-report', 'incident'] : ['threat-report'],
-      published: ts(r.published ?? r.modified),
-      // a report refers to one object at least: its author when it has nothing else
-      object_refs: refs.length > 0 ? refs : [by],
-      object_marking_refs: marking
-    }
-    if (r.references.length > 0) o.external_references = r.references.map(externalReferenceOf)
-    if (r.sectors.length > 0) o.x_phalanx_sectors = r.sectors
-    return `${text},\n${JSON.stringify(o)}`
+    return toStixReportObjects(r, indicators, r.org ?? this.orgName?.(r.origin) ?? null).map(o => this.#once(o)[0]).join('')
   }
 
   tail (): string {
