@@ -183,7 +183,7 @@ describe('Taxii reports (issue 16)', () => {
       { type: 'ipv4', value: '203.0.113.77', tlp: 'GREEN', circle: rc },
       { type: 'cve', value: 'CVE-2024-3400', tlp: 'GREEN', circle: rc }
     ])
-    const created = await node.ops.reports.create({ circle: rc, type: 'incident', title: 'Phishing wave', body: 'Links to *invoices*.', attack: ['T1566.002'], actors: ['APT Example'], malware: ['X-Agent'], values: ['a.reports.taxii-ops.example', '203.0.113.77', 'CVE-2024-3400'] })
+    const created = await node.ops.reports.create({ circle: rc, tlp: 'GREEN', type: 'incident', title: 'Phishing wave', body: 'Links to *invoices*.', attack: ['T1566.002'], actors: ['APT Example'], malware: ['X-Agent'], values: ['a.reports.taxii-ops.example', '203.0.113.77', 'CVE-2024-3400'] })
     const seen: Array<Record<string, unknown>> = []
     let next: string | null | undefined
     let pages = 0
