@@ -385,7 +385,6 @@ class IndexBuilder {
     const reportCtx = this.reportContext
     /** context objects of reports linked to an importable indicator: each with those indicators */
     const linked = new Map<string, Set<string>>()
-    const rels = new Map<string, [string, string]>()
     for (const [id, src, tgt] of this.rels) {
       const [ind, other] = this.importable.has(src) ? [src, tgt] : this.importable.has(tgt) ? [tgt, src] : [undefined, undefined]
       if (ind === undefined || other === undefined) continue
@@ -415,15 +414,19 @@ class IndexBuilder {
     }
     const readable = [...this.pending.values()].filter(p => p.skip === undefined)
     if (readable.length > 0) {
-      for (const [id, src, tgt] of this.rels) rels.set(id, [src, tgt])
-      for (const p of readable) {
-        for (const id of [...p.refs]) {
-          const rel = rels.get(id)
-          if (rel === undefined) continue
-          usedRel.add(id)
-          for (const end of rel) if (p.refs.size < MAX_REPORT_REFS) p.refs.add(end)
+      for (const p of readable) for (const id of p.refs) refer(p, id)
+      // a relationship a report refers to: its two ends are referred to
+      for (const [id, src, tgt] of this.rels) {
+        const reports = byRef.get(id)
+        if (reports === undefined) continue
+        usedRel.add(id)
+        for (const p of [...reports]) {
+          for (const end of [src, tgt]) {
+            if (p.refs.has(end) || p.refs.size >= MAX_REPORT_REFS) continue
+            p.refs.add(end)
+            refer(p, end)
+          }
         }
-        for (const id of p.refs) refer(p, id)
       }
       for (const [id, src, tgt] of this.rels) {
         for (const [from, to] of [[src, tgt], [tgt, src]]) {
