@@ -115,7 +115,7 @@ export class PhalanxNode {
       sightings: new Sightings({ store: this.store, ingest: this.ingest, circles: this.circles, indicators, identity: this.identity, publish: this.config.publish }),
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
-      taxii: new Taxii({ store: this.store, indicators, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),
+      taxii: new Taxii({ store: this.store, indicators, reports, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),
       exports: new Exports({ query: async (f) => await queryIndicators(this.store, f), lastCursor: () => this.store.lastCursor(), sightings: { any: () => this.store.counts().sightings > 0, of: (type, value) => this.store.sightings(type, value) }, orgNames: () => orgNamesOf(this.circles, this.identity), reports: async (circle) => await reports.forExport(circle) })
     }
     this.startedAt = new Date().toISOString()

@@ -61,7 +61,7 @@ export function exportWriter (format: ExportFormat, o: ExportWriterOptions = {})
     case 'ndjson': return { head: () => '', indicator: ndjsonLine, tail: () => '' }
     case 'stix': {
       const w = new StixBundleWriter(undefined, o.orgName)
-      return { head: () => w.head(), indicator: (ind, s) => w.indicator(ind, s), tail: () => w.tail() }
+      return { head: () => w.head(), indicator: (ind, s) => w.indicator(ind, s), report: r => w.report(r), tail: () => w.tail() }
     }
     case 'misp': {
       const w = new MispEventWriter(exportTitle(o.filters))

@@ -18,7 +18,7 @@ export { csvRows, csvCell, csvHeader, csvLine, CSV_FIELDS } from './csv.js'
 export { mispRows, MispEventWriter, MISP_TO_IDS_CONFIDENCE, toMispAttribute } from './misp.js'
 export {
   StixBundleWriter, StixPages, TLP2_MARKINGS, idCandidatesOfStixId, patternOf, patternValues, stableUuid,
-  stixIndicatorId, stixRows, streamStixRows, tlpMarkingObject, toStixIndicator
+  stixIndicatorId, stixReportId, stixRows, streamStixRows, tlpMarkingObject, toStixIndicator, toStixReportObjects
 } from './stix.js'
 export type { StixIndex } from './stix.js'
 export { streamObjects } from './stix-stream.js'

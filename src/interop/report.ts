@@ -30,6 +30,8 @@ export interface ExportReport {
   published?: string
   /** its latest version's time */
   modified: string
+  /** when this node stored its latest version (TAXII's date_added) */
+  received?: string
 }
 
 /** a report's nonce as a UUID (8-4-4-4-12) */

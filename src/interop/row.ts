@@ -11,8 +11,12 @@ export type Row =
   | { line: number, revoke: { type: string, value: string } }
   /** an object kept as context of the indicators it is linked to (STIX), of this kind */
   | { line: number, context: string }
-  /** a report (a STIX report, a MISP event with its galaxies) linking values of the same file */
-  | { line: number, report: ReportRowInput }
+  /**
+   * a report (a STIX report, a MISP event with its galaxies) linking values of the same file;
+   * `made`: the parser made it for the file (a STIX bundle's context objects that no report
+   * covers), it is no row of the file: not counted as read
+   */
+  | { line: number, report: ReportRowInput, made?: true }
 
 /**
  * A report as an import gives it: POST /v1/reports's body without the circle (the import's

@@ -5,21 +5,27 @@
  * comparison of a supported observable, or an OR of them, gives one row per value; its TLP
  * comes from object_marking_refs (TLP 2.0 and TLP 1.0 marking ids, and marking definitions
  * in the bundle); valid_from/valid_until, confidence, labels and kill chain phases (as tags)
- * are kept. A malware, threat actor, campaign… that a relationship links to an indicator
- * becomes a context tag of it (`malware:Name`); other objects are skipped with the reason.
+ * are kept. A `report` becomes a report row (its indicators' values, the ATT&CK techniques of
+ * its attack patterns, its threat actors / intrusion sets, malware and campaigns, and those one
+ * relationship away); threat actors, intrusion sets, malware, campaigns and attack patterns
+ * related to indicators that no report of the bundle covers become one report made for the
+ * bundle. Other objects a relationship links to an indicator (a tool, a vulnerability…) become
+ * context tags of it (`tool:Name`); anything else is skipped with the reason.
  *
  * Out: an indicator object per stored indicator, with a stable id (derived from ours: the
  * same indicator keeps its STIX id, and `modified` tells its versions apart) and the TLP 2.0
- * marking definitions it uses; a bundle written in pieces ({@link StixBundleWriter}) so that
+ * marking definitions it uses; a report with its attack patterns, threat actors, malware,
+ * campaigns and relationships; a bundle written in pieces ({@link StixBundleWriter}) so that
  * an export of any size is streamed.
  */
 import type { ExportSighting } from './sighting.js'
 import { createHash, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { lastChangeOf, type StoredIndicator } from '../records/index.js'
+import { REPORT_LIMITS, lastChangeOf, parseAttackId, type StoredIndicator } from '../records/index.js'
 import { parseTlp, TLP_LEVELS, type Tlp } from '../tlp/index.js'
 import { strictest } from '../tlp/policy.js'
-import type { Row } from './row.js'
+import type { ReportRowInput, Row } from './row.js'
+import { nonceOfUuid, uuidOfNonce, type ExportReport } from './report.js'
 import { streamObjects } from './stix-stream.js'
 
 /** TLP 2.0 marking definitions (the ids FIRST/OASIS publish) */
@@ -165,11 +171,118 @@ function objectsOf (doc: unknown): Obj[] {
 /** context tags kept per indicator (an indicator has at most 64 tags in all) */
 const MAX_CONTEXT_TAGS = 64
 
-/** a context object's tag: its type and name (`malware:Poison Ivy`) */
+/** a context object's tag: its type and name (`tool:Mimikatz`) */
 function contextTag (o: Obj): string | undefined {
   const name = typeof o.name === 'string' ? o.name : undefined
   return name === undefined ? undefined : `${o.type as string}:${name}`.slice(0, 128)
 }
+
+// ---- reports (issue 16) -------------------------------------------------------------------
+
+/** the report list each of these kinds of STIX object goes in: never an indicator's tag */
+const REPORT_LISTS = { 'threat-actor': 'actors', 'intrusion-set': 'actors', malware: 'malware', campaign: 'campaigns', 'attack-pattern': 'attack' } as const
+type ReportList = typeof REPORT_LISTS[keyof typeof REPORT_LISTS]
+
+function reportListOf (type: unknown): ReportList | undefined {
+  return typeof type === 'string' && Object.hasOwn(REPORT_LISTS, type) ? REPORT_LISTS[type as keyof typeof REPORT_LISTS] : undefined
+}
+
+/** ids a report refers to that are kept, at most (a report links 500 indicators; the rest is context) */
+const MAX_REPORT_REFS = 100_000
+/** context objects (threat actors, malware…) remembered from one bundle or page, at most */
+const MAX_REPORT_CONTEXT = 100_000
+
+/** ATT&CK's external reference source names (Enterprise, Mobile, ICS) */
+const ATTACK_SOURCE_RE = /^mitre-(?:mobile-|ics-)?attack$/i
+
+/**
+ * The ATT&CK technique id of an attack pattern: its `mitre-attack` external reference's
+ * external_id (or OpenCTI's `x_mitre_id`) when that is a technique (T1566, T1566.002); a
+ * tactic (TA0001) or any other id is not one
+ */
+export function techniqueOfAttackPattern (o: Obj): string | undefined {
+  const refs: unknown[] = Array.isArray(o.external_references) ? o.external_references : []
+  for (const r of refs) {
+    if (r === null || typeof r !== 'object') continue
+    const { source_name: source, external_id: id } = r as Obj
+    if (typeof source === 'string' && ATTACK_SOURCE_RE.test(source) && typeof id === 'string') {
+      const t = parseAttackId(id)
+      if (t !== undefined) return t
+    }
+  }
+  return typeof o.x_mitre_id === 'string' ? parseAttackId(o.x_mitre_id) : undefined
+}
+
+/** a name on one line (runs of white space as one space), at most `max` characters (cut with …) */
+function oneLine (s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim()
+  return t.length <= max ? t : `${t.slice(0, max - 1).trimEnd()}…`
+}
+
+/** a report's references from its external_references: the URL, else "source_name: external_id" (or its description) */
+function referencesOf (o: Obj): string[] {
+  const out: string[] = []
+  for (const r of Array.isArray(o.external_references) ? o.external_references as unknown[] : []) {
+    if (r === null || typeof r !== 'object') continue
+    const { url, source_name: source, external_id: id, description } = r as Obj
+    const what = typeof id === 'string' && id.trim() !== '' ? id : typeof description === 'string' && description.trim() !== '' ? description : undefined
+    const ref = typeof url === 'string' && url.trim() !== '' ? url.trim() : typeof source === 'string' && what !== undefined ? `${source}: ${what}` : undefined
+    if (ref === undefined) continue
+    const cut = oneLine(ref, REPORT_LIMITS.REFERENCE_MAX)
+    if (cut !== '' && !out.includes(cut)) out.push(cut)
+    if (out.length >= REPORT_LIMITS.REFERENCES_MAX) break
+  }
+  return out
+}
+
+/** a body of at most BODY_MAX_BYTES (UTF-8), LF line ends; a longer one is cut with a note saying so */
+function bodyOf (description: string): string {
+  const body = description.replace(/\r\n/g, '\n')
+  const size = Buffer.byteLength(body)
+  if (size <= REPORT_LIMITS.BODY_MAX_BYTES) return body
+  const note = `\n\n[cut on import: the STIX description was ${size} bytes; a report body holds ${REPORT_LIMITS.BODY_MAX_BYTES}]`
+  // cut at a byte; a character split there is dropped (its replacement character removed)
+  const head = Buffer.from(body).subarray(0, REPORT_LIMITS.BODY_MAX_BYTES - Buffer.byteLength(note)).toString('utf8').replace(/\uFFFD$/, '')
+  return head + note
+}
+
+/** a context object a report keeps: its list, its name (an attack pattern's technique id; none when it has no technique), its place in the page */
+interface ReportContext { list: ReportList, name?: string, at: number }
+
+/**
+ * A report being read. The first pass (the index) keeps its fields and the ids it refers to;
+ * the second adds the values of the indicators and observables among them, as it meets them.
+ */
+interface PendingReport {
+  /** its place in the page (1-based): the report object's, or (made for the bundle) its first context object's */
+  at: number
+  /** what the row says when the report cannot be read */
+  skip?: string
+  /** made for the bundle (no report object of its own): its title names what it keeps */
+  made?: true
+  fields: Omit<ReportRowInput, 'values' | 'attack' | 'actors' | 'malware' | 'campaigns' | 'tlp'>
+  markings?: unknown
+  /** the ids it refers to (object_refs, and the ends of the relationships among them) */
+  refs: Set<string>
+  /** the context objects it keeps (those it refers to, and those one relationship away) */
+  context: Set<string>
+  values: Map<string, { type: string, value: string }>
+}
+
+/** the title of a report made for a bundle without one, from the names it keeps */
+const MADE_TITLE = 'STIX context'
+const MADE_BODY = 'Made on import from a STIX bundle: the threat actors, intrusion sets, malware, campaigns and attack patterns its relationships link to its indicators, which no report of the bundle covered.'
+
+/** the reports of a bundle (or a TAXII page) as its index holds them */
+export interface StixReports {
+  /** by the report object's id; a report made for the bundle under MADE_KEY */
+  pending: Map<string, PendingReport>
+  /** which pending reports refer to an object id (indicators and observables give them values) */
+  byRef: Map<string, PendingReport[]>
+  context: Map<string, ReportContext>
+}
+
+const MADE_KEY = ' made'
 
 /** what rows need from the whole bundle: TLP markings, and which objects are context of which indicators */
 export interface StixIndex {
@@ -181,6 +294,7 @@ export interface StixIndex {
   usedCtx: Set<string>
   /** the bundle (or, over TAXII, any page so far) holds an indicator: its observables are not imported */
   hasIndicators: boolean
+  reports: StixReports
 }
 
 /** builds a StixIndex from the objects, seen once each in any order */
@@ -190,11 +304,16 @@ class IndexBuilder {
   readonly importable = new Set<string>()
   readonly names = new Map<string, string>()
   readonly rels: Array<[string, string, string]> = []
-  /** identities an importable indicator names as its creator (created_by_ref): context, not skipped */
+  /** identities an importable indicator or a report names as its creator (created_by_ref): context, not skipped */
   readonly creators = new Set<string>()
+  readonly reportContext = new Map<string, ReportContext>()
+  readonly pending = new Map<string, PendingReport>()
   hasIndicators = false
+  /** objects added so far: the place of the next in the page */
+  #at = 0
 
   add (o: Obj): void {
+    const at = ++this.#at
     if (o.type === 'marking-definition' && typeof o.id === 'string') {
       // the TLP 1.0 / 2.0 ids mean what the standard says, whatever a bundle claims of them
       if (Object.hasOwn(MARKING_TLP, o.id)) return
@@ -215,20 +334,69 @@ class IndexBuilder {
       }
     } else if (o.type === 'relationship') {
       if (typeof o.id === 'string' && typeof o.source_ref === 'string' && typeof o.target_ref === 'string') this.rels.push([o.id, o.source_ref, o.target_ref])
+    } else if (o.type === 'report') {
+      if (typeof o.id === 'string') this.pending.set(o.id, this.#report(o, at))
     } else if (typeof o.id === 'string') {
+      const list = reportListOf(o.type)
+      if (list !== undefined) {
+        if (this.reportContext.size < MAX_REPORT_CONTEXT) {
+          const name = list === 'attack' ? techniqueOfAttackPattern(o) : typeof o.name === 'string' ? oneLine(o.name, REPORT_LIMITS.NAME_MAX) : undefined
+          this.reportContext.set(o.id, { list, ...(name !== undefined && name !== '' ? { name } : {}), at })
+        }
+        return
+      }
       const tag = contextTag(o)
       if (tag !== undefined) this.names.set(o.id, tag)
     }
+  }
+
+  /** a STIX report as the index keeps it (its values come in the second pass) */
+  #report (o: Obj, at: number): PendingReport {
+    const refs = new Set<string>()
+    for (const r of Array.isArray(o.object_refs) ? o.object_refs as unknown[] : []) {
+      if (typeof r === 'string' && refs.size < MAX_REPORT_REFS) refs.add(r)
+    }
+    const p: PendingReport = { at, refs, context: new Set(), values: new Map(), fields: { type: 'analysis', title: '' } }
+    const title = typeof o.name === 'string' ? oneLine(o.name, REPORT_LIMITS.TITLE_MAX) : ''
+    if (title === '') { p.skip = 'report without a name (a report needs a title)'; return p }
+    if (typeof o.created_by_ref === 'string') this.creators.add(o.created_by_ref)
+    const types: unknown[] = Array.isArray(o.report_types) ? o.report_types : []
+    const nonce = typeof o.id === 'string' ? nonceOfUuid(o.id.slice('report--'.length)) : undefined
+    const references = referencesOf(o)
+    // the sectors a Phalanx export names (STIX has no field of a report for them)
+    const sectors = Array.isArray(o.x_phalanx_sectors) ? [...new Set((o.x_phalanx_sectors as unknown[]).filter((x): x is string => typeof x === 'string').map(x => oneLine(x, REPORT_LIMITS.NAME_MAX)).filter(x => x !== ''))].slice(0, REPORT_LIMITS.NAMES_MAX) : []
+    p.fields = {
+      type: types.some(t => typeof t === 'string' && t.toLowerCase() === 'incident') ? 'incident' : 'analysis',
+      title,
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(typeof o.description === 'string' && o.description.trim() !== '' ? { body: bodyOf(o.description) } : {}),
+      ...(typeof o.published === 'string' ? { published: o.published } : {}),
+      ...(references.length > 0 ? { references } : {}),
+      ...(sectors.length > 0 ? { sectors } : {})
+    }
+    if (o.object_marking_refs !== undefined) p.markings = o.object_marking_refs
+    return p
   }
 
   finish (): StixIndex {
     const context = new Map<string, string[]>()
     const usedRel = new Set<string>()
     const usedCtx = new Set<string>(this.creators)
+    const reportCtx = this.reportContext
+    /** context objects of reports linked to an importable indicator: each with those indicators */
+    const linked = new Map<string, Set<string>>()
     for (const [id, src, tgt] of this.rels) {
       const [ind, other] = this.importable.has(src) ? [src, tgt] : this.importable.has(tgt) ? [tgt, src] : [undefined, undefined]
       if (ind === undefined || other === undefined) continue
       usedRel.add(id)
+      if (reportCtx.has(other)) {
+        // a threat actor, malware… of an indicator: a report keeps it, not a tag
+        usedCtx.add(other)
+        const inds = linked.get(other)
+        if (inds === undefined) linked.set(other, new Set([ind]))
+        else if (inds.size < REPORT_LIMITS.INDICATORS_MAX) inds.add(ind)
+        continue
+      }
       const tag = this.names.get(other)
       if (tag === undefined) continue
       usedCtx.add(other)
@@ -236,8 +404,102 @@ class IndexBuilder {
       if (tags === undefined) context.set(ind, [tag])
       else if (tags.length < MAX_CONTEXT_TAGS) tags.push(tag)
     }
-    return { markingTlp: this.markingTlp, otherMarkings: this.otherMarkings, context, usedRel, usedCtx, hasIndicators: this.hasIndicators }
+    // the reports of the bundle: what they refer to, the relationships among those, and the
+    // context objects one relationship away from them
+    const byRef = new Map<string, PendingReport[]>()
+    const refer = (p: PendingReport, id: string): void => {
+      const list = byRef.get(id)
+      if (list === undefined) byRef.set(id, [p])
+      else if (list[list.length - 1] !== p) list.push(p)
+    }
+    const readable = [...this.pending.values()].filter(p => p.skip === undefined)
+    if (readable.length > 0) {
+      for (const p of readable) for (const id of p.refs) refer(p, id)
+      // a relationship a report refers to: its two ends are referred to
+      for (const [id, src, tgt] of this.rels) {
+        const reports = byRef.get(id)
+        if (reports === undefined) continue
+        usedRel.add(id)
+        for (const p of [...reports]) {
+          for (const end of [src, tgt]) {
+            if (p.refs.has(end) || p.refs.size >= MAX_REPORT_REFS) continue
+            p.refs.add(end)
+            refer(p, end)
+          }
+        }
+      }
+      for (const [id, src, tgt] of this.rels) {
+        for (const [from, to] of [[src, tgt], [tgt, src]]) {
+          if (!reportCtx.has(to)) continue
+          for (const p of byRef.get(from) ?? []) {
+            p.context.add(to)
+            usedRel.add(id)
+          }
+        }
+      }
+      for (const p of readable) {
+        for (const id of p.refs) if (reportCtx.has(id)) p.context.add(id)
+        for (const id of p.context) usedCtx.add(id)
+      }
+    }
+    // context objects linked to indicators that no report covers: one report made for the bundle
+    const covered = new Set(readable.flatMap(p => [...p.context]))
+    const left = [...linked.keys()].filter(id => !covered.has(id)).sort()
+    if (left.length > 0) {
+      const inds = [...new Set(left.flatMap(id => [...linked.get(id) ?? []]))].sort()
+      const p: PendingReport = {
+        at: Math.min(...left.map(id => reportCtx.get(id)?.at ?? Infinity)),
+        made: true,
+        refs: new Set(inds),
+        context: new Set(left),
+        values: new Map(),
+        // the same objects and indicators give the same report again (a re-import is a new version of it)
+        fields: { type: 'analysis', title: MADE_TITLE, nonce: createHash('sha256').update(`phalanx-stix-context\n${JSON.stringify([left, inds])}`).digest('hex').slice(0, 32), body: MADE_BODY }
+      }
+      this.pending.set(MADE_KEY, p)
+      for (const id of inds) refer(p, id)
+    }
+    return { markingTlp: this.markingTlp, otherMarkings: this.otherMarkings, context, usedRel, usedCtx, hasIndicators: this.hasIndicators, reports: { pending: this.pending, byRef, context: reportCtx } }
   }
+}
+
+/** the values of an indicator or observable that reports refer to, added to them (the second pass) */
+function addReportValues (o: Obj, values: Array<{ type: string, value: string }>, index: StixIndex): void {
+  const reports = typeof o.id === 'string' ? index.reports.byRef.get(o.id) : undefined
+  if (reports === undefined || o.revoked === true) return
+  for (const p of reports) {
+    for (const v of values) {
+      if (p.values.size >= REPORT_LIMITS.INDICATORS_MAX) break
+      p.values.set(`${v.type}\n${v.value}`, v)
+    }
+  }
+}
+
+/** the row of a pending report once the second pass has met its indicators */
+function reportRow (p: PendingReport, line: number, index: StixIndex): Row {
+  if (p.skip !== undefined) return { line, skip: p.skip }
+  const tlp = p.markings === undefined ? undefined : tlpOfMarkings({ object_marking_refs: p.markings }, index)
+  if (tlp === UNREADABLE_MARKING) return { line, skip: `report: ${UNREADABLE_MARKING}` }
+  const lists: Record<ReportList, Map<string, string>> = { actors: new Map(), malware: new Map(), campaigns: new Map(), attack: new Map() }
+  for (const id of p.context) {
+    const c = index.reports.context.get(id)
+    if (c?.name === undefined) continue
+    const list = lists[c.list]
+    if (list.size < (c.list === 'attack' ? REPORT_LIMITS.ATTACK_MAX : REPORT_LIMITS.NAMES_MAX)) list.set(c.name.toLowerCase(), c.name)
+  }
+  const named = (l: ReportList): string[] => [...lists[l].values()].sort()
+  const input: ReportRowInput = { ...p.fields, values: [...p.values.values()] }
+  if (p.made === true) {
+    input.title = oneLine(`${MADE_TITLE}: ${[...named('actors'), ...named('campaigns'), ...named('malware'), ...named('attack')].join(', ')}`, REPORT_LIMITS.TITLE_MAX)
+  }
+  for (const l of ['attack', 'actors', 'malware', 'campaigns'] as const) if (lists[l].size > 0) input[l] = named(l)
+  if (tlp !== undefined) input.tlp = tlp
+  return p.made === true ? { line, report: input, made: true } : { line, report: input }
+}
+
+/** the rows of the reports of a page (after its objects' rows), `base` the line before the page's first object */
+function * reportRows (index: StixIndex, base: number): Generator<Row> {
+  for (const p of index.reports.pending.values()) yield reportRow(p, base + p.at, index)
 }
 
 const UNREADABLE_MARKING = 'marking definition neither TLP 1.0/2.0 nor defined in the bundle (its TLP cannot be told)'
@@ -261,6 +523,7 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     if (o.pattern_type !== undefined && o.pattern_type !== 'stix') { yield { line, skip: `unsupported pattern type: ${String(o.pattern_type).slice(0, 30)}` }; return }
     const values = patternValues(o.pattern)
     if (values === null) { yield { line, skip: 'unsupported STIX pattern (only comparisons of ipv4/ipv6/domain/url/email/hashes/AS, OR-ed)' }; return }
+    addReportValues(o, values, index)
     const tlp = tlpOfMarkings(o, index)
     if (tlp === UNREADABLE_MARKING) { yield { line, skip: UNREADABLE_MARKING }; return }
     const tags = [
@@ -283,18 +546,24 @@ function * rowsOfObject (o: Obj, line: number, index: StixIndex): Generator<Row>
     }
     return
   }
+  // a report's row comes after every object's (when the values of its indicators are known)
+  if (type === 'report' && index.reports.pending.has(o.id)) return
+  const values = observableValues(o)
+  addReportValues(o, values, index)
   // a bundle of observables only (no indicator): each observable's values are indicators
-  const observed = index.hasIndicators ? [] : observableValues(o)
+  const observed = index.hasIndicators ? [] : values
   if (observed.length > 0) {
     const tlp = tlpOfMarkings(o, index)
     if (tlp === UNREADABLE_MARKING) { yield { line, skip: UNREADABLE_MARKING }; return }
     for (const v of observed) yield { line, input: { type: v.type, value: v.value, ...(tlp !== undefined ? { tlp } : {}) } }
     return
   }
+  // an observable a report refers to: its values are the report's
+  if (values.length > 0 && index.reports.byRef.has(o.id)) { yield { line, context: type }; return }
   if (type === 'relationship' && index.usedRel.has(o.id)) { yield { line, context: 'relationship' }; return }
   if (index.usedCtx.has(o.id)) { yield { line, context: type }; return }
   if (type === 'marking-definition') { yield { line, context: 'marking-definition' }; return }
-  yield { line, skip: `${type}: not an indicator, and not linked to an imported one` }
+  yield { line, skip: `${type}: not an indicator, and not linked to an imported one${reportListOf(type) !== undefined ? ' or a report' : ''}` }
 }
 
 /** rows of a STIX document held in memory (a bundle, a list of objects, or one object) */
@@ -334,14 +603,17 @@ export class StixPages {
     this.#sawIndicators = index.hasIndicators
     for (const [id, tlp] of index.markingTlp) if (this.#markingTlp.size < MAX_CARRIED_MARKINGS && !Object.hasOwn(MARKING_TLP, id)) this.#markingTlp.set(id, tlp)
     for (const id of index.otherMarkings) if (this.#otherMarkings.size < MAX_CARRIED_MARKINGS) this.#otherMarkings.add(id)
+    const base = this.#line
     for (const o of page) yield * rowsOfObject(o, ++this.#line, index)
+    yield * reportRows(index, base)
   }
 }
 
 /**
  * Rows of a STIX bundle read twice from a stream (`open` opens it again): first the index
- * (markings, relationships, names; the importable indicator ids), then the rows. Memory
- * holds the index, not the objects. A malformed file fails in the first pass, before any row.
+ * (markings, relationships, names; the importable indicator ids; reports with the ids they
+ * refer to), then the rows, the reports' last (with the values of their indicators, met on
+ * the way). Memory holds the index and at most 500 values per report, not the objects. A malformed file fails in the first pass, before any row.
  */
 export async function * streamStixRows (open: () => Readable): AsyncGenerator<Row> {
   const b = new IndexBuilder()
@@ -349,6 +621,7 @@ export async function * streamStixRows (open: () => Readable): AsyncGenerator<Ro
   const index = b.finish()
   let line = 0
   for await (const o of streamObjects(open())) yield * rowsOfObject(o, ++line, index)
+  yield * reportRows(index, 0)
 }
 
 // ---- export ------------------------------------------------------------------------------
@@ -468,10 +741,133 @@ export function toStixSighting (ind: StoredIndicator, s: ExportSighting, identit
   return o
 }
 
+// ---- reports out (issue 16) ---------------------------------------------------------------
+
+/** the form every STIX identifier's UUID must have (the OASIS schemas' identifier.json) */
+const STIX_UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/**
+ * The STIX id of a report: its nonce as the UUID (so a report imported from STIX keeps the
+ * source's id, and an export imported back has the same nonce); a nonce that is not a UUID of
+ * STIX's form gets the version and variant bits set (stable too, 6 of its bits overwritten)
+ */
+export function stixReportId (nonce: string): string {
+  const uuid = uuidOfNonce(nonce)
+  return `report--${STIX_UUID_RE.test(uuid) ? uuid : uuidOfHex(nonce)}`
+}
+
+/** the ATT&CK page of a technique (T1566.002 → techniques/T1566/002/) */
+function attackTechniqueUrl (id: string): string {
+  return `https://attack.mitre.org/techniques/${id.replace('.', '/')}/`
+}
+
+/**
+ * An ATT&CK technique as a STIX attack-pattern: the same id for the same technique in every
+ * bundle of every node, its name when the node knows it (else its id), the `mitre-attack`
+ * external reference that tools key on
+ */
+export function toStixAttackPattern (t: { id: string, name?: string }): Record<string, unknown> {
+  return {
+    type: 'attack-pattern',
+    spec_version: '2.1',
+    id: `attack-pattern--${stableUuid(`phalanx-attack:${t.id}`)}`,
+    created: EPOCH,
+    modified: EPOCH,
+    name: t.name ?? t.id,
+    external_references: [{ source_name: 'mitre-attack', external_id: t.id, url: attackTechniqueUrl(t.id) }]
+  }
+}
+
+/** the STIX types of a report's names */
+const NAME_TYPES = { actors: 'threat-actor', malware: 'malware', campaigns: 'campaign' } as const
+
+/** a named threat actor, malware family or campaign: the same id for the same name (any case) everywhere */
+export function toStixNamed (type: 'threat-actor' | 'malware' | 'campaign', name: string): Record<string, unknown> {
+  return {
+    type,
+    spec_version: '2.1',
+    id: `${type}--${stableUuid(`phalanx-${type}:${name.toLowerCase()}`)}`,
+    created: EPOCH,
+    modified: EPOCH,
+    name,
+    ...(type === 'malware' ? { is_family: true } : {})
+  }
+}
+
+/** a report's reference as a STIX external reference: a URL, else "source: what" (our import's form) */
+function externalReferenceOf (ref: string): Record<string, string> {
+  if (/^https?:\/\/\S+$/i.test(ref)) {
+    try { return { source_name: new URL(ref).hostname || 'reference', url: ref } } catch { /* a citation */ }
+  }
+  const m = /^([^:]{1,100}): (.+)$/s.exec(ref)
+  // cve and capec references must carry an id of their form (the schemas' external-reference)
+  if (m !== null && !/^(cve|capec)$/.test(m[1])) return { source_name: m[1], description: m[2] }
+  return { source_name: 'reference', description: ref }
+}
+
+/** relationships one report gives at most (indicators × names can be large) */
+const MAX_REPORT_RELATIONSHIPS = 10_000
+
+/**
+ * A report as STIX objects: its author's identity, its ATT&CK techniques as attack-patterns,
+ * its threat actors, malware and campaigns (ids from their names: the same in every bundle),
+ * relationships marked with its TLP (each indicator `indicates` its malware, threat actors and
+ * campaigns; threat actors and campaigns `use` its attack patterns and malware), and last the
+ * `report` referring to all of them and to `indicators` (the STIX ids of the linked indicators
+ * the receiver gets with it)
+ */
+export function toStixReportObjects (r: ExportReport, indicators: readonly string[], org: string | null): Array<Record<string, unknown>> {
+  const marking = [TLP2_MARKINGS[r.tlp]]
+  const modified = ts(r.modified)
+  const identity = toStixIdentity(r.origin, org)
+  const by = identity.id as string
+  const techniques = r.attack.map(toStixAttackPattern)
+  const actors = r.actors.map(n => toStixNamed(NAME_TYPES.actors, n))
+  const malware = r.malware.map(n => toStixNamed(NAME_TYPES.malware, n))
+  const campaigns = r.campaigns.map(n => toStixNamed(NAME_TYPES.campaigns, n))
+  const idsOf = (objects: Array<Record<string, unknown>>): string[] => objects.map(o => o.id as string)
+  const pairs: Array<[string, string, string]> = []
+  for (const ind of indicators) for (const target of idsOf([...malware, ...actors, ...campaigns])) pairs.push([ind, 'indicates', target])
+  for (const source of idsOf([...actors, ...campaigns])) for (const target of idsOf([...techniques, ...malware])) pairs.push([source, 'uses', target])
+  const relationships = pairs.slice(0, MAX_REPORT_RELATIONSHIPS).map(([source, type, target]) => ({
+    type: 'relationship',
+    spec_version: '2.1',
+    // per report: its TLP marks it
+    id: `relationship--${stableUuid(`phalanx-relationship:${r.nonce}:${source}:${type}:${target}`)}`,
+    created: modified,
+    modified,
+    relationship_type: type,
+    source_ref: source,
+    target_ref: target,
+    created_by_ref: by,
+    object_marking_refs: marking
+  }))
+  const refs = [...indicators, ...idsOf([...techniques, ...actors, ...malware, ...campaigns, ...relationships])]
+  const report: Record<string, unknown> = {
+    type: 'report',
+    spec_version: '2.1',
+    id: stixReportId(r.nonce),
+    created_by_ref: by,
+    created: modified,
+    modified,
+    name: r.title,
+    ...(r.body !== undefined ? { description: r.body } : {}),
+    report_types: r.type === 'incident' ? ['threat-report', 'incident'] : ['threat-report'],
+    published: ts(r.published ?? r.modified),
+    // a report refers to one object at least: its author when it has nothing else
+    object_refs: refs.length > 0 ? refs : [by],
+    object_marking_refs: marking
+  }
+  if (r.references.length > 0) report.external_references = r.references.map(externalReferenceOf)
+  if (r.sectors.length > 0) report.x_phalanx_sectors = r.sectors
+  return [identity, ...techniques, ...actors, ...malware, ...campaigns, ...relationships, report]
+}
+
 /**
  * A streamed STIX 2.1 bundle: `head()` (the bundle and the five TLP 2.0 marking
  * definitions), then `indicator()` per stored indicator (nothing for a type STIX patterns do
- * not cover), then `tail()`.
+ * not cover), then `report()` per report, then `tail()`. It remembers the ids of the
+ * indicators it wrote (a report refers to those) and of the objects each given once.
  */
 export class StixBundleWriter {
   constructor (readonly id = `bundle--${randomUUID()}`, readonly orgName?: (publicKey: string) => string | undefined) {}
@@ -480,8 +876,18 @@ export class StixBundleWriter {
     return `{"type":"bundle","id":"${this.id}","objects":[\n` + TLP_LEVELS.map(t => JSON.stringify(tlpMarkingObject(t))).join(',\n')
   }
 
-  /** organizations whose identity is already in the bundle */
-  #identities = new Set<string>()
+  /** ids of the objects already in the bundle (identities, attack patterns, threat actors, malware, campaigns, relationships) */
+  #written = new Set<string>()
+  /** ids of our indicators written (a report refers to those) */
+  #indicators = new Set<string>()
+
+  /** an object unless the bundle holds it already (its text with the comma it needs, or ''), and its id */
+  #once (o: Record<string, unknown>): [string, string] {
+    const id = o.id as string
+    if (this.#written.has(id)) return ['', id]
+    this.#written.add(id)
+    return [`,\n${JSON.stringify(o)}`, id]
+  }
 
   /**
    * an indicator, with the comma it needs ('' for a type STIX patterns do not cover), and a
@@ -491,23 +897,25 @@ export class StixBundleWriter {
     const o = toStixIndicator(ind)
     // the marking definitions come first: every indicator follows an object
     if (o === null) return ''
+    this.#indicators.add(ind.id)
     // its origin's identity (once per bundle) before it: created_by_ref names it
-    let text = ''
-    const identityOf = (publicKey: string, org: string | null): string => {
-      const identity = toStixIdentity(publicKey, org)
-      if (!this.#identities.has(identity.id as string)) {
-        this.#identities.add(identity.id as string)
-        text += `,\n${JSON.stringify(identity)}`
-      }
-      return identity.id as string
-    }
-    o.created_by_ref = identityOf(ind.origin, this.orgName?.(ind.origin) ?? null)
-    text += `,\n${JSON.stringify(o)}`
+    const [identity, by] = this.#once(toStixIdentity(ind.origin, this.orgName?.(ind.origin) ?? null))
+    o.created_by_ref = by
+    let text = `${identity},\n${JSON.stringify(o)}`
     for (const s of sightings) {
-      const id = identityOf(s.publicKey, s.org)
-      text += `,\n${JSON.stringify(toStixSighting(ind, s, id))}`
+      const [sighter, id] = this.#once(toStixIdentity(s.publicKey, s.org))
+      text += `${sighter},\n${JSON.stringify(toStixSighting(ind, s, id))}`
     }
     return text
+  }
+
+  /**
+   * A report (after the indicators), its objects each once per bundle ({@link toStixReportObjects}),
+   * referring to the indicators it links that this bundle holds
+   */
+  report (r: ExportReport): string {
+    const indicators = r.indicators.filter(id => this.#indicators.has(id)).map(stixIndicatorId)
+    return toStixReportObjects(r, indicators, r.org ?? this.orgName?.(r.origin) ?? null).map(o => this.#once(o)[0]).join('')
   }
 
   tail (): string {

@@ -36,7 +36,7 @@ export interface ImportSummary {
   entries: number
   /** indicators revoked because the source withdrew them (a dry run counts those it would try) */
   revoked: number
-  /** objects kept as context tags of the indicators they are linked to (STIX), by kind */
+  /** objects kept as context (STIX): of a report, or tags of the indicators they are linked to, by kind */
   context: Record<string, number>
   /** reports shared (a dry run: read), after the indicators they link */
   reports: number
@@ -159,7 +159,7 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
     await settle(false)
   }
   for await (const row of rows) {
-    s.read++
+    if (!('report' in row && row.made === true)) s.read++
     if ('skip' in row) skip(row.skip, row.line)
     else if ('context' in row) s.context[row.context] = (s.context[row.context] ?? 0) + 1
     else if ('report' in row) {

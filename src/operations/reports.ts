@@ -9,7 +9,7 @@
  * ATT&CK technique names come from an ATT&CK bundle the operator imported (`import --format
  * attack`): local reference data, never shared; without it, a technique is shown by its id.
  */
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import {
   LOCAL_CIRCLE, REPORT_LIMITS, REPORT_NAME_LISTS, REPORT_TYPES, detectType, isAdvisoryNonce, isAttackId, isInLog, isIndicatorId, isIndicatorType, isObject,
@@ -126,7 +126,8 @@ export class Reports {
     bodyWith(raw, CREATE_FIELDS)
     const circle = resolveCircle(this.#c.circles, raw.circle, 'circle')
     let nonce: string
-    if (raw.nonce === undefined) nonce = randomBytes(16).toString('hex')
+    // a random UUID's hex: a STIX export gives the report this UUID as its id (stixReportId)
+    if (raw.nonce === undefined) nonce = randomUUID().replace(/-/g, '')
     else if (isAdvisoryNonce(raw.nonce)) nonce = raw.nonce
     else throw new ValidationError('nonce', 'nonce must be 32 lower-case hex characters')
     const id = reportId(this.#c.identity.publicKey, nonce)
@@ -240,7 +241,8 @@ export class Reports {
         references: r.references ?? [],
         indicators: r.indicators ?? [],
         ...(r.published !== undefined ? { published: r.published } : {}),
-        modified: r.created
+        modified: r.created,
+        received: r.received
       })
     }
     return out

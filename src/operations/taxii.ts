@@ -1,11 +1,12 @@
 /**
  * TAXII 2.1 use cases (docs/API.md, "TAXII 2.1"): the collections a caller may read (one per
  * circle this node is in, plus the private scope), a page of a collection's objects (STIX
- * indicators) with `added_after`, `match[id]`, `match[type]`, `match[version]`, `limit` and
- * `next`, one object by id, and adding objects: the STIX objects of an envelope become
- * indicators of the collection's circle, read the way `phalanx import --format stix` reads a
- * bundle (the same rows), and a status resource tells, object by object, what was stored and
- * why anything was not. A caller is the API token (every collection, no TLP cap, adds) or a
+ * indicators, then the circle's reports with their objects: attack patterns, threat actors,
+ * malware, campaigns, relationships, the author's identity) with `added_after`, `match[id]`,
+ * `match[type]`, `match[version]`, `limit` and `next`, one object by id, and adding objects:
+ * the STIX objects of an envelope become indicators (and reports) of the collection's circle,
+ * read the way `phalanx import --format stix` reads a bundle (the same rows), and a status
+ * resource tells, object by object, what was stored and why anything was not. A caller is the API token (every collection, no TLP cap, adds) or a
  * read token (the collections it names, up to its TLP ceiling, reads only). A node keeps the
  * current version of each indicator; `date_added` is when this node stored it (its change-feed
  * cursor). The resources are src/interop/taxii.ts; the HTTP side is src/api/routes/taxii.ts.
@@ -17,11 +18,12 @@ import type { CircleManager } from '../circles/index.js'
 import { LOCAL_CIRCLE, indicatorId, isInLog, isIndicatorType, normalizeValue, parseIndicatorInput, type StoredIndicator } from '../records/index.js'
 import { CURSOR_RE, cursorFromMicros, type LevelStore } from '../store/index.js'
 import {
-  collectionOf, discoveryResource, idCandidatesOfStixId, microsOfTaxiiTime, statusResource, stixIndicatorId, stixRows,
-  taxiiTimeOfMicros, toStixIndicator, type AddOutcome, type TaxiiCollection, type TaxiiStatus
+  collectionOf, discoveryResource, idCandidatesOfStixId, microsOfTaxiiTime, patternOf, statusResource, stixIndicatorId, stixRows,
+  taxiiTimeOfMicros, toStixIndicator, toStixReportObjects, type AddOutcome, type TaxiiCollection, type TaxiiStatus
 } from '../interop/index.js'
 import { mayEnterCircle, withinCeiling, type Tlp } from '../tlp/index.js'
 import { MAX_BULK_INDICATORS, type Indicators } from './indicators.js'
+import type { Reports } from './reports.js'
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
@@ -54,7 +56,16 @@ export interface TaxiiComponents {
   identity: Pick<Identity, 'org' | 'publicKey'>
   publish: { defaultTlp: Tlp, defaultConfidence: number }
   log: Logger
+  /**
+   * the circle's reports (listed after its indicators, with their objects) and the report use
+   * case (an added STIX report becomes one); absent: indicators only, and an added report is
+   * counted as context
+   */
+  reports?: Pick<Reports, 'forExport' | 'create'>
 }
+
+/** `next` in the reports part of a listing: `r` and how many report objects came before */
+const REPORT_NEXT_RE = /^r\d{1,9}$/
 
 /** the one value of a query parameter (a ValidationError naming it when it is given twice) */
 function single (q: TaxiiQuery, name: string): string | undefined {
@@ -69,11 +80,6 @@ function single (q: TaxiiQuery, name: string): string | undefined {
 /** a cursor (µs since the epoch, hex) as a TAXII timestamp with microseconds */
 function timeOfCursor (cursor: string): string {
   return taxiiTimeOfMicros(parseInt(cursor, 16))
-}
-
-/** a TAXII timestamp → the cursor of that microsecond */
-function cursorOfTime (iso: string, field: string): string {
-  return cursorFromMicros(microsOfTaxiiTime(iso, field))
 }
 
 /** the reason of a refused value, without the value itself */
@@ -151,9 +157,10 @@ export class Taxii {
     const limit = limitRaw === undefined ? DEFAULT_LIMIT : Number(limitRaw)
     if (limitRaw !== undefined && (!/^\d+$/.test(limitRaw) || limit < 1)) throw new ValidationError('limit', 'limit must be a positive integer')
     const next = single(q, 'next')
-    if (next !== undefined && !CURSOR_RE.test(next)) throw new ValidationError('next', 'next must be a value this server returned')
+    if (next !== undefined && !CURSOR_RE.test(next) && !REPORT_NEXT_RE.test(next)) throw new ValidationError('next', 'next must be a value this server returned')
     const after = single(q, 'added_after')
-    let cursor = next ?? (after !== undefined ? cursorOfTime(after, 'added_after') : undefined)
+    const afterMicros = after !== undefined ? microsOfTaxiiTime(after, 'added_after') : undefined
+    let cursor = next ?? (afterMicros !== undefined ? cursorFromMicros(afterMicros) : undefined)
     const types = single(q, 'match[type]')?.split(',').map(s => s.trim())
     const ids = single(q, 'match[id]')?.split(',').map(s => s.trim())
     const version = single(q, 'match[version]')
@@ -162,8 +169,16 @@ export class Taxii {
     }
     const versions = version?.split(',').map(s => s.trim()).filter(v => /^\d{4}-/.test(v))
     const items: TaxiiItem[] = []
-    if (types !== undefined && !types.includes('indicator')) return { items, next: null }
     const want = Math.min(limit, MAX_LIMIT)
+    // the reports part: its objects after every indicator (`next` r<n> continues it)
+    const reportsFrom = async (offset: number): Promise<TaxiiPage> => {
+      const all = await this.#reportItems(c, maxTlp, afterMicros, types, versions, ids)
+      const room = want - items.length
+      items.push(...all.slice(offset, offset + room))
+      return { items, next: offset + room < all.length ? `r${offset + room}` : null }
+    }
+    if (next !== undefined && REPORT_NEXT_RE.test(next)) return await reportsFrom(Number(next.slice(1)))
+    if (types !== undefined && !types.includes('indicator')) return await reportsFrom(0)
     /** add what passes the TLP cap and the version filter; true when the page is full */
     const take = (ind: StoredIndicator): boolean => {
       if (!withinCeiling(ind.tlp, maxTlp)) return false
@@ -177,9 +192,9 @@ export class Taxii {
       if (ids.length > MAX_MATCH_IDS) throw new ValidationError('match[id]', `match[id] takes at most ${MAX_MATCH_IDS} ids`)
       const rest = this.#byStixIds(c, ids).filter(ind => cursor === undefined || ind.cursor > cursor)
       for (const [i, ind] of rest.entries()) {
-        if (take(ind)) return { items, next: i === rest.length - 1 ? null : ind.cursor }
+        if (take(ind)) return i === rest.length - 1 ? await this.#thenReports(items, reportsFrom) : { items, next: ind.cursor }
       }
-      return { items, next: null }
+      return await reportsFrom(0)
     }
     // a request reads at most this many records: a capped token over a collection of mostly
     // stricter records gets a short (even empty) page with `more`, not a scan of everything
@@ -188,13 +203,56 @@ export class Taxii {
       const p = await this.#c.indicators.query({ circle: c.circle, limit: Math.min(1000, want - items.length + 50), includeRevoked: true, includeExpired: true, ...(cursor !== undefined ? { cursor } : {}) })
       for (const ind of p.indicators) {
         cursor = ind.cursor
-        if (take(ind)) return { items, next: p.nextCursor === null && ind === p.indicators[p.indicators.length - 1] ? null : ind.cursor }
+        if (take(ind)) return p.nextCursor === null && ind === p.indicators[p.indicators.length - 1] ? await this.#thenReports(items, reportsFrom) : { items, next: ind.cursor }
       }
-      if (p.nextCursor === null) return { items, next: null }
+      if (p.nextCursor === null) return await reportsFrom(0)
       cursor = p.nextCursor
       budget -= Math.max(p.indicators.length, 1)
       if (budget <= 0) return { items, next: cursor }
     }
+  }
+
+  /** a page the indicators filled: `next` leads to the reports part when it holds anything */
+  async #thenReports (items: TaxiiItem[], reportsFrom: (offset: number) => Promise<TaxiiPage>): Promise<TaxiiPage> {
+    const full = items.length
+    const more = await reportsFrom(0)
+    // reportsFrom had no room: it tells whether the reports part holds anything
+    return { items: more.items.slice(0, full), next: more.next === null ? null : 'r0' }
+  }
+
+  /**
+   * The reports part of a collection: the live reports of its circle the caller may read (its
+   * TLP ceiling), received after `afterMicros`, in the order received, each with its objects
+   * (ids from names and nonces: an object two reports share is listed once, with the first);
+   * its `date_added` is when this node received the report's latest version
+   */
+  async #reportItems (c: TaxiiCollection, maxTlp: Tlp | undefined, afterMicros: number | undefined, types: string[] | undefined, versions: string[] | undefined, ids: string[] | undefined): Promise<TaxiiItem[]> {
+    if (this.#c.reports === undefined) return []
+    const received = (iso: string | undefined): number => (iso === undefined ? 0 : Date.parse(iso) * 1000)
+    const reports = (await this.#c.reports.forExport(c.circle))
+      .filter(r => withinCeiling(r.tlp, maxTlp) && (afterMicros === undefined || received(r.received) > afterMicros))
+      .sort((a, b) => received(a.received) - received(b.received) || (a.id < b.id ? -1 : 1))
+    const wanted = ids === undefined ? undefined : new Set(ids.map(id => id.toLowerCase()))
+    const seen = new Set<string>()
+    const out: TaxiiItem[] = []
+    for (const r of reports) {
+      // the indicators it links that this collection lists (a STIX pattern, in its circle)
+      const indicators = r.indicators.flatMap(id => {
+        const ind = this.#c.store.getIndicator(id)
+        return ind !== undefined && isInLog(ind, c.circle) && withinCeiling(ind.tlp, maxTlp) && patternOf(ind.type, ind.value) !== null ? [stixIndicatorId(id)] : []
+      })
+      const dateAdded = taxiiTimeOfMicros(received(r.received ?? r.modified))
+      for (const stix of toStixReportObjects(r, indicators, r.org ?? null)) {
+        const id = stix.id as string
+        if (seen.has(id)) continue
+        seen.add(id)
+        if (types !== undefined && !types.includes(stix.type as string)) continue
+        if (wanted !== undefined && !wanted.has(id)) continue
+        if (versions !== undefined && versions.length > 0 && !versions.includes(stix.modified as string)) continue
+        out.push({ stix, dateAdded })
+      }
+    }
+    return out
   }
 
   /** the collection's indicators with these STIX ids, in the order they were added */
@@ -251,7 +309,19 @@ export class Taxii {
       const at = row.line - 1
       const out = outcomes[at]
       if ('skip' in row) out.problems.push(row.skip)
-      else if ('context' in row || 'report' in row) out.context = true
+      else if ('report' in row && this.#c.reports !== undefined) {
+        // a report links values of the envelope: they are stored first
+        await flush()
+        try {
+          await this.#c.reports.create({ ...row.report, ...(circle !== LOCAL_CIRCLE ? { circle } : {}), skipMissing: true })
+          out.context = true
+          changed = true
+        } catch (err) {
+          if (!changed && !isObjectError(err)) throw err
+          if (!isObjectError(err)) log.error({ err }, 'TAXII add: a report was not shared')
+          out.problems.push(`report: ${isObjectError(err) ? reasonOf(err) : `${codeOf(err)}, retry`}`)
+        }
+      } else if ('context' in row || 'report' in row) out.context = true
       else if ('revoke' in row) {
         // an earlier object of the envelope may be what this withdraws: store those first
         await flush()

@@ -224,10 +224,13 @@ describe('TAXII 2.1 add objects', () => {
     expect(why[objects[7].id as string]).toMatch(/its TLP cannot be told/)
     // the status stays readable
     expect((await get(`/taxii2/api/status/${r.body.id as string}/`)).body).toEqual(r.body)
-    // stored in the circle, with the TLP of the marking and the context as tags
+    // stored in the circle, with the TLP of the marking; the malware it indicates is context
+    // kept in a report made for the envelope (issue 16), not a tag
     const look = await t.api('/v1/lookup?value=203.0.113.41')
     expect(look.body.matches).toHaveLength(1)
-    expect(look.body.matches[0]).toMatchObject({ circle, tlp: 'GREEN', tags: expect.arrayContaining(['c2', 'malware:PushRAT']) })
+    expect(look.body.matches[0]).toMatchObject({ circle, tlp: 'GREEN', tags: ['c2'] })
+    const made = (await t.api(`/v1/reports?circle=${circle}`)).body.reports.find((x: any) => x.malware?.includes('PushRAT'))
+    expect(made).toMatchObject({ title: 'STIX context: PushRAT', type: 'analysis', indicatorCount: 1 })
     expect((await t.api('/v1/lookup?value=http://pushed.taxii.example/x')).body.found).toBe(true)
     expect((await t.api('/v1/lookup?value=203.0.113.44')).body.found).toBe(false)
     // and served back by the collection

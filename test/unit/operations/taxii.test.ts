@@ -2,7 +2,9 @@
  * The TAXII use cases (src/operations/taxii.ts) over a node core (real LevelDB in a temp dir,
  * no network, no HTTP): the collections a caller reads, a collection's objects page by page,
  * a read token's TLP ceiling hiding stricter objects, adding objects (published, then revoked
- * by a later version), and an object TLP keeps out of a circle skipped with its reason.
+ * by a later version), and an object TLP keeps out of a circle skipped with its reason; with
+ * the report use case, a circle's reports listed with their objects after its indicators, and
+ * an added STIX report shared as a report.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
@@ -13,6 +15,8 @@ import { Taxii, type TaxiiCaller } from '../../../src/operations/index.js'
 import { LOCAL_CIRCLE } from '../../../src/records/index.js'
 import { stixIndicatorId } from '../../../src/interop/index.js'
 import { makeTempDir, removeTempDir } from '../../utils/store.js'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 
 let dir: string
 let node: PhalanxNode
@@ -161,5 +165,70 @@ describe('Taxii add', () => {
     expect(status.failures[0].message).toBe('tlp: TLP:RED never goes to a circle: add it to the private scope\'s collection')
     expect(node.ops.indicators.lookup('ok.red-skip.taxii-ops.example').found).toBe(true)
     expect(node.ops.indicators.lookup('red.red-skip.taxii-ops.example').found).toBe(false)
+  })
+})
+
+describe('Taxii reports (issue 16)', () => {
+  /** the Taxii of node.ts: with the report use case */
+  let withReports: Taxii
+  let rc: string
+  beforeAll(async () => {
+    withReports = new Taxii({ store: node.store, indicators: node.ops.indicators, reports: node.ops.reports, circles: node.circles, identity: node.identity, publish: node.config.publish, log: node.log })
+    rc = (await node.ops.circles.create({ name: 'TAXII reports circle' })).id
+  })
+
+  it('lists a circle\'s reports after its indicators, each with its objects once, paged with next; a read token\'s ceiling hides a stricter report', async () => {
+    const out = await node.ops.indicators.publishIndicators([
+      { type: 'domain', value: 'a.reports.taxii-ops.example', tlp: 'GREEN', circle: rc },
+      { type: 'ipv4', value: '203.0.113.77', tlp: 'GREEN', circle: rc },
+      { type: 'cve', value: 'CVE-2024-3400', tlp: 'GREEN', circle: rc }
+    ])
+    const created = await node.ops.reports.create({ circle: rc, tlp: 'GREEN', type: 'incident', title: 'Phishing wave', body: 'Links to *invoices*.', attack: ['T1566.002'], actors: ['APT Example'], malware: ['X-Agent'], values: ['a.reports.taxii-ops.example', '203.0.113.77', 'CVE-2024-3400'] })
+    const seen: Array<Record<string, unknown>> = []
+    let next: string | null | undefined
+    let pages = 0
+    do {
+      const p = await withReports.objects(API, col(rc), { limit: '3', ...(next !== undefined && next !== null ? { next } : {}) })
+      expect(p.items.length).toBeLessThanOrEqual(3)
+      seen.push(...p.items.map(i => i.stix))
+      next = p.next
+      pages++
+    } while (next !== null && pages < 20)
+    const types = seen.map(o => o.type)
+    // the two indicators with a STIX pattern, then the report's objects, the report last
+    // (relationships: each indicator indicates the malware and the actor; the actor uses the technique and the malware)
+    expect(types).toEqual(['indicator', 'indicator', 'identity', 'attack-pattern', 'threat-actor', 'malware', ...Array(6).fill('relationship'), 'report'])
+    expect(new Set(seen.map(o => o.id)).size).toBe(seen.length)
+    const report = seen[seen.length - 1]
+    expect(report).toMatchObject({ name: 'Phishing wave', report_types: ['threat-report', 'incident'], object_marking_refs: [GREEN] })
+    expect((report.object_refs as string[]).filter(r => r.startsWith('indicator--')).sort()).toEqual(out.ids.slice(0, 2).map(stixIndicatorId).sort())
+    expect(seen.find(o => o.type === 'attack-pattern')).toMatchObject({ external_references: [{ source_name: 'mitre-attack', external_id: 'T1566.002' }] })
+    // the report's objects by type and by id
+    expect((await withReports.objects(API, col(rc), { 'match[type]': 'report' })).items.map(i => i.stix.name)).toEqual(['Phishing wave'])
+    expect((await withReports.object(API, col(rc), report.id as string)).map(i => i.stix.id)).toEqual([report.id])
+    // a read token capped at CLEAR reads neither the GREEN indicators nor the report
+    const capped: TaxiiCaller = { scope: new Set([rc]), maxTlp: 'CLEAR' }
+    expect((await withReports.objects(capped, col(rc), {})).items).toEqual([])
+    // without the report use case, the collection lists indicators only (as before)
+    expect((await taxii.objects(API, col(rc), {})).items.map(i => i.stix.type)).toEqual(['indicator', 'indicator'])
+    expect(created.report.indicators).toHaveLength(3)
+  })
+
+  it('adding an OASIS-style threat report shares it with the circle as a report linking the envelope\'s indicators', async () => {
+    const bundle = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../fixtures/stix-threat-report.json'), 'utf8'))
+    const objects = bundle.objects as Array<Record<string, unknown>>
+    const status = await withReports.add(API, col(rc), objects)
+    // the note is neither an indicator nor kept: the one failure
+    expect(status.failures.map(f => f.id)).toEqual([objects.find(o => o.type === 'note')!.id])
+    expect(status.successes.map(s => s.id)).toContain('report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3')
+    const { reports } = await node.ops.reports.list({ circle: rc })
+    const summary = reports.find(r => r.title === 'APT Example targets banks with spearphishing')!
+    expect(summary).toBeDefined()
+    const r = node.ops.reports.get(summary.id)
+    expect(r).toMatchObject({ circle: rc, tlp: 'AMBER', type: 'analysis', actors: ['APT Example', 'Example Set'], malware: ['X-Agent'], campaigns: ['Operation Invoice'], references: ['https://blog.example/apt-example', 'internal: CASE-42'] })
+    expect(r.techniques.map(t => t.id)).toEqual(['T1071.001', 'T1566.002'])
+    expect(r.indicators.map(i => i.value).sort()).toEqual(['198.51.100.23', 'http://invoice-portal.example/pay', 'invoice-portal.example'])
+    // the indicators carry no tag from the context objects
+    expect(node.ops.indicators.lookup('invoice-portal.example').matches[0].tags).toEqual([])
   })
 })
