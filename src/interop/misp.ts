@@ -7,13 +7,20 @@
  * tags (the attribute's, else the event's; the strictest when several; an unknown one skips
  * the attribute) give the TLP; other tags are kept; `to_ids` gives the confidence (80, else
  * 30) unless the import sets one; a `deleted` attribute becomes a revoke of the indicator it was.
+ * A titled event is also a report row (issue 16): its info, type, TLP, galaxies (ATT&CK ids,
+ * actors, malware, campaigns, sectors), body (its MISP event reports, else a summary line, and
+ * its text attributes), references (link attributes) and the values of its attributes; a value
+ * an earlier event of the file gave is imported once. Phalanx's own indicator export is no report.
  *
  * Out: indicators → a MISP event (the JSON MISP imports with "Add event from MISP JSON" or
  * `/events/add`, and that the import above reads back): one attribute per indicator with its
  * MISP type and category, `to_ids` from the confidence, the TLP and the tags as attribute
  * tags, the description as the comment, a revoked indicator as a deleted attribute. The event
- * carries the strictest TLP of its attributes. Written in pieces (head, attributes, tail) so
- * that an export of any size is streamed.
+ * carries the strictest TLP of its attributes and the exporter as `Orgc`. When reports may
+ * follow, the export is MISP's multi-event JSON (`{"response": [{"Event": …}, …]}`): the
+ * indicators' event, then an event per report (its nonce's UUID, Orgc, TLP, type and galaxy
+ * tags, the linked indicators it wrote, links, the body as an event report). Written in pieces
+ * (head, attributes, reports, tail) so that an export of any size is streamed.
  */
 import type { ExportSighting } from './sighting.js'
 import { randomUUID } from 'node:crypto'
