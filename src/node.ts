@@ -116,7 +116,7 @@ export class PhalanxNode {
       circles: new Circles({ store: this.store, circles: this.circles, admin: this.admin, identity: this.identity, network }),
       status: new Status({ store: this.store, ingest: this.ingest, circles: this.circles, identity: this.identity, network, about: () => this }),
       taxii: new Taxii({ store: this.store, indicators, reports, circles: this.circles, identity: this.identity, publish: this.config.publish, log: childLogger(this.log, 'taxii') }),
-      exports: new Exports({ query: async (f) => await queryIndicators(this.store, f), lastCursor: () => this.store.lastCursor(), sightings: { any: () => this.store.counts().sightings > 0, of: (type, value) => this.store.sightings(type, value) }, orgNames: () => orgNamesOf(this.circles, this.identity), reports: async (circle) => await reports.forExport(circle) })
+      exports: new Exports({ query: async (f) => await queryIndicators(this.store, f), lastCursor: () => this.store.lastCursor(), sightings: { any: () => this.store.counts().sightings > 0, of: (type, value) => this.store.sightings(type, value) }, orgNames: () => orgNamesOf(this.circles, this.identity), reports: async (circle) => await reports.forExport(circle), own: () => this.identity })
     }
     this.startedAt = new Date().toISOString()
     this.#started = true

@@ -46,6 +46,10 @@ export interface ExportWriterOptions {
   filters?: Array<[string, string]>
   /** an organization's name by its public key, where the exporting node knows it (STIX identities) */
   orgName?: (publicKey: string) => string | undefined
+  /** reports may follow the indicators (a MISP export is then a list of events) */
+  reports?: boolean
+  /** the exporting organization (a MISP event's `Orgc`) */
+  own?: { publicKey: string, org?: string | null }
 }
 
 /** the title of an exported MISP event: `Phalanx export (tag=c2, tlp=AMBER)` */
@@ -64,8 +68,8 @@ export function exportWriter (format: ExportFormat, o: ExportWriterOptions = {})
       return { head: () => w.head(), indicator: (ind, s) => w.indicator(ind, s), report: r => w.report(r), tail: () => w.tail() }
     }
     case 'misp': {
-      const w = new MispEventWriter(exportTitle(o.filters))
-      return { head: () => w.head(), indicator: (ind, s) => w.attribute(ind, s), tail: () => w.tail() }
+      const w = new MispEventWriter(exportTitle(o.filters), undefined, { reports: o.reports === true, ...(o.own !== undefined ? { own: o.own } : {}) })
+      return { head: () => w.head(), indicator: (ind, s) => w.attribute(ind, s), report: r => w.report(r), tail: () => w.tail() }
     }
   }
 }

@@ -20,6 +20,8 @@ export interface ExportComponents {
   orgNames?: () => ReadonlyMap<string, string>
   /** the live reports this node holds (of one circle), as the writers take them */
   reports?: (circle?: string) => Promise<ExportReport[]>
+  /** this node's organization (the exporter: a MISP event's `Orgc`) */
+  own?: () => { publicKey: string, org: string }
 }
 
 /** indicators read per page */
@@ -94,11 +96,15 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
     if (tlps.length < TLP_LEVELS.length) filter.tlp = tlps
   }
   const names = c.orgNames?.()
-  const w = exportWriter(o.format, { filters: o.given ?? [], orgName: k => names?.get(k) })
+  // the reports whose label the export allows (the same labels as its indicators), read before
+  // the head: a MISP export that may hold reports is a list of events, and its head says so
+  const reports = c.reports === undefined ? [] : (await c.reports(filter.circle)).filter(r => filter.tlp === undefined || filter.tlp.includes(r.tlp))
+  const own = c.own?.()
+  const w = exportWriter(o.format, { filters: o.given ?? [], orgName: k => names?.get(k), reports: reports.length > 0, ...(own !== undefined ? { own } : {}) })
   const head = w.head()
   if (head !== '') yield head
   /** ids of the indicators written (a report goes in when it links one of them) */
-  const written = w.report !== undefined && c.reports !== undefined ? new Set<string>() : undefined
+  const written = w.report !== undefined && reports.length > 0 ? new Set<string>() : undefined
   for await (const page of pages(c, filter)) {
     // sightings matter only once there are any (one read per value then)
     const sighted = c.sightings?.any() === true ? c.sightings : undefined
@@ -110,14 +116,12 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
     }
     if (text !== '') yield text
   }
-  if (written !== undefined && w.report !== undefined && c.reports !== undefined) {
-    // the reports whose label the export allows (the same labels as its indicators) that link
-    // an indicator it holds; with no filter on the indicators, every such report (the ones
-    // linking none too)
+  if (written !== undefined && w.report !== undefined) {
+    // the reports that link an indicator the export holds; with no filter on the indicators,
+    // every one (the ones linking none too)
     const unfiltered = filter.type === undefined && filter.value === undefined && filter.tag === undefined && filter.origin === undefined && filter.since === undefined && filter.until === undefined
     let text = ''
-    for (const r of await c.reports(filter.circle)) {
-      if (filter.tlp !== undefined && !filter.tlp.includes(r.tlp)) continue
+    for (const r of reports) {
       if (!unfiltered && !r.indicators.some(id => written.has(id))) continue
       text += w.report(r)
     }

@@ -8,6 +8,7 @@ import { LOCAL_CIRCLE, parseIndicatorInput } from '../../../src/records/index.js
 import { queryIndicators } from '../../../src/store/index.js'
 import { Exports, blocklistLines, exportIndicators, type ExportComponents } from '../../../src/operations/export.js'
 import { bulkExportLabels } from '../../../src/tlp/index.js'
+import type { ExportReport } from '../../../src/interop/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
 
 let h: StoreHarness
@@ -60,6 +61,27 @@ describe('exportIndicators', () => {
     expect(event.info).toBe('Phalanx export (tlp=RED)')
     expect(event.Attribute.map((a: any) => a.value)).toEqual(['red.ops-export.example'])
     expect(event.Tag).toEqual([{ name: 'tlp:red' }])
+  })
+
+  it('MISP with reports: a list of events (MISP multi-event JSON), the indicators\' event with this node\'s Orgc first, then each report the labels allow that links a written indicator', async () => {
+    const ids = (await queryIndicators(h.store, { limit: 2, value: 'bulk0.ops-export.example', type: 'domain' })).indicators.map(i => i.id)
+    const base = { origin: 'ab'.repeat(32), circle: LOCAL_CIRCLE, type: 'incident' as const, attack: [{ id: 'T1566.002' }], actors: ['Actor'], malware: [], campaigns: [], sectors: [], references: [], modified: '2026-01-01T00:00:00.000Z' }
+    const reports = async (): Promise<ExportReport[]> => [
+      { ...base, id: '1'.repeat(32), nonce: '5a3c2fcd832842bba95e4f4402de0b91', tlp: 'GREEN', title: 'links bulk0', indicators: ids },
+      { ...base, id: '2'.repeat(32), nonce: '5a3c2fcd832842bba95e4f4402de0b92', tlp: 'RED', title: 'red report', indicators: ids },
+      { ...base, id: '3'.repeat(32), nonce: '5a3c2fcd832842bba95e4f4402de0b93', tlp: 'GREEN', title: 'links none', indicators: [] }
+    ]
+    const withReports: ExportComponents = { ...c, reports, own: () => ({ publicKey: 'cd'.repeat(32), org: 'Bank A' }) }
+    const doc = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', filter: { limit: 1, value: 'bulk0.ops-export.example', type: 'domain' } })))
+    expect(doc.response.map((e: any) => e.Event.info)).toEqual(['Phalanx export', 'links bulk0'])
+    expect(doc.response[0].Event.Orgc.name).toBe('Bank A')
+    expect(doc.response[1].Event.Attribute.map((a: any) => a.value)).toEqual(['bulk0.ops-export.example'])
+    // unfiltered: every report the labels allow (the one linking none too), never the RED one
+    const all = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', filter: { limit: 1 } })))
+    expect(all.response.map((e: any) => e.Event.info)).toEqual(['Phalanx export', 'links bulk0', 'links none'])
+    // no report the labels allow: one event, as before
+    const red = JSON.parse(await text(exportIndicators({ ...c, reports: async () => (await reports()).filter(r => r.tlp === 'RED') }, { format: 'misp', filter: { limit: 1 } })))
+    expect(red.Event.info).toBe('Phalanx export')
   })
 
   it('bulkExportLabels (tlp/policy): every label but RED, unless RED is asked for', () => {
