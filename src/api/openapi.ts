@@ -218,7 +218,8 @@ export function buildOpenApi (version: string): Record<string, unknown> {
             q('tag', 'a tag (case-insensitive)'), q('tlp', 'comma-separated TLP labels'), q('origin', 'origin public key (hex)'),
             q('circle', 'circle id'), q('since', 'stored at or after (ISO 8601)'), q('until', 'stored at or before (ISO 8601)'),
             q('include_revoked', 'include revoked indicators', { type: 'boolean' }), q('include_expired', 'include indicators past validUntil', { type: 'boolean' }),
-            q('include_red', 'true: export TLP:RED indicators too (left out unless tlp names RED)', { type: 'boolean' })
+            q('include_red', 'true: export TLP:RED indicators too (left out unless tlp names RED)', { type: 'boolean' }),
+            q('include_reports', 'the reports the labels allow that link an exported indicator, after the indicators (STIX: default true; MISP: default false, true makes the document MISP\'s list of events {"response": [...]})', { type: 'boolean' })
           ],
           responses: {
             200: {

@@ -209,12 +209,14 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     })
 
   const exportCmd = program.command('export')
-    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson, stix (a STIX 2.1 bundle with the TLP 2.0 markings) or misp (a MISP event, an attribute per indicator), filters as in query; or a blocklist of one type: plain (a value per line), rpz (a DNS response-policy zone, domains) or suricata (rules; ipv4, ipv6, cidr, domain), live indicators only')
+    .description('export indicators to stdout: csv (a header row), text (a value per line), ndjson, stix (a STIX 2.1 bundle with the TLP 2.0 markings, and the reports linking them) or misp (a MISP event, an attribute per indicator; --reports: MISP\'s list of events, one per report), filters as in query; or a blocklist of one type: plain (a value per line), rpz (a DNS response-policy zone, domains) or suricata (rules; ipv4, ipv6, cidr, domain), live indicators only')
     .requiredOption('--format <format>', `one of ${[...EXPORT_FORMATS, ...BLOCKLIST_FORMATS].join(', ')}`)
     .option('--include-red', 'also export TLP:RED indicators (left out unless asked for, or named with --tlp)')
     .option('--min-confidence <n>', 'blocklists: only indicators at least this confident (0-100)', h.intArg('min-confidence'))
     .option('--sid-base <n>', 'suricata: the first sid (default: a range per type, see docs/API.md)', h.intArg('sid-base'))
     .option('--include-false-positives', 'blocklists: keep values an organization reported as a false positive (left out by default)')
+    .option('--reports', 'misp: the reports too, each an event of its own (the document is then MISP\'s list of events, {"response": […]})')
+    .option('--no-reports', 'stix: leave the reports out (a bundle carries them by default)')
   filterOptions(exportCmd)
     .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
       const format = opts.format as string
@@ -229,7 +231,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
       let path: string
       if (blocklist) {
         // a blocklist takes its own filters; the others of query would be silently ignored
-        for (const k of ['tlp', 'origin', 'since', 'until', 'includeRevoked', 'includeExpired']) {
+        for (const k of ['tlp', 'origin', 'since', 'until', 'includeRevoked', 'includeExpired', 'reports']) {
           if (opts[k] !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} does not apply to a blocklist (live indicators of one --type; filters: --tag, --circle, --min-confidence, --include-red)`, { field: k })
         }
         const map: Record<string, string> = { type: 'type', tag: 'tag', circle: 'circle', minConfidence: 'min_confidence', sidBase: 'sid_base' }
@@ -237,6 +239,10 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         if (opts.includeFalsePositives === true) qs.set('exclude_false_positives', 'false')
         path = '/v1/export/blocklist'
       } else {
+        if (opts.reports !== undefined) {
+          if (format !== 'stix' && format !== 'misp') throw new PhalanxError('PX_ERR_VALIDATION', '--reports and --no-reports apply to --format stix and misp (the formats that carry reports)', { field: 'reports' })
+          qs.set('include_reports', String(opts.reports))
+        }
         for (const k of ['minConfidence', 'sidBase', 'includeFalsePositives']) {
           if (opts[k] !== undefined) throw new PhalanxError('PX_ERR_VALIDATION', `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} applies to blocklists (--format ${BLOCKLIST_FORMATS.join('|')})`, { field: k })
         }

@@ -16,8 +16,8 @@
  * `/events/add`, and that the import above reads back): one attribute per indicator with its
  * MISP type and category, `to_ids` from the confidence, the TLP and the tags as attribute
  * tags, the description as the comment, a revoked indicator as a deleted attribute. The event
- * carries the strictest TLP of its attributes and the exporter as `Orgc`. When reports may
- * follow, the export is MISP's multi-event JSON (`{"response": [{"Event": …}, …]}`): the
+ * carries the strictest TLP of its attributes and the exporter as `Orgc`. When reports are
+ * asked for (`reports`), the export is MISP's multi-event JSON (`{"response": [{"Event": …}, …]}`): the
  * indicators' event, then an event per report (its nonce's UUID, Orgc, TLP, type and galaxy
  * tags, the linked indicators it wrote, links, the body as an event report). Written in pieces
  * (head, attributes, reports, tail) so that an export of any size is streamed.

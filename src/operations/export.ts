@@ -85,6 +85,12 @@ export interface ExportOptions {
   includeRed?: boolean
   /** the filters as the caller gave them (name, value), named in a MISP event's title */
   given?: Array<[string, string]>
+  /**
+   * reports too (after the indicators): default for STIX (a bundle holds any object), asked for
+   * MISP (then the document is MISP's list of events, `{"response": […]}`, whatever it holds; without,
+   * one event as ever). Other formats carry no report.
+   */
+  includeReports?: boolean
 }
 
 /** every indicator that passes the filter, written in `o.format`, streamed a page per chunk */
@@ -96,15 +102,16 @@ export async function * exportIndicators (c: ExportComponents, o: ExportOptions)
     if (tlps.length < TLP_LEVELS.length) filter.tlp = tlps
   }
   const names = c.orgNames?.()
-  // the reports whose label the export allows (the same labels as its indicators), read before
-  // the head: a MISP export that may hold reports is a list of events, and its head says so
-  const reports = c.reports === undefined ? [] : (await c.reports(filter.circle)).filter(r => filter.tlp === undefined || filter.tlp.includes(r.tlp))
+  // the reports whose label the export allows (the same labels as its indicators); asked for,
+  // a MISP export is a list of events (its shape follows the request, never the data)
+  const withReports = (o.includeReports ?? o.format === 'stix') && c.reports !== undefined
+  const reports = !withReports ? [] : (await c.reports!(filter.circle)).filter(r => filter.tlp === undefined || filter.tlp.includes(r.tlp))
   const own = c.own?.()
-  const w = exportWriter(o.format, { filters: o.given ?? [], orgName: k => names?.get(k), reports: reports.length > 0, ...(own !== undefined ? { own } : {}) })
+  const w = exportWriter(o.format, { filters: o.given ?? [], orgName: k => names?.get(k), reports: withReports, ...(own !== undefined ? { own } : {}) })
   const head = w.head()
   if (head !== '') yield head
   /** ids of the indicators written (a report goes in when it links one of them) */
-  const written = w.report !== undefined && reports.length > 0 ? new Set<string>() : undefined
+  const written = w.report !== undefined && withReports ? new Set<string>() : undefined
   for await (const page of pages(c, filter)) {
     // sightings matter only once there are any (one read per value then)
     const sighted = c.sightings?.any() === true ? c.sightings : undefined

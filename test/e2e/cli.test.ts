@@ -857,11 +857,16 @@ describe('phalanx against a running node', () => {
     // MISP: an event with an attribute per record (TLP and tags as tags), which imports back
     const misp = await run(['export', '--format', 'misp', '--tag', 'rt', '--data', data])
     expect(misp.code, misp.stderr).toBe(0)
-    // the node holds reports by now (the MISP imports above): the export is a list of events, the
-    // indicators' first (no report links the rt indicators, so it is the only one)
+    // the node holds reports by now (the MISP imports above): without --reports the export is one
+    // event all the same; with it, MISP's list of events, the indicators' first (no report links
+    // the rt indicators, so it is the only one)
     const mispDoc = JSON.parse(misp.stdout)
-    const event = (mispDoc.response?.[0] ?? mispDoc).Event
-    expect(mispDoc.response?.length ?? 1).toBe(1)
+    expect(mispDoc.response).toBeUndefined()
+    const event = mispDoc.Event
+    const listed = await run(['export', '--format', 'misp', '--reports', '--tag', 'rt', '--data', data])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(JSON.parse(listed.stdout).response.map((e: any) => e.Event.info)).toEqual(['Phalanx export (tag=rt)'])
+    expect((await run(['export', '--format', 'csv', '--reports', '--data', data])).code).toBe(2)
     expect(event.info).toBe('Phalanx export (tag=rt)')
     expect(event.Tag).toEqual([{ name: 'tlp:amber' }])
     expect(event.Attribute.map((a: any) => [a.type, a.category, a.value, a.to_ids, a.Tag.map((t: any) => t.name)]).sort()).toEqual([

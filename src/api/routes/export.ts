@@ -74,7 +74,7 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
 
   app.get('/v1/export/indicators', async (req, reply) => {
     const q = req.query as Query
-    checkKnown(q, ['format', 'include_red', ...EXPORT_FILTERS])
+    checkKnown(q, ['format', 'include_red', 'include_reports', ...EXPORT_FILTERS])
     const format = one(q, 'format') as ExportFormat | undefined
     if (format === undefined) throw new ValidationError('format', `format is required, one of ${EXPORT_FORMATS.join(', ')}`)
     if (!EXPORT_FORMATS.includes(format)) throw new ValidationError('format', `format must be one of ${EXPORT_FORMATS.join(', ')}`)
@@ -84,7 +84,8 @@ export function registerExportRoutes (app: FastifyInstance, ops: Operations): vo
     for (const k of EXPORT_FILTERS) if (q[k] !== undefined) filters[k] = q[k]
     const filter = parseQueryFilter(filters, (value, type) => ops.indicators.normalizeLookup(value, type), (ref) => ops.circles.idOf(ref))
     const given = EXPORT_FILTERS.flatMap(k => { const v = one(q, k); return v === undefined ? [] : [[k, v] as [string, string]] })
-    const chunks = ops.exports.indicators({ format, filter, includeRed, given })
+    const includeReports = bool(q, 'include_reports')
+    const chunks = ops.exports.indicators({ format, filter, includeRed, given, ...(includeReports !== undefined ? { includeReports } : {}) })
     void reply.header('content-type', EXPORT_MEDIA_TYPES[format])
     return await reply.send(Readable.from(chunks))
   })

@@ -63,7 +63,7 @@ describe('exportIndicators', () => {
     expect(event.Tag).toEqual([{ name: 'tlp:red' }])
   })
 
-  it('MISP with reports: a list of events (MISP multi-event JSON), the indicators\' event with this node\'s Orgc first, then each report the labels allow that links a written indicator', async () => {
+  it('MISP with reports asked for: a list of events (MISP multi-event JSON), the indicators\' event with this node\'s Orgc first, then each report the labels allow that links a written indicator; not asked for: one event', async () => {
     const ids = (await queryIndicators(h.store, { limit: 2, value: 'bulk0.ops-export.example', type: 'domain' })).indicators.map(i => i.id)
     const base = { origin: 'ab'.repeat(32), circle: LOCAL_CIRCLE, type: 'incident' as const, attack: [{ id: 'T1566.002' }], actors: ['Actor'], malware: [], campaigns: [], sectors: [], references: [], modified: '2026-01-01T00:00:00.000Z' }
     const reports = async (): Promise<ExportReport[]> => [
@@ -72,16 +72,20 @@ describe('exportIndicators', () => {
       { ...base, id: '3'.repeat(32), nonce: '5a3c2fcd832842bba95e4f4402de0b93', tlp: 'GREEN', title: 'links none', indicators: [] }
     ]
     const withReports: ExportComponents = { ...c, reports, own: () => ({ publicKey: 'cd'.repeat(32), org: 'Bank A' }) }
-    const doc = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', filter: { limit: 1, value: 'bulk0.ops-export.example', type: 'domain' } })))
+    // not asked for: one event, as ever, whatever reports the node holds
+    const plain = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', filter: { limit: 1, value: 'bulk0.ops-export.example', type: 'domain' } })))
+    expect(plain.Event.info).toMatch(/^Phalanx export/)
+    expect(plain.response).toBeUndefined()
+    const doc = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', includeReports: true, filter: { limit: 1, value: 'bulk0.ops-export.example', type: 'domain' } })))
     expect(doc.response.map((e: any) => e.Event.info)).toEqual(['Phalanx export', 'links bulk0'])
     expect(doc.response[0].Event.Orgc.name).toBe('Bank A')
     expect(doc.response[1].Event.Attribute.map((a: any) => a.value)).toEqual(['bulk0.ops-export.example'])
     // unfiltered: every report the labels allow (the one linking none too), never the RED one
-    const all = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', filter: { limit: 1 } })))
+    const all = JSON.parse(await text(exportIndicators(withReports, { format: 'misp', includeReports: true, filter: { limit: 1 } })))
     expect(all.response.map((e: any) => e.Event.info)).toEqual(['Phalanx export', 'links bulk0', 'links none'])
-    // no report the labels allow: one event, as before
-    const red = JSON.parse(await text(exportIndicators({ ...c, reports: async () => (await reports()).filter(r => r.tlp === 'RED') }, { format: 'misp', filter: { limit: 1 } })))
-    expect(red.Event.info).toBe('Phalanx export')
+    // asked for, with no report the labels allow: still the list (its shape follows the request, not the data)
+    const red = JSON.parse(await text(exportIndicators({ ...c, reports: async () => (await reports()).filter(r => r.tlp === 'RED') }, { format: 'misp', includeReports: true, filter: { limit: 1 } })))
+    expect(red.response.map((e: any) => e.Event.info)).toEqual(['Phalanx export'])
   })
 
   it('bulkExportLabels (tlp/policy): every label but RED, unless RED is asked for', () => {
