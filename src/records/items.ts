@@ -530,6 +530,11 @@ export const KNOWN_KINDS: ReadonlySet<string> = new Set(['indicator', 'revoke', 
 export const RECORD_VERSION = 1
 /** kinds whose records this code reads at a later version than RECORD_VERSION */
 const KIND_VERSION: Readonly<Record<string, number>> = { sighting: SIGHTING_ACTION_VERSION }
+/**
+ * What this code reads, as one string (its record kinds and their versions): a store that
+ * recorded another re-reads the entries it kept unread (store/ingest/reread.ts).
+ */
+export const READ_SIGNATURE = JSON.stringify({ kinds: [...KNOWN_KINDS].sort(), versions: KIND_VERSION })
 /** a record kind a later version may add: lower-case, short */
 const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/
 /** a later version number (entries and records): an integer above ours, bounded */

@@ -75,6 +75,11 @@ export const BUCKET = {
   reportLinks: 'rl',
   /** ATT&CK technique names the operator imported (local, never shared): technique id → AttackTechnique */
   attack: 'ta',
+  /**
+   * entries kept unread (a later version's record kind or entry version): entries key → why;
+   * re-read when the code learns to read more (ingest/reread.ts)
+   */
+  unread: 'ur',
   /** store metadata: format version, counters, cidr prefix lengths */
   meta: 'm'
 } as const
@@ -97,7 +102,9 @@ export const META_KEY = {
   cidrLengths: 'cidr-lengths',
   cursor: 'cursor',
   /** false while the store holds only this node's own entries (written false when created) */
-  foreign: 'foreign'
+  foreign: 'foreign',
+  /** READ_SIGNATURE of the code that last read the unread entries (absent: a store from before it) */
+  read: 'read'
 } as const
 
 export function seqKey (seq: number): string {

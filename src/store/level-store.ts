@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache'
 import type { AbstractChainedBatch, AbstractSublevel } from 'abstract-level'
 import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
-import type { Entry, StoredIndicator } from '../records/index.js'
+import { READ_SIGNATURE, type Entry, type StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
 import type { HostRecord } from './hosts.js'
 import { upgradeToHosts, upgradeToReach } from './upgrade.js'
@@ -148,6 +148,8 @@ export class LevelStore {
       }
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.format), JSON.stringify(STORE_FORMAT_VERSION))
       await this.#db.put(LevelStore.fullKey('meta', META_KEY.foreign), 'false')
+      // a new store has nothing unread: what this code reads is what it has read
+      await this.#db.put(LevelStore.fullKey('meta', META_KEY.read), JSON.stringify(READ_SIGNATURE))
     } else if (format === 2 || format === 3) {
       // an older store (v0.1: 2, v0.2: 3): add what this version keeps (src/store/upgrade.ts)
       if (format === 2) await upgradeToReach(this.#db)

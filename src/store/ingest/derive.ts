@@ -38,8 +38,10 @@ export function nextCursor (tx: Tx): string {
 export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, source: string, ids?: Array<string | null>, json?: string, head?: LogHead, unknown?: string, ahead = false): void {
   const ek = entryKey(entry.circle, entry.origin, entry.seq)
   if (unknown !== undefined) {
-    // kept for sync and its log position; its records are not read (DESIGN §3 Versions)
+    // kept for sync and its log position; its records are not read (DESIGN §3 Versions) until
+    // a version that reads them starts (ingest/reread.ts)
     if (entry.circle !== LOCAL_CIRCLE) tx.stored.push({ entry, hash, source, unknown })
+    tx.put('unread', ek, unknown)
     tx.append('entries', ek, json !== undefined ? new RawJson(json) : entry)
     tx.put('entryByHash', hash, ek)
     if (!ahead) tx.put('heads', headKey(entry.circle, entry.origin), { seq: entry.seq, hash, records: head === undefined ? 0 : head.records } satisfies LogHead)
@@ -63,7 +65,15 @@ export function applyEntry (tx: Tx, ctx: DeriveContext, entry: Entry, hash: stri
     } satisfies LogHead)
   }
   tx.state.counts.entries++
-  const received = new Date().toISOString()
+  applyItems(tx, ctx, entry, hash, new Date().toISOString(), ids, ahead)
+}
+
+/**
+ * Derive an entry's records (the entry itself is stored): indicator versions, revocations,
+ * sightings, relabels, advisories, acks, reports; control records are the circles' to fold.
+ * `ids` collects each record's indicator id (null for others).
+ */
+export function applyItems (tx: Tx, ctx: DeriveContext, entry: Entry, hash: string, received: string, ids?: Array<string | null>, ahead = false): void {
   entry.items.forEach((item, index) => {
     try {
       switch (item.kind) {

@@ -21,9 +21,11 @@ import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
 import type { OrgKey } from '../../identity/keys.js'
 import { createSigner, type EntryToSeal, type SealedOut, type Signer } from '../../signer/index.js'
-import { type Entry, ENTRY_VERSION, isCircleId, checkEntry, describeEntry, packItems, assertCanonicalItems } from '../../records/index.js'
-import { META_KEY, SEP, seqKey } from '../keys.js'
-import type { InviteRecord, LevelStore } from '../level-store.js'
+import { type Entry, ENTRY_VERSION, READ_SIGNATURE, isCircleId, checkEntry, describeEntry, entryHash, packItems, assertCanonicalItems } from '../../records/index.js'
+import { META_KEY, SEP, headKey, seqKey } from '../keys.js'
+import type { InviteRecord, LevelStore, LogHead } from '../level-store.js'
+import { applyItems } from './derive.js'
+import { rereadPlan } from './reread.js'
 import type { AttackTechnique } from '../interface.js'
 import { ChainMovedError, applyPublish, runEntry, type ChainContext, type PlannedEntry } from './chain.js'
 import { PURGE_CHUNK, runPurge } from './purge.js'
@@ -136,11 +138,38 @@ export class Ingest {
     for (const k of await this.#c.store.pendingRelabelIds()) this.#ctx.pendingRevokes.add(k)
     for (const k of (await this.#c.store.aheadMarks()).keys()) this.#ctx.ahead.add(k)
     await this.#resync()
+    await this.#reread()
     // `created` never goes backwards for this origin, even across restarts with a clock that did
     for (const [circle, seq] of this.#ownSeq) {
       const e = this.#c.store.getEntry(circle, this.#c.key.publicKeyHex, seq)
       if (e !== undefined) this.#lastCreated = Math.max(this.#lastCreated, Date.parse(e.created))
     }
+  }
+
+  /**
+   * Derive the records of entries an earlier version kept unread and this one reads
+   * (reread.ts), one entry per write (in the writer's order, like any entry); then record
+   * that this code has read the store.
+   */
+  async #reread (): Promise<void> {
+    const plan = await rereadPlan(this.#c.store)
+    if (plan === undefined) return
+    for (const { key, entry } of plan.read) {
+      const hash = entryHash(entry)
+      await this.#writeState(tx => {
+        applyItems(tx, this.#ctx, entry, hash, new Date().toISOString())
+        tx.del('unread', key)
+        // the log's record count (status) counts them now
+        const hk = headKey(entry.circle, entry.origin)
+        const head = tx.get<LogHead>('heads', hk)
+        if (head?.records !== undefined && entry.seq <= head.seq) tx.put('heads', hk, { ...head, records: head.records + entry.items.length })
+      }, false)
+    }
+    await this.#writeState(tx => {
+      for (const { key, why } of plan.unread) tx.put('unread', key, why)
+      tx.put('meta', META_KEY.read, READ_SIGNATURE)
+    }, true)
+    if (plan.read.length > 0 || plan.scanned) this.#log.info({ read: plan.read.length, unread: plan.unread.length, scanned: plan.scanned }, 'read the entries an earlier version kept unread')
   }
 
   /** align the seq counters and the signer's chain heads with what the store holds */
