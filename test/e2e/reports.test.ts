@@ -23,6 +23,8 @@ import type { TestNode } from '../utils/node.js'
 const c = cluster()
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
 const ATTACK = fileURLToPath(new URL('../fixtures/attack-mini.json', import.meta.url))
+const STIX_REPORT = fileURLToPath(new URL('../fixtures/stix-threat-report.json', import.meta.url))
+const MISP_GALAXIES = fileURLToPath(new URL('../fixtures/misp-galaxies.json', import.meta.url))
 
 /** run the built CLI (npm run build first) against a node's data dir */
 async function cli (n: TestNode, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
@@ -167,5 +169,34 @@ describe('reports across circles', () => {
     const bad = await cli(a, ['report', 'create', '--circle', 'X', '--title', 't', '--attack', 'phishing'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('attack[0]')
+  })
+
+  it('imports bring reports along: an OASIS-style STIX threat report and a MISP event with galaxies, imported into a circle, reach its members with their techniques and linked indicators', async () => {
+    const stix = await cli(a, ['import', STIX_REPORT, '--format', 'stix', '--circle', 'X', '--json'])
+    expect(stix.code, stix.stderr).toBe(0)
+    const stixSummary = JSON.parse(stix.stdout)
+    // the fixture's note names only the threat actor: not an indicator, skipped as such
+    expect(stixSummary).toMatchObject({ reports: 1, reportLinksMissing: 0, skipped: 1, reasons: { 'note: not an indicator, and not linked to an imported one': 1 } })
+    const misp = await cli(a, ['import', MISP_GALAXIES, '--format', 'misp', '--circle', 'X', '--json'])
+    expect(misp.code, misp.stderr).toBe(0)
+    expect(JSON.parse(misp.stdout).reports).toBeGreaterThanOrEqual(1)
+    const mine = (await a.api('/v1/reports?circle=X')).body.reports.filter((r: any) => r.title === 'APT Example targets banks with spearphishing')
+    expect(mine).toHaveLength(1)
+    const id = mine[0].id as string
+    await until('B holds the imported report', () => reportOf(b.node.store, id) !== undefined, 20_000, 20)
+    const atB = (await b.api(`/v1/reports/${id}`)).body
+    expect(atB.techniques.map((t: any) => t.id)).toContain('T1566.002')
+    expect(atB.actors).toContain('APT Example')
+    expect(atB.malware).toContain('X-Agent')
+    expect(atB.indicators.length).toBeGreaterThan(0)
+    expect(atB.indicators.every((i: any) => i.held === true)).toBe(true)
+    // a MISP event's report too, with its galaxies
+    const title = 'OSINT - Phalanx test campaign against banks'
+    await until('B holds the MISP event\'s report', async () => (await b.api('/v1/reports?circle=X')).body.reports.some((r: any) => r.title === title), 20_000, 50)
+    const mispId = (await b.api('/v1/reports?circle=X')).body.reports.find((r: any) => r.title === title).id
+    const fromMisp = (await b.api(`/v1/reports/${mispId}`)).body
+    expect(fromMisp).toMatchObject({ type: 'analysis', tlp: 'GREEN', org: 'Org A', actors: ['APT28', 'Sofacy'], sectors: ['Finance'] })
+    expect(fromMisp.techniques.map((t: any) => t.id)).toEqual(['T1566.002'])
+    expect(fromMisp.indicators.length).toBeGreaterThan(0)
   })
 })
