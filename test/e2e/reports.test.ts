@@ -196,7 +196,7 @@ describe('reports across circles', () => {
     const mispId = (await b.api('/v1/reports?circle=X')).body.reports.find((r: any) => r.title === title).id
     const fromMisp = (await b.api(`/v1/reports/${mispId}`)).body
     expect(fromMisp).toMatchObject({ type: 'analysis', tlp: 'GREEN', org: 'Org A', actors: ['APT28', 'Sofacy'], sectors: ['Finance'] })
-    expect(fromMisp.techniques.map((t: any) => t.id)).toEqual(['T1566.002'])
+    expect(fromMisp.techniques.map((t: any) => t.id)).toEqual(['T1059', 'T1566.002'])
     expect(fromMisp.indicators.length).toBeGreaterThan(0)
   })
 })
