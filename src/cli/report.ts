@@ -51,9 +51,9 @@ export function reportBody (o: ContentOptions): Record<string, unknown> {
   return out
 }
 
-function contentOptions (c: Command, collect: CliHelpers['collect']): Command {
+function contentOptions (c: Command, collect: CliHelpers['collect'], update = false): Command {
   return c
-    .option('--kind <kind>', 'incident or analysis (default analysis)')
+    .option('--kind <kind>', update ? 'incident or analysis' : 'incident or analysis (default analysis)')
     .option('--body <markdown>', 'the body (Markdown)')
     .option('--body-file <file>', 'read the body from this file (- for stdin)')
     .option('--attack <id>', 'an ATT&CK technique id, e.g. T1566.002 (repeatable)', collect)
@@ -64,8 +64,8 @@ function contentOptions (c: Command, collect: CliHelpers['collect']): Command {
     .option('--reference <url>', 'a reference: URL or citation (repeatable)', collect)
     .option('--indicator <id>', 'an indicator id held in the circle it goes to (repeatable)', collect)
     .option('--value <value>', 'an indicator value held there, e.g. evil.example (repeatable)', collect)
-    .option('--published <time>', 'when it was published (ISO 8601; default: its version\'s time)')
-    .option('--tlp <tlp>', 'TLP (default AMBER, or its strictest linked indicator; never looser than them; never RED in a circle)')
+    .option('--published <time>', update ? 'when it was published (ISO 8601)' : 'when it was published (ISO 8601; default: its version\'s time)')
+    .option('--tlp <tlp>', update ? 'a new TLP (never looser than its linked indicators; never RED in a circle)' : 'TLP (default AMBER, or its strictest linked indicator; never looser than them; never RED in a circle)')
 }
 
 export function registerReportCommands (program: Command, { print, globals, collect, t }: CliHelpers): void {
@@ -86,7 +86,7 @@ export function registerReportCommands (program: Command, { print, globals, coll
       const client = connect(resolveDataDir(globals(cmd).data))
       const r = await client.request<{ id: string, report: ReportView }>('POST', '/v1/reports', body)
       const v = r.report
-      print(r, () => `report ${t(r.id)} shared with ${where(v)} (TLP:${t(v.tlp)}): ${t(v.title ?? '')}\n` +
+      print(r, () => `report ${t(r.id)} ${v.circle === 'local' ? 'kept in the private scope' : `shared with ${where(v)}`} (TLP:${t(v.tlp)}): ${t(v.title ?? '')}\n` +
         `  ${v.techniques.length} technique(s), ${v.indicators.length} linked indicator(s)${v.circle === 'local' ? '' : '; every member gets it'}`)
     })
 
@@ -100,9 +100,9 @@ export function registerReportCommands (program: Command, { print, globals, coll
     })
 
   contentOptions(report.command('update')
-    .description('a new version of this node\'s own report: the options given replace those fields, the rest stays')
+    .description('a new version of this node\'s own report: the options given replace those fields (a list given anew replaces the list; --actor "" clears it), the rest stays')
     .argument('<id>', 'the report id')
-    .option('--title <title>', 'its new title'), collect)
+    .option('--title <title>', 'its new title'), collect, true)
     .action(async (id: string, opts: ContentOptions, cmd: Command) => {
       const body = reportBody(opts)
       if (Object.keys(body).length === 0) throw new PhalanxError('PX_ERR_VALIDATION', 'give at least one field to change (e.g. --title, --body-file, --attack, --value)', { field: 'id' })
@@ -138,8 +138,9 @@ export function registerReportCommands (program: Command, { print, globals, coll
       print(r, () => r.reports.length === 0
         ? 'no reports'
         : r.reports.map(x => x.revoked !== undefined
-          ? `${t(x.id)}  ${t(x.updated)}  ${who(x)}  REVOKED${x.revoked.reason !== undefined ? ` (${t(x.revoked.reason)})` : ''}`
-          : `${t(x.id)}  ${t(x.updated)}  ${who(x)}  TLP:${t(x.tlp)}  ${t(x.type ?? '')}  ${x.techniques.map(y => t(y.id)).join(',') || '-'}  ${x.indicatorCount} ind.  ${t(x.title ?? '')}`).join('\n'))
+          ? `${t(x.id)}  ${t(x.updated)}  ${who(x)}  ${where(x)}  REVOKED${x.revoked.reason !== undefined ? ` (${t(x.revoked.reason)})` : ''}`
+          : `${t(x.id)}  ${t(x.updated)}  ${who(x)}  TLP:${t(x.tlp)}  ${t(x.type ?? '')}  ${x.techniques.map(y => t(y.id)).join(',') || '-'}  ${x.indicatorCount} ind.  ${t(x.title ?? '')}`).join('\n') +
+          `\n${r.reports.length} report(s)`)
     })
 
   function formatReport (r: ReportView): string {

@@ -46,7 +46,7 @@ function summaryText (s: ImportSummary, file: string, unit = 'line'): string {
   const extra = [
     ...(s.revoked > 0 ? [`${s.dryRun ? 'would revoke' : 'revoked'} ${s.revoked}`] : []),
     ...(kept > 0 ? [`kept as context ${kept} (${context.map(([k, n]) => `${k} ${n}`).join(', ')})`] : []),
-    ...(s.reports > 0 ? [`${s.dryRun ? 'would share' : 'shared'} ${s.reports} report${s.reports === 1 ? '' : 's'}${s.reportLinksMissing > 0 ? ` (${s.reportLinksMissing} linked value${s.reportLinksMissing === 1 ? '' : 's'} not imported, left out)` : ''}`] : [])
+    ...(s.reports > 0 ? [`${s.dryRun ? 'would share' : 'shared'} ${s.reports} report${s.reports === 1 ? '' : 's'}${s.reportsUnchanged > 0 ? ` (${s.reportsUnchanged} unchanged)` : ''}${s.reportLinksMissing > 0 ? ` (${s.reportLinksMissing} linked value${s.reportLinksMissing === 1 ? '' : 's'} not imported, left out)` : ''}`] : [])
   ].map(x => `, ${x}`).join('')
   const lines = s.skippedLines.length === 0 ? '' : `\nskipped rows${s.skipped > s.skippedLines.length ? ` (the first ${s.skippedLines.length})` : ''}:${s.skippedLines.map(l => `\n  ${unit} ${l.line}: ${l.reason}`).join('')}`
   return `${s.dryRun ? 'dry run (nothing stored): ' : ''}${file}: read ${s.read}, ${s.dryRun ? 'would import' : 'imported'} ${s.imported}, skipped ${s.skipped}${extra}${reasons}${lines}${droppedText}`
@@ -154,14 +154,14 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         return { count: r.count, entries: r.entries.length, skipped: (r.skipped ?? []).map(x => ({ index: x.index, reason: `TLP: ${x.message.replace(/[0-9a-f]{32}/g, 'ID')}` })) }
       }
       /** a report of the file: shared after its indicators, linking them by value (those not imported are left out) */
-      const report = async (input: ReportRowInput): Promise<{ missing: number }> => {
-        const r = await client.request<{ missing?: string[] }>('POST', '/v1/reports', {
+      const report = async (input: ReportRowInput): Promise<{ missing: number, unchanged: boolean }> => {
+        const r = await client.request<{ missing?: string[], unchanged?: boolean }>('POST', '/v1/reports', {
           ...input,
           ...(input.tlp === undefined && opts.tlp !== undefined ? { tlp: opts.tlp } : {}),
           ...(opts.circle !== undefined ? { circle: opts.circle } : {}),
           skipMissing: true
         })
-        return { missing: r.missing?.length ?? 0 }
+        return { missing: r.missing?.length ?? 0, unchanged: r.unchanged === true }
       }
       if (format === 'taxii') {
         // a collection is read once, page by page, and sent in batches as rows come: an error

@@ -43,6 +43,11 @@ export function attackTechniques (doc: unknown): AttackTechniqueRow[] {
   if (!isObject(doc) || doc.type !== 'bundle' || !Array.isArray(doc.objects)) {
     throw new PhalanxError('PX_ERR_VALIDATION', 'an ATT&CK file is a STIX 2.1 bundle ({"type":"bundle","objects":[…]}), e.g. enterprise-attack.json from github.com/mitre-attack/attack-stix-data', { field: 'file' })
   }
+  // MITRE's bundles carry their own object types (x-mitre-tactic, -matrix, -collection…): a
+  // report's bundle with attack-patterns in it is not a source of names
+  if (!doc.objects.some(o => isObject(o) && typeof o.type === 'string' && o.type.startsWith('x-mitre-'))) {
+    throw new PhalanxError('PX_ERR_VALIDATION', 'this is not MITRE\'s ATT&CK bundle (it holds no x-mitre-* object, as enterprise-attack.json does): a report\'s bundle is imported with --format stix', { field: 'file' })
+  }
   const out = new Map<string, AttackTechniqueRow>()
   for (const o of doc.objects) {
     if (!isObject(o) || o.type !== 'attack-pattern' || typeof o.name !== 'string') continue

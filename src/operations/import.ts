@@ -42,6 +42,8 @@ export interface ImportSummary {
   reports: number
   /** linked values a report left out: not imported (skipped rows) or not held where it went */
   reportLinksMissing: number
+  /** of `reports`, those already shared as they are (a re-import): nothing new was signed */
+  reportsUnchanged: number
   dryRun: boolean
 }
 
@@ -60,7 +62,7 @@ export interface ImportOptions {
    * share a report (after every indicator of the file is stored); `missing`: linked values it
    * left out; throws (a PhalanxError) to skip it with the reason
    */
-  report?: (input: ReportRowInput) => Promise<{ missing: number }>
+  report?: (input: ReportRowInput) => Promise<{ missing: number, unchanged?: boolean }>
   /** called after each row (progress) */
   onRow?: (summary: ImportSummary) => void
 }
@@ -114,7 +116,7 @@ function dropUnsafeFields (input: Record<string, unknown>, drop: (reason: string
 export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): Promise<ImportSummary> {
   // the tags added to every row are the user's own: a bad one stops the import before it starts
   normalizeTags(o.defaults.tags, 'tag')
-  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, skippedLines: [], dropped: {}, entries: 0, revoked: 0, context: {}, reports: 0, reportLinksMissing: 0, dryRun: o.send === undefined }
+  const s: ImportSummary = { read: 0, imported: 0, skipped: 0, reasons: {}, skippedLines: [], dropped: {}, entries: 0, revoked: 0, context: {}, reports: 0, reportLinksMissing: 0, reportsUnchanged: 0, dryRun: o.send === undefined }
   /** reports wait until the indicators they link are stored */
   const reports: Array<{ line: number, report: ReportRowInput }> = []
   const skip = (reason: string, line: number | undefined, lineReason = reason): void => {
@@ -207,9 +209,10 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
   for (const r of reports) {
     if (o.send === undefined || o.report === undefined) { s.reports++; continue }
     try {
-      const { missing } = await o.report(r.report)
+      const { missing, unchanged } = await o.report(r.report)
       s.reports++
       s.reportLinksMissing += missing
+      if (unchanged === true) s.reportsUnchanged++
     } catch (err) {
       if (!(err instanceof PhalanxError) || err.code === 'PX_ERR_CLOSED' || err.code === 'PX_ERR_NODE_NOT_RUNNING' || err.code === 'PX_ERR_UNAUTHORIZED') throw err
       skip(`report: ${reasonOf(err)}`, r.line, `report "${clip(r.report.title, 60)}": ${reasonOf(err, true)}`)

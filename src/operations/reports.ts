@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import {
   LOCAL_CIRCLE, REPORT_LIMITS, REPORT_NAME_LISTS, REPORT_TYPES, detectType, isAdvisoryNonce, isAttackId, isInLog, isIndicatorId, isIndicatorType, isObject,
-  makeReportItem, normalizeValue, optionalName, optionalText, reportId, type IndicatorType, type ReportContent, type ReportItem, type ReportType
+  canonicalJson, makeReportItem, normalizeValue, optionalName, optionalText, reportId, type IndicatorType, type ReportContent, type ReportItem, type ReportType
 } from '../records/index.js'
 import { parseTlp, refuse, reportLabelFor, reportLabelViolation, type Tlp } from '../tlp/index.js'
 import type { CircleManager } from '../circles/index.js'
@@ -120,9 +120,9 @@ export class Reports {
    * circle: this node's own first); with `skipMissing` a value or id not held there is left out
    * and named in `missing` instead of refusing the report (imports). `nonce` (32 hex
    * characters, e.g. a STIX report's UUID) makes the id deterministic: the same nonce again is
-   * a new version of the same report.
+   * a new version of the same report — or, when nothing changed, nothing new (`unchanged`).
    */
-  async create (raw: unknown): Promise<{ id: string, entry: EntryReceipt, report: ReportView, missing?: string[] }> {
+  async create (raw: unknown): Promise<{ id: string, entry: EntryReceipt, report: ReportView, missing?: string[], unchanged?: true }> {
     bodyWith(raw, CREATE_FIELDS)
     const circle = resolveCircle(this.#c.circles, raw.circle, 'circle')
     let nonce: string
@@ -142,7 +142,7 @@ export class Reports {
    * PATCH /v1/reports/:id: a new version of this node's own report; the fields given replace
    * the current ones (`null` clears a list or the body), the others stay.
    */
-  async update (id: string, raw: unknown): Promise<{ id: string, entry: EntryReceipt, report: ReportView, missing?: string[] }> {
+  async update (id: string, raw: unknown): Promise<{ id: string, entry: EntryReceipt, report: ReportView, missing?: string[], unchanged?: true }> {
     bodyWith(raw, UPDATE_FIELDS)
     const r = this.#requireOwn(id, 'updated')
     if (r.revoked !== undefined) throw new PhalanxError('PX_ERR_CONFLICT', `report ${id} was revoked (${r.revoked.at}); share a new report instead`, { field: 'id' })
@@ -273,7 +273,7 @@ export class Reports {
     return { total, technique: this.#technique(t) }
   }
 
-  async #publish (id: string, nonce: string, circle: string, fields: Record<string, unknown>, rawTlp: unknown, skipMissing: boolean): Promise<{ id: string, entry: EntryReceipt, report: ReportView, missing?: string[] }> {
+  async #publish (id: string, nonce: string, circle: string, fields: Record<string, unknown>, rawTlp: unknown, skipMissing: boolean): Promise<{ id: string, entry: EntryReceipt, report: ReportView, missing?: string[], unchanged?: true }> {
     const missing: string[] = []
     const linked = new Map<string, Tlp>()
     const ids = fields.indicators === undefined || fields.indicators === null ? [] : fields.indicators
@@ -310,6 +310,10 @@ export class Reports {
     const { values: _v, kind: _k, ...content } = fields
     const item = makeReportItem(nonce, { ...content, indicators: [...linked.keys()] })
     const prev = reportOf(this.#c.store, id)
+    // the same report again (a re-import of an unchanged file): nothing to sign, nobody to tell
+    if (prev !== undefined && prev.revoked === undefined && prev.circle === circle && prev.tlp === tlp && canonicalJson({ kind: 'report', nonce, ...contentOf(prev) }) === canonicalJson(item)) {
+      return { id, entry: { hash: prev.entry.hash, circle, origin: prev.origin, seq: prev.entry.seq, items: 1 }, report: this.get(id), unchanged: true, ...(missing.length > 0 ? { missing } : {}) }
+    }
     // a new version is later than the one it replaces, even in the same millisecond
     const res = await this.#c.ingest.publish([{ circle, tlp, items: [item], ...(prev !== undefined ? { after: prev.created } : {}) }])
     return { id, entry: res.entries[0], report: this.get(id), ...(missing.length > 0 ? { missing } : {}) }

@@ -590,7 +590,7 @@ export function normalizeReferences (raw: unknown, field: string, opts: ItemChec
  */
 export function makeReportItem (nonce: string, raw: Record<string, unknown>, opts: ItemCheckOptions = {}): ReportItem & ReportContent {
   const rule: TextRule = opts.stored === true ? 'stored' : 'text'
-  if (!isReportType(raw.type)) throw new ValidationError('type', `a report's type is one of ${REPORT_TYPES.join(', ')}`)
+  if (!isReportType(raw.type)) throw new ValidationError('type', `a report's type (the CLI's --kind) is one of ${REPORT_TYPES.join(', ')}${typeof raw.type === 'string' ? `, not ${JSON.stringify(raw.type.slice(0, 40))}` : ''}`)
   const title = text(raw.title, 'title', REPORT_LIMITS.TITLE_MAX, opts.stored === true ? 'stored' : 'name')
   if (title === undefined) throw new ValidationError('title', `a report needs a title (one line, at most ${REPORT_LIMITS.TITLE_MAX} characters)`)
   const item: ReportItem & ReportContent = { kind: 'report', nonce, type: raw.type, title }

@@ -100,7 +100,11 @@ export function normalizeAttackIds (raw: unknown, field: string): string[] {
   if (list.length > REPORT_LIMITS.ATTACK_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.ATTACK_MAX} technique ids`)
   const out = list.map((t, i) => {
     const id = typeof t === 'string' ? parseAttackId(t) : undefined
-    if (id === undefined) throw new ValidationError(`${field}[${i}]`, 'an ATT&CK technique id is T and four digits, with a sub-technique\'s .NNN (e.g. T1566 or T1566.002)')
+    if (id === undefined) {
+      const given = typeof t === 'string' ? JSON.stringify(t.trim().slice(0, 40)) : 'it'
+      const tactic = typeof t === 'string' && /^TA\d{4}$/i.test(t.trim()) ? ' (a tactic: name its techniques)' : ''
+      throw new ValidationError(`${field}[${i}]`, `${given} is not an ATT&CK technique id${tactic}: T and four digits, with a sub-technique's .NNN (e.g. T1566 or T1566.002)`)
+    }
     return id
   })
   return [...new Set(out)].sort()

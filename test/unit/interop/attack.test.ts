@@ -22,8 +22,9 @@ describe('attackTechniques', () => {
 
   it('a current technique wins over a revoked one of the same id, in either order; names lose control and bidi characters', () => {
     const objs = (name: string, revoked: boolean): unknown => ({ type: 'attack-pattern', name, ...(revoked ? { revoked: true } : {}), external_references: [{ source_name: 'mitre-attack', external_id: 'T1059' }] })
-    const a = attackTechniques({ type: 'bundle', objects: [objs('old', true), objs('Command and\u202eScripting', false)] })
-    const b = attackTechniques({ type: 'bundle', objects: [objs('Command and\u202eScripting', false), objs('old', true)] })
+    const mitre = { type: 'x-mitre-collection', name: 'Enterprise ATT&CK' }
+    const a = attackTechniques({ type: 'bundle', objects: [mitre, objs('old', true), objs('Command and\u202eScripting', false)] })
+    const b = attackTechniques({ type: 'bundle', objects: [mitre, objs('Command and\u202eScripting', false), objs('old', true)] })
     expect(a).toEqual([{ id: 'T1059', name: 'Command and Scripting' }])
     expect(b).toEqual(a)
   })
@@ -31,7 +32,9 @@ describe('attackTechniques', () => {
   it.each([
     [{ objects: [] }, /STIX 2.1 bundle/],
     [[1, 2], /STIX 2.1 bundle/],
-    [{ type: 'bundle', objects: [{ type: 'indicator' }] }, /no ATT&CK technique/]
+    [{ type: 'bundle', objects: [{ type: 'x-mitre-matrix' }, { type: 'indicator' }] }, /no ATT&CK technique/],
+    // a report's bundle naming techniques is not MITRE's: its names are not taken
+    [{ type: 'bundle', objects: [{ type: 'attack-pattern', name: 'Renamed', external_references: [{ source_name: 'mitre-attack', external_id: 'T1566' }] }] }, /not MITRE's ATT&CK bundle/]
   ])('refuses %j', (doc, message) => {
     expect(() => attackTechniques(doc)).toThrow(message)
   })

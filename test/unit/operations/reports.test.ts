@@ -132,6 +132,12 @@ describe('Reports: versions', () => {
     const again = await h.reports.create({ circle: 'c1', title: 'second', nonce })
     expect(again.id).toBe(a.id)
     expect(h.reports.get(a.id).title).toBe('second')
+    // the same again (a re-import of an unchanged file): nothing new is signed
+    const entries = h.store.counts().entries
+    const same = await h.reports.create({ circle: 'c1', title: 'second', nonce })
+    expect(same).toMatchObject({ id: a.id, unchanged: true, entry: again.entry })
+    expect(h.store.counts().entries).toBe(entries)
+    expect((await h.reports.create({ circle: 'c1', title: 'second', nonce, tlp: 'AMBER+STRICT' })).unchanged).toBeUndefined()
     expect((await refusal(async () => await h.reports.create({ circle: 'c2', title: 'moved', nonce }))).field).toBe('circle')
     expect((await h.reports.list({ circle: 'c1' })).reports.map(r => r.title).sort()).toEqual(['B says', 'second'])
   })
