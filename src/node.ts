@@ -88,7 +88,7 @@ export class PhalanxNode {
       log: childLogger(this.log, 'store:ingest'),
       // the last own seq of each log, outside LevelDB: a lost tail is seen, never signed again
       ownSeqPath: join(this.dataDir, OWN_SEQ_FILE)
-    }, { sync: this.config.store.sync })
+    }, { sync: this.config.store.sync, lingerMs: this.config.store.lingerMs })
     this.#box = BoxKey.fromSeed(this.identity.seed)
     this.circles = new CircleManager({ store: this.store, key: this.identity.key, box: this.#box, log: childLogger(this.log, 'circles') })
     await this.circles.load()

@@ -96,7 +96,9 @@ export const configSchema = z.strictObject({
     /** purge indicators this many days past their validUntil (0: never); their entries stay */
     purgeExpiredAfterDays: z.number().int().min(0).max(36_500),
     /** how often the purge runs (ms) */
-    purgeIntervalMs: z.number().int().min(1000).max(86_400_000)
+    purgeIntervalMs: z.number().int().min(1000).max(86_400_000),
+    /** ms an idle writer waits after a small publish for others to share its entry (group commit at the origin); 0: off */
+    lingerMs: z.number().int().min(0).max(1000)
   }),
   publish: z.strictObject({
     defaultTlp: z.enum(TLP_LEVELS),
