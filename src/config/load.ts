@@ -25,6 +25,7 @@ export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' 
   PHALANX_P2P_PORT: { path: 'p2p.port', kind: 'number' },
   PHALANX_P2P_DIAL_INTERVAL_MS: { path: 'p2p.dialIntervalMs', kind: 'number' },
   PHALANX_P2P_SYNC_INTERVAL_MS: { path: 'p2p.syncIntervalMs', kind: 'number' },
+  PHALANX_P2P_ONLY_PEERS: { path: 'p2p.onlyPeers', kind: 'list' },
   PHALANX_STORE_SYNC: { path: 'store.sync', kind: 'boolean' },
   PHALANX_STORE_PURGE_EXPIRED_AFTER_DAYS: { path: 'store.purgeExpiredAfterDays', kind: 'number' },
   PHALANX_STORE_PURGE_INTERVAL_MS: { path: 'store.purgeIntervalMs', kind: 'number' },
