@@ -116,7 +116,7 @@ export async function formCircle (size: number, line = false): Promise<{ nodes: 
 export async function meters (c: Child): Promise<{ cpu: number, judged: number }> {
   const res = await fetch(`${c.apiUrl}/metrics`, { headers: { authorization: `Bearer ${c.token}` } })
   const text = await res.text()
-  const cpu = Number(/^phalanx_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN)
+  const cpu = Number(/^phalanx_process_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN)
   let judged = 0
   for (const m of text.matchAll(/^phalanx_gossip_messages\{verdict="[a-z]+"\} (\S+)$/gm)) judged += Number(m[1])
   return { cpu, judged }
