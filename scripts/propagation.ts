@@ -3,9 +3,13 @@
  * loopback (part of `npm run bench`; alone: `node dist/scripts/propagation.js [N…]`).
  *
  *   latency     2,000 single-record GREEN publishes at 200/s from one node; for every other
- *               node, the time from the entry's `created` (when the origin signed it) to its
- *               `received` there (when that node stored it): p50, p99, max. One clock: all
- *               processes run on this machine.
+ *               node, the time from when the publish request was sent to the origin's API to
+ *               the record's `received` there (when that node stored it): p50, p99, max, so
+ *               the origin's queue and linger count (issue 17, part 2); the time from the
+ *               entry's `created` (signed) is beside it. One clock: all processes run on this
+ *               machine. Also how many entries carried the records (group commit), the CPU
+ *               each node spent per 1,000 delivered records (the origin: per 1,000 published),
+ *               and how many gossip messages each node judged per entry (copies decrypted).
  *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
  *               node; indicators/s until every node holds them all.
  *   advisories  50 advisories from one node, one every 100 ms (issue 15: target p99 ≤ 1 s at
@@ -66,10 +70,34 @@ export async function untilTrue (what: string, fn: () => Promise<boolean>, timeo
   }
 }
 
-/** the circle's nodes, all joined and meshed on its topic */
-export async function formCircle (size: number): Promise<{ nodes: Child[], circle: string }> {
+/** an identity made ahead of the start (`phalanx init`): its data dir and public key */
+async function initChild (i: number): Promise<{ dataDir: string, publicKey: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'phalanx-prop-'))
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'init', '--data', dataDir, '--org', `org${i}`, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let buf = ''
+    p.stdout.on('data', (d: Buffer) => { buf += d.toString() })
+    p.on('exit', (code) => { if (code === 0) resolve(buf); else reject(new Error(`init ${i} exited with ${String(code)}`)) })
+  })
+  return { dataDir, publicKey: (JSON.parse(out) as { publicKey: string }).publicKey }
+}
+
+/**
+ * The circle's nodes, all joined and meshed on its topic. `line`: each node connects only to
+ * its neighbours (config p2p.onlyPeers, an allow-list of peers): A–B–C…, the ends meet only
+ * through the middle.
+ */
+export async function formCircle (size: number, line = false): Promise<{ nodes: Child[], circle: string }> {
   const nodes: Child[] = []
-  for (let i = 0; i < size; i += 5) nodes.push(...await Promise.all(Array.from({ length: Math.min(5, size - i) }, async (_, k) => await startChild(i + k))))
+  if (line) {
+    const ids = await Promise.all(Array.from({ length: size }, async (_, i) => await initChild(i)))
+    for (let i = 0; i < size; i++) {
+      const neighbours = [ids[i - 1], ids[i + 1]].filter(x => x !== undefined).map(x => x.publicKey)
+      nodes.push(await startChild(i, ids[i].dataDir, { PHALANX_P2P_ONLY_PEERS: neighbours.join(',') }))
+    }
+  } else {
+    for (let i = 0; i < size; i += 5) nodes.push(...await Promise.all(Array.from({ length: Math.min(5, size - i) }, async (_, k) => await startChild(i + k))))
+  }
   const circle = (await api<{ id: string }>(nodes[0], '/v1/circles', { name: 'bench' })).id
   for (const n of nodes.slice(1)) {
     const { code } = await api<{ code: string }>(nodes[0], `/v1/circles/${circle}/invites`, { expires: '1h' })
@@ -82,6 +110,34 @@ export async function formCircle (size: number): Promise<{ nodes: Child[], circl
   // membership known everywhere; give gossipsub a few heartbeats to build its mesh
   await sleep(3000)
   return { nodes, circle }
+}
+
+/** a node's CPU seconds since start and gossip messages judged (its /metrics) */
+export async function meters (c: Child): Promise<{ cpu: number, judged: number }> {
+  const res = await fetch(`${c.apiUrl}/metrics`, { headers: { authorization: `Bearer ${c.token}` } })
+  const text = await res.text()
+  const cpu = Number(/^phalanx_process_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN)
+  let judged = 0
+  for (const m of text.matchAll(/^phalanx_gossip_messages\{verdict="[a-z]+"\} (\S+)$/gm)) judged += Number(m[1])
+  return { cpu, judged }
+}
+
+/** what the nodes spent between two readings: CPU ms per 1,000 records (origin: published; others: delivered), gossip messages judged per entry */
+function costs (before: Array<{ cpu: number, judged: number }>, after: Array<{ cpu: number, judged: number }>, records: number, entries: number): Record<string, unknown> {
+  const cpu = after.map((a, i) => ((a.cpu - before[i].cpu) * 1000) / (records / 1000))
+  const judged = after.map((a, i) => (a.judged - before[i].judged) / Math.max(1, entries))
+  const receivers = cpu.slice(1).sort((x, y) => x - y)
+  return {
+    originCpuMsPer1k: Number(cpu[0].toFixed(1)),
+    receiverCpuMsPer1k: { median: Number(quantile(receivers, 0.5).toFixed(1)), max: Number(receivers[receivers.length - 1].toFixed(1)) },
+    messagesJudgedPerEntry: { median: Number(quantile(judged.slice(1).sort((x, y) => x - y), 0.5).toFixed(2)), max: Number(Math.max(...judged.slice(1)).toFixed(2)) }
+  }
+}
+
+/** the entries a node holds in a circle (the sum of its logs' heads: while one node publishes, the growth is its entries) */
+async function ownEntries (c: Child, circle: string): Promise<number> {
+  const s = await api<{ circles: Array<{ id: string, entries: number }> }>(c, '/v1/status')
+  return s.circles?.find(x => x.id === circle)?.entries ?? NaN
 }
 
 /** every indicator a node holds with this tag: value → received time (ms) */
@@ -99,6 +155,10 @@ async function receivedTimes (c: Child, tag: string): Promise<Map<string, number
 async function latency (nodes: Child[], circle: string, count: number, perSec: number): Promise<Record<string, unknown>> {
   const tag = 'latency'
   const created = new Map<string, number>()
+  /** when each publish request was sent (loopback: when it reached the origin's API, within a fraction of a ms) */
+  const sent = new Map<string, number>()
+  const before = await Promise.all(nodes.map(meters))
+  const seq0 = await ownEntries(nodes[0], circle)
   const t0 = Date.now()
   const inflight: Array<Promise<void>> = []
   for (let i = 0; i < count; i++) {
@@ -106,6 +166,7 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     const wait = due - Date.now()
     if (wait > 0) await sleep(wait)
     const value = `lat-${i}.bench.example`
+    sent.set(value, Date.now())
     inflight.push(api<{ id: string, entries: unknown[] }>(nodes[0], '/v1/indicators', { type: 'domain', value, tlp: 'GREEN', circle, tags: [tag] }).then(() => {}))
     if (inflight.length > 64) await inflight.shift()
   }
@@ -124,20 +185,40 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     for (const n of nodes.slice(1)) if ((await api<{ counts: { indicators: number } }>(n, '/v1/status')).counts.indicators < count) return false
     return true
   }, 120_000)
+  const after = await Promise.all(nodes.map(meters))
+  const entries = (await ownEntries(nodes[0], circle)) - seq0
   const lat: number[] = []
+  const signed: number[] = []
   const perNode: string[] = []
   for (const n of nodes.slice(1)) {
     const mine: number[] = []
     for (const [value, at] of await receivedTimes(n, tag)) {
       const c = created.get(value)
-      if (c !== undefined) mine.push(at - c)
+      const s0 = sent.get(value)
+      if (s0 !== undefined) mine.push(at - s0)
+      if (c !== undefined) signed.push(at - c)
     }
     mine.sort((a, b) => a - b)
     perNode.push(`${quantile(mine, 0.5)}/${quantile(mine, 0.99)}/${mine[mine.length - 1]}`)
     lat.push(...mine)
   }
   lat.sort((a, b) => a - b)
-  return { publishes: count, perSecTarget: perSec, sendSeconds: Number(sendSeconds.toFixed(2)), samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1], perNodeP50P99MaxMs: perNode as any }
+  signed.sort((a, b) => a - b)
+  return {
+    publishes: count,
+    perSecTarget: perSec,
+    sendSeconds: Number(sendSeconds.toFixed(2)),
+    perSecSent: Math.round(count / sendSeconds),
+    samples: lat.length,
+    p50ms: quantile(lat, 0.5),
+    p99ms: quantile(lat, 0.99),
+    maxMs: lat[lat.length - 1],
+    fromSigned: { p50ms: quantile(signed, 0.5), p99ms: quantile(signed, 0.99) },
+    entries,
+    recordsPerEntry: Number((count / entries).toFixed(2)),
+    ...costs(before, after, count, entries),
+    perNodeP50P99MaxMs: perNode as any
+  }
 }
 
 async function advisories (nodes: Child[], circle: string, count: number): Promise<Record<string, unknown>> {
@@ -164,8 +245,10 @@ async function advisories (nodes: Child[], circle: string, count: number): Promi
   return { advisories: count, samples: lat.length, p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), maxMs: lat[lat.length - 1], allAcksBackMs: Date.now() - t0 }
 }
 
-async function throughput (nodes: Child[], circle: string, count: number, base: number): Promise<Record<string, number>> {
+async function throughput (nodes: Child[], circle: string, count: number, base: number): Promise<Record<string, unknown>> {
   const inputs = Array.from({ length: count }, (_, i) => ({ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, tags: ['bulk'], confidence: 60 }))
+  const before = await Promise.all(nodes.map(meters))
+  const seq0 = await ownEntries(nodes[0], circle)
   const t0 = Date.now()
   let next = 0
   const worker = async (): Promise<void> => {
@@ -187,25 +270,29 @@ async function throughput (nodes: Child[], circle: string, count: number, base: 
     return done.size === nodes.length
   }, 600_000)
   const allMs = Math.max(...done.values())
-  return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)) }
+  const after = await Promise.all(nodes.map(meters))
+  const entries = (await ownEntries(nodes[0], circle)) - seq0
+  return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)), entries, ...costs(before, after, count, entries) }
 }
 
-export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number, advisoryCount?: number } = {}): Promise<Record<string, unknown>> {
+export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number, advisoryCount?: number, line?: boolean } = {}): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const size of sizes) {
-    say(`forming a circle of ${size} nodes…`)
-    const { nodes, circle } = await formCircle(size)
+    say(`forming a circle of ${size} nodes${opts.line === true ? ' in a line' : ''}…`)
+    const { nodes, circle } = await formCircle(size, opts.line === true)
     try {
       say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
       const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
       const entry: Record<string, unknown> = { latency: lat }
-      say(`advisories: ${opts.advisoryCount ?? 50}, one every 100 ms, and the acks of the last…`)
-      entry.advisories = await advisories(nodes, circle, opts.advisoryCount ?? 50)
+      if ((opts.advisoryCount ?? 50) > 0) {
+        say(`advisories: ${opts.advisoryCount ?? 50}, one every 100 ms, and the acks of the last…`)
+        entry.advisories = await advisories(nodes, circle, opts.advisoryCount ?? 50)
+      }
       if (size === (opts.bulkAt ?? 10)) {
         say(`throughput: bulk ${opts.bulkCount ?? 200_000}…`)
         entry.throughput = await throughput(nodes, circle, opts.bulkCount ?? 200_000, opts.latencyCount ?? 2000)
       }
-      out[`nodes${size}`] = entry
+      out[`${opts.line === true ? 'line' : 'nodes'}${size}`] = entry
       say(`nodes${size}: ${JSON.stringify(entry)}`)
     } catch (err) {
       out[`nodes${size}`] = { error: (err as Error).message }
@@ -221,7 +308,7 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const sizes = process.argv.slice(2).map(Number).filter(x => x > 1)
-  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), bulkCount: Number(process.env.PROP_BULK ?? 200_000) })
+  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), bulkCount: Number(process.env.PROP_BULK ?? 200_000), line: process.env.PROP_LINE === '1', ...(process.env.PROP_ADVISORIES !== undefined ? { advisoryCount: Number(process.env.PROP_ADVISORIES) } : {}) })
     .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
     .catch((err) => { process.stderr.write(`propagation failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
 }

@@ -88,7 +88,7 @@ export class PhalanxNode {
       log: childLogger(this.log, 'store:ingest'),
       // the last own seq of each log, outside LevelDB: a lost tail is seen, never signed again
       ownSeqPath: join(this.dataDir, OWN_SEQ_FILE)
-    }, { sync: this.config.store.sync })
+    }, { sync: this.config.store.sync, lingerMs: this.config.store.lingerMs })
     this.#box = BoxKey.fromSeed(this.identity.seed)
     this.circles = new CircleManager({ store: this.store, key: this.identity.key, box: this.#box, log: childLogger(this.log, 'circles') })
     await this.circles.load()
@@ -136,7 +136,7 @@ export class PhalanxNode {
   /** start the libp2p network (after startCore): gossip, joins, member connections */
   async startNetwork (): Promise<void> {
     const { Network } = await import('./p2p/index.js')
-    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, syncIntervalMs: this.config.p2p.syncIntervalMs, connect: this.config.p2p.connect, pending: this.config.p2p.pending, quota: { ...this.config.p2p.quota, maxQueuedItems: Math.min(this.config.p2p.quota.maxQueuedItems, this.config.api.maxQueuedItems) }, junk: this.config.p2p.junk }, {
+    const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, syncIntervalMs: this.config.p2p.syncIntervalMs, connect: this.config.p2p.connect, onlyPeers: this.config.p2p.onlyPeers, pending: this.config.p2p.pending, quota: { ...this.config.p2p.quota, maxQueuedItems: Math.min(this.config.p2p.quota.maxQueuedItems, this.config.api.maxQueuedItems) }, junk: this.config.p2p.junk }, {
       identity: this.identity, circles: this.circles, admin: this.admin, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
     })
     try {

@@ -25,9 +25,11 @@ export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' 
   PHALANX_P2P_PORT: { path: 'p2p.port', kind: 'number' },
   PHALANX_P2P_DIAL_INTERVAL_MS: { path: 'p2p.dialIntervalMs', kind: 'number' },
   PHALANX_P2P_SYNC_INTERVAL_MS: { path: 'p2p.syncIntervalMs', kind: 'number' },
+  PHALANX_P2P_ONLY_PEERS: { path: 'p2p.onlyPeers', kind: 'list' },
   PHALANX_STORE_SYNC: { path: 'store.sync', kind: 'boolean' },
   PHALANX_STORE_PURGE_EXPIRED_AFTER_DAYS: { path: 'store.purgeExpiredAfterDays', kind: 'number' },
   PHALANX_STORE_PURGE_INTERVAL_MS: { path: 'store.purgeIntervalMs', kind: 'number' },
+  PHALANX_STORE_LINGER_MS: { path: 'store.lingerMs', kind: 'number' },
   PHALANX_DEFAULT_TLP: { path: 'publish.defaultTlp', kind: 'string' },
   PHALANX_DEFAULT_CONFIDENCE: { path: 'publish.defaultConfidence', kind: 'number' }
 }

@@ -52,6 +52,12 @@ export const configSchema = z.strictObject({
     /** how often to dial circle members this node is not connected to (ms) */
     dialIntervalMs: z.number().int().min(100).max(3_600_000),
     syncIntervalMs: z.number().int().min(100).max(86_400_000),
+    /**
+     * an allow-list of peers: the public keys (hex) of the members this node connects to (dials,
+     * accepts); empty: every member of its circles. Gossip still reaches the others through
+     * them (a line A–B–C: A and C meet only through B)
+     */
+    onlyPeers: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a public key: 64 lower-case hex characters')).max(1000),
     /** circles this org was added to by key: where to fetch each from until it is known */
     connect: z.array(z.strictObject({ circle: z.string().min(1).max(128), addr: z.string().startsWith('/').max(512) })).max(64),
     /**
@@ -96,7 +102,9 @@ export const configSchema = z.strictObject({
     /** purge indicators this many days past their validUntil (0: never); their entries stay */
     purgeExpiredAfterDays: z.number().int().min(0).max(36_500),
     /** how often the purge runs (ms) */
-    purgeIntervalMs: z.number().int().min(1000).max(86_400_000)
+    purgeIntervalMs: z.number().int().min(1000).max(86_400_000),
+    /** ms an idle writer waits after a small publish for others to share its entry (group commit at the origin); 0: off */
+    lingerMs: z.number().int().min(0).max(1000)
   }),
   publish: z.strictObject({
     defaultTlp: z.enum(TLP_LEVELS),

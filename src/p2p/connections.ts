@@ -44,12 +44,14 @@ export interface ConnectionsComponents {
   log: Logger
   /** aborted when the network stops */
   signal: AbortSignal
+  /** config p2p.onlyPeers: the members this node connects to (empty or absent: every member) */
+  onlyPeers?: readonly string[]
 }
 
 export class Connections {
   readonly #c: ConnectionsComponents
   #host: Host | undefined
-  /** peer ids allowed to connect: every member of every circle we are in */
+  /** peer ids allowed to connect: every member of every circle we are in (of p2p.onlyPeers, when set) */
   #allowed = new Set<string>()
   /** peers refused whatever their membership (operator block; tests build topologies with it) */
   readonly #blocked = new Set<string>()
@@ -91,7 +93,8 @@ export class Connections {
   /** rebuild the allow list from the circles (after every membership change) */
   refreshAllowed (): void {
     const next = new Set<string>()
-    for (const k of this.#c.circles.peerKeys()) next.add(peerIdOfKey(k))
+    const only = this.#c.onlyPeers !== undefined && this.#c.onlyPeers.length > 0 ? new Set(this.#c.onlyPeers) : undefined
+    for (const k of this.#c.circles.peerKeys()) if (only === undefined || only.has(k)) next.add(peerIdOfKey(k))
     this.#allowed = next
   }
 
@@ -181,7 +184,7 @@ export class Connections {
       for (const m of s.members.values()) {
         if (m.removed !== undefined || m.key === this.#c.self || m.addrs.length === 0) continue
         const id = peerIdOfKey(m.key)
-        if (connected.has(id) || this.#blocked.has(id) || this.suspended(id)) continue
+        if (connected.has(id) || !this.#allowed.has(id) || this.#blocked.has(id) || this.suspended(id)) continue
         const b = this.#backoff.get(id)
         if (b !== undefined && b.next > now) continue
         connected.add(id)

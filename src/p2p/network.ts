@@ -48,6 +48,8 @@ export interface NetworkOptions {
   quota?: Partial<QuotaOptions>
   /** what junk costs a peer (config p2p.junk) */
   junk?: Partial<JunkOptions>
+  /** the members this node connects to (config p2p.onlyPeers; empty: every member) */
+  onlyPeers?: readonly string[]
 }
 
 /** the circle admin work the network needs (src/operations/circle-admin.ts) */
@@ -88,7 +90,7 @@ export class Network {
     this.#o = o
     this.#c = c
     this.#log = c.log
-    this.#connections = new Connections({ circles: c.circles, self: c.identity.publicKey, log: c.log.child({ component: 'phalanx:p2p:connections' }), signal: this.#stop.signal })
+    this.#connections = new Connections({ circles: c.circles, self: c.identity.publicKey, log: c.log.child({ component: 'phalanx:p2p:connections' }), signal: this.#stop.signal, ...(o.onlyPeers !== undefined ? { onlyPeers: o.onlyPeers } : {}) })
   }
 
   get peerId (): string { return this.#p2p.peerId.toString() }

@@ -26,6 +26,7 @@ import { META_KEY, SEP, headKey, seqKey } from '../keys.js'
 import type { InviteRecord, LevelStore, LogHead } from '../level-store.js'
 import { applyItems } from './derive.js'
 import { rereadPlan } from './reread.js'
+import { coalesce, mergeable } from './coalesce.js'
 import type { AttackTechnique } from '../interface.js'
 import { ChainMovedError, applyPublish, runEntry, type ChainContext, type PlannedEntry } from './chain.js'
 import { PURGE_CHUNK, runPurge } from './purge.js'
@@ -45,9 +46,18 @@ export interface IngestOptions {
   maxGroupItems: number
   /** jobs per group: smaller groups let the next one be prepared while one is written */
   maxGroupJobs: number
+  /**
+   * ms an idle writer waits after a small publish for others to share its entry (group commit
+   * at the origin, coalesce.ts); 0: start at once. Publishes that queue while the writer is
+   * busy share entries whatever it is.
+   */
+  lingerMs: number
 }
 
-export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64) }
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64), lingerMs: 0 }
+
+/** a publish of fewer records than this waits the linger when the writer is idle (a bulk call does not) */
+const LINGER_ITEMS = 100
 
 export interface IngestComponents {
   store: LevelStore
@@ -197,6 +207,8 @@ export class Ingest {
   /** finish queued work, then refuse new work */
   async stop (): Promise<void> {
     this.#closed = true
+    // publishes waiting out the linger are written before the writer stops
+    if (this.#lingering !== undefined) this.#kick()
     while (this.#draining !== undefined) await this.#draining
     await this.#signer.close()
   }
@@ -361,17 +373,31 @@ export class Ingest {
     if (this.#closed) { job.reject(new PhalanxError('PX_ERR_CLOSED', 'the node is shutting down')); return }
     this.#queue.push(job)
     this.#queuedItems += job.items
-    this.#kick()
+    this.#kick(true)
   }
 
-  #kick (): void {
-    if (this.#draining === undefined) {
-      this.#draining = this.#drain().finally(() => {
-        this.#draining = undefined
-        // a job enqueued after the loop last saw an empty queue but before this ran: drain it too
-        if (this.#queue.length > 0) this.#kick()
-      })
+  /** the linger's timer while an idle writer waits for more small publishes */
+  #lingering: NodeJS.Timeout | undefined
+
+  /**
+   * Start the writer unless it runs. `linger`: a new job arrived at an idle writer — when the
+   * queue holds only small publishes, wait `lingerMs` for others to share their entries.
+   */
+  #kick (linger = false): void {
+    if (this.#draining !== undefined) return
+    const wait = linger && this.#o.lingerMs > 0 && !this.#closed && this.#queue.length < this.#o.maxGroupJobs &&
+      this.#queue.every(j => j.kind === 'publish' && j.items < LINGER_ITEMS)
+    if (wait) {
+      this.#lingering ??= setTimeout(() => { this.#lingering = undefined; this.#kick() }, this.#o.lingerMs)
+      return
     }
+    if (this.#lingering !== undefined) { clearTimeout(this.#lingering); this.#lingering = undefined }
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined
+      // a job enqueued after the loop last saw an empty queue but before this ran: drain it
+      // too, at once (it waited already)
+      if (this.#queue.length > 0) this.#kick()
+    })
   }
 
   /**
@@ -450,7 +476,7 @@ export class Ingest {
       n++
     }
     this.#queuedItems -= items
-    return this.#queue.splice(0, n)
+    return coalesceCalls(this.#queue.splice(0, n))
   }
 
   /** assign seq and created to the group's own entries and hand them to the signer */
@@ -571,4 +597,29 @@ export class Ingest {
     })()
     return group
   }
+}
+
+/**
+ * A group's jobs with its publish calls that may share entries made one publish (coalesce.ts),
+ * in the place of the first of them: each call is answered with its own share of the result,
+ * and all fail together (a write, a chain moved: what concerns the whole group anyway).
+ */
+function coalesceCalls (jobs: Job[]): Job[] {
+  const calls = jobs.filter((j): j is Extract<Job, { kind: 'publish' }> => j.kind === 'publish' && mergeable(j))
+  if (calls.length < 2) return jobs
+  const { batches, split } = coalesce(calls)
+  const items = calls.reduce((n, c) => n + c.items, 0)
+  const composite: Job = {
+    kind: 'publish',
+    batches,
+    items,
+    resolve: (r) => { split(r).forEach((x, i) => calls[i].resolve(x)) },
+    reject: (e) => { for (const c of calls) c.reject(e) }
+  }
+  const out: Job[] = []
+  for (const j of jobs) {
+    if (j === calls[0]) out.push(composite)
+    else if (!calls.includes(j as Extract<Job, { kind: 'publish' }>)) out.push(j)
+  }
+  return out
 }

@@ -51,8 +51,8 @@ describe('loadConfig: defaults and precedence', () => {
     expect(c.api.publicUrl).toBe('')
     expect(c.dataDir).toBe('./data')
     expect(c.logLevel).toBe('info')
-    expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000, syncIntervalMs: 10000, connect: [], pending: { perLogEntries: 64, perLogBytes: 1048576, entries: 1024, bytes: 16777216, maxAgeMs: 60000 }, quota: { entriesPerSecond: 100, bytesPerSecond: 262144, burstEntries: 2000, burstBytes: 8388608, holdMs: 30000, maxQueuedItems: 20000 }, junk: { halfLifeMs: 60000, disconnectAt: 50, epochGraceMs: 300000 } })
-    expect(c.store).toEqual({ sync: true, purgeExpiredAfterDays: 90, purgeIntervalMs: 3_600_000 })
+    expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000, syncIntervalMs: 10000, connect: [], onlyPeers: [], pending: { perLogEntries: 64, perLogBytes: 1048576, entries: 1024, bytes: 16777216, maxAgeMs: 60000 }, quota: { entriesPerSecond: 100, bytesPerSecond: 262144, burstEntries: 2000, burstBytes: 8388608, holdMs: 30000, maxQueuedItems: 20000 }, junk: { halfLifeMs: 60000, disconnectAt: 50, epochGraceMs: 300000 } })
+    expect(c.store).toEqual({ sync: true, purgeExpiredAfterDays: 90, purgeIntervalMs: 3_600_000, lingerMs: 2 })
     expect(c.publish).toEqual({ defaultTlp: 'AMBER', defaultConfidence: 50 })
     // an empty org means the host name
     expect(c.org).toBe(hostname())
