@@ -3,6 +3,7 @@
  * POST /v1/indicators takes it, or a skip with its reason, a withdrawal, or an object kept as
  * context, or a report. The importer (src/operations/import.ts) validates and counts them.
  */
+import type { ReportContent } from '../records/index.js'
 
 export type Row =
   | { line: number, input: Record<string, unknown> }
@@ -24,19 +25,9 @@ export type Row =
  * import sends them), its `nonce` from the source's UUID (a re-import is a new version of the
  * same report, not a second one), its TLP when the source marks one.
  */
-export interface ReportRowInput {
+export type ReportRowInput = Omit<ReportContent, 'indicators'> & {
   /** 32 lower-case hex characters: the source object's UUID without its dashes */
   nonce?: string
-  type: 'incident' | 'analysis'
-  title: string
-  body?: string
-  attack?: string[]
-  actors?: string[]
-  malware?: string[]
-  campaigns?: string[]
-  sectors?: string[]
-  references?: string[]
-  published?: string
   tlp?: string
   values: Array<{ type: string, value: string }>
 }

@@ -8,28 +8,17 @@
  * Last-Event-ID.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { PhalanxNode } from '../../src/node.js'
 import { cluster } from '../utils/cluster.js'
 import { apiCall } from '../utils/node.js'
-import { EventStreamParser, type StreamEvent } from '../../src/cli/watch.js'
+import type { StreamEvent } from '../../src/cli/watch.js'
+import { followStream, runCli } from '../utils/cli.js'
 import { until } from '../utils/wait.js'
 import type { TestNode } from '../utils/node.js'
 
 const c = cluster()
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
 
-/** run the built CLI (npm run build first) against a node's data dir */
-async function cli (n: TestNode, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PHALANX_')) env[k] = v
-  return await new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--data', n.dataDir, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
+const cli = runCli
 const restarted: PhalanxNode[] = []
 const streams: AbortController[] = []
 afterAll(async () => {
@@ -37,20 +26,7 @@ afterAll(async () => {
   for (const n of restarted) await n.stop()
 })
 
-/** follow a node's SSE stream (from now, or after `lastEventId`); events collect in the array */
-async function follow (n: TestNode, lastEventId?: string): Promise<StreamEvent[]> {
-  const ac = new AbortController()
-  streams.push(ac)
-  const res = await fetch(`${n.url}/v1/stream`, { headers: { authorization: `Bearer ${n.token}`, ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) }, signal: ac.signal })
-  expect(res.status).toBe(200)
-  const parser = new EventStreamParser()
-  const decoder = new TextDecoder()
-  const got: StreamEvent[] = []
-  void (async () => {
-    try { for await (const chunk of res.body as AsyncIterable<Uint8Array>) got.push(...parser.push(decoder.decode(chunk, { stream: true }))) } catch { /* aborted */ }
-  })()
-  return got
-}
+const follow = async (n: TestNode, lastEventId?: string): Promise<StreamEvent[]> => await followStream(n, streams, lastEventId !== undefined ? { lastEventId } : {})
 
 describe('advisories and acks across a circle', () => {
   let a: TestNode, b: TestNode, cc: TestNode, o: TestNode

@@ -8,7 +8,6 @@
  * from an imported ATT&CK bundle, and a lookup names it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,26 +15,17 @@ import { PhalanxNode } from '../../src/node.js'
 import { reportOf } from '../../src/store/index.js'
 import { cluster } from '../utils/cluster.js'
 import { apiCall } from '../utils/node.js'
-import { EventStreamParser, type StreamEvent } from '../../src/cli/watch.js'
+import type { StreamEvent } from '../../src/cli/watch.js'
+import { followStream, runCli } from '../utils/cli.js'
 import { until } from '../utils/wait.js'
 import type { TestNode } from '../utils/node.js'
 
 const c = cluster()
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
 const ATTACK = fileURLToPath(new URL('../fixtures/attack-mini.json', import.meta.url))
 const STIX_REPORT = fileURLToPath(new URL('../fixtures/stix-threat-report.json', import.meta.url))
 const MISP_GALAXIES = fileURLToPath(new URL('../fixtures/misp-galaxies.json', import.meta.url))
 
-/** run the built CLI (npm run build first) against a node's data dir */
-async function cli (n: TestNode, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PHALANX_')) env[k] = v
-  return await new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--data', n.dataDir, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
+const cli = runCli
 const restarted: PhalanxNode[] = []
 const streams: AbortController[] = []
 afterAll(async () => {
@@ -43,20 +33,7 @@ afterAll(async () => {
   for (const n of restarted) await n.stop()
 })
 
-/** follow a node's SSE stream from now; events collect in the array */
-async function follow (n: TestNode, kinds: string): Promise<StreamEvent[]> {
-  const ac = new AbortController()
-  streams.push(ac)
-  const res = await fetch(`${n.url}/v1/stream?events=${kinds}`, { headers: { authorization: `Bearer ${n.token}` }, signal: ac.signal })
-  expect(res.status).toBe(200)
-  const parser = new EventStreamParser()
-  const decoder = new TextDecoder()
-  const got: StreamEvent[] = []
-  void (async () => {
-    try { for await (const chunk of res.body as AsyncIterable<Uint8Array>) got.push(...parser.push(decoder.decode(chunk, { stream: true }))) } catch { /* aborted */ }
-  })()
-  return got
-}
+const follow = async (n: TestNode, kinds: string): Promise<StreamEvent[]> => await followStream(n, streams, { query: `events=${kinds}` })
 
 describe('reports across circles', () => {
   let a: TestNode, b: TestNode, cc: TestNode, o: TestNode

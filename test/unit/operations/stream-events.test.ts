@@ -16,7 +16,7 @@ beforeEach(async () => {
   h = await openOps()
   h.circles.join('c1', [B.publicKeyHex])
   h.circles.join('c2', [B.publicKeyHex])
-  events = new StreamEvents({ store: h.store, advisories: h.advisories, circles: h.circles, identity: { publicKey: h.me } })
+  events = new StreamEvents({ store: h.store, advisories: h.advisories, reports: h.reports, circles: h.circles, identity: { publicKey: h.me } })
 })
 afterEach(async () => { await h.close() })
 
