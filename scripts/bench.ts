@@ -5,12 +5,16 @@
  *   raw        Ed25519 sign/verify ops/s (node:crypto); LevelDB batched puts/s (no crypto) of the
  *              indicator records the bulk run stored, and of the bare input objects
  *   ingest     indicators/s through the ingest path: bulk entries and single-record entries
+ *              (single publishes that wait together share entries: group commit); the CPU ms
+ *              one node spends per 1,000 indicators in bulk
  *   ipsum      bulk HTTP import of ../shared/data/feeds/ipsum.txt via POST /v1/indicators
  *   lookup     GET /v1/lookup req/s and latency (autocannon, keep-alive) on 1,000,000 indicators
  *   rss        peak RSS of the node process
  *
- *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts): latency,
- *                bulk throughput, advisory delivery and acks
+ *   propagation  one circle of 10 and of 25 child-process nodes (scripts/propagation.ts): latency
+ *                from the publish request, entries, CPU per 1,000 delivered records, bulk
+ *                throughput, advisory delivery and acks; at 50/s: 10 nodes, a pair and a line
+ *                of 3 (issue 17's targets, beside OrbitDB's)
  *   durability   publishes with store.sync (fsync) on and off (scripts/durability.ts)
  *   interop      phalanx import of 1,000,000-indicator CSV and STIX files, a TAXII pull and a TAXII
  *                push of 100,000 objects (scripts/interop.ts; BENCH_INTEROP=0 skips it)
@@ -119,6 +123,8 @@ async function benchIngest (): Promise<{ figures: Record<string, number>, stored
   // importer (or the CLI's `publish -`) keeps them
   let node = await startInProcessNode()
   const inputs = makeInputs(N)
+  // the CPU one node spends to ingest in bulk (its signer thread too): what a receiver's CPU per delivered record is held to (issue 17)
+  const cpu0 = process.cpuUsage()
   const [, bulkMs] = await timed(async () => {
     let next = 0
     const worker = async (): Promise<void> => {
@@ -130,6 +136,8 @@ async function benchIngest (): Promise<{ figures: Record<string, number>, stored
     }
     await Promise.all([worker(), worker()])
   })
+  const cpu = process.cpuUsage(cpu0)
+  const bulkCpuMsPer1k = Number((((cpu.user + cpu.system) / 1000) / (N / 1000)).toFixed(1))
   const bulkEntries = node.store.counts().entries
   // the indicator records exactly as the bulk run stored them: the raw baseline writes these
   const stored: Array<[string, unknown]> = []
@@ -155,6 +163,7 @@ async function benchIngest (): Promise<{ figures: Record<string, number>, stored
     figures: {
       indicators: N,
       bulkPerSec: round(rate(N, bulkMs)),
+      bulkCpuMsPer1k,
       bulkEntries,
       singlePerSec: round(rate(N, singleMs)),
       singleEntries
@@ -334,6 +343,12 @@ async function main (): Promise<void> {
   if (process.env.BENCH_PROPAGATION !== '0') {
     say('propagation in one circle of 10 and 25 nodes…')
     out.propagation = await benchPropagation([10, 25], { latencyCount: n(2000), bulkCount: n(200_000) })
+    // issue 17: at 50/s, 10 nodes, a pair and a line A–B–C (p2p.onlyPeers), beside OrbitDB's figures (STACK.md)
+    say('propagation at 50/s: 10 nodes, a pair, a line of 3…')
+    out.propagation50 = {
+      ...await benchPropagation([10, 2], { latencyCount: n(1000), ratePerSec: 50, advisoryCount: 0, bulkAt: 0 }),
+      ...await benchPropagation([3], { latencyCount: n(1000), ratePerSec: 50, advisoryCount: 0, bulkAt: 0, line: true })
+    }
   }
   say('durability: publishes with fsync on and off…')
   out.durability = await benchDurability(SCALE)
@@ -352,6 +367,8 @@ async function main (): Promise<void> {
   const catchUp = (out.sync as any)?.catchUp
   const p10 = (out.propagation as any)?.nodes10
   const p25 = (out.propagation as any)?.nodes25
+  const p50 = out.propagation50 as any
+  const bulk10 = p10?.throughput
   out.targets = {
     bulkIngest50k: (out.ingest as any).bulkPerSec >= 50_000,
     bulkVsRawLevel30pct: (out.ingest as any).bulkVsRawLevel >= 0.3,
@@ -362,6 +379,12 @@ async function main (): Promise<void> {
     lookupP99Under5ms: (out.lookup as any).p99ms <= 5,
     rssUnder500mb: (out.rss as any).nodePeakMb <= 500,
     propagationP99Under250msAt25: p25?.latency?.p99ms !== undefined ? p25.latency.p99ms <= 250 : null,
+    propagationP99Under150msAt10Rate200: p10?.latency?.p99ms !== undefined ? p10.latency.p99ms <= 150 : null,
+    propagationP99Under100msAt10Rate50: p50?.nodes10?.latency?.p99ms !== undefined ? p50.nodes10.latency.p99ms <= 100 : null,
+    propagationP99Under30msPairRate50: p50?.nodes2?.latency?.p99ms !== undefined ? p50.nodes2.latency.p99ms <= 30 : null,
+    propagationP99Under60msLine3Rate50: p50?.line3?.latency?.p99ms !== undefined ? p50.line3.latency.p99ms <= 60 : null,
+    bulkTo10NodesAtLeast0_8OfIngest: bulk10?.perSecToEveryNode !== undefined ? bulk10.perSecToEveryNode * 10 / ingest.bulkPerSec >= 0.8 : null,
+    receiverBulkCpuAtMostIngestCpu: bulk10?.receiverCpuMsPer1k?.median !== undefined ? bulk10.receiverCpuMsPer1k.median <= (out.ingest as any).bulkCpuMsPer1k : null,
     advisoryP99Under1sAt10: p10?.advisories?.p99ms !== undefined ? p10.advisories.p99ms <= 1000 : null,
     propagation5kPerSecTo10: p10?.throughput?.perSecToEveryNode !== undefined ? p10.throughput.perSecToEveryNode >= 5000 : null,
     csvImport20kPerSec: (out.interop as any)?.csvImport?.perSec !== undefined ? (out.interop as any).csvImport.perSec >= 20_000 : null,
@@ -374,7 +397,10 @@ async function main (): Promise<void> {
     quotaFloodLookupP99Under50ms: (out.quotaFlood as any)?.lookupP99ms !== undefined ? (out.quotaFlood as any).lookupP99ms <= 50 : null,
     quotaFloodRssUnder500mb: (out.quotaFlood as any)?.victimPeakRssMb !== undefined ? (out.quotaFlood as any).victimPeakRssMb <= 500 : null
   }
-  if (p10?.throughput?.perSecToEveryNode !== undefined) (out.propagation as any).nodes10.throughput.timesNodesVsRawLevel = Number((p10.throughput.perSecToEveryNode * 10 / (out.raw as any).levelBatchedPutsPerSec).toFixed(2))
+  if (p10?.throughput?.perSecToEveryNode !== undefined) {
+    (out.propagation as any).nodes10.throughput.timesNodesVsRawLevel = Number((p10.throughput.perSecToEveryNode * 10 / (out.raw as any).levelBatchedPutsPerSec).toFixed(2));
+    (out.propagation as any).nodes10.throughput.timesNodesVsIngest = Number((p10.throughput.perSecToEveryNode * 10 / ingest.bulkPerSec).toFixed(2))
+  }
   process.stdout.write(JSON.stringify(out, null, 2) + '\n')
 }
 
