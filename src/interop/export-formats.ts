@@ -6,7 +6,7 @@
 import type { StoredIndicator } from '../records/index.js'
 import { csvHeader, csvLine } from './csv.js'
 import { MispEventWriter } from './misp.js'
-import { StixBundleWriter } from './stix.js'
+import { StixBundleWriter } from './stix-export.js'
 import type { ExportSighting } from './sighting.js'
 import type { ExportReport } from './report.js'
 

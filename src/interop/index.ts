@@ -16,10 +16,9 @@ export type { ExportFormat, ExportWriterOptions, IndicatorWriter } from './expor
 export { textRows, textLine, ndjsonLine } from './text.js'
 export { csvRows, csvCell, csvHeader, csvLine, CSV_FIELDS } from './csv.js'
 export { mispRows, MispEventWriter, MISP_TO_IDS_CONFIDENCE, toMispAttribute } from './misp.js'
-export {
-  StixBundleWriter, StixPages, TLP2_MARKINGS, idCandidatesOfStixId, patternOf, patternValues, stableUuid,
-  stixIndicatorId, stixReportId, stixRows, streamStixRows, tlpMarkingObject, toStixIndicator, toStixReportObjects
-} from './stix.js'
+export { StixPages, stixRows, streamStixRows } from './stix.js'
+export { TLP2_MARKINGS, patternOf, patternValues, tlpMarkingObject } from './stix-patterns.js'
+export { StixBundleWriter, idCandidatesOfStixId, stableUuid, stixIndicatorId, stixReportId, toStixIndicator, toStixReportObjects } from './stix-export.js'
 export type { StixIndex } from './stix.js'
 export { streamObjects } from './stix-stream.js'
 export { BLOCKLIST_FORMATS, DEFAULT_SID_BASES, SID_RANGE, defaultSidBase, blocklistEntry, blocklistHeader, blocklistLines, checkBlocklistType } from './blocklist.js'

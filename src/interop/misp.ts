@@ -31,7 +31,7 @@ import { parseTlp, type Tlp } from '../tlp/index.js'
 import { strictest } from '../tlp/policy.js'
 import type { ReportRowInput, Row } from './row.js'
 import { nonceOfUuid, uuidOfNonce, type ExportReport } from './report.js'
-import { stableUuid, stixIndicatorId } from './stix.js'
+import { stableUuid, stixIndicatorId } from './stix-export.js'
 
 // ---- import ------------------------------------------------------------------------------
 

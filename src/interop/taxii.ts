@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { PhalanxError, ValidationError } from '../errors.js'
-import { stableUuid } from './stix.js'
+import { stableUuid } from './stix-export.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 export const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
