@@ -11,7 +11,8 @@ import { PhalanxError, ValidationError, withFieldPrefix } from '../errors.js'
 import { type OrgKey, verifySignature, isPublicKeyHex } from '../identity/keys.js'
 import { createHash } from 'node:crypto'
 import { canonicalBytes, canonicalJson, PURPOSE } from './canonical.js'
-import { validateItems, isObject, isLaterVersion, unknownRecord, type Item, type ItemCheckOptions } from './items.js'
+import { validateItems, isObject, isLaterVersion, unknownRecord, type Item } from './items.js'
+import type { ItemCheckOptions } from './fields.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
 
 export const ENTRY_VERSION = 1

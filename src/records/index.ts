@@ -6,6 +6,7 @@
 export * from './indicator-types.js'
 export * from './normalize.js'
 export * from './canonical.js'
+export * from './fields.js'
 export * from './items.js'
 export * from './advisory.js'
 export * from './report.js'

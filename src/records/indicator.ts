@@ -8,8 +8,9 @@ import { sha256Hex, PURPOSE } from './canonical.js'
 import { type IndicatorType } from './indicator-types.js'
 import { normalizeValue, detectType } from './normalize.js'
 import {
-  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, markCanonical, WELL_FORMED_MESSAGE, makeIndicatorItem, normalizeTags, optionalText, parseTime, typeOf
+  type IndicatorItem, LIMITS, checkKeys, confidenceOf, isObject, markCanonical, makeIndicatorItem, normalizeTags, typeOf
 } from './items.js'
+import { WELL_FORMED_MESSAGE, optionalText, parseTime } from './fields.js'
 import { parseTlp, type Tlp } from '../tlp/index.js'
 
 /** 128 bits of SHA-256: ids are compared, never trusted for integrity */

@@ -7,9 +7,10 @@ import { ValidationError, withFieldPrefix } from '../errors.js'
 import { isIndicatorType, type IndicatorType } from './indicator-types.js'
 import { normalizeValue } from './normalize.js'
 import { isTlp, type Tlp } from '../tlp/index.js'
-import { assertDisplaySafeName, assertDisplaySafeText } from './text.js'
+import { assertDisplaySafeName } from './text.js'
+import { WELL_FORMED_MESSAGE, text, type ItemCheckOptions, type TextRule } from './fields.js'
 import { ADVISORY_LIMITS, isAdvisoryNonce, isAdvisorySeverity, normalizeCves, normalizeIds, sameList, ADVISORY_SEVERITIES, type AckItem, type AdvisoryItem } from './advisory.js'
-import { REPORT_LIMITS, REPORT_NAME_LISTS, REPORT_TYPES, isReportType, normalizeAttackIds, normalizeReportIndicators, type ReportContent, type ReportItem } from './report.js'
+import { makeReportItem, REPORT_LIMITS, type ReportItem } from './report.js'
 import { canonicalJson } from './canonical.js'
 
 /** limits on one record; with them a single record always fits in one entry */
@@ -157,51 +158,11 @@ export type ItemKind = Item['kind']
 const ID_RE = /^[0-9a-f]{32}$/
 // a strict ISO 8601 UTC timestamp as Date#toISOString prints it
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-/** signed entries are canonical JSON (RFC 8785), which has no form for a lone surrogate */
-export const WELL_FORMED_MESSAGE = 'text must be well-formed Unicode: a lone surrogate (an unpaired \\uD800–\\uDFFF escape) is not allowed'
-const DATE_INPUT_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
-const ZONE_RE = /(Z|[+-]\d{2}:?\d{2})$/
-const MAX_TIME = Date.UTC(9999, 11, 31)
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/
 
-/**
- * How a received record's text is checked. What enters (API, CLI, join, gossip, sync,
- * imports) follows the display-safe rule of `text.ts`; an entry a store already holds
- * (`verify`) is checked as v0.1 checked it: a store never refuses what it holds, the CLI
- * escapes it on output.
- */
-export interface ItemCheckOptions {
-  /** the entry is already stored: check its text as v0.1 did */
-  stored?: boolean
-}
-
-/** a name or tag (`name`), a free text allowing LF and TAB (`text`), or v0.1's rule (`stored`) */
-type TextRule = 'name' | 'text' | 'stored'
-
 export function isIndicatorId (s: unknown): s is string {
   return typeof s === 'string' && ID_RE.test(s)
-}
-
-/** parse a user-given time (ISO 8601 date or date-time, or epoch ms) to canonical ISO UTC */
-export function parseTime (raw: unknown, field: string): string {
-  let d: Date
-  if (typeof raw === 'number' && Number.isFinite(raw)) {
-    d = new Date(raw)
-  } else if (typeof raw === 'string' && DATE_INPUT_RE.test(raw.trim())) {
-    const s = raw.trim()
-    // Date rolls impossible days over (2026-02-30 → 2026-03-02): refuse them instead
-    const [y, m, day] = s.slice(0, 10).split('-').map(Number)
-    const cal = new Date(Date.UTC(y, m - 1, day))
-    if (cal.getUTCMonth() !== m - 1 || cal.getUTCDate() !== day) throw new ValidationError(field, `${field} is not a valid date`)
-    // a date alone, or a date-time without a zone, is UTC
-    d = new Date(s.length === 10 ? `${s}T00:00:00Z` : (ZONE_RE.test(s) ? s : `${s}Z`))
-  } else {
-    throw new ValidationError(field, `${field} must be an ISO 8601 date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`)
-  }
-  const t = d.getTime()
-  if (Number.isNaN(t) || t < 0 || t > MAX_TIME) throw new ValidationError(field, `${field} is not a valid date`)
-  return d.toISOString()
 }
 
 /** trim, drop empties and duplicates (case-insensitive, first spelling wins), sort */
@@ -227,23 +188,6 @@ export function normalizeTags (raw: unknown, field = 'tags', opts: ItemCheckOpti
     if (!seen.has(k)) seen.set(k, s)
   })
   return [...seen.values()].sort()
-}
-
-/** an optional text, trimmed (undefined when blank): a free text unless `rule` says otherwise */
-function text (raw: unknown, field: string, max: number, rule: TextRule = 'text'): string | undefined {
-  if (raw === undefined || raw === null) return undefined
-  if (typeof raw !== 'string') throw new ValidationError(field, `${field} must be a string`)
-  if (raw.length > max) throw new ValidationError(field, `${field} has at most ${max} characters`)
-  if (!raw.isWellFormed()) throw new ValidationError(field, WELL_FORMED_MESSAGE)
-  const s = raw.trim()
-  if (rule === 'name') assertDisplaySafeName(s, field)
-  else if (rule === 'text') assertDisplaySafeText(s, field)
-  return s === '' ? undefined : s
-}
-
-/** an optional name (organization, circle): trimmed, display-safe (text.ts), undefined when blank */
-export function optionalName (raw: unknown, field: string, max: number): string | undefined {
-  return text(raw, field, max, 'name')
 }
 
 function confidenceOf (raw: unknown, field: string): number {
@@ -553,76 +497,6 @@ export function unknownRecord (raw: unknown): string | undefined {
   return isLaterVersion(raw.v, KIND_VERSION[raw.kind] ?? RECORD_VERSION) ? `"${raw.kind}" record version ${raw.v}` : undefined
 }
 
-/**
- * A list of names (actors, malware, campaigns, sectors) as a record holds it: trimmed,
- * display-safe, unique (case-insensitive, the first spelling wins), sorted; errors name `field[i]`.
- */
-export function normalizeNameList (raw: unknown, field: string, opts: ItemCheckOptions = {}): string[] {
-  const list = typeof raw === 'string' ? [raw] : raw
-  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of names`)
-  if (list.length > REPORT_LIMITS.NAMES_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.NAMES_MAX} names`)
-  const seen = new Map<string, string>()
-  list.forEach((n, i) => {
-    const at = typeof raw === 'string' ? field : `${field}[${i}]`
-    const s = text(n, at, REPORT_LIMITS.NAME_MAX, opts.stored === true ? 'stored' : 'name')
-    if (s !== undefined && !seen.has(s.toLowerCase())) seen.set(s.toLowerCase(), s)
-  })
-  return [...seen.values()].sort()
-}
-
-/** references (URLs or citations) as a record holds them: trimmed, display-safe, unique, in the given order */
-export function normalizeReferences (raw: unknown, field: string, opts: ItemCheckOptions = {}): string[] {
-  const list = typeof raw === 'string' ? [raw] : raw
-  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of URLs or citations`)
-  if (list.length > REPORT_LIMITS.REFERENCES_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.REFERENCES_MAX} references`)
-  const out: string[] = []
-  list.forEach((r, i) => {
-    const s = text(r, typeof raw === 'string' ? field : `${field}[${i}]`, REPORT_LIMITS.REFERENCE_MAX, opts.stored === true ? 'stored' : 'name')
-    if (s !== undefined && !out.includes(s)) out.push(s)
-  })
-  return out
-}
-
-/**
- * A report version from loose input (API, import) or a received record: each field
- * normalized (errors name the field), empty lists left out, the whole record bounded so that
- * it fits in one entry. `raw.published` is a time as parseTime reads it.
- */
-export function makeReportItem (nonce: string, raw: Record<string, unknown>, opts: ItemCheckOptions = {}): ReportItem & ReportContent {
-  const rule: TextRule = opts.stored === true ? 'stored' : 'text'
-  if (!isReportType(raw.type)) throw new ValidationError('type', `a report's type (the CLI's --kind) is one of ${REPORT_TYPES.join(', ')}${typeof raw.type === 'string' ? `, not ${JSON.stringify(raw.type.slice(0, 40))}` : ''}`)
-  const title = text(raw.title, 'title', REPORT_LIMITS.TITLE_MAX, opts.stored === true ? 'stored' : 'name')
-  if (title === undefined) throw new ValidationError('title', `a report needs a title (one line, at most ${REPORT_LIMITS.TITLE_MAX} characters)`)
-  const item: ReportItem & ReportContent = { kind: 'report', nonce, type: raw.type, title }
-  if (raw.body !== undefined && raw.body !== null) {
-    if (typeof raw.body !== 'string') throw new ValidationError('body', 'body must be a string (Markdown)')
-    if (Buffer.byteLength(raw.body) > REPORT_LIMITS.BODY_MAX_BYTES) throw new ValidationError('body', `body has at most ${REPORT_LIMITS.BODY_MAX_BYTES} bytes (UTF-8); link a longer text in references`)
-    const body = text(raw.body, 'body', REPORT_LIMITS.BODY_MAX_BYTES, rule)
-    if (body !== undefined) item.body = body
-  }
-  if (raw.attack !== undefined && raw.attack !== null) {
-    const attack = normalizeAttackIds(raw.attack, 'attack')
-    if (attack.length > 0) item.attack = attack
-  }
-  for (const k of REPORT_NAME_LISTS) {
-    if (raw[k] === undefined || raw[k] === null) continue
-    const names = normalizeNameList(raw[k], k, opts)
-    if (names.length > 0) item[k] = names
-  }
-  if (raw.references !== undefined && raw.references !== null) {
-    const refs = normalizeReferences(raw.references, 'references', opts)
-    if (refs.length > 0) item.references = refs
-  }
-  if (raw.indicators !== undefined && raw.indicators !== null) {
-    const ids = normalizeReportIndicators(raw.indicators, 'indicators')
-    if (ids.length > 0) item.indicators = ids
-  }
-  if (raw.published !== undefined && raw.published !== null) item.published = parseTime(raw.published, 'published')
-  const size = Buffer.byteLength(canonicalJson(item))
-  if (size > REPORT_LIMITS.RECORD_MAX_BYTES) throw new ValidationError('body', `the report is ${size} bytes as signed; at most ${REPORT_LIMITS.RECORD_MAX_BYTES}: shorten its body or link fewer indicators`)
-  return item
-}
-
 export function validateItems (raw: unknown, opts: ItemCheckOptions = {}): Item[] {
   if (!Array.isArray(raw)) throw new ValidationError('items', 'items must be an array')
   return raw.map((it, i) => {
@@ -630,4 +504,4 @@ export function validateItems (raw: unknown, opts: ItemCheckOptions = {}): Item[
   })
 }
 
-export { text as optionalText, confidenceOf, typeOf, checkKeys, isObject }
+export { confidenceOf, typeOf, checkKeys, isObject }

@@ -14,6 +14,8 @@
 import { ValidationError } from '../errors.js'
 import { PURPOSE, sha256Hex } from './canonical.js'
 import { normalizeIds, sameList } from './advisory.js'
+import { canonicalJson } from './canonical.js'
+import { parseTime, text, type ItemCheckOptions, type TextRule } from './fields.js'
 
 export const REPORT_LIMITS = {
   /** characters of a title (display-safe, one line) */
@@ -114,5 +116,76 @@ export function normalizeAttackIds (raw: unknown, field: string): string[] {
 export function normalizeReportIndicators (raw: unknown, field: string): string[] {
   return normalizeIds(raw, field, REPORT_LIMITS.INDICATORS_MAX)
 }
+
+/**
+ * A list of names (actors, malware, campaigns, sectors) as a record holds it: trimmed,
+ * display-safe, unique (case-insensitive, the first spelling wins), sorted; errors name `field[i]`.
+ */
+export function normalizeNameList (raw: unknown, field: string, opts: ItemCheckOptions = {}): string[] {
+  const list = typeof raw === 'string' ? [raw] : raw
+  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of names`)
+  if (list.length > REPORT_LIMITS.NAMES_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.NAMES_MAX} names`)
+  const seen = new Map<string, string>()
+  list.forEach((n, i) => {
+    const at = typeof raw === 'string' ? field : `${field}[${i}]`
+    const s = text(n, at, REPORT_LIMITS.NAME_MAX, opts.stored === true ? 'stored' : 'name')
+    if (s !== undefined && !seen.has(s.toLowerCase())) seen.set(s.toLowerCase(), s)
+  })
+  return [...seen.values()].sort()
+}
+
+/** references (URLs or citations) as a record holds them: trimmed, display-safe, unique, in the given order */
+export function normalizeReferences (raw: unknown, field: string, opts: ItemCheckOptions = {}): string[] {
+  const list = typeof raw === 'string' ? [raw] : raw
+  if (!Array.isArray(list)) throw new ValidationError(field, `${field} must be an array of URLs or citations`)
+  if (list.length > REPORT_LIMITS.REFERENCES_MAX) throw new ValidationError(field, `${field} holds at most ${REPORT_LIMITS.REFERENCES_MAX} references`)
+  const out: string[] = []
+  list.forEach((r, i) => {
+    const s = text(r, typeof raw === 'string' ? field : `${field}[${i}]`, REPORT_LIMITS.REFERENCE_MAX, opts.stored === true ? 'stored' : 'name')
+    if (s !== undefined && !out.includes(s)) out.push(s)
+  })
+  return out
+}
+
+/**
+ * A report version from loose input (API, import) or a received record: each field
+ * normalized (errors name the field), empty lists left out, the whole record bounded so that
+ * it fits in one entry. `raw.published` is a time as parseTime reads it.
+ */
+export function makeReportItem (nonce: string, raw: Record<string, unknown>, opts: ItemCheckOptions = {}): ReportItem & ReportContent {
+  const rule: TextRule = opts.stored === true ? 'stored' : 'text'
+  if (!isReportType(raw.type)) throw new ValidationError('type', `a report's type (the CLI's --kind) is one of ${REPORT_TYPES.join(', ')}${typeof raw.type === 'string' ? `, not ${JSON.stringify(raw.type.slice(0, 40))}` : ''}`)
+  const title = text(raw.title, 'title', REPORT_LIMITS.TITLE_MAX, opts.stored === true ? 'stored' : 'name')
+  if (title === undefined) throw new ValidationError('title', `a report needs a title (one line, at most ${REPORT_LIMITS.TITLE_MAX} characters)`)
+  const item: ReportItem & ReportContent = { kind: 'report', nonce, type: raw.type, title }
+  if (raw.body !== undefined && raw.body !== null) {
+    if (typeof raw.body !== 'string') throw new ValidationError('body', 'body must be a string (Markdown)')
+    if (Buffer.byteLength(raw.body) > REPORT_LIMITS.BODY_MAX_BYTES) throw new ValidationError('body', `body has at most ${REPORT_LIMITS.BODY_MAX_BYTES} bytes (UTF-8); link a longer text in references`)
+    const body = text(raw.body, 'body', REPORT_LIMITS.BODY_MAX_BYTES, rule)
+    if (body !== undefined) item.body = body
+  }
+  if (raw.attack !== undefined && raw.attack !== null) {
+    const attack = normalizeAttackIds(raw.attack, 'attack')
+    if (attack.length > 0) item.attack = attack
+  }
+  for (const k of REPORT_NAME_LISTS) {
+    if (raw[k] === undefined || raw[k] === null) continue
+    const names = normalizeNameList(raw[k], k, opts)
+    if (names.length > 0) item[k] = names
+  }
+  if (raw.references !== undefined && raw.references !== null) {
+    const refs = normalizeReferences(raw.references, 'references', opts)
+    if (refs.length > 0) item.references = refs
+  }
+  if (raw.indicators !== undefined && raw.indicators !== null) {
+    const ids = normalizeReportIndicators(raw.indicators, 'indicators')
+    if (ids.length > 0) item.indicators = ids
+  }
+  if (raw.published !== undefined && raw.published !== null) item.published = parseTime(raw.published, 'published')
+  const size = Buffer.byteLength(canonicalJson(item))
+  if (size > REPORT_LIMITS.RECORD_MAX_BYTES) throw new ValidationError('body', `the report is ${size} bytes as signed; at most ${REPORT_LIMITS.RECORD_MAX_BYTES}: shorten its body or link fewer indicators`)
+  return item
+}
+
 
 export { sameList }
