@@ -35,8 +35,8 @@ export interface Child { proc: ChildProcess, apiUrl: string, token: string, data
 export async function startChild (i: number, dataDir = mkdtempSync(join(tmpdir(), 'phalanx-prop-')), env: Record<string, string> = {}): Promise<Child> {
   // PROP_CPU_PROF=DIR profiles nodes 0 and 1 (the origin and one receiver)
   const prof = process.env.PROP_CPU_PROF !== undefined && i < 2 ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROP_CPU_PROF}/n${i}`] : []
-  const proc = spawn(process.execPath, [...prof, '--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
-    '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: '500', ...env } })
+  const proc = spawn(process.execPath, [...prof, ...(process.env.PROP_NODE_FLAGS ?? '').split(' ').filter(x => x !== ''), '--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
+    '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: process.env.PROP_DIAL_MS ?? '500', ...env } })
   const line = await new Promise<string>((resolve, reject) => {
     let buf = ''
     proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const k = buf.indexOf('\n'); if (k >= 0) resolve(buf.slice(0, k)) })

@@ -5,6 +5,7 @@
  * add, remove with key rotation, role, invites) are src/operations/circle-admin.ts, which
  * publish control entries through the one ingest path.
  */
+import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { PhalanxError } from '../errors.js'
 import type { BoxKey, OrgKey } from '../identity/index.js'
@@ -63,6 +64,10 @@ export class CircleManager {
   /** circles whose genesis this node expects from a peer (join, connect) */
   readonly #expected = new Set<string>()
   readonly #listeners = new Set<CircleListener>()
+  /** circle → digest of the membership log held (controlDigest), until an entry of it is stored */
+  readonly #digests = new Map<string, string>()
+  /** bumped whenever a membership entry is stored: a digest computed across a bump is not cached */
+  #digestGen = 0
   #invitesOpen = false
   #inviteTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -195,8 +200,12 @@ export class CircleManager {
   /** ingest's onStored: fold control entries as they become durable */
   noteStored (stored: StoredEntry[]): void {
     for (const { entry, unknown } of stored) {
-      if (unknown !== undefined || entry.circle === LOCAL_CIRCLE || !isMembershipLog(entry.circle)) continue
+      if (entry.circle === LOCAL_CIRCLE || !isMembershipLog(entry.circle)) continue
       const id = circleOfLog(entry.circle)
+      // the log served to pullers changed, whether or not this code can fold the entry
+      this.#digests.delete(id)
+      this.#digestGen++
+      if (unknown !== undefined) continue
       try {
         const s = applyControlEntry(this.#circles.get(id), entry)
         this.#circles.set(id, s)
@@ -261,6 +270,24 @@ export class CircleManager {
   }
 
   /** the circle's control entries in the order this node stored them */
+  /**
+   * What this node holds of a circle's membership log, in one value: SHA-256 over the keys
+   * (origin and seq) of its entries in store order. Two nodes with the same digest hold the
+   * same entries (an origin that signs two entries for one seq is a fork, never both stored),
+   * so a membership pull that would bring nothing is answered `same` (protocols/control.ts).
+   * Cached until an entry of the log is stored.
+   */
+  async controlDigest (circle: string): Promise<string> {
+    const cached = this.#digests.get(circle)
+    if (cached !== undefined) return cached
+    const gen = this.#digestGen
+    const h = createHash('sha256')
+    for await (const { key } of this.#c.store.controlEntries(membershipLogOf(circle))) h.update(key).update('\n')
+    const digest = h.digest('hex')
+    if (gen === this.#digestGen) this.#digests.set(circle, digest)
+    return digest
+  }
+
   async controlEntries (circle: string): Promise<Entry[]> {
     const out: Entry[] = []
     const log = membershipLogOf(circle)

@@ -23,6 +23,9 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { libp2pPrivateKeyFromSeed } from '../identity/index.js'
 import { MAX_ENVELOPE_BYTES } from './envelope.js'
 
+/** how often libp2p pings each connected peer to find dead connections */
+export const CONNECTION_PING_INTERVAL_MS = 30_000
+
 export interface HostOptions {
   host: string
   port: number
@@ -55,6 +58,10 @@ export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostG
     // partners may share one address (NAT, or every node on one host in tests): libp2p's
     // default of 5 inbound connections per second per host refuses them in bursts
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
+    // a ping on a new stream to every connected peer, both ways: every 10 s by default, the
+    // larger part of an idle node's CPU in a circle of tens; a dead connection is still found
+    // within a minute (and yamux's own keep-alive runs too)
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
     connectionGater: gater,
     services: {
       identify: identify(),

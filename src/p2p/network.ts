@@ -140,7 +140,7 @@ export class Network {
     })
     this.#red = new RedDelivery({ identity, box, store, ingest, requester: this.#requester, log: this.#log.child({ component: 'phalanx:p2p:red' }), signal, baseDelayMs: this.#o.dialIntervalMs })
     this.#notices = new NoticeDelivery({ circles, requester: this.#requester, self: identity.publicKey, log: this.#log.child({ component: 'phalanx:p2p:notice' }), signal })
-    this.#control = new ControlPull({ requester: this.#requester, pickMember: (turn) => this.#connections.pickMember(turn), judge: async (raw, source) => await this.#gossip.judge(raw, source), log: this.#log, signal })
+    this.#control = new ControlPull({ requester: this.#requester, pickMember: (turn) => this.#connections.pickMember(turn), judge: async (raw, source) => await this.#gossip.judge(raw, source), digest: async (circle) => await circles.controlDigest(circle), log: this.#log, signal })
     this.#p2p.addEventListener('peer:disconnect', (evt) => { this.#connections.onDisconnect(evt.detail) })
     this.#p2p.addEventListener('peer:connect', (evt) => { this.#onConnect(evt.detail) })
     for (const s of circles.mine()) this.#gossip.topics.subscribe(s.id)
@@ -152,11 +152,12 @@ export class Network {
       if (ticks++ % CONNECT_CONFIGURED_EVERY_TICKS === 0) void this.#connections.connectConfigured(this.#o.connect ?? [], async (circle, addr) => await this.connect(circle, addr))
       void this.#connections.dialMembers()
       void this.deliverRed()
-      void this.#control.pull()
       void this.#notices.deliver()
     }, this.#o.dialIntervalMs)
     this.#dialTimer.unref()
-    this.#syncTimer = setInterval(() => { void this.#syncTick() }, this.#o.syncIntervalMs)
+    // anti-entropy on its own cadence: one log sync and one membership pull per tick (a
+    // dial interval kept short to reconnect fast does not multiply them)
+    this.#syncTimer = setInterval(() => { void this.#syncTick(); void this.#control.pull() }, this.#o.syncIntervalMs)
     this.#syncTimer.unref()
     void this.#connections.dialMembers()
   }

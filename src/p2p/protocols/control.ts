@@ -28,9 +28,17 @@ export const CONTROL_PROTOCOL = '/phalanx/control/1.0.0'
 /** concurrent inbound streams of this protocol per connection */
 export const CONTROL_MAX_INBOUND_STREAMS = 8
 
-export function controlHandler (circles: Pick<CircleManager, 'get' | 'mine' | 'controlEntries'>): RequestHandler {
+/**
+ * A request `{circle, have?}` is answered with the circle's membership log, or `{same: true}`
+ * when `have` is the digest of what this node holds (CircleManager.controlDigest): a periodic
+ * pull then costs two small messages instead of the whole log both ways, and joins and
+ * connects (which send no `have`) take the log as before.
+ */
+export function controlHandler (circles: Pick<CircleManager, 'get' | 'mine' | 'controlEntries' | 'controlDigest'>): RequestHandler {
   return async (req, key) => {
     const s = circleForMember(circles, req?.circle, key)
+    const have = (req as { have?: unknown } | undefined)?.have
+    if (typeof have === 'string' && have === await circles.controlDigest(s.id)) return { same: true }
     return { entries: await circles.controlEntries(s.id) }
   }
 }
@@ -85,13 +93,16 @@ export interface ControlPullComponents {
   pickMember: (turn: number) => { circle: CircleState, peer: PeerId } | undefined
   /** ingest one entry as a remote one (the gossip verdict) */
   judge: (raw: unknown, source: string) => Promise<GossipVerdict>
+  /** the digest of the membership log this node holds (CircleManager.controlDigest) */
+  digest: (circle: string) => Promise<string>
   log: Logger
   signal: AbortSignal
 }
 
 /**
  * Membership logs converge without waiting for sync: each tick, take one circle's
- * membership log from one connected member (they are small) and ingest what is new.
+ * membership log from one connected member (they are small) and ingest what is new; the
+ * request names the digest of the log held, and a member holding the same answers `same`.
  * Gossip of a join, an address or a rotation may be lost; this repairs it.
  */
 export class ControlPull {
@@ -111,8 +122,8 @@ export class ControlPull {
       const pick = this.#c.pickMember(this.#turn++)
       if (pick === undefined) return
       const { circle: s, peer } = pick
-      const reply = await this.#c.requester.toPeer(peer, CONTROL_PROTOCOL, { circle: s.id })
-      if (!Array.isArray(reply.entries)) return
+      const reply = await this.#c.requester.toPeer(peer, CONTROL_PROTOCOL, { circle: s.id, have: await this.#c.digest(s.id) })
+      if (reply.same === true || !Array.isArray(reply.entries)) return
       for (const e of reply.entries) {
         const c = (e as { circle?: unknown })?.circle
         if (typeof c !== 'string' || circleOfLog(c) !== s.id) return

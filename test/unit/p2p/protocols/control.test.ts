@@ -31,7 +31,7 @@ describe('control protocol', () => {
   it('serves the log only to a current member', async () => {
     const askerSeed = randomBytes(32)
     mine = [circleState(CIRCLE, [self])]
-    const handler = controlHandler({ ...circles, controlEntries: async () => [] })
+    const handler = controlHandler({ ...circles, controlEntries: async () => [], controlDigest: async () => 'd' })
     await expect(request(handler, await orgPeerId(askerSeed), { circle: CIRCLE })).rejects.toMatchObject({ code: 'PX_ERR_NOT_MEMBER' })
     mine = [circleState(CIRCLE, [self, OrgKey.fromSeed(askerSeed)])]
     expect(await request(handler, await orgPeerId(askerSeed), { circle: CIRCLE })).toEqual({ entries: [] })
