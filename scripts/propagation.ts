@@ -9,9 +9,12 @@
  *               entry's `created` (signed) is beside it. One clock: all processes run on this
  *               machine. Also how many entries carried the records (group commit), the CPU
  *               each node spent per 1,000 delivered records (the origin: per 1,000 published),
- *               and how many gossip messages each node judged per entry (copies decrypted).
+ *               and per entry, how many gossip copies each node received (duplicates the
+ *               mesh sends included) and how many it judged (decrypted and verified).
  *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
  *               node; indicators/s until every node holds them all.
+ *   idle        each node's CPU share over 5 s of the formed circle with no traffic (the
+ *               cost of membership alone: heartbeats, pings, membership pulls, sync).
  *   advisories  50 advisories from one node, one every 100 ms (issue 15: target p99 ≤ 1 s at
  *               10 nodes): for every other node, `created` at the author to `received` there;
  *               then every other node acknowledges the last one at once: the time until the
@@ -112,26 +115,49 @@ export async function formCircle (size: number, line = false): Promise<{ nodes: 
   return { nodes, circle }
 }
 
-/** a node's CPU seconds since start and gossip messages judged (its /metrics) */
-export async function meters (c: Child): Promise<{ cpu: number, judged: number }> {
+interface Meters { cpu: number, judged: number, received: number }
+
+/** a node's CPU seconds since start, gossip messages judged, and gossip copies received (its /metrics) */
+export async function meters (c: Child): Promise<Meters> {
   const res = await fetch(`${c.apiUrl}/metrics`, { headers: { authorization: `Bearer ${c.token}` } })
   const text = await res.text()
   const cpu = Number(/^phalanx_process_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN)
   let judged = 0
   for (const m of text.matchAll(/^phalanx_gossip_messages\{verdict="[a-z]+"\} (\S+)$/gm)) judged += Number(m[1])
-  return { cpu, judged }
+  const received = Number(/^phalanx_gossip_received (\S+)$/m.exec(text)?.[1] ?? NaN)
+  return { cpu, judged, received }
 }
 
-/** what the nodes spent between two readings: CPU ms per 1,000 records (origin: published; others: delivered), gossip messages judged per entry */
-function costs (before: Array<{ cpu: number, judged: number }>, after: Array<{ cpu: number, judged: number }>, records: number, entries: number): Record<string, unknown> {
+/** median and max of the receivers' figures (node 0 is the origin), rounded */
+function spread (xs: number[], digits: number): { median: number, max: number } {
+  const r = xs.slice(1).sort((x, y) => x - y)
+  return { median: Number(quantile(r, 0.5).toFixed(digits)), max: Number(r[r.length - 1].toFixed(digits)) }
+}
+
+/**
+ * What the nodes spent between two readings: CPU ms per 1,000 records (origin: published;
+ * others: delivered); per entry, the gossip copies each receiver got (duplicates gossipsub
+ * drops unjudged included) and the messages it judged (decrypted)
+ */
+function costs (before: Meters[], after: Meters[], records: number, entries: number): Record<string, unknown> {
   const cpu = after.map((a, i) => ((a.cpu - before[i].cpu) * 1000) / (records / 1000))
-  const judged = after.map((a, i) => (a.judged - before[i].judged) / Math.max(1, entries))
-  const receivers = cpu.slice(1).sort((x, y) => x - y)
+  const perEntry = (k: 'judged' | 'received'): number[] => after.map((a, i) => (a[k] - before[i][k]) / Math.max(1, entries))
   return {
     originCpuMsPer1k: Number(cpu[0].toFixed(1)),
-    receiverCpuMsPer1k: { median: Number(quantile(receivers, 0.5).toFixed(1)), max: Number(receivers[receivers.length - 1].toFixed(1)) },
-    messagesJudgedPerEntry: { median: Number(quantile(judged.slice(1).sort((x, y) => x - y), 0.5).toFixed(2)), max: Number(Math.max(...judged.slice(1)).toFixed(2)) }
+    receiverCpuMsPer1k: spread(cpu, 1),
+    copiesReceivedPerEntry: spread(perEntry('received'), 2),
+    messagesJudgedPerEntry: spread(perEntry('judged'), 2)
   }
+}
+
+/** each node's CPU share (% of one core) while the circle is formed and quiet: what membership alone costs */
+async function idle (nodes: Child[], ms: number): Promise<Record<string, unknown>> {
+  const before = await Promise.all(nodes.map(meters))
+  const t0 = Date.now()
+  await sleep(ms)
+  const after = await Promise.all(nodes.map(meters))
+  const pct = after.map((a, i) => (100 * (a.cpu - before[i].cpu) * 1000) / (Date.now() - t0)).sort((x, y) => x - y)
+  return { seconds: Number(((Date.now() - t0) / 1000).toFixed(1)), cpuPercentPerNode: { median: Number(quantile(pct, 0.5).toFixed(2)), max: Number(pct[pct.length - 1].toFixed(2)) } }
 }
 
 /** the entries a node holds in a circle (the sum of its logs' heads: while one node publishes, the growth is its entries) */
@@ -281,9 +307,11 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
     say(`forming a circle of ${size} nodes${opts.line === true ? ' in a line' : ''}…`)
     const { nodes, circle } = await formCircle(size, opts.line === true)
     try {
+      say('idle: 5 s of a formed, quiet circle…')
+      const quiet = await idle(nodes, 5000)
       say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
       const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
-      const entry: Record<string, unknown> = { latency: lat }
+      const entry: Record<string, unknown> = { idle: quiet, latency: lat }
       if ((opts.advisoryCount ?? 50) > 0) {
         say(`advisories: ${opts.advisoryCount ?? 50}, one every 100 ms, and the acks of the last…`)
         entry.advisories = await advisories(nodes, circle, opts.advisoryCount ?? 50)

@@ -13,6 +13,8 @@ export interface MetricSources {
   queuedItems: () => number
   /** gossip verdicts since start, or undefined without a network */
   gossipCounts: () => { accepted: number, ignored: number, rejected: number } | undefined
+  /** gossip messages received since start, every copy (duplicates included), or undefined without a network */
+  gossipReceived?: () => number | undefined
 }
 
 export interface ApiMetrics {
@@ -40,6 +42,12 @@ export function createMetrics (src: MetricSources): ApiMetrics {
       const c = src.gossipCounts()
       for (const v of ['accepted', 'ignored', 'rejected'] as const) this.set({ verdict: v }, c?.[v] ?? 0)
     }
+  })
+  new Gauge({
+    name: 'phalanx_gossip_received',
+    help: 'gossip messages received since start, every copy: the judged ones and the duplicates gossipsub drops unjudged',
+    registers: [registry],
+    collect () { this.set(src.gossipReceived?.() ?? 0) }
   })
   return {
     registry,

@@ -132,7 +132,8 @@ export function createApiServer (node: PhalanxNode): ApiServer {
   const metrics = createMetrics({
     counts: () => node.store.isOpen ? node.store.counts() : undefined,
     queuedItems: () => node.ingest.queuedItems,
-    gossipCounts: () => node.network?.gossipCounts
+    gossipCounts: () => node.network?.gossipCounts,
+    gossipReceived: () => node.network?.gossipReceived
   })
 
   // bodies are JSON (or NDJSON for bulk publishes) only: fastify's built-in text/plain

@@ -269,10 +269,9 @@ export class CircleManager {
     }, wait).unref()
   }
 
-  /** the circle's control entries in the order this node stored them */
   /**
-   * What this node holds of a circle's membership log, in one value: SHA-256 over the keys
-   * (origin and seq) of its entries in store order. Two nodes with the same digest hold the
+   * What this node holds of a circle's membership log, in one value: SHA-256 over the sorted
+   * keys (origin and seq) of its entries. Two nodes with the same digest hold the
    * same entries (an origin that signs two entries for one seq is a fork, never both stored),
    * so a membership pull that would bring nothing is answered `same` (protocols/control.ts).
    * Cached until an entry of the log is stored.
@@ -281,13 +280,15 @@ export class CircleManager {
     const cached = this.#digests.get(circle)
     if (cached !== undefined) return cached
     const gen = this.#digestGen
-    const h = createHash('sha256')
-    for await (const { key } of this.#c.store.controlEntries(membershipLogOf(circle))) h.update(key).update('\n')
-    const digest = h.digest('hex')
+    const keys: string[] = []
+    for await (const { key } of this.#c.store.controlEntries(membershipLogOf(circle))) keys.push(key)
+    // sorted: two nodes that stored the same entries in different orders agree
+    const digest = createHash('sha256').update(keys.sort().join('\n')).digest('hex')
     if (gen === this.#digestGen) this.#digests.set(circle, digest)
     return digest
   }
 
+  /** the circle's control entries in the order this node stored them */
   async controlEntries (circle: string): Promise<Entry[]> {
     const out: Entry[] = []
     const log = membershipLogOf(circle)

@@ -46,8 +46,14 @@ export type GossipSubRuntime = GossipSub & {
 /** the gater's three decisions (connections.ts makes them) */
 export type HostGater = Required<Pick<ConnectionGater, 'denyDialPeer' | 'denyInboundEncryptedConnection' | 'denyOutboundEncryptedConnection'>>
 
+/**
+ * Gossip messages whose id gossipsub computed: every copy received (before its seen-cache drops
+ * a duplicate unjudged) and every message this node published.
+ */
+export interface GossipIdCount { ids: number }
+
 /** a started libp2p host with the org key of `seed` as its PeerId, listening on host:port */
-export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostGater, appScore: AppScore = () => 0): Promise<Host> {
+export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostGater, appScore: AppScore = () => 0, count: GossipIdCount = { ids: 0 }): Promise<Host> {
   const privateKey = await libp2pPrivateKeyFromSeed(seed)
   return await createLibp2p({
     privateKey,
@@ -68,7 +74,7 @@ export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostG
       ping: ping(),
       pubsub: gossipsub({
         globalSignaturePolicy: 'StrictNoSign',
-        msgIdFn: (m) => createHash('sha256').update(m.data).digest(),
+        msgIdFn: (m) => { count.ids++; return createHash('sha256').update(m.data).digest() },
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         maxInboundDataLength: MAX_ENVELOPE_BYTES + 64 * 1024,

@@ -15,7 +15,7 @@ import { isRedLog, LOCAL_CIRCLE } from '../records/index.js'
 import type { Ingest, LevelStore, StoredEntry } from '../store/index.js'
 import { circleOfLog, type CircleManager, type CircleState } from '../circles/index.js'
 import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js'
-import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type Host } from './host.js'
+import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type GossipIdCount, type Host } from './host.js'
 import { Connections, type PeerView } from './connections.js'
 import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
 import {
@@ -77,6 +77,8 @@ export class Network {
   #p2p!: Host
   #requester!: Requester
   #gossip!: Gossip
+  /** gossip message ids computed by gossipsub: copies received plus messages published */
+  readonly #ids: GossipIdCount = { ids: 0 }
   #sync!: Sync
   #red!: RedDelivery
   #control!: ControlPull
@@ -100,11 +102,17 @@ export class Network {
   /** gossip messages judged since start, by verdict (rejected ones cost their sender score) */
   get gossipCounts (): { accepted: number, ignored: number, rejected: number } { return this.#gossip.counts }
 
+  /**
+   * Gossip messages received since start, every copy: the judged ones and the duplicates
+   * gossipsub drops unjudged (copies per entry = the cost of the mesh's redundancy).
+   */
+  get gossipReceived (): number { return this.#ids.ids - (this.#gossip === undefined ? 0 : this.#gossip.topics.published) }
+
   async start (): Promise<void> {
     const { identity, circles, ingest, store, box } = this.#c
     const signal = this.#stop.signal
     this.#connections.refreshAllowed()
-    this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater(), (id) => this.#gossip?.appSpecificScore(id) ?? 0)
+    this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater(), (id) => this.#gossip?.appSpecificScore(id) ?? 0, this.#ids)
     this.#connections.attach(this.#p2p)
     this.#requester = new Requester({ host: this.#p2p, connections: this.#connections, circles, signal })
     await this.#handle(JOIN_PROTOCOL, 'join', JOIN_MAX_INBOUND_STREAMS, joinHandler({ admin: this.#c.admin, identity, log: this.#log }))

@@ -20,6 +20,8 @@ export class GossipTopics {
   readonly #pubsub: GossipSubRuntime
   readonly #validate: TopicValidator
   readonly #subscribed = new Set<string>()
+  /** messages this node published since start */
+  published = 0
 
   constructor (pubsub: GossipSubRuntime, validate: TopicValidator) {
     this.#pubsub = pubsub
@@ -58,6 +60,7 @@ export class GossipTopics {
   }
 
   async publish (circle: string, data: Uint8Array): Promise<void> {
+    this.published++
     await this.#pubsub.publish(topicOf(circle), data, { ignoreDuplicatePublishError: true })
   }
 
