@@ -7,16 +7,14 @@
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { pino } from 'pino'
-import { CircleManager, inviteSecretHash, isOpenInvite, makeInvite, parseInvite, useKeptInvite } from '../../../src/circles/index.js'
+import { inviteSecretHash, isOpenInvite, makeInvite, parseInvite, useKeptInvite } from '../../../src/circles/index.js'
 import { PhalanxError } from '../../../src/errors.js'
-import { BoxKey, OrgKey } from '../../../src/identity/index.js'
-import { Ingest, LevelStore } from '../../../src/store/index.js'
-import { CircleAdmin } from '../../../src/operations/index.js'
+import { OrgKey } from '../../../src/identity/index.js'
 import { makeTempDir, removeTempDir } from '../../utils/store.js'
+import { startCircleNode, type CircleNode } from '../../utils/circle-node.js'
 import { codeOf } from '../../utils/outcome.js'
 
-interface Admin { store: LevelStore, ingest: Ingest, circles: CircleManager, admin: CircleAdmin, stop: () => Promise<void> }
+type Admin = CircleNode
 
 const dirs: string[] = []
 const running: Admin[] = []
@@ -25,20 +23,9 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) removeTempDir(d)
 })
 
-/** a store, ingest and circle manager wired as a node wires them */
+/** a node's store, ingest and circles (test/utils/circle-node.ts), stopped after each test */
 async function startAdmin (seed: Uint8Array, path: string): Promise<Admin> {
-  const key = OrgKey.fromSeed(seed)
-  const store = new LevelStore({ path })
-  await store.open()
-  const log = pino({ level: 'silent' })
-  let circles: CircleManager | undefined
-  const ingest = new Ingest({ store, key, policy: { check: (e, s) => circles!.check(e, s) }, log, onStored: stored => circles!.noteStored(stored) }, { sync: false })
-  circles = new CircleManager({ store, key, box: BoxKey.fromSeed(seed), log })
-  const admin = new CircleAdmin({ circles, ingest, store, key, box: BoxKey.fromSeed(seed) })
-  await ingest.start()
-  await circles.load()
-  let stopped = false
-  const a: Admin = { store, ingest, circles, admin, stop: async () => { if (stopped) return; stopped = true; circles!.close(); await ingest.stop(); await store.close() } }
+  const a = await startCircleNode(seed, path)
   running.push(a)
   return a
 }

@@ -9,7 +9,6 @@ import { checkStore, lookupValue, queryIndicators, verifyStoreAt, type LevelStor
 import { readBucket } from '../../../src/store/level-store.js'
 import { postingPrefix } from '../../../src/store/keys.js'
 import { MAX_BLOCK_PAIRS, findPosting, pairsOf, scanPostings, type PostingBucket } from '../../../src/store/postings.js'
-import type { Tlp } from '../../../src/tlp/index.js'
 import { RemoteLog, openStore, randomKey, sleep, type StoreHarness } from '../../utils/store.js'
 import { damageStore } from '../../utils/raw-store.js'
 

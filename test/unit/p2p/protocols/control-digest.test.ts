@@ -7,33 +7,20 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { pino } from 'pino'
-import { CircleManager } from '../../../../src/circles/index.js'
-import { BoxKey, OrgKey } from '../../../../src/identity/index.js'
-import { Ingest, LevelStore } from '../../../../src/store/index.js'
-import { CircleAdmin } from '../../../../src/operations/index.js'
+import { OrgKey } from '../../../../src/identity/index.js'
 import { controlHandler } from '../../../../src/p2p/protocols/control.js'
 import { makeTempDir, removeTempDir } from '../../../utils/store.js'
+import { startCircleNode, type CircleNode } from '../../../utils/circle-node.js'
 import { orgPeerId, request } from '../../../utils/p2p.js'
 
 const stops: Array<() => Promise<void>> = []
 afterEach(async () => { for (const s of stops.splice(0)) await s() })
 
-async function startNode (): Promise<{ circles: CircleManager, admin: CircleAdmin, ingest: Ingest }> {
-  const seed = randomBytes(32)
-  const key = OrgKey.fromSeed(seed)
+async function startNode (): Promise<CircleNode> {
   const dir = makeTempDir()
-  const store = new LevelStore({ path: `${dir}/db` })
-  await store.open()
-  const log = pino({ level: 'silent' })
-  let circles: CircleManager | undefined
-  const ingest = new Ingest({ store, key, policy: { check: (e, s) => circles!.check(e, s) }, log, onStored: stored => circles!.noteStored(stored) }, { sync: false })
-  circles = new CircleManager({ store, key, box: BoxKey.fromSeed(seed), log })
-  const admin = new CircleAdmin({ circles, ingest, store, key, box: BoxKey.fromSeed(seed) })
-  await ingest.start()
-  await circles.load()
-  stops.push(async () => { circles!.close(); await ingest.stop(); await store.close(); removeTempDir(dir) })
-  return { circles, admin, ingest }
+  const n = await startCircleNode(randomBytes(32), `${dir}/db`)
+  stops.push(async () => { await n.stop(); removeTempDir(dir) })
+  return n
 }
 
 describe('membership pull digest', () => {
