@@ -89,7 +89,16 @@ export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostG
         Dout: 2,
         // junk a peer cannot be entitled to send (gossip/junk.ts) lowers its score one point a
         // message: past -10 it gets no gossip from us, past -80 its messages are dropped unread
-        scoreParams: { appSpecificScore: appScore, appSpecificWeight: 1 }
+        scoreParams: {
+          appSpecificScore: appScore,
+          appSpecificWeight: 1,
+          // gossipsub's default penalizes more than 10 peers from one IP address (-5 × surplus²):
+          // the 11th member behind one NAT, or on one host, would graylist every one of them
+          // (their messages dropped unread, nothing published to them) and leave delivery to
+          // sync. Peers here are circle members the gater admitted by key: an address says
+          // nothing about who they are
+          IPColocationFactorWeight: 0
+        }
       })
     }
   }) as any
