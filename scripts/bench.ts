@@ -7,6 +7,9 @@
  *   ingest     indicators/s through the ingest path: bulk entries and single-record entries
  *              (single publishes that wait together share entries: group commit); the CPU ms
  *              one node spends per 1,000 indicators in bulk
+ *   receive    a receiving node's own path per gossip entry, in process, without the network
+ *              stack (scripts/receive.ts): single-record entries and entries of 500 records;
+ *              the bulk CPU per 1,000 beside the bulk ingest's (issue 17)
  *   ipsum      bulk HTTP import of ../shared/data/feeds/ipsum.txt via POST /v1/indicators
  *   lookup     GET /v1/lookup req/s and latency (autocannon, keep-alive) on 1,000,000 indicators
  *   rss        peak RSS of the node process
@@ -43,6 +46,7 @@ import { loadConfig } from '../src/config/index.js'
 import { PhalanxNode } from '../src/node.js'
 import { indicatorId } from '../src/records/index.js'
 import { benchPropagation } from './propagation.js'
+import { benchReceive } from './receive.js'
 import { benchCatchUp, benchPartitionHeal } from './catchup.js'
 import { benchDurability } from './durability.js'
 import { benchInterop } from './interop.js'
@@ -318,6 +322,10 @@ async function main (): Promise<void> {
   // the baseline of the ratio is the records the ingest path stores, written raw; the input
   // objects (~90 B, no id, origin, entry or cursor) are reported for comparison
   out.raw = { ...crypto, levelBatchedPutsPerSec: levelPutsPerSec, levelBatchedPutsPerSecInputObjects: inputPutsPerSec }
+  say('receive path (in process): single-record entries, then entries of 500 records…')
+  const single = await benchReceive(n(5000), 1)
+  const bulk = await benchReceive(Math.max(20, Math.round(400 * SCALE)), 500)
+  out.receive = { single, bulk, bulkCpuVsIngestCpu: Number((bulk.cpuMsPer1k / ingest.bulkCpuMsPer1k).toFixed(2)) }
   if (process.env.BENCH_ONLY === 'ingest') { process.stdout.write(JSON.stringify({ ...out, ingest }, null, 2) + '\n'); return }
   out.ingest = {
     ...ingest,
@@ -342,12 +350,12 @@ async function main (): Promise<void> {
   // propagation between child-process nodes (BENCH_PROPAGATION=0 skips it: it takes minutes)
   if (process.env.BENCH_PROPAGATION !== '0') {
     say('propagation in one circle of 10 and 25 nodes…')
-    out.propagation = await benchPropagation([10, 25], { latencyCount: n(2000), bulkCount: n(200_000) })
+    out.propagation = await benchPropagation([10, 25], { latencyCount: n(2000), warmupCount: n(2000), bulkCount: n(200_000) })
     // issue 17: at 50/s, 10 nodes, a pair and a line A–B–C (p2p.onlyPeers), beside OrbitDB's figures (STACK.md)
     say('propagation at 50/s: 10 nodes, a pair, a line of 3…')
     out.propagation50 = {
-      ...await benchPropagation([10, 2], { latencyCount: n(1000), ratePerSec: 50, advisoryCount: 0, bulkAt: 0 }),
-      ...await benchPropagation([3], { latencyCount: n(1000), ratePerSec: 50, advisoryCount: 0, bulkAt: 0, line: true })
+      ...await benchPropagation([10, 2], { latencyCount: n(1000), warmupCount: n(1000), ratePerSec: 50, advisoryCount: 0, bulkAt: 0 }),
+      ...await benchPropagation([3], { latencyCount: n(1000), warmupCount: n(1000), ratePerSec: 50, advisoryCount: 0, bulkAt: 0, line: true })
     }
   }
   say('durability: publishes with fsync on and off…')

@@ -11,6 +11,10 @@
  *               each node spent per 1,000 delivered records (the origin: per 1,000 published),
  *               and per entry, how many gossip copies each node received (duplicates the
  *               mesh sends included) and how many it judged (decrypted and verified).
+ *   warmup      before the latency run, the same publishes (PROP_WARMUP of them, `npm run bench`:
+ *               as many as the latency run), their figures kept apart: nodes that just
+ *               started spend much of their CPU in V8's compiler (perf, 10 nodes at 20/s:
+ *               p99 468 ms in the first 30 s, 106–229 ms after them).
  *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
  *               node; indicators/s until every node holds them all.
  *   idle        each node's CPU share over 5 s of the formed circle with no traffic (the
@@ -178,11 +182,11 @@ async function receivedTimes (c: Child, tag: string): Promise<Map<string, number
   return out
 }
 
-async function latency (nodes: Child[], circle: string, count: number, perSec: number): Promise<Record<string, unknown>> {
-  const tag = 'latency'
+async function latency (nodes: Child[], circle: string, count: number, perSec: number, tag = 'latency'): Promise<Record<string, unknown>> {
   const created = new Map<string, number>()
   /** when each publish request was sent (loopback: when it reached the origin's API, within a fraction of a ms) */
   const sent = new Map<string, number>()
+  const base = (await api<{ counts: { indicators: number } }>(nodes[0], '/v1/status')).counts.indicators
   const before = await Promise.all(nodes.map(meters))
   const seq0 = await ownEntries(nodes[0], circle)
   const t0 = Date.now()
@@ -191,7 +195,7 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     const due = t0 + (i * 1000) / perSec
     const wait = due - Date.now()
     if (wait > 0) await sleep(wait)
-    const value = `lat-${i}.bench.example`
+    const value = `${tag}-${i}.bench.example`
     sent.set(value, Date.now())
     inflight.push(api<{ id: string, entries: unknown[] }>(nodes[0], '/v1/indicators', { type: 'domain', value, tlp: 'GREEN', circle, tags: [tag] }).then(() => {}))
     if (inflight.length > 64) await inflight.shift()
@@ -208,7 +212,7 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     cursor = page.nextCursor
   }
   await untilTrue('every node to hold every latency record', async () => {
-    for (const n of nodes.slice(1)) if ((await api<{ counts: { indicators: number } }>(n, '/v1/status')).counts.indicators < count) return false
+    for (const n of nodes.slice(1)) if ((await api<{ counts: { indicators: number } }>(n, '/v1/status')).counts.indicators < count + base) return false
     return true
   }, 120_000)
   const after = await Promise.all(nodes.map(meters))
@@ -301,7 +305,7 @@ async function throughput (nodes: Child[], circle: string, count: number, base: 
   return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)), entries, ...costs(before, after, count, entries) }
 }
 
-export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number, advisoryCount?: number, line?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, warmupCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number, advisoryCount?: number, line?: boolean } = {}): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const size of sizes) {
     say(`forming a circle of ${size} nodes${opts.line === true ? ' in a line' : ''}…`)
@@ -309,16 +313,25 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
     try {
       say('idle: 5 s of a formed, quiet circle…')
       const quiet = await idle(nodes, 5000)
+      // nodes just started run V8's compiler more than our code: the latency run measures a
+      // circle past that (the warm-up's own figures are kept beside it)
+      const warm = opts.warmupCount ?? 0
+      let warmup: Record<string, unknown> | undefined
+      if (warm > 0) {
+        say(`warm-up: ${warm} publishes at ${opts.ratePerSec ?? 200}/s…`)
+        const w = await latency(nodes, circle, warm, opts.ratePerSec ?? 200, 'warmup')
+        warmup = { publishes: w.publishes, perSecSent: w.perSecSent, p50ms: w.p50ms, p99ms: w.p99ms, receiverCpuMsPer1k: w.receiverCpuMsPer1k }
+      }
       say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
       const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
-      const entry: Record<string, unknown> = { idle: quiet, latency: lat }
+      const entry: Record<string, unknown> = { idle: quiet, ...(warmup !== undefined ? { warmup } : {}), latency: lat }
       if ((opts.advisoryCount ?? 50) > 0) {
         say(`advisories: ${opts.advisoryCount ?? 50}, one every 100 ms, and the acks of the last…`)
         entry.advisories = await advisories(nodes, circle, opts.advisoryCount ?? 50)
       }
       if (size === (opts.bulkAt ?? 10)) {
         say(`throughput: bulk ${opts.bulkCount ?? 200_000}…`)
-        entry.throughput = await throughput(nodes, circle, opts.bulkCount ?? 200_000, opts.latencyCount ?? 2000)
+        entry.throughput = await throughput(nodes, circle, opts.bulkCount ?? 200_000, (opts.latencyCount ?? 2000) + warm)
       }
       out[`${opts.line === true ? 'line' : 'nodes'}${size}`] = entry
       say(`nodes${size}: ${JSON.stringify(entry)}`)
@@ -336,7 +349,7 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const sizes = process.argv.slice(2).map(Number).filter(x => x > 1)
-  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), bulkCount: Number(process.env.PROP_BULK ?? 200_000), line: process.env.PROP_LINE === '1', ...(process.env.PROP_ADVISORIES !== undefined ? { advisoryCount: Number(process.env.PROP_ADVISORIES) } : {}) })
+  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), warmupCount: Number(process.env.PROP_WARMUP ?? 0), bulkCount: Number(process.env.PROP_BULK ?? 200_000), line: process.env.PROP_LINE === '1', ...(process.env.PROP_ADVISORIES !== undefined ? { advisoryCount: Number(process.env.PROP_ADVISORIES) } : {}) })
     .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
     .catch((err) => { process.stderr.write(`propagation failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
 }

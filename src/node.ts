@@ -135,12 +135,14 @@ export class PhalanxNode {
 
   /** start the libp2p network (after startCore): gossip, joins, member connections */
   async startNetwork (): Promise<void> {
-    const { Network } = await import('./p2p/index.js')
+    const { Network, ownEntryPaceMs } = await import('./p2p/index.js')
     const network = new Network({ host: this.config.p2p.host, port: this.config.p2p.port, dialIntervalMs: this.config.p2p.dialIntervalMs, syncIntervalMs: this.config.p2p.syncIntervalMs, connect: this.config.p2p.connect, onlyPeers: this.config.p2p.onlyPeers, pending: this.config.p2p.pending, quota: { ...this.config.p2p.quota, maxQueuedItems: Math.min(this.config.p2p.quota.maxQueuedItems, this.config.api.maxQueuedItems) }, junk: this.config.p2p.junk }, {
       identity: this.identity, circles: this.circles, admin: this.admin, ingest: this.ingest, store: this.store, box: this.#box, log: childLogger(this.log, 'p2p')
     })
     try {
       await network.start()
+      // own entries are gossiped now: sustained single publishes share entries, within the quota members grant
+      this.ingest.paceGroups(ownEntryPaceMs(this.config.p2p.quota))
     } catch (err) {
       await network.stop().catch(() => {})
       const listen = listenFailure(err)

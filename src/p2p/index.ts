@@ -3,7 +3,7 @@
  * protocols, member connections.
  */
 export { Network } from './network.js'
-export { topicOf } from './gossip/index.js'
+export { topicOf, ownEntryPaceMs } from './gossip/index.js'
 export { peerIdOfKey, publicKeyOfPeer } from './host.js'
 export { JOIN_PROTOCOL, CONTROL_PROTOCOL, ENTRIES_PROTOCOL, RED_PROTOCOL } from './protocols/index.js'
 export { SYNC_PROTOCOL } from './sync.js'

@@ -36,6 +36,14 @@ const LEFT_TO_SYNC_LOG_MS = 10_000
 /** own gossip keeps to this part of the quota members grant */
 const OWN_QUOTA_MARGIN = 0.9
 
+/**
+ * ms between own write groups (ingest's pace, store/ingest/pace.ts) that keep sustained
+ * single publishes within the entry quota members grant: past it they would wait for sync
+ */
+export function ownEntryPaceMs (quota?: Partial<QuotaOptions>): number {
+  return Math.ceil(1000 / ((quota?.entriesPerSecond ?? DEFAULT_QUOTA_OPTIONS.entriesPerSecond) * OWN_QUOTA_MARGIN))
+}
+
 export class GossipPublisher {
   readonly #c: GossipPublisherComponents
   readonly #entries: TokenBucket

@@ -35,6 +35,7 @@ import { PURGE_CHUNK, runPurge } from './purge.js'
 import { Tx, type State } from './tx.js'
 import type { AcceptedLoss } from '../own-seq.js'
 import { OwnTail, type BehindOwnTail } from './own-tail.js'
+import { GroupPace } from './pace.js'
 
 export type { BehindOwnTail } from './own-tail.js'
 import type { EntryPolicy, ForkResult, IngestResult, PublishBatch, PublishResult, StoredEntry } from './types.js'
@@ -54,12 +55,14 @@ export interface IngestOptions {
    * busy share entries whatever it is.
    */
   lingerMs: number
+  /**
+   * ms between write groups with small publishes to shared logs (pace.ts): records share
+   * entries instead of each being one gossip message; 0: off
+   */
+  paceMs: number
 }
 
-export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64), lingerMs: 0 }
-
-/** a publish of fewer records than this waits the linger when the writer is idle (a bulk call does not) */
-const LINGER_ITEMS = 100
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64), lingerMs: 0, paceMs: 0 }
 
 export interface IngestComponents {
   store: LevelStore
@@ -132,10 +135,13 @@ export class Ingest {
   #lastCreated = 0
   /** what this node signed in its own logs, against what the store holds (own-tail.ts) */
   readonly #tail: OwnTail
+  /** when queued small publishes are taken: the linger, the pace (pace.ts) */
+  readonly #pace: GroupPace
 
   constructor (components: IngestComponents, options: Partial<IngestOptions> = {}) {
     this.#c = components
     this.#o = { ...defaultIngestOptions, ...options }
+    this.#pace = new GroupPace(this.#o)
     this.#log = components.log
     const { store } = components
     this.#state = { counts: store.counts(), cidr: store.cidrLengths(), cursor: store.lastCursor(), pendingRemoved: [] }
@@ -214,6 +220,12 @@ export class Ingest {
     while (this.#draining !== undefined) await this.#draining
     await this.#signer.close()
   }
+
+  /**
+   * Start write groups with small publishes to shared logs at most once per `ms` (pace.ts;
+   * 0: off). The network sets it from the entry quota members grant (the gossip publisher's).
+   */
+  paceGroups (ms: number): void { this.#pace.paceMs = ms }
 
   /** whether entries are signed on a worker thread */
   get threadedSigner (): boolean { return this.#signer.threaded }
@@ -378,19 +390,18 @@ export class Ingest {
     this.#kick(true)
   }
 
-  /** the linger's timer while an idle writer waits for more small publishes */
+  /** the timer while small publishes wait out the linger or the pace (pace.ts) */
   #lingering: NodeJS.Timeout | undefined
 
   /**
-   * Start the writer unless it runs. `linger`: a new job arrived at an idle writer — when the
-   * queue holds only small publishes, wait `lingerMs` for others to share their entries.
+   * Start the writer unless it runs. `arrival`: a new job reached an idle writer (the linger
+   * applies). Small publishes wait out the linger or the pace; anything else goes at once.
    */
-  #kick (linger = false): void {
+  #kick (arrival = false): void {
     if (this.#draining !== undefined) return
-    const wait = linger && this.#o.lingerMs > 0 && !this.#closed && this.#queue.length < this.#o.maxGroupJobs &&
-      this.#queue.every(j => j.kind === 'publish' && j.items < LINGER_ITEMS)
-    if (wait) {
-      this.#lingering ??= setTimeout(() => { this.#lingering = undefined; this.#kick() }, this.#o.lingerMs)
+    const wait = this.#pace.holdMs(this.#queue, arrival, this.#closed)
+    if (wait > 0) {
+      this.#lingering ??= setTimeout(() => { this.#lingering = undefined; this.#kick() }, wait)
       return
     }
     if (this.#lingering !== undefined) { clearTimeout(this.#lingering); this.#lingering = undefined }
@@ -417,7 +428,11 @@ export class Ingest {
     // (memory: a bulk group holds 10,000 records and their copies in the signer)
     const fill = (): void => {
       while (this.#queue.length > 0 && ahead.length < SIGN_AHEAD && (ahead.length === 0 || ahead.reduce((n, p) => n + p.items, 0) < this.#o.maxGroupItems)) {
-        ahead.push(this.#prepare(this.#take()))
+        // small publishes within the pace wait (the loop ends; #kick's timer restarts it)
+        if (this.#pace.holdMs(this.#queue, false, this.#closed) > 0) return
+        const jobs = this.#take()
+        this.#pace.taken(jobs)
+        ahead.push(this.#prepare(jobs))
       }
     }
     const dropAhead = (err: unknown): void => {

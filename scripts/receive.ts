@@ -1,0 +1,116 @@
+/**
+ * What a receiving node's own path costs per gossip entry, without the network stack (part
+ * of `npm run bench`; alone: `node dist/scripts/receive.js [entries] [recordsPerEntry]`).
+ *
+ * A member's sealed entries, encoded as its gossip publisher encodes them, are handed to a
+ * second node's gossip validator in process, one after the other: decode, open the seal,
+ * parse, admit (membership, label), then ingest (schema, signature, entry policy, log
+ * position, derive, write without fsync, as gossip does). Real LevelDB in temp dirs; quotas
+ * out of the way. CPU is the whole process's (`process.cpuUsage`) over the judging only:
+ * beside the bulk ingest's own CPU per 1,000 (bench.ts) it says how much of a receiving
+ * node's CPU per record is our path and how much the network stack (propagation.ts measures
+ * the node as a whole).
+ *
+ * RECV_PROF=FILE writes a V8 CPU profile of the judging.
+ */
+import '../src/polyfill.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CircleManager } from '../src/circles/index.js'
+import { BoxKey, OrgKey } from '../src/identity/index.js'
+import { Ingest, LevelStore } from '../src/store/index.js'
+import { CircleAdmin } from '../src/operations/index.js'
+import { canonicalJson, entryHash, validateItem } from '../src/records/index.js'
+import { encodeEnvelope } from '../src/p2p/envelope.js'
+import { GossipValidator, MemberQuotas } from '../src/p2p/gossip/index.js'
+import { peerIdOfKey } from '../src/p2p/host.js'
+
+const log = pino({ level: 'silent' })
+
+interface Member { store: LevelStore, ingest: Ingest, circles: CircleManager, admin: CircleAdmin, key: OrgKey, dir: string }
+
+/** a store, ingest and circle manager wired as a node wires them (no network, no fsync) */
+async function member (seed: Uint8Array): Promise<Member> {
+  const dir = mkdtempSync(join(tmpdir(), 'phalanx-recv-'))
+  const key = OrgKey.fromSeed(seed)
+  const store = new LevelStore({ path: join(dir, 'db') })
+  await store.open()
+  let circles: CircleManager | undefined
+  const ingest = new Ingest({ store, key, policy: { check: (e, s) => circles!.check(e, s) }, log, onStored: stored => circles!.noteStored(stored) }, { sync: false })
+  circles = new CircleManager({ store, key, box: BoxKey.fromSeed(seed), log })
+  const admin = new CircleAdmin({ circles, ingest, store, key, box: BoxKey.fromSeed(seed) })
+  await ingest.start()
+  await circles.load()
+  return { store, ingest, circles, admin, key, dir }
+}
+
+export interface ReceiveFigures {
+  entries: number
+  recordsPerEntry: number
+  /** entries stored (every one should be) */
+  stored: number
+  cpuMsPerEntry: number
+  cpuMsPer1k: number
+  wallMsPerEntry: number
+}
+
+/** `entries` AMBER entries of `recordsPerEntry` ipv4 indicators, judged one after the other */
+export async function benchReceive (entries: number, recordsPerEntry: number): Promise<ReceiveFigures> {
+  const a = await member(randomBytes(32))
+  const bSeed = randomBytes(32)
+  const b = await member(bSeed)
+  try {
+    const circle = (await a.admin.create('ISAC', 'Org A')).id
+    await a.admin.addMember(circle, OrgKey.fromSeed(bSeed).publicKeyHex, 'Org B')
+    b.circles.expect(circle)
+    for (const e of await a.circles.controlEntries(circle)) await b.ingest.ingest(e, 'join')
+    const origin = a.key.publicKeyHex
+    let k = 0
+    const seq0 = a.store.head(circle, origin)?.seq ?? 0
+    for (let i = 0; i < entries; i++) {
+      const items = Array.from({ length: recordsPerEntry }, () => { k++; return validateItem({ kind: 'indicator', type: 'ipv4', value: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`, confidence: 50, tags: ['receive'] }) })
+      await a.ingest.publish([{ circle, tlp: 'AMBER', items }])
+    }
+    const key = a.circles.circleKey(circle)!
+    const messages: Uint8Array[] = []
+    for (let seq = seq0 + 1; seq <= seq0 + entries; seq++) {
+      const e = a.store.getEntry(circle, origin, seq)!
+      messages.push(encodeEnvelope(canonicalJson(e), entryHash(e), key))
+    }
+    const quotas = new MemberQuotas({ entriesPerSecond: 1e9, burstEntries: 1e9, bytesPerSecond: 1e12, burstBytes: 1e12 })
+    const validator = new GossipValidator({ circles: b.circles, ingest: b.ingest, log, quotas, onEarly: () => {} })
+    const from = peerIdFromString(peerIdOfKey(origin))
+    const prof = process.env.RECV_PROF !== undefined ? new Session() : undefined
+    if (prof !== undefined) { prof.connect(); await prof.post('Profiler.enable'); await prof.post('Profiler.start') }
+    let stored = 0
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    for (const m of messages) if ((await validator.validate(circle, m, from)).reason === 'stored') stored++
+    const ms = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    if (prof !== undefined) { const { profile } = await prof.post('Profiler.stop'); writeFileSync(process.env.RECV_PROF!, JSON.stringify(profile)) }
+    const cpuMs = (cpu.user + cpu.system) / 1000
+    return {
+      entries,
+      recordsPerEntry,
+      stored,
+      cpuMsPerEntry: Number((cpuMs / entries).toFixed(3)),
+      cpuMsPer1k: Number((cpuMs / (entries * recordsPerEntry / 1000)).toFixed(1)),
+      wallMsPerEntry: Number((ms / entries).toFixed(3))
+    }
+  } finally {
+    for (const m of [a, b]) { m.circles.close(); await m.ingest.stop(); await m.store.close(); rmSync(m.dir, { recursive: true, force: true }) }
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  benchReceive(Number(process.argv[2] ?? 5000), Number(process.argv[3] ?? 1))
+    .then(r => { process.stdout.write(JSON.stringify(r) + '\n') })
+    .catch((err) => { process.stderr.write(`receive failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
+}
