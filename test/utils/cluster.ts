@@ -8,8 +8,8 @@ import { RawPeer } from './raw-peer.js'
 import { startTestNode, type TestNode } from './node.js'
 
 export interface Cluster {
-  /** a node for the org `org` (logs silent unless PX_TEST_LOG is set) */
-  start: (org: string) => Promise<TestNode>
+  /** a node for the org `org` (logs silent unless PX_TEST_LOG is set); `p2p` settings over the fast timers */
+  start: (org: string, p2p?: Record<string, unknown>) => Promise<TestNode>
   /** a raw libp2p peer with a fresh key */
   raw: () => Promise<RawPeer>
 }
@@ -22,8 +22,8 @@ export function cluster (): Cluster {
     await Promise.all(nodes.map(async n => { await n.stop() }))
   })
   return {
-    async start (org) {
-      const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
+    async start (org, p2p = {}) {
+      const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300, ...p2p } } })
       nodes.push(n)
       return n
     },
