@@ -18,14 +18,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CircleManager } from '../src/circles/index.js'
-import { BoxKey, OrgKey } from '../src/identity/index.js'
-import { Ingest, LevelStore } from '../src/store/index.js'
-import { CircleAdmin } from '../src/operations/index.js'
+import { loadConfig } from '../src/config/index.js'
+import { PhalanxNode } from '../src/node.js'
 import { canonicalJson, entryHash, validateItem } from '../src/records/index.js'
 import { encodeEnvelope } from '../src/p2p/envelope.js'
 import { GossipValidator, MemberQuotas } from '../src/p2p/gossip/index.js'
@@ -33,21 +30,12 @@ import { peerIdOfKey } from '../src/p2p/host.js'
 
 const log = pino({ level: 'silent' })
 
-interface Member { store: LevelStore, ingest: Ingest, circles: CircleManager, admin: CircleAdmin, key: OrgKey, dir: string }
-
-/** a store, ingest and circle manager wired as a node wires them (no network, no fsync) */
-async function member (seed: Uint8Array): Promise<Member> {
+/** a node's core as `npm start` wires it (store, ingest, circles; no network, no fsync) in a temp dir */
+async function member (): Promise<{ node: PhalanxNode, dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'phalanx-recv-'))
-  const key = OrgKey.fromSeed(seed)
-  const store = new LevelStore({ path: join(dir, 'db') })
-  await store.open()
-  let circles: CircleManager | undefined
-  const ingest = new Ingest({ store, key, policy: { check: (e, s) => circles!.check(e, s) }, log, onStored: stored => circles!.noteStored(stored) }, { sync: false })
-  circles = new CircleManager({ store, key, box: BoxKey.fromSeed(seed), log })
-  const admin = new CircleAdmin({ circles, ingest, store, key, box: BoxKey.fromSeed(seed) })
-  await ingest.start()
-  await circles.load()
-  return { store, ingest, circles, admin, key, dir }
+  const node = new PhalanxNode(loadConfig({ env: {}, flags: { dataDir: dir, logLevel: 'silent', store: { sync: false }, api: { port: 0 } } }), log)
+  await node.startCore()
+  return { node, dir }
 }
 
 export interface ReceiveFigures {
@@ -62,15 +50,16 @@ export interface ReceiveFigures {
 
 /** `entries` AMBER entries of `recordsPerEntry` ipv4 indicators, judged one after the other */
 export async function benchReceive (entries: number, recordsPerEntry: number): Promise<ReceiveFigures> {
-  const a = await member(randomBytes(32))
-  const bSeed = randomBytes(32)
-  const b = await member(bSeed)
+  const ma = await member()
+  const mb = await member()
+  const a = ma.node
+  const b = mb.node
   try {
     const circle = (await a.admin.create('ISAC', 'Org A')).id
-    await a.admin.addMember(circle, OrgKey.fromSeed(bSeed).publicKeyHex, 'Org B')
+    await a.admin.addMember(circle, b.identity.publicKey, 'Org B')
     b.circles.expect(circle)
     for (const e of await a.circles.controlEntries(circle)) await b.ingest.ingest(e, 'join')
-    const origin = a.key.publicKeyHex
+    const origin = a.identity.publicKey
     let k = 0
     const seq0 = a.store.head(circle, origin)?.seq ?? 0
     for (let i = 0; i < entries; i++) {
@@ -105,7 +94,7 @@ export async function benchReceive (entries: number, recordsPerEntry: number): P
       wallMsPerEntry: Number((ms / entries).toFixed(3))
     }
   } finally {
-    for (const m of [a, b]) { m.circles.close(); await m.ingest.stop(); await m.store.close(); rmSync(m.dir, { recursive: true, force: true }) }
+    for (const m of [ma, mb]) { await m.node.stop(); rmSync(m.dir, { recursive: true, force: true }) }
   }
 }
 
