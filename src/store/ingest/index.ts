@@ -4,10 +4,10 @@
  * validates, verifies, checks the log position (chain.ts), derives the indicators and index
  * keys (derive.ts), and writes each entry with everything it implies in one atomic batch
  * (tx.ts). This file is the writer: its queue, the signing pipeline and group commit (about
- * 620 lines: one class, kept whole so that the order of queue, sign, write, record and tell
+ * 640 lines: one class, kept whole so that the order of queue, sign, write, record and tell
  * reads in one place; what it remembers of its own logs is in own-tail.ts, how publish calls
- * share entries in coalesce.ts, the re-read of what an earlier version kept unread in
- * reread.ts).
+ * share entries in coalesce.ts, when queued small publishes are taken (linger, pace) in
+ * pace.ts, the re-read of what an earlier version kept unread in reread.ts).
  *
  * Guarantees:
  * - atomic: an entry, its indicators and all their index keys are written by one LevelDB
