@@ -30,6 +30,8 @@ export const RED_PREFIX = 'red:'
 export function redLogOf (recipient: string): string { return RED_PREFIX + recipient }
 export function isRedLog (circle: string): boolean { return circle.startsWith(RED_PREFIX) }
 export function recipientOfRedLog (circle: string): string { return circle.slice(RED_PREFIX.length) }
+/** a circle's log (its data or its membership): gossiped and synced between members; not the private scope, not RED */
+export function isCircleLog (log: string): boolean { return log !== LOCAL_CIRCLE && !isRedLog(log) }
 
 const CIRCLE_RE = /^[a-z0-9][a-z0-9._:-]{0,127}$/
 const HASH_RE = /^[0-9a-f]{64}$/

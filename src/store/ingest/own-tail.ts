@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino'
 import { PhalanxError } from '../../errors.js'
-import { LOCAL_CIRCLE, isRedLog } from '../../records/index.js'
+import { LOCAL_CIRCLE, isCircleLog } from '../../records/index.js'
 import { readOwnSeq, writeOwnSeq, type AcceptedLoss, type OwnSeqRecord } from '../own-seq.js'
 
 /** an own log that ends below the seq this node last signed in it */
@@ -141,7 +141,7 @@ export class OwnTail {
 
 /** what an operator reads when an own log is behind its own tail (logs, status, the refusal) */
 export function behindMessage (b: BehindOwnTail): string {
-  const alone = b.log === LOCAL_CIRCLE || isRedLog(b.log)
+  const alone = !isCircleLog(b.log)
   return `this node's own log ${b.log} ends at seq ${b.head} but it had signed and stored up to seq ${b.signed} (own-seq.json): ` +
     `${b.signed - b.head} own entr${b.signed - b.head === 1 ? 'y was' : 'ies were'} lost (a truncated write-ahead log, or an older backup). ` +
     'Signing those seqs again would fork this node\'s log in every peer\'s eyes, so it signs nothing in this log until ' +

@@ -17,7 +17,7 @@
  * write or a full group is taken at once); a wait is bounded by max(lingerMs, paceMs); a
  * stopping writer does not wait.
  */
-import { LOCAL_CIRCLE, isRedLog } from '../../records/index.js'
+import { isCircleLog } from '../../records/index.js'
 
 /** a publish of fewer records than this waits (a bulk call does not) */
 export const SMALL_PUBLISH_ITEMS = 100
@@ -29,12 +29,9 @@ export interface PacedJob {
   batches?: ReadonlyArray<{ circle: string }>
 }
 
-/** a log whose entries are gossiped: not the private scope, not a RED log (delivered directly) */
-function gossiped (log: string): boolean { return log !== LOCAL_CIRCLE && !isRedLog(log) }
-
 /** a publish with an entry for a gossiped log */
 function sharedPublish (j: PacedJob): boolean {
-  return j.kind === 'publish' && j.batches !== undefined && j.batches.some(b => gossiped(b.circle))
+  return j.kind === 'publish' && j.batches !== undefined && j.batches.some(b => isCircleLog(b.circle))
 }
 
 export class GroupPace {
