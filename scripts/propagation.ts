@@ -16,7 +16,9 @@
  *               started spend much of their CPU in V8's compiler (perf, 10 nodes at 20/s:
  *               p99 468 ms in the first 30 s, 106–229 ms after them).
  *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
- *               node; indicators/s until every node holds them all.
+ *               node (of 10 nodes; PROP_BULK_AT=N: of N); indicators/s until every node holds
+ *               them all, and the costs as above, with the bounds' drops (messages opened and
+ *               then ignored: queue full, over quota) and what anti-entropy sync ran and brought.
  *   idle        each node's CPU share over 5 s of the formed circle with no traffic (the
  *               cost of membership alone: heartbeats, pings, membership pulls, sync).
  *   advisories  50 advisories from one node, one every 100 ms (issue 15: target p99 ≤ 1 s at
@@ -119,17 +121,18 @@ export async function formCircle (size: number, line = false): Promise<{ nodes: 
   return { nodes, circle }
 }
 
-interface Meters { cpu: number, judged: number, received: number }
+interface Meters { cpu: number, judged: number, received: number, syncRuns: number, syncEntries: number, syncServed: number, dropped: number }
 
-/** a node's CPU seconds since start, gossip messages judged, and gossip copies received (its /metrics) */
+/** a node's CPU seconds since start, gossip messages judged, gossip copies received (its /metrics), and the syncs it ran and served (/v1/status) */
 export async function meters (c: Child): Promise<Meters> {
   const res = await fetch(`${c.apiUrl}/metrics`, { headers: { authorization: `Bearer ${c.token}` } })
   const text = await res.text()
+  const { sync, gossipDrops } = await api<{ sync: { runs: number, entriesReceived: number, entriesSent: number } | null, gossipDrops: { queueFull: number, overQuota: number } | null }>(c, '/v1/status')
   const cpu = Number(/^phalanx_process_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN)
   let judged = 0
   for (const m of text.matchAll(/^phalanx_gossip_messages\{verdict="[a-z]+"\} (\S+)$/gm)) judged += Number(m[1])
   const received = Number(/^phalanx_gossip_received (\S+)$/m.exec(text)?.[1] ?? NaN)
-  return { cpu, judged, received }
+  return { cpu, judged, received, syncRuns: sync?.runs ?? 0, syncEntries: sync?.entriesReceived ?? 0, syncServed: sync?.entriesSent ?? 0, dropped: (gossipDrops?.queueFull ?? 0) + (gossipDrops?.overQuota ?? 0) }
 }
 
 /** median and max of the receivers' figures (node 0 is the origin), rounded */
@@ -145,12 +148,19 @@ function spread (xs: number[], digits: number): { median: number, max: number } 
  */
 function costs (before: Meters[], after: Meters[], records: number, entries: number): Record<string, unknown> {
   const cpu = after.map((a, i) => ((a.cpu - before[i].cpu) * 1000) / (records / 1000))
-  const perEntry = (k: 'judged' | 'received'): number[] => after.map((a, i) => (a[k] - before[i][k]) / Math.max(1, entries))
+  const perEntry = (k: 'judged' | 'received' | 'syncEntries' | 'dropped'): number[] => after.map((a, i) => (a[k] - before[i][k]) / Math.max(1, entries))
+  const delta = (k: 'syncRuns' | 'syncServed'): number[] => after.map((a, i) => a[k] - before[i][k])
   return {
     originCpuMsPer1k: Number(cpu[0].toFixed(1)),
     receiverCpuMsPer1k: spread(cpu, 1),
     copiesReceivedPerEntry: spread(perEntry('received'), 2),
-    messagesJudgedPerEntry: spread(perEntry('judged'), 2)
+    messagesJudgedPerEntry: spread(perEntry('judged'), 2),
+    // messages judged and then ignored for a bound (queue full, origin over quota): opened for nothing
+    droppedPerEntry: spread(perEntry('dropped'), 2),
+    // anti-entropy during the run: syncs each receiver ran, entries they took by sync (per entry published), entries served
+    syncRuns: spread(delta('syncRuns'), 0),
+    syncEntriesPerEntry: spread(perEntry('syncEntries'), 2),
+    syncServed: spread(delta('syncServed'), 0)
   }
 }
 
@@ -349,7 +359,7 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const sizes = process.argv.slice(2).map(Number).filter(x => x > 1)
-  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), warmupCount: Number(process.env.PROP_WARMUP ?? 0), bulkCount: Number(process.env.PROP_BULK ?? 200_000), line: process.env.PROP_LINE === '1', ...(process.env.PROP_ADVISORIES !== undefined ? { advisoryCount: Number(process.env.PROP_ADVISORIES) } : {}) })
+  benchPropagation(sizes.length > 0 ? sizes : [10, 25], { latencyCount: Number(process.env.PROP_LATENCY ?? 2000), ratePerSec: Number(process.env.PROP_RATE ?? 200), warmupCount: Number(process.env.PROP_WARMUP ?? 0), bulkCount: Number(process.env.PROP_BULK ?? 200_000), line: process.env.PROP_LINE === '1', ...(process.env.PROP_BULK_AT !== undefined ? { bulkAt: Number(process.env.PROP_BULK_AT) } : {}), ...(process.env.PROP_ADVISORIES !== undefined ? { advisoryCount: Number(process.env.PROP_ADVISORIES) } : {}) })
     .then(r => { process.stdout.write(JSON.stringify(r, null, 2) + '\n') })
     .catch((err) => { process.stderr.write(`propagation failed: ${(err as Error).stack ?? String(err)}\n`); process.exitCode = 1 })
 }
