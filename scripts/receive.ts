@@ -11,7 +11,8 @@
  * node's CPU per record is our path and how much the network stack (propagation.ts measures
  * the node as a whole).
  *
- * RECV_PROF=FILE writes a V8 CPU profile of the judging.
+ * RECV_PROF=FILE writes a V8 CPU profile of the judging; RECV_HEAP=FILE a sampling heap profile
+ * of it, every allocation counted (collected ones too: what the judging costs the GC).
  */
 import '../src/polyfill.js'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -77,6 +78,8 @@ export async function benchReceive (entries: number, recordsPerEntry: number): P
     const from = peerIdFromString(peerIdOfKey(origin))
     const prof = process.env.RECV_PROF !== undefined ? new Session() : undefined
     if (prof !== undefined) { prof.connect(); await prof.post('Profiler.enable'); await prof.post('Profiler.start') }
+    const heap = process.env.RECV_HEAP !== undefined ? new Session() : undefined
+    if (heap !== undefined) { heap.connect(); await heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as any) }
     let stored = 0
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
@@ -84,6 +87,7 @@ export async function benchReceive (entries: number, recordsPerEntry: number): P
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
     if (prof !== undefined) { const { profile } = await prof.post('Profiler.stop'); writeFileSync(process.env.RECV_PROF!, JSON.stringify(profile)) }
+    if (heap !== undefined) { const { profile } = await heap.post('HeapProfiler.stopSampling'); writeFileSync(process.env.RECV_HEAP!, JSON.stringify(profile)) }
     const cpuMs = (cpu.user + cpu.system) / 1000
     return {
       entries,

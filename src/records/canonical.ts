@@ -52,7 +52,7 @@ export function canonicalJson (value: unknown): string {
       }
       const obj = value as Record<string, unknown>
       if (typeof obj.toJSON === 'function') return canonicalJson(obj.toJSON())
-      const keys = Object.keys(obj).sort()
+      const keys = sortedKeys(obj)
       let out = '{'
       let first = true
       for (const k of keys) {
@@ -60,13 +60,45 @@ export function canonicalJson (value: unknown): string {
         if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue
         if (!first) out += ','
         first = false
-        out += canonicalJson(k) + ':' + canonicalJson(v)
+        out += keyPrefix(k) + canonicalJson(v)
       }
       return out + '}'
     }
     default:
       throw new TypeError(`a ${typeof value} has no JSON form`)
   }
+}
+
+/*
+ * The two helpers below keep canonicalJson's allocations down (it runs over every record of
+ * every entry, at the origin and at each receiver; allocation is what a receiver's GC pays
+ * for, issue 17): a key list is sorted in place, and a key's `"name":` is built once.
+ */
+
+/** an object's own keys in UTF-16 code-unit order (what Array#sort does), sorted in place: no scratch array for the few keys a record has */
+function sortedKeys (obj: object): string[] {
+  const keys = Object.keys(obj)
+  if (keys.length > 24) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]
+    let j = i - 1
+    while (j >= 0 && keys[j] > k) { keys[j + 1] = keys[j]; j-- }
+    keys[j + 1] = k
+  }
+  return keys
+}
+
+/** `"key":` for the short names records repeat, built once (bounded: a hostile entry's own names are built each time) */
+const keyPrefixes = new Map<string, string>()
+const MAX_KEY_PREFIXES = 512
+const MAX_CACHED_KEY_LENGTH = 40
+
+function keyPrefix (k: string): string {
+  let p = keyPrefixes.get(k)
+  if (p !== undefined) return p
+  p = canonicalJson(k) + ':'
+  if (k.length <= MAX_CACHED_KEY_LENGTH && keyPrefixes.size < MAX_KEY_PREFIXES) keyPrefixes.set(k, p)
+  return p
 }
 
 export function canonicalBytes (purpose: Purpose, value: unknown): Buffer {
