@@ -16,9 +16,6 @@ import { Command, CommanderError, Option } from 'commander'
 import { createInterface } from 'node:readline'
 import { ERROR_CODES, PhalanxError, isPhalanxError } from '../errors.js'
 import { DEFAULT_TOKEN_CEILING } from '../tlp/index.js'
-import { verifyDataDir } from '../operations/verify.js'
-import { acceptLostTail, repairDataDir } from '../operations/repair.js'
-import { loadConfig } from '../config/index.js'
 import { initIdentity, loadIdentity, peerIdFromSeed, hasIdentity } from '../identity/index.js'
 import { connect, resolveDataDir } from './client.js'
 import { filterOptions, registerTransferCommands } from './transfer.js'
@@ -189,6 +186,7 @@ export function buildProgram (): Command {
       if (opts.p2pPort !== undefined) p2p.port = opts.p2pPort
       if (opts.p2pHost !== undefined) p2p.host = opts.p2pHost
       if (Object.keys(p2p).length > 0) flags.p2p = p2p
+      const { loadConfig } = await import('../config/index.js')
       const config = loadConfig({ ...(opts.config !== undefined ? { file: opts.config } : {}), flags })
       const { PhalanxNode } = await import('../node.js')
       const node = new PhalanxNode(config)
@@ -419,6 +417,7 @@ export function buildProgram (): Command {
     .description('check the whole store offline (stop the node first): every entry\'s signature, every log\'s seq/prev chain, every index against its records, the counters')
     .option('--no-signatures', 'skip the signature checks (the slow part)')
     .action(async (opts: { signatures: boolean }, cmd: Command) => {
+      const { verifyDataDir } = await import('../operations/verify.js')
       const report = await verifyDataDir(resolveDataDir(globals(cmd).data), { signatures: opts.signatures, maxProblems: 1000 })
       if (!report.ok) process.exitCode = ERROR_CODES.PX_ERR_VERIFY.exit
       print(report, () => `${report.ok ? 'OK' : 'PROBLEMS FOUND'}: ${report.entries} entries, ${report.indicators} indicators, ${report.indexKeys} index entries checked in ${report.seconds} s${opts.signatures ? '' : ' (signatures not checked)'}` +
@@ -429,6 +428,7 @@ export function buildProgram (): Command {
     .description('repair a damaged store offline (stop the node first): copy it to <store>.backup-<time>, run LevelDB\'s repair, then verify; exit 0 when the check passes, 12 (PX_ERR_VERIFY) when problems remain')
     .option('--no-signatures', 'skip the signature checks of the verify that follows')
     .action(async (opts: { signatures: boolean }, cmd: Command) => {
+      const { repairDataDir } = await import('../operations/repair.js')
       const r = await repairDataDir(resolveDataDir(globals(cmd).data), { signatures: opts.signatures })
       if (!r.verify.ok) process.exitCode = ERROR_CODES.PX_ERR_VERIFY.exit
       print(r, () => `store ${r.store} (before: ${r.before})\n  copied first to ${r.backup}\n  repaired by LevelDB (what it could not read is in ${r.store}/lost/)\n` +
@@ -440,6 +440,7 @@ export function buildProgram (): Command {
     .description('offline (stop the node first): accept that the lost tail of this node\'s own logs cannot come back from any peer; each such log goes on at its last signed seq + 2, never re-signing a seq')
     .requiredOption('--accept-lost-tail', 'accept the loss (without it nothing is changed)')
     .action(async (_opts: { acceptLostTail: boolean }, cmd: Command) => {
+      const { acceptLostTail } = await import('../operations/repair.js')
       const r = await acceptLostTail(resolveDataDir(globals(cmd).data))
       print(r, () => r.accepted.length === 0
         ? 'no own log is behind its own tail: nothing to accept'
