@@ -149,3 +149,26 @@ describe('canonicalJson properties', () => {
     expect(canonicalJson(shuffled)).toBe(canonicalJson(obj))
   })
 })
+
+describe('canonicalJson: the in-place key sort and the built-once key prefixes', () => {
+  it('sorts many keys (past the in-place sort) as the reference does', () => {
+    const rand = prng(7)
+    const names = Array.from({ length: 60 }, (_, i) => `${String.fromCharCode(0x41 + Math.floor(rand() * 58))}${i}\u00e9${i % 3 === 0 ? '\ud83d\ude00' : ''}`)
+    for (const n of [3, 24, 25, 60]) {
+      const obj = Object.fromEntries(names.slice(0, n).map((k, i) => [k, i]))
+      expect(canonicalJson(obj)).toBe(canonicalize(obj))
+    }
+  })
+
+  it('refuses a key with a lone surrogate every time (a bad key is never kept)', () => {
+    const bad = { '\udc00x': 1 }
+    expect(() => canonicalJson(bad)).toThrow()
+    expect(() => canonicalJson(bad)).toThrow()
+  })
+
+  it('stays exact past the bound of kept prefixes (many distinct and long names)', () => {
+    const obj = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`name-${i}${i % 7 === 0 ? 'x'.repeat(50) : ''}`, i]))
+    expect(canonicalJson(obj)).toBe(canonicalize(obj))
+    expect(canonicalJson({ 'name-3': 'again', short: [{ 'name-1499': true }] })).toBe('{"name-3":"again","short":[{"name-1499":true}]}')
+  })
+})
