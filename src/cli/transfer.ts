@@ -8,10 +8,12 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
-import cliProgress from 'cli-progress'
 import { PhalanxError, isPhalanxError } from '../errors.js'
-import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, attackTechniques, readJsonDocument, rowsOf, streamStixRows, taxiiRows, type ImportFormat, type TaxiiProgress, type ReportRowInput } from '../interop/index.js'
-import { importRows, type ImportSummary } from '../operations/import.js'
+// the format names only: the parsers, writers, importer and progress bar load when an
+// import or export runs (every CLI command registers these, most never use them)
+import { BLOCKLIST_FORMATS, EXPORT_FORMATS, IMPORT_FORMATS, type ImportFormat } from '../interop/formats.js'
+import type { TaxiiProgress, ReportRowInput } from '../interop/index.js'
+import type { ImportSummary } from '../operations/import.js'
 import { indicatorId, isIndicatorType, normalizeValue } from '../records/index.js'
 import { connect, resolveDataDir } from './client.js'
 
@@ -78,6 +80,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
     } catch (err) {
       throw new PhalanxError('PX_ERR_VALIDATION', `cannot read ${file}: ${(err as Error).message}`, { field: 'file' })
     }
+    const { attackTechniques, readJsonDocument } = await import('../interop/index.js')
     const techniques = attackTechniques(await readJsonDocument(input))
     const deprecated = techniques.filter(x => x.deprecated === true).length
     if (opts.dryRun === true) {
@@ -116,6 +119,7 @@ export function registerTransferCommands (program: Command, h: CliHelpers): void
         return
       }
       const client = connect(resolveDataDir(h.globals(cmd).data))
+      const [{ rowsOf, streamStixRows, taxiiRows }, { importRows }, { default: cliProgress }] = await Promise.all([import('../interop/index.js'), import('../operations/import.js'), import('cli-progress')])
       const defaults = {
         ...(opts.type !== undefined ? { type: opts.type } : {}),
         ...(opts.tlp !== undefined ? { tlp: opts.tlp } : {}),

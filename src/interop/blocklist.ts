@@ -9,8 +9,8 @@
 import { PhalanxError } from '../errors.js'
 import { containingCidrs, type IndicatorType, type StoredIndicator } from '../records/index.js'
 
-export const BLOCKLIST_FORMATS = ['plain', 'rpz', 'suricata'] as const
-export type BlocklistFormat = typeof BLOCKLIST_FORMATS[number]
+import type { BlocklistFormat } from './formats.js'
+export { BLOCKLIST_FORMATS, type BlocklistFormat } from './formats.js'
 
 /** the types each format can express */
 const FORMAT_TYPES: Record<BlocklistFormat, readonly IndicatorType[]> = {

@@ -14,8 +14,8 @@ export type { ExportSighting } from './sighting.js'
 import { STIX_MEDIA_TYPE } from './taxii.js'
 import { ndjsonLine, textLine } from './text.js'
 
-export const EXPORT_FORMATS = ['csv', 'text', 'ndjson', 'stix', 'misp'] as const
-export type ExportFormat = typeof EXPORT_FORMATS[number]
+import type { ExportFormat } from './formats.js'
+export { EXPORT_FORMATS, type ExportFormat } from './formats.js'
 
 /** the Content-Type of each format */
 export const EXPORT_MEDIA_TYPES: Record<ExportFormat, string> = {

@@ -12,8 +12,8 @@ import type { Row } from './row.js'
 import { stixRows } from './stix.js'
 import { textRows } from './text.js'
 
-export const IMPORT_FORMATS = ['text', 'csv', 'misp', 'stix'] as const
-export type ImportFormat = typeof IMPORT_FORMATS[number]
+import type { ImportFormat } from './formats.js'
+export { IMPORT_FORMATS, type ImportFormat } from './formats.js'
 
 /** a JSON document is read whole (MISP events are): at most this many bytes */
 const MAX_JSON_BYTES = 256 * 1024 * 1024
