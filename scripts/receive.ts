@@ -11,6 +11,8 @@
  * node's CPU per record is our path and how much the network stack (propagation.ts measures
  * the node as a whole).
  *
+ * RECV_VALUES=domain publishes domains under one parent (`r-N.bench.example`, as the latency run
+ * of propagation.ts does) instead of IPv4 addresses: the host index's cost shows.
  * RECV_PROF=FILE writes a V8 CPU profile of the judging; RECV_HEAP=FILE a sampling heap profile
  * of it, every allocation counted (collected ones too: what the judging costs the GC).
  */
@@ -62,9 +64,14 @@ export async function benchReceive (entries: number, recordsPerEntry: number): P
     for (const e of await a.circles.controlEntries(circle)) await b.ingest.ingest(e, 'join')
     const origin = a.identity.publicKey
     let k = 0
+    const domains = process.env.RECV_VALUES === 'domain'
     const seq0 = a.store.head(circle, origin)?.seq ?? 0
     for (let i = 0; i < entries; i++) {
-      const items = Array.from({ length: recordsPerEntry }, () => { k++; return validateItem({ kind: 'indicator', type: 'ipv4', value: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`, confidence: 50, tags: ['receive'] }) })
+      const items = Array.from({ length: recordsPerEntry }, () => {
+        k++
+        const value = domains ? `r-${k}.bench.example` : `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`
+        return validateItem({ kind: 'indicator', type: domains ? 'domain' : 'ipv4', value, confidence: 50, tags: ['receive'] })
+      })
       await a.ingest.publish([{ circle, tlp: 'AMBER', items }])
     }
     const key = a.circles.circleKey(circle)!

@@ -17,6 +17,7 @@ import { circleOfLog, type CircleManager, type CircleState } from '../circles/in
 import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js'
 import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type GossipIdCount, type Host } from './host.js'
 import { Connections, type PeerView } from './connections.js'
+import { installYamuxWindowRule } from './yamux-window.js'
 import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
@@ -112,6 +113,7 @@ export class Network {
     const { identity, circles, ingest, store, box } = this.#c
     const signal = this.#stop.signal
     this.#connections.refreshAllowed()
+    if (!installYamuxWindowRule()) this.#log.warn('@libp2p/yamux changed shape: window updates stay one per data frame (yamux-window.ts)')
     this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater(), (id) => this.#gossip?.appSpecificScore(id) ?? 0, this.#ids)
     this.#connections.attach(this.#p2p)
     this.#requester = new Requester({ host: this.#p2p, connections: this.#connections, circles, signal })
