@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import { entryHash, indicatorId, validateEntry, verifyEntrySignature, type Entry, type StoredIndicator } from '../records/index.js'
-import { HOST_LIST_MAX, hostKeysOf, namesHost, type HostRecord } from './hosts.js'
+import { HOST_LIST_MAX, farthestBelow, hostKeysOf, isFullAndTruncated, namesHost, type HostMore, type HostRecord } from './hosts.js'
 import { SEP, headKey, originKey, postingPrefix, valueKey } from './keys.js'
 import { POSTING_BUCKETS, findPosting, pairsOf, postingTags, type PostingBucket } from './postings.js'
 import type { OwnSeqRecord } from './own-seq.js'
@@ -224,8 +224,11 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
     // values of one host sort together: a few recent records serve nearly every read
     if (hostRecords.size >= HOST_CHECK_CACHE) hostRecords.clear()
     const rec = store.readUncached<HostRecord>('byHost', host)
-    hostRecords.set(host, rec)
-    return rec
+    const more = rec === undefined ? undefined : store.readUncached<HostMore>('hostMore', host)
+    // `n` counts every value filed, the ones counted past a full record too
+    const counted = rec === undefined || more === undefined ? rec : { n: rec.n + more.more, v: rec.v }
+    hostRecords.set(host, counted)
+    return counted
   }
   for await (const [k, rec] of readBucket(store, 'byValue').iterator()) {
     indexKeys++
@@ -238,6 +241,13 @@ export async function checkStore (store: LevelStore, opts: CheckOptions = {}): P
       // a full record counts what it cannot list
       if (h === undefined || (h.n === h.v.length && !h.v.some(x => x[1] === value && x[0] === type))) add({ kind: 'index', key: `byHost:${host}`, message: `host index misses ${type} ${value}` })
     }
+  }
+  for await (const [host, raw] of readBucket(store, 'hostMore').iterator()) {
+    indexKeys++
+    const more = raw as HostMore
+    const rec = store.readUncached<HostRecord>('byHost', host)
+    if (rec === undefined || !isFullAndTruncated(rec)) add({ kind: 'index', key: `hostMore:${host}`, message: 'counts values past a host record that is not full and truncated' })
+    else if (!Number.isSafeInteger(more.more) || more.more < 1 || more.far !== farthestBelow(rec.v)) add({ kind: 'index', key: `hostMore:${host}`, message: `counts ${String(more.more)} past a record whose farthest listed value is ${farthestBelow(rec.v)} labels down, not ${String(more.far)}` })
   }
   for await (const [host, raw] of readBucket(store, 'byHost').iterator()) {
     indexKeys++

@@ -9,9 +9,9 @@
  * under each parent domain of that host up to HOST_DEPTH labels above it (`below` 1…4), never
  * under a single label (a TLD); a domain value only under its parents (the domain itself is
  * the exact match), an IP host only under itself. A record lists at most HOST_LIST_MAX values,
- * the nearest (smallest `below`) kept when it is full, and counts all of them in `n`, so a
- * lookup reads one bounded key (getSync, like the value index) however many URLs a domain
- * has. A value is filed while its value record lists an indicator (ingest/derive.ts) and
+ * the nearest (smallest `below`) kept when it is full, and counts the others in `n` (past a
+ * full and truncated record, in its `hostMore` count: HostMore), so a lookup reads one bounded
+ * key (getSync, like the value index) however many URLs a domain has. A value is filed while its value record lists an indicator (ingest/derive.ts) and
  * taken out when the last one is purged (ingest/purge.ts); a revoked one stays, as it stays
  * in the value index (lookups show it as hidden).
  */
@@ -30,6 +30,34 @@ export interface HostRecord {
   n: number
   /** at most HOST_LIST_MAX of them, the nearest kept when full */
   v: HostValue[]
+}
+
+/**
+ * The values filed under a host beyond what its full record counts (bucket `hostMore`). Once a
+ * record lists HOST_LIST_MAX values and already counts more than it lists, a value that would
+ * not be listed (no nearer than the farthest listed, `far`) is counted here: a write of a few
+ * bytes instead of the record's (~10 KB at 256 URLs of one host, parsed and rewritten for
+ * every new URL on a popular host). The record alone still says a lookup is truncated
+ * (`n > v.length`); `n + more` is the count. Present only while its record is full and
+ * truncated: a change to the record's list folds `more` back into `n`.
+ */
+export interface HostMore {
+  /** values counted here, not in the record's `n` (≥ 1) */
+  more: number
+  /** the farthest `below` the record lists: a value this far or farther is not listed */
+  far: number
+}
+
+/** the farthest `below` of a list (-1 when empty) */
+export function farthestBelow (v: HostValue[]): number {
+  let far = -1
+  for (const x of v) if (x[2] > far) far = x[2]
+  return far
+}
+
+/** whether a record is full and counts more than it lists (then `hostMore` may count the rest) */
+export function isFullAndTruncated (rec: HostRecord): boolean {
+  return rec.v.length >= HOST_LIST_MAX && rec.n > rec.v.length
 }
 
 /** types whose values name a host */

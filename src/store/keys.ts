@@ -20,6 +20,11 @@ export const BUCKET = {
    * the urls, emails and domains filed under it (format 4; one getSync per domain lookup)
    */
   byHost: 'xh',
+  /**
+   * values filed under a host beyond its full record (hosts.ts): host → HostMore { more, far };
+   * present only while the `xh` record lists HOST_LIST_MAX values and counts more than that
+   */
+  hostMore: 'xm',
   /** tag index, posting blocks (postings.ts): lower-cased tag \0 first cursor → pairs */
   byTag: 'pt',
   /** origin index, posting blocks: originKey(origin) \0 first cursor → pairs */

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs'
 import { PhalanxError } from '../errors.js'
 import { READ_SIGNATURE, type Entry, type StoredIndicator } from '../records/index.js'
 import { KeyFilter } from './key-filter.js'
-import type { HostRecord } from './hosts.js'
+import { HOST_LIST_MAX, type HostMore, type HostRecord } from './hosts.js'
 import { upgradeToHosts, upgradeToReach } from './upgrade.js'
 import { damagedStore, inspectStoreDir } from './store-dir.js'
 import type { Ack, AckRecord, AheadMark, Copy, CopyLink, ControlRecord, ForkEvidence, InviteRecord, LogHead, OutboxRecord, SightingSummary, StoreCounts, StoreEvent, StoreOptions, StoredAdvisory, ValueRecord } from './interface.js'
@@ -320,10 +320,16 @@ export class LevelStore {
     return this.read<ValueRecord>('byValue', valueKey(type, value))
   }
 
-  /** the urls, emails and domains filed under a host or parent domain (hosts.ts); not cached */
+  /**
+   * the urls, emails and domains filed under a host or parent domain (hosts.ts), `n` counting
+   * them all (a full record's `hostMore` count added); not cached
+   */
   hostRecord (host: string): HostRecord | undefined {
     this.assertOpen()
-    return this.read<HostRecord>('byHost', host)
+    const rec = this.read<HostRecord>('byHost', host)
+    if (rec === undefined || rec.v.length < HOST_LIST_MAX) return rec
+    const more = this.read<HostMore>('hostMore', host)
+    return more === undefined ? rec : { n: rec.n + more.more, v: rec.v }
   }
 
   sightings (type: string, value: string): SightingSummary | undefined {

@@ -189,6 +189,72 @@ describe('lookups related through a host', () => {
   })
 })
 
+describe('a popular host: values past a full record', () => {
+  let h: StoreHarness
+  beforeEach(async () => { h = await openStore() })
+  afterEach(async () => { await h.close() })
+
+  const expiring = { validFrom: '2020-01-01T00:00:00.000Z', validUntil: '2020-02-01T00:00:00.000Z' }
+  const url = (i: number, extra: Partial<IndicatorItem> = {}): IndicatorItem => ind('url', `http://s${i}.big.example/p`, extra)
+  const publish = async (items: IndicatorItem[]): Promise<void> => { await h.ingest.publish([{ circle: 'local', tlp: 'AMBER', items }]) }
+  const raw = (bucket: 'byHost' | 'hostMore'): unknown => h.store.readUncached(bucket, 'big.example')
+
+  it(`past ${HOST_LIST_MAX} listed and one counted, a value the record would not list is counted apart; n counts every value; a list change folds the count back`, async () => {
+    // s0 (listed) and s256 expire; the record lists s0…s255, one below the host
+    await publish([url(0, expiring), ...Array.from({ length: HOST_LIST_MAX - 1 }, (_, i) => url(i + 1))])
+    expect(h.store.hostRecord('big.example')).toMatchObject({ n: HOST_LIST_MAX })
+    await publish([url(HOST_LIST_MAX, expiring)])
+    const full = raw('byHost') as { n: number, v: unknown[] }
+    expect(full.n).toBe(HOST_LIST_MAX + 1)
+    expect(full.v).toHaveLength(HOST_LIST_MAX)
+    expect(raw('hostMore')).toBeUndefined()
+    // 50 more, one publish each (20 of them expire): the record is not written again
+    for (let i = 1; i <= 50; i++) await publish([url(HOST_LIST_MAX + i, i <= 20 ? expiring : {})])
+    expect(raw('byHost')).toEqual(full)
+    expect(raw('hostMore')).toEqual({ more: 50, far: 1 })
+    expect(h.store.hostRecord('big.example')).toMatchObject({ n: HOST_LIST_MAX + 51 })
+    expect(lookupValue(h.store, 'domain', 'big.example').truncated).toBe(true)
+    expect((await checkStore(h.store)).problems).toEqual([])
+    // a purge of unlisted values counts them out; of a listed one (s0) folds the count back
+    expect((await h.ingest.purgeExpired('2021-01-01T00:00:00.000Z')).purged).toBe(22)
+    expect(h.store.hostRecord('big.example')).toMatchObject({ n: HOST_LIST_MAX + 51 - 22 })
+    expect((raw('byHost') as { v: unknown[] }).v).toHaveLength(HOST_LIST_MAX - 1)
+    expect(raw('hostMore')).toBeUndefined()
+    expect((await checkStore(h.store)).problems).toEqual([])
+    // a listed place is free again: the next value is listed, then the record is full and truncated
+    await publish([url(1000)])
+    expect((raw('byHost') as { v: unknown[] }).v).toHaveLength(HOST_LIST_MAX)
+    await publish([url(1001)])
+    expect(raw('hostMore')).toEqual({ more: 1, far: 1 })
+    // a nearer value (on the host itself) takes a listed one's place and folds the count back
+    await publish([ind('url', 'https://big.example/login')])
+    const near = raw('byHost') as { n: number, v: Array<[string, string, number]> }
+    expect(raw('hostMore')).toBeUndefined()
+    expect(near.n).toBe(HOST_LIST_MAX + 51 - 22 + 3)
+    expect(near.v.some(x => x[1] === 'https://big.example/login' && x[2] === 0)).toBe(true)
+    expect(lookupValue(h.store, 'domain', 'big.example').matches[0]).toMatchObject({ value: 'https://big.example/login', match: 'url-host' })
+    expect((await checkStore(h.store)).problems).toEqual([])
+  })
+
+  it('checkStore names a count past a record that is not full, or that names the wrong farthest value', async () => {
+    await publish(Array.from({ length: HOST_LIST_MAX + 2 }, (_, i) => url(i)))
+    expect(raw('hostMore')).toEqual({ more: 1, far: 1 })
+    await publish([ind('url', 'https://a.small.example/x')])
+    const path = h.store.options.path
+    await h.ingest.stop()
+    await h.store.close()
+    await damageStore(path, async b => {
+      await b.hostMore.put('small.example', { more: 3, far: 1 })
+      await b.hostMore.put('big.example', { more: 1, far: 0 })
+    })
+    await h.store.open()
+    expect((await checkStore(h.store)).problems).toEqual([
+      { kind: 'index', key: 'hostMore:big.example', message: 'counts 1 past a record whose farthest listed value is 1 labels down, not 0' },
+      { kind: 'index', key: 'hostMore:small.example', message: 'counts values past a host record that is not full and truncated' }
+    ])
+  })
+})
+
 describe('checkStore and the host index', () => {
   let h: StoreHarness
   beforeEach(async () => { h = await openStore() })
