@@ -3,11 +3,12 @@
  *
  * @libp2p/yamux 8 answers every data frame it receives with a window-update frame: each gossip
  * copy a node receives costs a second message back (a yamux frame, a noise encryption and a
- * TCP write at the receiver; a TCP read, a decryption and a frame at the sender). At 10 nodes
- * at 50/s that was a quarter of each node's main thread (issue 17: `sendWindowUpdate` 10.7%,
- * the socket writes and reads it causes besides). hashicorp/yamux (the spec's reference), the
- * Go libp2p fork and rust-yamux (libp2p/rust-yamux#109) send an update only once half of the
- * receive window has been used, or when the update carries a flag (the stream's SYN/ACK).
+ * TCP write at the receiver; a TCP read, a decryption and a frame at the sender). In a
+ * receiver's CPU profile at 10 nodes at 50/s, `sendWindowUpdate` was 10.7% of the main
+ * thread's samples (issue 17; the figures it moved are in the README). hashicorp/yamux (the
+ * spec's reference), the Go libp2p fork and rust-yamux (libp2p/rust-yamux#109) send an update
+ * only once half of the receive window has been used, or when the update carries a flag (the
+ * stream's SYN/ACK).
  *
  * This puts that rule in front of YamuxStream's own `sendWindowUpdate` (the class is the
  * package's public `./stream` export): when the stream is established and less than half of

@@ -11,9 +11,10 @@
  * the exact match), an IP host only under itself. A record lists at most HOST_LIST_MAX values,
  * the nearest (smallest `below`) kept when it is full, and counts the others in `n` (past a
  * full and truncated record, in its `hostMore` count: HostMore), so a lookup reads one bounded
- * key (getSync, like the value index) however many URLs a domain has. A value is filed while its value record lists an indicator (ingest/derive.ts) and
- * taken out when the last one is purged (ingest/purge.ts); a revoked one stays, as it stays
- * in the value index (lookups show it as hidden).
+ * key (getSync, like the value index) however many URLs a domain has. A value is filed while
+ * its value record lists an indicator (ingest/derive.ts) and taken out when the last one is
+ * purged (ingest/purge.ts); a revoked one stays, as it stays in the value index (lookups show
+ * it as hidden).
  */
 import type { IndicatorType } from '../records/index.js'
 
