@@ -9,8 +9,9 @@
  * operator accepted the loss (`phalanx recover --accept-lost-tail`): then the log continues
  * past the lost seqs, never on them. docs/PROTOCOL.md ("Own-seq file").
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { open, rename } from 'node:fs/promises'
+import { closeSync, existsSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { dirname } from 'node:path'
 import { PhalanxError } from '../errors.js'
 
@@ -70,17 +71,21 @@ function bad (path: string, why: string): PhalanxError {
 /**
  * Replace the file atomically: write a temporary file, fsync it, rename it over the old one,
  * fsync the directory (with `sync`; without it, a crash of the machine may keep the old file).
+ * Only the datasync waits off the main thread: open, write, close and rename of a file of a
+ * few hundred bytes are calls of microseconds (0.24 ms together at the median here), and
+ * each as a promise on the thread pool cost more than the call (0.77 → 0.34 ms of CPU per
+ * write, 1.3 → 0.8 ms of wall time; it runs once per write group of own entries).
  */
 export async function writeOwnSeq (path: string, record: OwnSeqRecord, sync: boolean): Promise<void> {
   const tmp = `${path}.tmp`
-  const fh = await open(tmp, 'w', 0o644)
+  const fd = openSync(tmp, 'w', 0o644)
   try {
-    await fh.writeFile(JSON.stringify(record) + '\n')
-    if (sync) await fh.datasync()
+    writeFileSync(fd, JSON.stringify(record) + '\n')
+    if (sync) await fdatasyncAsync(fd)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
-  await rename(tmp, path)
+  renameSync(tmp, path)
   // the directory is synced once per process (the file's first rename): a later rename that a
   // power loss undoes leaves the previous record, a lower seq — the safe side (a lost tail
   // may go unnoticed, never a false one); an fsync per write group halved single publishes
@@ -90,6 +95,8 @@ export async function writeOwnSeq (path: string, record: OwnSeqRecord, sync: boo
     dirSynced.add(path)
   }
 }
+
+const fdatasyncAsync = promisify(fdatasync)
 
 /** own-seq files whose directory was synced after their first rename by this process */
 const dirSynced = new Set<string>()
