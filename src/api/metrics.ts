@@ -31,7 +31,7 @@ export const EVENT_LOOP_SAMPLE_MS = 100
 export function createMetrics (src: MetricSources): ApiMetrics {
   const registry = new Registry()
   // the event-loop lag histogram samples every EVENT_LOOP_SAMPLE_MS: prom-client's default
-  // (10 ms) wakes an idle node ~200 times a second, half of its idle CPU (issue 17)
+  // (10 ms) woke an idle node's main thread ~100 times a second, half of its idle CPU (issue 17)
   collectDefaultMetrics({ register: registry, prefix: 'phalanx_process_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
   const counts = (k: 'entries' | 'indicators' | 'revoked' | 'sightings') => function (this: Gauge) { this.set(src.counts()?.[k] ?? 0) }
   new Gauge({ name: 'phalanx_store_entries', help: 'entries stored', registers: [registry], collect: counts('entries') })

@@ -16,7 +16,7 @@ import type { Tx } from './tx.js'
 export function fileHostValue (tx: Tx, type: IndicatorType, value: string): void {
   for (const [key, below] of hostKeysOf(type, value)) {
     const more = tx.get<HostMore>('hostMore', key)
-    // past a full, truncated record: counted, the record left as it is
+    // past a full, truncated record: counted, the record not even read
     if (more !== undefined && below >= more.far) {
       tx.put('hostMore', key, { more: more.more + 1, far: more.far })
       continue
@@ -24,22 +24,14 @@ export function fileHostValue (tx: Tx, type: IndicatorType, value: string): void
     const rec = tx.get<HostRecord>('byHost', key)
     const next = withHostValue(rec, type, value, below)
     if (next === rec) continue
-    if (more === undefined && rec !== undefined && isFullAndTruncated(rec) && next.v === rec.v) {
-      // the first value past a truncated record that it would not list starts the count
-      tx.put('hostMore', key, { more: 1, far: farthestBelow(rec.v) })
+    if (rec !== undefined && next.v === rec.v && isFullAndTruncated(rec)) {
+      // not listed by a record that already says "more": counted apart, the record left as it is
+      tx.put('hostMore', key, { more: (more?.more ?? 0) + 1, far: more?.far ?? farthestBelow(rec.v) })
       continue
     }
-    if (more !== undefined) {
-      if (next.v === rec?.v) {
-        tx.put('hostMore', key, { more: more.more + 1, far: more.far })
-        continue
-      }
-      // a nearer value took a listed one's place: the list changed, the count folds back
-      tx.put('byHost', key, { n: next.n + more.more, v: next.v })
-      tx.del('hostMore', key)
-      continue
-    }
-    tx.put('byHost', key, next)
+    // the list changed (or the record is not yet truncated): a count kept apart folds back
+    tx.put('byHost', key, more === undefined ? next : { n: next.n + more.more, v: next.v })
+    if (more !== undefined) tx.del('hostMore', key)
   }
 }
 
