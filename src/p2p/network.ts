@@ -18,6 +18,7 @@ import { Sync, SYNC_PROTOCOL, type SyncOutcome, type SyncStats } from './sync.js
 import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type GossipIdCount, type Host } from './host.js'
 import { Connections, type PeerView } from './connections.js'
 import { installYamuxWindowRule } from './yamux-window.js'
+import { installLengthPrefixRule } from './lp-decoder.js'
 import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
@@ -114,6 +115,7 @@ export class Network {
     const signal = this.#stop.signal
     this.#connections.refreshAllowed()
     if (!installYamuxWindowRule()) this.#log.warn('@libp2p/yamux changed shape: window updates stay one per data frame (yamux-window.ts)')
+    if (!installLengthPrefixRule()) this.#log.warn('@libp2p/utils changed shape: each read of a noise connection still builds an error (lp-decoder.ts)')
     this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater(), (id) => this.#gossip?.appSpecificScore(id) ?? 0, this.#ids)
     this.#connections.attach(this.#p2p)
     this.#requester = new Requester({ host: this.#p2p, connections: this.#connections, circles, signal })
