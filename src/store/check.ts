@@ -66,7 +66,9 @@ async function withStoreAt<T> (path: string, fn: (store: LevelStore) => Promise<
     await store.open()
   } catch (err) {
     if (err instanceof PhalanxError && err.code === 'PX_ERR_STORE_DAMAGED') throw err
-    throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${path}: is the node running? stop it first (${(err as Error).message})`, { cause: err })
+    // LevelStore's own error already names the path: say it once, with LevelDB's reason
+    const why = err instanceof PhalanxError && err.cause instanceof Error ? err.cause.message : (err as Error).message
+    throw new PhalanxError('PX_ERR_STORE', `cannot open the store at ${path}: is the node running? stop it first (${why})`, { cause: err })
   }
   try {
     return await fn(store)

@@ -94,6 +94,8 @@ describe('verifyStoreAt', () => {
     const err = await errorOf(verifyStoreAt(path))
     expect(err.code).toBe('PX_ERR_STORE')
     expect(err.message).toMatch(/^cannot open the store at .*: is the node running\? stop it first/)
+    // the path and the question once each (LevelStore's own error already named them)
+    expect(err.message.split('cannot open the store').length).toBe(2)
   })
 
   it('creates nothing where there is no store, and writes no format into an empty one', async () => {
