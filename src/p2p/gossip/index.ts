@@ -18,7 +18,7 @@ import { GossipValidator, type GossipVerdict } from './validator.js'
 import { MemberQuotas, type OverQuota, type QuotaOptions } from './quota.js'
 import { PeerPenalties, type JunkOptions, type PeerJunk } from './junk.js'
 
-export { topicOf, GossipTopics } from './topic.js'
+export { topicOf, GossipTopics, CIRCLE_TOPIC_SCORE } from './topic.js'
 export { GossipValidator } from './validator.js'
 export type { GossipVerdict, GossipReason, GossipValidatorComponents } from './validator.js'
 export { GossipPublisher, ownEntryPaceMs } from './publisher.js'

@@ -13,6 +13,29 @@ import type { GossipSubRuntime } from '../host.js'
 
 export function topicOf (circle: string): string { return `/phalanx/circle/${circle}/1` }
 
+/**
+ * How gossipsub scores a peer on a circle's topic. A refused message counts -10 × the square
+ * of the peer's refused messages (the count decays ×0.9 a second): two in a row are -40, three
+ * are -90, past gossipsub's graylist (-80). Nothing a quiet peer earns outweighs that: time in
+ * the mesh gives 0.01 a second up to +3 (five minutes), and first deliveries +1 each (halving
+ * every second, gossipsub's default), so a peer's recent good deliveries still outweigh one
+ * refusal. Circles are quiet: delivering little costs a mesh peer nothing.
+ * (gossipsub's default quantum for time in the mesh is 1 ms: with it a peer earned +36 after
+ * 3.6 s in the mesh, and three refused messages in a row no longer graylisted it)
+ */
+export const CIRCLE_TOPIC_SCORE = Object.freeze({
+  topicWeight: 1,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.9,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 300,
+  firstMessageDeliveriesWeight: 1,
+  firstMessageDeliveriesCap: 100
+})
+
 /** judges one message of a circle's topic */
 export type TopicValidator = (circle: string, data: Uint8Array, from: PeerId) => Promise<TopicValidatorResult>
 
@@ -35,18 +58,8 @@ export class GossipTopics {
     if (this.#subscribed.has(circle)) return false
     const topic = topicOf(circle)
     this.#subscribed.add(circle)
-    // a rejected message costs its sender score (graylisted after a few); circles are quiet,
-    // so a mesh peer is never penalized for delivering little
-    this.#pubsub.score.params.topics[topic] = createTopicScoreParams({
-      topicWeight: 1,
-      invalidMessageDeliveriesWeight: -10,
-      invalidMessageDeliveriesDecay: 0.9,
-      meshMessageDeliveriesWeight: 0,
-      meshFailurePenaltyWeight: 0,
-      timeInMeshWeight: 0.01,
-      firstMessageDeliveriesWeight: 1,
-      firstMessageDeliveriesCap: 100
-    })
+    // a rejected message costs its sender score (graylisted after three in a row)
+    this.#pubsub.score.params.topics[topic] = createTopicScoreParams(CIRCLE_TOPIC_SCORE)
     this.#pubsub.topicValidators.set(topic, async (from, msg) => await this.#validate(circle, msg.data, from))
     this.#pubsub.subscribe(topic)
     return true
