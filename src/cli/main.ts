@@ -142,7 +142,8 @@ export function buildProgram (): Command {
     .description('Peer-to-peer sharing of signed, TLP-tagged indicators of compromise')
     .option('--data <dir>', 'data dir (env PHALANX_DATA, default ./data)')
     .option('--json', 'print exactly one JSON object on stdout')
-    .showHelpAfterError()
+    // the reason in one line and where usage is, not the whole help (23 lines for a typo)
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
@@ -485,7 +486,7 @@ export function buildProgram (): Command {
       const circles = s.circles.map(c => c.status === 'removed' || c.status === 'left'
         ? `\n  ${t(c.name)} (${t(c.id)}): ${formerCircle(c, t)}; ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')} kept`
         : `\n  ${t(c.name)} (${t(c.id)}): ${plural(c.members, 'member')}, ${c.records === null ? '?' : plural(c.records, 'record')} from ${plural(c.origins, 'origin')}, last sync ${c.lastSync ?? 'not yet'}, in sync with ${c.inSync.members}/${plural(c.inSync.of, 'member')}`).join('')
-      print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:     ${circles || 'none'}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k === 'sightings' ? 'sighted values' : k}`).join(', ')}` +
+      print(s, () => `org:         ${t(s.org)}\nfingerprint: ${s.fingerprint}\npeer id:     ${s.peerId}\nAPI:         ${s.apiUrl}\np2p:         ${s.multiaddrs.join(' ') || '(not started)'}\npeers:       ${s.peers} connected\ncircles:${circles === '' ? '     none' : circles}\ndata:        ${s.dataDir}\nup since:    ${s.startedAt}\nstore:       ${Object.entries(s.counts).map(([k, v]) => `${v} ${k === 'sightings' ? 'sighted values' : k}`).join(', ')}` +
         s.warnings.map(w => `\nWARNING:     ${t(w)}`).join(''))
     })
 

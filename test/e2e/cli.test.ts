@@ -308,6 +308,12 @@ describe('phalanx errors without a running node', () => {
     const missing = await run(['lookup'])
     expect(missing.code).not.toBe(0)
     expect(missing.stderr).toMatch(/missing required argument/)
+    // without --json: the reason and where usage is, in two lines, not the whole help
+    for (const args of [['lookup', 'evil.example', '--frobnicate'], ['frobnicate']]) {
+      const human = await run(args)
+      expect(human.code, args.join(' ')).toBe(2)
+      expect(human.stderr.trim().split('\n'), args.join(' ')).toEqual([expect.stringContaining(args.at(-1)!), '(add --help for usage)'])
+    }
   })
 })
 
@@ -629,6 +635,7 @@ describe('phalanx against a running node', () => {
       const humanStatus = await run(['status', '--data', dataB])
       expect(humanStatus.stdout).toContain('1 record from 1 origin')
       expect(humanStatus.stdout).toContain('in sync with 1/1 member')
+      expect(humanStatus.stdout.split('\n').filter(l => l !== l.trimEnd()), 'lines ending in spaces').toEqual([])
       expect(await ok(['forks', '--data', dataB])).toEqual({ forks: [] })
       expect((await run(['forks', '--data', dataB])).stdout.trim()).toBe('no forks')
       const used = await run(['circle', 'join', inv.code, '--data', dataB, '--json'])
