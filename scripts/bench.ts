@@ -60,7 +60,10 @@ const root = resolve(here, '../..')
 const SCALE = Number(process.env.BENCH_SCALE ?? '1')
 const n = (x: number): number => Math.max(1000, Math.round(x * SCALE))
 /** issue 17's targets are each the median of 3 runs: the propagation figures run BENCH_RUNS times (default 3) */
-const RUNS = Math.max(1, Math.floor(Number(process.env.BENCH_RUNS ?? 3)))
+const RUNS = Math.max(1, Math.floor(Number(process.env.BENCH_RUNS ?? 3)) || 1)
+const LOOKUP_SECONDS = Number(process.env.BENCH_LOOKUP_SECONDS ?? '10')
+
+const say = (msg: string): void => { process.stderr.write(`[bench] ${msg}\n`) }
 
 async function medianOfRuns (what: string, run: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
   const results: Array<Record<string, unknown>> = []
@@ -70,9 +73,7 @@ async function medianOfRuns (what: string, run: () => Promise<Record<string, unk
   }
   return { ...medianFields(results) as Record<string, unknown>, runs: RUNS }
 }
-const LOOKUP_SECONDS = Number(process.env.BENCH_LOOKUP_SECONDS ?? '10')
 
-const say = (msg: string): void => { process.stderr.write(`[bench] ${msg}\n`) }
 const round = (x: number): number => Math.round(x)
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'phalanx-bench-'))
 const dirs: string[] = []
