@@ -187,11 +187,15 @@ export function buildProgram (): Command {
       if (opts.p2pPort !== undefined) p2p.port = opts.p2pPort
       if (opts.p2pHost !== undefined) p2p.host = opts.p2pHost
       if (Object.keys(p2p).length > 0) flags.p2p = p2p
+      // before the node's modules load: their functions start with the daemon's budget
+      const { tuneTiering } = await import('../v8-tiering.js')
+      const v8Flags = tuneTiering()
       const { loadConfig } = await import('../config/index.js')
       const config = loadConfig({ ...(opts.config !== undefined ? { file: opts.config } : {}), flags })
       const { PhalanxNode } = await import('../node.js')
       const node = new PhalanxNode(config)
       await node.start()
+      node.log.info({ v8Flags }, 'V8 tuned for a long-running node')
       const s = await node.ops.status.status()
       const obj = { apiUrl: s.apiUrl, tokenFile: `${node.dataDir}/api.token`, dataDir: node.dataDir, org: s.org, fingerprint: s.fingerprint, publicKey: s.publicKey, peerId: s.peerId, multiaddrs: s.multiaddrs }
       print(obj, () => `Phalanx node running\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)

@@ -81,12 +81,16 @@ export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostG
         // a single-record entry is ~1 KiB: announcing IDONTWANT for it to every mesh peer
         // costs about what the duplicate would; keep it for bulk entries
         idontwantMinDataSize: 16 * 1024,
-        // circles are tens of orgs, and the origin floods its own messages to every peer:
-        // a smaller mesh means fewer duplicate copies for every node to decrypt and drop
-        D: 4,
-        Dlo: 3,
-        Dhi: 8,
-        Dout: 2,
+        // circles are tens of orgs, and the origin floods its own messages to every peer it is
+        // connected to: the mesh only relays to members the origin cannot reach, and every copy
+        // it brings to the others is one more to decrypt and drop. A mesh of 2 (at least 1;
+        // Dout 0, as the spec asks when Dlo is 1) halves the copies each member of a 10-node
+        // circle receives (~4-5 -> 2.0 per entry; README, Performance); gossip (IHAVE to Dlazy
+        // peers each heartbeat) and anti-entropy sync still cover a relay that is lost
+        D: 2,
+        Dlo: 1,
+        Dhi: 4,
+        Dout: 0,
         // junk a peer cannot be entitled to send (gossip/junk.ts) lowers its score one point a
         // message: past -10 it gets no gossip from us, past -80 its messages are dropped unread
         scoreParams: {
