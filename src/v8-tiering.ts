@@ -9,7 +9,7 @@
  * 10-node circle at 50/s). An 8× smaller budget optimizes the same functions after an eighth
  * of the calls, so the compiling happens in the first seconds of traffic and the steady state
  * runs optimized code: in a 10-node circle at 50/s, receiver CPU per 1,000 records 0.88× and
- * the origin's 0.91× (3 interleaved pairs; README, Performance).
+ * the origin's 0.89× (3 interleaved pairs; README, Performance).
  *
  * Process-wide, so only the daemon's entry point applies it, before it loads the node's
  * modules; tests and libraries that embed a node keep V8's defaults.

@@ -309,7 +309,7 @@ export class Indicators {
     let type: IndicatorType
     if (rawType === undefined || rawType === '') {
       const t = detectType(rawValue)
-      if (t === undefined) throw new ValidationError('value', `cannot tell what kind of indicator "${rawValue.slice(0, 100)}" is; pass type`)
+      if (t === undefined) throw new ValidationError('value', `cannot tell what kind of indicator "${rawValue.slice(0, 100)}" is; name its type (type= in the API, --type in the CLI)`)
       type = t
     } else {
       // quote only a (short) string: JSON.stringify of a deeply nested value overflows the stack

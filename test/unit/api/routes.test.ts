@@ -56,6 +56,8 @@ describe('indicator routes', () => {
     expect((await call('POST', '/v1/indicators', { indicators: [{ type: 'domain', value: 'ok.example' }, { type: 'ipv4', value: 'nope' }] })).body.error).toMatchObject({ field: 'indicators[1].value' })
     expect((await call('GET', '/v1/indicators/xyz')).body.error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'id' })
     expect((await call('GET', `/v1/indicators/${'0'.repeat(32)}`)).status).toBe(404)
+    // a value of no known kind: the message says how to name the type, in the API and the CLI
+    expect((await call('GET', '/v1/lookup?value=300.1.1.1')).body.error).toMatchObject({ code: 'PX_ERR_VALIDATION', field: 'value', message: expect.stringContaining('type= in the API, --type in the CLI') })
   })
 
   it('TLP: RED to a circle, "to" with a non-RED label, a relabel that does not loosen are refused by the policy', async () => {
