@@ -29,6 +29,6 @@ describe(`V8 tiering for a node (${TIERING_FLAGS})`, () => {
   it('a function called 1,500 times is optimized with the node\'s budget, not with V8\'s default', () => {
     expect(existsSync(built), 'dist/ is built (npm run build)').toBe(true)
     expect(turbofanCompiles(false, 1500)).toBe(0)
-    expect(turbofanCompiles(true, 1500)).toBe(1)
+    expect(turbofanCompiles(true, 1500)).toBeGreaterThanOrEqual(1)
   })
 })
