@@ -23,9 +23,6 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { libp2pPrivateKeyFromSeed } from '../identity/index.js'
 import { MAX_ENVELOPE_BYTES } from './envelope.js'
 
-/** how often libp2p pings each connected peer to find dead connections */
-export const CONNECTION_PING_INTERVAL_MS = 30_000
-
 export interface HostOptions {
   host: string
   port: number
@@ -34,7 +31,7 @@ export interface HostOptions {
 /** what this node thinks of a peer, besides gossipsub's own counters: gossipsub's P5 (weight 1) */
 export type AppScore = (peerId: string) => number
 
-export type Host = Libp2p<{ pubsub: GossipSub, ping: { ping: (peer: PeerId) => Promise<number> }, identify: unknown }>
+export type Host = Libp2p<{ pubsub: GossipSub, ping: { ping: (peer: PeerId, options?: { signal?: AbortSignal }) => Promise<number> }, identify: unknown }>
 
 /** runtime methods the exported GossipSub type leaves out (see ../shared/STACK.md) */
 export type GossipSubRuntime = GossipSub & {
@@ -60,14 +57,15 @@ export async function createHost (o: HostOptions, seed: Uint8Array, gater: HostG
     addresses: { listen: [`/ip4/${o.host}/tcp/${o.port}`] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // yamux's keep-alive pings but never acts on a missing answer: liveness.ts pings with the
+    // same frame and closes a connection that does not answer
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // partners may share one address (NAT, or every node on one host in tests): libp2p's
     // default of 5 inbound connections per second per host refuses them in bursts
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
-    // a ping on a new stream to every connected peer, both ways: every 10 s by default, the
-    // larger part of an idle node's CPU in a circle of tens; a dead connection is still found
-    // within a minute (and yamux's own keep-alive runs too)
-    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
+    // libp2p's monitor pings every peer on a new stream (negotiation, peer-store writes at both
+    // ends): liveness.ts pings at the muxer instead, started by the network
+    connectionMonitor: { enabled: false },
     connectionGater: gater,
     services: {
       identify: identify(),

@@ -19,6 +19,7 @@ import { createHost, peerIdOfKey, pubsubOf, publicKeyOfPeer, type GossipIdCount,
 import { Connections, type PeerView } from './connections.js'
 import { installYamuxWindowRule } from './yamux-window.js'
 import { installLengthPrefixRule } from './lp-decoder.js'
+import { Liveness } from './liveness.js'
 import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
@@ -87,6 +88,7 @@ export class Network {
   #notices!: NoticeDelivery
   #dialTimer: NodeJS.Timeout | undefined
   #syncTimer: NodeJS.Timeout | undefined
+  #liveness: Liveness | undefined
   #syncTurn = 0
   #offChange: (() => void) | undefined
 
@@ -171,6 +173,10 @@ export class Network {
     // dial interval kept short to reconnect fast does not multiply them)
     this.#syncTimer = setInterval(() => { void this.#syncTick(); void this.#control.pull() }, this.#o.syncIntervalMs)
     this.#syncTimer.unref()
+    // dead connections: a ping at the muxer to every peer (liveness.ts)
+    const p2p = this.#p2p
+    this.#liveness = new Liveness({ getConnections: () => p2p.getConnections(), streamPing: async (conn, o) => await p2p.services.ping.ping(conn.remotePeer, o), log: this.#log })
+    this.#liveness.start()
     void this.#connections.dialMembers()
   }
 
@@ -178,6 +184,7 @@ export class Network {
     this.#stop.abort()
     if (this.#dialTimer !== undefined) clearInterval(this.#dialTimer)
     if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer)
+    this.#liveness?.stop()
     this.#sync?.stop()
     this.#offChange?.()
     await this.#p2p?.stop()
