@@ -175,7 +175,7 @@ export class Network {
     this.#syncTimer.unref()
     // dead connections: a ping at the muxer to every peer (liveness.ts)
     const p2p = this.#p2p
-    this.#liveness = new Liveness({ getConnections: () => p2p.getConnections(), streamPing: async (conn, o) => await p2p.services.ping.ping(conn.remotePeer, o), log: this.#log })
+    this.#liveness = new Liveness({ getConnections: () => p2p.getConnections(), streamPing: async (conn, o) => await p2p.services.ping.ping(conn.remotePeer, o), log: this.#log.child({ component: 'phalanx:p2p:liveness' }) })
     this.#liveness.start()
     void this.#connections.dialMembers()
   }
