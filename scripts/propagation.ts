@@ -28,6 +28,7 @@
  */
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
+import http from 'node:http'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -55,14 +56,34 @@ export async function startChild (i: number, dataDir = mkdtempSync(join(tmpdir()
   return { proc, apiUrl: info.apiUrl, token: readFileSync(join(dataDir, 'api.token'), 'utf8').trim(), dataDir, publicKey: info.publicKey }
 }
 
+/**
+ * Keep-alive connections for every API call. node:http rather than fetch: at 200 publishes a
+ * second fetch cost this process ~1.2 ms of CPU per request (0.17 cores, taken from the 25
+ * nodes it measures on the same 2 cores), node:http ~0.4 ms.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128 })
+
 export async function api<T = any> (c: Child, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(c.apiUrl + path, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${c.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+  const url = new URL(c.apiUrl + path)
+  const { status, text } = await new Promise<{ status: number, text: string }>((resolve, reject) => {
+    const req = http.request({
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method: data === undefined ? 'GET' : 'POST',
+      agent,
+      headers: { authorization: `Bearer ${c.token}`, ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': data.length } : {}) }
+    }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (d: Buffer) => chunks.push(d))
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(data)
   })
-  const text = await res.text()
-  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`)
+  if (status >= 300) throw new Error(`${path}: ${status} ${text.slice(0, 300)}`)
   return JSON.parse(text) as T
 }
 

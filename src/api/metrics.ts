@@ -12,7 +12,7 @@ export interface MetricSources {
   /** records waiting to be written */
   queuedItems: () => number
   /** gossip verdicts since start, or undefined without a network */
-  gossipCounts: () => { accepted: number, ignored: number, rejected: number } | undefined
+  gossipCounts: () => { accepted: number, ignored: number, rejected: number, direct?: number } | undefined
   /** gossip messages received since start, every copy (duplicates included), or undefined without a network */
   gossipReceived?: () => number | undefined
 }
@@ -47,6 +47,12 @@ export function createMetrics (src: MetricSources): ApiMetrics {
       const c = src.gossipCounts()
       for (const v of ['accepted', 'ignored', 'rejected'] as const) this.set({ verdict: v }, c?.[v] ?? 0)
     }
+  })
+  new Gauge({
+    name: 'phalanx_gossip_direct',
+    help: 'gossip messages accepted and not relayed since start: their origin flooded them to every member (DIRECT)',
+    registers: [registry],
+    collect () { this.set(src.gossipCounts()?.direct ?? 0) }
   })
   new Gauge({
     name: 'phalanx_gossip_received',

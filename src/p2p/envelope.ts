@@ -13,6 +13,10 @@
  * nonce = the first 24 bytes of `hash`: the same entries always give the same bytes, so
  * relays and duplicates share one gossip message id). Clear: TLP CLEAR only. The receiver
  * checks that the hash it computes from the opened entries is the one in the header.
+ *
+ * flags bit 1 set (DIRECT): the origin flooded this message to every current member of the
+ * circle itself; a member that receives it straight from the origin does not relay it
+ * (gossip/direct.ts). Only an origin sends it, and only to members that announced they know it.
  */
 import { createHash } from 'node:crypto'
 import { SECRETBOX_NONCE_BYTES, secretOpen, secretSeal } from '../identity/index.js'
@@ -23,6 +27,7 @@ export const BATCH_ENVELOPE_VERSION = 2
 export const MAX_BATCH_ENTRIES = 256
 const HEADER = 1 + 1 + 4 + 32
 const FLAG_SEALED = 1
+const FLAG_DIRECT = 2
 /** an entry is at most 64 KiB of JSON; the box adds 16 bytes */
 export const MAX_ENVELOPE_BYTES = HEADER + 64 * 1024 + 16
 
@@ -31,6 +36,8 @@ export interface OpenedEnvelope {
   epoch: number
   hash: string
   sealed: boolean
+  /** the origin flooded it to every member (DIRECT): not relayed when it comes from the origin */
+  direct: boolean
   body: Uint8Array
 }
 
@@ -52,9 +59,16 @@ export function decodeEnvelope (data: Uint8Array): OpenedEnvelope {
   if (data.length > MAX_ENVELOPE_BYTES) throw new Error(`message of ${data.length} bytes is over the ${MAX_ENVELOPE_BYTES}-byte limit`)
   if (data.length <= HEADER) throw new Error('message is too short')
   if (data[0] !== ENVELOPE_VERSION && data[0] !== BATCH_ENVELOPE_VERSION) throw new Error(`unknown envelope version ${data[0]}`)
-  if ((data[1] & ~FLAG_SEALED) !== 0) throw new Error('unknown envelope flags')
+  if ((data[1] & ~(FLAG_SEALED | FLAG_DIRECT)) !== 0) throw new Error('unknown envelope flags')
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  return { version: data[0], sealed: (data[1] & FLAG_SEALED) !== 0, epoch: buf.readUInt32BE(2), hash: buf.subarray(6, HEADER).toString('hex'), body: data.subarray(HEADER) }
+  return { version: data[0], sealed: (data[1] & FLAG_SEALED) !== 0, direct: (data[1] & FLAG_DIRECT) !== 0, epoch: buf.readUInt32BE(2), hash: buf.subarray(6, HEADER).toString('hex'), body: data.subarray(HEADER) }
+}
+
+/** a copy of a message with the DIRECT flag set (gossip/direct.ts) */
+export function markDirect (data: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(data)
+  out[1] |= FLAG_DIRECT
+  return out
 }
 
 /** the entry JSON of a sealed body; null when the key does not open it */

@@ -38,6 +38,8 @@ export type GossipSubRuntime = GossipSub & {
   publish: (topic: string, data: Uint8Array, opts?: { ignoreDuplicatePublishError?: boolean }) => Promise<unknown>
   score: { params: { topics: Record<string, ReturnType<typeof createTopicScoreParams>> } }
   getScore: (peerId: string) => number
+  /** the score thresholds in force (the flood publish skips peers below `publishThreshold`) */
+  opts: { scoreThresholds: { publishThreshold: number } }
 }
 
 /** the gater's three decisions (connections.ts makes them) */

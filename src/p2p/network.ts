@@ -20,7 +20,7 @@ import { Connections, type PeerView } from './connections.js'
 import { installYamuxWindowRule } from './yamux-window.js'
 import { installLengthPrefixRule } from './lp-decoder.js'
 import { Liveness } from './liveness.js'
-import { Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
+import { DIRECT_PROTOCOL, Gossip, type JunkOptions, type OverQuota, type PeerJunk, type PendingLimits, type QuotaOptions } from './gossip/index.js'
 import {
   CONTROL_MAX_INBOUND_STREAMS, CONTROL_PROTOCOL, ControlPull, ENTRIES_MAX_INBOUND_STREAMS, ENTRIES_PROTOCOL, JOIN_MAX_INBOUND_STREAMS, JOIN_PROTOCOL,
   RED_MAX_INBOUND_STREAMS, RED_PROTOCOL, RedDelivery, Requester, circleForMember, connectAt, controlHandler, entriesHandler, fetchEntries, fetchEntry,
@@ -82,6 +82,8 @@ export class Network {
   #gossip!: Gossip
   /** gossip message ids computed by gossipsub: copies received plus messages published */
   readonly #ids: GossipIdCount = { ids: 0 }
+  /** peers whose last identify announced DIRECT_PROTOCOL (gossip/direct.ts) */
+  readonly #knowsDirect = new Set<string>()
   #sync!: Sync
   #red!: RedDelivery
   #control!: ControlPull
@@ -104,7 +106,7 @@ export class Network {
   multiaddrs (): string[] { return this.#p2p.getMultiaddrs().map(String) }
 
   /** gossip messages judged since start, by verdict (rejected ones cost their sender score) */
-  get gossipCounts (): { accepted: number, ignored: number, rejected: number } { return this.#gossip.counts }
+  get gossipCounts (): { accepted: number, ignored: number, rejected: number, direct: number } { return this.#gossip.counts }
 
   /**
    * Gossip messages received since start, every copy: the judged ones and the duplicates
@@ -120,6 +122,15 @@ export class Network {
     if (!installLengthPrefixRule()) this.#log.warn('@libp2p/utils changed shape: each read of a noise connection still builds an error (lp-decoder.ts)')
     this.#p2p = await createHost(this.#o, identity.seed, this.#connections.gater(), (id) => this.#gossip?.appSpecificScore(id) ?? 0, this.#ids)
     this.#connections.attach(this.#p2p)
+    // which peers know the DIRECT gossip flag (gossip/direct.ts): each identify says, and this
+    // node announces it with a protocol nobody opens, before any connection can be identified
+    this.#p2p.addEventListener('peer:identify', (evt) => {
+      const id = evt.detail.peerId.toString()
+      if (evt.detail.protocols.includes(DIRECT_PROTOCOL)) this.#knowsDirect.add(id)
+      else this.#knowsDirect.delete(id)
+    })
+    this.#p2p.addEventListener('peer:disconnect', (evt) => { this.#knowsDirect.delete(evt.detail.toString()) })
+    await this.#p2p.handle(DIRECT_PROTOCOL, (stream) => { stream.abort(new Error('a marker protocol: nothing to serve')) }, { maxInboundStreams: 1 })
     this.#requester = new Requester({ host: this.#p2p, connections: this.#connections, circles, signal })
     await this.#handle(JOIN_PROTOCOL, 'join', JOIN_MAX_INBOUND_STREAMS, joinHandler({ admin: this.#c.admin, identity, log: this.#log }))
     await this.#handle(CONTROL_PROTOCOL, 'control', CONTROL_MAX_INBOUND_STREAMS, controlHandler(circles))
@@ -141,6 +152,8 @@ export class Network {
     this.#gossip = new Gossip({
       pubsub: pubsubOf(this.#p2p),
       circles,
+      self: identity.publicKey,
+      knowsDirect: (id) => this.#knowsDirect.has(id),
       ingest,
       store,
       syncGap: (circle, peer, origin, to) => { void this.#sync.sync(circle, peer, 'gap', { [origin]: to }) },
@@ -254,6 +267,8 @@ export class Network {
 
   /** peers subscribed to a circle's topic, as gossipsub sees them */
   topicPeers (circle: string): number { return this.#gossip.topics.peers(circle) }
+  /** whether this node's flood publish on `circle` reaches every member, each knowing the DIRECT flag (gossip/direct.ts) */
+  reachesAll (circle: string): boolean { return this.#gossip.direct.reachesAll(circle) }
 
   /** when this node last saw the org with this key connected: now if it is, else the last disconnect */
   lastSeen (key: string): string | null { return this.#connections.lastSeen(key) }

@@ -2,15 +2,17 @@
  * Gossip of circle entries: one topic per circle (topic.ts), every message judged before it
  * is accepted or relayed (validator.ts) in paced turns (pacer.ts), within each member's quota
  * (quota.ts), junk costing its sender (junk.ts); own entries sealed, batched and kept within
- * the quota (publisher.ts); gaps filled and early entries of in-order logs held, bounded
- * (pending.ts). Entries reach the store only through ingest.
+ * the quota (publisher.ts), and not relayed where the origin's flood reaches every member
+ * (direct.ts); gaps filled and early entries of in-order logs held, bounded (pending.ts).
+ * Entries reach the store only through ingest.
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { CircleManager } from '../../circles/index.js'
 import type { Entry } from '../../records/index.js'
 import type { Ingest, LevelStore, StoredEntry } from '../../store/index.js'
-import type { GossipSubRuntime } from '../host.js'
+import { peerIdOfKey, type GossipSubRuntime } from '../host.js'
+import { DirectReach } from './direct.js'
 import { PendingEntries, type PendingLimits } from './pending.js'
 import { GossipPublisher } from './publisher.js'
 import { GossipTopics } from './topic.js'
@@ -20,6 +22,7 @@ import { PeerPenalties, type JunkOptions, type PeerJunk } from './junk.js'
 
 export { topicOf, GossipTopics, CIRCLE_TOPIC_SCORE } from './topic.js'
 export { GossipValidator } from './validator.js'
+export { DirectReach, DIRECT_PROTOCOL } from './direct.js'
 export type { GossipVerdict, GossipReason, GossipValidatorComponents } from './validator.js'
 export { GossipPublisher, ownEntryPaceMs } from './publisher.js'
 export { MemberQuotas, TokenBucket, DEFAULT_QUOTA_OPTIONS, MAX_TRACKED_ORIGINS, type QuotaOptions, type OverQuota } from './quota.js'
@@ -29,6 +32,10 @@ export { PendingEntries, MAX_PENDING_PER_LOG, GAP_FILL_DELAY_MS, DEFAULT_PENDING
 export interface GossipComponents {
   pubsub: GossipSubRuntime
   circles: Pick<CircleManager, 'circleKey' | 'admit' | 'get'>
+  /** this node's org key */
+  self: string
+  /** whether a peer announced that it knows the DIRECT flag (direct.ts) */
+  knowsDirect: (peerId: string) => boolean
   ingest: Pick<Ingest, 'ingest' | 'queuedItems'>
   store: Pick<LevelStore, 'head'>
   /** a partial sync of a data log: `origin`'s entries up to `to` from `peer` */
@@ -52,6 +59,8 @@ export class Gossip {
   readonly validator: GossipValidator
   readonly quotas: MemberQuotas
   readonly penalties: PeerPenalties
+  /** which circles this node's flood reaches every member of (direct.ts) */
+  readonly direct: DirectReach
   readonly #publisher: GossipPublisher
   readonly #pending: PendingEntries
 
@@ -79,11 +88,12 @@ export class Gossip {
       onGap: (circle, origin, gap, from) => { this.#pending.gap(circle, origin, gap, from) }
     })
     this.topics = new GossipTopics(c.pubsub, async (circle, data, from) => await this.validator.validateMessage(circle, data, from))
-    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal, ...(c.quota !== undefined ? { quota: c.quota } : {}) })
+    this.direct = new DirectReach({ circle: (id) => c.circles.get(id), self: c.self, floodPeers: (circle) => this.topics.floodPeers(circle), peerIdOf: peerIdOfKey, knowsDirect: c.knowsDirect })
+    this.#publisher = new GossipPublisher({ circles: c.circles, topics: this.topics, reachesAll: (circle) => this.direct.reachesAll(circle), log: c.log.child({ component: 'phalanx:p2p:gossip:publisher' }), signal: c.signal, ...(c.quota !== undefined ? { quota: c.quota } : {}) })
   }
 
   /** gossip messages judged since start, by verdict */
-  get counts (): { accepted: number, ignored: number, rejected: number } { return this.validator.counts }
+  get counts (): { accepted: number, ignored: number, rejected: number, direct: number } { return this.validator.counts }
 
   /** origins past their quota now (dropped a message within the hold time) */
   overQuota (origin: string): OverQuota | null { return this.quotas.overQuota(origin) }

@@ -16,7 +16,7 @@ import { canonicalJson } from '../../records/index.js'
 import { isMembershipLog, type CircleManager } from '../../circles/index.js'
 import type { StoredEntry } from '../../store/index.js'
 import { isSealedInTransit } from '../../tlp/policy.js'
-import { encodeEntries } from '../envelope.js'
+import { encodeEntries, markDirect } from '../envelope.js'
 import type { GossipTopics } from './topic.js'
 import { DEFAULT_QUOTA_OPTIONS, TokenBucket, type QuotaOptions } from './quota.js'
 import { RateLimitedLog } from './junk.js'
@@ -24,6 +24,8 @@ import { RateLimitedLog } from './junk.js'
 export interface GossipPublisherComponents {
   circles: Pick<CircleManager, 'circleKey'>
   topics: Pick<GossipTopics, 'has' | 'publish'>
+  /** whether a circle's flood publish reaches every member: its data messages are then marked DIRECT (direct.ts) */
+  reachesAll?: (circle: string) => boolean
   log: Logger
   /** aborted when the network stops */
   signal: AbortSignal
@@ -83,6 +85,9 @@ export class GossipPublisher {
       if (g === undefined) groups.set(k, g = { key, entries: [] })
       g.entries.push({ json: canonicalJson(entry), hash })
     }
+    // data messages the flood reaches every member with go unrelayed (direct.ts); membership
+    // entries keep the relays
+    const direct = this.#c.reachesAll?.(circle) === true
     for (const [k, g] of groups) {
       // within the quota members grant (membership entries always go: they change who may write)
       const paced = !k.startsWith('m')
@@ -96,7 +101,7 @@ export class GossipPublisher {
           continue
         }
         try {
-          await this.#c.topics.publish(circle, data)
+          await this.#c.topics.publish(circle, paced && direct ? markDirect(data) : data)
         } catch (err) {
           this.#c.log.warn({ err, circle }, 'gossip publish failed')
         }

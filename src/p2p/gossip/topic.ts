@@ -19,7 +19,8 @@ export function topicOf (circle: string): string { return `/phalanx/circle/${cir
  * are -90, past gossipsub's graylist (-80). Nothing a quiet peer earns outweighs that: time in
  * the mesh gives 0.01 a second up to +3 (five minutes), and first deliveries +1 each (halving
  * every second, gossipsub's default), so a peer's recent good deliveries still outweigh one
- * refusal. Circles are quiet: delivering little costs a mesh peer nothing.
+ * refusal (a DIRECT message from its origin is answered IGNORE and earns nothing: direct.ts).
+ * Circles are quiet: delivering little costs a mesh peer nothing.
  * (gossipsub's default quantum for time in the mesh is 1 ms: with it a peer earned +36 after
  * 3.6 s in the mesh, and three refused messages in a row no longer graylisted it)
  */
@@ -80,6 +81,17 @@ export class GossipTopics {
   /** peers subscribed to a circle's topic, as gossipsub sees them */
   peers (circle: string): number {
     return this.#pubsub.getSubscribers(topicOf(circle)).length
+  }
+
+  /** the peers this node's flood publish sends `circle`'s messages to: subscribed, at or above the publish threshold */
+  floodPeers (circle: string): Set<string> {
+    const min = this.#pubsub.opts.scoreThresholds.publishThreshold
+    const out = new Set<string>()
+    for (const p of this.#pubsub.getSubscribers(topicOf(circle))) {
+      const id = p.toString()
+      if (this.#pubsub.getScore(id) >= min) out.add(id)
+    }
+    return out
   }
 
   /** gossipsub's score of a peer (negative after invalid messages) */

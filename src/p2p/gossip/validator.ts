@@ -21,7 +21,8 @@
  * fork, a key not yet held, a full queue, a store failure, an entry of a later version kept
  * unread. ACCEPT relays: stored; stored ahead of a gap in its log, which is then fetched from
  * the relaying peer; or, in a log read in order (a membership log), early: held, bounded,
- * until its gap fills (pending.ts).
+ * until its gap fills (pending.ts). An ACCEPT of a DIRECT message that came from the origin of
+ * its entries is answered IGNORE once stored: every member has it from the origin (direct.ts).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -68,6 +69,8 @@ export interface GossipVerdict {
   code?: ErrorCode
   /** the entry hash, when the entry was stored or already known */
   hash?: string
+  /** a DIRECT message from the origin of its entries (direct.ts): an ACCEPT is stored, not relayed */
+  direct?: boolean
 }
 
 export interface GossipValidatorComponents {
@@ -111,8 +114,8 @@ export class GossipValidator {
   readonly #log: Logger
   readonly quotas: MemberQuotas
   readonly penalties: PeerPenalties
-  /** gossip messages judged since start, by verdict (rejected ones cost their sender score) */
-  readonly counts = { accepted: 0, ignored: 0, rejected: 0 }
+  /** gossip messages judged since start, by verdict (rejected ones cost their sender score); `direct`: accepted ones not relayed (direct.ts) */
+  readonly counts = { accepted: 0, ignored: 0, rejected: 0, direct: 0 }
   /** gossip messages ignored since start because of a bound: the queue was full, the origin over quota */
   readonly drops = { queueFull: 0, overQuota: 0 }
   readonly #pacer = new Pacer()
@@ -138,8 +141,11 @@ export class GossipValidator {
     }
     if (turn !== true) await turn
     if (this.#c.signal?.aborted === true) { this.counts.ignored++; return TopicValidatorResult.Ignore }
-    const { result } = await this.validate(circle, data, from)
+    const { result, direct } = await this.validate(circle, data, from)
     this.counts[result === TopicValidatorResult.Accept ? 'accepted' : result === TopicValidatorResult.Reject ? 'rejected' : 'ignored']++
+    // stored, and every member has it from the origin already: IGNORE tells gossipsub not to
+    // relay it (and costs the origin nothing)
+    if (result === TopicValidatorResult.Accept && direct === true) { this.counts.direct++; return TopicValidatorResult.Ignore }
     return result
   }
 
@@ -191,6 +197,8 @@ export class GossipValidator {
     const bound = this.#bound(raws, data.length, from)
     if (bound !== null) return bound
     const share = data.length / raws.length
+    // flooded to every member by the origin, and this copy comes from the origin itself
+    const direct = env.direct && raws.every(raw => raw.origin === publicKeyOfPeer(from))
     /** judge one entry, counted in its origin's share of the queue while it waits there */
     const run = async (raw: any, claimedHash?: string): Promise<GossipVerdict> => {
       const origin = String(raw.origin)
@@ -209,13 +217,13 @@ export class GossipValidator {
       if (r.reason === 'duplicate' || r.result === TopicValidatorResult.Reject) this.quotas.refund(origin, 1, share)
       return r
     }
-    if (!batch) return await run(raws[0], env.hash)
+    if (!batch) return { ...await run(raws[0], env.hash), direct }
     // a batch: queue every entry (in order, one write group), then judge the message by them
     const results = await Promise.all(raws.map(async raw => await run(raw)))
     const rejected = results.find(r => r.result === TopicValidatorResult.Reject)
     if (rejected !== undefined) return rejected
     if (results.every(r => r.hash !== undefined) && batchHash(results.map(r => r.hash!)) !== env.hash) return refuse('header-hash', 'PX_ERR_BAD_ENTRY', 'batch header names other entries')
-    return results.find(r => r.result === TopicValidatorResult.Accept) ?? results[0]
+    return { ...results.find(r => r.result === TopicValidatorResult.Accept) ?? results[0], direct }
   }
 
   /**

@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { PhalanxError } from '../../../../src/errors.js'
 import { canonicalJson, entryHash, type Entry, type IndicatorItem } from '../../../../src/records/index.js'
 import { admissionViolation, circleOfLog, membershipLogOf, type CircleState } from '../../../../src/circles/index.js'
-import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, encodeEnvelope } from '../../../../src/p2p/envelope.js'
+import { BATCH_ENVELOPE_VERSION, MAX_BATCH_ENTRIES, batchHash, decodeEnvelope, encodeEnvelope, markDirect } from '../../../../src/p2p/envelope.js'
 import { GossipValidator, type GossipVerdict } from '../../../../src/p2p/gossip/validator.js'
 import { peerIdOfKey } from '../../../../src/p2p/host.js'
 import { RemoteLog, openStore, randomKey, type StoreHarness } from '../../../utils/store.js'
@@ -134,7 +134,7 @@ describe('GossipValidator', () => {
       await v.validate(CIRCLE, message(e1), from)
       const e2 = log.next([ind('b2.example')])
       expect(await v.validateMessage(CIRCLE, batchMessage([e1, e2], batchHash([entryHash(e1), entryHash(e2)])), from)).toBe(TopicValidatorResult.Accept)
-      expect(v.counts).toEqual({ accepted: 1, ignored: 0, rejected: 0 })
+      expect(v.counts).toEqual({ accepted: 1, ignored: 0, rejected: 0, direct: 0 })
       expect(h.store.head(CIRCLE, member.publicKeyHex)?.seq).toBe(2)
     })
   })
@@ -266,7 +266,7 @@ describe('GossipValidator', () => {
 
     it('counts a rejected message', async () => {
       expect(await v.validateMessage(CIRCLE, new Uint8Array(10), from)).toBe(TopicValidatorResult.Reject)
-      expect(v.counts).toEqual({ accepted: 0, ignored: 0, rejected: 1 })
+      expect(v.counts).toEqual({ accepted: 0, ignored: 0, rejected: 1, direct: 0 })
     })
   })
 
@@ -312,6 +312,50 @@ describe('GossipValidator', () => {
       await v.validate(CIRCLE, message(e1), from)
       await v.validate(CIRCLE, message(e2), from)
       expectVerdict(await v.validate(CIRCLE, batchMessage([e1, e2], batchHash([entryHash(e1), entryHash(e2)])), from), TopicValidatorResult.Ignore, 'duplicate')
+    })
+  })
+
+  describe('direct (gossip/direct.ts): a message its origin flooded to every member', () => {
+    it('the flag round-trips in the envelope; an unknown flag is still refused', () => {
+      const e = log.next([ind('flag.example')])
+      const data = message(e)
+      expect(decodeEnvelope(data).direct).toBe(false)
+      const marked = markDirect(data)
+      expect(decodeEnvelope(marked)).toMatchObject({ direct: true, sealed: true, epoch: EPOCH })
+      expect(decodeEnvelope(data).direct).toBe(false) // a copy: the original is untouched
+      const unknown = Uint8Array.from(data)
+      unknown[1] |= 4
+      expect(() => decodeEnvelope(unknown)).toThrow('unknown envelope flags')
+    })
+
+    it('straight from its origin: stored, and answered IGNORE so that gossipsub does not relay it', async () => {
+      const e = log.next([ind('direct.example')])
+      expect(await v.validateMessage(CIRCLE, markDirect(message(e)), from)).toBe(TopicValidatorResult.Ignore)
+      expect(v.counts).toEqual({ accepted: 1, ignored: 0, rejected: 0, direct: 1 })
+      expect(h.store.getEntry(CIRCLE, member.publicKeyHex, 1)).toEqual(e)
+      // a batch straight from its origin: the same
+      const e2 = log.next([ind('d2.example')])
+      const e3 = log.next([ind('d3.example')])
+      expect(await v.validateMessage(CIRCLE, markDirect(batchMessage([e2, e3], batchHash([entryHash(e2), entryHash(e3)]))), from)).toBe(TopicValidatorResult.Ignore)
+      expect(v.counts.direct).toBe(2)
+      expect(h.store.head(CIRCLE, member.publicKeyHex)?.seq).toBe(3)
+    })
+
+    it('from any other peer: relayed like any message (only the origin\'s own connection stops relays)', async () => {
+      const e = log.next([ind('relayed-direct.example')])
+      const relay = peerIdFromString(peerIdOfKey(outsider.publicKeyHex))
+      expect(await v.validateMessage(CIRCLE, markDirect(message(e)), relay)).toBe(TopicValidatorResult.Accept)
+      expect(v.counts).toEqual({ accepted: 1, ignored: 0, rejected: 0, direct: 0 })
+      expect(h.store.getEntry(CIRCLE, member.publicKeyHex, 1)).toEqual(e)
+    })
+
+    it('the flag changes no other verdict: a duplicate stays IGNORE, a refused entry stays REJECT', async () => {
+      const e = log.next([ind('dup-direct.example')])
+      expect(await v.validateMessage(CIRCLE, message(e), from)).toBe(TopicValidatorResult.Accept)
+      expect(await v.validateMessage(CIRCLE, markDirect(message(e)), from)).toBe(TopicValidatorResult.Ignore)
+      const forged = { ...log.next([ind('forged-direct.example')]), sig: '00'.repeat(64) }
+      expect(await v.validateMessage(CIRCLE, markDirect(message(forged, circleKey, entryHash(forged))), from)).toBe(TopicValidatorResult.Reject)
+      expect(v.counts).toEqual({ accepted: 1, ignored: 1, rejected: 1, direct: 0 })
     })
   })
 })
