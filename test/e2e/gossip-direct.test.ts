@@ -10,20 +10,9 @@ import { decodeEnvelope } from '../../src/p2p/index.js'
 import { until } from '../utils/wait.js'
 import type { TestNode } from '../utils/node.js'
 import { cluster } from '../utils/cluster.js'
+import { formCircle } from '../utils/circle.js'
 
 const { start, raw } = cluster()
-
-async function formCircle (all: TestNode[], name: string): Promise<string> {
-  const [admin, ...rest] = all
-  const circle = (await admin.api('/v1/circles', { json: { name } })).body.id as string
-  for (const n of rest) {
-    const code = (await admin.api(`/v1/circles/${circle}/invites`, { json: {} })).body.code
-    const j = await n.api('/v1/circles/join', { json: { code } })
-    expect(j.status, j.text).toBe(200)
-  }
-  await until('every member to know every member', () => all.every(n => n.node.ops.circles.members(circle).length === all.length), 20_000)
-  return circle
-}
 
 describe('gossip: direct delivery', () => {
   let a: TestNode, b: TestNode, c: TestNode

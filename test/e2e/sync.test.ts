@@ -9,6 +9,7 @@ import { PhalanxNode } from '../../src/node.js'
 import { signEntry, type Entry } from '../../src/records/index.js'
 import { until as waitUntil } from '../utils/wait.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
+import { formCircle } from '../utils/circle.js'
 
 const until = async <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> => await waitUntil(what, fn, timeoutMs)
 
@@ -19,20 +20,6 @@ async function start (org: string): Promise<TestNode> {
   const n = await startTestNode({ flags: { org, logLevel: process.env.PX_TEST_LOG ?? 'silent', p2p: { dialIntervalMs: 300, syncIntervalMs: 300 } } })
   nodes.push(n)
   return n
-}
-
-
-/** the first node creates a circle and invites every other; resolves when all know all */
-async function formCircle (all: TestNode[], name: string): Promise<string> {
-  const [admin, ...rest] = all
-  const circle = (await admin.api('/v1/circles', { json: { name } })).body.id as string
-  for (const n of rest) {
-    const code = (await admin.api(`/v1/circles/${circle}/invites`, { json: {} })).body.code
-    const j = await n.api('/v1/circles/join', { json: { code } })
-    expect(j.status, j.text).toBe(200)
-  }
-  await until('every member to know every member', () => all.every(n => n.node.ops.circles.members(circle).length === all.length))
-  return circle
 }
 
 async function digest (n: { node: PhalanxNode } | PhalanxNode, circle: string): Promise<string> {
