@@ -62,7 +62,7 @@ export interface IngestOptions {
   paceMs: number
 }
 
-export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: Number(process.env.PX_GROUP_JOBS ?? 64), lingerMs: 0, paceMs: 0 }
+export const defaultIngestOptions: IngestOptions = { sync: true, maxGroupItems: 10_000, maxGroupJobs: 64, lingerMs: 0, paceMs: 0 }
 
 export interface IngestComponents {
   store: LevelStore
