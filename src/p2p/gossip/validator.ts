@@ -198,7 +198,8 @@ export class GossipValidator {
     if (bound !== null) return bound
     const share = data.length / raws.length
     // flooded to every member by the origin, and this copy comes from the origin itself
-    const direct = env.direct && raws.every(raw => raw.origin === publicKeyOfPeer(from))
+    const fromKey = env.direct ? publicKeyOfPeer(from) : null
+    const direct = fromKey !== null && raws.every(raw => raw.origin === fromKey)
     /** judge one entry, counted in its origin's share of the queue while it waits there */
     const run = async (raw: any, claimedHash?: string): Promise<GossipVerdict> => {
       const origin = String(raw.origin)
