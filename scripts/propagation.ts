@@ -25,11 +25,18 @@
  *               10 nodes): for every other node, `created` at the author to `received` there;
  *               then every other node acknowledges the last one at once: the time until the
  *               author's node shows no member pending.
+ *
+ * Diagnostics (not part of `npm run bench`): PROP_WINDOW_S=N adds `windowsP50P99Ms`, p50/p99
+ * of the publishes sent in each N-second window of the latency run (does the tail shrink as
+ * the nodes warm, does a stall line up with something); PROP_NODE_FLAGS passes Node/V8 flags
+ * to every node; PROP_NODE_OUT=DIR keeps what each node prints after its banner (`--trace-gc`)
+ * in DIR/n<i>.out; PROP_KEEP=1 keeps the nodes' data directories (LevelDB's LOG says when it
+ * flushed and compacted); PROP_CPU_PROF=DIR profiles the origin and one receiver.
  */
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -48,8 +55,20 @@ export async function startChild (i: number, dataDir = mkdtempSync(join(tmpdir()
   const proc = spawn(process.execPath, [...prof, ...(process.env.PROP_NODE_FLAGS ?? '').split(' ').filter(x => x !== ''), '--max-old-space-size=256', '--max-semi-space-size=8', join(root, 'dist/src/cli/main.js'), 'start', '--data', dataDir, '--org', `org${i}`,
     '--api-port', '0', '--p2p-port', '0', '--log-level', process.env.PROP_LOG ?? 'error', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PHALANX_P2P_HOST: '127.0.0.1', PHALANX_P2P_DIAL_INTERVAL_MS: process.env.PROP_DIAL_MS ?? '500', ...env } })
   const line = await new Promise<string>((resolve, reject) => {
-    let buf = ''
-    proc.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const k = buf.indexOf('\n'); if (k >= 0) resolve(buf.slice(0, k)) })
+    // the banner is the first line that is a JSON object: V8 trace flags in PROP_NODE_FLAGS
+    // print their own lines first; later output is read and dropped so the pipe never fills
+    let buf: string | undefined = ''
+    // PROP_NODE_OUT=DIR keeps what each node prints after its banner (e.g. --trace-gc) in DIR/n<i>.out
+    const out = process.env.PROP_NODE_OUT !== undefined ? join(process.env.PROP_NODE_OUT, `n${i}.out`) : undefined
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (buf === undefined) { if (out !== undefined) appendFileSync(out, d); return }
+      buf += d.toString()
+      let k
+      while ((k = buf.indexOf('\n')) >= 0) {
+        const l = buf.slice(0, k); buf = buf.slice(k + 1)
+        if (l.startsWith('{')) { buf = undefined; resolve(l); return }
+      }
+    })
     proc.on('exit', (code) => { reject(new Error(`node ${i} exited with ${String(code)}`)) })
   })
   const info = JSON.parse(line) as { apiUrl: string, publicKey: string }
@@ -265,6 +284,26 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
   }
   lat.sort((a, b) => a - b)
   signed.sort((a, b) => a - b)
+  // PROP_WINDOW_S=N: p50/p99 of the publishes sent in each N-second window (does the tail shrink as the nodes warm?)
+  const windowS = Number(process.env.PROP_WINDOW_S ?? 0)
+  const windows: string[] = []
+  if (windowS > 0) {
+    const byWindow = new Map<number, number[]>()
+    for (const n of nodes.slice(1)) {
+      for (const [value, at] of await receivedTimes(n, tag)) {
+        const s0 = sent.get(value)
+        if (s0 === undefined) continue
+        const w = Math.floor((s0 - t0) / 1000 / windowS)
+        let a = byWindow.get(w)
+        if (a === undefined) byWindow.set(w, a = [])
+        a.push(at - s0)
+      }
+    }
+    for (const [w, a] of [...byWindow].sort((x, y) => x[0] - y[0])) {
+      a.sort((x, y) => x - y)
+      windows.push(`${w * windowS}s ${quantile(a, 0.5)}/${quantile(a, 0.99)}`)
+    }
+  }
   return {
     publishes: count,
     perSecTarget: perSec,
@@ -278,7 +317,8 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     entries,
     recordsPerEntry: Number((count / entries).toFixed(2)),
     ...costs(before, after, count, entries),
-    perNodeP50P99MaxMs: perNode as any
+    perNodeP50P99MaxMs: perNode as any,
+    ...(windows.length > 0 ? { startedAt: new Date(t0).toISOString(), windowsP50P99Ms: windows as any } : {})
   }
 }
 
@@ -372,7 +412,8 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
     } finally {
       for (const n of nodes) n.proc.kill('SIGTERM')
       await Promise.all(nodes.map(async n => await new Promise(resolve => { if (n.proc.exitCode !== null) resolve(null); else n.proc.once('exit', resolve) })))
-      for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true })
+      // PROP_KEEP=1 keeps the nodes' data directories (LevelDB's LOG shows when it compacted)
+      if (process.env.PROP_KEEP !== '1') for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true })
     }
   }
   return out

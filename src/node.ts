@@ -141,8 +141,9 @@ export class PhalanxNode {
     })
     try {
       await network.start()
-      // own entries are gossiped now: sustained single publishes share entries, within the quota members grant
-      this.ingest.paceGroups(ownEntryPaceMs(this.config.p2p.quota))
+      // own entries are gossiped now: sustained single publishes share entries, within the quota
+      // members grant, or at the slower pace the operator chose (store.paceMs)
+      this.ingest.paceGroups(ownEntryPaceMs(this.config.p2p.quota, this.config.store.paceMs))
     } catch (err) {
       await network.stop().catch(() => {})
       const listen = listenFailure(err)

@@ -30,6 +30,7 @@ export const ENV_KEYS: Record<string, { path: string, kind: 'string' | 'number' 
   PHALANX_STORE_PURGE_EXPIRED_AFTER_DAYS: { path: 'store.purgeExpiredAfterDays', kind: 'number' },
   PHALANX_STORE_PURGE_INTERVAL_MS: { path: 'store.purgeIntervalMs', kind: 'number' },
   PHALANX_STORE_LINGER_MS: { path: 'store.lingerMs', kind: 'number' },
+  PHALANX_STORE_PACE_MS: { path: 'store.paceMs', kind: 'number' },
   PHALANX_DEFAULT_TLP: { path: 'publish.defaultTlp', kind: 'string' },
   PHALANX_DEFAULT_CONFIDENCE: { path: 'publish.defaultConfidence', kind: 'number' }
 }

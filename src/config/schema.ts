@@ -104,7 +104,13 @@ export const configSchema = z.strictObject({
     /** how often the purge runs (ms) */
     purgeIntervalMs: z.number().int().min(1000).max(86_400_000),
     /** ms an idle writer waits after a small publish for others to share its entry (group commit at the origin); 0: off */
-    lingerMs: z.number().int().min(0).max(1000)
+    lingerMs: z.number().int().min(0).max(1000),
+    /**
+     * at least this many ms between write groups with small publishes to circles (0: the pace
+     * p2p.quota gives, ~12 ms); larger: more records per entry, fewer entries for every member
+     * to open, and each small publish waits up to this long
+     */
+    paceMs: z.number().int().min(0).max(1000)
   }),
   publish: z.strictObject({
     defaultTlp: z.enum(TLP_LEVELS),

@@ -52,7 +52,7 @@ describe('loadConfig: defaults and precedence', () => {
     expect(c.dataDir).toBe('./data')
     expect(c.logLevel).toBe('info')
     expect(c.p2p).toEqual({ host: '0.0.0.0', port: 7400, dialIntervalMs: 5000, syncIntervalMs: 10000, connect: [], onlyPeers: [], pending: { perLogEntries: 64, perLogBytes: 1048576, entries: 1024, bytes: 16777216, maxAgeMs: 60000 }, quota: { entriesPerSecond: 100, bytesPerSecond: 262144, burstEntries: 2000, burstBytes: 8388608, holdMs: 30000, maxQueuedItems: 20000 }, junk: { halfLifeMs: 60000, disconnectAt: 50, epochGraceMs: 300000 } })
-    expect(c.store).toEqual({ sync: true, purgeExpiredAfterDays: 90, purgeIntervalMs: 3_600_000, lingerMs: 2 })
+    expect(c.store).toEqual({ sync: true, purgeExpiredAfterDays: 90, purgeIntervalMs: 3_600_000, lingerMs: 2, paceMs: 0 })
     expect(c.publish).toEqual({ defaultTlp: 'AMBER', defaultConfidence: 50 })
     // an empty org means the host name
     expect(c.org).toBe(hostname())
@@ -86,7 +86,8 @@ describe('loadConfig: defaults and precedence', () => {
         PHALANX_P2P_PORT: '0',
         PHALANX_DEFAULT_TLP: 'RED',
         PHALANX_DEFAULT_CONFIDENCE: '90',
-        PHALANX_API_BODY_LIMIT_BYTES: '4096'
+        PHALANX_API_BODY_LIMIT_BYTES: '4096',
+        PHALANX_STORE_PACE_MS: '100'
       }
     })
     expect(c.api.port).toBe(8222)
@@ -100,6 +101,7 @@ describe('loadConfig: defaults and precedence', () => {
     expect(c.publish.defaultTlp).toBe('RED')
     expect(c.publish.defaultConfidence).toBe(90)
     expect(c.api.bodyLimitBytes).toBe(4096)
+    expect(c.store.paceMs).toBe(100)
   })
 
   it('flags override the environment and the file', () => {

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { LOCAL_CIRCLE, indicatorId, makeIndicatorItem, type Item } from '../../../src/records/index.js'
 import type { PublishResult } from '../../../src/store/index.js'
 import { openStore, type StoreHarness } from '../../utils/store.js'
+import { ownEntryPaceMs } from '../../../src/p2p/index.js'
 
 const harnesses: StoreHarness[] = []
 afterEach(async () => { for (const h of harnesses.splice(0)) await h.close() })
@@ -81,5 +82,16 @@ describe('the pace of own write groups', () => {
     await h.ingest.stop()
     expect(done).toBe(true)
     expect((await small).ids).toHaveLength(1)
+  })
+
+  it('a node paces at the entry quota members grant, or at store.paceMs when that is slower', () => {
+    // the default quota (100 entries/s) with its 0.9 margin: one group per 12 ms
+    expect(ownEntryPaceMs()).toBe(12)
+    expect(ownEntryPaceMs({ entriesPerSecond: 10 })).toBe(112)
+    // store.paceMs only slows the pace: 0 (the default) and anything faster than the quota's keep it
+    expect(ownEntryPaceMs(undefined, 0)).toBe(12)
+    expect(ownEntryPaceMs(undefined, 5)).toBe(12)
+    expect(ownEntryPaceMs(undefined, 100)).toBe(100)
+    expect(ownEntryPaceMs({ entriesPerSecond: 10 }, 100)).toBe(112)
   })
 })
