@@ -270,12 +270,23 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
   const lat: number[] = []
   const signed: number[] = []
   const perNode: string[] = []
+  // PROP_WINDOW_S=N: p50/p99 of the publishes sent in each N-second window (does the tail shrink as the nodes warm?)
+  const windowS = Number(process.env.PROP_WINDOW_S ?? 0)
+  const byWindow = new Map<number, number[]>()
   for (const n of nodes.slice(1)) {
     const mine: number[] = []
     for (const [value, at] of await receivedTimes(n, tag)) {
       const c = created.get(value)
       const s0 = sent.get(value)
-      if (s0 !== undefined) mine.push(at - s0)
+      if (s0 !== undefined) {
+        mine.push(at - s0)
+        if (windowS > 0) {
+          const w = Math.floor((s0 - t0) / 1000 / windowS)
+          let a = byWindow.get(w)
+          if (a === undefined) byWindow.set(w, a = [])
+          a.push(at - s0)
+        }
+      }
       if (c !== undefined) signed.push(at - c)
     }
     mine.sort((a, b) => a - b)
@@ -284,25 +295,10 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
   }
   lat.sort((a, b) => a - b)
   signed.sort((a, b) => a - b)
-  // PROP_WINDOW_S=N: p50/p99 of the publishes sent in each N-second window (does the tail shrink as the nodes warm?)
-  const windowS = Number(process.env.PROP_WINDOW_S ?? 0)
   const windows: string[] = []
-  if (windowS > 0) {
-    const byWindow = new Map<number, number[]>()
-    for (const n of nodes.slice(1)) {
-      for (const [value, at] of await receivedTimes(n, tag)) {
-        const s0 = sent.get(value)
-        if (s0 === undefined) continue
-        const w = Math.floor((s0 - t0) / 1000 / windowS)
-        let a = byWindow.get(w)
-        if (a === undefined) byWindow.set(w, a = [])
-        a.push(at - s0)
-      }
-    }
-    for (const [w, a] of [...byWindow].sort((x, y) => x[0] - y[0])) {
-      a.sort((x, y) => x - y)
-      windows.push(`${w * windowS}s ${quantile(a, 0.5)}/${quantile(a, 0.99)}`)
-    }
+  for (const [w, a] of [...byWindow].sort((x, y) => x[0] - y[0])) {
+    a.sort((x, y) => x - y)
+    windows.push(`${w * windowS}s ${quantile(a, 0.5)}/${quantile(a, 0.99)}`)
   }
   return {
     publishes: count,

@@ -964,6 +964,40 @@ describe('phalanx start logging', () => {
   })
 })
 
+describe('npm start', () => {
+  // a service manager or a shell script that runs `npm start` in the background stops it by
+  // signalling npm: the node must stop with it, not stay behind serving its API
+  it('stops the node when npm itself gets SIGTERM (the script execs node)', async () => {
+    const dir = join(tmp, 'npm-start')
+    // --ignore-scripts: the script alone, without its build step (the suite built dist already)
+    const npm = spawn('npm', ['run', 'start', '--ignore-scripts', '--silent', '--', '--data', dir, '--api-port', '0', '--p2p-port', '0', '--json'], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    try {
+      let stdout = ''
+      const banner = await new Promise<any>((resolve, reject) => {
+        const timer = setTimeout(() => { reject(new Error('npm start printed no banner within 30 s')) }, 30_000)
+        npm.stdout.setEncoding('utf8').on('data', (d: string) => {
+          stdout += d
+          const line = stdout.split('\n').find(l => l.startsWith('{'))
+          if (line !== undefined) { clearTimeout(timer); resolve(JSON.parse(line)) }
+        })
+        npm.on('exit', (code) => { clearTimeout(timer); reject(new Error(`npm exited (${String(code)}) before the banner`)) })
+      })
+      expect(existsSync(join(dir, 'api.url'))).toBe(true)
+      const exited = new Promise(resolve => { npm.on('exit', resolve) })
+      npm.kill('SIGTERM')
+      await exited
+      // the node's own stop removes api.url and closes its API
+      const deadline = Date.now() + 15_000
+      while (existsSync(join(dir, 'api.url')) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+      expect(existsSync(join(dir, 'api.url')), 'the node still runs after npm got SIGTERM').toBe(false)
+      await expect(fetch(`${String(banner.apiUrl)}/v1/status`)).rejects.toThrow()
+    } finally {
+      // whatever is left of npm's process group (a node that outlived npm on the old script)
+      try { process.kill(-(npm.pid as number), 'SIGKILL') } catch {}
+    }
+  })
+})
+
 describe('phalanx start without API authentication', () => {
   it('warns that every local process has full access, and answers without a token', async () => {
     const dir = join(tmp, 'open-api')
