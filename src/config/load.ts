@@ -108,6 +108,16 @@ export function envOverrides (env: NodeJS.ProcessEnv): Json {
   return out
 }
 
+/** does a partial config set this dotted path? */
+function hasPath (obj: Json | undefined, path: string): boolean {
+  let cur: unknown = obj
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return false
+    cur = (cur as Record<string, unknown>)[part]
+  }
+  return true
+}
+
 export interface LoadConfigOptions {
   /** a JSON config file (--config) */
   file?: string
@@ -131,7 +141,11 @@ export function loadConfig (opts: LoadConfigOptions = {}): Readonly<PhalanxConfi
       path = path === '' ? key : `${path}.${key}`
       message = `unknown configuration key "${path}"`
     }
-    throw new PhalanxError('PX_ERR_CONFIG', `config ${path}: ${message}`, { field: path })
+    // a value the environment set (and no flag overrode) is named by its variable too: that is what the operator typed
+    const env = opts.env ?? process.env
+    const fromEnv = Object.keys(ENV_KEYS).find(name => ENV_KEYS[name].path === path && env[name] !== undefined)
+    const source = fromEnv !== undefined && !hasPath(opts.flags, path) ? ` (${fromEnv}="${String(env[fromEnv])}")` : ''
+    throw new PhalanxError('PX_ERR_CONFIG', `config ${path}${source}: ${message}`, { field: path })
   }
   const cfg = parsed.data
   if (cfg.org === '') cfg.org = hostname()

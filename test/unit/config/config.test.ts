@@ -201,6 +201,15 @@ describe('loadConfig: bad values name the key', () => {
     expectConfigError({ env: { PHALANX_DEFAULT_TLP: 'PURPLE' } }, 'publish.defaultTlp')
   })
 
+  it('a value out of range that the environment set names its variable too; one a flag overrode does not', () => {
+    const e = expectConfigError({ env: { PHALANX_STORE_PACE_MS: '-5' } }, 'store.paceMs')
+    expect(e.message).toMatch(/^config store\.paceMs \(PHALANX_STORE_PACE_MS="-5"\): /)
+    const f = expectConfigError({ env: { PHALANX_API_PORT: '8000' }, flags: { api: { port: 70000 } } }, 'api.port')
+    expect(f.message).not.toContain('PHALANX_API_PORT')
+    const g = expectConfigError({ file: configFile({ store: { paceMs: 5000 } }), env: {} }, 'store.paceMs')
+    expect(g.message).not.toContain('PHALANX_')
+  })
+
   it('in the flags', () => {
     expectConfigError({ env: {}, flags: { api: { port: 70000 } } }, 'api.port')
     expectConfigError({ env: {}, flags: { logLevel: 'loud' } }, 'logLevel')
