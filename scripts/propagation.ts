@@ -30,7 +30,8 @@
  * of the publishes sent in each N-second window of the latency run (does the tail shrink as
  * the nodes warm, does a stall line up with something); PROP_NODE_FLAGS passes Node/V8 flags
  * to every node; PROP_NODE_OUT=DIR keeps what each node prints after its banner (`--trace-gc`)
- * in DIR/n<i>.out; PROP_KEEP=1 keeps the nodes' data directories (LevelDB's LOG says when it
+ * in DIR/n<i>.out, each line after the wall clock (ms) it was read at, and the wall clock each
+ * phase started at in DIR/phases; PROP_KEEP=1 keeps the nodes' data directories (LevelDB's LOG says when it
  * flushed and compacted); PROP_CPU_PROF=DIR profiles the origin and one receiver.
  */
 import '../src/polyfill.js'
@@ -60,8 +61,17 @@ export async function startChild (i: number, dataDir = mkdtempSync(join(tmpdir()
     let buf: string | undefined = ''
     // PROP_NODE_OUT=DIR keeps what each node prints after its banner (e.g. --trace-gc) in DIR/n<i>.out
     const out = process.env.PROP_NODE_OUT !== undefined ? join(process.env.PROP_NODE_OUT, `n${i}.out`) : undefined
+    let rest = ''
     proc.stdout!.on('data', (d: Buffer) => {
-      if (buf === undefined) { if (out !== undefined) appendFileSync(out, d); return }
+      if (buf === undefined) {
+        // each line gets the wall clock (ms) it was read at, to place traces against the phases
+        if (out !== undefined) {
+          const lines = (rest + d.toString()).split('\n')
+          rest = lines.pop()!
+          if (lines.length > 0) appendFileSync(out, lines.map(l => `${Date.now()} ${l}\n`).join(''))
+        }
+        return
+      }
       buf += d.toString()
       let k
       while ((k = buf.indexOf('\n')) >= 0) {
@@ -372,6 +382,12 @@ async function throughput (nodes: Child[], circle: string, count: number, base: 
   return { indicators: count, nodes: nodes.length, publishSeconds: Number((publishedMs / 1000).toFixed(2)), allNodesSeconds: Number((allMs / 1000).toFixed(2)), perSecToEveryNode: Math.round(count / (allMs / 1000)), entries, ...costs(before, after, count, entries) }
 }
 
+/** PROP_NODE_OUT=DIR: the wall clock a phase started at, in DIR/phases */
+function phaseMark (name: string): void {
+  const dir = process.env.PROP_NODE_OUT
+  if (dir !== undefined) appendFileSync(join(dir, 'phases'), `${Date.now()} ${name}\n`)
+}
+
 export async function benchPropagation (sizes: number[], opts: { latencyCount?: number, warmupCount?: number, ratePerSec?: number, bulkCount?: number, bulkAt?: number, advisoryCount?: number, line?: boolean } = {}): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const size of sizes) {
@@ -386,10 +402,12 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
       let warmup: Record<string, unknown> | undefined
       if (warm > 0) {
         say(`warm-up: ${warm} publishes at ${opts.ratePerSec ?? 200}/s…`)
+        phaseMark(`warmup${size}`)
         const w = await latency(nodes, circle, warm, opts.ratePerSec ?? 200, 'warmup')
         warmup = { publishes: w.publishes, perSecSent: w.perSecSent, p50ms: w.p50ms, p99ms: w.p99ms, receiverCpuMsPer1k: w.receiverCpuMsPer1k }
       }
       say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
+      phaseMark(`latency${size}`)
       const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
       const entry: Record<string, unknown> = { idle: quiet, ...(warmup !== undefined ? { warmup } : {}), latency: lat }
       if ((opts.advisoryCount ?? 50) > 0) {
