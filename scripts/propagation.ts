@@ -31,8 +31,10 @@
  * the nodes warm, does a stall line up with something); PROP_NODE_FLAGS passes Node/V8 flags
  * to every node; PROP_NODE_OUT=DIR keeps what each node prints after its banner (`--trace-gc`)
  * in DIR/n<i>.out, each line after the wall clock (ms) it was read at, and the wall clock each
- * phase started at in DIR/phases; PROP_KEEP=1 keeps the nodes' data directories (LevelDB's LOG says when it
- * flushed and compacted); PROP_CPU_PROF=DIR profiles the origin and one receiver.
+ * phase started at in DIR/phases; PROP_KEEP=1 keeps the nodes' data directories (LevelDB's LOG
+ * says when it flushed and compacted); PROP_CPU_PROF=DIR profiles the origin and one receiver
+ * (with many nodes per core its sampler is descheduled too: long gaps are charged to the frame
+ * that runs next, so read sample counts, or perf by thread).
  */
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
