@@ -60,26 +60,21 @@ export async function startChild (i: number, dataDir = mkdtempSync(join(tmpdir()
   const line = await new Promise<string>((resolve, reject) => {
     // the banner is the first line that is a JSON object: V8 trace flags in PROP_NODE_FLAGS
     // print their own lines first; later output is read and dropped so the pipe never fills
-    let buf: string | undefined = ''
-    // PROP_NODE_OUT=DIR keeps what each node prints after its banner (e.g. --trace-gc) in DIR/n<i>.out
+    // PROP_NODE_OUT=DIR keeps what each node prints after its banner (e.g. --trace-gc) in
+    // DIR/n<i>.out, each line after the wall clock (ms) it was read at
     const out = process.env.PROP_NODE_OUT !== undefined ? join(process.env.PROP_NODE_OUT, `n${i}.out`) : undefined
+    let banner = false
     let rest = ''
     proc.stdout!.on('data', (d: Buffer) => {
-      if (buf === undefined) {
-        // each line gets the wall clock (ms) it was read at, to place traces against the phases
-        if (out !== undefined) {
-          const lines = (rest + d.toString()).split('\n')
-          rest = lines.pop()!
-          if (lines.length > 0) appendFileSync(out, lines.map(l => `${Date.now()} ${l}\n`).join(''))
-        }
-        return
+      if (banner && out === undefined) return
+      const lines = (rest + d.toString()).split('\n')
+      rest = lines.pop()!
+      const after: string[] = []
+      for (const l of lines) {
+        if (banner) after.push(`${Date.now()} ${l}\n`)
+        else if (l.startsWith('{')) { banner = true; resolve(l) }
       }
-      buf += d.toString()
-      let k
-      while ((k = buf.indexOf('\n')) >= 0) {
-        const l = buf.slice(0, k); buf = buf.slice(k + 1)
-        if (l.startsWith('{')) { buf = undefined; resolve(l); return }
-      }
+      if (out !== undefined && after.length > 0) appendFileSync(out, after.join(''))
     })
     proc.on('exit', (code) => { reject(new Error(`node ${i} exited with ${String(code)}`)) })
   })

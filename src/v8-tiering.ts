@@ -16,10 +16,11 @@
  * a 25-node circle at 200/s (`--trace-opt`, every node, placed on the wall clock), so that run
  * measured 25 processes compiling the same functions at once. At 4 KB (32× smaller) they are
  * optimized during the warm-up: p50 / p99 of that run 78–100 / 243–278 ms against 102–156 /
- * 243–354 ms, medians 0.75× / 0.85×, receiver CPU per 1,000 records 0.96× (7 interleaved pairs). 2 KB and 1 KB were
- * no better (p99 200–328 ms). The trade: colder functions reach the budget too, so a circle far
- * from saturation spends more CPU per record (10 nodes at 50/s: 1.10× at the receivers, 1.17× at
- * the origin; 1.05× and 1.03× after a longer warm-up), with p99 43 → 59 ms (target ≤ 100 ms).
+ * 243–354 ms, medians 0.75× / 0.85×, receiver CPU per 1,000 records 0.96× (7 interleaved
+ * pairs). 2 KB and 1 KB were no better (p99 200–328 ms). The trade: colder functions reach the
+ * budget too, so a circle far from saturation spends more CPU per record (10 nodes at 50/s:
+ * 1.10× at the receivers, 1.17× at the origin; 1.05× and 1.03× after a longer warm-up), with
+ * p99 43 → 59 ms (target ≤ 100 ms).
  *
  * Process-wide, so only the daemon's entry point applies it, before it loads the node's
  * modules; tests and libraries that embed a node keep V8's defaults.
