@@ -5,6 +5,7 @@
  */
 import { writeFileSync, rmSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { PhalanxError } from './errors.js'
 import type { PhalanxConfig } from './config/index.js'
@@ -73,6 +74,12 @@ export class PhalanxNode {
     const log = childLogger(this.log, 'node')
     const { identity, created } = initIdentity(this.dataDir, this.config.org)
     if (created) log.info({ dataDir: this.dataDir, fingerprint: identity.fingerprint }, 'created a new organization identity')
+    // the name was fixed by the first start (it is part of the identity partners pinned); a
+    // different one given now is ignored, and said so. The host name is what an unset org
+    // becomes (config/load.ts): a plain start of a node named otherwise is not a request to rename
+    else if (this.config.org !== identity.org && this.config.org !== hostname()) {
+      log.warn({ org: identity.org, ignored: this.config.org }, 'this node keeps the organization name of its first start; the name given now is ignored')
+    }
     this.identity = loadIdentity(this.dataDir)
     this.token = loadToken(this.dataDir)
     this.peerId = await peerIdFromSeed(this.identity.seed)

@@ -198,7 +198,6 @@ export function buildProgram (): Command {
       node.log.info({ v8Flags }, 'V8 tuned for a long-running node')
       const s = await node.ops.status.status()
       const obj = { apiUrl: s.apiUrl, tokenFile: `${node.dataDir}/api.token`, dataDir: node.dataDir, org: s.org, fingerprint: s.fingerprint, publicKey: s.publicKey, peerId: s.peerId, multiaddrs: s.multiaddrs }
-      print(obj, () => `Phalanx node running\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
       let stopping = false
       const stop = (signal: string): void => {
         if (stopping) return
@@ -206,8 +205,11 @@ export function buildProgram (): Command {
         node.log.info({ signal }, 'stopping')
         node.stop().then(() => process.exit(0), (err) => { node.log.error({ err }, 'stop failed'); process.exit(1) })
       }
+      // before the banner: whoever waits for it may signal at once, and without a listener
+      // Node takes the signal's default action (the process ends without its stop)
       process.on('SIGINT', () => { stop('SIGINT') })
       process.on('SIGTERM', () => { stop('SIGTERM') })
+      print(obj, () => `Phalanx node running\n  org:         ${t(obj.org)}\n  fingerprint: ${obj.fingerprint}\n  peer id:     ${obj.peerId}\n  p2p:         ${obj.multiaddrs.join(' ')}\n  API:         ${obj.apiUrl}\n  token:       ${obj.tokenFile}\n  data:        ${obj.dataDir}\nCtrl-C stops it.`)
     })
 
   program.command('id')

@@ -964,6 +964,46 @@ describe('phalanx start logging', () => {
   })
 })
 
+describe('phalanx start and a signal right after its banner', () => {
+  // a script or service manager that waits for the banner may stop the node at once: the
+  // node must already listen for the signal then, and stop as it always does (exit 0, api.url gone)
+  it('stops cleanly on a SIGTERM sent the moment the banner is read (5 times)', async () => {
+    for (let i = 0; i < 5; i++) {
+      const dir = join(tmp, `quick-stop-${i}`)
+      const n = await startNode(['--data', dir, '--api-port', '0'])
+      const { code, signal } = await stopNode(n)
+      expect({ code, signal }, `start ${i + 1}: ${n.stderr()}`).toEqual({ code: 0, signal: null })
+      expect(existsSync(join(dir, 'api.url'))).toBe(false)
+    }
+  })
+})
+
+describe('phalanx start with another --org', () => {
+  // the name is part of the identity made on the first start: a later --org cannot rename it,
+  // and a user who passes one must hear that it was ignored, not find out from the banner
+  it('keeps the first start\'s name and warns that the name given now is ignored', async () => {
+    const dir = join(tmp, 'renamed')
+    const first = await startNode(['--data', dir, '--api-port', '0', '--org', 'First Name'])
+    expect(first.first.org).toBe('First Name')
+    expect((await stopNode(first)).code).toBe(0)
+    const again = await startNode(['--data', dir, '--api-port', '0', '--org', 'ACME Bank'])
+    try {
+      expect(again.first.org).toBe('First Name')
+    } finally {
+      expect((await stopNode(again)).code).toBe(0)
+    }
+    const warned = logLines(again.stderr()).filter(l => l.level === 40 && typeof l.msg === 'string' && l.msg.includes('organization name'))
+    expect(warned).toHaveLength(1)
+    expect(warned[0]).toMatchObject({ org: 'First Name', ignored: 'ACME Bank' })
+    // the same name again, or no --org at all, is not worth a warning
+    const same = await startNode(['--data', dir, '--api-port', '0', '--org', 'First Name'])
+    expect((await stopNode(same)).code).toBe(0)
+    const plain = await startNode(['--data', dir, '--api-port', '0'])
+    expect((await stopNode(plain)).code).toBe(0)
+    for (const n of [same, plain]) expect(logLines(n.stderr()).filter(l => l.level === 40)).toEqual([])
+  })
+})
+
 describe('npm start', () => {
   // a service manager or a shell script that runs `npm start` in the background stops it by
   // signalling npm: the node must stop with it, not stay behind serving its API
