@@ -14,7 +14,8 @@
  *   warmup      before the latency run, the same publishes (PROP_WARMUP of them, `npm run bench`:
  *               as many as the latency run), their figures kept apart: nodes that just
  *               started spend much of their CPU in V8's compiler (perf, 10 nodes at 20/s:
- *               p99 468 ms in the first 30 s, 106–229 ms after them).
+ *               p99 468 ms in the first 30 s, 106–229 ms after them). Each run's record times
+ *               are read from the nodes after the last run (`send`, `report`).
  *   throughput  a bulk publish of 200,000 indicators (10,000 per POST, 2 in flight) at one
  *               node (of 10 nodes; PROP_BULK_AT=N: of N); indicators/s until every node holds
  *               them all, and the costs as above, with the bounds' drops (messages opened and
@@ -239,9 +240,31 @@ async function receivedTimes (c: Child, tag: string): Promise<Map<string, number
   return out
 }
 
-async function latency (nodes: Child[], circle: string, count: number, perSec: number, tag = 'latency'): Promise<Record<string, unknown>> {
-  const created = new Map<string, number>()
+/** a run of publishes at a steady rate, sent and delivered everywhere; `report` reads what it measured */
+interface Run {
+  tag: string
+  count: number
+  perSec: number
   /** when each publish request was sent (loopback: when it reached the origin's API, within a fraction of a ms) */
+  sent: Map<string, number>
+  t0: number
+  sendSeconds: number
+  entries: number
+  costs: Record<string, unknown>
+}
+
+/**
+ * Publish `count` single records at `perSec` from node 0 and wait until every node holds them.
+ * Only the light meters (`/metrics`, `/v1/status`) are read around it: the records' times are
+ * read later (`report`), once nothing more is measured. Read here, the warm-up's 1,000-record
+ * pages from every node (48 pages at 25 nodes) ran right before the latency run, and the
+ * origin's pages while the last entries were still on their way: at 25 nodes and 200/s the
+ * latency run's first 3 s had p50 / p99 119–186 / 274–343 ms against 70–117 / 171–228 ms in
+ * the 7 s after (`PROP_WINDOW_S=1`, 2 runs). Read after, p99 263, 199, 212, 331 ms against
+ * 260, 276, 274, 269 (4 interleaved pairs); the first seconds are still the slowest (the
+ * nodes' queues and write groups grow from idle to the load).
+ */
+async function send (nodes: Child[], circle: string, count: number, perSec: number, tag: string): Promise<Run> {
   const sent = new Map<string, number>()
   const base = (await api<{ counts: { indicators: number } }>(nodes[0], '/v1/status')).counts.indicators
   const before = await Promise.all(nodes.map(meters))
@@ -259,21 +282,26 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
   }
   await Promise.all(inflight)
   const sendSeconds = (Date.now() - t0) / 1000
-  // the origin's own record holds `created`; the others hold `received`
-  const own = await api<{ indicators: Array<{ value: string, created: string }>, nextCursor: string | null }>(nodes[0], `/v1/indicators?tag=${tag}&limit=1000`)
-  let cursor = own.nextCursor
-  for (const i of own.indicators) created.set(i.value, Date.parse(i.created))
-  while (cursor !== null) {
-    const page: { indicators: Array<{ value: string, created: string }>, nextCursor: string | null } = await api(nodes[0], `/v1/indicators?tag=${tag}&limit=1000&cursor=${cursor}`)
-    for (const i of page.indicators) created.set(i.value, Date.parse(i.created))
-    cursor = page.nextCursor
-  }
-  await untilTrue('every node to hold every latency record', async () => {
+  await untilTrue(`every node to hold every ${tag} record`, async () => {
     for (const n of nodes.slice(1)) if ((await api<{ counts: { indicators: number } }>(n, '/v1/status')).counts.indicators < count + base) return false
     return true
   }, 120_000)
   const after = await Promise.all(nodes.map(meters))
   const entries = (await ownEntries(nodes[0], circle)) - seq0
+  return { tag, count, perSec, sent, t0, sendSeconds, entries, costs: costs(before, after, count, entries) }
+}
+
+/** a run's latencies: from each publish request to the record's `received` at every other node (and from its `created`, signed, at the origin) */
+async function report (nodes: Child[], run: Run): Promise<Record<string, unknown>> {
+  const { tag, count, perSec, sent, t0, sendSeconds, entries } = run
+  // the origin's own record holds `created`; the others hold `received`
+  const created = new Map<string, number>()
+  let cursor: string | null = null
+  do {
+    const page: { indicators: Array<{ value: string, created: string }>, nextCursor: string | null } = await api(nodes[0], `/v1/indicators?tag=${tag}&limit=1000${cursor !== null ? `&cursor=${cursor}` : ''}`)
+    for (const i of page.indicators) created.set(i.value, Date.parse(i.created))
+    cursor = page.nextCursor
+  } while (cursor !== null)
   const lat: number[] = []
   const signed: number[] = []
   const perNode: string[] = []
@@ -319,7 +347,7 @@ async function latency (nodes: Child[], circle: string, count: number, perSec: n
     fromSigned: { p50ms: quantile(signed, 0.5), p99ms: quantile(signed, 0.99) },
     entries,
     recordsPerEntry: Number((count / entries).toFixed(2)),
-    ...costs(before, after, count, entries),
+    ...run.costs,
     perNodeP50P99MaxMs: perNode as any,
     ...(windows.length > 0 ? { startedAt: new Date(t0).toISOString(), windowsP50P99Ms: windows as any } : {})
   }
@@ -397,15 +425,19 @@ export async function benchPropagation (sizes: number[], opts: { latencyCount?: 
       // circle past that (the warm-up's own figures are kept beside it)
       const warm = opts.warmupCount ?? 0
       let warmup: Record<string, unknown> | undefined
+      let warmRun: Run | undefined
       if (warm > 0) {
         say(`warm-up: ${warm} publishes at ${opts.ratePerSec ?? 200}/s…`)
         phaseMark(`warmup${size}`)
-        const w = await latency(nodes, circle, warm, opts.ratePerSec ?? 200, 'warmup')
-        warmup = { publishes: w.publishes, perSecSent: w.perSecSent, p50ms: w.p50ms, p99ms: w.p99ms, receiverCpuMsPer1k: w.receiverCpuMsPer1k }
+        warmRun = await send(nodes, circle, warm, opts.ratePerSec ?? 200, 'warmup')
       }
       say(`latency: ${opts.latencyCount ?? 2000} publishes at ${opts.ratePerSec ?? 200}/s…`)
       phaseMark(`latency${size}`)
-      const lat = await latency(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200)
+      const lat = await report(nodes, await send(nodes, circle, opts.latencyCount ?? 2000, opts.ratePerSec ?? 200, 'latency'))
+      if (warmRun !== undefined) {
+        const w = await report(nodes, warmRun)
+        warmup = { publishes: w.publishes, perSecSent: w.perSecSent, p50ms: w.p50ms, p99ms: w.p99ms, receiverCpuMsPer1k: w.receiverCpuMsPer1k }
+      }
       const entry: Record<string, unknown> = { idle: quiet, ...(warmup !== undefined ? { warmup } : {}), latency: lat }
       if ((opts.advisoryCount ?? 50) > 0) {
         say(`advisories: ${opts.advisoryCount ?? 50}, one every 100 ms, and the acks of the last…`)
