@@ -257,7 +257,7 @@ export function buildProgram (): Command {
             const m = isPhalanxError(err) && err.field !== undefined ? /^indicators\[(\d+)\]\.?(.*)$/.exec(err.field) : null
             if (m !== null && isPhalanxError(err)) {
               const at = chunkLines[Number(m[1])] ?? line
-              throw new PhalanxError(err.code, `line ${at}${m[2] !== '' ? ` (${m[2]})` : ''}: ${err.message}; ${total} indicators before this chunk were stored`, { field: `line ${at}` })
+              throw new PhalanxError(err.code, `line ${at}${m[2] !== '' ? ` (${m[2]})` : ''}: ${err.message}; ${plural(total, 'indicator')} before this chunk ${total === 1 ? 'was' : 'were'} stored`, { field: `line ${at}` })
             }
             throw err
           }
@@ -272,7 +272,7 @@ export function buildProgram (): Command {
           let obj: unknown
           try { obj = JSON.parse(s) } catch {
             await flush()
-            throw new PhalanxError('PX_ERR_BAD_JSON', `line ${line} is not valid JSON; ${total} indicators before it were stored`, { field: `line ${line}` })
+            throw new PhalanxError('PX_ERR_BAD_JSON', `line ${line} is not valid JSON; ${plural(total, 'indicator')} before it ${total === 1 ? 'was' : 'were'} stored`, { field: `line ${line}` })
           }
           chunkLines.push(line)
           chunk.push(obj)

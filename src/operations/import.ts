@@ -155,7 +155,7 @@ export async function importRows (rows: AsyncIterable<Row>, o: ImportOptions): P
         }
       } catch (err) {
         failure ??= new PhalanxError(err instanceof PhalanxError ? err.code : 'PX_ERR_INTERNAL',
-          `importing stopped: a batch of ${sent.length} was refused (${(err as Error).message}); ${s.imported} indicators before it were imported`, { cause: err })
+          `importing stopped: a batch of ${sent.length} was refused (${(err as Error).message}); ${s.imported} indicator${s.imported === 1 ? '' : 's'} before it ${s.imported === 1 ? 'was' : 'were'} imported`, { cause: err })
       }
     })())
     await settle(false)

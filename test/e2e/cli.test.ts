@@ -447,6 +447,15 @@ describe('phalanx against a running node', () => {
     expect(l.matches[0].confidence).toBe(60)
   })
 
+  it('publish - stops at a line that is not JSON, names it, and says how many before it were stored (one: singular)', async () => {
+    const input = ['# one good line, then a broken one', JSON.stringify({ value: 'one-before-bad-json.example', type: 'domain' }), '{"value": "x.example"', JSON.stringify({ value: 'never-read.example', type: 'domain' })].join('\n') + '\n'
+    const r = await fails(['publish', '-', '--data', data], 2, { input })
+    stored++
+    expect(r.error).toMatchObject({ code: 'PX_ERR_BAD_JSON', field: 'line 3', message: 'line 3 is not valid JSON; 1 indicator before it was stored' })
+    expect((await ok(['lookup', 'one-before-bad-json.example', '--data', data])).found).toBe(true)
+    expect((await ok(['lookup', 'never-read.example', '--data', data])).found).toBe(false)
+  })
+
   it('query pages with --limit and follows cursors with --all', async () => {
     const page = await ok(['query', '--type', 'ipv4', '--limit', '100', '--data', data])
     expect(page.indicators).toHaveLength(100)

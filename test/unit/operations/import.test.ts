@@ -59,7 +59,7 @@ describe('importRows', () => {
       defaults: {},
       batchSize: 1,
       send: async () => { if (++calls === 2) throw new Error('node down'); return { count: 1, entries: 1 } }
-    })).rejects.toThrow(/a batch of 1 was refused \(node down\); 1 indicators before it were imported/)
+    })).rejects.toThrow(/a batch of 1 was refused \(node down\); 1 indicator before it was imported/)
   })
 
   it('a tag or a description that is not display-safe is dropped with its reason; the row is kept', async () => {
