@@ -55,6 +55,8 @@ export function parseIndicatorInput (raw: unknown, defaults: IndicatorDefaults):
   if (!raw.value.isWellFormed()) throw new ValidationError('value', WELL_FORMED_MESSAGE)
   let type: IndicatorType
   if (raw.type === undefined) {
+    // an empty value is the value's fault, not a missing type's
+    if (raw.value.trim() === '') throw new ValidationError('value', 'value is empty')
     const t = detectType(raw.value)
     if (t === undefined) throw new ValidationError('type', `type is required: the value "${raw.value.slice(0, 80)}" is not recognizable as any indicator type (ipv4, ipv6, cidr, domain, url, email, hashes, cve, asn)`)
     type = t

@@ -33,6 +33,8 @@ describe('parseIndicatorInput: each malformed field is named', () => {
     ['value malformed for its type', { type: 'ipv4', value: '256.1.1.1' }, 'value'],
     ['value of another type', { type: 'ipv4', value: 'evil.example' }, 'value'],
     ['value empty', { type: 'domain', value: '' }, 'value'],
+    ['value empty, no type', { value: '' }, 'value'],
+    ['value blank, no type', { value: ' \t ' }, 'value'],
     ['value too long', { type: 'url', value: `http://evil.example/${'a'.repeat(LIMITS.VALUE_MAX)}` }, 'value'],
     ['tlp unknown', { ...OK, tlp: 'PURPLE' }, 'tlp'],
     ['tlp not a string', { ...OK, tlp: 2 }, 'tlp'],
