@@ -260,9 +260,8 @@ interface Run {
  * pages from every node (48 pages at 25 nodes) ran right before the latency run, and the
  * origin's pages while the last entries were still on their way: at 25 nodes and 200/s the
  * latency run's first 3 s had p50 / p99 119–186 / 274–343 ms against 70–117 / 171–228 ms in
- * the 7 s after (`PROP_WINDOW_S=1`, 2 runs). Read after, p99 263, 199, 212, 331 ms against
- * 260, 276, 274, 269 (4 interleaved pairs); the first seconds are still the slowest (the
- * nodes' queues and write groups grow from idle to the load).
+ * the 7 s after (`PROP_WINDOW_S=1`, 2 runs). Read after, p99 median 248 against 274 ms (7
+ * interleaved pairs; README, Performance); the first seconds are still the slowest.
  */
 async function send (nodes: Child[], circle: string, count: number, perSec: number, tag: string): Promise<Run> {
   const sent = new Map<string, number>()
